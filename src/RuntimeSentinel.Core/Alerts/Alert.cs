@@ -1,0 +1,76 @@
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+
+namespace RuntimeSentinel.Core.Alerts;
+
+public enum Severity : byte
+{
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+public enum BaselinePhase : byte
+{
+    Learning,
+    Active,
+}
+
+/// <summary>Where the workload's baseline stood when the alert was raised, so an analyst can judge how much it knew.</summary>
+public readonly record struct BaselineState(BaselinePhase Phase, TimeSpan Age, long EventsLearned, DateTimeOffset? ActiveSince);
+
+/// <summary>What the detector compared: the feature, the observed value and how often the baseline saw it.</summary>
+public readonly record struct Explanation(string Feature, string Observed, long LearnedCount, long LearnedTotal, string Reason);
+
+/// <summary>An alert (schema <c>sentinel.alert/v1</c>, docs/alerts.md).</summary>
+public sealed record Alert
+{
+    public required string Id { get; init; }
+
+    public required DateTimeOffset Time { get; init; }
+
+    public required WorkloadKey Workload { get; init; }
+
+    /// <summary>The sensor-reported identity of the evidence (pod, image, ...), for context the key drops.</summary>
+    public required WorkloadRef Identity { get; init; }
+
+    public string? Node { get; init; }
+
+    public required string Detector { get; init; }
+
+    public required string Category { get; init; }
+
+    public required Severity Severity { get; init; }
+
+    public required double Score { get; init; }
+
+    public required double Threshold { get; init; }
+
+    public required string Summary { get; init; }
+
+    public required Explanation Explanation { get; init; }
+
+    public required BaselineState Baseline { get; init; }
+
+    public required IReadOnlyList<RuntimeEvent> Evidence { get; init; }
+
+    public const string SchemaId = "sentinel.alert/v1";
+}
+
+public static class SeverityNames
+{
+    private static readonly string[] Names = ["info", "low", "medium", "high", "critical"];
+
+    public static string ToWire(this Severity s) => Names[(int)s];
+
+    public static string ToWire(this BaselinePhase p) => p == BaselinePhase.Learning ? "learning" : "active";
+
+    public static bool TryParse(string s, out Severity severity)
+    {
+        var i = Array.IndexOf(Names, s);
+        severity = i >= 0 ? (Severity)i : Severity.Info;
+        return i >= 0;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Core.Alerts;
+
+/// <summary>Serialises alerts to the documented JSON shape (docs/alerts.md).</summary>
+public static class AlertJsonWriter
+{
+    public static byte[] ToUtf8(Alert alert)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(2048);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            Write(w, alert);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static void Write(Utf8JsonWriter w, Alert a)
+    {
+        w.WriteStartObject();
+        w.WriteString("schema", Alert.SchemaId);
+        w.WriteString("id", a.Id);
+        w.WriteString("time", a.Time.UtcDateTime);
+        w.WriteStartObject("workload");
+        w.WriteString("key", a.Workload.Value);
+        w.WriteString("cluster", a.Workload.Cluster);
+        w.WriteString("namespace", a.Workload.Namespace);
+        w.WriteString("owner_kind", a.Workload.OwnerKind);
+        w.WriteString("owner_name", a.Workload.OwnerName);
+        w.WriteString("container", a.Workload.Container);
+        Opt(w, "pod", a.Identity.Pod);
+        Opt(w, "container_id", a.Identity.ContainerId);
+        Opt(w, "image", a.Identity.Image);
+        Opt(w, "image_digest", a.Identity.ImageDigest);
+        w.WriteEndObject();
+        Opt(w, "node", a.Node);
+        w.WriteString("detector", a.Detector);
+        w.WriteString("category", a.Category);
+        w.WriteString("severity", a.Severity.ToWire());
+        w.WriteNumber("score", Math.Round(a.Score, 4));
+        w.WriteNumber("threshold", Math.Round(a.Threshold, 4));
+        w.WriteString("summary", a.Summary);
+        w.WriteStartObject("explanation");
+        w.WriteString("feature", a.Explanation.Feature);
+        w.WriteString("observed", a.Explanation.Observed);
+        w.WriteNumber("learned_count", a.Explanation.LearnedCount);
+        w.WriteNumber("learned_total", a.Explanation.LearnedTotal);
+        w.WriteString("reason", a.Explanation.Reason);
+        w.WriteEndObject();
+        w.WriteStartObject("baseline");
+        w.WriteString("phase", a.Baseline.Phase.ToWire());
+        w.WriteNumber("age_seconds", Math.Round(a.Baseline.Age.TotalSeconds, 1));
+        w.WriteNumber("events_learned", a.Baseline.EventsLearned);
+        if (a.Baseline.ActiveSince is { } since)
+        {
+            w.WriteString("active_since", since.UtcDateTime);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartArray("evidence");
+        foreach (var e in a.Evidence)
+        {
+            EventJsonWriter.Write(w, e);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void Opt(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteString(name, value);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+namespace RuntimeSentinel.Core.Events;
+
+/// <summary>
+/// An immutable, ordered set of string labels. Instances are shared: the decoder interns a label object by its
+/// raw bytes, so the many events of one pod point at the same <see cref="LabelSet"/>.
+/// </summary>
+public sealed class LabelSet : IEquatable<LabelSet>
+{
+    private readonly KeyValuePair<string, string>[] _items;
+
+    public static LabelSet Empty { get; } = new([]);
+
+    public LabelSet(KeyValuePair<string, string>[] items) => _items = items;
+
+    public static LabelSet Of(params (string Key, string Value)[] items) =>
+        items.Length == 0 ? Empty : new LabelSet(items.Select(i => KeyValuePair.Create(i.Key, i.Value)).ToArray());
+
+    public int Count => _items.Length;
+
+    public ReadOnlySpan<KeyValuePair<string, string>> Items => _items;
+
+    public string? this[string key]
+    {
+        get
+        {
+            foreach (var kv in _items)
+            {
+                if (kv.Key == key)
+                {
+                    return kv.Value;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    public bool Equals(LabelSet? other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (other is null || other._items.Length != _items.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _items.Length; i++)
+        {
+            if (_items[i].Key != other._items[i].Key || _items[i].Value != other._items[i].Value)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override bool Equals(object? obj) => Equals(obj as LabelSet);
+
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (var kv in _items)
+        {
+            h.Add(kv.Key);
+            h.Add(kv.Value);
+        }
+
+        return h.ToHashCode();
+    }
+
+    public override string ToString() => string.Join(",", _items.Select(kv => $"{kv.Key}={kv.Value}"));
+}

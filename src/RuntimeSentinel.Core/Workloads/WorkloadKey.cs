@@ -1,0 +1,46 @@
+namespace RuntimeSentinel.Core.Workloads;
+
+/// <summary>
+/// The unit a baseline is learned for: <c>cluster/namespace/ownerKind/ownerName/container</c>. All pods of one
+/// Deployment share a key, so a rolling restart does not reset what was learned. Instances are cached by
+/// <see cref="WorkloadResolver"/> and compared by value.
+/// </summary>
+public sealed class WorkloadKey : IEquatable<WorkloadKey>
+{
+    public WorkloadKey(string cluster, string @namespace, string ownerKind, string ownerName, string container)
+    {
+        Cluster = cluster;
+        Namespace = @namespace;
+        OwnerKind = ownerKind;
+        OwnerName = ownerName;
+        Container = container;
+        Value = $"{cluster}/{@namespace}/{ownerKind}/{ownerName}/{container}";
+        _hash = StringComparer.Ordinal.GetHashCode(Value);
+    }
+
+    private readonly int _hash;
+
+    public string Cluster { get; }
+
+    public string Namespace { get; }
+
+    public string OwnerKind { get; }
+
+    public string OwnerName { get; }
+
+    public string Container { get; }
+
+    /// <summary>The full key, e.g. <c>prod/shop/Deployment/cart/cart</c>.</summary>
+    public string Value { get; }
+
+    /// <summary>Namespace/owner without cluster and container, the short form analysts use (<c>shop/Deployment/cart</c>).</summary>
+    public string ShortName => $"{Namespace}/{OwnerKind}/{OwnerName}";
+
+    public bool Equals(WorkloadKey? other) => ReferenceEquals(this, other) || (other is not null && other._hash == _hash && other.Value == Value);
+
+    public override bool Equals(object? obj) => Equals(obj as WorkloadKey);
+
+    public override int GetHashCode() => _hash;
+
+    public override string ToString() => Value;
+}

@@ -1,0 +1,52 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Baseline;
+
+namespace RuntimeSentinel.Detection;
+
+/// <summary>Turns a baseline finding into an alert an analyst can read on one line.</summary>
+public static class AlertFactory
+{
+    public const string BaselineDetector = "baseline";
+
+    public static Alert Create(WorkloadKey key, in RuntimeEvent e, in Finding f, BaselineState state, DateTimeOffset now)
+    {
+        var observed = f.Item.ToString();
+        return new Alert
+        {
+            Id = Guid.CreateVersion7(now).ToString(),
+            Time = now,
+            Workload = key,
+            Identity = e.Workload,
+            Node = e.Node,
+            Detector = BaselineDetector,
+            Category = f.Category,
+            Severity = f.Severity,
+            Score = f.Score,
+            Threshold = f.Threshold,
+            Summary = Summarize(key, e, f),
+            Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason),
+            Baseline = state,
+            Evidence = [e],
+        };
+    }
+
+    private static string Summarize(WorkloadKey key, in RuntimeEvent e, in Finding f)
+    {
+        var who = e.Process.Exe is { } exe ? SeverityPolicy.BaseName(exe) : "container";
+        var seen = f.LearnedCount == 0 ? "never seen" : $"seen {f.LearnedCount}x of {f.LearnedTotal}";
+        return f.Feature switch
+        {
+            Feature.Exec => $"{key.ShortName}: {e.Process.Exe} started by {e.Process.ParentExe ?? "unknown parent"} ({seen} in baseline; {f.Reason})",
+            Feature.Lineage => $"{key.ShortName}: {e.Process.Exe} started by new parent {e.Process.ParentExe} ({f.Reason})",
+            Feature.Syscall => $"{key.ShortName}: {who} called {e.SyscallName} ({seen}; {f.Reason})",
+            Feature.File => $"{key.ShortName}: {who} opened {e.FilePath} [{e.FileFlags ?? "?"}] ({seen}; {f.Reason})",
+            Feature.Endpoint => $"{key.ShortName}: {who} connected to {e.Net.RemoteIp}:{e.Net.RemotePort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})",
+            Feature.Dns => $"{key.ShortName}: {who} resolved {e.DnsName} ({seen}; {f.Reason})",
+            Feature.ListenPort => $"{key.ShortName}: {who} {(e.Kind == EventKind.NetListen ? "listens on" : "accepted on")} port {e.Net.LocalPort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})",
+            Feature.Resource => $"{key.ShortName}: {f.Reason} (z={f.Score:0.0})",
+            _ => $"{key.ShortName}: {f.Category}",
+        };
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text;
+
+namespace RuntimeSentinel.Detection.Baseline;
+
+/// <summary>
+/// Turns concrete file paths into the shape a baseline should learn: process ids, numbers, hex ids, UUIDs and
+/// random-looking tokens become placeholders, so <c>/proc/4711/stat</c> and <c>/proc/42/stat</c> are one path and
+/// <c>/tmp/upload-8f3a2c9d.tmp</c> is <c>/tmp/upload-{hex}.tmp</c>. Also collapses <c>//</c> and drops <c>.</c> segments.
+/// </summary>
+public static class PathNormalizer
+{
+    public const int MaxSegments = 32;
+
+    public static string Normalize(string path)
+    {
+        if (path.Length == 0)
+        {
+            return path;
+        }
+
+        if (!NeedsWork(path))
+        {
+            return path;
+        }
+
+        var sb = new StringBuilder(path.Length);
+        var segments = 0;
+        foreach (var range in path.AsSpan().Split('/'))
+        {
+            var seg = path.AsSpan(range);
+            if (seg.Length == 0 || seg is ".")
+            {
+                continue;
+            }
+
+            if (++segments > MaxSegments)
+            {
+                // Deep trees are attacker-controlled; beyond this depth the rest carries no extra behaviour.
+                sb.Append("/{deep}");
+                break;
+            }
+
+            sb.Append('/');
+            AppendSegment(sb, seg);
+        }
+
+        if (sb.Length == 0)
+        {
+            sb.Append('/');
+        }
+
+        return sb.ToString();
+    }
+
+    private static bool NeedsWork(string path)
+    {
+        if (path.Contains("//", StringComparison.Ordinal) || path.Contains("/./", StringComparison.Ordinal) || path.EndsWith("/.", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        // Any digit may be part of a number or id; paths without digits are already in normal form.
+        return path.AsSpan().IndexOfAnyInRange('0', '9') >= 0;
+    }
+
+    private static void AppendSegment(StringBuilder sb, ReadOnlySpan<char> seg)
+    {
+        if (IsUuid(seg))
+        {
+            sb.Append("{uuid}");
+            return;
+        }
+
+        var start = 0;
+        for (var i = 0; i <= seg.Length; i++)
+        {
+            if (i < seg.Length && !IsSeparator(seg[i]))
+            {
+                continue;
+            }
+
+            AppendToken(sb, seg[start..i]);
+            if (i < seg.Length)
+            {
+                sb.Append(seg[i]);
+            }
+
+            start = i + 1;
+        }
+    }
+
+    private static void AppendToken(StringBuilder sb, ReadOnlySpan<char> token)
+    {
+        if (token.IsEmpty)
+        {
+            return;
+        }
+
+        var digits = 0;
+        var letters = 0;
+        var hexOnly = true;
+        foreach (var c in token)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits++;
+            }
+            else if (char.IsAsciiLetter(c))
+            {
+                letters++;
+                hexOnly &= char.IsAsciiHexDigit(c);
+            }
+            else
+            {
+                hexOnly = false;
+            }
+        }
+
+        if (digits == token.Length)
+        {
+            sb.Append("{n}");
+        }
+        else if (hexOnly && token.Length >= 8 && digits > 0)
+        {
+            sb.Append("{hex}");
+        }
+        else if (token.Length >= 6 && digits >= 2 && letters >= 2 && digits + letters == token.Length)
+        {
+            // Mixed letters and digits of some length (k8s suffixes, mktemp names) are generated, not chosen.
+            sb.Append("{rand}");
+        }
+        else
+        {
+            sb.Append(token);
+        }
+    }
+
+    private static bool IsSeparator(char c) => c is '-' or '_' or '.' or ':' or '+' or '=' or ',' or '@';
+
+    private static bool IsUuid(ReadOnlySpan<char> s)
+    {
+        if (s.Length != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+        {
+            return false;
+        }
+
+        foreach (var c in s)
+        {
+            if (c != '-' && !char.IsAsciiHexDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

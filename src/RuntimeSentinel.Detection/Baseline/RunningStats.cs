@@ -1,0 +1,21 @@
+namespace RuntimeSentinel.Detection.Baseline;
+
+/// <summary>Welford's online mean and variance: numerically stable, O(1) memory.</summary>
+public struct RunningStats
+{
+    private double _m2;
+
+    public long Count { get; private set; }
+
+    public double Mean { get; private set; }
+
+    public readonly double StdDev => Count > 1 ? Math.Sqrt(_m2 / (Count - 1)) : 0;
+
+    public void Add(double x)
+    {
+        Count++;
+        var delta = x - Mean;
+        Mean += delta / Count;
+        _m2 += delta * (x - Mean);
+    }
+}

@@ -1,0 +1,315 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Baseline;
+
+/// <summary>A candidate alert from one event: which feature, how surprising, and why it matters.</summary>
+public readonly record struct Finding(
+    Feature Feature,
+    FeatureKey Item,
+    string Category,
+    Severity Severity,
+    double Score,
+    double Threshold,
+    long LearnedCount,
+    long LearnedTotal,
+    string Reason);
+
+/// <summary>What a baseline learns from, and reports, for an event. Implemented by the shard to count bounds and findings.</summary>
+public interface IBaselineObserver
+{
+    void ItemLearned(Feature feature);
+
+    void CapacityExceeded(Feature feature);
+
+    void PhaseChanged(BaselinePhase from, BaselinePhase to);
+}
+
+/// <summary>
+/// The behaviour baseline of one workload: counts of every executable (and its parent), syscall, normalised file
+/// path, outbound endpoint, DNS name and listening port seen while learning, plus running CPU and memory
+/// statistics. After learning it scores each event's items by surprisal against those counts.
+/// Owned by exactly one detection shard, so it needs no locks.
+/// </summary>
+public sealed class WorkloadBaseline
+{
+    private static readonly int FeatureCount = Enum.GetValues<Feature>().Length;
+
+    private readonly BoundedCounter[] _counters;
+    private readonly DetectionOptions _options;
+    private readonly Dictionary<(Feature, FeatureKey), DateTimeOffset> _lastAlerted = new();
+    private RunningStats _cpu;
+    private RunningStats _memory;
+
+    public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen)
+    {
+        _options = options;
+        FirstSeen = firstSeen;
+        LastSeen = firstSeen;
+        _counters = new BoundedCounter[FeatureCount];
+        for (var i = 0; i < _counters.Length; i++)
+        {
+            _counters[i] = new BoundedCounter(options.MaxItemsPerFeature);
+        }
+    }
+
+    public BaselinePhase Phase { get; private set; } = BaselinePhase.Learning;
+
+    public DateTimeOffset FirstSeen { get; }
+
+    public DateTimeOffset LastSeen { get; private set; }
+
+    public DateTimeOffset? ActiveSince { get; private set; }
+
+    public long EventsLearned { get; private set; }
+
+    public long EventsScored { get; private set; }
+
+    /// <summary>Findings not reported because the same item alerted within the cooldown.</summary>
+    public long CooldownSuppressed { get; private set; }
+
+    public BoundedCounter Counter(Feature f) => _counters[(int)f];
+
+    public BaselineState State(DateTimeOffset now) => new(Phase, now - FirstSeen, EventsLearned, ActiveSince);
+
+    /// <summary>Learns from or scores one event; findings (only in the active phase) are appended to <paramref name="findings"/>.</summary>
+    public void Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, IBaselineObserver observer, List<Finding> findings)
+    {
+        LastSeen = now;
+        if (Phase == BaselinePhase.Learning)
+        {
+            Learn(e, normalizedPath, observer);
+            EventsLearned++;
+            if (now - FirstSeen >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
+            {
+                Phase = BaselinePhase.Active;
+                ActiveSince = now;
+                observer.PhaseChanged(BaselinePhase.Learning, BaselinePhase.Active);
+            }
+
+            return;
+        }
+
+        EventsScored++;
+        Score(e, normalizedPath, now, findings);
+    }
+
+    private void Learn(in RuntimeEvent e, string? path, IBaselineObserver observer)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.ProcessExec when e.Process.Exe is { } exe:
+                Add(Feature.Exec, new FeatureKey(exe), observer);
+                if (e.Process.ParentExe is { } parent)
+                {
+                    Add(Feature.Lineage, new FeatureKey(exe, parent), observer);
+                }
+
+                break;
+            case EventKind.Syscall when e.SyscallName is { } sc:
+                Add(Feature.Syscall, new FeatureKey(sc), observer);
+                break;
+            case EventKind.FileOpen when path is not null:
+                Add(Feature.File, new FeatureKey(path), observer);
+                break;
+            case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
+                Add(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), observer);
+                break;
+            case EventKind.DnsQuery when e.DnsName is { } dns:
+                Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)), observer);
+                break;
+            case EventKind.NetListen or EventKind.NetAccept:
+                Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
+                break;
+            case EventKind.ResourceUsage:
+                if (e.Resource.CpuCores >= 0)
+                {
+                    _cpu.Add(e.Resource.CpuCores);
+                }
+
+                if (e.Resource.MemoryBytes >= 0)
+                {
+                    _memory.Add(e.Resource.MemoryBytes);
+                }
+
+                break;
+        }
+    }
+
+    private void Add(Feature f, in FeatureKey key, IBaselineObserver observer)
+    {
+        switch (_counters[(int)f].Add(key))
+        {
+            case 1:
+                observer.ItemLearned(f);
+                break;
+            case -1:
+                observer.CapacityExceeded(f);
+                break;
+        }
+    }
+
+    private void Score(in RuntimeEvent e, string? path, DateTimeOffset now, List<Finding> findings)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.ProcessExec when e.Process.Exe is { } exe:
+            {
+                var parent = e.Process.ParentExe;
+                var (sev, reason) = SeverityPolicy.ForExec(exe, parent);
+                if (ScoreItem(Feature.Exec, new FeatureKey(exe), "unexpected_process", sev, reason, now, findings))
+                {
+                    break;
+                }
+
+                // A known binary started by a parent it never had (nginx spawning a known helper from a shell).
+                if (parent is not null)
+                {
+                    ScoreItem(Feature.Lineage, new FeatureKey(exe, parent), "unexpected_lineage", Severity.Medium, "known process started by a new parent", now, findings);
+                }
+
+                break;
+            }
+
+            case EventKind.Syscall when e.SyscallName is { } sc:
+            {
+                var (sev, reason) = SeverityPolicy.ForSyscall(sc);
+                ScoreItem(Feature.Syscall, new FeatureKey(sc), "unexpected_syscall", sev, reason, now, findings);
+                break;
+            }
+
+            case EventKind.FileOpen when path is not null:
+            {
+                var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
+                var counter = _counters[(int)Feature.File];
+                if (counter.Saturated && sev < Severity.High && counter.CountOf(new FeatureKey(path)) == 0)
+                {
+                    // The path set hit its cap while learning, so "never seen" is not evidence here; only
+                    // inherently sensitive paths still alert.
+                    break;
+                }
+
+                ScoreItem(Feature.File, new FeatureKey(path), "unexpected_file", sev, reason, now, findings);
+                break;
+            }
+
+            case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
+            {
+                var (sev, reason) = SeverityPolicy.ForEndpoint(ip);
+                ScoreItem(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), "unexpected_network", sev, reason, now, findings);
+                break;
+            }
+
+            case EventKind.DnsQuery when e.DnsName is { } dns:
+            {
+                var name = NormalizeDns(dns);
+                var (sev, reason) = SeverityPolicy.ForDns(name);
+                ScoreItem(Feature.Dns, new FeatureKey(name), "unexpected_dns", sev, reason, now, findings);
+                break;
+            }
+
+            case EventKind.NetListen or EventKind.NetAccept:
+                ScoreItem(
+                    Feature.ListenPort,
+                    new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort),
+                    "unexpected_listen",
+                    e.Kind == EventKind.NetListen ? Severity.High : Severity.Medium,
+                    e.Kind == EventKind.NetListen ? "workload listens on a port it never listened on (bind shell?)" : "connection accepted on a port never served",
+                    now,
+                    findings);
+                break;
+            case EventKind.ResourceUsage:
+                ScoreResource(e.Resource, now, findings);
+                break;
+        }
+    }
+
+    private bool ScoreItem(Feature f, in FeatureKey key, string category, Severity severity, string reason, DateTimeOffset now, List<Finding> findings)
+    {
+        var counter = _counters[(int)f];
+        var count = counter.CountOf(key);
+        var total = counter.Total;
+
+        // Surprisal with add-one-half smoothing: an item never seen in N learned items scores log2(N+1)+1 bits,
+        // an item seen once log2(N+1)-0.58. The threshold log2(N+1)-RarityBits therefore separates "never seen"
+        // from "seen" at RarityBits=0 and admits rare items as RarityBits grows (docs/alerts.md).
+        var score = -Math.Log2((count + 0.5) / (total + 1.0));
+        var threshold = Math.Log2(total + 1.0) - _options.RarityBits;
+        if (score <= threshold)
+        {
+            return false;
+        }
+
+        if (IsCoolingDown(f, key, now))
+        {
+            return true;
+        }
+
+        findings.Add(new Finding(f, key, category, severity, score, threshold, count, total, reason));
+        return true;
+    }
+
+    private void ScoreResource(in ResourceSample r, DateTimeOffset now, List<Finding> findings)
+    {
+        if (r.CpuCores >= 0 && _cpu.Count >= _options.ResourceMinSamples)
+        {
+            // The floor keeps a perfectly flat learned series from turning any wiggle into an infinite z-score.
+            var sd = Math.Max(_cpu.StdDev, Math.Max(0.05 * _cpu.Mean, 0.02));
+            var z = (r.CpuCores - _cpu.Mean) / sd;
+            if (z > _options.ResourceZThreshold && !IsCoolingDown(Feature.Resource, new FeatureKey("cpu"), now))
+            {
+                findings.Add(new Finding(
+                    Feature.Resource, new FeatureKey("cpu"), "resource_anomaly", z > 2 * _options.ResourceZThreshold ? Severity.High : Severity.Medium,
+                    z, _options.ResourceZThreshold, (long)Math.Round(_cpu.Mean * 1000), _cpu.Count,
+                    $"CPU {r.CpuCores:0.###} cores vs learned mean {_cpu.Mean:0.###} (sd {sd:0.###})"));
+            }
+        }
+
+        if (r.MemoryBytes >= 0 && _memory.Count >= _options.ResourceMinSamples)
+        {
+            var sd = Math.Max(_memory.StdDev, Math.Max(0.05 * _memory.Mean, 1 << 20));
+            var z = (r.MemoryBytes - _memory.Mean) / sd;
+            if (z > _options.ResourceZThreshold && !IsCoolingDown(Feature.Resource, new FeatureKey("memory"), now))
+            {
+                findings.Add(new Finding(
+                    Feature.Resource, new FeatureKey("memory"), "resource_anomaly", z > 2 * _options.ResourceZThreshold ? Severity.High : Severity.Medium,
+                    z, _options.ResourceZThreshold, (long)_memory.Mean, _memory.Count,
+                    $"memory {r.MemoryBytes / 1048576.0:0.#} MiB vs learned mean {_memory.Mean / 1048576.0:0.#} MiB"));
+            }
+        }
+    }
+
+    private bool IsCoolingDown(Feature f, in FeatureKey key, DateTimeOffset now)
+    {
+        var k = (f, key);
+        if (_lastAlerted.TryGetValue(k, out var last) && now - last < _options.AlertCooldown)
+        {
+            CooldownSuppressed++;
+            return true;
+        }
+
+        if (_lastAlerted.Count >= _options.MaxItemsPerFeature)
+        {
+            // Bounded like everything else per workload: forget cooldowns that have expired, or all if none has.
+            var expired = _lastAlerted.Where(kv => now - kv.Value >= _options.AlertCooldown).Select(kv => kv.Key).ToList();
+            if (expired.Count == 0)
+            {
+                _lastAlerted.Clear();
+            }
+
+            foreach (var x in expired)
+            {
+                _lastAlerted.Remove(x);
+            }
+        }
+
+        _lastAlerted[k] = now;
+        return false;
+    }
+
+    private static string NormalizeDns(string name)
+    {
+        var n = name.EndsWith('.') ? name[..^1] : name;
+        return n.Any(char.IsAsciiLetterUpper) ? n.ToLowerInvariant() : n;
+    }
+}

@@ -1,0 +1,43 @@
+namespace RuntimeSentinel.Detection;
+
+/// <summary>Settings of the per-workload baselines (config section <c>Detection</c>).</summary>
+public sealed class DetectionOptions
+{
+    public const string SectionName = "Detection";
+
+    /// <summary>Cluster name used when events do not carry one.</summary>
+    public string Cluster { get; set; } = "local";
+
+    /// <summary>How long a new workload only learns. Together with <see cref="MinLearningEvents"/>: both must be met.</summary>
+    public TimeSpan LearningDuration { get; set; } = TimeSpan.FromMinutes(30);
+
+    public long MinLearningEvents { get; set; } = 2000;
+
+    /// <summary>Detection shards (single-reader queues keyed by workload). 0 means one per core, at most 8.</summary>
+    public int Shards { get; set; }
+
+    public int ShardQueueCapacity { get; set; } = 4096;
+
+    /// <summary>Most workloads tracked at once; the longest idle is evicted beyond it.</summary>
+    public int MaxWorkloads { get; set; } = 5000;
+
+    /// <summary>Most distinct items learned per feature per workload (paths, endpoints, ...).</summary>
+    public int MaxItemsPerFeature { get; set; } = 4096;
+
+    /// <summary>
+    /// How much rarer than "never seen" still alerts, in bits of surprisal. 0: only novel items alert; 1: items
+    /// seen once in a large baseline alert too. See docs/alerts.md, "Score and threshold".
+    /// </summary>
+    public double RarityBits { get; set; }
+
+    /// <summary>The same finding (workload, feature, item) alerts at most once per cooldown.</summary>
+    public TimeSpan AlertCooldown { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Resource samples whose robust z-score exceeds this raise resource_anomaly.</summary>
+    public double ResourceZThreshold { get; set; } = 6;
+
+    /// <summary>Resource samples needed in learning before resource anomalies are scored.</summary>
+    public int ResourceMinSamples { get; set; } = 10;
+
+    public int EffectiveShards => Shards > 0 ? Shards : Math.Clamp(Environment.ProcessorCount, 1, 8);
+}

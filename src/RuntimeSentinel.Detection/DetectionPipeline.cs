@@ -1,0 +1,334 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Baseline;
+
+namespace RuntimeSentinel.Detection;
+
+/// <summary>
+/// Routes events to single-reader shards by workload key, so each workload's baseline is touched by one thread
+/// and its events stay in order. Ingestion blocks when a shard queue is full (backpressure reaches the Kafka
+/// consumer instead of dropping). After an event is processed its offset is reported complete.
+/// </summary>
+public sealed partial class DetectionPipeline : IAsyncDisposable
+{
+    private readonly Shard[] _shards;
+    private readonly ILogger<DetectionPipeline> _logger;
+    private int _started;
+
+    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger)
+    {
+        var o = options.Value;
+        _logger = logger;
+        var n = o.EffectiveShards;
+        _shards = new Shard[n];
+        for (var i = 0; i < n; i++)
+        {
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger);
+        }
+    }
+
+    public int ShardCount => _shards.Length;
+
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            foreach (var s in _shards)
+            {
+                s.Start();
+            }
+
+            LogStarted(_logger, _shards.Length);
+        }
+    }
+
+    /// <summary>Queues an event; waits while the shard is full. Returns false once the pipeline is completing.</summary>
+    public ValueTask<bool> EnqueueAsync(in IngestItem item, CancellationToken cancellationToken)
+    {
+        var shard = _shards[(item.Key.GetHashCode() & 0x7fffffff) % _shards.Length];
+        return shard.EnqueueAsync(item, cancellationToken);
+    }
+
+    /// <summary>Stops accepting events and waits until every queued one has been processed.</summary>
+    public async Task CompleteAsync()
+    {
+        foreach (var s in _shards)
+        {
+            s.Complete();
+        }
+
+        await Task.WhenAll(_shards.Select(s => s.Completion)).ConfigureAwait(false);
+    }
+
+    /// <summary>A copy of each workload's state, for the CLI summary and tests. Taken between events of each shard.</summary>
+    public async Task<IReadOnlyList<WorkloadSnapshot>> SnapshotAsync()
+    {
+        var all = new List<WorkloadSnapshot>();
+        foreach (var s in _shards)
+        {
+            all.AddRange(await s.SnapshotAsync().ConfigureAwait(false));
+        }
+
+        return all;
+    }
+
+    public async ValueTask DisposeAsync() => await CompleteAsync().ConfigureAwait(false);
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Detection started with {Shards} shards")]
+    private static partial void LogStarted(ILogger logger, int shards);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Workload {Workload} finished learning after {Events} events; now active")]
+    private static partial void LogActive(ILogger logger, string workload, long events);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Workload {Workload}: {Feature} baseline reached its cap of {Cap} items; further new items are counted, not learned")]
+    private static partial void LogCapacity(ILogger logger, string workload, string feature, int cap);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Evicted idle workload {Workload}: MaxWorkloads reached")]
+    private static partial void LogEvicted(ILogger logger, string workload);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
+    private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
+
+    private sealed class Shard : IBaselineObserver
+    {
+        private readonly Channel<IngestItem> _queue;
+        private readonly Dictionary<WorkloadKey, WorkloadBaseline> _baselines = new();
+        private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
+        private readonly List<Finding> _findings = new(4);
+        private readonly Channel<TaskCompletionSource<List<WorkloadSnapshot>>> _snapshotRequests = Channel.CreateUnbounded<TaskCompletionSource<List<WorkloadSnapshot>>>();
+        private readonly int _index;
+        private readonly DetectionOptions _options;
+        private readonly int _maxWorkloads;
+        private readonly IAlertPublisher _alerts;
+        private readonly DetectionMetrics _metrics;
+        private readonly TimeProvider _time;
+        private readonly ILogger _logger;
+        private readonly Prometheus.Counter.Child _learning;
+        private readonly Prometheus.Counter.Child _active;
+        private WorkloadKey? _current;
+        private Task _loop = Task.CompletedTask;
+
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger)
+        {
+            _index = index;
+            _options = options;
+            _maxWorkloads = maxWorkloads;
+            _alerts = alerts;
+            _metrics = metrics;
+            _time = time;
+            _logger = logger;
+            _learning = metrics.EventsProcessed.WithLabels("learning");
+            _active = metrics.EventsProcessed.WithLabels("active");
+            _queue = Channel.CreateBounded<IngestItem>(new BoundedChannelOptions(options.ShardQueueCapacity)
+            {
+                SingleReader = true,
+                SingleWriter = false,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+        }
+
+        public Task Completion => _loop;
+
+        public void Start() => _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+        public ValueTask<bool> EnqueueAsync(IngestItem item, CancellationToken ct)
+        {
+            if (_queue.Writer.TryWrite(item))
+            {
+                _metrics.QueueDepth.Inc();
+                return ValueTask.FromResult(true);
+            }
+
+            return SlowAsync(item, ct);
+
+            async ValueTask<bool> SlowAsync(IngestItem item, CancellationToken ct)
+            {
+                while (await _queue.Writer.WaitToWriteAsync(ct).ConfigureAwait(false))
+                {
+                    if (_queue.Writer.TryWrite(item))
+                    {
+                        _metrics.QueueDepth.Inc();
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+
+        public void Complete()
+        {
+            _queue.Writer.TryComplete();
+            _snapshotRequests.Writer.TryComplete();
+        }
+
+        public async Task<List<WorkloadSnapshot>> SnapshotAsync()
+        {
+            var tcs = new TaskCompletionSource<List<WorkloadSnapshot>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_snapshotRequests.Writer.TryWrite(tcs) || _loop.IsCompleted)
+            {
+                return TakeSnapshot();
+            }
+
+            // Wake the loop even when no events flow.
+            var finished = await Task.WhenAny(tcs.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+            return finished == tcs.Task ? await tcs.Task.ConfigureAwait(false) : TakeSnapshot();
+        }
+
+        private async Task RunAsync()
+        {
+            var reader = _queue.Reader;
+            while (true)
+            {
+                var waitItem = reader.WaitToReadAsync().AsTask();
+                var waitSnap = _snapshotRequests.Reader.WaitToReadAsync().AsTask();
+                await Task.WhenAny(waitItem, waitSnap).ConfigureAwait(false);
+                ServeSnapshots();
+                if (waitItem.IsCompleted && !await waitItem.ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                while (reader.TryRead(out var item))
+                {
+                    _metrics.QueueDepth.Dec();
+                    Process(item);
+                }
+            }
+
+            ServeSnapshots();
+        }
+
+        private void ServeSnapshots()
+        {
+            while (_snapshotRequests.Reader.TryRead(out var tcs))
+            {
+                tcs.TrySetResult(TakeSnapshot());
+            }
+        }
+
+        private List<WorkloadSnapshot> TakeSnapshot() =>
+            _baselines.Select(kv => new WorkloadSnapshot(
+                kv.Key, kv.Value.Phase, kv.Value.FirstSeen, kv.Value.ActiveSince, kv.Value.EventsLearned, kv.Value.EventsScored,
+                Enum.GetValues<Feature>().ToDictionary(f => f, f => kv.Value.Counter(f).Count))).ToList();
+
+        private void Process(in IngestItem item)
+        {
+            try
+            {
+                var now = _time.GetUtcNow();
+                var baseline = GetBaseline(item.Key, now);
+                _current = item.Key;
+                var e = item.Event;
+                var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
+                var suppressedBefore = baseline.CooldownSuppressed;
+                (baseline.Phase == BaselinePhase.Learning ? _learning : _active).Inc();
+                baseline.Observe(e, path, now, this, _findings);
+                if (baseline.CooldownSuppressed != suppressedBefore)
+                {
+                    _metrics.Findings.WithLabels("cooldown").Inc(baseline.CooldownSuppressed - suppressedBefore);
+                }
+
+                if (_findings.Count > 0)
+                {
+                    foreach (var f in _findings)
+                    {
+                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now));
+                    }
+
+                    _findings.Clear();
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One poisoned event must not stop the shard; it is logged and still committed (it cannot succeed on retry).
+                LogShardError(_logger, ex, _index, item.Key.Value);
+            }
+
+            item.Completion?.Complete(item.Offset);
+            _metrics.Latency.Observe(Stopwatch.GetElapsedTime(item.EnqueuedTimestamp).TotalSeconds);
+        }
+
+        private WorkloadBaseline GetBaseline(WorkloadKey key, DateTimeOffset now)
+        {
+            if (_baselines.TryGetValue(key, out var b))
+            {
+                return b;
+            }
+
+            if (_baselines.Count >= _maxWorkloads)
+            {
+                var idle = _baselines.MinBy(kv => kv.Value.LastSeen);
+                _baselines.Remove(idle.Key);
+                _metrics.WorkloadsEvicted.Inc();
+                _metrics.Workloads.WithLabels(idle.Value.Phase.ToWire()).Dec();
+                foreach (var f in Enum.GetValues<Feature>())
+                {
+                    _metrics.ItemsLearned.WithLabels(f.ToWire()).Dec(idle.Value.Counter(f).Count);
+                }
+
+                LogEvicted(_logger, idle.Key.Value);
+            }
+
+            b = new WorkloadBaseline(_options, now);
+            _baselines.Add(key, b);
+            _metrics.Workloads.WithLabels(BaselinePhase.Learning.ToWire()).Inc();
+            return b;
+        }
+
+        private string NormalizePath(string raw)
+        {
+            if (_pathCache.TryGetValue(raw, out var n))
+            {
+                return n;
+            }
+
+            n = PathNormalizer.Normalize(raw);
+            if (_pathCache.Count >= 16384)
+            {
+                _pathCache.Clear();
+            }
+
+            _pathCache[raw] = n;
+            return n;
+        }
+
+        public void ItemLearned(Feature feature) => _metrics.ItemsLearned.WithLabels(feature.ToWire()).Inc();
+
+        public void CapacityExceeded(Feature feature)
+        {
+            var counter = _metrics.CapacityExceeded.WithLabels(feature.ToWire());
+            if (counter.Value == 0 || _current is not null && _baselines.TryGetValue(_current, out var b) && b.Counter(feature).Overflow == 1)
+            {
+                LogCapacity(_logger, _current?.Value ?? "?", feature.ToWire(), _options.MaxItemsPerFeature);
+            }
+
+            counter.Inc();
+        }
+
+        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
+        {
+            _metrics.Workloads.WithLabels(from.ToWire()).Dec();
+            _metrics.Workloads.WithLabels(to.ToWire()).Inc();
+            if (_current is not null && _baselines.TryGetValue(_current, out var b))
+            {
+                LogActive(_logger, _current.Value, b.EventsLearned);
+            }
+        }
+    }
+}
+
+/// <summary>A point-in-time view of one workload's baseline.</summary>
+public sealed record WorkloadSnapshot(
+    WorkloadKey Key,
+    BaselinePhase Phase,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset? ActiveSince,
+    long EventsLearned,
+    long EventsScored,
+    IReadOnlyDictionary<Feature, int> DistinctItems);

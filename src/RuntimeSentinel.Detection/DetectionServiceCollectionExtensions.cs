@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace RuntimeSentinel.Detection;
+
+public static class DetectionServiceCollectionExtensions
+{
+    /// <summary>Registers the sharded baseline pipeline and its options (validated at start-up).</summary>
+    public static IServiceCollection AddSentinelDetection(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DetectionOptions>().Bind(configuration.GetSection(DetectionOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DetectionOptions>, DetectionOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
+        services.TryAddSingleton<DetectionMetrics>();
+        services.TryAddSingleton<DetectionPipeline>();
+        return services;
+    }
+}
+
+/// <summary>Reports every invalid detection setting at once, so one start-up shows all that needs fixing.</summary>
+public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DetectionOptions o)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(o.Cluster) || o.Cluster.Contains('/'))
+        {
+            errors.Add("Detection:Cluster must be a non-empty name without '/'.");
+        }
+
+        if (o.LearningDuration < TimeSpan.Zero)
+        {
+            errors.Add("Detection:LearningDuration must not be negative.");
+        }
+
+        if (o.MinLearningEvents < 0)
+        {
+            errors.Add("Detection:MinLearningEvents must not be negative.");
+        }
+
+        if (o.Shards is < 0 or > 256)
+        {
+            errors.Add("Detection:Shards must be between 0 (one per core) and 256.");
+        }
+
+        if (o.ShardQueueCapacity < 1)
+        {
+            errors.Add("Detection:ShardQueueCapacity must be at least 1.");
+        }
+
+        if (o.MaxWorkloads < 1)
+        {
+            errors.Add("Detection:MaxWorkloads must be at least 1.");
+        }
+
+        if (o.MaxItemsPerFeature < 16)
+        {
+            errors.Add("Detection:MaxItemsPerFeature must be at least 16.");
+        }
+
+        if (o.RarityBits < 0 || o.RarityBits > 16 || double.IsNaN(o.RarityBits))
+        {
+            errors.Add("Detection:RarityBits must be between 0 and 16.");
+        }
+
+        if (o.AlertCooldown < TimeSpan.Zero)
+        {
+            errors.Add("Detection:AlertCooldown must not be negative.");
+        }
+
+        if (o.ResourceZThreshold <= 0)
+        {
+            errors.Add("Detection:ResourceZThreshold must be positive.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
