@@ -1,0 +1,412 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection;
+
+namespace RuntimeSentinel.Kafka;
+
+/// <summary>Liveness and readiness of ingestion, read by /healthz and /readyz.</summary>
+public sealed class IngestionHealth(TimeProvider time)
+{
+    private long _lastLoopTicks;
+
+    public bool Started { get; internal set; }
+
+    public bool Faulted { get; internal set; }
+
+    public string? FaultReason { get; internal set; }
+
+    /// <summary>Partitions currently assigned; ready means the consumer joined its group and owns some.</summary>
+    public int AssignedPartitions { get; internal set; }
+
+    public bool JoinedGroup { get; internal set; }
+
+    internal void Beat() => Interlocked.Exchange(ref _lastLoopTicks, time.GetUtcNow().UtcTicks);
+
+    /// <summary>Time since the consume loop last went round (a stuck loop means a stuck pipeline).</summary>
+    public TimeSpan SinceLastLoop => Started ? time.GetUtcNow() - new DateTimeOffset(Interlocked.Read(ref _lastLoopTicks), TimeSpan.Zero) : TimeSpan.Zero;
+
+    public bool IsLive => !Faulted && SinceLastLoop < TimeSpan.FromSeconds(60);
+
+    public bool IsReady => Started && !Faulted && JoinedGroup;
+}
+
+/// <summary>
+/// The consume loop: one dedicated thread that polls Kafka, decodes in librdkafka's buffer, dead-letters what
+/// does not decode, and hands events to detection (blocking when detection is behind, so backpressure reaches
+/// Kafka instead of memory). Offsets are stored only after detection finished an event, and committed by
+/// librdkafka's auto-commit, on revocation and on shutdown: at-least-once delivery.
+/// Registered last, so the host stops it first; stopping drains detection and commits before closing.
+/// </summary>
+public sealed partial class KafkaIngestService : BackgroundService
+{
+    private readonly KafkaConnection _connection;
+    private readonly KafkaOptions _options;
+    private readonly DetectionPipeline _pipeline;
+    private readonly DeadLetterPublisher _deadLetters;
+    private readonly KafkaMetrics _metrics;
+    private readonly IngestionHealth _health;
+    private readonly ILogger<KafkaIngestService> _logger;
+    private readonly WorkloadResolver _resolver;
+    private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
+    private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public KafkaIngestService(
+        KafkaConnection connection,
+        IOptions<KafkaOptions> options,
+        IOptions<DetectionOptions> detection,
+        DetectionPipeline pipeline,
+        DeadLetterPublisher deadLetters,
+        KafkaMetrics metrics,
+        IngestionHealth health,
+        ILogger<KafkaIngestService> logger)
+    {
+        _connection = connection;
+        _options = options.Value;
+        _pipeline = pipeline;
+        _deadLetters = deadLetters;
+        _metrics = metrics;
+        _health = health;
+        _logger = logger;
+        _resolver = new WorkloadResolver(detection.Value.Cluster);
+    }
+
+    /// <summary>Events handed to detection so far.</summary>
+    public long EventsIngested { get; private set; }
+
+    public long MessagesRejected { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await _connection.EnsureTopicsAsync(stoppingToken).ConfigureAwait(false);
+        _pipeline.Start();
+        var thread = new Thread(() => Run(stoppingToken)) { IsBackground = true, Name = "sentinel-consume" };
+        thread.Start();
+        await _done.Task.ConfigureAwait(false);
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        IConsumer<Ignore, DecodedMessage>? consumer = null;
+        try
+        {
+            consumer = Build();
+            consumer.Subscribe(_options.Topics);
+            _health.Started = true;
+            LogSubscribed(_logger, string.Join(", ", _options.Topics), _options.GroupId);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                _health.Beat();
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (result is not null)
+                {
+                    Handle(result, stoppingToken);
+                }
+
+                StoreCompleted(consumer);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping while blocked on a full shard queue.
+        }
+        catch (KafkaException ex) when (ex.Error.IsFatal)
+        {
+            _health.Faulted = true;
+            _health.FaultReason = ex.Error.Reason;
+            LogFatal(_logger, ex, ex.Error.Reason);
+            Shutdown(consumer);
+            _done.TrySetException(ex); // stops the host; Kubernetes restarts the pod
+            return;
+        }
+        catch (Exception ex)
+        {
+            _health.Faulted = true;
+            _health.FaultReason = ex.Message;
+            LogFatal(_logger, ex, ex.Message);
+            Shutdown(consumer);
+            _done.TrySetException(ex);
+            return;
+        }
+
+        Shutdown(consumer);
+        _done.TrySetResult();
+    }
+
+    private void Handle(ConsumeResult<Ignore, DecodedMessage> result, CancellationToken stoppingToken)
+    {
+        var tracker = TrackerFor(result.TopicPartition);
+        tracker.Track(result.Offset.Value);
+        var decoded = result.Message.Value;
+        _metrics.Bytes.WithLabels(result.Topic).Inc(decoded.Size);
+        if (!decoded.Ok)
+        {
+            MessagesRejected++;
+            _metrics.DecodeFailures.WithLabels(decoded.Error.CodeName).Inc();
+            if (MessagesRejected <= 10 || MessagesRejected % 1000 == 0)
+            {
+                // Rate-limited: a stream of garbage must not turn into a stream of log lines (the metric counts all).
+                LogRejected(_logger, result.TopicPartitionOffset.ToString(), decoded.Error.ToString(), MessagesRejected);
+            }
+
+            _deadLetters.Publish(result.TopicPartitionOffset, decoded.Error, decoded.Raw ?? [], tracker);
+            return;
+        }
+
+        var evt = decoded.Event;
+        var key = _resolver.Resolve(evt.Workload);
+        ConsumedCounter(result.Topic, evt.Kind).Inc();
+        var item = new IngestItem(evt, key, tracker, result.Offset.Value, Stopwatch.GetTimestamp());
+        var enqueue = _pipeline.EnqueueAsync(item, stoppingToken);
+        var accepted = enqueue.IsCompletedSuccessfully ? enqueue.Result : enqueue.AsTask().GetAwaiter().GetResult();
+        if (accepted)
+        {
+            EventsIngested++;
+        }
+    }
+
+    private Prometheus.Counter.Child ConsumedCounter(string topic, EventKind kind)
+    {
+        if (!_consumedByTopic.TryGetValue(topic, out var byKind))
+        {
+            byKind = Enum.GetValues<EventKind>().Select(k => _metrics.Consumed.WithLabels(topic, k.ToWire())).ToArray();
+            _consumedByTopic[topic] = byKind;
+        }
+
+        return byKind[(int)kind];
+    }
+
+    private PartitionTracker TrackerFor(TopicPartition tp)
+    {
+        if (!_trackers.TryGetValue(tp, out var t))
+        {
+            t = new PartitionTracker(tp);
+            _trackers[tp] = t;
+        }
+
+        return t;
+    }
+
+    private void StoreCompleted(IConsumer<Ignore, DecodedMessage> consumer)
+    {
+        foreach (var t in _trackers.Values)
+        {
+            if (!t.Revoked && t.TryTakeCommittable(out var position))
+            {
+                try
+                {
+                    consumer.StoreOffset(position);
+                }
+                catch (KafkaException ex)
+                {
+                    // The partition was revoked between completion and store; its new owner re-reads from the last commit.
+                    LogStoreFailed(_logger, position.ToString(), ex.Error.Reason);
+                }
+            }
+        }
+    }
+
+    private IConsumer<Ignore, DecodedMessage> Build()
+    {
+        var config = _connection.Configure(new ConsumerConfig
+        {
+            GroupId = _options.GroupId,
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 1000,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = _options.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            SessionTimeoutMs = _options.SessionTimeoutMs,
+            HeartbeatIntervalMs = _options.HeartbeatIntervalMs,
+            MaxPollIntervalMs = _options.MaxPollIntervalMs,
+            StatisticsIntervalMs = _options.StatisticsIntervalMs,
+            EnablePartitionEof = false,
+        });
+
+        return new ConsumerBuilder<Ignore, DecodedMessage>(config)
+            .SetValueDeserializer(new EventDeserializer())
+            .SetErrorHandler((_, e) =>
+            {
+                _metrics.KafkaErrors.WithLabels(e.Code.ToString()).Inc();
+                LogKafkaError(_logger, e.Code.ToString(), e.Reason);
+            })
+            .SetStatisticsHandler((_, json) => UpdateLag(json))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                foreach (var tp in partitions)
+                {
+                    _trackers[tp] = new PartitionTracker(tp);
+                }
+
+                _health.JoinedGroup = true;
+                _health.AssignedPartitions += partitions.Count;
+                _metrics.Assigned.Set(_health.AssignedPartitions);
+                _metrics.Rebalances.WithLabels("assigned").Inc();
+                LogAssigned(_logger, partitions.Count, string.Join(",", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]")));
+            })
+            .SetPartitionsRevokedHandler((c, partitions) =>
+            {
+                // Commit what detection finished for the partitions we are losing, so the next owner does not
+                // redo it; in-flight events of those partitions will be redone there (at-least-once).
+                var commit = new List<TopicPartitionOffset>();
+                foreach (var tpo in partitions)
+                {
+                    if (_trackers.Remove(tpo.TopicPartition, out var t))
+                    {
+                        t.Revoked = true;
+                        if (t.TryTakeCommittable(out var position))
+                        {
+                            commit.Add(position);
+                        }
+                    }
+                }
+
+                CommitSafely(c, commit);
+                _health.AssignedPartitions = Math.Max(0, _health.AssignedPartitions - partitions.Count);
+                _metrics.Assigned.Set(_health.AssignedPartitions);
+                _metrics.Rebalances.WithLabels("revoked").Inc();
+                LogRevoked(_logger, partitions.Count);
+            })
+            .SetPartitionsLostHandler((_, partitions) =>
+            {
+                foreach (var tpo in partitions)
+                {
+                    if (_trackers.Remove(tpo.TopicPartition, out var t))
+                    {
+                        t.Revoked = true;
+                    }
+                }
+
+                _health.AssignedPartitions = Math.Max(0, _health.AssignedPartitions - partitions.Count);
+                _metrics.Assigned.Set(_health.AssignedPartitions);
+                _metrics.Rebalances.WithLabels("lost").Inc();
+                LogRevoked(_logger, partitions.Count);
+            })
+            .Build();
+    }
+
+    private void Shutdown(IConsumer<Ignore, DecodedMessage>? consumer)
+    {
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            // Stop order: no more input; let detection finish what it holds; store and commit; leave the group.
+            _pipeline.CompleteAsync().GetAwaiter().GetResult();
+            if (consumer is null)
+            {
+                return;
+            }
+
+            StoreCompleted(consumer);
+            var commit = new List<TopicPartitionOffset>();
+            CommitSafely(consumer, commit);
+            consumer.Close();
+            LogStopped(_logger, EventsIngested, MessagesRejected, sw.ElapsedMilliseconds);
+        }
+        catch (Exception ex)
+        {
+            LogShutdownError(_logger, ex);
+        }
+        finally
+        {
+            consumer?.Dispose();
+        }
+    }
+
+    private void CommitSafely(IConsumer<Ignore, DecodedMessage> consumer, List<TopicPartitionOffset> offsets)
+    {
+        try
+        {
+            if (offsets.Count > 0)
+            {
+                consumer.Commit(offsets);
+            }
+            else
+            {
+                consumer.Commit(); // everything stored so far
+            }
+
+            _metrics.Commits.WithLabels("ok").Inc();
+        }
+        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_NoOffset)
+        {
+            // Nothing new to commit.
+        }
+        catch (KafkaException ex)
+        {
+            _metrics.Commits.WithLabels("failed").Inc();
+            LogCommitFailed(_logger, ex.Error.Reason);
+        }
+    }
+
+    private void UpdateLag(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (!doc.RootElement.TryGetProperty("topics", out var topics))
+            {
+                return;
+            }
+
+            foreach (var topic in topics.EnumerateObject())
+            {
+                if (!topic.Value.TryGetProperty("partitions", out var partitions))
+                {
+                    continue;
+                }
+
+                foreach (var p in partitions.EnumerateObject())
+                {
+                    // librdkafka reports an internal "-1" partition, and -1 lag before the first fetch; skip both.
+                    if (p.Name == "-1" || !p.Value.TryGetProperty("consumer_lag_stored", out var lagEl) || !lagEl.TryGetInt64(out var lag) || lag < 0)
+                    {
+                        continue;
+                    }
+
+                    _metrics.Lag.WithLabels(topic.Name, p.Name).Set(lag);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Statistics are best-effort; a malformed report only delays the lag gauge.
+        }
+    }
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Consuming {Topics} as group {Group}")]
+    private static partial void LogSubscribed(ILogger logger, string topics, string group);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Assigned {Count} partitions: {Partitions}")]
+    private static partial void LogAssigned(ILogger logger, int count, string partitions);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Revoked {Count} partitions")]
+    private static partial void LogRevoked(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Rejected {Source}: {Reason}; sent to dead-letter topic ({Total} rejected so far)")]
+    private static partial void LogRejected(ILogger logger, string source, string reason, long total);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason}")]
+    private static partial void LogKafkaError(ILogger logger, string code, string reason);
+
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Critical, Message = "Ingestion stopped by an unrecoverable error: {Reason}")]
+    private static partial void LogFatal(ILogger logger, Exception ex, string reason);
+
+    [LoggerMessage(EventId = 1306, Level = LogLevel.Debug, Message = "Could not store offset {Position}: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, string position, string reason);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Offset commit failed: {Reason}")]
+    private static partial void LogCommitFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "Ingestion stopped: {Events} events ingested, {Rejected} rejected; drained and committed in {Ms} ms")]
+    private static partial void LogStopped(ILogger logger, long events, long rejected, long ms);
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Error, Message = "Error while stopping ingestion")]
+    private static partial void LogShutdownError(ILogger logger, Exception ex);
+}

@@ -1,0 +1,44 @@
+using Prometheus;
+
+namespace RuntimeSentinel.Kafka;
+
+/// <summary>Metrics owned by ingestion. Topic and partition labels are bounded by configuration.</summary>
+public sealed class KafkaMetrics
+{
+    public KafkaMetrics(IMetricFactory factory)
+    {
+        Consumed = factory.CreateCounter("sentinel_events_consumed_total", "Events decoded and handed to detection, by topic and kind.", ["topic", "kind"]);
+        Bytes = factory.CreateCounter("sentinel_consumed_bytes_total", "Message bytes consumed, by topic.", ["topic"]);
+        DecodeFailures = factory.CreateCounter("sentinel_decode_failures_total", "Messages that could not be decoded, by reason.", ["reason"]);
+        DeadLettered = factory.CreateCounter("sentinel_dead_lettered_total", "Messages written to a dead-letter topic, by source topic.", ["topic"]);
+        DeadLetterFailures = factory.CreateCounter("sentinel_dead_letter_failures_total", "Dead-letter writes that failed after retries (the message is then skipped).", ["topic"]);
+        Lag = factory.CreateGauge("sentinel_consumer_lag", "Messages between the committed-to-be position and the partition end, by topic and partition.", ["topic", "partition"]);
+        Assigned = factory.CreateGauge("sentinel_assigned_partitions", "Partitions assigned to this consumer.");
+        Rebalances = factory.CreateCounter("sentinel_rebalances_total", "Partition assignment changes, by type.", ["type"]);
+        KafkaErrors = factory.CreateCounter("sentinel_kafka_errors_total", "Errors reported by the Kafka client, by code.", ["code"]);
+        Commits = factory.CreateCounter("sentinel_offset_commits_total", "Explicit offset commits, by result.", ["result"]);
+        AlertsProduced = factory.CreateCounter("sentinel_kafka_alerts_produced_total", "Alerts written to the alerts topic.");
+    }
+
+    public Counter Consumed { get; }
+
+    public Counter Bytes { get; }
+
+    public Counter DecodeFailures { get; }
+
+    public Counter DeadLettered { get; }
+
+    public Counter DeadLetterFailures { get; }
+
+    public Gauge Lag { get; }
+
+    public Gauge Assigned { get; }
+
+    public Counter Rebalances { get; }
+
+    public Counter KafkaErrors { get; }
+
+    public Counter Commits { get; }
+
+    public Counter AlertsProduced { get; }
+}

@@ -1,0 +1,67 @@
+namespace RuntimeSentinel.Kafka;
+
+/// <summary>Kafka connection, topics and consumer settings (config section <c>Kafka</c>).</summary>
+public sealed class KafkaOptions
+{
+    public const string SectionName = "Kafka";
+    public const string Embedded = "embedded";
+
+    /// <summary>Broker list, or empty / <c>embedded</c> to start librdkafka's in-process mock cluster.</summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>Event topics to consume.</summary>
+    public List<string> Topics { get; set; } = [];
+
+    public string GroupId { get; set; } = "runtime-sentinel";
+
+    /// <summary>Undecodable messages of topic T go to T + this suffix.</summary>
+    public string DeadLetterSuffix { get; set; } = ".dlq";
+
+    /// <summary>Alerts are published here. Empty: no Kafka alert sink.</summary>
+    public string? AlertsTopic { get; set; } = "sentinel.alerts";
+
+    /// <summary>Where to start when the group has no committed offset: <c>earliest</c> or <c>latest</c>.</summary>
+    public string AutoOffsetReset { get; set; } = "earliest";
+
+    public int SessionTimeoutMs { get; set; } = 45_000;
+
+    public int HeartbeatIntervalMs { get; set; } = 3_000;
+
+    public int MaxPollIntervalMs { get; set; } = 300_000;
+
+    /// <summary>How often librdkafka reports statistics (consumer lag comes from them). 0 disables lag metrics.</summary>
+    public int StatisticsIntervalMs { get; set; } = 5_000;
+
+    /// <summary>Create missing topics at start-up (AdminClient on a real cluster; always done on the embedded one).</summary>
+    public bool CreateTopics { get; set; }
+
+    /// <summary>Partitions for topics this process creates.</summary>
+    public int TopicPartitions { get; set; } = 6;
+
+    public short ReplicationFactor { get; set; } = 1;
+
+    public int EmbeddedBrokers { get; set; } = 1;
+
+    /// <summary><c>plaintext</c>, <c>ssl</c>, <c>sasl_plaintext</c> or <c>sasl_ssl</c>.</summary>
+    public string SecurityProtocol { get; set; } = "plaintext";
+
+    /// <summary><c>PLAIN</c>, <c>SCRAM-SHA-256</c> or <c>SCRAM-SHA-512</c>.</summary>
+    public string? SaslMechanism { get; set; }
+
+    public string? SaslUsername { get; set; }
+
+    /// <summary>Prefer <see cref="SaslPasswordFile"/> (a mounted Secret); never logged.</summary>
+    public string? SaslPassword { get; set; }
+
+    public string? SaslPasswordFile { get; set; }
+
+    public string? SslCaLocation { get; set; }
+
+    public string? SslCertificateLocation { get; set; }
+
+    public string? SslKeyLocation { get; set; }
+
+    public string? SslKeyPasswordFile { get; set; }
+
+    public bool IsEmbedded => string.IsNullOrWhiteSpace(BootstrapServers) || string.Equals(BootstrapServers.Trim(), Embedded, StringComparison.OrdinalIgnoreCase);
+}

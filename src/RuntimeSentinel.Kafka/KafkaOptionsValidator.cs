@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Options;
+
+namespace RuntimeSentinel.Kafka;
+
+/// <summary>Lists every Kafka configuration error at start-up (cross-field rules included).</summary>
+public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
+{
+    private static readonly string[] Protocols = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
+    private static readonly string[] Mechanisms = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+
+    public ValidateOptionsResult Validate(string? name, KafkaOptions o)
+    {
+        var errors = new List<string>();
+        if (o.Topics.Count == 0)
+        {
+            errors.Add("Kafka:Topics must name at least one event topic.");
+        }
+
+        foreach (var t in o.Topics)
+        {
+            if (!IsValidTopic(t))
+            {
+                errors.Add($"Kafka:Topics: '{t}' is not a valid topic name (1-249 of [a-zA-Z0-9._-]).");
+            }
+        }
+
+        if (o.Topics.Count != o.Topics.Distinct(StringComparer.Ordinal).Count())
+        {
+            errors.Add("Kafka:Topics lists a topic twice.");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.GroupId))
+        {
+            errors.Add("Kafka:GroupId must not be empty.");
+        }
+
+        if (string.IsNullOrEmpty(o.DeadLetterSuffix) || !IsValidTopic("x" + o.DeadLetterSuffix))
+        {
+            errors.Add("Kafka:DeadLetterSuffix must be a non-empty topic-name suffix such as '.dlq'.");
+        }
+
+        if (!string.IsNullOrEmpty(o.AlertsTopic) && !IsValidTopic(o.AlertsTopic))
+        {
+            errors.Add($"Kafka:AlertsTopic '{o.AlertsTopic}' is not a valid topic name.");
+        }
+
+        if (!string.IsNullOrEmpty(o.AlertsTopic) && o.Topics.Contains(o.AlertsTopic))
+        {
+            errors.Add("Kafka:AlertsTopic must not also be an event topic (alerts would be read back as events).");
+        }
+
+        if (o.AutoOffsetReset is not ("earliest" or "latest"))
+        {
+            errors.Add("Kafka:AutoOffsetReset must be 'earliest' or 'latest'.");
+        }
+
+        if (o.SessionTimeoutMs < 1000)
+        {
+            errors.Add("Kafka:SessionTimeoutMs must be at least 1000.");
+        }
+
+        if (o.HeartbeatIntervalMs < 1 || o.HeartbeatIntervalMs >= o.SessionTimeoutMs)
+        {
+            errors.Add("Kafka:HeartbeatIntervalMs must be positive and below SessionTimeoutMs.");
+        }
+
+        if (o.MaxPollIntervalMs < o.SessionTimeoutMs)
+        {
+            errors.Add("Kafka:MaxPollIntervalMs must be at least SessionTimeoutMs.");
+        }
+
+        if (o.StatisticsIntervalMs < 0)
+        {
+            errors.Add("Kafka:StatisticsIntervalMs must not be negative.");
+        }
+
+        if (o.TopicPartitions is < 1 or > 10_000)
+        {
+            errors.Add("Kafka:TopicPartitions must be between 1 and 10000.");
+        }
+
+        if (o.EmbeddedBrokers is < 1 or > 5)
+        {
+            errors.Add("Kafka:EmbeddedBrokers must be between 1 and 5.");
+        }
+
+        if (o.ReplicationFactor < 1 || (o.IsEmbedded && o.ReplicationFactor > o.EmbeddedBrokers))
+        {
+            errors.Add("Kafka:ReplicationFactor must be at least 1 (and not above EmbeddedBrokers in embedded mode).");
+        }
+
+        var protocol = o.SecurityProtocol.ToLowerInvariant();
+        if (!Protocols.Contains(protocol))
+        {
+            errors.Add($"Kafka:SecurityProtocol '{o.SecurityProtocol}' must be one of {string.Join(", ", Protocols)}.");
+        }
+
+        if (protocol.StartsWith("sasl", StringComparison.Ordinal))
+        {
+            if (o.SaslMechanism is null || !Mechanisms.Contains(o.SaslMechanism.ToUpperInvariant()))
+            {
+                errors.Add($"Kafka:SaslMechanism must be one of {string.Join(", ", Mechanisms)} when SecurityProtocol is {protocol}.");
+            }
+
+            if (string.IsNullOrEmpty(o.SaslUsername))
+            {
+                errors.Add("Kafka:SaslUsername is required for SASL.");
+            }
+
+            if (string.IsNullOrEmpty(o.SaslPassword) == string.IsNullOrEmpty(o.SaslPasswordFile))
+            {
+                errors.Add("Kafka: give exactly one of SaslPassword or SaslPasswordFile for SASL.");
+            }
+        }
+
+        foreach (var (key, path) in new[] { ("SaslPasswordFile", o.SaslPasswordFile), ("SslCaLocation", o.SslCaLocation), ("SslCertificateLocation", o.SslCertificateLocation), ("SslKeyLocation", o.SslKeyLocation), ("SslKeyPasswordFile", o.SslKeyPasswordFile) })
+        {
+            if (!string.IsNullOrEmpty(path) && !File.Exists(path))
+            {
+                errors.Add($"Kafka:{key} '{path}' does not exist.");
+            }
+        }
+
+        if (o.IsEmbedded && protocol != "plaintext")
+        {
+            errors.Add("Kafka:SecurityProtocol must be plaintext for the embedded cluster.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static bool IsValidTopic(string t) =>
+        t.Length is > 0 and < 250 && t is not ("." or "..") && t.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using RuntimeSentinel.Core.Alerts;
+
+namespace RuntimeSentinel.Kafka;
+
+public static class KafkaServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the Kafka connection (embedded or configured), producer, dead-letter publisher, the alerts-topic
+    /// sink and the consume loop. Call after alerting and detection: the consume loop must stop first.
+    /// </summary>
+    public static IServiceCollection AddSentinelKafka(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
+        services.TryAddSingleton<KafkaMetrics>();
+        services.TryAddSingleton<KafkaConnection>();
+        services.TryAddSingleton<KafkaProducer>();
+        services.TryAddSingleton<DeadLetterPublisher>();
+        services.TryAddSingleton<IngestionHealth>();
+        services.TryAddSingleton<KafkaIngestService>();
+
+        var alertsTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.AlertsTopic)];
+        if (alertsTopic is null || alertsTopic.Length > 0)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, KafkaAlertSink>());
+        }
+
+        services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
+        return services;
+    }
+}

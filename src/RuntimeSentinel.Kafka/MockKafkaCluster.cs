@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+
+namespace RuntimeSentinel.Kafka;
+
+/// <summary>
+/// librdkafka's built-in mock cluster: real Kafka-protocol brokers on 127.0.0.1, in this process, reached through
+/// P/Invoke. It backs the embedded mode (no Kafka configured) and the integration tests. Data lives in memory
+/// (each partition keeps at most ~5 MiB); AdminClient topic creation does not work against it, so topics are
+/// created through <see cref="CreateTopic"/>.
+/// </summary>
+public sealed partial class MockKafkaCluster : IDisposable
+{
+    private const string Lib = "rdkafka";
+    private const int ProducerType = 0;
+
+    private readonly IntPtr _rk;
+    private readonly IntPtr _mc;
+    private int _disposed;
+
+    static MockKafkaCluster()
+    {
+        // The package's librdkafka.so links libsasl2.so.3, which Debian lacks; Confluent.Kafka then loads the
+        // CentOS 8 build shipped beside it. Resolve our own imports the same way.
+        NativeLibrary.SetDllImportResolver(typeof(MockKafkaCluster).Assembly, static (name, _, _) =>
+        {
+            if (name != Lib)
+            {
+                return IntPtr.Zero;
+            }
+
+            foreach (var dir in new[] { "", "runtimes/linux-x64/native/" })
+            {
+                foreach (var file in new[] { "librdkafka.so", "centos8-librdkafka.so" })
+                {
+                    if (NativeLibrary.TryLoad(Path.Combine(AppContext.BaseDirectory, dir + file), out var handle))
+                    {
+                        return handle;
+                    }
+                }
+            }
+
+            return IntPtr.Zero;
+        });
+    }
+
+    public MockKafkaCluster(int brokers = 1)
+    {
+        var err = new byte[512];
+        _rk = rd_kafka_new(ProducerType, rd_kafka_conf_new(), err, (UIntPtr)err.Length);
+        if (_rk == IntPtr.Zero)
+        {
+            throw new InvalidOperationException("librdkafka could not create a handle for the mock cluster: " + System.Text.Encoding.UTF8.GetString(err).TrimEnd('\0'));
+        }
+
+        _mc = rd_kafka_mock_cluster_new(_rk, brokers);
+        if (_mc == IntPtr.Zero)
+        {
+            rd_kafka_destroy(_rk);
+            throw new InvalidOperationException("librdkafka could not start the mock cluster");
+        }
+
+        // The default 3 s initial rebalance delay only slows group joins in tests and demos.
+        rd_kafka_mock_group_initial_rebalance_delay_ms(_mc, 0);
+        BootstrapServers = Marshal.PtrToStringUTF8(rd_kafka_mock_cluster_bootstraps(_mc)) ?? throw new InvalidOperationException("mock cluster has no bootstrap address");
+    }
+
+    /// <summary>Comma-separated <c>127.0.0.1:port</c> of the brokers.</summary>
+    public string BootstrapServers { get; }
+
+    public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var rc = rd_kafka_mock_topic_create(_mc, topic, partitions, replicationFactor);
+        if (rc != 0)
+        {
+            throw new InvalidOperationException($"mock cluster could not create topic '{topic}' (error {rc})");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            rd_kafka_mock_cluster_destroy(_mc);
+            rd_kafka_destroy(_rk);
+        }
+    }
+
+    [LibraryImport(Lib)]
+    private static partial IntPtr rd_kafka_conf_new();
+
+    [LibraryImport(Lib)]
+    private static partial IntPtr rd_kafka_new(int type, IntPtr conf, byte[] errstr, UIntPtr errstrSize);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_destroy(IntPtr rk);
+
+    [LibraryImport(Lib)]
+    private static partial IntPtr rd_kafka_mock_cluster_new(IntPtr rk, int brokerCount);
+
+    [LibraryImport(Lib)]
+    private static partial IntPtr rd_kafka_mock_cluster_bootstraps(IntPtr mc);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_topic_create(IntPtr mc, string topic, int partitions, int replicationFactor);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr mc, int delayMs);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_mock_cluster_destroy(IntPtr mc);
+}
