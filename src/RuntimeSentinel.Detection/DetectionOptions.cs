@@ -37,7 +37,7 @@ public sealed class DetectionOptions
     public double ResourceZThreshold { get; set; } = 6;
 
     /// <summary>Resource samples needed in learning before resource anomalies are scored.</summary>
-    public int ResourceMinSamples { get; set; } = 10;
+    public int ResourceMinSamples { get; set; } = 5;
 
     public int EffectiveShards => Shards > 0 ? Shards : Math.Clamp(Environment.ProcessorCount, 1, 8);
 }

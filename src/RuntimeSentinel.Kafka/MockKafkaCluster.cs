@@ -46,7 +46,11 @@ public sealed partial class MockKafkaCluster : IDisposable
     public MockKafkaCluster(int brokers = 1)
     {
         var err = new byte[512];
-        _rk = rd_kafka_new(ProducerType, rd_kafka_conf_new(), err, (UIntPtr)err.Length);
+        var conf = rd_kafka_conf_new();
+
+        // The cluster's own handle never connects anywhere; silence its "no bootstrap.servers" notice.
+        rd_kafka_conf_set(conf, "log_level", "3", err, (UIntPtr)err.Length);
+        _rk = rd_kafka_new(ProducerType, conf, err, (UIntPtr)err.Length);
         if (_rk == IntPtr.Zero)
         {
             throw new InvalidOperationException("librdkafka could not create a handle for the mock cluster: " + System.Text.Encoding.UTF8.GetString(err).TrimEnd('\0'));
@@ -88,6 +92,9 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial IntPtr rd_kafka_conf_new();
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_conf_set(IntPtr conf, string name, string value, byte[] errstr, UIntPtr errstrSize);
 
     [LibraryImport(Lib)]
     private static partial IntPtr rd_kafka_new(int type, IntPtr conf, byte[] errstr, UIntPtr errstrSize);

@@ -116,13 +116,14 @@ public static class PathNormalizer
             }
         }
 
-        if (digits == token.Length)
+        if (hexOnly && token.Length >= 8 && digits > 0)
+        {
+            // Long hex-looking tokens (ids, WAL segments, hashes) are one class whether or not a letter happens to occur.
+            sb.Append("{hex}");
+        }
+        else if (digits == token.Length)
         {
             sb.Append("{n}");
-        }
-        else if (hexOnly && token.Length >= 8 && digits > 0)
-        {
-            sb.Append("{hex}");
         }
         else if (token.Length >= 6 && digits >= 2 && letters >= 2 && digits + letters == token.Length)
         {

@@ -61,6 +61,20 @@ public static class SeverityPolicy
         return (Severity.Medium, "process never run by this workload");
     }
 
+    /// <summary>A known binary under a parent it never had. A shell under a server process is the classic exploit shape.</summary>
+    public static (Severity Severity, string Reason) ForLineage(string exe, string parent)
+    {
+        var name = BaseName(exe);
+        var parentName = BaseName(parent);
+        var parentIsLauncher = Contains(Shells, parentName) || parentName.StartsWith("runc", StringComparison.Ordinal) || parentName.StartsWith("containerd", StringComparison.Ordinal) || parentName is "tini" or "dumb-init" or "crun";
+        if ((Contains(Shells, name) || Contains(NetTools, name)) && !parentIsLauncher)
+        {
+            return (Severity.High, $"{name} spawned by {parentName}, which never started it before");
+        }
+
+        return (Severity.Medium, "known process started by a new parent");
+    }
+
     public static (Severity Severity, string Reason) ForFile(string normalizedPath, string? flags)
     {
         if (StartsWithAny(normalizedPath, SensitivePrefixes))

@@ -165,7 +165,8 @@ public sealed class WorkloadBaseline
                 // A known binary started by a parent it never had (nginx spawning a known helper from a shell).
                 if (parent is not null)
                 {
-                    ScoreItem(Feature.Lineage, new FeatureKey(exe, parent), "unexpected_lineage", Severity.Medium, "known process started by a new parent", now, findings);
+                    var (lsev, lreason) = SeverityPolicy.ForLineage(exe, parent);
+                    ScoreItem(Feature.Lineage, new FeatureKey(exe, parent), "unexpected_lineage", lsev, lreason, now, findings);
                 }
 
                 break;

@@ -1,0 +1,59 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace RuntimeSentinel.Daemon;
+
+/// <summary>Where /metrics, /healthz and /readyz are served (config section <c>Http</c>).</summary>
+public sealed class HttpOptions
+{
+    public const string SectionName = "Http";
+
+    /// <summary><c>host:port</c>; port 0 picks a free port (tests). Use <c>0.0.0.0:9464</c> in a pod.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9464";
+
+    /// <summary>How long the host waits for ingestion, detection and sinks to drain on stop. Keep below the pod's grace period.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
+
+    public static bool TryParseListen(string value, out IPEndPoint? endpoint)
+    {
+        endpoint = null;
+        var i = value.LastIndexOf(':');
+        if (i <= 0 || !int.TryParse(value.AsSpan(i + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > 65535)
+        {
+            return false;
+        }
+
+        var host = value[..i].Trim('[', ']');
+        if (host == "localhost")
+        {
+            host = "127.0.0.1";
+        }
+
+        if (!IPAddress.TryParse(host, out var ip))
+        {
+            return false;
+        }
+
+        endpoint = new IPEndPoint(ip, port);
+        return true;
+    }
+}
+
+public sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HttpOptions o)
+    {
+        var errors = new List<string>();
+        if (!HttpOptions.TryParseListen(o.Listen, out _))
+        {
+            errors.Add($"Http:Listen '{o.Listen}' must be ip:port (e.g. 127.0.0.1:9464 or 0.0.0.0:9464).");
+        }
+
+        if (o.ShutdownTimeout <= TimeSpan.Zero || o.ShutdownTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add("Http:ShutdownTimeout must be between 0 and 5 minutes.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
