@@ -30,5 +30,5 @@ public readonly record struct DecodeError(DecodeErrorCode Code, string Field, st
     public string CodeName => CodeNames[(int)Code];
 
     /// <summary>One line for logs, headers and CLI output: <c>missing_field: process.exe: required for process_exec</c>.</summary>
-    public override string ToString() => Field.Length == 0 ? $"{CodeName}: {Detail}" : $"{CodeName}: {Field}: {Detail}";
+    public override string ToString() => string.IsNullOrEmpty(Field) ? $"{CodeName}: {Detail}" : $"{CodeName}: {Field}: {Detail}";
 }

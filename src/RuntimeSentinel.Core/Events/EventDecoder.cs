@@ -12,6 +12,9 @@ namespace RuntimeSentinel.Core.Events;
 /// </summary>
 public sealed class EventDecoder
 {
+    // Cached for label objects that were rejected, so the same bad bytes are rejected again on a cache hit.
+    private static readonly LabelSet InvalidLabels = new([]);
+
     private static readonly Utf8Factory<EventDecoder, LabelSet> LabelFactory = static (utf8, self) => self.ParseLabelObject(utf8);
 
     private readonly EventDecoderOptions _options;
@@ -636,8 +639,14 @@ public sealed class EventDecoder
         var raw = utf8[start..((int)reader.TokenStartIndex + 1)];
         _labelError = null;
         labels = _labels.GetOrAdd(raw, this, LabelFactory);
-        if (_labelError is not null)
+        if (ReferenceEquals(labels, InvalidLabels))
         {
+            if (_labelError is null)
+            {
+                // Cached rejection: parse again only to recover the message (rejections are the rare path).
+                ParseLabelObject(raw);
+            }
+
             error = new DecodeError(_labelError.StartsWith("too many", StringComparison.Ordinal) ? DecodeErrorCode.FieldTooLarge : DecodeErrorCode.WrongType, field, _labelError);
             labels = LabelSet.Empty;
             return false;
@@ -659,23 +668,30 @@ public sealed class EventDecoder
             if (reader.TokenType != JsonTokenType.String)
             {
                 _labelError = $"value of '{Truncate(key)}' must be a string, got {Describe(reader.TokenType)}";
-                return LabelSet.Empty;
+                return InvalidLabels;
             }
 
             if (reader.ValueSpan.Length > _options.MaxStringBytes || key.Length > 317)
             {
                 _labelError = $"too many bytes in label '{Truncate(key)}'";
-                return LabelSet.Empty;
+                return InvalidLabels;
             }
 
             items ??= [];
             if (items.Count >= _options.MaxLabels)
             {
                 _labelError = $"too many labels (limit {_options.MaxLabels})";
-                return LabelSet.Empty;
+                return InvalidLabels;
             }
 
-            items.Add(KeyValuePair.Create(key, reader.ValueIsEscaped ? reader.GetString()! : _strings.Get(reader.ValueSpan)));
+            var value = reader.ValueIsEscaped ? reader.GetString()! : _strings.Get(reader.ValueSpan);
+            if (ReferenceEquals(key, Utf8StringCache.InvalidUtf8) || ReferenceEquals(value, Utf8StringCache.InvalidUtf8))
+            {
+                _labelError = "label is not valid UTF-8";
+                return InvalidLabels;
+            }
+
+            items.Add(KeyValuePair.Create(key, value));
         }
 
         return items is null ? LabelSet.Empty : new LabelSet(items.ToArray());
@@ -738,6 +754,12 @@ public sealed class EventDecoder
         if (!reader.ValueIsEscaped)
         {
             value = _strings.Get(span);
+            if (ReferenceEquals(value, Utf8StringCache.InvalidUtf8))
+            {
+                value = null;
+                error = new DecodeError(DecodeErrorCode.MalformedJson, field, "string is not valid UTF-8");
+                return false;
+            }
         }
         else
         {

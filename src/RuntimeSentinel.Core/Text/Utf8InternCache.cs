@@ -84,7 +84,14 @@ public sealed class Utf8InternCache<T>
 /// <summary>Interned strings decoded from UTF-8.</summary>
 public sealed class Utf8StringCache(int capacityPowerOfTwo = 4096, int maxKeyBytes = 512)
 {
-    private static readonly Utf8Factory<int, string> Decode = static (utf8, _) => System.Text.Encoding.UTF8.GetString(utf8);
+    /// <summary>
+    /// Returned (by reference) for byte sequences that are not valid UTF-8. Validation happens only when a value
+    /// is decoded, i.e. on a cache miss, so repeated valid values cost nothing extra.
+    /// </summary>
+    public static readonly string InvalidUtf8 = new('\uFFFD', 1);
+
+    private static readonly Utf8Factory<int, string> Decode = static (utf8, _) =>
+        System.Text.Unicode.Utf8.IsValid(utf8) ? System.Text.Encoding.UTF8.GetString(utf8) : InvalidUtf8;
     private readonly Utf8InternCache<string> _cache = new(capacityPowerOfTwo, maxKeyBytes);
 
     public long Hits => _cache.Hits;
