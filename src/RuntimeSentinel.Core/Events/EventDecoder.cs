@@ -647,7 +647,8 @@ public sealed class EventDecoder
                 ParseLabelObject(raw);
             }
 
-            error = new DecodeError(_labelError.StartsWith("too many", StringComparison.Ordinal) ? DecodeErrorCode.FieldTooLarge : DecodeErrorCode.WrongType, field, _labelError);
+            var message = _labelError ?? "invalid labels";
+            error = new DecodeError(message.StartsWith("too many", StringComparison.Ordinal) ? DecodeErrorCode.FieldTooLarge : DecodeErrorCode.WrongType, field, message);
             labels = LabelSet.Empty;
             return false;
         }
