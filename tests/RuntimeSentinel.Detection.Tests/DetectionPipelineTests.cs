@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Prometheus;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public class DetectionPipelineTests
+{
+    private sealed class Alerts : IAlertPublisher
+    {
+        public List<Alert> All { get; } = [];
+
+        public void Publish(Alert alert)
+        {
+            lock (All)
+            {
+                All.Add(alert);
+            }
+        }
+    }
+
+    private sealed class Completions : IOffsetCompletion
+    {
+        public List<long> Offsets { get; } = [];
+
+        public void Complete(long offset)
+        {
+            lock (Offsets)
+            {
+                Offsets.Add(offset);
+            }
+        }
+    }
+
+    private static (DetectionPipeline Pipeline, Alerts Alerts, DetectionMetrics Metrics) Create(FakeTimeProvider time, int shards = 3, int minEvents = 5)
+    {
+        var alerts = new Alerts();
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var options = Options.Create(new DetectionOptions { Shards = shards, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = minEvents, ShardQueueCapacity = 8 });
+        var pipeline = new DetectionPipeline(options, alerts, metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        return (pipeline, alerts, metrics);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_ManyWorkloads_CompletesEveryOffsetAndAlertsOnlyAfterLearning()
+    {
+        var time = new FakeTimeProvider(Some.Time);
+        var (pipeline, alerts, metrics) = Create(time);
+        var completions = new Completions();
+        var resolver = new WorkloadResolver("t");
+        long offset = 0;
+        for (var w = 0; w < 10; w++)
+        {
+            var wl = Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+            for (var i = 0; i < 20; i++)
+            {
+                var e = Some.Syscall("read", wl);
+                await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+            }
+        }
+
+        // Learning ends when both the duration and the event count are reached; let the shards drain first.
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Sum(s => s.EventsLearned) == 200, TimeSpan.FromSeconds(10), "all learning events processed");
+        time.Advance(TimeSpan.FromMinutes(2));
+        for (var w = 0; w < 10; w++)
+        {
+            var wl = Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+            var known = Some.Syscall("read", wl);
+            await pipeline.EnqueueAsync(new IngestItem(known, resolver.Resolve(wl), completions, offset++, Stopwatch.GetTimestamp()), default);
+            var novel = Some.Syscall("ptrace", wl, "attack:test");
+            await pipeline.EnqueueAsync(new IngestItem(novel, resolver.Resolve(wl), completions, offset++, Stopwatch.GetTimestamp()), default);
+        }
+
+        await pipeline.CompleteAsync();
+        Assert.Equal(Enumerable.Range(0, (int)offset).Select(i => (long)i), completions.Offsets.Order());
+        Assert.Equal(10, alerts.All.Count);
+        Assert.All(alerts.All, a =>
+        {
+            Assert.Equal("unexpected_syscall", a.Category);
+            Assert.Equal("attack:test", a.Evidence[0].Labels["scenario"]);
+            Assert.Equal(BaselinePhase.Active, a.Baseline.Phase);
+            Assert.Equal(21, a.Baseline.EventsLearned); // the event that completes learning is learned too
+        });
+        Assert.Equal(10, metrics.Workloads.WithLabels("active").Value);
+        Assert.Equal(0, metrics.Workloads.WithLabels("learning").Value);
+        Assert.Equal(offset, metrics.Latency.Count);
+    }
+
+    [Fact]
+    public async Task SnapshotAsync_WhileIdle_ReportsEachWorkload()
+    {
+        var time = new FakeTimeProvider(Some.Time);
+        var (pipeline, _, _) = Create(time, shards: 2);
+        var resolver = new WorkloadResolver("t");
+        var e = Some.Exec("/bin/true");
+        await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), null, 0, Stopwatch.GetTimestamp()), default);
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Count == 1, TimeSpan.FromSeconds(5), "snapshot shows the workload");
+        var s = Assert.Single(await pipeline.SnapshotAsync());
+        Assert.Equal(BaselinePhase.Learning, s.Phase);
+        Assert.Equal(1, s.DistinctItems[Baseline.Feature.Exec]);
+        await pipeline.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_AfterComplete_ReturnsFalse()
+    {
+        var (pipeline, _, _) = Create(new FakeTimeProvider(Some.Time), shards: 1);
+        await pipeline.CompleteAsync();
+        var e = Some.Exec("/bin/true");
+        Assert.False(await pipeline.EnqueueAsync(new IngestItem(e, new WorkloadResolver().Resolve(e.Workload), null, 0, 0), default));
+    }
+}

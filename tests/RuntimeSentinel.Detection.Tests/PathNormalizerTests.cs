@@ -1,0 +1,40 @@
+using RuntimeSentinel.Detection.Baseline;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public class PathNormalizerTests
+{
+    [Theory]
+    [InlineData("/etc/passwd", "/etc/passwd")]
+    [InlineData("/proc/4711/stat", "/proc/{n}/stat")]
+    [InlineData("/proc/42/stat", "/proc/{n}/stat")]
+    [InlineData("/data/in/part-0007.csv", "/data/in/part-{n}.csv")]
+    [InlineData("/tmp/report-8f3a2c9d00112233.tmp", "/tmp/report-{hex}.tmp")]
+    [InlineData("/tmp/report-1234567890123456.tmp", "/tmp/report-{hex}.tmp")]
+    [InlineData("/var/lib/postgresql/data/pg_wal/0000000100000000000000C7", "/var/lib/postgresql/data/pg_wal/{hex}")]
+    [InlineData("/run/containerd/6f1c2d3e-4b5a-6789-abcd-ef0123456789/config.json", "/run/containerd/{uuid}/config.json")]
+    [InlineData("/tmp/sess_k3x9q2zz7w", "/tmp/sess_{rand}")]
+    [InlineData("/usr/lib/python3.12/os.py", "/usr/lib/python3.{n}/os.py")]
+    [InlineData("//etc/./nginx//nginx.conf", "/etc/nginx/nginx.conf")]
+    [InlineData("relative/2/x", "/relative/{n}/x")]
+    public void Normalize_ConcretePath_ReturnsShape(string path, string expected)
+    {
+        Assert.Equal(expected, PathNormalizer.Normalize(path));
+    }
+
+    [Fact]
+    public void Normalize_PathWithoutDigits_ReturnsSameInstance()
+    {
+        var p = "/usr/share/nginx/html/index.html";
+        Assert.Same(p, PathNormalizer.Normalize(p));
+    }
+
+    [Fact]
+    public void Normalize_VeryDeepPath_IsCut()
+    {
+        var deep = string.Concat(Enumerable.Range(0, 100).Select(i => "/d" + i));
+        var n = PathNormalizer.Normalize(deep);
+        Assert.EndsWith("/{deep}", n);
+        Assert.Equal(PathNormalizer.MaxSegments + 1, n.Count(c => c == '/'));
+    }
+}

@@ -1,0 +1,224 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public class WorkloadBaselineTests
+{
+    private sealed class Recorder : IBaselineObserver
+    {
+        public Dictionary<Feature, int> Learned { get; } = [];
+
+        public Dictionary<Feature, int> Exceeded { get; } = [];
+
+        public List<(BaselinePhase From, BaselinePhase To)> Phases { get; } = [];
+
+        public void ItemLearned(Feature feature) => Learned[feature] = Learned.GetValueOrDefault(feature) + 1;
+
+        public void CapacityExceeded(Feature feature) => Exceeded[feature] = Exceeded.GetValueOrDefault(feature) + 1;
+
+        public void PhaseChanged(BaselinePhase from, BaselinePhase to) => Phases.Add((from, to));
+    }
+
+    private static DetectionOptions Options(int minEvents = 10, int minutes = 5, int maxItems = 1024, double rarity = 0) => new()
+    {
+        LearningDuration = TimeSpan.FromMinutes(minutes),
+        MinLearningEvents = minEvents,
+        MaxItemsPerFeature = maxItems,
+        RarityBits = rarity,
+        AlertCooldown = TimeSpan.FromMinutes(10),
+    };
+
+    private static List<Finding> Observe(WorkloadBaseline b, RuntimeEvent e, DateTimeOffset now, Recorder? r = null)
+    {
+        var findings = new List<Finding>();
+        var path = e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
+        b.Observe(e, path, now, r ?? new Recorder(), findings);
+        return findings;
+    }
+
+    private static WorkloadBaseline Learned(DetectionOptions o, DateTimeOffset t0, Recorder? r = null)
+    {
+        var b = new WorkloadBaseline(o, t0);
+        for (var i = 0; i < 20; i++)
+        {
+            Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), t0.AddSeconds(i), r);
+            Observe(b, Some.FileOpen($"/proc/{100 + i}/stat"), t0.AddSeconds(i), r);
+            Observe(b, Some.Syscall("read"), t0.AddSeconds(i), r);
+            Observe(b, Some.Connect("10.96.0.5", 5432), t0.AddSeconds(i), r);
+            Observe(b, Some.Dns("db.shop.svc.cluster.local."), t0.AddSeconds(i), r);
+            Observe(b, Some.Listen(8080), t0.AddSeconds(i), r);
+            Observe(b, Some.Resource(0.2 + (0.01 * (i % 3)), 100 << 20), t0.AddSeconds(i), r);
+        }
+
+        return b;
+    }
+
+    [Fact]
+    public void Observe_BeforeDurationAndCount_StaysLearningAndNeverAlerts()
+    {
+        var t0 = Some.Time;
+        var b = new WorkloadBaseline(Options(minEvents: 5), t0);
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Empty(Observe(b, Some.Exec("/bin/x" + i), t0.AddSeconds(i)));
+        }
+
+        Assert.Equal(BaselinePhase.Learning, b.Phase);
+        Assert.Equal(50, b.EventsLearned);
+    }
+
+    [Fact]
+    public void Observe_DurationPassedButTooFewEvents_StaysLearning()
+    {
+        var b = new WorkloadBaseline(Options(minEvents: 100), Some.Time);
+        Observe(b, Some.Syscall("read"), Some.Time.AddHours(1));
+        Assert.Equal(BaselinePhase.Learning, b.Phase);
+    }
+
+    [Fact]
+    public void Observe_DurationAndCountReached_TurnsActiveOnceAndReportsIt()
+    {
+        var r = new Recorder();
+        var t0 = Some.Time;
+        var b = Learned(Options(minEvents: 10, minutes: 0), t0, r);
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        Assert.Single(r.Phases);
+        Assert.Equal(t0.AddSeconds(1), b.ActiveSince);
+        Assert.Equal(10, b.EventsLearned);
+    }
+
+    [Fact]
+    public void Observe_KnownBehaviourAfterLearning_IsQuiet()
+    {
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        var later = t0.AddHours(1);
+        Assert.Empty(Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), later));
+        Assert.Empty(Observe(b, Some.FileOpen("/proc/99999/stat"), later));
+        Assert.Empty(Observe(b, Some.Syscall("read"), later));
+        Assert.Empty(Observe(b, Some.Connect("10.96.0.5", 5432), later));
+        Assert.Empty(Observe(b, Some.Dns("DB.shop.svc.cluster.local"), later));
+        Assert.Empty(Observe(b, Some.Listen(8080), later));
+        Assert.Empty(Observe(b, Some.Resource(0.22, 101 << 20), later));
+    }
+
+    [Fact]
+    public void Observe_NovelBehaviourAfterLearning_RaisesCategorisedFindings()
+    {
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var later = t0.AddHours(1);
+
+        var shell = Assert.Single(Observe(b, Some.Exec("/bin/sh", "/usr/bin/node"), later));
+        Assert.Equal("unexpected_process", shell.Category);
+        Assert.Equal(Severity.High, shell.Severity);
+        Assert.Equal(0, shell.LearnedCount);
+        Assert.True(shell.Score > shell.Threshold);
+
+        var lineage = Assert.Single(Observe(b, Some.Exec("/usr/bin/node", "/bin/bash"), later));
+        Assert.Equal("unexpected_lineage", lineage.Category);
+
+        Assert.Equal("unexpected_file", Assert.Single(Observe(b, Some.FileOpen("/etc/shadow"), later)).Category);
+        Assert.Equal("unexpected_syscall", Assert.Single(Observe(b, Some.Syscall("ptrace"), later)).Category);
+        var net = Assert.Single(Observe(b, Some.Connect("203.0.113.9", 443), later));
+        Assert.Equal(("unexpected_network", Severity.High), (net.Category, net.Severity));
+        Assert.Equal("unexpected_dns", Assert.Single(Observe(b, Some.Dns("evil.example"), later)).Category);
+        Assert.Equal("unexpected_listen", Assert.Single(Observe(b, Some.Listen(4444), later)).Category);
+        var cpu = Assert.Single(Observe(b, Some.Resource(1.9, 100 << 20), later));
+        Assert.Equal("resource_anomaly", cpu.Category);
+        Assert.True(cpu.Score > 6);
+    }
+
+    [Fact]
+    public void Observe_SameNovelItemWithinCooldown_AlertsOnceThenAgainAfterIt()
+    {
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var later = t0.AddHours(1);
+        Assert.Single(Observe(b, Some.Dns("evil.example"), later));
+        Assert.Empty(Observe(b, Some.Dns("evil.example"), later.AddMinutes(5)));
+        Assert.Equal(1, b.CooldownSuppressed);
+        Assert.Single(Observe(b, Some.Dns("evil.example"), later.AddMinutes(11)));
+    }
+
+    [Fact]
+    public void Observe_RarityBitsZero_ItemSeenOnceIsQuiet_RarityBitsOne_ItAlerts()
+    {
+        var t0 = Some.Time;
+        foreach (var (bits, expectAlert) in new[] { (0.0, false), (1.0, true) })
+        {
+            var b = new WorkloadBaseline(Options(minutes: 0, minEvents: 101, rarity: bits), t0);
+            Observe(b, Some.Dns("rare.example"), t0);
+            for (var i = 0; i < 100; i++)
+            {
+                Observe(b, Some.Dns("common.example"), t0);
+            }
+
+            Assert.Equal(BaselinePhase.Active, b.Phase);
+            Assert.Equal(expectAlert, Observe(b, Some.Dns("rare.example"), t0.AddHours(1)).Count == 1);
+        }
+    }
+
+    [Fact]
+    public void Observe_FloodOfUniquePaths_StaysWithinCapAndCountsOverflow()
+    {
+        var r = new Recorder();
+        var b = new WorkloadBaseline(Options(minEvents: 100_000, maxItems: 64), Some.Time);
+        for (var i = 0; i < 10_000; i++)
+        {
+            // Letters only, so normalisation cannot fold them together: this is the worst case for the cap.
+            Observe(b, Some.FileOpen("/srv/upload/" + Letters(i)), Some.Time, r);
+        }
+
+        Assert.Equal(64, b.Counter(Feature.File).Count);
+        Assert.Equal(64, r.Learned[Feature.File]);
+        Assert.Equal(10_000 - 64, r.Exceeded[Feature.File]);
+        Assert.Equal(10_000 - 64, b.Counter(Feature.File).Overflow);
+    }
+
+    private static string Letters(int i)
+    {
+        var s = "";
+        do
+        {
+            s += (char)('a' + (i % 26));
+            i /= 26;
+        }
+        while (i > 0);
+        return s;
+    }
+
+    [Fact]
+    public void Observe_SaturatedPathBaseline_StillAlertsOnSensitiveFilesOnly()
+    {
+        var o = Options(minutes: 0, minEvents: 200, maxItems: 16);
+        var b = new WorkloadBaseline(o, Some.Time);
+        for (var i = 0; i < 200; i++)
+        {
+            Observe(b, Some.FileOpen($"/srv/f{(char)('a' + (i % 26))}{(char)('a' + (i / 26))}"), Some.Time);
+        }
+
+        Assert.True(b.Counter(Feature.File).Saturated);
+        Assert.Empty(Observe(b, Some.FileOpen("/srv/never-seen"), Some.Time.AddHours(1)));
+        Assert.Single(Observe(b, Some.FileOpen("/etc/shadow"), Some.Time.AddHours(1)));
+    }
+
+    [Fact]
+    public void Observe_ManyDistinctNovelItems_CooldownMemoryStaysBounded()
+    {
+        var o = Options(minutes: 0, minEvents: 1, maxItems: 32);
+        var b = new WorkloadBaseline(o, Some.Time);
+        Observe(b, Some.Dns("seed"), Some.Time);
+        var alerts = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            alerts += Observe(b, Some.Dns("n" + i), Some.Time.AddSeconds(1)).Count;
+        }
+
+        Assert.Equal(1000, alerts);
+    }
+}
