@@ -11,7 +11,7 @@ namespace RuntimeSentinel.Alerting;
 /// and counts) and fans them out in batches to every registered sink from one thread. Registered before
 /// detection and ingestion, so the host stops it last and it drains what they produced.
 /// </summary>
-public sealed partial class AlertDispatcher : BackgroundService, IAlertPublisher
+public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 {
     private readonly Channel<Alert> _queue;
     private readonly IAlertSink[] _sinks;
@@ -19,6 +19,7 @@ public sealed partial class AlertDispatcher : BackgroundService, IAlertPublisher
     private readonly ILogger<AlertDispatcher> _logger;
     private readonly int _maxBatch;
     private long _published;
+    private Task _loop = Task.CompletedTask;
 
     public AlertDispatcher(IEnumerable<IAlertSink> sinks, IOptions<AlertingOptions> options, AlertingMetrics metrics, ILogger<AlertDispatcher> logger)
     {
@@ -52,7 +53,15 @@ public sealed partial class AlertDispatcher : BackgroundService, IAlertPublisher
         LogDropped(_logger, alert.Workload.Value, alert.Category);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Not a BackgroundService: its ExecuteAsync may never start if the host stops at once, and this loop
+        // must always run to drain what was published.
+        _loop = Task.Run(DeliverLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task DeliverLoopAsync()
     {
         LogStarted(_logger, string.Join(", ", _sinks.Select(s => s.Name)));
         var batch = new List<Alert>(_maxBatch);
@@ -87,11 +96,12 @@ public sealed partial class AlertDispatcher : BackgroundService, IAlertPublisher
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         // Detection has stopped (reverse registration order); deliver what is queued, then flush the sinks.
+        // If the host's shutdown timeout fires first, what is left stays counted in sentinel_alert_queue_depth.
         _queue.Writer.TryComplete();
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DeliverAsync(List<Alert> batch)

@@ -55,6 +55,7 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly WorkloadResolver _resolver;
     private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
     private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
+    private volatile bool _consumeThreadStarted;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public KafkaIngestService(
@@ -82,11 +83,29 @@ public sealed partial class KafkaIngestService : BackgroundService
 
     public long MessagesRejected { get; private set; }
 
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Topics must exist before anything produces (the embedded cluster would auto-create them with other
+        // settings) and before the consumer subscribes; so this happens in start-up, not in the background.
+        await _connection.EnsureTopicsAsync(cancellationToken).ConfigureAwait(false);
+        _pipeline.Start();
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (!_consumeThreadStarted)
+        {
+            // Stopped before the loop ran (the host can cancel ExecuteAsync before it starts): still drain detection.
+            await _pipeline.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await _connection.EnsureTopicsAsync(stoppingToken).ConfigureAwait(false);
-        _pipeline.Start();
         var thread = new Thread(() => Run(stoppingToken)) { IsBackground = true, Name = "sentinel-consume" };
+        _consumeThreadStarted = true;
         thread.Start();
         await _done.Task.ConfigureAwait(false);
     }
