@@ -1,0 +1,239 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using RuntimeSentinel.Alerting;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Kafka.Tests;
+
+/// <summary>
+/// The whole pipeline over librdkafka's mock cluster on TCP: real producer, consumer group, commits, dead letters
+/// and alerts topic. No mocks of our own code.
+/// </summary>
+public sealed class IngestionIntegrationTests : IDisposable
+{
+    private const string Events = "events";
+    private const string Alerts = "alerts";
+    private readonly MockKafkaCluster _cluster = new();
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+
+    public IngestionIntegrationTests()
+    {
+        _cluster.CreateTopic(Events, 3);
+        _cluster.CreateTopic(Events + ".dlq", 1);
+        _cluster.CreateTopic(Alerts, 1);
+    }
+
+    public void Dispose() => _cluster.Dispose();
+
+    private IHost BuildHost(string group, int minLearningEvents)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
+            ["Kafka:Topics:0"] = Events,
+            ["Kafka:GroupId"] = group,
+            ["Kafka:AlertsTopic"] = Alerts,
+            ["Kafka:SessionTimeoutMs"] = "2000",
+            ["Kafka:HeartbeatIntervalMs"] = "300",
+            ["Kafka:StatisticsIntervalMs"] = "500",
+            ["Detection:LearningDuration"] = "00:00:00",
+            ["Detection:MinLearningEvents"] = minLearningEvents.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Detection:Shards"] = "2",
+            ["Alerting:Console"] = "false",
+        });
+        builder.Logging.AddFilter(_ => false);
+        builder.Services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(_registry));
+        builder.Services.AddSentinelAlerting(builder.Configuration);
+        builder.Services.AddSentinelDetection(builder.Configuration);
+        builder.Services.AddSentinelKafka(builder.Configuration);
+        return builder.Build();
+    }
+
+    private static Message<byte[]?, byte[]> Msg(string key, byte[] value) => new() { Key = Encoding.UTF8.GetBytes(key), Value = value };
+
+    [Fact]
+    public async Task Pipeline_LearningThenAttacksAndMalformed_AlertsDeadLettersAndCommits()
+    {
+        var cart = Some.Workload();
+        var db = Some.Workload(owner: "db", pod: "db-7d9f8b6c5b-q9w4z", container: "db");
+        var messages = new List<Message<byte[]?, byte[]>>();
+        for (var i = 0; i < 60; i++)
+        {
+            foreach (var w in new[] { cart, db })
+            {
+                var key = w.OwnerName!;
+                messages.Add(Msg(key, Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", w))));
+                messages.Add(Msg(key, Some.Json(Some.FileOpen($"/app/data/{i % 5}.json", workload: w))));
+                messages.Add(Msg(key, Some.Json(Some.Syscall(i % 2 == 0 ? "read" : "write", w))));
+                messages.Add(Msg(key, Some.Json(Some.Connect("10.96.0.5", 5432, w))));
+                messages.Add(Msg(key, Some.Json(Some.Dns("db.shop.svc.cluster.local", w))));
+            }
+        }
+
+        // 600 learning events (300 per workload). Then a malformed message amid the attacks, and normal events after.
+        var malformed = "{\"kind\":\"process_exec\",\"ts\":\"2026-11-29T00:00:00Z\",\"workload\":{\"pod\":\"x\"},\"process\":{\"pid\":\"12\"}}"u8.ToArray();
+        var key0 = cart.OwnerName!;
+        messages.Add(Msg(key0, Some.Json(Some.Exec("/bin/sh", "/usr/bin/node", cart, "attack:reverse_shell"))));
+        messages.Add(Msg(key0, malformed));
+        messages.Add(Msg(key0, Some.Json(Some.Connect("203.0.113.66", 4444, cart, "attack:reverse_shell"))));
+        messages.Add(Msg(db.OwnerName!, Some.Json(Some.FileOpen("/etc/shadow", workload: db, scenario: "attack:shadow_read"))));
+        for (var i = 0; i < 20; i++)
+        {
+            messages.Add(Msg(key0, Some.Json(Some.Syscall("read", cart))));
+        }
+
+        using (var producer = KafkaTestKit.Producer(_cluster))
+        {
+            foreach (var m in messages)
+            {
+                producer.Produce(Events, m);
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        using var host = BuildHost("it-group", minLearningEvents: 300);
+        await host.StartAsync();
+        var ingest = host.Services.GetRequiredService<KafkaIngestService>();
+        var good = messages.Count - 1;
+        await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == good && ingest.MessagesRejected == 1, TimeSpan.FromSeconds(30), $"{good} events ingested and 1 rejected");
+
+        var alerts = KafkaTestKit.ReadAll(_cluster, Alerts, r => r.Count >= 3, TimeSpan.FromSeconds(20));
+        var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= 1, TimeSpan.FromSeconds(20));
+        await KafkaTestKit.EventuallyAsync(() => Metric("sentinel_consumer_lag") is not null, TimeSpan.FromSeconds(10), "consumer lag reported");
+        await host.StopAsync();
+
+        // Alerts: exactly the three attack behaviours, with their fields and evidence.
+        Assert.Equal(3, alerts.Count);
+        var parsed = alerts.Select(a => JsonDocument.Parse(a.Message.Value).RootElement).ToList();
+        Assert.All(parsed, a =>
+        {
+            Assert.Equal("sentinel.alert/v1", a.GetProperty("schema").GetString());
+            Assert.StartsWith("attack:", a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString(), StringComparison.Ordinal);
+            Assert.Equal("active", a.GetProperty("baseline").GetProperty("phase").GetString());
+            Assert.True(a.GetProperty("score").GetDouble() > a.GetProperty("threshold").GetDouble());
+            Assert.Equal("node-a", a.GetProperty("node").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(a.GetProperty("summary").GetString()));
+        });
+        var byCategory = parsed.ToDictionary(a => a.GetProperty("category").GetString()!, a => a);
+        Assert.Equal(["unexpected_file", "unexpected_network", "unexpected_process"], byCategory.Keys.Order());
+        Assert.Equal("prod/shop/Deployment/cart/cart", byCategory["unexpected_process"].GetProperty("workload").GetProperty("key").GetString());
+        Assert.Equal("high", byCategory["unexpected_network"].GetProperty("severity").GetString());
+        Assert.Equal("prod/shop/Deployment/db/db", byCategory["unexpected_file"].GetProperty("workload").GetProperty("key").GetString());
+        Assert.Equal("/etc/shadow", byCategory["unexpected_file"].GetProperty("evidence")[0].GetProperty("file").GetProperty("path").GetString());
+        Assert.Equal("prod/shop/Deployment/cart/cart", Encoding.UTF8.GetString(alerts.Single(a => a.Message.Value.AsSpan().IndexOf("unexpected_process"u8) >= 0).Message.Key!));
+
+        // Dead letter: original bytes, reason and source in headers.
+        var dead = Assert.Single(dlq);
+        Assert.Equal(malformed, dead.Message.Value);
+        string Header(string name) => Encoding.UTF8.GetString(dead.Message.Headers.GetLastBytes(name));
+        Assert.Equal("wrong_type: process.pid: expected integer, got string", Header(DeadLetterPublisher.ReasonHeader));
+        Assert.Equal("wrong_type", Header(DeadLetterPublisher.CodeHeader));
+        Assert.Equal("process.pid", Header(DeadLetterPublisher.FieldHeader));
+        Assert.Equal(Events, Header(DeadLetterPublisher.SourceTopicHeader));
+
+        // Metrics counted every stage.
+        Assert.Equal(1, Metric("sentinel_decode_failures_total", "wrong_type"));
+        Assert.Equal(1, Metric("sentinel_dead_lettered_total", Events));
+        Assert.Equal(3, Metric("sentinel_alerts_total"));
+        Assert.Equal(good, Metric("sentinel_events_consumed_total"));
+
+        // Offsets: everything (the dead-lettered message included) is committed up to the end of each partition.
+        using var check = KafkaTestKit.Consumer(_cluster, "it-group");
+        var partitions = Enumerable.Range(0, 3).Select(p => new TopicPartition(Events, p)).ToList();
+        var committed = check.Committed(partitions, TimeSpan.FromSeconds(10));
+        foreach (var c in committed)
+        {
+            var high = check.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High;
+            Assert.Equal(high.Value, c.Offset.Value);
+        }
+    }
+
+    [Fact]
+    public async Task Pipeline_RestartAfterCommit_DoesNotReprocess()
+    {
+        using (var producer = KafkaTestKit.Producer(_cluster))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                producer.Produce(Events, Msg("k" + (i % 7), Some.Json(Some.Syscall("read"))));
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        using (var first = BuildHost("restart-group", 10))
+        {
+            await first.StartAsync();
+            var ingest = first.Services.GetRequiredService<KafkaIngestService>();
+            await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == 50, TimeSpan.FromSeconds(30), "first run ingests 50");
+            await first.StopAsync();
+        }
+
+        using (var producer = KafkaTestKit.Producer(_cluster))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                producer.Produce(Events, Msg("k", Some.Json(Some.Syscall("read"))));
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        using var second = BuildHost("restart-group", 10);
+        await second.StartAsync();
+        var again = second.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => again.EventsIngested >= 5, TimeSpan.FromSeconds(30), "second run ingests the 5 new events");
+        await Task.Delay(1000);
+        await second.StopAsync();
+        Assert.Equal(5, again.EventsIngested);
+    }
+
+    [Fact]
+    public async Task Pipeline_SecondMemberJoinsGroup_PartitionsAreSharedAndAllEventsProcessed()
+    {
+        using var producer = KafkaTestKit.Producer(_cluster);
+        using var a = BuildHost("rebalance-group", 1000);
+        await a.StartAsync();
+        var ingestA = a.Services.GetRequiredService<KafkaIngestService>();
+        var healthA = a.Services.GetRequiredService<IngestionHealth>();
+        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions == 3, TimeSpan.FromSeconds(20), "first member owns all 3 partitions");
+
+        using var b = BuildHost("rebalance-group", 1000);
+        await b.StartAsync();
+        var ingestB = b.Services.GetRequiredService<KafkaIngestService>();
+        var healthB = b.Services.GetRequiredService<IngestionHealth>();
+        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions + healthB.AssignedPartitions == 3 && healthB.AssignedPartitions > 0, TimeSpan.FromSeconds(30), "partitions shared after rebalance");
+
+        for (var i = 0; i < 300; i++)
+        {
+            producer.Produce(Events, Msg("w" + (i % 30), Some.Json(Some.Syscall("read"))));
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested + ingestB.EventsIngested >= 300, TimeSpan.FromSeconds(30), "all events processed by the two members");
+        Assert.True(ingestA.EventsIngested > 0 && ingestB.EventsIngested > 0, $"both members consumed (a={ingestA.EventsIngested}, b={ingestB.EventsIngested})");
+        await b.StopAsync();
+        await a.StopAsync();
+    }
+
+    private double? Metric(string name, string? label = null)
+    {
+        using var stream = new MemoryStream();
+        _registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
+        var lines = Encoding.UTF8.GetString(stream.ToArray()).Split('\n')
+            .Where(l => l.StartsWith(name, StringComparison.Ordinal) && !l.StartsWith('#') && (l.Length > name.Length && (l[name.Length] == '{' || l[name.Length] == ' ')))
+            .Where(l => label is null || l.Contains($"\"{label}\"", StringComparison.Ordinal))
+            .ToList();
+        return lines.Count == 0 ? null : lines.Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
