@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Options;
 using RuntimeSentinel.Alerting;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Daemon;
@@ -95,20 +94,21 @@ static Dictionary<string, string?> CommonOverrides(string? alertsFile, string? l
 
 static async Task<int> RunHostAsync(WebApplication app, int? durationSeconds, Func<int>? summary, CancellationToken ct)
 {
-    try
-    {
-        await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
-    }
-    catch (OptionsValidationException ex)
+    // Validate every options section before anything starts, so one run lists every mistake at once.
+    var failures = SentinelHost.ValidateAll(app.Services);
+    if (failures.Count > 0)
     {
         await Console.Error.WriteLineAsync("Configuration is invalid:").ConfigureAwait(false);
-        foreach (var failure in ex.Failures)
+        foreach (var failure in failures)
         {
             await Console.Error.WriteLineAsync("  - " + failure).ConfigureAwait(false);
         }
 
+        await app.DisposeAsync().ConfigureAwait(false);
         return 2;
     }
+
+    await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
 
     await Console.Error.WriteLineAsync($"RuntimeSentinel serving /metrics /healthz /readyz on {SentinelHost.BoundAddress(app)}").ConfigureAwait(false);
     var stopping = app.Lifetime.ApplicationStopping;

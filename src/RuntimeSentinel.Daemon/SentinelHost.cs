@@ -75,6 +75,35 @@ internal static class SentinelHost
         return app;
     }
 
+    /// <summary>Every validation failure of every options section (empty when the configuration is valid).</summary>
+    public static List<string> ValidateAll(IServiceProvider services)
+    {
+        var failures = new List<string>();
+        Collect<HttpOptions>(services, failures);
+        Collect<KafkaOptions>(services, failures);
+        Collect<DetectionOptions>(services, failures);
+        Collect<AlertingOptions>(services, failures);
+        return failures;
+    }
+
+    private static void Collect<T>(IServiceProvider services, List<string> failures)
+        where T : class
+    {
+        try
+        {
+            _ = services.GetRequiredService<IOptions<T>>().Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            failures.AddRange(ex.Failures);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Binding errors (e.g. "abc" for a number) surface here.
+            failures.Add($"{typeof(T).Name}: {ex.Message}");
+        }
+    }
+
     /// <summary>The address Kestrel actually bound (useful with port 0).</summary>
     public static string? BoundAddress(WebApplication app) =>
         app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()

@@ -1,0 +1,83 @@
+using System.Text.Json;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+public class DemoEndToEndTests
+{
+    private static readonly string[] Attacks = ["reverse_shell", "shadow_read", "cryptominer", "exfil_new_host", "bind_shell"];
+
+    [Fact]
+    public async Task Demo_ShortRun_CatchesEveryAttackStaysQuietOnNormalAndServesMetrics()
+    {
+        var alertsFile = Path.Combine(Path.GetTempPath(), $"sentinel-demo-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            using var sentinel = new SentinelProcess("demo", "--duration", "45", "--learning", "8", "--alerts-file", alertsFile, "--listen", "127.0.0.1:0");
+            var address = await sentinel.AddressAsync(TimeSpan.FromSeconds(60));
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+            Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+            await WaitAsync(async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode, "ready");
+
+            // Scrape while running, once alerts have been raised.
+            string metrics = "";
+            await WaitAsync(async () =>
+            {
+                metrics = await http.GetStringAsync("/metrics");
+                return Sum(metrics, "sentinel_alerts_total") >= Attacks.Length;
+            }, "alerts counted in /metrics");
+            Assert.True(Sum(metrics, "sentinel_events_consumed_total") > 1000);
+            Assert.True(Sum(metrics, "sentinel_workloads") >= 3);
+
+            Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(90)));
+            var alerts = (await File.ReadAllLinesAsync(alertsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var scenarios = alerts.Select(a => a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString()).ToList();
+            foreach (var attack in Attacks)
+            {
+                Assert.Contains("attack:" + attack, scenarios);
+            }
+
+            var normalAfterLearning = alerts.Count(a => a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString() == "normal"
+                && a.GetProperty("baseline").GetProperty("phase").GetString() == "active");
+            Assert.True(normalAfterLearning <= 1, $"{normalAfterLearning} alerts on normal behaviour after learning");
+            Assert.Contains("=== RuntimeSentinel demo summary ===", sentinel.Stdout);
+            Assert.Equal(Attacks.Length, sentinel.Stdout.Split('\n').Count(l => l.Contains("DETECTED", StringComparison.Ordinal)));
+            Assert.Contains("EMBEDDED Kafka", sentinel.Stderr);
+        }
+        finally
+        {
+            File.Delete(alertsFile);
+        }
+    }
+
+    [Fact]
+    public async Task Run_InvalidConfiguration_ListsEveryErrorAndExits2()
+    {
+        using var sentinel = new SentinelProcess("run", "--bootstrap-servers", "kafka:9092", "--topic", "bad topic", "--listen", "nonsense", "--group", " ");
+        Assert.Equal(2, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var err = sentinel.Stderr;
+        Assert.Contains("Configuration is invalid", err);
+        Assert.Contains("bad topic", err);
+        Assert.Contains("GroupId", err);
+        Assert.Contains("Http:Listen", err);
+    }
+
+    private static double Sum(string exposition, string metric) =>
+        exposition.Split('\n')
+            .Where(l => l.StartsWith(metric, StringComparison.Ordinal) && l.Length > metric.Length && (l[metric.Length] == '{' || l[metric.Length] == ' '))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting for " + what);
+            }
+
+            await Task.Delay(250);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+/// <summary>Runs the real <c>sentinel</c> executable (built beside the tests) as a child process.</summary>
+internal sealed class SentinelProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public SentinelProcess(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "sentinel.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        _process = new Process { StartInfo = psi };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stdout)
+                {
+                    _stdout.AppendLine(e.Data);
+                }
+            }
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (_stderr)
+            {
+                _stderr.AppendLine(e.Data);
+            }
+
+            const string marker = " on http://";
+            var i = e.Data.IndexOf(marker, StringComparison.Ordinal);
+            if (e.Data.StartsWith("RuntimeSentinel serving", StringComparison.Ordinal) && i > 0)
+            {
+                _address.TrySetResult(e.Data[(i + 4)..].Trim());
+            }
+        };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>The http://host:port the daemon printed once it was serving.</summary>
+    public Task<string> AddressAsync(TimeSpan timeout) => _address.Task.WaitAsync(timeout);
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+}
