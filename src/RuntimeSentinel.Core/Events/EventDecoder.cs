@@ -12,6 +12,14 @@ namespace RuntimeSentinel.Core.Events;
 /// </summary>
 public sealed class EventDecoder
 {
+    private static readonly string InvalidIp = new('!', 1);
+
+    private static readonly Utf8Factory<int, string> IpFactory = static (utf8, _) =>
+    {
+        var s = System.Text.Encoding.UTF8.GetString(utf8);
+        return System.Net.IPAddress.TryParse(s, out var parsed) && parsed is not null ? s : InvalidIp;
+    };
+
     // Cached for label objects that were rejected, so the same bad bytes are rejected again on a cache hit.
     private static readonly LabelSet InvalidLabels = new([]);
 
@@ -20,6 +28,7 @@ public sealed class EventDecoder
     private readonly EventDecoderOptions _options;
     private readonly Utf8StringCache _strings = new(8192, 512);
     private readonly Utf8InternCache<LabelSet> _labels = new(1024, 8192);
+    private readonly Utf8InternCache<string> _ips = new(4096, 64);
     private string? _labelError;
 
     public EventDecoder(EventDecoderOptions? options = null) => _options = options ?? EventDecoderOptions.Default;
@@ -783,17 +792,32 @@ public sealed class EventDecoder
 
     private bool ReadIp(ref Utf8JsonReader reader, string field, out string? value, out DecodeError error)
     {
-        if (!ReadString(ref reader, field, 64, out value, out error))
+        value = null;
+        if (reader.TokenType == JsonTokenType.Null)
         {
+            error = default;
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || reader.ValueSpan.Length > 64)
+        {
+            // Addresses are plain ASCII; anything else is wrong (escaped or too long strings included).
+            error = reader.TokenType != JsonTokenType.String
+                ? WrongType(field, "string", reader.TokenType)
+                : new DecodeError(DecodeErrorCode.InvalidValue, field, $"'{Truncate(reader.GetString())}' is not an IP address");
             return false;
         }
 
-        if (value is not null && !System.Net.IPAddress.TryParse(value, out _))
+        // Parsed once per distinct address (IPAddress.TryParse allocates); repeats come from the cache.
+        value = _ips.GetOrAdd(reader.ValueSpan, 0, IpFactory);
+        if (ReferenceEquals(value, InvalidIp))
         {
-            error = new DecodeError(DecodeErrorCode.InvalidValue, field, $"'{Truncate(value)}' is not an IP address");
+            error = new DecodeError(DecodeErrorCode.InvalidValue, field, $"'{Truncate(reader.GetString())}' is not an IP address");
+            value = null;
             return false;
         }
 
+        error = default;
         return true;
     }
 

@@ -151,73 +151,91 @@ public sealed class WorkloadBaseline
 
     private void Score(in RuntimeEvent e, string? path, DateTimeOffset now, List<Finding> findings)
     {
+        // Severity and reason are worked out only for items that are surprising: known behaviour, the common
+        // case, must not allocate.
         switch (e.Kind)
         {
             case EventKind.ProcessExec when e.Process.Exe is { } exe:
             {
                 var parent = e.Process.ParentExe;
-                var (sev, reason) = SeverityPolicy.ForExec(exe, parent);
-                if (ScoreItem(Feature.Exec, new FeatureKey(exe), "unexpected_process", sev, reason, now, findings))
+                var verdict = Check(Feature.Exec, new FeatureKey(exe), now, out var s);
+                if (verdict == Verdict.Novel)
                 {
-                    break;
+                    var (sev, reason) = SeverityPolicy.ForExec(exe, parent);
+                    findings.Add(s.ToFinding("unexpected_process", sev, reason));
                 }
 
                 // A known binary started by a parent it never had (nginx spawning a known helper from a shell).
-                if (parent is not null)
+                if (verdict == Verdict.Known && parent is not null && Check(Feature.Lineage, new FeatureKey(exe, parent), now, out s) == Verdict.Novel)
                 {
-                    var (lsev, lreason) = SeverityPolicy.ForLineage(exe, parent);
-                    ScoreItem(Feature.Lineage, new FeatureKey(exe, parent), "unexpected_lineage", lsev, lreason, now, findings);
+                    var (sev, reason) = SeverityPolicy.ForLineage(exe, parent);
+                    findings.Add(s.ToFinding("unexpected_lineage", sev, reason));
                 }
 
                 break;
             }
 
             case EventKind.Syscall when e.SyscallName is { } sc:
-            {
-                var (sev, reason) = SeverityPolicy.ForSyscall(sc);
-                ScoreItem(Feature.Syscall, new FeatureKey(sc), "unexpected_syscall", sev, reason, now, findings);
-                break;
-            }
+                if (Check(Feature.Syscall, new FeatureKey(sc), now, out var syscallScore) == Verdict.Novel)
+                {
+                    var (sev, reason) = SeverityPolicy.ForSyscall(sc);
+                    findings.Add(syscallScore.ToFinding("unexpected_syscall", sev, reason));
+                }
 
+                break;
             case EventKind.FileOpen when path is not null:
             {
-                var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
                 var counter = _counters[(int)Feature.File];
-                if (counter.Saturated && sev < Severity.High && counter.CountOf(new FeatureKey(path)) == 0)
+                var key = new FeatureKey(path);
+                if (counter.CountOf(key) > 0)
+                {
+                    break;
+                }
+
+                var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
+                if (counter.Saturated && sev < Severity.High)
                 {
                     // The path set hit its cap while learning, so "never seen" is not evidence here; only
                     // inherently sensitive paths still alert.
                     break;
                 }
 
-                ScoreItem(Feature.File, new FeatureKey(path), "unexpected_file", sev, reason, now, findings);
+                if (Check(Feature.File, key, now, out var s) == Verdict.Novel)
+                {
+                    findings.Add(s.ToFinding("unexpected_file", sev, reason));
+                }
+
                 break;
             }
 
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
-            {
-                var (sev, reason) = SeverityPolicy.ForEndpoint(ip);
-                ScoreItem(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), "unexpected_network", sev, reason, now, findings);
-                break;
-            }
+                if (Check(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), now, out var netScore) == Verdict.Novel)
+                {
+                    var (sev, reason) = SeverityPolicy.ForEndpoint(ip);
+                    findings.Add(netScore.ToFinding("unexpected_network", sev, reason));
+                }
 
+                break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
             {
                 var name = NormalizeDns(dns);
-                var (sev, reason) = SeverityPolicy.ForDns(name);
-                ScoreItem(Feature.Dns, new FeatureKey(name), "unexpected_dns", sev, reason, now, findings);
+                if (Check(Feature.Dns, new FeatureKey(name), now, out var s) == Verdict.Novel)
+                {
+                    var (sev, reason) = SeverityPolicy.ForDns(name);
+                    findings.Add(s.ToFinding("unexpected_dns", sev, reason));
+                }
+
                 break;
             }
 
             case EventKind.NetListen or EventKind.NetAccept:
-                ScoreItem(
-                    Feature.ListenPort,
-                    new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort),
-                    "unexpected_listen",
-                    e.Kind == EventKind.NetListen ? Severity.High : Severity.Medium,
-                    e.Kind == EventKind.NetListen ? "workload listens on a port it never listened on (bind shell?)" : "connection accepted on a port never served",
-                    now,
-                    findings);
+                if (Check(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), now, out var portScore) == Verdict.Novel)
+                {
+                    findings.Add(e.Kind == EventKind.NetListen
+                        ? portScore.ToFinding("unexpected_listen", Severity.High, "workload listens on a port it never listened on (bind shell?)")
+                        : portScore.ToFinding("unexpected_listen", Severity.Medium, "connection accepted on a port never served"));
+                }
+
                 break;
             case EventKind.ResourceUsage:
                 ScoreResource(e.Resource, now, findings);
@@ -225,7 +243,19 @@ public sealed class WorkloadBaseline
         }
     }
 
-    private bool ScoreItem(Feature f, in FeatureKey key, string category, Severity severity, string reason, DateTimeOffset now, List<Finding> findings)
+    private enum Verdict
+    {
+        Known,
+        Novel,
+        CoolingDown,
+    }
+
+    private readonly record struct ItemScore(Feature Feature, FeatureKey Item, double Score, double Threshold, long Count, long Total)
+    {
+        public Finding ToFinding(string category, Severity severity, string reason) => new(Feature, Item, category, severity, Score, Threshold, Count, Total, reason);
+    }
+
+    private Verdict Check(Feature f, in FeatureKey key, DateTimeOffset now, out ItemScore result)
     {
         var counter = _counters[(int)f];
         var count = counter.CountOf(key);
@@ -236,18 +266,13 @@ public sealed class WorkloadBaseline
         // from "seen" at RarityBits=0 and admits rare items as RarityBits grows (docs/alerts.md).
         var score = -Math.Log2((count + 0.5) / (total + 1.0));
         var threshold = Math.Log2(total + 1.0) - _options.RarityBits;
+        result = new ItemScore(f, key, score, threshold, count, total);
         if (score <= threshold)
         {
-            return false;
+            return Verdict.Known;
         }
 
-        if (IsCoolingDown(f, key, now))
-        {
-            return true;
-        }
-
-        findings.Add(new Finding(f, key, category, severity, score, threshold, count, total, reason));
-        return true;
+        return IsCoolingDown(f, key, now) ? Verdict.CoolingDown : Verdict.Novel;
     }
 
     private void ScoreResource(in ResourceSample r, DateTimeOffset now, List<Finding> findings)

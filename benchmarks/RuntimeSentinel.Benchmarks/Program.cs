@@ -1,0 +1,75 @@
+using System.Reflection;
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+
+// `budgets`: run each benchmark method many times in-process and compare bytes allocated per call with
+// allocation-budgets.json. Allocation counts are deterministic, so this is a CI gate; timings are not.
+// Anything else goes to BenchmarkDotNet (e.g. `--filter *` or `--job dry --filter *`).
+if (args.Length > 0 && args[0] == "budgets")
+{
+    var budgets = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "allocation-budgets.json")))!;
+    var failed = 0;
+    foreach (var type in typeof(RuntimeSentinel.Benchmarks.Samples).Assembly.GetTypes().Where(t => t.GetMethods().Any(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null)))
+    {
+        var instance = Activator.CreateInstance(type)!;
+        type.GetMethods().FirstOrDefault(m => m.GetCustomAttribute<GlobalSetupAttribute>() is not null)?.Invoke(instance, null);
+        foreach (var method in type.GetMethods().Where(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null))
+        {
+            var name = $"{type.Name}.{method.Name}";
+            for (var i = 0; i < 1000; i++)
+            {
+                method.Invoke(instance, null);
+            }
+
+            const int N = 20_000;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < N; i++)
+            {
+                method.Invoke(instance, null);
+            }
+
+            // Reflection boxes the return value; measure that overhead on a no-op and subtract it.
+            var perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)N - BoxingOverhead(method.ReturnType);
+            var budget = budgets.TryGetValue(name, out var b) ? b.GetDouble() : double.NaN;
+            var ok = !double.IsNaN(budget) && perCall <= budget + 0.5;
+            failed += ok ? 0 : 1;
+            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} {name,-45} {perCall,8:0.0} B/op (budget {(double.IsNaN(budget) ? "missing" : budget.ToString("0", System.Globalization.CultureInfo.InvariantCulture))})");
+        }
+    }
+
+    Console.WriteLine(failed == 0 ? "allocation budgets: all within budget" : $"allocation budgets: {failed} over budget");
+    return failed == 0 ? 0 : 1;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(RuntimeSentinel.Benchmarks.Samples).Assembly).Run(args);
+return 0;
+
+static double BoxingOverhead(Type returnType)
+{
+    if (!returnType.IsValueType || returnType == typeof(void))
+    {
+        return 0;
+    }
+
+    var probe = typeof(Probe).GetMethod(nameof(Probe.Value))!.MakeGenericMethod(returnType);
+    var target = new Probe();
+    for (var i = 0; i < 100; i++)
+    {
+        probe.Invoke(target, null);
+    }
+
+    const int N = 20_000;
+    var before = GC.GetAllocatedBytesForCurrentThread();
+    for (var i = 0; i < N; i++)
+    {
+        probe.Invoke(target, null);
+    }
+
+    return (GC.GetAllocatedBytesForCurrentThread() - before) / (double)N;
+}
+
+internal sealed class Probe
+{
+    public T? Value<T>() => default;
+}
