@@ -14,21 +14,33 @@ public static class Samples
 
     public static RuntimeEvent ExecEvent { get; } = new()
     {
-        Kind = EventKind.ProcessExec, Timestamp = Ts, Node = "node-a", Workload = Workload,
+        Kind = EventKind.ProcessExec,
+        Timestamp = Ts,
+        Node = "node-a",
+        Workload = Workload,
         Process = new ProcessInfo(4711, 1, 1000, "/usr/bin/node", "node /app/server.js --port 8080", "/usr/bin/tini"),
         Labels = LabelSet.Of(("scenario", "normal")),
     };
 
     public static RuntimeEvent FileEvent { get; } = new()
     {
-        Kind = EventKind.FileOpen, Timestamp = Ts, Node = "node-a", Workload = Workload,
-        Process = new ProcessInfo(4711, 1, 1000, "/usr/bin/node", null, null), FilePath = "/app/node_modules/express/lib/router/index.js", FileFlags = "O_RDONLY|O_CLOEXEC",
+        Kind = EventKind.FileOpen,
+        Timestamp = Ts,
+        Node = "node-a",
+        Workload = Workload,
+        Process = new ProcessInfo(4711, 1, 1000, "/usr/bin/node", null, null),
+        FilePath = "/app/node_modules/express/lib/router/index.js",
+        FileFlags = "O_RDONLY|O_CLOEXEC",
     };
 
     public static RuntimeEvent ConnectEvent { get; } = new()
     {
-        Kind = EventKind.NetConnect, Timestamp = Ts, Node = "node-a", Workload = Workload,
-        Process = new ProcessInfo(4711, 1, 1000, "/usr/bin/node", null, null), Net = new NetInfo("tcp", "10.244.1.15", 40122, "10.96.40.10", 5432, 900, 350),
+        Kind = EventKind.NetConnect,
+        Timestamp = Ts,
+        Node = "node-a",
+        Workload = Workload,
+        Process = new ProcessInfo(4711, 1, 1000, "/usr/bin/node", null, null),
+        Net = new NetInfo("tcp", "10.244.1.15", 40122, "10.96.40.10", 5432, 900, 350),
     };
 
     public static byte[] Exec { get; } = EventJsonWriter.ToUtf8(ExecEvent);

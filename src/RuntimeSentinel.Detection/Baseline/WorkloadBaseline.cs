@@ -156,24 +156,24 @@ public sealed class WorkloadBaseline
         switch (e.Kind)
         {
             case EventKind.ProcessExec when e.Process.Exe is { } exe:
-            {
-                var parent = e.Process.ParentExe;
-                var verdict = Check(Feature.Exec, new FeatureKey(exe), now, out var s);
-                if (verdict == Verdict.Novel)
                 {
-                    var (sev, reason) = SeverityPolicy.ForExec(exe, parent);
-                    findings.Add(s.ToFinding("unexpected_process", sev, reason));
-                }
+                    var parent = e.Process.ParentExe;
+                    var verdict = Check(Feature.Exec, new FeatureKey(exe), now, out var s);
+                    if (verdict == Verdict.Novel)
+                    {
+                        var (sev, reason) = SeverityPolicy.ForExec(exe, parent);
+                        findings.Add(s.ToFinding("unexpected_process", sev, reason));
+                    }
 
-                // A known binary started by a parent it never had (nginx spawning a known helper from a shell).
-                if (verdict == Verdict.Known && parent is not null && Check(Feature.Lineage, new FeatureKey(exe, parent), now, out s) == Verdict.Novel)
-                {
-                    var (sev, reason) = SeverityPolicy.ForLineage(exe, parent);
-                    findings.Add(s.ToFinding("unexpected_lineage", sev, reason));
-                }
+                    // A known binary started by a parent it never had (nginx spawning a known helper from a shell).
+                    if (verdict == Verdict.Known && parent is not null && Check(Feature.Lineage, new FeatureKey(exe, parent), now, out s) == Verdict.Novel)
+                    {
+                        var (sev, reason) = SeverityPolicy.ForLineage(exe, parent);
+                        findings.Add(s.ToFinding("unexpected_lineage", sev, reason));
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case EventKind.Syscall when e.SyscallName is { } sc:
                 if (Check(Feature.Syscall, new FeatureKey(sc), now, out var syscallScore) == Verdict.Novel)
@@ -184,29 +184,29 @@ public sealed class WorkloadBaseline
 
                 break;
             case EventKind.FileOpen when path is not null:
-            {
-                var counter = _counters[(int)Feature.File];
-                var key = new FeatureKey(path);
-                if (counter.CountOf(key) > 0)
                 {
+                    var counter = _counters[(int)Feature.File];
+                    var key = new FeatureKey(path);
+                    if (counter.CountOf(key) > 0)
+                    {
+                        break;
+                    }
+
+                    var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
+                    if (counter.Saturated && sev < Severity.High)
+                    {
+                        // The path set hit its cap while learning, so "never seen" is not evidence here; only
+                        // inherently sensitive paths still alert.
+                        break;
+                    }
+
+                    if (Check(Feature.File, key, now, out var s) == Verdict.Novel)
+                    {
+                        findings.Add(s.ToFinding("unexpected_file", sev, reason));
+                    }
+
                     break;
                 }
-
-                var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
-                if (counter.Saturated && sev < Severity.High)
-                {
-                    // The path set hit its cap while learning, so "never seen" is not evidence here; only
-                    // inherently sensitive paths still alert.
-                    break;
-                }
-
-                if (Check(Feature.File, key, now, out var s) == Verdict.Novel)
-                {
-                    findings.Add(s.ToFinding("unexpected_file", sev, reason));
-                }
-
-                break;
-            }
 
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
                 if (Check(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), now, out var netScore) == Verdict.Novel)
@@ -217,16 +217,16 @@ public sealed class WorkloadBaseline
 
                 break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
-            {
-                var name = NormalizeDns(dns);
-                if (Check(Feature.Dns, new FeatureKey(name), now, out var s) == Verdict.Novel)
                 {
-                    var (sev, reason) = SeverityPolicy.ForDns(name);
-                    findings.Add(s.ToFinding("unexpected_dns", sev, reason));
-                }
+                    var name = NormalizeDns(dns);
+                    if (Check(Feature.Dns, new FeatureKey(name), now, out var s) == Verdict.Novel)
+                    {
+                        var (sev, reason) = SeverityPolicy.ForDns(name);
+                        findings.Add(s.ToFinding("unexpected_dns", sev, reason));
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case EventKind.NetListen or EventKind.NetAccept:
                 if (Check(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), now, out var portScore) == Verdict.Novel)
