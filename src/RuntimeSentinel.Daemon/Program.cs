@@ -1,8 +1,11 @@
 using System.CommandLine;
+using Confluent.Kafka;
 using RuntimeSentinel.Alerting;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Daemon;
+using RuntimeSentinel.Daemon.Cli;
 using RuntimeSentinel.Daemon.Demo;
+using RuntimeSentinel.Formats;
 using RuntimeSentinel.Kafka;
 
 var configOption = new Option<string?>("--config") { Description = "JSON configuration file (same shape as appsettings.json)." };
@@ -70,11 +73,104 @@ demo.SetAction((parse, ct) =>
     return RunHostAsync(app, parse.GetValue(durationOption), () => PrintDemoSummary(app, tally), ct);
 });
 
+var fromOption = new Option<string>("--from") { Description = "Input format: auto, native, tetragon, falco, tracee, hubble.", DefaultValueFactory = _ => "auto" };
+var filesArgument = new Argument<string[]>("files") { Description = "Input files (JSON lines or one JSON document each); none or '-' reads standard input.", Arity = ArgumentArity.ZeroOrMore };
+var convert = new Command("convert", "Decode sensor or native events and write native schema v1 JSON lines to stdout.")
+{
+    fromOption, filesArgument,
+};
+convert.SetAction(async (parse, ct) =>
+{
+    var stdout = Console.OpenStandardOutput();
+    return await ConvertCommand.RunAsync(parse.GetValue(fromOption)!, parse.GetValue(filesArgument) ?? [], Console.Error, stdout).ConfigureAwait(false);
+});
+
+var replayFiles = new Argument<string[]>("files") { Description = "JSON-lines files (any format), LID-DS recordings (.zip) or the ADFA-LD archive (.zip).", Arity = ArgumentArity.OneOrMore };
+var replayTopic = new Option<string>("--topic") { Description = "Topic to publish to.", DefaultValueFactory = _ => "sentinel.events" };
+var speedOption = new Option<string>("--speed") { Description = "'max' (as fast as possible) or a multiple of the recorded pace, e.g. 10x.", DefaultValueFactory = _ => "max" };
+var rawOption = new Option<bool>("--raw") { Description = "Publish JSON lines as they are instead of converted to native events." };
+var jsonOption = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
+var replayLearning = new Option<double>("--learning") { Description = "Embedded daemon: seconds of event time each workload learns.", DefaultValueFactory = _ => 5 };
+var replayBootstrap = new Option<string>("--bootstrap-servers") { Description = "Kafka to publish to; 'embedded' (default) also runs the daemon in this process and reports what it detected.", DefaultValueFactory = _ => KafkaOptions.Embedded };
+var replay = new Command("replay", "Publish recorded events into Kafka, preserving per-workload order and (optionally) pacing.")
+{
+    replayFiles, fromOption, replayTopic, speedOption, rawOption, jsonOption, replayLearning, replayBootstrap, alertsFileOption, listenOption,
+};
+replay.SetAction(async (parse, ct) =>
+{
+    var files = parse.GetValue(replayFiles) ?? [];
+    var format = parse.GetValue(fromOption)!;
+    var topic = parse.GetValue(replayTopic)!;
+    var json = parse.GetValue(jsonOption);
+    if (!ReplayCommand.TryParseSpeed(parse.GetValue(speedOption), out var speed) || !EventFormats.IsKnown(format) || files.Any(f => !File.Exists(f)))
+    {
+        await Console.Error.WriteLineAsync("replay: check --speed (max or e.g. 10x), --from and that every file exists").ConfigureAwait(false);
+        return 2;
+    }
+
+    var records = files.SelectMany(f => EventSources.Read(f, format));
+    var exploit = files.Where(f => f.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)).Select(TryExploitTime).FirstOrDefault(t => t is not null);
+    var bootstrap = parse.GetValue(replayBootstrap)!;
+    if (!string.Equals(bootstrap, KafkaOptions.Embedded, StringComparison.OrdinalIgnoreCase))
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, EnableIdempotence = true, LingerMs = 5 }).Build();
+        var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+        Console.WriteLine(ReplayCommand.Summarize(report, [], exploit, json));
+        return report.Rejected == 0 ? 0 : 1;
+    }
+
+    // Embedded: run the daemon here, with event-time learning so any replay speed behaves like the recording.
+    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption) ?? "127.0.0.1:0");
+    overrides["Kafka:BootstrapServers"] = KafkaOptions.Embedded;
+    overrides["Kafka:Topics:0"] = topic;
+    overrides["Kafka:GroupId"] = "sentinel-replay";
+    overrides["Kafka:SessionTimeoutMs"] = "6000";
+    overrides["Kafka:HeartbeatIntervalMs"] = "500";
+    overrides["Detection:Clock"] = "event";
+    overrides["Detection:LearningDuration"] = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(replayLearning))).ToString("c");
+    overrides["Detection:MinLearningEvents"] = "100";
+    overrides["Alerting:Console"] = json ? "false" : "true";
+    var collected = new CollectingAlertSink();
+    var app = SentinelHost.Build(null, overrides, (services, _) => services.AddSingleton<IAlertSink>(collected));
+    var failures = SentinelHost.ValidateAll(app.Services);
+    if (failures.Count > 0)
+    {
+        failures.ForEach(f => Console.Error.WriteLine("  - " + f));
+        return 2;
+    }
+
+    await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+    var ingest = app.Services.GetRequiredService<KafkaIngestService>();
+    var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+    var deadline = DateTime.UtcNow.AddSeconds(120);
+    while (ingest.EventsIngested + ingest.MessagesRejected < published.Published && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+    {
+        await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    Console.WriteLine(ReplayCommand.Summarize(published, collected.Alerts, exploit, json));
+    await app.DisposeAsync().ConfigureAwait(false);
+    return published.Rejected == 0 ? 0 : 1;
+});
+
 var root = new RootCommand("RuntimeSentinel: learns each container workload's runtime behaviour from Kafka and alerts on what departs from it.")
 {
-    run, demo,
+    run, demo, convert, replay,
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+
+static DateTimeOffset? TryExploitTime(string zip)
+{
+    try
+    {
+        return RuntimeSentinel.Formats.Recordings.LidDsRecording.Open(zip).ExploitTime;
+    }
+    catch (InvalidDataException)
+    {
+        return null; // not a LID-DS recording (e.g. the ADFA-LD archive)
+    }
+}
 
 static Dictionary<string, string?> CommonOverrides(string? alertsFile, string? listen)
 {

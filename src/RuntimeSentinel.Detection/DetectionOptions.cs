@@ -39,5 +39,13 @@ public sealed class DetectionOptions
     /// <summary>Resource samples needed in learning before resource anomalies are scored.</summary>
     public int ResourceMinSamples { get; set; } = 5;
 
+    /// <summary>
+    /// <c>processing</c> (default): learning time and cooldowns follow the daemon's clock. <c>event</c>: they follow
+    /// event timestamps, so a recording replayed at any speed learns and alerts as it did live.
+    /// </summary>
+    public string Clock { get; set; } = "processing";
+
+    public bool UseEventTime => string.Equals(Clock, "event", StringComparison.OrdinalIgnoreCase);
+
     public int EffectiveShards => Shards > 0 ? Shards : Math.Clamp(Environment.ProcessorCount, 1, 8);
 }

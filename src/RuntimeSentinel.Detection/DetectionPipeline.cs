@@ -221,7 +221,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         {
             try
             {
-                var now = _time.GetUtcNow();
+                var now = _options.UseEventTime ? item.Event.Timestamp : _time.GetUtcNow();
                 var baseline = GetBaseline(item.Key, now);
                 _current = item.Key;
                 var e = item.Event;

@@ -77,6 +77,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:ResourceZThreshold must be positive.");
         }
 
+        if (o.Clock is not ("processing" or "event"))
+        {
+            errors.Add("Detection:Clock must be 'processing' or 'event'.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

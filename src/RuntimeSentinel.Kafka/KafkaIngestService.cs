@@ -164,6 +164,14 @@ public sealed partial class KafkaIngestService : BackgroundService
         tracker.Track(result.Offset.Value);
         var decoded = result.Message.Value;
         _metrics.Bytes.WithLabels(result.Topic).Inc(decoded.Size);
+        if (decoded.Status == DecodeStatus.Ignored)
+        {
+            // Valid input without container behaviour (a sensor's own metrics, API-audit records): counted and committed.
+            _metrics.Ignored.WithLabels(result.Topic, decoded.Note ?? "ignored").Inc();
+            tracker.Complete(result.Offset.Value);
+            return;
+        }
+
         if (!decoded.Ok)
         {
             MessagesRejected++;
@@ -249,7 +257,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         });
 
         return new ConsumerBuilder<Ignore, DecodedMessage>(config)
-            .SetValueDeserializer(new EventDeserializer())
+            .SetValueDeserializer(new EventDeserializer(_options.FormatOf))
             .SetErrorHandler((_, e) =>
             {
                 _metrics.KafkaErrors.WithLabels(e.Code.ToString()).Inc();

@@ -10,6 +10,7 @@ public sealed class KafkaMetrics
         Consumed = factory.CreateCounter("sentinel_events_consumed_total", "Events decoded and handed to detection, by topic and kind.", ["topic", "kind"]);
         Bytes = factory.CreateCounter("sentinel_consumed_bytes_total", "Message bytes consumed, by topic.", ["topic"]);
         DecodeFailures = factory.CreateCounter("sentinel_decode_failures_total", "Messages that could not be decoded, by reason.", ["reason"]);
+        Ignored = factory.CreateCounter("sentinel_events_ignored_total", "Valid messages that carry no container behaviour (sensor metrics, API audit), by topic and reason.", ["topic", "reason"]);
         DeadLettered = factory.CreateCounter("sentinel_dead_lettered_total", "Messages written to a dead-letter topic, by source topic.", ["topic"]);
         DeadLetterFailures = factory.CreateCounter("sentinel_dead_letter_failures_total", "Dead-letter writes that failed after retries (the message is then skipped).", ["topic"]);
         Lag = factory.CreateGauge("sentinel_consumer_lag", "Messages between the committed-to-be position and the partition end, by topic and partition.", ["topic", "partition"]);
@@ -27,6 +28,8 @@ public sealed class KafkaMetrics
     public Counter DecodeFailures { get; }
 
     public Counter DeadLettered { get; }
+
+    public Counter Ignored { get; }
 
     public Counter DeadLetterFailures { get; }
 

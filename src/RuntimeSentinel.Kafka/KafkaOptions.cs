@@ -12,6 +12,15 @@ public sealed class KafkaOptions
     /// <summary>Event topics to consume.</summary>
     public List<string> Topics { get; set; } = [];
 
+    /// <summary>
+    /// Wire format per topic (<c>native</c>, <c>tetragon</c>, <c>falco</c>, <c>tracee</c>, <c>hubble</c>, <c>auto</c>);
+    /// topics not listed use <see cref="DefaultFormat"/>.
+    /// </summary>
+    public Dictionary<string, string> TopicFormats { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary><c>auto</c> recognises each message by its top-level fields (cheap); name a format to be strict.</summary>
+    public string DefaultFormat { get; set; } = "auto";
+
     public string GroupId { get; set; } = "runtime-sentinel";
 
     /// <summary>Undecodable messages of topic T go to T + this suffix.</summary>
@@ -62,6 +71,8 @@ public sealed class KafkaOptions
     public string? SslKeyLocation { get; set; }
 
     public string? SslKeyPasswordFile { get; set; }
+
+    public string FormatOf(string topic) => TopicFormats.TryGetValue(topic, out var f) ? f : DefaultFormat;
 
     public bool IsEmbedded => string.IsNullOrWhiteSpace(BootstrapServers) || string.Equals(BootstrapServers.Trim(), Embedded, StringComparison.OrdinalIgnoreCase);
 }

@@ -29,6 +29,24 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
             errors.Add("Kafka:Topics lists a topic twice.");
         }
 
+        if (!Formats.EventFormats.IsKnown(o.DefaultFormat))
+        {
+            errors.Add($"Kafka:DefaultFormat '{o.DefaultFormat}' must be one of {string.Join(", ", Formats.EventFormats.Names)}.");
+        }
+
+        foreach (var (topic, format) in o.TopicFormats)
+        {
+            if (!Formats.EventFormats.IsKnown(format))
+            {
+                errors.Add($"Kafka:TopicFormats:{topic} '{format}' must be one of {string.Join(", ", Formats.EventFormats.Names)}.");
+            }
+
+            if (!o.Topics.Contains(topic))
+            {
+                errors.Add($"Kafka:TopicFormats names '{topic}', which is not in Kafka:Topics.");
+            }
+        }
+
         if (string.IsNullOrWhiteSpace(o.GroupId))
         {
             errors.Add("Kafka:GroupId must not be empty.");

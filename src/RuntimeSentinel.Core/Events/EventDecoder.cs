@@ -250,9 +250,9 @@ public sealed class EventDecoder
             return false;
         }
 
-        if (workload.Pod is null && workload.ContainerId is null && workload.Image is null)
+        if (workload.Pod is null && workload.ContainerId is null && workload.Image is null && workload.OwnerName is null)
         {
-            error = new DecodeError(DecodeErrorCode.MissingField, "workload", "needs at least one of pod, container_id or image");
+            error = new DecodeError(DecodeErrorCode.MissingField, "workload", "needs at least one of pod, container_id, image or owner_name");
             return false;
         }
 

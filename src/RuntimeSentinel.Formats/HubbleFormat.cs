@@ -1,0 +1,165 @@
+using System.Text.Json;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Formats;
+
+/// <summary>
+/// Cilium Hubble flows (<c>hubble observe -o json</c>: <c>{"flow":{...},"node_name":..,"time":..}</c>, or a bare flow).
+/// Each flow is seen from the local endpoint (the source of an egress flow, the destination of an ingress one):
+/// if that endpoint initiated the connection it is a <c>net_connect</c> to the peer, otherwise a <c>net_accept</c> on
+/// its port; replies are mapped to the same logical connection. L7 DNS requests become <c>dns_query</c>; the verdict,
+/// direction and L7 details travel as labels.
+/// </summary>
+internal sealed class HubbleFormat : JsonDocumentFormat
+{
+    public override string Name => "hubble";
+
+    protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
+    {
+        var flow = root.Get("flow") ?? (root.Get("IP") is not null || root.Get("verdict") is not null ? root : null);
+        if (flow is not { } f)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow", "a Hubble record carries a flow object");
+        }
+
+        var ts = Json.Time(f.Get("time")) ?? Json.Time(root.Get("time"));
+        if (ts is null)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow.time", "required");
+        }
+
+        var srcIp = f.Str("IP", "source");
+        var dstIp = f.Str("IP", "destination");
+        if (srcIp is null || dstIp is null)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow.IP", "a flow needs IP.source and IP.destination");
+        }
+
+        var (protocol, srcPort, dstPort) = L4(f);
+        var direction = f.Str("traffic_direction") ?? "TRAFFIC_DIRECTION_UNKNOWN";
+        var source = f.Get("source");
+        var destination = f.Get("destination");
+        var localIsSource = direction switch
+        {
+            "EGRESS" => true,
+            "INGRESS" => false,
+            _ => source?.Str("pod_name") is not null,
+        };
+        var reply = f.Get("is_reply")?.ValueKind == JsonValueKind.True || f.Get("reply")?.ValueKind == JsonValueKind.True;
+
+        // The initiator of the connection: the source of a request, the destination of a reply.
+        var sourceInitiated = !reply;
+        var local = localIsSource ? source : destination;
+        var node = root.Str("node_name") ?? f.Str("node_name");
+        var localInitiated = localIsSource == sourceInitiated;
+        var (localIp, localPort, remoteIp, remotePort) = localIsSource ? (srcIp, srcPort, dstIp, dstPort) : (dstIp, dstPort, srcIp, srcPort);
+        var labels = new List<KeyValuePair<string, string>>
+        {
+            KeyValuePair.Create("source", "hubble"),
+            KeyValuePair.Create("hubble.verdict", f.Str("verdict") ?? "UNKNOWN"),
+            KeyValuePair.Create("hubble.direction", direction),
+        };
+        if (reply)
+        {
+            labels.Add(KeyValuePair.Create("hubble.reply", "true"));
+        }
+
+        var e = new RuntimeEvent
+        {
+            Timestamp = ts.Value,
+            Node = node,
+            Workload = Identity(local, node),
+        };
+
+        if (f.Get("l7") is { } l7)
+        {
+            labels.Add(KeyValuePair.Create("hubble.l7", l7.Str("type") ?? "UNKNOWN"));
+            if (l7.Get("dns") is { } dns)
+            {
+                var query = dns.Str("query");
+                if (query is null)
+                {
+                    return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow.l7.dns.query", "DNS flow without a query");
+                }
+
+                // Requests and responses both name the query; the requesting side is the workload that resolved it.
+                var requester = l7.Str("type") == "RESPONSE" ? !localIsSource : localIsSource;
+                var who = requester ? local : (localIsSource ? destination : source);
+                return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = query, Workload = Identity(who, node), Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
+            }
+
+            if (l7.Get("http") is { } http)
+            {
+                labels.Add(KeyValuePair.Create("http.method", http.Str("method") ?? "?"));
+                if (http.Str("url") is { } url)
+                {
+                    labels.Add(KeyValuePair.Create("http.url", url.Length > 512 ? url[..512] : url));
+                }
+            }
+        }
+
+        var net = new NetInfo(protocol, localIp, localPort, remoteIp, remotePort, 0, 0);
+        var kind = localInitiated ? EventKind.NetConnect : EventKind.NetAccept;
+        if (kind == EventKind.NetConnect && remotePort < 0)
+        {
+            net = net with { RemotePort = 0 }; // ICMP has no ports
+        }
+
+        if (kind == EventKind.NetAccept && localPort < 0)
+        {
+            net = net with { LocalPort = 0 };
+        }
+
+        return Json.Accept(e with { Kind = kind, Net = net, Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
+    }
+
+    private static (string Protocol, int Source, int Destination) L4(JsonElement f)
+    {
+        if (f.Get("l4") is { } l4)
+        {
+            foreach (var p in l4.EnumerateObject())
+            {
+                return (p.Name.ToLowerInvariant(), p.Value.Int("source_port"), p.Value.Int("destination_port"));
+            }
+        }
+
+        return ("ip", -1, -1);
+    }
+
+    private static WorkloadRef Identity(JsonElement? endpoint, string? node)
+    {
+        if (endpoint is not { } ep || ep.Str("pod_name") is not { } pod)
+        {
+            // reserved:host / world / health: traffic of the node itself.
+            return Json.Host(node);
+        }
+
+        var labels = new List<KeyValuePair<string, string>>();
+        if (ep.Get("labels") is { ValueKind: JsonValueKind.Array } ls)
+        {
+            foreach (var l in ls.EnumerateArray())
+            {
+                var s = l.GetString();
+                if (s is null || !s.StartsWith("k8s:", StringComparison.Ordinal) || s.StartsWith("k8s:io.cilium.", StringComparison.Ordinal) || s.StartsWith("k8s:io.kubernetes.pod.namespace", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var eq = s.IndexOf('=');
+                if (eq > 4 && labels.Count < 64)
+                {
+                    labels.Add(KeyValuePair.Create(s[4..eq], s[(eq + 1)..]));
+                }
+            }
+        }
+
+        string? ownerKind = null, ownerName = null;
+        if (ep.Get("workloads") is { ValueKind: JsonValueKind.Array } ws && ws.GetArrayLength() > 0)
+        {
+            ownerKind = ws[0].Str("kind");
+            ownerName = ws[0].Str("name");
+        }
+
+        return new WorkloadRef(null, ep.Str("namespace"), pod, null, null, null, null, ownerName is null ? null : ownerKind ?? "Deployment", ownerName, new LabelSet(labels.ToArray()));
+    }
+}

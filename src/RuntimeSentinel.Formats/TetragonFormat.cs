@@ -1,0 +1,220 @@
+using System.Text.Json;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Formats;
+
+/// <summary>
+/// Tetragon's JSON export (<c>tetra getevents -o json</c>, export files): one object whose single top-level key names
+/// the event (<c>process_exec</c>, <c>process_exit</c>, <c>process_kprobe</c>, and the older <c>process_connect</c>,
+/// <c>process_close</c>, <c>process_listen</c>), plus <c>node_name</c> and <c>time</c>. Identity comes from
+/// <c>process.pod</c>; lineage from <c>parent</c> (and <c>exec_id</c>/<c>parent_exec_id</c>, kept as labels).
+/// </summary>
+internal sealed class TetragonFormat : JsonDocumentFormat
+{
+    private static readonly string[] Types = ["process_exec", "process_exit", "process_kprobe", "process_tracepoint", "process_uprobe", "process_lsm", "process_connect", "process_close", "process_listen", "process_throttle", "process_loader"];
+
+    public override string Name => "tetragon";
+
+    public static bool Recognises(string topLevelKey) => Array.IndexOf(Types, topLevelKey) >= 0;
+
+    protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
+    {
+        string? type = null;
+        JsonElement body = default;
+        foreach (var p in root.EnumerateObject())
+        {
+            if (Recognises(p.Name))
+            {
+                type = p.Name;
+                body = p.Value;
+                break;
+            }
+        }
+
+        if (type is null)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.UnknownKind, "", "no Tetragon event type (process_exec, process_kprobe, ...) at the top level");
+        }
+
+        if (type is "process_throttle" or "process_loader")
+        {
+            return Json.Ignore(out evt, out error, out note, "tetragon_" + type);
+        }
+
+        var node = root.Str("node_name");
+        var ts = Json.Time(root.Get("time")) ?? Json.Time(body.Path("process", "start_time"));
+        if (ts is null)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "time", "no event time");
+        }
+
+        if (body.Get("process") is not { } process)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, type + ".process", "required");
+        }
+
+        var parent = body.Get("parent");
+        var e = new RuntimeEvent
+        {
+            Timestamp = ts.Value,
+            Node = node,
+            Workload = Identity(process, node),
+            Process = new ProcessInfo(process.Int("pid"), parent?.Int("pid") ?? -1, process.Int("uid"), process.Str("binary"), process.Str("arguments"), parent?.Str("binary")),
+            Labels = Lineage(process, type, body),
+        };
+
+        switch (type)
+        {
+            case "process_exec":
+                if (e.Process.Exe is null)
+                {
+                    return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "process_exec.process.binary", "required");
+                }
+
+                return Json.Accept(e with { Kind = EventKind.ProcessExec }, out evt, out error, out note);
+            case "process_exit":
+                return Json.Accept(e with { Kind = EventKind.ProcessExit, ReturnCode = body.Long("status") }, out evt, out error, out note);
+            case "process_connect":
+                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = Legacy(body) }, out evt, out error, out note);
+            case "process_listen":
+                // The older listen event names the socket as ip/port (newer exports: source_ip/source_port).
+                var listenPort = body.Int("port") is >= 0 and var lp ? lp : body.Int("source_port");
+                return Json.Accept(e with { Kind = EventKind.NetListen, Net = new NetInfo(Protocol(body.Str("protocol")), body.Str("ip") ?? body.Str("source_ip"), listenPort, null, -1, 0, 0) }, out evt, out error, out note);
+            case "process_close":
+                // The older socket-close event: the connection it ends, as a syscall with its endpoints.
+                return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = "close", Net = Legacy(body) }, out evt, out error, out note);
+            default:
+                return Probe(body, e, out evt, out error, out note);
+        }
+    }
+
+    private static DecodeStatus Probe(JsonElement body, RuntimeEvent e, out RuntimeEvent evt, out DecodeError error, out string? note)
+    {
+        var function = body.Str("function_name") ?? body.Str("event") ?? body.Str("subsys");
+        if (function is null)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "function_name", "kprobe without a function name");
+        }
+
+        var name = SyscallName(function);
+        var ret = body.Long("return", "int_arg");
+        string? path = null;
+        string? flags = null;
+        NetInfo? net = null;
+        if (body.Get("args") is { ValueKind: JsonValueKind.Array } args)
+        {
+            foreach (var a in args.EnumerateArray())
+            {
+                if ((a.Get("file_arg") ?? a.Get("path_arg")) is { } f)
+                {
+                    path ??= f.Str("path");
+                    flags ??= f.Str("permission") ?? f.Str("flags");
+                }
+                else if (a.Get("sock_arg") is { } s)
+                {
+                    net ??= new NetInfo(Protocol(s.Str("protocol")), s.Str("saddr"), s.Int("sport"), s.Str("daddr"), s.Int("dport"), 0, 0);
+                }
+                else if (a.Get("sockaddr_arg") is { } sa)
+                {
+                    net ??= new NetInfo(null, null, -1, sa.Str("addr"), sa.Int("port"), 0, 0);
+                }
+                else if (a.Get("linux_binprm_arg") is { } b)
+                {
+                    path ??= b.Str("path");
+                }
+                else if (a.Get("module_arg") is { } m)
+                {
+                    path ??= m.Str("name");
+                }
+            }
+        }
+
+        var lower = function.ToLowerInvariant();
+        if (net is { } n && n.RemoteIp is not null && (lower.Contains("connect", StringComparison.Ordinal) || lower.Contains("sendmsg", StringComparison.Ordinal)))
+        {
+            return Json.Accept(e with { Kind = EventKind.NetConnect, Net = n }, out evt, out error, out note);
+        }
+
+        if (net is { } l && lower.Contains("listen", StringComparison.Ordinal))
+        {
+            return Json.Accept(e with { Kind = EventKind.NetListen, Net = l with { LocalPort = Math.Max(l.LocalPort, 0) } }, out evt, out error, out note);
+        }
+
+        if (path is not null && (lower.Contains("file", StringComparison.Ordinal) || lower.Contains("open", StringComparison.Ordinal) || lower.Contains("fd_install", StringComparison.Ordinal)))
+        {
+            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = path, FileFlags = flags, SyscallName = name, ReturnCode = ret }, out evt, out error, out note);
+        }
+
+        // Everything else (module loads, credential changes, setns, capability checks) is a kernel call by name.
+        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = name, ReturnCode = ret, FilePath = path, Net = net ?? NetInfo.None }, out evt, out error, out note);
+    }
+
+    /// <summary><c>__x64_sys_setuid</c> → <c>setuid</c>; kernel functions keep their name.</summary>
+    internal static string SyscallName(string function)
+    {
+        foreach (var prefix in new[] { "__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_" })
+        {
+            if (function.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return function[prefix.Length..];
+            }
+        }
+
+        return function.Length > 64 ? function[..64] : function;
+    }
+
+    private static NetInfo Legacy(JsonElement body) => new(
+        Protocol(body.Str("protocol")), body.Str("source_ip"), body.Int("source_port"), body.Str("destination_ip"), body.Int("destination_port"),
+        Math.Max(0, body.Long("stats", "bytes_received") ?? 0), Math.Max(0, body.Long("stats", "bytes_sent") ?? 0));
+
+    private static string? Protocol(string? p) => p?.ToLowerInvariant() switch
+    {
+        null => null,
+        var x when x.Contains("tcp", StringComparison.Ordinal) => "tcp",
+        var x when x.Contains("udp", StringComparison.Ordinal) => "udp",
+        var x => x,
+    };
+
+    private static WorkloadRef Identity(JsonElement process, string? node)
+    {
+        if (process.Get("pod") is not { } pod)
+        {
+            return Json.Host(node);
+        }
+
+        var container = pod.Get("container");
+        var (image, digest) = Json.SplitDigest(container?.Str("image", "id"));
+        var labels = LabelSet.Empty;
+        if (pod.Get("pod_labels") is { ValueKind: JsonValueKind.Object } pl)
+        {
+            labels = new LabelSet(pl.EnumerateObject().Take(64).Select(p => KeyValuePair.Create(p.Name, p.Value.ToString())).ToArray());
+        }
+
+        var kind = pod.Str("workload_kind");
+        var owner = pod.Str("workload");
+        return new WorkloadRef(
+            null, pod.Str("namespace"), pod.Str("name"), container?.Str("name"), container?.Str("id"), container?.Str("image", "name") ?? image, digest,
+            owner is null ? null : kind ?? "Deployment", owner, labels);
+    }
+
+    private static LabelSet Lineage(JsonElement process, string type, JsonElement body)
+    {
+        var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "tetragon"), KeyValuePair.Create("tetragon.type", type) };
+        if (process.Str("exec_id") is { } id)
+        {
+            items.Add(KeyValuePair.Create("exec_id", id));
+        }
+
+        if (process.Str("parent_exec_id") is { } pid)
+        {
+            items.Add(KeyValuePair.Create("parent_exec_id", pid));
+        }
+
+        if (body.Str("policy_name") is { } policy)
+        {
+            items.Add(KeyValuePair.Create("tetragon.policy", policy));
+        }
+
+        return new LabelSet(items.ToArray());
+    }
+}
