@@ -30,6 +30,12 @@ public sealed class DetectionOptions
     /// </summary>
     public double RarityBits { get; set; }
 
+    /// <summary>
+    /// A directory in which the workload created at least this many differently named files while learning (temp
+    /// files, uploads, caches) is treated as "any name": new names there do not alert unless inherently sensitive.
+    /// </summary>
+    public int DirectoryWildcardThreshold { get; set; } = 8;
+
     /// <summary>The same finding (workload, feature, item) alerts at most once per cooldown.</summary>
     public TimeSpan AlertCooldown { get; set; } = TimeSpan.FromMinutes(10);
 

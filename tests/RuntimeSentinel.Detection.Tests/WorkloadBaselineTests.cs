@@ -221,4 +221,19 @@ public class WorkloadBaselineTests
 
         Assert.Equal(1000, alerts);
     }
+
+    [Fact]
+    public void Observe_DirectoryWithManyLearnedNames_NewNameThereIsQuietButElsewhereAlerts()
+    {
+        var b = new WorkloadBaseline(Options(minutes: 0, minEvents: 12), Some.Time);
+        for (var i = 0; i < 12; i++)
+        {
+            Observe(b, Some.FileOpen("/tmp/php" + Letters(1000 + (i * 7919)), "O_RDWR|O_CREAT"), Some.Time);
+        }
+
+        Assert.Equal(Core.Alerts.BaselinePhase.Active, b.Phase);
+        Assert.Empty(Observe(b, Some.FileOpen("/tmp/phpzzqwy", "O_RDWR|O_CREAT"), Some.Time.AddHours(1)));
+        Assert.Single(Observe(b, Some.FileOpen("/var/www/new.php", "O_RDWR|O_CREAT"), Some.Time.AddHours(1)));
+        Assert.Single(Observe(b, Some.FileOpen("/etc/shadow"), Some.Time.AddHours(1)));
+    }
 }

@@ -99,6 +99,17 @@ public static class PathNormalizer
         var digits = 0;
         var letters = 0;
         var hexOnly = true;
+        var transitions = 0;
+        for (var i = 1; i < token.Length; i++)
+        {
+            // Generated names flip between lower and upper case and between letters and digits far more than words do.
+            var (a, b) = (token[i - 1], token[i]);
+            if ((char.IsAsciiLetterLower(a) && char.IsAsciiLetterUpper(b)) || (char.IsAsciiLetter(a) && char.IsAsciiDigit(b)) || (char.IsAsciiDigit(a) && char.IsAsciiLetter(b)))
+            {
+                transitions++;
+            }
+        }
+
         foreach (var c in token)
         {
             if (char.IsAsciiDigit(c))
@@ -125,7 +136,7 @@ public static class PathNormalizer
         {
             sb.Append("{n}");
         }
-        else if (token.Length >= 6 && digits >= 2 && letters >= 2 && digits + letters == token.Length)
+        else if (digits + letters == token.Length && ((token.Length >= 6 && digits >= 2 && letters >= 2) || (token.Length >= 8 && transitions >= 3)))
         {
             // Mixed letters and digits of some length (k8s suffixes, mktemp names) are generated, not chosen.
             sb.Append("{rand}");

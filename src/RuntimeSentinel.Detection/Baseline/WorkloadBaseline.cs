@@ -38,6 +38,9 @@ public sealed class WorkloadBaseline
     private readonly BoundedCounter[] _counters;
     private readonly DetectionOptions _options;
     private readonly Dictionary<(Feature, FeatureKey), DateTimeOffset> _lastAlerted = new();
+
+    // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
+    private readonly Dictionary<ReadOnlyMemory<char>, int> _directoryChildren = new(MemoryComparer.Instance);
     private RunningStats _cpu;
     private RunningStats _memory;
 
@@ -110,7 +113,11 @@ public sealed class WorkloadBaseline
                 Add(Feature.Syscall, new FeatureKey(sc), observer);
                 break;
             case EventKind.FileOpen when path is not null:
-                Add(Feature.File, new FeatureKey(path), observer);
+                if (Add(Feature.File, new FeatureKey(path), observer))
+                {
+                    CountDirectoryChild(path);
+                }
+
                 break;
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
                 Add(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), observer);
@@ -136,16 +143,19 @@ public sealed class WorkloadBaseline
         }
     }
 
-    private void Add(Feature f, in FeatureKey key, IBaselineObserver observer)
+    /// <summary>Counts the item; true when it was new to the baseline.</summary>
+    private bool Add(Feature f, in FeatureKey key, IBaselineObserver observer)
     {
         switch (_counters[(int)f].Add(key))
         {
             case 1:
                 observer.ItemLearned(f);
-                break;
+                return true;
             case -1:
                 observer.CapacityExceeded(f);
-                break;
+                return false;
+            default:
+                return false;
         }
     }
 
@@ -193,6 +203,13 @@ public sealed class WorkloadBaseline
                     }
 
                     var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
+                    if (sev < Severity.High && _directoryChildren.TryGetValue(Directory(path), out var children) && children >= _options.DirectoryWildcardThreshold)
+                    {
+                        // The workload created many differently named files here while learning (uploads, temp
+                        // files, caches): a new name in this directory is its normal behaviour.
+                        break;
+                    }
+
                     if (counter.Saturated && sev < Severity.High)
                     {
                         // The path set hit its cap while learning, so "never seen" is not evidence here; only
@@ -333,9 +350,34 @@ public sealed class WorkloadBaseline
         return false;
     }
 
+    private void CountDirectoryChild(string path)
+    {
+        var dir = Directory(path);
+        if (_directoryChildren.TryGetValue(dir, out var n))
+        {
+            _directoryChildren[dir] = n + 1;
+        }
+        else if (_directoryChildren.Count < _options.MaxItemsPerFeature)
+        {
+            _directoryChildren[dir] = 1;
+        }
+    }
+
+    private static ReadOnlyMemory<char> Directory(string path) => path.AsMemory(0, Math.Max(path.LastIndexOf('/'), 0));
+
     private static string NormalizeDns(string name)
     {
         var n = name.EndsWith('.') ? name[..^1] : name;
         return n.Any(char.IsAsciiLetterUpper) ? n.ToLowerInvariant() : n;
     }
+}
+
+/// <summary>Ordinal equality for <see cref="ReadOnlyMemory{T}"/> of chars (directory prefixes of interned paths).</summary>
+internal sealed class MemoryComparer : IEqualityComparer<ReadOnlyMemory<char>>
+{
+    public static MemoryComparer Instance { get; } = new();
+
+    public bool Equals(ReadOnlyMemory<char> x, ReadOnlyMemory<char> y) => x.Span.SequenceEqual(y.Span);
+
+    public int GetHashCode(ReadOnlyMemory<char> obj) => string.GetHashCode(obj.Span, StringComparison.Ordinal);
 }
