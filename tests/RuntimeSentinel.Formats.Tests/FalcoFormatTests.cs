@@ -1,0 +1,70 @@
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Formats.Tests;
+
+public class FalcoFormatTests
+{
+    [SkippableFact]
+    public void Decode_TerminalShell_IsProcessExecInThePodWithRuleLabels()
+    {
+        var e = SampleFiles.Event("falco", "falco_alerts_from_docs.jsonl", 21, "falco");
+        Assert.Equal(EventKind.ProcessExec, e.Kind);
+        Assert.Equal("Terminal shell in container", e.Labels["falco.rule"]);
+        Assert.Equal("Critical", e.Labels["falco.priority"]);
+        Assert.Equal("syscall", e.Labels["falco.source"]);
+        Assert.NotNull(e.Workload.ContainerId);
+        Assert.NotNull(e.Workload.Pod);
+        Assert.NotNull(e.Workload.Namespace);
+        Assert.NotNull(e.Process.Exe);
+        Assert.NotNull(e.Node);
+    }
+
+    [SkippableFact]
+    public void Decode_ContactApiServer_IsNetConnectToTheApiServer()
+    {
+        var events = SampleFiles.Read("falco", "falco_alerts_from_docs.jsonl", "falco").Where(r => r.Status == DecodeStatus.Event).Select(r => r.Event).ToList();
+        var e = events.First(x => x.Labels["falco.rule"] == "Contact K8S API Server From Container");
+        Assert.Equal(EventKind.NetConnect, e.Kind);
+        Assert.NotNull(e.Net.RemoteIp);
+        Assert.True(e.Net.RemotePort > 0);
+    }
+
+    [SkippableFact]
+    public void Decode_WriteBelowBinaryDir_IsFileOpenOnTheHost()
+    {
+        var e = SampleFiles.Event("falco", "falco_alerts_from_docs.jsonl", 22, "falco");
+        Assert.Equal(EventKind.FileOpen, e.Kind);
+        Assert.StartsWith("/", e.FilePath, StringComparison.Ordinal);
+        Assert.Equal("Host", e.Workload.OwnerKind);
+    }
+
+    [SkippableFact]
+    public void Decode_AuditAndInternalSources_AreIgnored()
+    {
+        var records = SampleFiles.Read("falco", "falco_alerts_from_docs.jsonl", "falco");
+        Assert.Equal(6, records.Count(r => r.Status == DecodeStatus.Ignored && r.Note == "falco_k8s_audit"));
+        Assert.Equal(5, records.Count(r => r.Status == DecodeStatus.Ignored && r.Note == "falco_internal"));
+        Assert.DoesNotContain(records, r => r.Status == DecodeStatus.Rejected);
+    }
+
+    [SkippableFact]
+    public void Decode_2016Format_UsesIsoTimeAndCommandLine()
+    {
+        var e = SampleFiles.Event("falco", "falco_test_output_single_rule_with_cat_write.jsonl", 1, "falco");
+        Assert.Equal("open_from_cat", e.Labels["falco.rule"]);
+        Assert.Equal("cat", System.IO.Path.GetFileName(e.Process.Exe));
+        Assert.True(e.Timestamp.Year >= 2016);
+    }
+
+    [Theory]
+    [InlineData("""{"rule":"x","time":"2024-01-01T00:00:00Z"}""", DecodeErrorCode.MissingField, "output_fields")]
+    [InlineData("""{"output_fields":{},"time":"2024-01-01T00:00:00Z"}""", DecodeErrorCode.MissingField, "rule")]
+    [InlineData("""{"rule":"x","output_fields":{"container.id":"abc"}}""", DecodeErrorCode.MissingField, "time")]
+    [InlineData("""{"rule":"x","time":"2024-01-01T00:00:00Z","output_fields":{"container.id":"abc"}}""", DecodeErrorCode.MissingField, "output_fields.proc.cmdline")]
+    public void Decode_Invalid_RejectsWithReason(string json, DecodeErrorCode code, string field)
+    {
+        Assert.Equal(DecodeStatus.Rejected, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out _, out var error, out _));
+        Assert.Equal(code, error.Code);
+        Assert.Equal(field, error.Field);
+    }
+}
