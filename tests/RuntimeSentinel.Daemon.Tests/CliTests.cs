@@ -1,0 +1,64 @@
+using System.Text.Json;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+public class CliTests
+{
+    [SkippableFact]
+    public async Task Convert_EverySampleFile_AcceptsAllAndWritesValidNativeEvents()
+    {
+        var root = Datasets.Require("tool-samples", "tool-samples");
+        var files = Directory.GetFiles(root, "*.json*", SearchOption.AllDirectories).Where(f => f.EndsWith(".jsonl", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)).Order().ToArray();
+        using var sentinel = new SentinelProcess(["convert", "--from", "auto", .. files]);
+        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var lines = sentinel.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(62 + 30 + 19 + 1916 - 13, lines.Length); // every record but the 13 ignored ones
+        var decoder = new EventDecoder();
+        Assert.All(lines, l => Assert.True(decoder.TryDecode(System.Text.Encoding.UTF8.GetBytes(l), out _, out var e), e.ToString()));
+        Assert.Equal(files.Length, sentinel.Stderr.Split('\n').Count(l => l.Contains(" records: ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("rejected:", sentinel.Stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Convert_CorruptedLine_ReportsLineAndReasonAndExitsNonZero()
+    {
+        var source = Path.Combine(Datasets.Require("tool-samples", "tool-samples"), "tracee", "tracee_events_from_docs.jsonl");
+        var lines = File.ReadAllLines(source).ToList();
+        lines[2] = lines[2][..(lines[2].Length / 2)]; // truncate line 3
+        var file = Path.Combine(Path.GetTempPath(), $"corrupt-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllLinesAsync(file, lines);
+        try
+        {
+            using var sentinel = new SentinelProcess("convert", "--from", "auto", file);
+            Assert.Equal(1, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains($"{file}:3: rejected: malformed_json", sentinel.Stderr, StringComparison.Ordinal);
+            Assert.Contains("19 records: 18 events, 0 ignored, 1 rejected", sentinel.Stderr, StringComparison.Ordinal);
+            Assert.Equal(18, sentinel.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Replay_LidDsRecordingIntoEmbeddedDaemon_ReportsAlertsBeforeAndAfterTheExploit()
+    {
+        var zip = Datasets.Require("lid-ds/aggressive_nightingale_1018.zip", "lid-ds");
+        using var sentinel = new SentinelProcess("replay", zip, "--learning", "5", "--json");
+        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        var summary = JsonDocument.Parse(sentinel.Stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(12668, summary.GetProperty("published").GetInt64());
+        Assert.Equal(0, summary.GetProperty("rejected").GetInt64());
+        Assert.Equal(9313, summary.GetProperty("events_by_scenario").GetProperty("attack:victim_bruteforce").GetInt64());
+
+        // The baseline learns 5 s of the recording, stays quiet on the rest of the normal part and flags the
+        // brute force (new syscalls and files of the login storm) within a second of its start.
+        Assert.Equal(0, summary.GetProperty("alerts_on_normal").GetInt32());
+        Assert.True(summary.GetProperty("alerts_on_attack").GetInt32() > 0);
+        var delay = summary.GetProperty("detection_delay_seconds").GetDouble();
+        Assert.InRange(delay, 0, 2);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using RuntimeSentinel.Alerting;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection;
+using RuntimeSentinel.Formats;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Kafka.Tests;
+
+/// <summary>One daemon consuming four topics side by side, one per sensor format, over the mock cluster.</summary>
+public sealed class SensorTopicsIntegrationTests : IDisposable
+{
+    private static readonly (string Topic, string Format, string[] Files)[] Sensors =
+    [
+        ("tetragon.events", "tetragon", ["tetragon/testdata_events.jsonl", "tetragon/docs_current_format_events.jsonl"]),
+        ("falco.alerts", "falco", ["falco/falco_alerts_from_docs.jsonl", "falco/falco_test_output_single_rule_with_cat_write.jsonl"]),
+        ("tracee.events", "tracee", ["tracee/tracee_events_from_docs.jsonl"]),
+        ("hubble.flows", "hubble", ["hubble/basic-sample-330-dns-flows.jsonl", "hubble/basic-sample-400-tcp-flows.jsonl"]),
+    ];
+
+    private readonly MockKafkaCluster _cluster = new();
+
+    public void Dispose() => _cluster.Dispose();
+
+    [SkippableFact]
+    public async Task Pipeline_FourSensorTopics_ConsumesEachWithItsFormatSideBySide()
+    {
+        var samples = Datasets.Require("tool-samples", "tool-samples");
+        var config = new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
+            ["Kafka:GroupId"] = "sensors",
+            ["Kafka:AlertsTopic"] = "",
+            ["Kafka:SessionTimeoutMs"] = "2000",
+            ["Kafka:HeartbeatIntervalMs"] = "300",
+            ["Detection:Shards"] = "2",
+            ["Alerting:Console"] = "false",
+        };
+        var expectedEvents = 0;
+        var expectedIgnored = 0;
+        using var producer = KafkaTestKit.Producer(_cluster);
+        for (var i = 0; i < Sensors.Length; i++)
+        {
+            var (topic, format, files) = Sensors[i];
+            _cluster.CreateTopic(topic, 2);
+            _cluster.CreateTopic(topic + ".dlq", 1);
+            config[$"Kafka:Topics:{i}"] = topic;
+            config[$"Kafka:TopicFormats:{topic}"] = format;
+            foreach (var file in files)
+            {
+                // Raw sensor bytes, exactly as the sensor (or falcosidekick) would publish them.
+                foreach (var r in EventSources.Read(Path.Combine(samples, file), format))
+                {
+                    producer.Produce(topic, new Confluent.Kafka.Message<byte[]?, byte[]> { Key = null, Value = r.Raw! });
+                    expectedEvents += r.Status == DecodeStatus.Event ? 1 : 0;
+                    expectedIgnored += r.Status == DecodeStatus.Ignored ? 1 : 0;
+                }
+            }
+        }
+
+        // A Tetragon event on the Falco topic: the topic's format rejects it (strict per-topic decoding).
+        producer.Produce("falco.alerts", new Confluent.Kafka.Message<byte[]?, byte[]> { Value = File.ReadAllBytes(Path.Combine(samples, "tetragon/testdata_events.jsonl")).TakeWhile(b => b != '\n').ToArray() });
+        producer.Flush(TimeSpan.FromSeconds(10));
+
+        var registry = Metrics.NewCustomRegistry();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.Logging.AddFilter(_ => false);
+        builder.Services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(registry));
+        builder.Services.AddSentinelAlerting(builder.Configuration);
+        builder.Services.AddSentinelDetection(builder.Configuration);
+        builder.Services.AddSentinelKafka(builder.Configuration);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var ingest = host.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == expectedEvents && ingest.MessagesRejected == 1, TimeSpan.FromSeconds(30), $"{expectedEvents} events from four topics");
+        var dlq = KafkaTestKit.ReadAll(_cluster, "falco.alerts.dlq", r => r.Count >= 1, TimeSpan.FromSeconds(20));
+        await host.StopAsync();
+
+        var text = Export(registry);
+        foreach (var (topic, _, _) in Sensors)
+        {
+            Assert.True(Sum(text, "sentinel_events_consumed_total", topic) > 0, $"events consumed from {topic}");
+        }
+
+        Assert.Equal(expectedIgnored, Sum(text, "sentinel_events_ignored_total", null));
+        var dead = Assert.Single(dlq);
+        Assert.Equal("missing_field: output_fields: a Falco alert carries its fields in output_fields", Encoding.UTF8.GetString(dead.Message.Headers.GetLastBytes(DeadLetterPublisher.ReasonHeader)));
+        var snapshot = await host.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
+        Assert.Contains(snapshot, s => s.Key.Value.Contains("/default/Deployment/deathstar/", StringComparison.Ordinal));
+        Assert.Contains(snapshot, s => s.Key.Value.Contains("/kube-system/", StringComparison.Ordinal));
+    }
+
+    private static string Export(CollectorRegistry registry)
+    {
+        using var stream = new MemoryStream();
+        registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static double Sum(string text, string metric, string? topic) =>
+        text.Split('\n')
+            .Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && (topic is null || l.Contains($"topic=\"{topic}\"", StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+}
