@@ -8,6 +8,11 @@ using RuntimeSentinel.Daemon.Demo;
 using RuntimeSentinel.Formats;
 using RuntimeSentinel.Kafka;
 
+// prometheus-net's EventCounter adapter and debug metrics publish names that break Prometheus conventions
+// (`*_count` gauges, also from the System.Runtime meter); process_* and dotnet_* runtime metrics stay, and
+// `promtool check metrics` is clean.
+Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressDebugMetrics = true, SuppressMeters = true });
+
 var configOption = new Option<string?>("--config") { Description = "JSON configuration file (same shape as appsettings.json)." };
 var alertsFileOption = new Option<string?>("--alerts-file") { Description = "Also append alerts as JSON lines to this file." };
 var listenOption = new Option<string?>("--listen") { Description = "Address for /metrics, /healthz, /readyz (default 127.0.0.1:9464)." };

@@ -20,6 +20,26 @@ public sealed class DetectionMetrics
         Findings = factory.CreateCounter("sentinel_findings_suppressed_total", "Findings not raised as alerts, by reason.", ["reason"]);
         EventsProcessed = factory.CreateCounter("sentinel_events_processed_total", "Events processed by the baselines, by phase.", ["phase"]);
         QueueDepth = factory.CreateGauge("sentinel_shard_queue_depth", "Events waiting in detection shard queues.");
+        LearningDuration = factory.CreateHistogram(
+            "sentinel_learning_duration_seconds",
+            "How long workloads learned before their baseline turned active (the model's training time).",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 16) });
+        ScoreMargin = factory.CreateHistogram(
+            "sentinel_detector_score_margin",
+            "Score minus threshold of every scored event, by detector (above 0 raises a finding); its drift shows calibration drift.",
+            new HistogramConfiguration { LabelNames = ["detector"], Buckets = [-16, -8, -4, -2, -1, -0.5, 0, 0.5, 1, 2, 4, 8, 16] });
+        AlertsPerWorkloadDay = factory.CreateGauge("sentinel_alerts_per_workload_day", "Alerts per active workload per day over the last 24 h (or since start), to compare with the target.");
+        AlertsPerWorkloadDayTarget = factory.CreateGauge("sentinel_alerts_per_workload_day_target", "Configured target for alerts per workload per day (Detection:TargetAlertsPerWorkloadDay).");
+        BaselineMemory = factory.CreateGauge("sentinel_baseline_memory_bytes", "Estimated memory held by baseline structures, by feature (entries x entry size; interned strings are shared and not counted).", ["feature"]);
+        OldestActiveBaseline = factory.CreateGauge("sentinel_baseline_oldest_active_age_seconds", "Age of the oldest active baseline (how stale the oldest model may be).");
+
+        // Per-workload series: capped (Detection:MaxWorkloadSeries) and expired when a workload stops being exported.
+        var managed = factory.WithManagedLifetime(TimeSpan.FromMinutes(5));
+        WorkloadEvents = managed.CreateCounter("sentinel_workload_events_total", "Events processed per workload (top workloads by activity, capped).", ["workload"]).WithExtendLifetimeOnUse();
+        WorkloadAlerts = managed.CreateCounter("sentinel_workload_alerts_total", "Alerts raised per workload (top workloads by activity, capped).", ["workload"]).WithExtendLifetimeOnUse();
+        WorkloadAge = managed.CreateGauge("sentinel_workload_baseline_age_seconds", "Age of each workload's baseline, by phase (top workloads by activity, capped).", ["workload", "phase"]).WithExtendLifetimeOnUse();
+        WorkloadSeriesLimit = factory.CreateGauge("sentinel_workload_series_limit", "Most workloads exported with per-workload series (Detection:MaxWorkloadSeries).");
+        WorkloadSeriesOverflow = factory.CreateGauge("sentinel_workload_series_overflow", "Tracked workloads not exported per workload because the series cap is reached.");
         foreach (var f in FeatureNames.All)
         {
             ItemsLearned.WithLabels(f);
@@ -45,4 +65,26 @@ public sealed class DetectionMetrics
     public Counter EventsProcessed { get; }
 
     public Gauge QueueDepth { get; }
+
+    public Histogram LearningDuration { get; }
+
+    public Histogram ScoreMargin { get; }
+
+    public Gauge AlertsPerWorkloadDay { get; }
+
+    public Gauge AlertsPerWorkloadDayTarget { get; }
+
+    public Gauge BaselineMemory { get; }
+
+    public Gauge OldestActiveBaseline { get; }
+
+    public ICollector<ICounter> WorkloadEvents { get; }
+
+    public ICollector<ICounter> WorkloadAlerts { get; }
+
+    public ICollector<IGauge> WorkloadAge { get; }
+
+    public Gauge WorkloadSeriesLimit { get; }
+
+    public Gauge WorkloadSeriesOverflow { get; }
 }

@@ -53,5 +53,14 @@ public sealed class DetectionOptions
 
     public bool UseEventTime => string.Equals(Clock, "event", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Most workloads exported with their own metric series (the busiest first); the rest are counted, not exported.</summary>
+    public int MaxWorkloadSeries { get; set; } = 200;
+
+    /// <summary>How often per-workload and calibration metrics are refreshed.</summary>
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Alert budget the thresholds aim for; exported beside the measured rate for dashboards and alert rules.</summary>
+    public double TargetAlertsPerWorkloadDay { get; set; } = 1;
+
     public int EffectiveShards => Shards > 0 ? Shards : Math.Clamp(Environment.ProcessorCount, 1, 8);
 }

@@ -18,17 +18,29 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 {
     private readonly Shard[] _shards;
     private readonly ILogger<DetectionPipeline> _logger;
+    private readonly AlertRate _rate = new();
+    private readonly DetectionOptions _options;
+    private readonly DetectionMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly DateTimeOffset _startedAt;
+    private ITimer? _metricsTimer;
     private int _started;
 
     public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger)
     {
         var o = options.Value;
         _logger = logger;
+        _options = o;
+        _metrics = metrics;
+        _time = time;
+        _startedAt = time.GetUtcNow();
+        metrics.AlertsPerWorkloadDayTarget.Set(o.TargetAlertsPerWorkloadDay);
+        metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
         var n = o.EffectiveShards;
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger);
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate);
         }
     }
 
@@ -44,6 +56,46 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             LogStarted(_logger, _shards.Length);
+            _metricsTimer = _time.CreateTimer(_ => _ = PublishWorkloadMetricsAsync(), null, _options.MetricsInterval, _options.MetricsInterval);
+        }
+    }
+
+    /// <summary>
+    /// Refreshes per-workload series (the busiest <c>MaxWorkloadSeries</c>), calibration and memory estimates from a
+    /// snapshot, off the hot path. Series of workloads no longer exported expire by themselves.
+    /// </summary>
+    public async Task PublishWorkloadMetricsAsync()
+    {
+        try
+        {
+            var now = _time.GetUtcNow();
+            var all = await SnapshotAsync().ConfigureAwait(false);
+            var exported = all.OrderByDescending(s => s.LastSeen).Take(_options.MaxWorkloadSeries).ToList();
+            foreach (var s in exported)
+            {
+                _metrics.WorkloadEvents.WithLabels(s.Key.Value).IncTo(s.EventsLearned + s.EventsScored);
+                _metrics.WorkloadAlerts.WithLabels(s.Key.Value).IncTo(s.AlertsRaised);
+                _metrics.WorkloadAge.WithLabels(s.Key.Value, s.Phase.ToWire()).Set((now - s.FirstSeen).TotalSeconds);
+            }
+
+            _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);
+            var active = all.Where(s => s.Phase == BaselinePhase.Active).ToList();
+            _metrics.OldestActiveBaseline.Set(active.Count == 0 ? 0 : active.Max(s => (now - s.FirstSeen).TotalSeconds));
+            var window = TimeSpan.FromDays(1) < now - _startedAt ? TimeSpan.FromDays(1) : now - _startedAt;
+            if (window > TimeSpan.FromMinutes(1))
+            {
+                _metrics.AlertsPerWorkloadDay.Set(_rate.CountSince(now - window, now) / (double)Math.Max(1, active.Count) * (TimeSpan.FromDays(1) / window));
+            }
+
+            foreach (var f in Enum.GetValues<Feature>())
+            {
+                // A learned item costs a dictionary entry: key (three references and an int) + count + hash/next.
+                _metrics.BaselineMemory.WithLabels(f.ToWire()).Set(all.Sum(s => (long)s.DistinctItems[f]) * 56);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogMetricsFailed(_logger, ex);
         }
     }
 
@@ -77,7 +129,15 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         return all;
     }
 
-    public async ValueTask DisposeAsync() => await CompleteAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        if (_metricsTimer is not null)
+        {
+            await _metricsTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await CompleteAsync().ConfigureAwait(false);
+    }
 
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Detection started with {Shards} shards")]
     private static partial void LogStarted(ILogger logger, int shards);
@@ -90,6 +150,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Evicted idle workload {Workload}: MaxWorkloads reached")]
     private static partial void LogEvicted(ILogger logger, string workload);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Could not refresh per-workload metrics")]
+    private static partial void LogMetricsFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
     private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
@@ -110,11 +173,15 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly ILogger _logger;
         private readonly Prometheus.Counter.Child _learning;
         private readonly Prometheus.Counter.Child _active;
+        private readonly Prometheus.Histogram.Child _scoreMargin;
+        private readonly AlertRate _rate;
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate)
         {
+            _rate = rate;
+            _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
             _index = index;
             _options = options;
             _maxWorkloads = maxWorkloads;
@@ -215,7 +282,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private List<WorkloadSnapshot> TakeSnapshot() =>
             _baselines.Select(kv => new WorkloadSnapshot(
                 kv.Key, kv.Value.Phase, kv.Value.FirstSeen, kv.Value.ActiveSince, kv.Value.EventsLearned, kv.Value.EventsScored,
-                Enum.GetValues<Feature>().ToDictionary(f => f, f => kv.Value.Counter(f).Count))).ToList();
+                Enum.GetValues<Feature>().ToDictionary(f => f, f => kv.Value.Counter(f).Count))
+            {
+                AlertsRaised = kv.Value.AlertsRaised,
+                LastSeen = kv.Value.LastSeen,
+            }).ToList();
 
         private void Process(in IngestItem item)
         {
@@ -234,11 +305,18 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     _metrics.Findings.WithLabels("cooldown").Inc(baseline.CooldownSuppressed - suppressedBefore);
                 }
 
+                if (baseline.Phase == BaselinePhase.Active && !double.IsNaN(baseline.LastScoreMargin))
+                {
+                    _scoreMargin.Observe(baseline.LastScoreMargin);
+                }
+
                 if (_findings.Count > 0)
                 {
                     foreach (var f in _findings)
                     {
                         _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now));
+                        baseline.AlertsRaised++;
+                        _rate.Record(_time.GetUtcNow());
                     }
 
                     _findings.Clear();
@@ -317,6 +395,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             _metrics.Workloads.WithLabels(to.ToWire()).Inc();
             if (_current is not null && _baselines.TryGetValue(_current, out var b))
             {
+                _metrics.LearningDuration.Observe(((b.ActiveSince ?? b.LastSeen) - b.FirstSeen).TotalSeconds);
                 LogActive(_logger, _current.Value, b.EventsLearned);
             }
         }
@@ -331,4 +410,46 @@ public sealed record WorkloadSnapshot(
     DateTimeOffset? ActiveSince,
     long EventsLearned,
     long EventsScored,
-    IReadOnlyDictionary<Feature, int> DistinctItems);
+    IReadOnlyDictionary<Feature, int> DistinctItems)
+{
+    public long AlertsRaised { get; init; }
+
+    public DateTimeOffset LastSeen { get; init; }
+}
+
+/// <summary>Alerts per minute over the last 24 hours, in a fixed ring (thread-safe, no allocation per alert).</summary>
+public sealed class AlertRate
+{
+    private readonly long[] _minutes = new long[1440];
+    private readonly long[] _stamps = new long[1440];
+
+    public void Record(DateTimeOffset now)
+    {
+        var minute = now.ToUnixTimeSeconds() / 60;
+        var i = (int)(minute % _minutes.Length);
+        if (Interlocked.Exchange(ref _stamps[i], minute) != minute)
+        {
+            // The slot held a minute from a day ago: restart it (a race here loses at most a few counts).
+            Interlocked.Exchange(ref _minutes[i], 0);
+        }
+
+        Interlocked.Increment(ref _minutes[i]);
+    }
+
+    public long CountSince(DateTimeOffset from, DateTimeOffset now)
+    {
+        var first = from.ToUnixTimeSeconds() / 60;
+        var last = now.ToUnixTimeSeconds() / 60;
+        long sum = 0;
+        for (var i = 0; i < _minutes.Length; i++)
+        {
+            var m = Interlocked.Read(ref _stamps[i]);
+            if (m >= first && m <= last)
+            {
+                sum += Interlocked.Read(ref _minutes[i]);
+            }
+        }
+
+        return sum;
+    }
+}

@@ -77,6 +77,26 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:ResourceZThreshold must be positive.");
         }
 
+        if (o.MaxWorkloadSeries < 0)
+        {
+            errors.Add("Detection:MaxWorkloadSeries must not be negative.");
+        }
+
+        if (o.MetricsInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Detection:MetricsInterval must be at least 1 second.");
+        }
+
+        if (o.TargetAlertsPerWorkloadDay <= 0 || double.IsNaN(o.TargetAlertsPerWorkloadDay))
+        {
+            errors.Add("Detection:TargetAlertsPerWorkloadDay must be positive.");
+        }
+
+        if (o.DirectoryWildcardThreshold < 2)
+        {
+            errors.Add("Detection:DirectoryWildcardThreshold must be at least 2.");
+        }
+
         if (o.Clock is not ("processing" or "event"))
         {
             errors.Add("Detection:Clock must be 'processing' or 'event'.");

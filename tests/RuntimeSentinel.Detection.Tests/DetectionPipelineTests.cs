@@ -116,4 +116,45 @@ public class DetectionPipelineTests
         var e = Some.Exec("/bin/true");
         Assert.False(await pipeline.EnqueueAsync(new IngestItem(e, new WorkloadResolver().Resolve(e.Workload), null, 0, 0), default));
     }
+
+    [Fact]
+    public async Task PublishWorkloadMetricsAsync_MoreWorkloadsThanCap_ExportsCapAndCountsOverflow()
+    {
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
+        var time = new FakeTimeProvider(Some.Time);
+        var options = Options.Create(new DetectionOptions { Shards = 2, MaxWorkloadSeries = 3, LearningDuration = TimeSpan.Zero, MinLearningEvents = 1 });
+        var pipeline = new DetectionPipeline(options, new Alerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var resolver = new WorkloadResolver("t");
+        for (var w = 0; w < 10; w++)
+        {
+            var e = Some.Syscall("read", Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p"));
+            await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), null, w, Stopwatch.GetTimestamp()), default);
+        }
+
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Count == 10, TimeSpan.FromSeconds(10), "10 workloads");
+        await pipeline.PublishWorkloadMetricsAsync();
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        Assert.Equal(3, text.Split('\n').Count(l => l.StartsWith("sentinel_workload_events_total{", StringComparison.Ordinal)));
+        Assert.Contains("sentinel_workload_series_overflow 7", text, StringComparison.Ordinal);
+        Assert.Contains("sentinel_workload_series_limit 3", text, StringComparison.Ordinal);
+        Assert.Contains("sentinel_alerts_per_workload_day_target 1", text, StringComparison.Ordinal);
+        await pipeline.DisposeAsync();
+    }
+
+    [Fact]
+    public void AlertRate_CountSince_CountsOnlyTheWindow()
+    {
+        var rate = new AlertRate();
+        rate.Record(Some.Time);
+        rate.Record(Some.Time.AddMinutes(30));
+        rate.Record(Some.Time.AddMinutes(30));
+        Assert.Equal(3, rate.CountSince(Some.Time.AddMinutes(-1), Some.Time.AddHours(1)));
+        Assert.Equal(2, rate.CountSince(Some.Time.AddMinutes(10), Some.Time.AddHours(1)));
+        rate.Record(Some.Time.AddDays(1)); // same slot a day later restarts it
+        Assert.Equal(1, rate.CountSince(Some.Time.AddHours(23), Some.Time.AddDays(1)));
+    }
 }

@@ -68,6 +68,12 @@ public sealed class WorkloadBaseline
 
     public long EventsScored { get; private set; }
 
+    /// <summary>Alerts raised for this workload (maintained by its shard).</summary>
+    public long AlertsRaised { get; set; }
+
+    /// <summary>Largest score-minus-threshold of the last scored event, NaN when it had nothing to score.</summary>
+    public double LastScoreMargin { get; private set; } = double.NaN;
+
     /// <summary>Findings not reported because the same item alerted within the cooldown.</summary>
     public long CooldownSuppressed { get; private set; }
 
@@ -94,6 +100,7 @@ public sealed class WorkloadBaseline
         }
 
         EventsScored++;
+        LastScoreMargin = double.NaN;
         Score(e, normalizedPath, now, findings);
     }
 
@@ -284,6 +291,7 @@ public sealed class WorkloadBaseline
         var score = -Math.Log2((count + 0.5) / (total + 1.0));
         var threshold = Math.Log2(total + 1.0) - _options.RarityBits;
         result = new ItemScore(f, key, score, threshold, count, total);
+        LastScoreMargin = double.IsNaN(LastScoreMargin) ? score - threshold : Math.Max(LastScoreMargin, score - threshold);
         if (score <= threshold)
         {
             return Verdict.Known;
