@@ -25,6 +25,13 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     {
         _sinks = sinks.ToArray();
         _metrics = metrics;
+        foreach (var sink in _sinks)
+        {
+            // Series exist from the start, so rate() and "absent" alert rules work before the first failure.
+            metrics.SinkSent.WithLabels(sink.Name);
+            metrics.SinkFailures.WithLabels(sink.Name);
+        }
+
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
         _queue = Channel.CreateBounded<Alert>(new BoundedChannelOptions(options.Value.QueueCapacity)

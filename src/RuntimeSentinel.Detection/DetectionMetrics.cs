@@ -7,6 +7,9 @@ namespace RuntimeSentinel.Detection;
 /// <summary>Metrics owned by the detection stage. Label values come from enums, so cardinality is fixed.</summary>
 public sealed class DetectionMetrics
 {
+    /// <summary>Per-workload series carry the key's parts, so dashboards can filter by cluster and namespace.</summary>
+    public static readonly string[] WorkloadLabels = ["cluster", "namespace", "workload", "container"];
+
     public DetectionMetrics(IMetricFactory factory)
     {
         Workloads = factory.CreateGauge("sentinel_workloads", "Workloads tracked, by baseline phase.", ["phase"]);
@@ -35,9 +38,9 @@ public sealed class DetectionMetrics
 
         // Per-workload series: capped (Detection:MaxWorkloadSeries) and expired when a workload stops being exported.
         var managed = factory.WithManagedLifetime(TimeSpan.FromMinutes(5));
-        WorkloadEvents = managed.CreateCounter("sentinel_workload_events_total", "Events processed per workload (top workloads by activity, capped).", ["workload"]).WithExtendLifetimeOnUse();
-        WorkloadAlerts = managed.CreateCounter("sentinel_workload_alerts_total", "Alerts raised per workload (top workloads by activity, capped).", ["workload"]).WithExtendLifetimeOnUse();
-        WorkloadAge = managed.CreateGauge("sentinel_workload_baseline_age_seconds", "Age of each workload's baseline, by phase (top workloads by activity, capped).", ["workload", "phase"]).WithExtendLifetimeOnUse();
+        WorkloadEvents = managed.CreateCounter("sentinel_workload_events_total", "Events processed per workload (top workloads by activity, capped).", WorkloadLabels).WithExtendLifetimeOnUse();
+        WorkloadAlerts = managed.CreateCounter("sentinel_workload_alerts_total", "Alerts raised per workload (top workloads by activity, capped).", WorkloadLabels).WithExtendLifetimeOnUse();
+        WorkloadAge = managed.CreateGauge("sentinel_workload_baseline_age_seconds", "Age of each workload's baseline, by phase (top workloads by activity, capped).", [.. WorkloadLabels, "phase"]).WithExtendLifetimeOnUse();
         WorkloadSeriesLimit = factory.CreateGauge("sentinel_workload_series_limit", "Most workloads exported with per-workload series (Detection:MaxWorkloadSeries).");
         WorkloadSeriesOverflow = factory.CreateGauge("sentinel_workload_series_overflow", "Tracked workloads not exported per workload because the series cap is reached.");
         foreach (var f in FeatureNames.All)

@@ -73,9 +73,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             var exported = all.OrderByDescending(s => s.LastSeen).Take(_options.MaxWorkloadSeries).ToList();
             foreach (var s in exported)
             {
-                _metrics.WorkloadEvents.WithLabels(s.Key.Value).IncTo(s.EventsLearned + s.EventsScored);
-                _metrics.WorkloadAlerts.WithLabels(s.Key.Value).IncTo(s.AlertsRaised);
-                _metrics.WorkloadAge.WithLabels(s.Key.Value, s.Phase.ToWire()).Set((now - s.FirstSeen).TotalSeconds);
+                var k = s.Key;
+                var owner = k.OwnerKind + "/" + k.OwnerName;
+                _metrics.WorkloadEvents.WithLabels(k.Cluster, k.Namespace, owner, k.Container).IncTo(s.EventsLearned + s.EventsScored);
+                _metrics.WorkloadAlerts.WithLabels(k.Cluster, k.Namespace, owner, k.Container).IncTo(s.AlertsRaised);
+                _metrics.WorkloadAge.WithLabels(k.Cluster, k.Namespace, owner, k.Container, s.Phase.ToWire()).Set((now - s.FirstSeen).TotalSeconds);
             }
 
             _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);

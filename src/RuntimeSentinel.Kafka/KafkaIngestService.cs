@@ -11,22 +11,45 @@ using RuntimeSentinel.Detection;
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>Liveness and readiness of ingestion, read by /healthz and /readyz.</summary>
-public sealed class IngestionHealth(TimeProvider time)
+public sealed class IngestionHealth(TimeProvider time, KafkaMetrics metrics)
 {
     private long _lastLoopTicks;
+    private bool _faulted;
+    private bool _joined;
 
     public bool Started { get; internal set; }
 
-    public bool Faulted { get; internal set; }
+    public bool Faulted
+    {
+        get => _faulted;
+        internal set
+        {
+            _faulted = value;
+            metrics.Ready.Set(IsReady ? 1 : 0);
+        }
+    }
 
     public string? FaultReason { get; internal set; }
 
     /// <summary>Partitions currently assigned; ready means the consumer joined its group and owns some.</summary>
     public int AssignedPartitions { get; internal set; }
 
-    public bool JoinedGroup { get; internal set; }
+    public bool JoinedGroup
+    {
+        get => _joined;
+        internal set
+        {
+            _joined = value;
+            metrics.Ready.Set(IsReady ? 1 : 0);
+        }
+    }
 
-    internal void Beat() => Interlocked.Exchange(ref _lastLoopTicks, time.GetUtcNow().UtcTicks);
+    internal void Beat()
+    {
+        var now = time.GetUtcNow();
+        Interlocked.Exchange(ref _lastLoopTicks, now.UtcTicks);
+        metrics.LastLoop.Set(now.ToUnixTimeMilliseconds() / 1000.0);
+    }
 
     /// <summary>Time since the consume loop last went round (a stuck loop means a stuck pipeline).</summary>
     public TimeSpan SinceLastLoop => Started ? time.GetUtcNow() - new DateTimeOffset(Interlocked.Read(ref _lastLoopTicks), TimeSpan.Zero) : TimeSpan.Zero;
@@ -117,6 +140,13 @@ public sealed partial class KafkaIngestService : BackgroundService
         {
             consumer = Build();
             consumer.Subscribe(_options.Topics);
+            foreach (var topic in _options.Topics)
+            {
+                _metrics.DeadLettered.WithLabels(topic);
+                _metrics.DeadLetterFailures.WithLabels(topic);
+                _ = ConsumedCounter(topic, EventKind.ProcessExec);
+            }
+
             _health.Started = true;
             LogSubscribed(_logger, string.Join(", ", _options.Topics), _options.GroupId);
             while (!stoppingToken.IsCancellationRequested)

@@ -18,6 +18,13 @@ public sealed class KafkaMetrics
         Rebalances = factory.CreateCounter("sentinel_rebalances_total", "Partition assignment changes, by type.", ["type"]);
         KafkaErrors = factory.CreateCounter("sentinel_kafka_errors_total", "Errors reported by the Kafka client, by code.", ["code"]);
         Commits = factory.CreateCounter("sentinel_offset_commits_total", "Explicit offset commits, by result.", ["result"]);
+        Ready = factory.CreateGauge("sentinel_ready", "1 when ingestion has joined its consumer group and is not faulted (what /readyz reports).");
+        LastLoop = factory.CreateGauge("sentinel_consume_loop_last_run_timestamp_seconds", "Unix time the consume loop last went round; a stale value means a stuck pipeline.");
+        foreach (var code in Core.Events.DecodeError.AllCodeNames)
+        {
+            DecodeFailures.WithLabels(code);
+        }
+
         AlertsProduced = factory.CreateCounter("sentinel_kafka_alerts_produced_total", "Alerts written to the alerts topic.");
     }
 
@@ -44,4 +51,8 @@ public sealed class KafkaMetrics
     public Counter Commits { get; }
 
     public Counter AlertsProduced { get; }
+
+    public Gauge Ready { get; }
+
+    public Gauge LastLoop { get; }
 }

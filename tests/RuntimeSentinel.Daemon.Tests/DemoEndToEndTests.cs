@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using RuntimeSentinel.TestCommon;
+
 namespace RuntimeSentinel.Daemon.Tests;
 
 public class DemoEndToEndTests

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace RuntimeSentinel.Daemon.Tests;
+namespace RuntimeSentinel.TestCommon;
 
 /// <summary>Runs the real <c>sentinel</c> executable (built beside the tests) as a child process.</summary>
-internal sealed class SentinelProcess : IDisposable
+public sealed class SentinelProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
@@ -12,6 +12,12 @@ internal sealed class SentinelProcess : IDisposable
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SentinelProcess(params string[] args)
+        : this(new Dictionary<string, string>(), args)
+    {
+    }
+
+    /// <param name="environment">Extra environment, e.g. <c>SENTINEL_Detection__MetricsInterval</c>.</param>
+    public SentinelProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "sentinel.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -19,6 +25,11 @@ internal sealed class SentinelProcess : IDisposable
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (k, v) in environment)
+        {
+            psi.Environment[k] = v;
         }
 
         _process = new Process { StartInfo = psi };
