@@ -5,14 +5,83 @@ public sealed class AlertingOptions
 {
     public const string SectionName = "Alerting";
 
-    /// <summary>Print one readable line per alert on standard output.</summary>
+    /// <summary>Print one readable line per incident on standard output.</summary>
     public bool Console { get; set; } = true;
 
-    /// <summary>Append alerts as JSON lines to this file (created if missing). Empty: no file sink.</summary>
+    /// <summary>Append incidents as JSON lines to this file (created if missing). Empty: no file sink.</summary>
     public string? File { get; set; }
 
-    /// <summary>Alerts waiting for delivery. When full, new alerts are dropped and counted, never blocking detection.</summary>
+    /// <summary>Alerts waiting for correlation. When full, new alerts are dropped and counted, never blocking detection.</summary>
     public int QueueCapacity { get; set; } = 10_000;
 
-    public int MaxBatchSize { get; set; } = 256;
+    /// <summary>Incidents queued per sink in memory before they are spilled to disk.</summary>
+    public int SinkQueueCapacity { get; set; } = 10_000;
+
+    public int MaxBatchSize { get; set; } = 100;
+
+    /// <summary>How long a sink waits for more incidents before sending a partial batch.</summary>
+    public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Quick retries of a failed batch before it is spilled to disk.</summary>
+    public int RetryAttempts { get; set; } = 3;
+
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest pause between delivery attempts while a sink is down.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where undeliverable batches wait (one sub-directory per sink); replayed in order on recovery and restart.</summary>
+    public string SpillDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "runtime-sentinel", "spill");
+
+    /// <summary>Spill bound per sink; beyond it the oldest spilled batches are dropped and counted.</summary>
+    public long SpillMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>New incidents wait this long for related alerts before they are first sent (like Alertmanager's group_wait).</summary>
+    public TimeSpan IncidentGroupWait { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>An open incident with new alerts is re-sent at most this often.</summary>
+    public TimeSpan IncidentGroupInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>An incident closes after this long without new alerts; later repeats open a new one.</summary>
+    public TimeSpan IncidentWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    public int MaxOpenIncidents { get; set; } = 10_000;
+
+    /// <summary>Incidents sent per workload per hour; more are held back and summarised, never silently dropped.</summary>
+    public int MaxIncidentsPerWorkloadPerHour { get; set; } = 30;
+
+    /// <summary>Incidents sent per minute across all workloads.</summary>
+    public int MaxIncidentsPerMinute { get; set; } = 120;
+
+    /// <summary>JSON suppression rules (docs/alerts.md, "Suppression"); reloaded when it changes.</summary>
+    public string? SuppressionFile { get; set; }
+
+    public TimeSpan SuppressionReloadInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Runbook link per incident; <c>{category}</c> and <c>{technique}</c> are replaced.</summary>
+    public string? RunbookUrlTemplate { get; set; }
+
+    public WebhookOptions Webhook { get; set; } = new();
+
+    public EndpointOptions Alertmanager { get; set; } = new();
+
+    public EndpointOptions Slack { get; set; } = new();
+}
+
+public class EndpointOptions
+{
+    /// <summary>Empty: the sink is off.</summary>
+    public string? Url { get; set; }
+
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Url);
+}
+
+public sealed class WebhookOptions : EndpointOptions
+{
+    /// <summary>HMAC-SHA256 key for the <c>X-Sentinel-Signature</c> header; prefer <see cref="SecretFile"/>.</summary>
+    public string? Secret { get; set; }
+
+    public string? SecretFile { get; set; }
 }

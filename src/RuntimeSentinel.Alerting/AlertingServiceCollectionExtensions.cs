@@ -10,13 +10,14 @@ namespace RuntimeSentinel.Alerting;
 public static class AlertingServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the dispatcher (as <see cref="IAlertPublisher"/> and a hosted service) and the console and file
-    /// sinks chosen in configuration. Call before detection and ingestion so the host stops delivery last.
+    /// Registers the dispatcher (as <see cref="IAlertPublisher"/> and a hosted service) and the sinks chosen in
+    /// configuration. Call before detection and ingestion so the host stops delivery last.
     /// </summary>
     public static IServiceCollection AddSentinelAlerting(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<AlertingOptions>().Bind(configuration.GetSection(AlertingOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AlertingOptions>, AlertingOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.TryAddSingleton<AlertingMetrics>();
         services.TryAddSingleton<AlertDispatcher>();
@@ -31,38 +32,91 @@ public static class AlertingServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(o.File))
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, JsonLinesFileAlertSink>(_ => new JsonLinesFileAlertSink(o.File)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, JsonLinesFileAlertSink>(_ => new JsonLinesFileAlertSink(o.File, o.RunbookUrlTemplate)));
+        }
+
+        if (o.Webhook.Enabled)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, WebhookAlertSink>(_ => new WebhookAlertSink(new HttpClient { Timeout = o.Webhook.Timeout }, o.Webhook, o.RunbookUrlTemplate)));
+        }
+
+        if (o.Alertmanager.Enabled)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, AlertmanagerAlertSink>(_ => new AlertmanagerAlertSink(new HttpClient { Timeout = o.Alertmanager.Timeout }, o.Alertmanager, o.RunbookUrlTemplate, o)));
+        }
+
+        if (o.Slack.Enabled)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, SlackAlertSink>(_ => new SlackAlertSink(new HttpClient { Timeout = o.Slack.Timeout }, o.Slack, o.RunbookUrlTemplate)));
         }
 
         return services;
     }
 }
 
+/// <summary>Reports every invalid alerting setting at once.</summary>
 public sealed class AlertingOptionsValidator : IValidateOptions<AlertingOptions>
 {
     public ValidateOptionsResult Validate(string? name, AlertingOptions o)
     {
         var errors = new List<string>();
-        if (o.QueueCapacity < 1)
+        void Positive(int v, string key)
         {
-            errors.Add("Alerting:QueueCapacity must be at least 1.");
-        }
-
-        if (o.MaxBatchSize < 1)
-        {
-            errors.Add("Alerting:MaxBatchSize must be at least 1.");
-        }
-
-        if (!string.IsNullOrWhiteSpace(o.File))
-        {
-            var dir = Path.GetDirectoryName(Path.GetFullPath(o.File));
-            if (Directory.Exists(o.File))
+            if (v < 1)
             {
-                errors.Add($"Alerting:File '{o.File}' is a directory; give a file path.");
+                errors.Add($"Alerting:{key} must be at least 1.");
             }
-            else if (!string.IsNullOrEmpty(dir) && File.Exists(dir))
+        }
+
+        Positive(o.QueueCapacity, nameof(o.QueueCapacity));
+        Positive(o.SinkQueueCapacity, nameof(o.SinkQueueCapacity));
+        Positive(o.MaxBatchSize, nameof(o.MaxBatchSize));
+        Positive(o.RetryAttempts, nameof(o.RetryAttempts));
+        Positive(o.MaxOpenIncidents, nameof(o.MaxOpenIncidents));
+        Positive(o.MaxIncidentsPerWorkloadPerHour, nameof(o.MaxIncidentsPerWorkloadPerHour));
+        Positive(o.MaxIncidentsPerMinute, nameof(o.MaxIncidentsPerMinute));
+        if (o.IncidentWindow <= TimeSpan.Zero || o.IncidentGroupWait < TimeSpan.Zero || o.IncidentGroupInterval <= TimeSpan.Zero)
+        {
+            errors.Add("Alerting:IncidentWindow and IncidentGroupInterval must be positive, IncidentGroupWait not negative.");
+        }
+
+        if (o.SpillMaxBytes < 1024 * 1024)
+        {
+            errors.Add("Alerting:SpillMaxBytes must be at least 1 MiB.");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.SpillDirectory))
+        {
+            errors.Add("Alerting:SpillDirectory must be set (a writable directory; in a pod, an emptyDir or volume).");
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.File) && Directory.Exists(o.File))
+        {
+            errors.Add($"Alerting:File '{o.File}' is a directory; give a file path.");
+        }
+
+        foreach (var (key, endpoint) in new[] { ("Webhook", (EndpointOptions)o.Webhook), ("Alertmanager", o.Alertmanager), ("Slack", o.Slack) })
+        {
+            if (endpoint.Enabled && (!Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
             {
-                errors.Add($"Alerting:File '{o.File}': parent '{dir}' is a file.");
+                errors.Add($"Alerting:{key}:Url '{endpoint.Url}' must be an absolute http(s) URL.");
+            }
+        }
+
+        if (!string.IsNullOrEmpty(o.Webhook.SecretFile) && !File.Exists(o.Webhook.SecretFile))
+        {
+            errors.Add($"Alerting:Webhook:SecretFile '{o.Webhook.SecretFile}' does not exist.");
+        }
+
+        if (!string.IsNullOrEmpty(o.SuppressionFile))
+        {
+            if (!File.Exists(o.SuppressionFile))
+            {
+                errors.Add($"Alerting:SuppressionFile '{o.SuppressionFile}' does not exist.");
+            }
+            else
+            {
+                errors.AddRange(SuppressionRules.Parse(File.ReadAllText(o.SuppressionFile), o.SuppressionFile).Errors);
             }
         }
 

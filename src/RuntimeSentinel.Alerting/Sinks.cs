@@ -1,75 +1,230 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using RuntimeSentinel.Core.Alerts;
 
 namespace RuntimeSentinel.Alerting;
 
-/// <summary>One human-readable line per alert on standard output, for <c>kubectl logs</c> and the demo.</summary>
+/// <summary>One human-readable line per incident on standard output, for <c>kubectl logs</c> and the demo.</summary>
 public sealed class ConsoleAlertSink(TextWriter? output = null) : IAlertSink
 {
     private readonly TextWriter _out = output ?? Console.Out;
 
     public string Name => "console";
 
-    public static string Format(Alert a) =>
-        $"ALERT {a.Time.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {a.Severity.ToWire().ToUpperInvariant(),-8} {a.Category,-19} {a.Workload.Value} node={a.Node ?? "-"} score={a.Score:0.00}>{a.Threshold:0.00} {a.Summary}";
+    public static string Format(Incident i)
+    {
+        var mitre = i.Primary.Mitre is { } m ? $" [{m.TechniqueId}]" : "";
+        var count = i.Count > 1 ? $" ({i.Count} alerts: {string.Join(", ", i.Categories)})" : "";
+        var status = i.Status == IncidentStatus.Firing ? "ALERT" : i.Status == IncidentStatus.Updated ? "UPDATE" : "RESOLVED";
+        return $"{status} {i.LastSeen.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {i.Severity.ToWire().ToUpperInvariant(),-8} {i.Category,-19} {i.Workload.Value} node={string.Join(",", i.Nodes.DefaultIfEmpty("-"))} score={i.Primary.Score:0.00}>{i.Primary.Threshold:0.00}{mitre} {i.Primary.Summary}{count}{(i.Note is null ? "" : " — " + i.Note)}";
+    }
 
-    public async ValueTask WriteAsync(IReadOnlyList<Alert> batch, CancellationToken cancellationToken)
+    public byte[] Render(Incident incident) => Encoding.UTF8.GetBytes(Format(incident) + "\n");
+
+    public async ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
     {
         var sb = new StringBuilder();
-        foreach (var a in batch)
+        foreach (var i in items)
         {
-            sb.AppendLine(Format(a));
+            sb.Append(Encoding.UTF8.GetString(i));
         }
 
         await _out.WriteAsync(sb, cancellationToken).ConfigureAwait(false);
         await _out.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    public ValueTask FlushAsync(CancellationToken cancellationToken) => new(_out.FlushAsync(cancellationToken));
 }
 
-/// <summary>Appends alerts as JSON lines (schema sentinel.alert/v1) to a file; flushed after every batch.</summary>
-public sealed class JsonLinesFileAlertSink : IAlertSink, IDisposable
+/// <summary>Appends incidents as JSON lines (schema sentinel.alert/v2) to a file; flushed after every batch.</summary>
+public sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate = null) : IAlertSink
 {
-    private readonly FileStream _stream;
-    private readonly Utf8JsonWriter _writer;
+    public string FilePath { get; } = path;
 
-    public JsonLinesFileAlertSink(string path)
+    public string Name => "file";
+
+    public byte[] Render(Incident incident) => [.. IncidentJsonWriter.ToUtf8(incident, runbookTemplate), (byte)'\n'];
+
+    public async ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        var dir = Path.GetDirectoryName(Path.GetFullPath(FilePath));
         if (!string.IsNullOrEmpty(dir))
         {
             Directory.CreateDirectory(dir);
         }
 
-        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, useAsync: false);
-        _writer = new Utf8JsonWriter(_stream);
-        FilePath = path;
-    }
-
-    public string FilePath { get; }
-
-    public string Name => "file";
-
-    public async ValueTask WriteAsync(IReadOnlyList<Alert> batch, CancellationToken cancellationToken)
-    {
-        foreach (var a in batch)
+        await using var stream = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 64 * 1024, useAsync: true);
+        foreach (var item in items)
         {
-            AlertJsonWriter.Write(_writer, a);
-            _writer.Flush();
-            _writer.Reset();
-            _stream.WriteByte((byte)'\n');
+            await stream.WriteAsync(item, cancellationToken).ConfigureAwait(false);
         }
 
-        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
+}
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken) => await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+/// <summary>Base for HTTP sinks: POST a JSON body, treat any non-2xx as a failure (the pipeline retries).</summary>
+public abstract class HttpAlertSink(HttpClient http) : IAlertSink
+{
+    protected HttpClient Http { get; } = http;
 
-    public void Dispose()
+    public abstract string Name { get; }
+
+    public abstract byte[] Render(Incident incident);
+
+    public async ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
     {
-        _writer.Dispose();
-        _stream.Dispose();
+        using var request = CreateRequest(Body(items));
+        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new HttpRequestException($"{Name}: HTTP {(int)response.StatusCode} {text[..Math.Min(text.Length, 200)]}");
+        }
     }
+
+    protected virtual byte[] Body(IReadOnlyList<byte[]> items) => JsonArray(items);
+
+    protected abstract HttpRequestMessage CreateRequest(byte[] body);
+
+    protected static byte[] JsonArray(IReadOnlyList<byte[]> items)
+    {
+        using var ms = new MemoryStream();
+        ms.WriteByte((byte)'[');
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i > 0)
+            {
+                ms.WriteByte((byte)',');
+            }
+
+            ms.Write(items[i]);
+        }
+
+        ms.WriteByte((byte)']');
+        return ms.ToArray();
+    }
+
+    protected static HttpRequestMessage Post(string url, byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+    }
+}
+
+/// <summary>
+/// Generic webhook: POSTs a JSON array of incidents (schema v2). With a secret, <c>X-Sentinel-Signature:
+/// sha256=&lt;hex HMAC-SHA256 of the body&gt;</c> lets the receiver verify origin and integrity.
+/// </summary>
+public sealed class WebhookAlertSink(HttpClient http, WebhookOptions options, string? runbookTemplate) : HttpAlertSink(http)
+{
+    public const string SignatureHeader = "X-Sentinel-Signature";
+
+    private readonly byte[]? _secret = LoadSecret(options);
+
+    public override string Name => "webhook";
+
+    public override byte[] Render(Incident incident) => IncidentJsonWriter.ToUtf8(incident, runbookTemplate);
+
+    public static string Sign(byte[] secret, byte[] body) => "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(secret, body));
+
+    protected override HttpRequestMessage CreateRequest(byte[] body)
+    {
+        var request = Post(options.Url!, body);
+        if (_secret is not null)
+        {
+            request.Headers.Add(SignatureHeader, Sign(_secret, body));
+        }
+
+        return request;
+    }
+
+    private static byte[]? LoadSecret(WebhookOptions o)
+    {
+        var secret = !string.IsNullOrEmpty(o.SecretFile) ? File.ReadAllText(o.SecretFile).TrimEnd('\r', '\n') : o.Secret;
+        return string.IsNullOrEmpty(secret) ? null : Encoding.UTF8.GetBytes(secret);
+    }
+}
+
+/// <summary>
+/// Prometheus Alertmanager, API v2 (<c>POST /api/v2/alerts</c>). Labels identify the incident (Alertmanager groups
+/// and de-duplicates on them; re-sends of an open incident refresh the same alert); annotations carry the text.
+/// </summary>
+public sealed class AlertmanagerAlertSink(HttpClient http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting) : HttpAlertSink(http)
+{
+    public override string Name => "alertmanager";
+
+    public override byte[] Render(Incident incident)
+    {
+        var i = incident;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("labels");
+            w.WriteString("alertname", "RuntimeSentinel" + Pascal(i.Category));
+            w.WriteString("severity", i.Severity.ToWire());
+            w.WriteString("category", i.Category);
+            w.WriteString("cluster", i.Workload.Cluster);
+            w.WriteString("namespace", i.Workload.Namespace);
+            w.WriteString("workload", i.Workload.OwnerKind + "/" + i.Workload.OwnerName);
+            w.WriteString("container", i.Workload.Container);
+            w.WriteString("incident", i.Id);
+            if (i.Primary.Mitre is { } m)
+            {
+                w.WriteString("mitre_technique", m.TechniqueId);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartObject("annotations");
+            w.WriteString("summary", i.Primary.Summary);
+            w.WriteString("description", $"{i.Count} alert(s) [{string.Join(", ", i.Categories)}] on pods {string.Join(", ", i.Pods)}; score {i.Primary.Score:0.00} over threshold {i.Primary.Threshold:0.00}. {i.Primary.Explanation.Reason}.{(i.Note is null ? "" : " " + i.Note)}");
+            w.WriteString("count", i.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteString("fingerprint", i.Fingerprint);
+            if (i.Primary.Mitre is { } mm)
+            {
+                w.WriteString("mitre", $"{mm.TechniqueId} {mm.Name} ({mm.Tactic})");
+            }
+
+            var runbook = IncidentJsonWriter.RunbookUrl(runbookTemplate, i);
+            if (runbook.Length > 0)
+            {
+                w.WriteString("runbook_url", runbook);
+            }
+
+            w.WriteEndObject();
+            w.WriteString("startsAt", i.FirstSeen.UtcDateTime);
+
+            // Firing until the incident window ends; Alertmanager resolves it then unless it is re-sent.
+            w.WriteString("endsAt", (i.Status == IncidentStatus.Resolved ? DateTimeOffset.UtcNow : DateTimeOffset.UtcNow + alerting.IncidentWindow).UtcDateTime);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    protected override HttpRequestMessage CreateRequest(byte[] body) => Post(options.Url!.TrimEnd('/') + "/api/v2/alerts", body);
+
+    private static string Pascal(string snake) => string.Concat(snake.Split('_').Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
+}
+
+/// <summary>Slack-compatible incoming webhook: one message per batch, one line per incident.</summary>
+public sealed class SlackAlertSink(HttpClient http, EndpointOptions options, string? runbookTemplate) : HttpAlertSink(http)
+{
+    public override string Name => "slack";
+
+    public override byte[] Render(Incident incident)
+    {
+        var i = incident;
+        var runbook = IncidentJsonWriter.RunbookUrl(runbookTemplate, i);
+        var text = $"*{i.Severity.ToWire().ToUpperInvariant()}* `{i.Category}` {i.Primary.Summary}" +
+            (i.Count > 1 ? $" ({i.Count} alerts)" : "") + (i.Primary.Mitre is { } m ? $" — {m.TechniqueId} {m.Name}" : "") + (runbook.Length > 0 ? $" <{runbook}|runbook>" : "");
+        return Encoding.UTF8.GetBytes(text);
+    }
+
+    protected override byte[] Body(IReadOnlyList<byte[]> items) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["text"] = string.Join("\n", items.Select(Encoding.UTF8.GetString)) });
+
+    protected override HttpRequestMessage CreateRequest(byte[] body) => Post(options.Url!, body);
 }

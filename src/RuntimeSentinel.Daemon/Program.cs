@@ -71,7 +71,7 @@ demo.SetAction((parse, ct) =>
     var app = SentinelHost.Build(null, overrides, (services, config) =>
     {
         services.AddOptions<DemoOptions>().Bind(config.GetSection(DemoOptions.SectionName));
-        services.AddSingleton<IAlertSink>(tally);
+        services.AddSingleton<IIncidentObserver>(tally);
         services.AddSingleton<DemoEventGenerator>();
         services.AddHostedService(sp => sp.GetRequiredService<DemoEventGenerator>());
     });
@@ -135,8 +135,8 @@ replay.SetAction(async (parse, ct) =>
     overrides["Detection:LearningDuration"] = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(replayLearning))).ToString("c");
     overrides["Detection:MinLearningEvents"] = "100";
     overrides["Alerting:Console"] = json ? "false" : "true";
-    var collected = new CollectingAlertSink();
-    var app = SentinelHost.Build(null, overrides, (services, _) => services.AddSingleton<IAlertSink>(collected));
+    var collected = new CollectingIncidents();
+    var app = SentinelHost.Build(null, overrides, (services, _) => services.AddSingleton<IIncidentObserver>(collected));
     var failures = SentinelHost.ValidateAll(app.Services);
     if (failures.Count > 0)
     {
@@ -237,7 +237,7 @@ static int PrintDemoSummary(WebApplication app, DemoTally tally)
     Console.WriteLine("=== RuntimeSentinel demo summary ===");
     Console.WriteLine($"events produced: {generator.Produced}   consumed: {ingest.EventsIngested}   malformed sent: {generator.MalformedSent}   dead-lettered: {ingest.MessagesRejected}");
     Console.WriteLine($"learning ended:  {(generator.LearningEndedAt is { } t ? t.ToString("u", System.Globalization.CultureInfo.InvariantCulture) : "not yet (run longer)")}");
-    Console.WriteLine($"alerts: {tally.Total} total");
+    Console.WriteLine($"incidents: {tally.Incidents} ({tally.Alerts} alerts folded into them)");
     foreach (var (category, n) in tally.ByCategory)
     {
         Console.WriteLine($"  {category,-20} {n}");
@@ -248,8 +248,8 @@ static int PrintDemoSummary(WebApplication app, DemoTally tally)
     foreach (var attack in DemoScenario.AttackNames)
     {
         var injected = generator.AttacksInjected.Contains(attack);
-        var alerts = scenarios.GetValueOrDefault("attack:" + attack);
-        Console.WriteLine($"  {attack,-16} {(injected ? "injected" : "not injected"),-13} {(alerts > 0 ? $"DETECTED ({alerts} alerts)" : injected ? "MISSED" : "-")}");
+        var found = scenarios.GetValueOrDefault("attack:" + attack);
+        Console.WriteLine($"  {attack,-16} {(injected ? "injected" : "not injected"),-13} {(found.Incidents > 0 ? $"DETECTED ({found.Incidents} incident, {found.Alerts} alerts)" : injected ? "MISSED" : "-")}");
     }
 
     Console.WriteLine($"alerts on normal behaviour after learning: {tally.NormalAfterLearning}");

@@ -13,8 +13,11 @@ public static class AlertFactory
     public static Alert Create(WorkloadKey key, in RuntimeEvent e, in Finding f, BaselineState state, DateTimeOffset now)
     {
         var observed = f.Item.ToString();
+        var category = f.Category;
         return new Alert
         {
+            Fingerprint = Fingerprint(key, BaselineDetector, category, f.Feature.ToWire(), observed),
+            Mitre = MitreMapping.For(category, observed, e.Net.BytesOut),
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,
             Workload = key,
@@ -26,10 +29,17 @@ public static class AlertFactory
             Score = f.Score,
             Threshold = f.Threshold,
             Summary = Summarize(key, e, f),
-            Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason),
+            Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason, f.Item.A, f.Item.B, f.Item.N),
             Baseline = state,
             Evidence = [e],
         };
+    }
+
+    /// <summary>16 hex characters of SHA-256 over what identifies the finding (never pod, node or time).</summary>
+    public static string Fingerprint(WorkloadKey key, string detector, string category, string feature, string observed)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes($"{key.Value}\n{detector}\n{category}\n{feature}\n{observed}");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes).AsSpan(0, 8));
     }
 
     private static string Summarize(WorkloadKey key, in RuntimeEvent e, in Finding f)

@@ -119,6 +119,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         await Task.WhenAll(_shards.Select(s => s.Completion)).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Absorbs an analyst's false-positive verdict into the workload's baseline on the shard that owns it: the item
+    /// becomes known (or, with no item, the whole feature is accepted), so the same behaviour stops alerting.
+    /// </summary>
+    public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict) =>
+        _shards[(StringComparer.Ordinal.GetHashCode(verdict.Workload) & 0x7fffffff) % _shards.Length].ApplyFeedbackAsync(verdict);
+
     /// <summary>A copy of each workload's state, for the CLI summary and tests. Taken between events of each shard.</summary>
     public async Task<IReadOnlyList<WorkloadSnapshot>> SnapshotAsync()
     {
@@ -165,7 +172,8 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly Dictionary<WorkloadKey, WorkloadBaseline> _baselines = new();
         private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
         private readonly List<Finding> _findings = new(4);
-        private readonly Channel<TaskCompletionSource<List<WorkloadSnapshot>>> _snapshotRequests = Channel.CreateUnbounded<TaskCompletionSource<List<WorkloadSnapshot>>>();
+        private readonly Channel<Action> _commands = Channel.CreateUnbounded<Action>();
+        private readonly List<FeedbackVerdict> _pendingFeedback = [];
         private readonly int _index;
         private readonly DetectionOptions _options;
         private readonly int _maxWorkloads;
@@ -233,13 +241,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         public void Complete()
         {
             _queue.Writer.TryComplete();
-            _snapshotRequests.Writer.TryComplete();
+            _commands.Writer.TryComplete();
         }
 
         public async Task<List<WorkloadSnapshot>> SnapshotAsync()
         {
             var tcs = new TaskCompletionSource<List<WorkloadSnapshot>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_snapshotRequests.Writer.TryWrite(tcs) || _loop.IsCompleted)
+            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(TakeSnapshot())) || _loop.IsCompleted)
             {
                 return TakeSnapshot();
             }
@@ -255,9 +263,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             while (true)
             {
                 var waitItem = reader.WaitToReadAsync().AsTask();
-                var waitSnap = _snapshotRequests.Reader.WaitToReadAsync().AsTask();
-                await Task.WhenAny(waitItem, waitSnap).ConfigureAwait(false);
-                ServeSnapshots();
+                var waitCommand = _commands.Reader.WaitToReadAsync().AsTask();
+                await Task.WhenAny(waitItem, waitCommand).ConfigureAwait(false);
+                RunCommands();
                 if (waitItem.IsCompleted && !await waitItem.ConfigureAwait(false))
                 {
                     break;
@@ -270,15 +278,45 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 }
             }
 
-            ServeSnapshots();
+            RunCommands();
         }
 
-        private void ServeSnapshots()
+        private void RunCommands()
         {
-            while (_snapshotRequests.Reader.TryRead(out var tcs))
+            while (_commands.Reader.TryRead(out var command))
             {
-                tcs.TrySetResult(TakeSnapshot());
+                command();
             }
+        }
+
+        /// <summary>Applies an analyst's verdict on the shard thread (or keeps it until the workload appears).</summary>
+        public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict)
+        {
+            var tcs = new TaskCompletionSource<FeedbackResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(ApplyFeedback(verdict))))
+            {
+                tcs.TrySetResult(FeedbackResult.Rejected);
+            }
+
+            return tcs.Task;
+        }
+
+        private FeedbackResult ApplyFeedback(FeedbackVerdict verdict)
+        {
+            var baseline = _baselines.FirstOrDefault(kv => kv.Key.Value == verdict.Workload).Value;
+            if (baseline is null)
+            {
+                if (_pendingFeedback.Count >= 1000)
+                {
+                    _pendingFeedback.RemoveAt(0);
+                }
+
+                _pendingFeedback.Add(verdict);
+                return FeedbackResult.Pending;
+            }
+
+            baseline.Absorb(verdict.Feature, verdict.Item);
+            return FeedbackResult.Applied;
         }
 
         private List<WorkloadSnapshot> TakeSnapshot() =>
@@ -357,6 +395,12 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             b = new WorkloadBaseline(_options, now);
             _baselines.Add(key, b);
+            foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
+            {
+                b.Absorb(pending.Feature, pending.Item);
+                _pendingFeedback.Remove(pending);
+            }
+
             _metrics.Workloads.WithLabels(BaselinePhase.Learning.ToWire()).Inc();
             return b;
         }
@@ -454,4 +498,15 @@ public sealed class AlertRate
 
         return sum;
     }
+}
+
+/// <summary>An analyst's verdict that a finding is normal for this workload.</summary>
+/// <param name="Item">The exact item (scope "item"), or null to accept every new item of the feature (scope "feature").</param>
+public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item);
+
+public enum FeedbackResult
+{
+    Applied,
+    Pending,
+    Rejected,
 }

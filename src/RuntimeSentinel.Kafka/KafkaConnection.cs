@@ -50,6 +50,11 @@ public sealed partial class KafkaConnection : IDisposable
         {
             yield return _options.AlertsTopic;
         }
+
+        if (!string.IsNullOrEmpty(_options.FeedbackTopic))
+        {
+            yield return _options.FeedbackTopic;
+        }
     }
 
     /// <summary>Client settings shared by consumers, producers and admin clients. Secrets are read from files here, never logged.</summary>

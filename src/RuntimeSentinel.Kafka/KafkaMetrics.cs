@@ -25,6 +25,7 @@ public sealed class KafkaMetrics
             DecodeFailures.WithLabels(code);
         }
 
+        Feedback = factory.CreateCounter("sentinel_feedback_total", "Analyst verdicts read from the feedback topic, by verdict and result.", ["verdict", "result"]);
         AlertsProduced = factory.CreateCounter("sentinel_kafka_alerts_produced_total", "Alerts written to the alerts topic.");
     }
 
@@ -51,6 +52,8 @@ public sealed class KafkaMetrics
     public Counter Commits { get; }
 
     public Counter AlertsProduced { get; }
+
+    public Counter Feedback { get; }
 
     public Gauge Ready { get; }
 

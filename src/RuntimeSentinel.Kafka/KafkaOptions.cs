@@ -29,6 +29,12 @@ public sealed class KafkaOptions
     /// <summary>Alerts are published here. Empty: no Kafka alert sink.</summary>
     public string? AlertsTopic { get; set; } = "sentinel.alerts";
 
+    /// <summary>Analyst verdicts (docs/alerts.md, "Feedback"). Every instance reads all of it. Empty: no feedback.</summary>
+    public string? FeedbackTopic { get; set; } = "sentinel.feedback";
+
+    /// <summary>Append an audit record (who, when, why, result) per verdict to this JSON-lines file; always logged too.</summary>
+    public string? FeedbackAuditFile { get; set; }
+
     /// <summary>Where to start when the group has no committed offset: <c>earliest</c> or <c>latest</c>.</summary>
     public string AutoOffsetReset { get; set; } = "earliest";
 

@@ -67,6 +67,11 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
             errors.Add("Kafka:AlertsTopic must not also be an event topic (alerts would be read back as events).");
         }
 
+        if (!string.IsNullOrEmpty(o.FeedbackTopic) && (!IsValidTopic(o.FeedbackTopic) || o.Topics.Contains(o.FeedbackTopic) || o.FeedbackTopic == o.AlertsTopic))
+        {
+            errors.Add($"Kafka:FeedbackTopic '{o.FeedbackTopic}' must be a valid topic name distinct from the event and alerts topics.");
+        }
+
         if (o.AutoOffsetReset is not ("earliest" or "latest"))
         {
             errors.Add("Kafka:AutoOffsetReset must be 'earliest' or 'latest'.");

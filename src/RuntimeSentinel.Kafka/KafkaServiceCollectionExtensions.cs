@@ -32,7 +32,9 @@ public static class KafkaServiceCollectionExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, KafkaAlertSink>());
         }
 
+        services.TryAddSingleton<FeedbackConsumer>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
+        services.AddHostedService(sp => sp.GetRequiredService<FeedbackConsumer>());
         return services;
     }
 }

@@ -1,106 +1,159 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using RuntimeSentinel.Core.Alerts;
-using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Alerting.Tests;
 
 public class AlertDispatcherTests
 {
-    internal static Alert SomeAlert(string category = "unexpected_process", string scenario = "attack:x") => new()
+    internal sealed class ListSink(string name, int failFirst = 0) : IAlertSink
     {
-        Id = Guid.NewGuid().ToString(),
-        Time = Some.Time,
-        Workload = WorkloadResolver.Compute(Some.Workload(), "prod"),
-        Identity = Some.Workload(),
-        Node = "node-a",
-        Detector = "baseline",
-        Category = category,
-        Severity = Severity.High,
-        Score = 12.5,
-        Threshold = 11.5,
-        Summary = "shop/Deployment/cart: /bin/sh started by /usr/bin/node",
-        Explanation = new Explanation("exec", "/bin/sh", 0, 3000, "shell started"),
-        Baseline = new BaselineState(BaselinePhase.Active, TimeSpan.FromMinutes(31), 3000, Some.Time.AddMinutes(-1)),
-        Evidence = [Some.Exec("/bin/sh", scenario: scenario)],
-    };
+        private int _calls;
 
-    private sealed class ListSink(string name, bool fail = false) : IAlertSink
-    {
-        public List<Alert> Received { get; } = [];
-
-        public int Flushes { get; private set; }
+        public List<string> Received { get; } = [];
 
         public string Name => name;
 
-        public ValueTask WriteAsync(IReadOnlyList<Alert> batch, CancellationToken cancellationToken)
+        public bool Down { get; set; }
+
+        public byte[] Render(Incident incident) => Encoding.UTF8.GetBytes($"{incident.Id}#{incident.Version}");
+
+        public ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
         {
-            if (fail)
+            if (Down || Interlocked.Increment(ref _calls) <= failFirst)
             {
                 throw new IOException("sink down");
             }
 
-            Received.AddRange(batch);
-            return ValueTask.CompletedTask;
-        }
+            lock (Received)
+            {
+                Received.AddRange(items.Select(Encoding.UTF8.GetString));
+            }
 
-        public ValueTask FlushAsync(CancellationToken cancellationToken)
-        {
-            Flushes++;
             return ValueTask.CompletedTask;
         }
     }
 
-    private static (AlertDispatcher Dispatcher, AlertingMetrics Metrics) Create(IEnumerable<IAlertSink> sinks, int capacity = 100)
+    private sealed class Observer : IIncidentObserver
+    {
+        public List<Incident> Seen { get; } = [];
+
+        public void OnIncident(Incident incident) => Seen.Add(incident);
+    }
+
+    internal static AlertingOptions Options(string? spill = null) => new()
+    {
+        QueueCapacity = 100,
+        IncidentGroupWait = TimeSpan.Zero,
+        BatchDelay = TimeSpan.FromMilliseconds(10),
+        RetryBaseDelay = TimeSpan.FromMilliseconds(5),
+        MaxBackoff = TimeSpan.FromMilliseconds(50),
+        SpillDirectory = spill ?? Directory.CreateTempSubdirectory("sentinel-spill-").FullName,
+    };
+
+    private static (AlertDispatcher Dispatcher, AlertingMetrics Metrics, Observer Observer) Create(IEnumerable<IAlertSink> sinks, AlertingOptions? options = null)
     {
         var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        return (new AlertDispatcher(sinks, Options.Create(new AlertingOptions { QueueCapacity = capacity, MaxBatchSize = 10 }), metrics, NullLogger<AlertDispatcher>.Instance), metrics);
+        var observer = new Observer();
+        var d = new AlertDispatcher(sinks, [observer], Microsoft.Extensions.Options.Options.Create(options ?? Options()), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
+        return (d, metrics, observer);
     }
 
     [Fact]
-    public async Task Publish_ThenStop_DeliversEverythingToEverySinkAndFlushes()
+    public async Task Publish_ThenStop_DeliversEveryIncidentToEverySink()
     {
         var a = new ListSink("a");
         var b = new ListSink("b");
-        var (d, metrics) = Create([a, b]);
+        var (d, metrics, observer) = Create([a, b]);
         await d.StartAsync(default);
         for (var i = 0; i < 25; i++)
         {
-            d.Publish(SomeAlert());
+            d.Publish(TestAlerts.Exec("/bin/tool" + i, 100 + i));
         }
 
         await d.StopAsync(default);
         Assert.Equal(25, a.Received.Count);
-        Assert.Equal(25, b.Received.Count);
-        Assert.Equal(1, a.Flushes);
+        Assert.Equal(a.Received.Order(), b.Received.Order());
+        Assert.Equal(25, observer.Seen.Count);
         Assert.Equal(25, metrics.Alerts.WithLabels("baseline", "unexpected_process", "high").Value);
         Assert.Equal(25, metrics.SinkSent.WithLabels("a").Value);
     }
 
     [Fact]
-    public async Task Publish_OneSinkFails_OthersStillReceiveAndFailureIsCounted()
+    public async Task Publish_OneProcessTreeDoingSeveralThings_IsOneIncident()
     {
-        var good = new ListSink("good");
-        var bad = new ListSink("bad", fail: true);
-        var (d, metrics) = Create([bad, good]);
+        var sink = new ListSink("s");
+        var opts = Options();
+        opts.IncidentGroupWait = TimeSpan.FromMilliseconds(300);
+        var (d, _, observer) = Create([sink], opts);
         await d.StartAsync(default);
-        d.Publish(SomeAlert());
-        d.Publish(SomeAlert());
+        d.Publish(TestAlerts.Exec("/bin/sh", 88));
+        d.Publish(TestAlerts.Exec("/tmp/xmrig", 89, ppid: 88));
+        d.Publish(TestAlerts.Make(Some.Dns("pool.supportxmr.com") with { Process = new(89, 88, 0, "/tmp/xmrig", null, "/bin/sh") }, "unexpected_dns"));
+        d.Publish(TestAlerts.Make(Some.Resource(1.9, 1 << 20), "resource_anomaly", observed: "cpu"));
+        d.Publish(TestAlerts.Exec("/usr/bin/unrelated", 500));
         await d.StopAsync(default);
-        Assert.Equal(2, good.Received.Count);
-        Assert.True(metrics.SinkFailures.WithLabels("bad").Value >= 1);
+        var firing = observer.Seen.Where(i => i.Version == 1).ToList();
+        Assert.Equal(2, firing.Count);
+        var tree = firing.Single(i => i.Count > 1);
+        Assert.Equal(4, tree.Count);
+        Assert.Equal(["resource_anomaly", "unexpected_dns", "unexpected_process"], tree.Categories);
+    }
+
+    [Fact]
+    public async Task Publish_SameFindingFromManyPods_FoldsIntoOneIncidentWithPods()
+    {
+        var sink = new ListSink("s");
+        var opts = Options();
+        opts.IncidentGroupWait = TimeSpan.FromMilliseconds(300);
+        var (d, metrics, observer) = Create([sink], opts);
+        await d.StartAsync(default);
+        foreach (var pod in new[] { "cart-7d9f8b6c5b-aaaaa", "cart-7d9f8b6c5b-bbbbb", "cart-7d9f8b6c5b-ccccc" })
+        {
+            d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pod));
+            d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pod));
+        }
+
+        await d.StopAsync(default);
+        var incident = Assert.Single(observer.Seen.GroupBy(i => i.Id)).Last();
+        Assert.Equal(6, incident.Count);
+        Assert.Equal(3, incident.Pods.Count);
+        Assert.Equal(5, metrics.Folded.Value);
+    }
+
+    [Fact]
+    public async Task Publish_OverWorkloadBudget_HoldsBackAndSummarises()
+    {
+        var sink = new ListSink("s");
+        var opts = Options();
+        opts.MaxIncidentsPerWorkloadPerHour = 2;
+        var (d, metrics, observer) = Create([sink], opts);
+        await d.StartAsync(default);
+        for (var i = 0; i < 5; i++)
+        {
+            d.Publish(TestAlerts.Exec("/bin/t" + i, 1000 + i));
+        }
+
+        await d.StopAsync(default);
+        Assert.Equal(2, observer.Seen.Count(i => i.Kind == "detection"));
+        var summary = Assert.Single(observer.Seen, i => i.Kind == "budget_summary");
+        Assert.Contains("3 incidents held back", summary.Note, StringComparison.Ordinal);
+        Assert.Equal(3, metrics.HeldBack.WithLabels("workload").Value);
+        Assert.Equal(3, sink.Received.Count);
     }
 
     [Fact]
     public void Publish_QueueFull_DropsAndCountsWithoutBlocking()
     {
-        var (d, metrics) = Create([new ListSink("a")], capacity: 3);
+        var opts = Options();
+        opts.QueueCapacity = 3;
+        var (d, metrics, _) = Create([new ListSink("a")], opts);
         for (var i = 0; i < 10; i++)
         {
-            d.Publish(SomeAlert());
+            d.Publish(TestAlerts.Exec("/bin/x", i));
         }
 
         Assert.Equal(3, d.Published);
@@ -108,61 +161,71 @@ public class AlertDispatcherTests
     }
 
     [Fact]
-    public async Task JsonLinesFileAlertSink_Batch_WritesOneParsableObjectPerLine()
+    public async Task Publish_MatchingSuppressionRule_SilencesOnlyThatAlert()
     {
-        var path = Path.Combine(Path.GetTempPath(), "sentinel-test-" + Guid.NewGuid().ToString("N") + ".jsonl");
-        try
-        {
-            using (var sink = new JsonLinesFileAlertSink(path))
-            {
-                await sink.WriteAsync([SomeAlert(), SomeAlert("unexpected_file", "normal")], default);
-            }
-
-            var lines = await File.ReadAllLinesAsync(path);
-            Assert.Equal(2, lines.Length);
-            using var doc = JsonDocument.Parse(lines[1]);
-            var root = doc.RootElement;
-            Assert.Equal(Alert.SchemaId, root.GetProperty("schema").GetString());
-            Assert.Equal("unexpected_file", root.GetProperty("category").GetString());
-            Assert.Equal("high", root.GetProperty("severity").GetString());
-            Assert.Equal("prod/shop/Deployment/cart/cart", root.GetProperty("workload").GetProperty("key").GetString());
-            Assert.Equal("cart-7d9f8b6c5b-x2k4p", root.GetProperty("workload").GetProperty("pod").GetString());
-            Assert.Equal(12.5, root.GetProperty("score").GetDouble());
-            Assert.Equal(11.5, root.GetProperty("threshold").GetDouble());
-            Assert.Equal("active", root.GetProperty("baseline").GetProperty("phase").GetString());
-            Assert.Equal(3000, root.GetProperty("baseline").GetProperty("events_learned").GetInt64());
-            var evidence = root.GetProperty("evidence")[0];
-            Assert.Equal("normal", evidence.GetProperty("labels").GetProperty("scenario").GetString());
-
-            // Evidence is native schema v1: it decodes back into the event.
-            var decoder = new EventDecoder();
-            Assert.True(decoder.TryDecode(System.Text.Encoding.UTF8.GetBytes(evidence.GetRawText()), out var e, out _));
-            Assert.Equal("/bin/sh", e.Process.Exe);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, """
+            {"rules": [{"id": "debug-shell", "workload": "prod/shop/Deployment/cart/*", "category": "unexpected_process",
+                        "executable": "/bin/ba*", "expires": "2099-01-01T00:00:00Z", "reason": "INC-42 debugging", "created_by": "alice"}]}
+            """);
+        var sink = new ListSink("s");
+        var opts = Options();
+        opts.SuppressionFile = file;
+        var (d, metrics, observer) = Create([sink], opts);
+        await d.StartAsync(default);
+        d.Publish(TestAlerts.Exec("/bin/bash", 1));
+        d.Publish(TestAlerts.Exec("/bin/sh", 2));
+        await d.StopAsync(default);
+        Assert.Equal("/bin/sh", Assert.Single(observer.Seen).Primary.Evidence[0].Process.Exe);
+        Assert.Equal(1, metrics.Suppressed.WithLabels("debug-shell").Value);
+        File.Delete(file);
     }
 
     [Fact]
-    public async Task ConsoleAlertSink_Alert_WritesOneReadableLine()
+    public async Task JsonLinesFileAlertSink_Incident_IsSchemaV2WithMitreLineageAndAlerts()
     {
-        var w = new StringWriter();
-        await new ConsoleAlertSink(w).WriteAsync([SomeAlert()], default);
-        var line = Assert.Single(w.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("HIGH", line);
-        Assert.Contains("unexpected_process", line);
-        Assert.Contains("prod/shop/Deployment/cart/cart", line);
-        Assert.Contains("score=12.50>11.50", line);
+        var path = Path.Combine(Path.GetTempPath(), $"sentinel-{Guid.NewGuid():N}.jsonl");
+        var sink = new JsonLinesFileAlertSink(path, "https://runbooks.example/{category}");
+        var incident = new Incident(TestAlerts.Exec("/bin/sh", 31337), Some.Time) { Status = IncidentStatus.Firing, Version = 1 };
+        incident.Add(TestAlerts.Make(Some.Connect("203.0.113.66", 4444) with { Process = new(31337, 1, 0, "/bin/sh", null, "/usr/sbin/nginx") }, "unexpected_network", observed: "203.0.113.66:4444/tcp"));
+        await sink.SendAsync([sink.Render(incident)], default);
+        var line = Assert.Single(await File.ReadAllLinesAsync(path));
+        var root = JsonDocument.Parse(line).RootElement;
+        Assert.Equal(Incident.SchemaId, root.GetProperty("schema").GetString());
+        Assert.Equal(2, root.GetProperty("count").GetInt64());
+        Assert.Equal("T1059.004", root.GetProperty("mitre").GetProperty("technique").GetString());
+        Assert.Equal("/bin/sh", root.GetProperty("lineage")[0].GetProperty("exe").GetString());
+        Assert.Equal("/usr/bin/node", root.GetProperty("lineage")[1].GetProperty("exe").GetString());
+        Assert.Equal("https://runbooks.example/unexpected_process", root.GetProperty("links").GetProperty("runbook").GetString());
+        Assert.Equal(2, root.GetProperty("alerts").GetArrayLength());
+        Assert.Equal(16, root.GetProperty("fingerprint").GetString()!.Length);
+        Assert.Equal("/bin/sh", root.GetProperty("alerts")[0].GetProperty("explanation").GetProperty("item").GetProperty("a").GetString());
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void ConsoleAlertSink_Incident_RendersOneReadableLine()
+    {
+        var incident = new Incident(TestAlerts.Exec("/bin/sh", 1), Some.Time) { Status = IncidentStatus.Firing };
+        var line = ConsoleAlertSink.Format(incident);
+        Assert.StartsWith("ALERT ", line, StringComparison.Ordinal);
+        Assert.Contains("HIGH", line, StringComparison.Ordinal);
+        Assert.Contains("prod/shop/Deployment/cart/cart", line, StringComparison.Ordinal);
+        Assert.Contains("[T1059.004]", line, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Validate_BadSettings_ListsEveryError()
     {
-        var dir = Path.GetTempPath();
-        var result = new AlertingOptionsValidator().Validate(null, new AlertingOptions { QueueCapacity = 0, MaxBatchSize = 0, File = dir });
+        var result = new AlertingOptionsValidator().Validate(null, new AlertingOptions
+        {
+            QueueCapacity = 0,
+            MaxBatchSize = 0,
+            File = Path.GetTempPath(),
+            Webhook = new WebhookOptions { Url = "not a url" },
+            SuppressionFile = "/nonexistent/rules.json",
+        });
         Assert.True(result.Failed);
-        Assert.Equal(3, result.Failures!.Count());
+        Assert.Equal(5, result.Failures!.Count());
     }
 }

@@ -21,8 +21,14 @@ public enum BaselinePhase : byte
 /// <summary>Where the workload's baseline stood when the alert was raised, so an analyst can judge how much it knew.</summary>
 public readonly record struct BaselineState(BaselinePhase Phase, TimeSpan Age, long EventsLearned, DateTimeOffset? ActiveSince);
 
-/// <summary>What the detector compared: the feature, the observed value and how often the baseline saw it.</summary>
-public readonly record struct Explanation(string Feature, string Observed, long LearnedCount, long LearnedTotal, string Reason);
+/// <summary>
+/// What the detector compared: the feature, the observed value and how often the baseline saw it. The item's
+/// parts (<see cref="ItemA"/>, <see cref="ItemB"/>, <see cref="ItemN"/>) let a feedback verdict name it exactly.
+/// </summary>
+public readonly record struct Explanation(string Feature, string Observed, long LearnedCount, long LearnedTotal, string Reason, string? ItemA = null, string? ItemB = null, int ItemN = -1);
+
+/// <summary>A MITRE ATT&amp;CK technique an alert's category maps to.</summary>
+public sealed record MitreTechnique(string Tactic, string TechniqueId, string Name);
 
 /// <summary>An alert (schema <c>sentinel.alert/v1</c>, docs/alerts.md).</summary>
 public sealed record Alert
@@ -55,6 +61,11 @@ public sealed record Alert
     public required BaselineState Baseline { get; init; }
 
     public required IReadOnlyList<RuntimeEvent> Evidence { get; init; }
+
+    /// <summary>Stable dedup key: workload, detector, category and the observed item (no pod, node or time).</summary>
+    public string Fingerprint { get; init; } = "";
+
+    public MitreTechnique? Mitre { get; init; }
 
     public const string SchemaId = "sentinel.alert/v1";
 }

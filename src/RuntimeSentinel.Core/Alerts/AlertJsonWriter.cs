@@ -22,6 +22,7 @@ public static class AlertJsonWriter
         w.WriteStartObject();
         w.WriteString("schema", Alert.SchemaId);
         w.WriteString("id", a.Id);
+        w.WriteString("fingerprint", a.Fingerprint);
         w.WriteString("time", a.Time.UtcDateTime);
         w.WriteStartObject("workload");
         w.WriteString("key", a.Workload.Value);
@@ -48,7 +49,33 @@ public static class AlertJsonWriter
         w.WriteNumber("learned_count", a.Explanation.LearnedCount);
         w.WriteNumber("learned_total", a.Explanation.LearnedTotal);
         w.WriteString("reason", a.Explanation.Reason);
+        if (a.Explanation.ItemA is not null)
+        {
+            // The exact baseline item, for feedback verdicts ("this is fine: learn it").
+            w.WriteStartObject("item");
+            w.WriteString("a", a.Explanation.ItemA);
+            if (a.Explanation.ItemB is not null)
+            {
+                w.WriteString("b", a.Explanation.ItemB);
+            }
+
+            if (a.Explanation.ItemN >= 0)
+            {
+                w.WriteNumber("n", a.Explanation.ItemN);
+            }
+
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
+        if (a.Mitre is { } m)
+        {
+            w.WriteStartObject("mitre");
+            w.WriteString("tactic", m.Tactic);
+            w.WriteString("technique", m.TechniqueId);
+            w.WriteString("name", m.Name);
+            w.WriteEndObject();
+        }
         w.WriteStartObject("baseline");
         w.WriteString("phase", a.Baseline.Phase.ToWire());
         w.WriteNumber("age_seconds", Math.Round(a.Baseline.Age.TotalSeconds, 1));

@@ -1,18 +1,26 @@
 namespace RuntimeSentinel.Core.Alerts;
 
 /// <summary>
-/// A destination for alerts. The dispatcher calls sinks from one thread, in batches; a sink may throw, which is
-/// counted and logged per sink without affecting the others.
+/// A destination for incidents. The sink renders each incident into its own wire form once (<see cref="Render"/>);
+/// its delivery pipeline batches rendered items, retries with back-off and spills them to disk during an outage,
+/// replaying them in order on recovery or restart. <see cref="SendAsync"/> throws to signal failure. Delivery is
+/// at-least-once: a batch may be re-sent after a failure, so receivers de-duplicate on (id, version).
 /// </summary>
 public interface IAlertSink
 {
-    /// <summary>Stable, low-cardinality name used as a metric label (<c>console</c>, <c>file</c>, <c>kafka</c>).</summary>
+    /// <summary>Stable, low-cardinality name used as a metric label and spill directory (<c>console</c>, <c>kafka</c>).</summary>
     string Name { get; }
 
-    ValueTask WriteAsync(IReadOnlyList<Alert> batch, CancellationToken cancellationToken);
+    /// <summary>The incident in this sink's wire form (a JSON object, a log line, ...).</summary>
+    byte[] Render(Incident incident);
 
-    /// <summary>Flush anything buffered; called once when the host stops, after the last batch.</summary>
-    ValueTask FlushAsync(CancellationToken cancellationToken);
+    ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken);
+}
+
+/// <summary>In-process observers of emitted incidents (demo scoring, replay summaries); called on the dispatcher thread.</summary>
+public interface IIncidentObserver
+{
+    void OnIncident(Incident incident);
 }
 
 /// <summary>Where detectors hand alerts to. Must not block: detection shards call it on their hot path.</summary>

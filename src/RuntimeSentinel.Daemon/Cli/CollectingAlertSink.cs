@@ -2,34 +2,31 @@ using RuntimeSentinel.Core.Alerts;
 
 namespace RuntimeSentinel.Daemon.Cli;
 
-/// <summary>Keeps every alert in memory, for the summaries of short-lived verbs (replay).</summary>
-internal sealed class CollectingAlertSink : IAlertSink
+/// <summary>Keeps the latest state of every incident in memory, for the summaries of short-lived verbs (replay).</summary>
+internal sealed class CollectingIncidents : IIncidentObserver
 {
     private readonly Lock _gate = new();
-    private readonly List<Alert> _alerts = [];
+    private readonly Dictionary<string, Incident> _incidents = new(StringComparer.Ordinal);
 
-    public string Name => "collect";
-
-    public IReadOnlyList<Alert> Alerts
+    public IReadOnlyList<Incident> Incidents
     {
         get
         {
             lock (_gate)
             {
-                return _alerts.ToList();
+                return _incidents.Values.ToList();
             }
         }
     }
 
-    public ValueTask WriteAsync(IReadOnlyList<Alert> batch, CancellationToken cancellationToken)
+    /// <summary>The distinct alerts (findings) folded into the incidents.</summary>
+    public IReadOnlyList<Alert> Alerts => Incidents.SelectMany(i => i.Samples).DistinctBy(a => a.Id).ToList();
+
+    public void OnIncident(Incident incident)
     {
         lock (_gate)
         {
-            _alerts.AddRange(batch);
+            _incidents[incident.Id] = incident;
         }
-
-        return ValueTask.CompletedTask;
     }
-
-    public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -3,82 +3,46 @@ using RuntimeSentinel.Core.Alerts;
 namespace RuntimeSentinel.Daemon.Demo;
 
 /// <summary>
-/// An alert sink that scores the demo against its ground truth: which attacks were caught (by the scenario label
-/// the evidence carries) and how many alerts fired on normal behaviour after learning.
+/// Scores the demo against its ground truth from the incidents it emits: which attacks were caught (by the scenario
+/// label their evidence carries), how many incidents each produced, and how many alerts fired on normal behaviour
+/// after learning.
 /// </summary>
-internal sealed class DemoTally : IAlertSink
+internal sealed class DemoTally : IIncidentObserver
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, int> _byCategory = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _byScenario = new(StringComparer.Ordinal);
-    private int _normalActive;
-    private int _total;
+    private readonly Dictionary<string, Incident> _incidents = new(StringComparer.Ordinal);
 
-    public string Name => "demo-tally";
-
-    public ValueTask WriteAsync(IReadOnlyList<Alert> batch, CancellationToken cancellationToken)
+    public void OnIncident(Incident incident)
     {
         lock (_gate)
         {
-            foreach (var a in batch)
-            {
-                _total++;
-                _byCategory[a.Category] = _byCategory.GetValueOrDefault(a.Category) + 1;
-                var scenario = a.Evidence.Count > 0 ? a.Evidence[0].Labels["scenario"] ?? "unlabelled" : "unlabelled";
-                _byScenario[scenario] = _byScenario.GetValueOrDefault(scenario) + 1;
-                if (scenario == "normal" && a.Baseline.Phase == BaselinePhase.Active)
-                {
-                    _normalActive++;
-                }
-            }
+            _incidents[incident.Id] = incident;
         }
-
-        return ValueTask.CompletedTask;
     }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-    public int Total
+    private List<Incident> All
     {
         get
         {
             lock (_gate)
             {
-                return _total;
+                return _incidents.Values.Where(i => i.Kind == "detection").ToList();
             }
         }
     }
 
-    public int NormalAfterLearning
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _normalActive;
-            }
-        }
-    }
+    public int Incidents => All.Count;
 
-    public IReadOnlyDictionary<string, int> ByCategory
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return new SortedDictionary<string, int>(_byCategory, StringComparer.Ordinal);
-            }
-        }
-    }
+    public long Alerts => All.Sum(i => i.Count);
 
-    public IReadOnlyDictionary<string, int> ByScenario
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return new SortedDictionary<string, int>(_byScenario, StringComparer.Ordinal);
-            }
-        }
-    }
+    public long NormalAfterLearning => All.Where(i => Scenario(i) == "normal" && i.Primary.Baseline.Phase == BaselinePhase.Active).Sum(i => i.Count);
+
+    public IReadOnlyDictionary<string, int> ByCategory =>
+        new SortedDictionary<string, int>(All.GroupBy(i => i.Category).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
+
+    /// <summary>Per scenario label: (incidents, alerts).</summary>
+    public IReadOnlyDictionary<string, (int Incidents, long Alerts)> ByScenario =>
+        new SortedDictionary<string, (int, long)>(All.GroupBy(Scenario).ToDictionary(g => g.Key, g => (g.Count(), g.Sum(i => i.Count))), StringComparer.Ordinal);
+
+    private static string Scenario(Incident i) => i.Primary.Evidence.Count > 0 ? i.Primary.Evidence[0].Labels["scenario"] ?? "unlabelled" : "unlabelled";
 }

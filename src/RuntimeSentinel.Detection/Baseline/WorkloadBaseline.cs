@@ -41,6 +41,7 @@ public sealed class WorkloadBaseline
 
     // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
     private readonly Dictionary<ReadOnlyMemory<char>, int> _directoryChildren = new(MemoryComparer.Instance);
+    private int _acceptedFeatures;
     private RunningStats _cpu;
     private RunningStats _memory;
 
@@ -78,6 +79,25 @@ public sealed class WorkloadBaseline
     public long CooldownSuppressed { get; private set; }
 
     public BoundedCounter Counter(Feature f) => _counters[(int)f];
+
+    /// <summary>
+    /// Takes an analyst's verdict in: the item is learned (and its cooldown cleared), or with no item the feature
+    /// accepts new items silently from now on. Either way the same behaviour no longer alerts.
+    /// </summary>
+    public void Absorb(Feature feature, FeatureKey? item)
+    {
+        if (item is { } key)
+        {
+            _counters[(int)feature].Add(key);
+            _lastAlerted.Remove((feature, key));
+        }
+        else
+        {
+            _acceptedFeatures |= 1 << (int)feature;
+        }
+    }
+
+    public bool Accepts(Feature feature) => (_acceptedFeatures & (1 << (int)feature)) != 0;
 
     public BaselineState State(DateTimeOffset now) => new(Phase, now - FirstSeen, EventsLearned, ActiveSince);
 
@@ -284,6 +304,14 @@ public sealed class WorkloadBaseline
         var counter = _counters[(int)f];
         var count = counter.CountOf(key);
         var total = counter.Total;
+        if (Accepts(f))
+        {
+            // An analyst accepted this whole feature for the workload: learn silently instead of alerting.
+            counter.Add(key);
+            result = new ItemScore(f, key, 0, 0, count, total);
+            return Verdict.Known;
+        }
+
 
         // Surprisal with add-one-half smoothing: an item never seen in N learned items scores log2(N+1)+1 bits,
         // an item seen once log2(N+1)-0.58. The threshold log2(N+1)-RarityBits therefore separates "never seen"

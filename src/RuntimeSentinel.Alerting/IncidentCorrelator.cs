@@ -1,0 +1,164 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Workloads;
+
+namespace RuntimeSentinel.Alerting;
+
+/// <summary>
+/// Folds alerts into incidents (single-threaded: the dispatcher loop owns it). An alert joins an open incident of
+/// its workload when it has the same fingerprint (a repeat, from any pod or node), when its process or parent
+/// process already belongs to the incident (one process tree doing several unexpected things: the shell, its
+/// connection, its syscalls), or when it names no process and the workload's latest incident is still grouping.
+/// Incidents are first emitted after <c>IncidentGroupWait</c>, re-emitted with new alerts at most every
+/// <c>IncidentGroupInterval</c>, and closed after <c>IncidentWindow</c> without new alerts.
+/// </summary>
+public sealed class IncidentCorrelator(AlertingOptions options)
+{
+    private readonly Dictionary<string, State> _byFingerprint = new(StringComparer.Ordinal);
+    private readonly Dictionary<(WorkloadKey, int), State> _byProcess = new();
+    private readonly Dictionary<WorkloadKey, State> _latestByWorkload = new();
+    private readonly List<State> _open = [];
+
+    public int OpenCount => _open.Count;
+
+    /// <summary>Adds an alert; returns true when it opened a new incident (false: folded into an open one).</summary>
+    public bool Add(Alert alert, DateTimeOffset now)
+    {
+        var state = Find(alert, now);
+        if (state is null)
+        {
+            if (_open.Count >= options.MaxOpenIncidents)
+            {
+                // Bounded: close the oldest incident early rather than grow.
+                Close(_open[0]);
+            }
+
+            state = new State(new Incident(alert, now), now);
+            _open.Add(state);
+            Register(state, alert);
+            return true;
+        }
+
+        state.Incident.Add(alert);
+        state.LastAdded = now;
+        Register(state, alert);
+        return false;
+    }
+
+    /// <summary>Snapshots of the incidents due for (re-)emission now; closes expired ones.</summary>
+    public List<Incident> Due(DateTimeOffset now, bool flushAll = false)
+    {
+        var due = new List<Incident>();
+        foreach (var s in _open.ToList())
+        {
+            var i = s.Incident;
+            var expired = now - s.LastAdded >= options.IncidentWindow;
+            if (!s.Emitted && (flushAll || now - s.Opened >= options.IncidentGroupWait))
+            {
+                i.Status = IncidentStatus.Firing;
+                Emit(s, now, due);
+            }
+            else if (s.Emitted && i.Pending > 0 && (flushAll || expired || now - s.LastEmitted >= options.IncidentGroupInterval))
+            {
+                i.Status = expired || flushAll ? IncidentStatus.Resolved : IncidentStatus.Updated;
+                Emit(s, now, due);
+            }
+
+            if (expired)
+            {
+                Close(s);
+            }
+        }
+
+        return due;
+    }
+
+    private static void Emit(State s, DateTimeOffset now, List<Incident> due)
+    {
+        s.Incident.Version++;
+        s.Incident.Pending = 0;
+        s.Emitted = true;
+        s.LastEmitted = now;
+        due.Add(s.Incident.Snapshot());
+    }
+
+    private State? Find(Alert alert, DateTimeOffset now)
+    {
+        if (_byFingerprint.TryGetValue(alert.Fingerprint, out var s))
+        {
+            return s;
+        }
+
+        var p = alert.Evidence.Count > 0 ? alert.Evidence[0].Process : default;
+        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s))
+        {
+            return s;
+        }
+
+        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Ppid), out s))
+        {
+            return s;
+        }
+
+        if (p.Pid < 0 && p.Exe is null && _latestByWorkload.TryGetValue(alert.Workload, out s) && now - s.LastAdded <= options.IncidentGroupWait)
+        {
+            return s;
+        }
+
+        return null;
+    }
+
+    private void Register(State s, Alert alert)
+    {
+        _byFingerprint[alert.Fingerprint] = s;
+        _latestByWorkload[alert.Workload] = s;
+        s.Fingerprints.Add(alert.Fingerprint);
+        var pid = alert.Evidence.Count > 0 ? alert.Evidence[0].Process.Pid : -1;
+        if (pid >= 0)
+        {
+            _byProcess[(alert.Workload, pid)] = s;
+            s.Pids.Add(pid);
+        }
+    }
+
+    private void Close(State s)
+    {
+        _open.Remove(s);
+        foreach (var f in s.Fingerprints)
+        {
+            if (_byFingerprint.TryGetValue(f, out var x) && x == s)
+            {
+                _byFingerprint.Remove(f);
+            }
+        }
+
+        foreach (var pid in s.Pids)
+        {
+            if (_byProcess.TryGetValue((s.Incident.Workload, pid), out var x) && x == s)
+            {
+                _byProcess.Remove((s.Incident.Workload, pid));
+            }
+        }
+
+        if (_latestByWorkload.TryGetValue(s.Incident.Workload, out var latest) && latest == s)
+        {
+            _latestByWorkload.Remove(s.Incident.Workload);
+        }
+    }
+
+    private sealed class State(Incident incident, DateTimeOffset opened)
+    {
+        public Incident Incident { get; } = incident;
+
+        public DateTimeOffset Opened { get; } = opened;
+
+        public DateTimeOffset LastAdded { get; set; } = opened;
+
+        public DateTimeOffset LastEmitted { get; set; }
+
+        public bool Emitted { get; set; }
+
+        public HashSet<string> Fingerprints { get; } = new(StringComparer.Ordinal);
+
+        public HashSet<int> Pids { get; } = [];
+    }
+}

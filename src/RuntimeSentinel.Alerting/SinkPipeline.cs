@@ -1,0 +1,298 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using RuntimeSentinel.Core.Alerts;
+
+namespace RuntimeSentinel.Alerting;
+
+/// <summary>
+/// Delivery for one sink: a bounded in-memory queue of rendered incidents, sent in batches (by size and time),
+/// retried with exponential back-off, and spilled to a bounded on-disk queue when the sink stays down. While
+/// anything is spilled, new batches are spilled behind it, so order is kept; a successful delivery of the oldest
+/// spilled batch starts the replay. On stop, what cannot be delivered quickly is spilled, to be sent after restart.
+/// </summary>
+public sealed partial class SinkPipeline
+{
+    private readonly IAlertSink _sink;
+    private readonly AlertingOptions _options;
+    private readonly AlertingMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Channel<byte[]> _queue;
+    private readonly DiskQueue _disk;
+    private readonly Prometheus.Gauge.Child _memoryDepth;
+    private readonly Prometheus.Gauge.Child _diskDepth;
+    private TimeSpan _backoff;
+    private Task _loop = Task.CompletedTask;
+
+    public SinkPipeline(IAlertSink sink, AlertingOptions options, AlertingMetrics metrics, ILogger logger, TimeProvider time)
+    {
+        _sink = sink;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        metrics.RegisterSink(sink.Name);
+        _memoryDepth = metrics.SinkQueue.WithLabels(sink.Name, "memory");
+        _diskDepth = metrics.SinkQueue.WithLabels(sink.Name, "disk");
+        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SinkQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _disk = new DiskQueue(Path.Combine(options.SpillDirectory, sink.Name), options.SpillMaxBytes);
+        _diskDepth.Set(_disk.Count);
+    }
+
+    public string Name => _sink.Name;
+
+    /// <summary>Items waiting on disk (spilled and not yet delivered).</summary>
+    public long Spilled => _disk.Count;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    public void Enqueue(Incident incident)
+    {
+        byte[] item;
+        try
+        {
+            item = _sink.Render(incident);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRenderFailed(_logger, ex, _sink.Name, incident.Id);
+            _metrics.SinkFailures.WithLabels(_sink.Name).Inc();
+            return;
+        }
+
+        if (_queue.Writer.TryWrite(item))
+        {
+            _memoryDepth.Inc();
+            return;
+        }
+
+        // Memory queue full (sink far behind): go straight to disk rather than drop.
+        lock (_disk)
+        {
+            Spill([item]);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<byte[]>(_options.MaxBatchSize);
+        var completed = false;
+        var failuresWhileStopping = 0;
+        while (!completed || batch.Count > 0 || !_disk.IsEmpty)
+        {
+            if (!completed && batch.Count < _options.MaxBatchSize)
+            {
+                completed = !await FillAsync(reader, batch).ConfigureAwait(false);
+            }
+
+            lock (_disk)
+            {
+                if (!_disk.IsEmpty && batch.Count > 0)
+                {
+                    // Keep order: while older incidents wait on disk, newer ones queue behind them.
+                    Spill(batch);
+                    batch.Clear();
+                }
+            }
+
+            if (!_disk.IsEmpty)
+            {
+                if (!await ReplayOldestAsync().ConfigureAwait(false))
+                {
+                    if (completed && reader.Completion.IsCompleted && ++failuresWhileStopping >= _options.RetryAttempts)
+                    {
+                        return; // stopping while the sink is down: everything is on disk for the next start
+                    }
+
+                    await PauseAsync().ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            if (await TryDeliverAsync(batch).ConfigureAwait(false))
+            {
+                batch.Clear();
+                continue;
+            }
+
+            lock (_disk)
+            {
+                Spill(batch);
+            }
+
+            batch.Clear();
+            if (!completed)
+            {
+                await PauseAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Waits for a first item, then gathers more for up to BatchDelay. False when the queue is completed.</summary>
+    private async Task<bool> FillAsync(ChannelReader<byte[]> reader, List<byte[]> batch)
+    {
+        if (batch.Count == 0)
+        {
+            // Wake up now and then even without new incidents, to replay spilled ones.
+            using var wake = new CancellationTokenSource(_disk.IsEmpty ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(200));
+            try
+            {
+                if (!await reader.WaitToReadAsync(wake.Token).ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
+        var deadline = _time.GetUtcNow() + _options.BatchDelay;
+        while (batch.Count < _options.MaxBatchSize)
+        {
+            while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var item))
+            {
+                _memoryDepth.Dec();
+                batch.Add(item);
+            }
+
+            var left = deadline - _time.GetUtcNow();
+            if (batch.Count >= _options.MaxBatchSize || left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            using var cts = new CancellationTokenSource(left);
+            try
+            {
+                if (!await reader.WaitToReadAsync(cts.Token).ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task<bool> TryDeliverAsync(List<byte[]> batch)
+    {
+        var attempts = Math.Max(1, _options.RetryAttempts);
+        for (var attempt = 1; attempt <= attempts; attempt++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await _sink.SendAsync(batch, timeout.Token).ConfigureAwait(false);
+                _metrics.SinkSent.WithLabels(_sink.Name).Inc(batch.Count);
+                _backoff = TimeSpan.Zero;
+                return true;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _metrics.SinkFailures.WithLabels(_sink.Name).Inc();
+                LogDeliveryFailed(_logger, _sink.Name, batch.Count, attempt, ex.Message);
+                if (attempt < attempts)
+                {
+                    _metrics.SinkRetries.WithLabels(_sink.Name).Inc();
+                    await Task.Delay(_options.RetryBaseDelay * Math.Pow(2, attempt - 1)).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<bool> ReplayOldestAsync()
+    {
+        (string File, List<byte[]> Items)? oldest;
+        lock (_disk)
+        {
+            oldest = _disk.Peek();
+        }
+
+        if (oldest is not { } b)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _sink.SendAsync(b.Items, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _metrics.SinkFailures.WithLabels(_sink.Name).Inc();
+            LogReplayFailed(_logger, _sink.Name, _disk.Count, ex.Message);
+            return false;
+        }
+
+        lock (_disk)
+        {
+            _disk.Remove(b.File, b.Items.Count);
+            _diskDepth.Set(_disk.Count);
+        }
+
+        _metrics.SinkSent.WithLabels(_sink.Name).Inc(b.Items.Count);
+        _backoff = TimeSpan.Zero;
+        if (_disk.IsEmpty)
+        {
+            LogRecovered(_logger, _sink.Name);
+        }
+
+        return true;
+    }
+
+    private void Spill(IReadOnlyList<byte[]> items)
+    {
+        var dropped = _disk.Append(items);
+        _metrics.SinkSpilled.WithLabels(_sink.Name).Inc(items.Count);
+        if (dropped > 0)
+        {
+            _metrics.SinkSpillDropped.WithLabels(_sink.Name).Inc(dropped);
+            LogSpillDropped(_logger, _sink.Name, dropped);
+        }
+
+        _diskDepth.Set(_disk.Count);
+    }
+
+    private Task PauseAsync()
+    {
+        _backoff = _backoff == TimeSpan.Zero ? _options.RetryBaseDelay : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+        return Task.Delay(_backoff);
+    }
+
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Sink {Sink}: delivery of {Count} incidents failed (attempt {Attempt}): {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string sink, int count, int attempt, string reason);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Sink {Sink} still down; {Spilled} incidents wait on disk: {Reason}")]
+    private static partial void LogReplayFailed(ILogger logger, string sink, long spilled, string reason);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Sink {Sink} recovered; every spilled incident was delivered")]
+    private static partial void LogRecovered(ILogger logger, string sink);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Sink {Sink}: spill bound reached, dropped {Count} oldest incidents")]
+    private static partial void LogSpillDropped(ILogger logger, string sink, long count);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "Sink {Sink} could not render incident {Id}")]
+    private static partial void LogRenderFailed(ILogger logger, Exception ex, string sink, string id);
+}

@@ -1,0 +1,139 @@
+using RuntimeSentinel.Core.Workloads;
+
+namespace RuntimeSentinel.Core.Alerts;
+
+public enum IncidentStatus : byte
+{
+    /// <summary>First emission.</summary>
+    Firing,
+
+    /// <summary>Re-emitted because more alerts were folded in.</summary>
+    Updated,
+
+    /// <summary>Final emission when the incident's window closed.</summary>
+    Resolved,
+}
+
+/// <summary>
+/// One security incident (schema <c>sentinel.alert/v2</c>, docs/alerts.md): the alerts of one workload that belong
+/// together — the same fingerprint repeating, or one process tree doing several unexpected things — folded into a
+/// single record with a count, first/last seen and sample alerts, however many pods and nodes they came from.
+/// Mutable while open; sinks receive snapshots (<see cref="Snapshot"/>).
+/// </summary>
+public sealed class Incident
+{
+    public const string SchemaId = "sentinel.alert/v2";
+    public const int MaxSamples = 20;
+
+    private readonly List<Alert> _samples = [];
+    private readonly SortedSet<string> _pods = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _nodes = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _categories = new(StringComparer.Ordinal);
+
+    public Incident(Alert first, DateTimeOffset now)
+    {
+        Id = Guid.CreateVersion7(now).ToString();
+        Fingerprint = first.Fingerprint;
+        Workload = first.Workload;
+        Primary = first;
+        FirstSeen = first.Time;
+        LastSeen = first.Time;
+        Add(first);
+    }
+
+    private Incident(Incident source)
+    {
+        Id = source.Id;
+        Fingerprint = source.Fingerprint;
+        Workload = source.Workload;
+        Primary = source.Primary;
+        FirstSeen = source.FirstSeen;
+        LastSeen = source.LastSeen;
+        Count = source.Count;
+        Status = source.Status;
+        Version = source.Version;
+        Kind = source.Kind;
+        Note = source.Note;
+        _samples.AddRange(source._samples);
+        _pods.UnionWith(source._pods);
+        _nodes.UnionWith(source._nodes);
+        _categories.UnionWith(source._categories);
+    }
+
+    public string Id { get; }
+
+    public string Fingerprint { get; }
+
+    public WorkloadKey Workload { get; }
+
+    /// <summary>The most severe alert (first on ties): category, severity and summary of the incident.</summary>
+    public Alert Primary { get; private set; }
+
+    public DateTimeOffset FirstSeen { get; }
+
+    public DateTimeOffset LastSeen { get; private set; }
+
+    /// <summary>Alerts folded in, samples or not.</summary>
+    public long Count { get; private set; }
+
+    public IncidentStatus Status { get; set; }
+
+    /// <summary>Emissions so far; sinks may use (Id, Version) to de-duplicate.</summary>
+    public int Version { get; set; }
+
+    /// <summary><c>detection</c>, or <c>budget_summary</c> for the record of incidents held back by a rate limit.</summary>
+    public string Kind { get; init; } = "detection";
+
+    /// <summary>Free text for summaries (e.g. what a budget held back).</summary>
+    public string? Note { get; set; }
+
+    public Severity Severity => Primary.Severity;
+
+    public string Category => Primary.Category;
+
+    public IReadOnlyList<Alert> Samples => _samples;
+
+    public IReadOnlyCollection<string> Pods => _pods;
+
+    public IReadOnlyCollection<string> Nodes => _nodes;
+
+    public IReadOnlyCollection<string> Categories => _categories;
+
+    /// <summary>Alerts added since the last emission.</summary>
+    public long Pending { get; set; }
+
+    public void Add(Alert alert)
+    {
+        Count++;
+        Pending++;
+        if (alert.Time > LastSeen)
+        {
+            LastSeen = alert.Time;
+        }
+
+        if (alert.Severity > Primary.Severity)
+        {
+            Primary = alert;
+        }
+
+        _categories.Add(alert.Category);
+        if (alert.Identity.Pod is { } pod)
+        {
+            _pods.Add(pod);
+        }
+
+        if (alert.Node is { } node)
+        {
+            _nodes.Add(node);
+        }
+
+        // Keep distinct findings as samples: the first of each fingerprint, up to the cap.
+        if (_samples.Count < MaxSamples && !_samples.Exists(s => s.Fingerprint == alert.Fingerprint && s.Identity.Pod == alert.Identity.Pod))
+        {
+            _samples.Add(alert);
+        }
+    }
+
+    /// <summary>An immutable copy for sinks (the live incident keeps changing on the dispatcher thread).</summary>
+    public Incident Snapshot() => new(this);
+}
