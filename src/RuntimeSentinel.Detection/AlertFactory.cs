@@ -29,7 +29,8 @@ public static class AlertFactory
             Score = f.Score,
             Threshold = f.Threshold,
             Summary = Summarize(key, e, f),
-            Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason, f.Item.A, f.Item.B, f.Item.N),
+            // For a new executable the item carries its parent too, so a feedback verdict can accept the pair.
+            Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason, f.Item.A, f.Feature == Feature.Exec ? e.Process.ParentExe : f.Item.B, f.Item.N),
             Baseline = state,
             Evidence = [e],
         };

@@ -107,30 +107,37 @@ public sealed class IngestionIntegrationTests : IDisposable
         var good = messages.Count - 1;
         await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == good && ingest.MessagesRejected == 1, TimeSpan.FromSeconds(30), $"{good} events ingested and 1 rejected");
 
-        var alerts = KafkaTestKit.ReadAll(_cluster, Alerts, r => r.Count >= 3, TimeSpan.FromSeconds(20));
+        var alerts = KafkaTestKit.ReadAll(_cluster, Alerts, r => r.Count >= 2, TimeSpan.FromSeconds(20));
         var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= 1, TimeSpan.FromSeconds(20));
         await KafkaTestKit.EventuallyAsync(() => Metric("sentinel_consumer_lag") is not null, TimeSpan.FromSeconds(10), "consumer lag reported");
         await host.StopAsync();
 
-        // Alerts: exactly the three attack behaviours, with their fields and evidence.
-        Assert.Equal(3, alerts.Count);
+        // Incidents: the reverse shell (its exec and its connection: one process, one incident) and the shadow read.
+        Assert.Equal(2, alerts.Count);
         var parsed = alerts.Select(a => JsonDocument.Parse(a.Message.Value).RootElement).ToList();
-        Assert.All(parsed, a =>
+        Assert.All(parsed, i =>
         {
-            Assert.Equal("sentinel.alert/v1", a.GetProperty("schema").GetString());
-            Assert.StartsWith("attack:", a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString(), StringComparison.Ordinal);
-            Assert.Equal("active", a.GetProperty("baseline").GetProperty("phase").GetString());
-            Assert.True(a.GetProperty("score").GetDouble() > a.GetProperty("threshold").GetDouble());
-            Assert.Equal("node-a", a.GetProperty("node").GetString());
-            Assert.False(string.IsNullOrWhiteSpace(a.GetProperty("summary").GetString()));
+            Assert.Equal("sentinel.alert/v2", i.GetProperty("schema").GetString());
+            Assert.Equal("firing", i.GetProperty("status").GetString());
+            Assert.Equal("active", i.GetProperty("baseline").GetProperty("phase").GetString());
+            Assert.True(i.GetProperty("score").GetDouble() > i.GetProperty("threshold").GetDouble());
+            Assert.Equal("node-a", i.GetProperty("workload").GetProperty("nodes")[0].GetString());
+            Assert.False(string.IsNullOrWhiteSpace(i.GetProperty("summary").GetString()));
+            foreach (var a in i.GetProperty("alerts").EnumerateArray())
+            {
+                Assert.StartsWith("attack:", a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString(), StringComparison.Ordinal);
+            }
         });
-        var byCategory = parsed.ToDictionary(a => a.GetProperty("category").GetString()!, a => a);
-        Assert.Equal(["unexpected_file", "unexpected_network", "unexpected_process"], byCategory.Keys.Order());
-        Assert.Equal("prod/shop/Deployment/cart/cart", byCategory["unexpected_process"].GetProperty("workload").GetProperty("key").GetString());
-        Assert.Equal("high", byCategory["unexpected_network"].GetProperty("severity").GetString());
-        Assert.Equal("prod/shop/Deployment/db/db", byCategory["unexpected_file"].GetProperty("workload").GetProperty("key").GetString());
-        Assert.Equal("/etc/shadow", byCategory["unexpected_file"].GetProperty("evidence")[0].GetProperty("file").GetProperty("path").GetString());
-        Assert.Equal("prod/shop/Deployment/cart/cart", Encoding.UTF8.GetString(alerts.Single(a => a.Message.Value.AsSpan().IndexOf("unexpected_process"u8) >= 0).Message.Key!));
+        var shell = parsed.Single(i => i.GetProperty("workload").GetProperty("key").GetString() == "prod/shop/Deployment/cart/cart");
+        Assert.Equal(2, shell.GetProperty("count").GetInt64());
+        Assert.Equal(["unexpected_network", "unexpected_process"], shell.GetProperty("categories").EnumerateArray().Select(c => c.GetString()!).Order());
+        Assert.Equal("high", shell.GetProperty("severity").GetString());
+        Assert.Equal("T1059.004", shell.GetProperty("mitre").GetProperty("technique").GetString());
+        var shadow = parsed.Single(i => i.GetProperty("workload").GetProperty("key").GetString() == "prod/shop/Deployment/db/db");
+        Assert.Equal("unexpected_file", shadow.GetProperty("category").GetString());
+        Assert.Equal("T1003.008", shadow.GetProperty("mitre").GetProperty("technique").GetString());
+        Assert.Equal("/etc/shadow", shadow.GetProperty("alerts")[0].GetProperty("evidence")[0].GetProperty("file").GetProperty("path").GetString());
+        Assert.Contains(alerts, a => Encoding.UTF8.GetString(a.Message.Key!) == "prod/shop/Deployment/cart/cart");
 
         // Dead letter: original bytes, reason and source in headers.
         var dead = Assert.Single(dlq);
@@ -145,6 +152,7 @@ public sealed class IngestionIntegrationTests : IDisposable
         Assert.Equal(1, Metric("sentinel_decode_failures_total", "wrong_type"));
         Assert.Equal(1, Metric("sentinel_dead_lettered_total", Events));
         Assert.Equal(3, Metric("sentinel_alerts_total"));
+        Assert.Equal(2, Metric("sentinel_incidents_total"));
         Assert.Equal(good, Metric("sentinel_events_consumed_total"));
 
         // Offsets: everything (the dead-lettered message included) is committed up to the end of each partition.

@@ -86,10 +86,16 @@ public sealed class WorkloadBaseline
     /// </summary>
     public void Absorb(Feature feature, FeatureKey? item)
     {
-        if (item is { } key)
+        if (item is { } key && feature == Feature.Exec && key.B is { } parent)
         {
-            _counters[(int)feature].Add(key);
-            _lastAlerted.Remove((feature, key));
+            // An accepted executable with its parent: accept the binary and that lineage.
+            Absorb(Feature.Exec, new FeatureKey(key.A));
+            Absorb(Feature.Lineage, new FeatureKey(key.A, parent));
+        }
+        else if (item is { } k)
+        {
+            _counters[(int)feature].Add(k);
+            _lastAlerted.Remove((feature, k));
         }
         else
         {
