@@ -32,15 +32,18 @@ public class DemoEndToEndTests
             Assert.True(Sum(metrics, "sentinel_workloads") >= 3);
 
             Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(90)));
-            var alerts = (await File.ReadAllLinesAsync(alertsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-            var scenarios = alerts.Select(a => a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString()).ToList();
+            // Incidents (schema v2): exactly one per attack, each holding the attack's alerts.
+            var incidents = (await File.ReadAllLinesAsync(alertsFile)).Select(l => JsonDocument.Parse(l).RootElement)
+                .GroupBy(i => i.GetProperty("id").GetString()).Select(g => g.Last()).ToList();
+            string Scenario(JsonElement i) => i.GetProperty("alerts")[0].GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString()!;
             foreach (var attack in Attacks)
             {
-                Assert.Contains("attack:" + attack, scenarios);
+                var forAttack = incidents.Where(i => Scenario(i) == "attack:" + attack).ToList();
+                Assert.True(forAttack.Count == 1, $"{attack}: {forAttack.Count} incidents");
+                Assert.All(forAttack[0].GetProperty("alerts").EnumerateArray(), a => Assert.Equal("attack:" + attack, a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString()));
             }
 
-            var normalAfterLearning = alerts.Count(a => a.GetProperty("evidence")[0].GetProperty("labels").GetProperty("scenario").GetString() == "normal"
-                && a.GetProperty("baseline").GetProperty("phase").GetString() == "active");
+            var normalAfterLearning = incidents.Where(i => Scenario(i) == "normal" && i.GetProperty("baseline").GetProperty("phase").GetString() == "active").Sum(i => i.GetProperty("count").GetInt64());
             Assert.True(normalAfterLearning <= 1, $"{normalAfterLearning} alerts on normal behaviour after learning");
             Assert.Contains("=== RuntimeSentinel demo summary ===", sentinel.Stdout);
             Assert.Equal(Attacks.Length, sentinel.Stdout.Split('\n').Count(l => l.Contains("DETECTED", StringComparison.Ordinal)));
