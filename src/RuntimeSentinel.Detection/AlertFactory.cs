@@ -25,7 +25,7 @@ public static class AlertFactory
             Node = e.Node,
             Detector = BaselineDetector,
             Category = f.Category,
-            Severity = f.Severity,
+            Severity = AdjustForAsset(f.Severity, e.Workload.Labels[CriticalityLabel]),
             Score = f.Score,
             Threshold = f.Threshold,
             Summary = Summarize(key, e, f),
@@ -35,6 +35,16 @@ public static class AlertFactory
             Evidence = [e],
         };
     }
+
+    /// <summary>Pod label that states how much the workload matters: <c>high</c> raises severity a level, <c>low</c> lowers it.</summary>
+    public const string CriticalityLabel = "sentinel.io/criticality";
+
+    public static Severity AdjustForAsset(Severity severity, string? criticality) => criticality switch
+    {
+        "high" or "critical" => severity == Severity.Critical ? severity : severity + 1,
+        "low" => severity == Severity.Info ? severity : severity - 1,
+        _ => severity,
+    };
 
     /// <summary>16 hex characters of SHA-256 over what identifies the finding (never pod, node or time).</summary>
     public static string Fingerprint(WorkloadKey key, string detector, string category, string feature, string observed)

@@ -52,4 +52,15 @@ public class SeverityPolicyTests
     {
         Assert.Equal(expected, SeverityPolicy.IsPublic(System.Net.IPAddress.Parse(ip)));
     }
+
+    [Theory]
+    [InlineData(Severity.Medium, "high", Severity.High)]
+    [InlineData(Severity.Critical, "high", Severity.Critical)]
+    [InlineData(Severity.Medium, "low", Severity.Low)]
+    [InlineData(Severity.Info, "low", Severity.Info)]
+    [InlineData(Severity.Medium, null, Severity.Medium)]
+    public void AdjustForAsset_CriticalityLabel_MovesSeverityOneLevel(Severity finding, string? label, Severity expected)
+    {
+        Assert.Equal(expected, AlertFactory.AdjustForAsset(finding, label));
+    }
 }
