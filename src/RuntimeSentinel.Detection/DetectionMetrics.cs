@@ -22,7 +22,7 @@ public sealed class DetectionMetrics
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00005, 2, 16) });
         Findings = factory.CreateCounter("sentinel_findings_suppressed_total", "Findings not raised as alerts, by reason.", ["reason"]);
         EventsProcessed = factory.CreateCounter("sentinel_events_processed_total", "Events processed by the baselines, by phase.", ["phase"]);
-        QueueDepth = factory.CreateGauge("sentinel_shard_queue_depth", "Events waiting in detection shard queues.");
+        QueueDepth = factory.CreateGauge("sentinel_shard_queue_depth", "Events waiting in detection shard queues (refreshed every Detection:MetricsInterval).");
         LearningDuration = factory.CreateHistogram(
             "sentinel_learning_duration_seconds",
             "How long workloads learned before their baseline turned active (the model's training time).",

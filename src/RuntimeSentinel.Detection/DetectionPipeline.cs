@@ -81,6 +81,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);
+            _metrics.QueueDepth.Set(_shards.Sum(s => s.QueueCount));
             var active = all.Where(s => s.Phase == BaselinePhase.Active).ToList();
             _metrics.OldestActiveBaseline.Set(active.Count == 0 ? 0 : active.Max(s => (now - s.FirstSeen).TotalSeconds));
             var window = TimeSpan.FromDays(1) < now - _startedAt ? TimeSpan.FromDays(1) : now - _startedAt;
@@ -211,13 +212,15 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
         public Task Completion => _loop;
 
+        /// <summary>Events waiting; read when metrics are refreshed (a shared gauge per event would contend across threads).</summary>
+        public int QueueCount => _queue.Reader.Count;
+
         public void Start() => _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
         public ValueTask<bool> EnqueueAsync(IngestItem item, CancellationToken ct)
         {
             if (_queue.Writer.TryWrite(item))
             {
-                _metrics.QueueDepth.Inc();
                 return ValueTask.FromResult(true);
             }
 
@@ -229,7 +232,6 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 {
                     if (_queue.Writer.TryWrite(item))
                     {
-                        _metrics.QueueDepth.Inc();
                         return true;
                     }
                 }
@@ -273,7 +275,6 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
                 while (reader.TryRead(out var item))
                 {
-                    _metrics.QueueDepth.Dec();
                     Process(item);
                 }
             }

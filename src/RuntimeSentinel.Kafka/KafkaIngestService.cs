@@ -78,6 +78,8 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly WorkloadResolver _resolver;
     private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
     private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Prometheus.Counter.Child> _bytesByTopic = new(StringComparer.Ordinal);
+    private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
     private volatile bool _consumeThreadStarted;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -149,6 +151,7 @@ public sealed partial class KafkaIngestService : BackgroundService
 
             _health.Started = true;
             LogSubscribed(_logger, string.Join(", ", _options.Topics), _options.GroupId);
+            var lastStore = Stopwatch.GetTimestamp();
             while (!stoppingToken.IsCancellationRequested)
             {
                 _health.Beat();
@@ -158,7 +161,14 @@ public sealed partial class KafkaIngestService : BackgroundService
                     Handle(result, stoppingToken);
                 }
 
-                StoreCompleted(consumer);
+                // Storing offsets costs a lock per partition and a native call; every 50 ms is plenty for a
+                // 1 s auto-commit and keeps it off the per-message path.
+                var now = Stopwatch.GetTimestamp();
+                if (result is null || Stopwatch.GetElapsedTime(lastStore, now) >= StoreInterval)
+                {
+                    StoreCompleted(consumer);
+                    lastStore = now;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -193,7 +203,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         var tracker = TrackerFor(result.TopicPartition);
         tracker.Track(result.Offset.Value);
         var decoded = result.Message.Value;
-        _metrics.Bytes.WithLabels(result.Topic).Inc(decoded.Size);
+        BytesCounter(result.Topic).Inc(decoded.Size);
         if (decoded.Status == DecodeStatus.Ignored)
         {
             // Valid input without container behaviour (a sensor's own metrics, API-audit records): counted and committed.
@@ -237,6 +247,18 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
 
         return byKind[(int)kind];
+    }
+
+    private Prometheus.Counter.Child BytesCounter(string topic)
+    {
+        // Label lookups allocate; the consume loop resolves each topic's child once.
+        if (!_bytesByTopic.TryGetValue(topic, out var c))
+        {
+            c = _metrics.Bytes.WithLabels(topic);
+            _bytesByTopic[topic] = c;
+        }
+
+        return c;
     }
 
     private PartitionTracker TrackerFor(TopicPartition tp)
