@@ -26,10 +26,10 @@ public class DemoEndToEndTests
             await WaitAsync(async () =>
             {
                 metrics = await http.GetStringAsync("/metrics");
-                return Sum(metrics, "sentinel_alerts_total") >= Attacks.Length;
+                return Exposition.Sum(metrics, "sentinel_alerts_total") >= Attacks.Length;
             }, "alerts counted in /metrics");
-            Assert.True(Sum(metrics, "sentinel_events_consumed_total") > 1000);
-            Assert.True(Sum(metrics, "sentinel_workloads") >= 3);
+            Assert.True(Exposition.Sum(metrics, "sentinel_events_consumed_total") > 1000);
+            Assert.True(Exposition.Sum(metrics, "sentinel_workloads") >= 3);
 
             Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(90)));
             // Incidents (schema v2): exactly one per attack, each holding the attack's alerts.
@@ -66,11 +66,6 @@ public class DemoEndToEndTests
         Assert.Contains("GroupId", err);
         Assert.Contains("Http:Listen", err);
     }
-
-    private static double Sum(string exposition, string metric) =>
-        exposition.Split('\n')
-            .Where(l => l.StartsWith(metric, StringComparison.Ordinal) && l.Length > metric.Length && (l[metric.Length] == '{' || l[metric.Length] == ' '))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)
     {

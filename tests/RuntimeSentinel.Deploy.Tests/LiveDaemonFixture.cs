@@ -25,7 +25,7 @@ public sealed partial class LiveDaemonFixture : IAsyncLifetime
         while (true)
         {
             var text = await ScrapeAsync();
-            if (Sum(text, "sentinel_alerts_total") >= 5 && Sum(text, "sentinel_dead_lettered_total") >= 1 && text.Contains("sentinel_workload_events_total{", StringComparison.Ordinal))
+            if (Exposition.Sum(text, "sentinel_alerts_total") >= 5 && Exposition.Sum(text, "sentinel_dead_lettered_total") >= 1 && text.Contains("sentinel_workload_events_total{", StringComparison.Ordinal))
             {
                 return;
             }
@@ -57,11 +57,6 @@ public sealed partial class LiveDaemonFixture : IAsyncLifetime
         MetricName().Matches(promql).Select(m => m.Value)
             .Select(n => n.EndsWith("_bucket", StringComparison.Ordinal) ? n[..^7] : n)
             .Select(n => n.EndsWith("_seconds_sum", StringComparison.Ordinal) || n.EndsWith("_seconds_count", StringComparison.Ordinal) ? n[..n.LastIndexOf('_')] : n);
-
-    public static double Sum(string exposition, string metric) =>
-        exposition.Split('\n')
-            .Where(l => l.StartsWith(metric, StringComparison.Ordinal) && l.Length > metric.Length && (l[metric.Length] == '{' || l[metric.Length] == ' '))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     [GeneratedRegex(@"\b(sentinel|process|dotnet)_[a-z0-9_]+\b")]
     private static partial Regex MetricName();

@@ -111,9 +111,9 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
         await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == 55, TimeSpan.FromSeconds(30), "second round ingested");
         await host.StopAsync();
 
-        var text = Export(registry);
-        Assert.Equal(4, Sum(text, "sentinel_alerts_total")); // bash, wget, wget, curl: the second bash is not raised
-        Assert.Equal(2, Sum(text, "sentinel_alerts_suppressed_total")); // both wget alerts, by rule wget-ok
+        var text = Exposition.Export(registry);
+        Assert.Equal(4, Exposition.Sum(text, "sentinel_alerts_total")); // bash, wget, wget, curl: the second bash is not raised
+        Assert.Equal(2, Exposition.Sum(text, "sentinel_alerts_suppressed_total")); // both wget alerts, by rule wget-ok
         var exes = observer.All.Where(i => i.Version == 1).Select(i => i.Primary.Evidence[0].Process.Exe).Order().ToList();
         Assert.Equal(["/bin/bash", "/usr/bin/curl"], exes);
         var auditLine = (await File.ReadAllLinesAsync(audit)).Single();
@@ -150,14 +150,4 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
         }
     }
 
-    private static string Export(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static double Sum(string text, string metric) =>
-        text.Split('\n').Where(l => l.StartsWith(metric, StringComparison.Ordinal) && (l[metric.Length] == '{' || l[metric.Length] == ' '))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 }

@@ -82,13 +82,13 @@ public sealed class SensorTopicsIntegrationTests : IDisposable
         var dlq = KafkaTestKit.ReadAll(_cluster, "falco.alerts.dlq", r => r.Count >= 1, TimeSpan.FromSeconds(20));
         await host.StopAsync();
 
-        var text = Export(registry);
+        var text = Exposition.Export(registry);
         foreach (var (topic, _, _) in Sensors)
         {
-            Assert.True(Sum(text, "sentinel_events_consumed_total", topic) > 0, $"events consumed from {topic}");
+            Assert.True(Exposition.Sum(text, "sentinel_events_consumed_total", topic) > 0, $"events consumed from {topic}");
         }
 
-        Assert.Equal(expectedIgnored, Sum(text, "sentinel_events_ignored_total", null));
+        Assert.Equal(expectedIgnored, Exposition.Sum(text, "sentinel_events_ignored_total"));
         var dead = Assert.Single(dlq);
         Assert.Equal("missing_field: output_fields: a Falco alert carries its fields in output_fields", Encoding.UTF8.GetString(dead.Message.Headers.GetLastBytes(DeadLetterPublisher.ReasonHeader)));
         var snapshot = await host.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
@@ -96,15 +96,4 @@ public sealed class SensorTopicsIntegrationTests : IDisposable
         Assert.Contains(snapshot, s => s.Key.Value.Contains("/kube-system/", StringComparison.Ordinal));
     }
 
-    private static string Export(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static double Sum(string text, string metric, string? topic) =>
-        text.Split('\n')
-            .Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && (topic is null || l.Contains($"topic=\"{topic}\"", StringComparison.Ordinal)))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 }

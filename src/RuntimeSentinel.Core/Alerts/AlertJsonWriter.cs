@@ -68,14 +68,7 @@ public static class AlertJsonWriter
         }
 
         w.WriteEndObject();
-        if (a.Mitre is { } m)
-        {
-            w.WriteStartObject("mitre");
-            w.WriteString("tactic", m.Tactic);
-            w.WriteString("technique", m.TechniqueId);
-            w.WriteString("name", m.Name);
-            w.WriteEndObject();
-        }
+        WriteMitre(w, a.Mitre);
         w.WriteStartObject("baseline");
         w.WriteString("phase", a.Baseline.Phase.ToWire());
         w.WriteNumber("age_seconds", Math.Round(a.Baseline.Age.TotalSeconds, 1));
@@ -94,6 +87,18 @@ public static class AlertJsonWriter
 
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    internal static void WriteMitre(Utf8JsonWriter w, MitreTechnique? mitre)
+    {
+        if (mitre is { } m)
+        {
+            w.WriteStartObject("mitre");
+            w.WriteString("tactic", m.Tactic);
+            w.WriteString("technique", m.TechniqueId);
+            w.WriteString("name", m.Name);
+            w.WriteEndObject();
+        }
     }
 
     private static void Opt(Utf8JsonWriter w, string name, string? value)

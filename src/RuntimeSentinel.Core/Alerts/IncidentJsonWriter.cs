@@ -46,14 +46,7 @@ public static class IncidentJsonWriter
         w.WriteString("detector", p.Detector);
         w.WriteNumber("score", Math.Round(p.Score, 4));
         w.WriteNumber("threshold", Math.Round(p.Threshold, 4));
-        if (p.Mitre is { } m)
-        {
-            w.WriteStartObject("mitre");
-            w.WriteString("tactic", m.Tactic);
-            w.WriteString("technique", m.TechniqueId);
-            w.WriteString("name", m.Name);
-            w.WriteEndObject();
-        }
+        AlertJsonWriter.WriteMitre(w, p.Mitre);
 
         w.WriteStartObject("workload");
         w.WriteString("key", i.Workload.Value);
