@@ -31,6 +31,7 @@ public sealed class DetectionMetrics
             "sentinel_detector_score_margin",
             "Score minus threshold of every scored event, by detector (above 0 raises a finding); its drift shows calibration drift.",
             new HistogramConfiguration { LabelNames = ["detector"], Buckets = [-16, -8, -4, -2, -1, -0.5, 0, 0.5, 1, 2, 4, 8, 16] });
+        Threshold = factory.CreateGauge("sentinel_detector_threshold", "Configured detector thresholds: rarity bits below never-seen for item novelty, z-score for resource anomalies.", ["detector", "kind"]);
         AlertsPerWorkloadDay = factory.CreateGauge("sentinel_alerts_per_workload_day", "Alerts per active workload per day over the last 24 h (or since start), to compare with the target.");
         AlertsPerWorkloadDayTarget = factory.CreateGauge("sentinel_alerts_per_workload_day_target", "Configured target for alerts per workload per day (Detection:TargetAlertsPerWorkloadDay).");
         BaselineMemory = factory.CreateGauge("sentinel_baseline_memory_bytes", "Estimated memory held by baseline structures, by feature (entries x entry size; interned strings are shared and not counted).", ["feature"]);
@@ -72,6 +73,8 @@ public sealed class DetectionMetrics
     public Histogram LearningDuration { get; }
 
     public Histogram ScoreMargin { get; }
+
+    public Gauge Threshold { get; }
 
     public Gauge AlertsPerWorkloadDay { get; }
 

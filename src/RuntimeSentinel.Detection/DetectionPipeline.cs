@@ -35,6 +35,8 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         _time = time;
         _startedAt = time.GetUtcNow();
         metrics.AlertsPerWorkloadDayTarget.Set(o.TargetAlertsPerWorkloadDay);
+        metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "rarity_bits").Set(o.RarityBits);
+        metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "resource_z").Set(o.ResourceZThreshold);
         metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
         var n = o.EffectiveShards;
         _shards = new Shard[n];

@@ -228,4 +228,47 @@ public class AlertDispatcherTests
         Assert.True(result.Failed);
         Assert.Equal(5, result.Failures!.Count());
     }
+
+    [Fact]
+    public async Task SlackAndWebhookSinks_PostTheDocumentedPayloads()
+    {
+        var port = System.Net.Sockets.TcpListener.Create(0) is var t ? Start(t) : 0;
+        var bodies = new List<(string Path, string Body, string? Signature)>();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var ctx = await listener.GetContextAsync();
+                using var reader = new StreamReader(ctx.Request.InputStream);
+                bodies.Add((ctx.Request.Url!.AbsolutePath, await reader.ReadToEndAsync(), ctx.Request.Headers[WebhookAlertSink.SignatureHeader]));
+                ctx.Response.StatusCode = 200;
+                ctx.Response.Close();
+            }
+        });
+        var incident = new Incident(TestAlerts.Exec("/bin/sh", 7), Some.Time) { Status = IncidentStatus.Firing, Version = 1 };
+        using var http = new HttpClient();
+        var slack = new SlackAlertSink(http, new EndpointOptions { Url = $"http://127.0.0.1:{port}/slack" }, "https://rb/{category}");
+        await slack.SendAsync([slack.Render(incident)], default);
+        var webhook = new WebhookAlertSink(http, new WebhookOptions { Url = $"http://127.0.0.1:{port}/hook", Secret = "k" }, null);
+        await webhook.SendAsync([webhook.Render(incident)], default);
+        await serve;
+
+        var slackBody = JsonDocument.Parse(bodies[0].Body).RootElement.GetProperty("text").GetString()!;
+        Assert.Contains("*HIGH* `unexpected_process`", slackBody, StringComparison.Ordinal);
+        Assert.Contains("<https://rb/unexpected_process|runbook>", slackBody, StringComparison.Ordinal);
+        Assert.Equal("/hook", bodies[1].Path);
+        Assert.Equal(WebhookAlertSink.Sign("k"u8.ToArray(), Encoding.UTF8.GetBytes(bodies[1].Body)), bodies[1].Signature);
+        Assert.Equal(incident.Id, JsonDocument.Parse(bodies[1].Body).RootElement[0].GetProperty("id").GetString());
+
+        static int Start(System.Net.Sockets.TcpListener l)
+        {
+            l.Start();
+            var p = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            return p;
+        }
+    }
 }
