@@ -37,21 +37,24 @@ public static class AlertingServiceCollectionExtensions
 
         if (o.Webhook.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, WebhookAlertSink>(_ => new WebhookAlertSink(new HttpClient { Timeout = o.Webhook.Timeout }, o.Webhook, o.RunbookUrlTemplate)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, WebhookAlertSink>(_ => new WebhookAlertSink(Http(o.Webhook), o.Webhook, o.RunbookUrlTemplate)));
         }
 
         if (o.Alertmanager.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, AlertmanagerAlertSink>(_ => new AlertmanagerAlertSink(new HttpClient { Timeout = o.Alertmanager.Timeout }, o.Alertmanager, o.RunbookUrlTemplate, o)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, AlertmanagerAlertSink>(_ => new AlertmanagerAlertSink(Http(o.Alertmanager), o.Alertmanager, o.RunbookUrlTemplate, o)));
         }
 
         if (o.Slack.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, SlackAlertSink>(_ => new SlackAlertSink(new HttpClient { Timeout = o.Slack.Timeout }, o.Slack, o.RunbookUrlTemplate)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, SlackAlertSink>(_ => new SlackAlertSink(Http(o.Slack), o.Slack, o.RunbookUrlTemplate)));
         }
 
         return services;
     }
+
+    /// <summary>A redirect is not an acknowledgement: deliveries must be answered 2xx by the configured URL itself.</summary>
+    private static HttpClient Http(EndpointOptions o) => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = o.Timeout };
 }
 
 /// <summary>Reports every invalid alerting setting at once.</summary>

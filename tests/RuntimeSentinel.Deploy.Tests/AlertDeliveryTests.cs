@@ -167,7 +167,26 @@ public class AlertDeliveryTests(ITestOutputHelper output)
         listener.Stop();
         listener.Close();
         gate.Release();
-        await Task.Delay(TimeSpan.FromSeconds(15));
+
+        // While "dead", keep the port: accept and drop every connection, as a crashed receiver behind a load
+        // balancer would; no other test's server can take the port over meanwhile.
+        var blackHole = new TcpListener(IPAddress.Loopback, port);
+        blackHole.Start();
+        using var outage = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            while (true)
+            {
+                using var client = await blackHole.AcceptTcpClientAsync(outage.Token);
+                client.Client.LingerState = new LingerOption(true, 0);
+                client.Close();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        blackHole.Stop();
         int receivedDuringOutage;
         lock (received)
         {
