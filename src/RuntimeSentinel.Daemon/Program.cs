@@ -159,9 +159,20 @@ replay.SetAction(async (parse, ct) =>
     return published.Rejected == 0 ? 0 : 1;
 });
 
+var dataOption = new Option<string>("--data") { Description = "Folder holding ADFA-LD-traces.zip and manifest.csv.", Required = true };
+var adfa = new Command("adfa-ld", "Train the syscall-sequence model on ADFA-LD training traces; score validation and attack traces.")
+{
+    dataOption, jsonOption,
+};
+adfa.SetAction((parse, _) => AdfaLdEvaluation.RunAsync(parse.GetValue(dataOption)!, parse.GetValue(jsonOption), Console.Out, Console.Error));
+var evaluate = new Command("evaluate", "Measure detection quality on labelled data.")
+{
+    adfa,
+};
+
 var root = new RootCommand("RuntimeSentinel: learns each container workload's runtime behaviour from Kafka and alerts on what departs from it.")
 {
-    run, demo, convert, replay,
+    run, demo, convert, replay, evaluate,
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
 

@@ -61,4 +61,22 @@ public class CliTests
         var delay = summary.GetProperty("detection_delay_seconds").GetDouble();
         Assert.InRange(delay, 0, 2);
     }
+
+    [SkippableFact]
+    public async Task EvaluateAdfaLd_Json_ReportsEveryTraceAndBeatsStide()
+    {
+        var data = Datasets.Require("adfa-ld", "adfa-ld");
+        using var sentinel = new SentinelProcess("evaluate", "adfa-ld", "--data", data, "--json");
+        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        var r = JsonDocument.Parse(sentinel.Stdout.Trim()).RootElement;
+        Assert.Equal(1830, r.GetProperty("normal").GetInt32());
+        Assert.Equal(371, r.GetProperty("attack").GetInt32());
+
+        // The STIDE reference on this subset: AUC 0.815, FPR 0.33 at 90 % detection (datasets/adfa-ld/README.md).
+        Assert.True(r.GetProperty("auc").GetDouble() > 0.815, r.ToString());
+        Assert.True(r.GetProperty("fpr_at_90_dr").GetDouble() < 0.33, r.ToString());
+        var c = r.GetProperty("confusion");
+        Assert.Equal(1830, c.GetProperty("fp").GetInt32() + c.GetProperty("tn").GetInt32());
+        Assert.Equal(371, c.GetProperty("tp").GetInt32() + c.GetProperty("fn").GetInt32());
+    }
 }

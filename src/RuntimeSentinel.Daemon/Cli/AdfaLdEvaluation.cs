@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.Json;
+using RuntimeSentinel.Detection.Evaluation;
+using RuntimeSentinel.Detection.Sequences;
+using RuntimeSentinel.Formats.Recordings;
+
+namespace RuntimeSentinel.Daemon.Cli;
+
+/// <summary>
+/// <c>sentinel evaluate adfa-ld --data DIR [--json]</c>: the usual ADFA-LD protocol. The syscall-sequence model is
+/// trained on Training_Data_Master only; every Validation (normal) and Attack trace is scored by its mean surprisal
+/// per call. The n-gram order is chosen by 5-fold cross-validated surprisal on the training traces, and the
+/// operating threshold is the 95th percentile of cross-fitted training scores: both from normal data only, never
+/// from attack traces.
+/// </summary>
+internal static class AdfaLdEvaluation
+{
+    private static readonly int[] Orders = [3, 4, 5, 6];
+
+    public static async Task<int> RunAsync(string dataDir, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        var zip = Path.Combine(dataDir, "ADFA-LD-traces.zip");
+        var manifest = Path.Combine(dataDir, "manifest.csv");
+        if (!File.Exists(zip) || !File.Exists(manifest))
+        {
+            await stderr.WriteLineAsync($"evaluate: {dataDir} must hold ADFA-LD-traces.zip and manifest.csv");
+            return 2;
+        }
+
+        var traces = AdfaLdTraces.Read(zip).ToList();
+        var expected = File.ReadLines(manifest).Skip(1).Count(l => l.Length > 0);
+        if (traces.Count != expected)
+        {
+            await stderr.WriteLineAsync($"evaluate: the archive holds {traces.Count} traces, the manifest lists {expected}");
+            return 2;
+        }
+
+        var training = traces.Where(t => t.Split == AdfaLdTraces.Training).Select(t => t.Calls).ToList();
+        var normal = traces.Where(t => t.Split == AdfaLdTraces.Validation).Select(t => t.Calls).ToList();
+        var attack = traces.Where(t => t.IsAttack).Select(t => t.Calls).ToList();
+
+        // Model selection on training normals only: held-out cross-entropy per order.
+        var cv = Orders.ToDictionary(n => n, n => CrossFitted(training, n).Average());
+        var order = cv.MinBy(kv => kv.Value).Key;
+        await stderr.WriteLineAsync($"order chosen by 5-fold CV on {training.Count} training traces: n={order} ({string.Join(", ", cv.Select(kv => $"n={kv.Key}: {kv.Value:0.000} bits"))})");
+        var threshold = Percentile(CrossFitted(training, order), 0.95);
+
+        var model = new NgramModel(order);
+        model.Train(training);
+        var quality = new DetectionQuality(normal.Select(model.MeanSurprisal), attack.Select(model.MeanSurprisal));
+        var (tp, fp, tn, fn) = quality.ConfusionAt(threshold);
+        var result = new Dictionary<string, object>
+        {
+            ["auc"] = Math.Round(quality.Auc(), 4),
+            ["fpr_at_90_dr"] = Math.Round(quality.FprAtDetectionRate(0.90), 4),
+            ["dr_at_1_fpr"] = Math.Round(quality.DetectionRateAtFpr(0.01), 4),
+            ["dr_at_5_fpr"] = Math.Round(quality.DetectionRateAtFpr(0.05), 4),
+            ["dr_at_10_fpr"] = Math.Round(quality.DetectionRateAtFpr(0.10), 4),
+            ["normal"] = quality.Normal,
+            ["attack"] = quality.Attack,
+            ["model"] = $"ngram n={order} absolute discounting, mean surprisal per call",
+            ["threshold"] = Math.Round(threshold, 4),
+            ["confusion"] = new Dictionary<string, int> { ["tp"] = tp, ["fp"] = fp, ["tn"] = tn, ["fn"] = fn },
+        };
+        if (json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(result));
+        }
+        else
+        {
+            foreach (var (k, v) in result)
+            {
+                await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{k,-14} {(v is Dictionary<string, int> d ? string.Join(" ", d.Select(x => $"{x.Key}={x.Value}")) : v)}"));
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Scores of each training trace by a model trained on the other folds (5 folds).</summary>
+    private static List<double> CrossFitted(List<int[]> training, int order)
+    {
+        var scores = new List<double>(training.Count);
+        for (var fold = 0; fold < 5; fold++)
+        {
+            var model = new NgramModel(order);
+            model.Train(training.Where((_, i) => i % 5 != fold));
+            scores.AddRange(training.Where((_, i) => i % 5 == fold).Select(model.MeanSurprisal));
+        }
+
+        return scores;
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    }
+}
