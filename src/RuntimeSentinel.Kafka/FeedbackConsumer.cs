@@ -23,6 +23,7 @@ public sealed partial class FeedbackConsumer(
     ILogger<FeedbackConsumer> logger) : BackgroundService
 {
     private readonly KafkaOptions _options = options.Value;
+    private readonly Guid _instance = Guid.NewGuid();
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,7 +39,9 @@ public sealed partial class FeedbackConsumer(
     {
         var config = connection.Configure(new ConsumerConfig
         {
-            GroupId = $"{_options.GroupId}.feedback.{Environment.MachineName}.{Environment.ProcessId}",
+            // A group of its own per instance (never shared, even by two hosts in one process): every instance
+            // must read every verdict, and leaving must not make others rebalance.
+            GroupId = $"{_options.GroupId}.feedback.{Environment.MachineName}.{_instance:N}",
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnableAutoCommit = false,
             SessionTimeoutMs = _options.SessionTimeoutMs,

@@ -42,6 +42,7 @@ public sealed class IngestionIntegrationTests : IDisposable
             ["Kafka:Topics:0"] = Events,
             ["Kafka:GroupId"] = group,
             ["Kafka:AlertsTopic"] = Alerts,
+            ["Kafka:FeedbackTopic"] = "",
             ["Kafka:SessionTimeoutMs"] = "2000",
             ["Kafka:HeartbeatIntervalMs"] = "300",
             ["Kafka:StatisticsIntervalMs"] = "500",

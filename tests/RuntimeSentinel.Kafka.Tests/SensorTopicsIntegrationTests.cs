@@ -36,6 +36,7 @@ public sealed class SensorTopicsIntegrationTests : IDisposable
             ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
             ["Kafka:GroupId"] = "sensors",
             ["Kafka:AlertsTopic"] = "",
+            ["Kafka:FeedbackTopic"] = "",
             ["Kafka:SessionTimeoutMs"] = "2000",
             ["Kafka:HeartbeatIntervalMs"] = "300",
             ["Detection:Shards"] = "2",
