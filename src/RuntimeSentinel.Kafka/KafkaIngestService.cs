@@ -175,20 +175,13 @@ public sealed partial class KafkaIngestService : BackgroundService
         {
             // Stopping while blocked on a full shard queue.
         }
-        catch (KafkaException ex) when (ex.Error.IsFatal)
-        {
-            _health.Faulted = true;
-            _health.FaultReason = ex.Error.Reason;
-            LogFatal(_logger, ex, ex.Error.Reason);
-            Shutdown(consumer);
-            _done.TrySetException(ex); // stops the host; Kubernetes restarts the pod
-            return;
-        }
         catch (Exception ex)
         {
+            // Fatal Kafka errors and anything unexpected: stop the host; Kubernetes restarts the pod.
+            var reason = ex is KafkaException k ? k.Error.Reason : ex.Message;
             _health.Faulted = true;
-            _health.FaultReason = ex.Message;
-            LogFatal(_logger, ex, ex.Message);
+            _health.FaultReason = reason;
+            LogFatal(_logger, ex, reason);
             Shutdown(consumer);
             _done.TrySetException(ex);
             return;
@@ -333,41 +326,35 @@ public sealed partial class KafkaIngestService : BackgroundService
             {
                 // Commit what detection finished for the partitions we are losing, so the next owner does not
                 // redo it; in-flight events of those partitions will be redone there (at-least-once).
-                var commit = new List<TopicPartitionOffset>();
-                foreach (var tpo in partitions)
-                {
-                    if (_trackers.Remove(tpo.TopicPartition, out var t))
-                    {
-                        t.Revoked = true;
-                        if (t.TryTakeCommittable(out var position))
-                        {
-                            commit.Add(position);
-                        }
-                    }
-                }
-
-                CommitSafely(c, commit);
-                _health.AssignedPartitions = Math.Max(0, _health.AssignedPartitions - partitions.Count);
-                _metrics.Assigned.Set(_health.AssignedPartitions);
-                _metrics.Rebalances.WithLabels("revoked").Inc();
-                LogRevoked(_logger, partitions.Count);
+                CommitSafely(c, Release(partitions, "revoked"));
             })
-            .SetPartitionsLostHandler((_, partitions) =>
-            {
-                foreach (var tpo in partitions)
-                {
-                    if (_trackers.Remove(tpo.TopicPartition, out var t))
-                    {
-                        t.Revoked = true;
-                    }
-                }
-
-                _health.AssignedPartitions = Math.Max(0, _health.AssignedPartitions - partitions.Count);
-                _metrics.Assigned.Set(_health.AssignedPartitions);
-                _metrics.Rebalances.WithLabels("lost").Inc();
-                LogRevoked(_logger, partitions.Count);
-            })
+            // A statement lambda on purpose: an expression returning the list would bind Confluent's Func overload,
+            // whose return value replaces the assignment, and the consumer would stop getting partitions.
+            .SetPartitionsLostHandler((_, partitions) => { Release(partitions, "lost"); })
             .Build();
+    }
+
+    /// <summary>Stops tracking partitions this member no longer owns; returns their committable positions.</summary>
+    private List<TopicPartitionOffset> Release(List<TopicPartitionOffset> partitions, string type)
+    {
+        var committable = new List<TopicPartitionOffset>();
+        foreach (var tpo in partitions)
+        {
+            if (_trackers.Remove(tpo.TopicPartition, out var t))
+            {
+                t.Revoked = true;
+                if (t.TryTakeCommittable(out var position))
+                {
+                    committable.Add(position);
+                }
+            }
+        }
+
+        _health.AssignedPartitions = Math.Max(0, _health.AssignedPartitions - partitions.Count);
+        _metrics.Assigned.Set(_health.AssignedPartitions);
+        _metrics.Rebalances.WithLabels(type).Inc();
+        LogRevoked(_logger, partitions.Count);
+        return committable;
     }
 
     private void Shutdown(IConsumer<Ignore, DecodedMessage>? consumer)

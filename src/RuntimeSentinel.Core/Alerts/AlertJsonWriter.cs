@@ -25,12 +25,7 @@ public static class AlertJsonWriter
         w.WriteString("fingerprint", a.Fingerprint);
         w.WriteString("time", a.Time.UtcDateTime);
         w.WriteStartObject("workload");
-        w.WriteString("key", a.Workload.Value);
-        w.WriteString("cluster", a.Workload.Cluster);
-        w.WriteString("namespace", a.Workload.Namespace);
-        w.WriteString("owner_kind", a.Workload.OwnerKind);
-        w.WriteString("owner_name", a.Workload.OwnerName);
-        w.WriteString("container", a.Workload.Container);
+        WriteWorkloadKey(w, a.Workload);
         Opt(w, "pod", a.Identity.Pod);
         Opt(w, "container_id", a.Identity.ContainerId);
         Opt(w, "image", a.Identity.Image);
@@ -87,6 +82,17 @@ public static class AlertJsonWriter
 
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>The workload key and its parts (the start of every "workload" object).</summary>
+    internal static void WriteWorkloadKey(Utf8JsonWriter w, Workloads.WorkloadKey key)
+    {
+        w.WriteString("key", key.Value);
+        w.WriteString("cluster", key.Cluster);
+        w.WriteString("namespace", key.Namespace);
+        w.WriteString("owner_kind", key.OwnerKind);
+        w.WriteString("owner_name", key.OwnerName);
+        w.WriteString("container", key.Container);
     }
 
     internal static void WriteMitre(Utf8JsonWriter w, MitreTechnique? mitre)

@@ -49,12 +49,7 @@ public static class IncidentJsonWriter
         AlertJsonWriter.WriteMitre(w, p.Mitre);
 
         w.WriteStartObject("workload");
-        w.WriteString("key", i.Workload.Value);
-        w.WriteString("cluster", i.Workload.Cluster);
-        w.WriteString("namespace", i.Workload.Namespace);
-        w.WriteString("owner_kind", i.Workload.OwnerKind);
-        w.WriteString("owner_name", i.Workload.OwnerName);
-        w.WriteString("container", i.Workload.Container);
+        AlertJsonWriter.WriteWorkloadKey(w, i.Workload);
         Opt(w, "image", p.Identity.Image);
         Opt(w, "image_digest", p.Identity.ImageDigest);
         WriteStrings(w, "pods", i.Pods);
