@@ -2,6 +2,7 @@ using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Detection;
 
@@ -33,6 +34,36 @@ public static class AlertFactory
             Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason, f.Item.A, f.Feature == Feature.Exec ? e.Process.ParentExe : f.Item.B, f.Item.N),
             Baseline = state,
             Evidence = [e],
+        };
+    }
+
+    /// <summary>An alert from a model detector: the fired detectors with scores and thresholds, and the top features.</summary>
+    public static Alert Create(WorkloadKey key, in RuntimeEvent e, ModelFinding f, BaselineState state, DateTimeOffset now, string? modelVersion)
+    {
+        var first = f.TopFeatures.Count > 0 ? f.TopFeatures[0] : default;
+        return new Alert
+        {
+            // Per detector set and category, not per window: a recurring anomaly folds into one incident.
+            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == "syscall_sequence_anomaly" ? f.Observed.Split(':')[0] : f.Detector),
+            Mitre = MitreMapping.For(f.Category, f.Observed, e.Net.BytesOut),
+            Id = Guid.CreateVersion7(now).ToString(),
+            Time = now,
+            Workload = key,
+            Identity = e.Workload,
+            Node = e.Node,
+            Detector = f.Detector,
+            Category = f.Category,
+            Severity = AdjustForAsset(f.Severity, e.Workload.Labels[CriticalityLabel]),
+            Score = f.Score,
+            Threshold = f.Threshold,
+            Summary = $"{key.ShortName}: {f.Reason}",
+            Explanation = new Explanation(first.Feature ?? f.Detector, f.Observed, 0, state.EventsLearned, f.Reason),
+            Baseline = state,
+            Evidence = [e],
+            Detectors = f.Detectors,
+            TopFeatures = f.TopFeatures,
+            CombinedScore = f.Combined,
+            ModelVersion = modelVersion,
         };
     }
 

@@ -37,6 +37,21 @@ public sealed class DetectionMetrics
         BaselineMemory = factory.CreateGauge("sentinel_baseline_memory_bytes", "Estimated memory held by baseline structures, by feature (entries x entry size; interned strings are shared and not counted).", ["feature"]);
         OldestActiveBaseline = factory.CreateGauge("sentinel_baseline_oldest_active_age_seconds", "Age of the oldest active baseline (how stale the oldest model may be).");
 
+        ModelsTrained = factory.CreateCounter("sentinel_models_trained_total", "Workload models trained when learning ended, by result (trained, insufficient_data, failed).", ["result"]);
+        ModelSwaps = factory.CreateCounter("sentinel_model_swaps_total", "Promoted model versions put in service without a restart, by result (applied, pending, rejected).", ["result"]);
+        ModelWindows = factory.CreateCounter("sentinel_model_windows_scored_total", "Behaviour windows scored by workload models.");
+        ShadowExceedances = factory.CreateCounter("sentinel_model_shadow_exceedances_total", "Scores above threshold while a workload was in shadow (would have alerted).");
+        ThresholdsRecalibrated = factory.CreateCounter("sentinel_model_thresholds_recalibrated_total", "Detector thresholds raised at the end of shadow because live normal data exceeded them too often.");
+        foreach (var r in new[] { "trained", "insufficient_data", "failed" })
+        {
+            ModelsTrained.WithLabels(r);
+        }
+
+        foreach (var r in new[] { "applied", "pending", "rejected" })
+        {
+            ModelSwaps.WithLabels(r);
+        }
+
         // Per-workload series: capped (Detection:MaxWorkloadSeries) and expired when a workload stops being exported.
         var managed = factory.WithManagedLifetime(TimeSpan.FromMinutes(5));
         WorkloadEvents = managed.CreateCounter("sentinel_workload_events_total", "Events processed per workload (top workloads by activity, capped).", WorkloadLabels).WithExtendLifetimeOnUse();
@@ -52,9 +67,21 @@ public sealed class DetectionMetrics
 
         Workloads.WithLabels(BaselinePhase.Learning.ToWire());
         Workloads.WithLabels(BaselinePhase.Active.ToWire());
+        Workloads.WithLabels(BaselinePhase.Shadow.ToWire());
+        Workloads.WithLabels(BaselinePhase.Stale.ToWire());
     }
 
     public Gauge Workloads { get; }
+
+    public Counter ModelsTrained { get; }
+
+    public Counter ModelSwaps { get; }
+
+    public Counter ModelWindows { get; }
+
+    public Counter ShadowExceedances { get; }
+
+    public Counter ThresholdsRecalibrated { get; }
 
     public Gauge ItemsLearned { get; }
 

@@ -62,5 +62,8 @@ public sealed class DetectionOptions
     /// <summary>Alert budget the thresholds aim for; exported beside the measured rate for dashboards and alert rules.</summary>
     public double TargetAlertsPerWorkloadDay { get; set; } = 1;
 
+    /// <summary>Behaviour, sequence and spike models (section <c>Detection:Models</c>).</summary>
+    public Models.ModelOptions Models { get; set; } = new();
+
     public int EffectiveShards => Shards > 0 ? Shards : Math.Clamp(Environment.ProcessorCount, 1, 8);
 }

@@ -6,6 +6,7 @@ using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Detection;
 
@@ -84,7 +85,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);
             _metrics.QueueDepth.Set(_shards.Sum(s => s.QueueCount));
-            var active = all.Where(s => s.Phase == BaselinePhase.Active).ToList();
+            var active = all.Where(s => s.Phase is BaselinePhase.Active or BaselinePhase.Shadow).ToList();
             _metrics.OldestActiveBaseline.Set(active.Count == 0 ? 0 : active.Max(s => (now - s.FirstSeen).TotalSeconds));
             var window = TimeSpan.FromDays(1) < now - _startedAt ? TimeSpan.FromDays(1) : now - _startedAt;
             if (window > TimeSpan.FromMinutes(1))
@@ -129,6 +130,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict) =>
         _shards[(StringComparer.Ordinal.GetHashCode(verdict.Workload) & 0x7fffffff) % _shards.Length].ApplyFeedbackAsync(verdict);
 
+    /// <summary>
+    /// Puts a model version in service for its workload on the shard that owns it, between two events: nothing is
+    /// dropped or reordered. A workload not seen yet gets it when its first event arrives.
+    /// </summary>
+    public Task<FeedbackResult> SwapModelAsync(WorkloadModel model) =>
+        _shards[(StringComparer.Ordinal.GetHashCode(model.Card.Workload) & 0x7fffffff) % _shards.Length].SwapModelAsync(model);
+
     /// <summary>A copy of each workload's state, for the CLI summary and tests. Taken between events of each shard.</summary>
     public async Task<IReadOnlyList<WorkloadSnapshot>> SnapshotAsync()
     {
@@ -166,6 +174,24 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Could not refresh per-workload metrics")]
     private static partial void LogMetricsFailed(ILogger logger, Exception ex);
 
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Workload {Workload}: trained model {Version}; calibrated thresholds {Thresholds}")]
+    private static partial void LogModelTrained(ILogger logger, string workload, string version, string thresholds);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Workload {Workload}: too little learning data to train a model; novelty detection only")]
+    private static partial void LogModelInsufficient(ILogger logger, string workload);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Workload {Workload}: model training failed; novelty detection only")]
+    private static partial void LogModelFailed(ILogger logger, Exception ex, string workload);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Workload {Workload}: model {Version} put in service")]
+    private static partial void LogModelSwapped(ILogger logger, string workload, string version);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Workload {Workload}: {Detector} exceeded its threshold too often in shadow; recalibrated to {Threshold}")]
+    private static partial void LogRecalibrated(ILogger logger, string workload, string detector, double threshold);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Workload {Workload}: new image {Digest}; relearning (stale)")]
+    private static partial void LogRelearning(ILogger logger, string workload, string digest);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
     private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
 
@@ -175,6 +201,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly Dictionary<WorkloadKey, WorkloadBaseline> _baselines = new();
         private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
         private readonly List<Finding> _findings = new(4);
+        private readonly List<ModelFinding> _modelFindings = new(2);
+        private readonly Dictionary<string, WorkloadModel> _pendingModels = new(StringComparer.Ordinal);
+        private readonly ModelStore? _store;
         private readonly Channel<Action> _commands = Channel.CreateUnbounded<Action>();
         private readonly List<FeedbackVerdict> _pendingFeedback = [];
         private readonly int _index;
@@ -194,6 +223,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate)
         {
             _rate = rate;
+            _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
             _index = index;
             _options = options;
@@ -322,6 +352,106 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             return FeedbackResult.Applied;
         }
 
+        public Task<FeedbackResult> SwapModelAsync(WorkloadModel model)
+        {
+            var tcs = new TaskCompletionSource<FeedbackResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(SwapModel(model))))
+            {
+                tcs.TrySetResult(FeedbackResult.Rejected);
+            }
+
+            return tcs.Task;
+        }
+
+        private FeedbackResult SwapModel(WorkloadModel model)
+        {
+            var baseline = _baselines.FirstOrDefault(kv => kv.Key.Value == model.Card.Workload).Value;
+            if (baseline?.Models is null)
+            {
+                if (!_options.Models.Enabled)
+                {
+                    _metrics.ModelSwaps.WithLabels("rejected").Inc();
+                    return FeedbackResult.Rejected;
+                }
+
+                if (_pendingModels.Count >= 1000 && !_pendingModels.ContainsKey(model.Card.Workload))
+                {
+                    _pendingModels.Remove(_pendingModels.Keys.First());
+                }
+
+                _pendingModels[model.Card.Workload] = model;
+                _metrics.ModelSwaps.WithLabels("pending").Inc();
+                return FeedbackResult.Pending;
+            }
+
+            baseline.Models.Swap(model, promoted: true);
+            _metrics.ModelSwaps.WithLabels("applied").Inc();
+            LogModelSwapped(_logger, model.Card.Workload, model.Card.Version);
+            return FeedbackResult.Applied;
+        }
+
+        private void OnPhaseChanged(WorkloadKey key, WorkloadBaseline baseline, BaselinePhase from, DateTimeOffset now)
+        {
+            var models = baseline.Models;
+            if (models is null)
+            {
+                return;
+            }
+
+            switch (baseline.Phase)
+            {
+                case BaselinePhase.Stale:
+                    LogRelearning(_logger, key.Value, baseline.RelearnedFor ?? "?");
+                    models.Reset();
+                    break;
+                case BaselinePhase.Shadow or BaselinePhase.Active when from is BaselinePhase.Learning or BaselinePhase.Stale:
+                    TrainModels(key, models, now);
+                    break;
+                case BaselinePhase.Active when from == BaselinePhase.Shadow:
+                    foreach (var detector in models.ConfirmShadow(_options.Models.ShadowDuration))
+                    {
+                        _metrics.ThresholdsRecalibrated.Inc();
+                        LogRecalibrated(_logger, key.Value, detector, models.Model?.ThresholdOf(detector) ?? double.NaN);
+                    }
+
+                    break;
+            }
+        }
+
+        private void TrainModels(WorkloadKey key, ModelRuntime models, DateTimeOffset now)
+        {
+            if (models.Promoted)
+            {
+                // A data scientist's promoted version is in service; it is not replaced by an automatic one.
+                models.DiscardTraining();
+                return;
+            }
+
+            try
+            {
+                var version = "auto-" + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+                var model = models.Train(now, version, "daemon");
+                if (model is null)
+                {
+                    _metrics.ModelsTrained.WithLabels("insufficient_data").Inc();
+                    LogModelInsufficient(_logger, key.Value);
+                    return;
+                }
+
+                _metrics.ModelsTrained.WithLabels("trained").Inc();
+                LogModelTrained(_logger, key.Value, version, string.Join(", ", model.Card.Thresholds.Select(t => $"{t.Key}={t.Value:0.###}")));
+                if (_store is not null && _options.Models.SaveTrained)
+                {
+                    model.Save(_store.VersionPath(key.Value, version));
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _metrics.ModelsTrained.WithLabels("failed").Inc();
+                LogModelFailed(_logger, ex, key.Value);
+            }
+        }
+
         private List<WorkloadSnapshot> TakeSnapshot() =>
             _baselines.Select(kv => new WorkloadSnapshot(
                 kv.Key, kv.Value.Phase, kv.Value.FirstSeen, kv.Value.ActiveSince, kv.Value.EventsLearned, kv.Value.EventsScored,
@@ -329,6 +459,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             {
                 AlertsRaised = kv.Value.AlertsRaised,
                 LastSeen = kv.Value.LastSeen,
+                ModelVersion = kv.Value.Models?.Model?.Card.Version,
+                ModelThresholds = kv.Value.Models?.Model?.Card.Thresholds,
+                ModelWindowsScored = kv.Value.Models?.WindowsScored ?? 0,
             }).ToList();
 
         private void Process(in IngestItem item)
@@ -341,14 +474,35 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 var e = item.Event;
                 var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
                 var suppressedBefore = baseline.CooldownSuppressed;
-                (baseline.Phase == BaselinePhase.Learning ? _learning : _active).Inc();
+                var phase = baseline.Phase;
+                (phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
+                if (baseline.Models is { } models)
+                {
+                    var windows = models.WindowsScored;
+                    var shadow = models.ShadowExceedances;
+                    models.Observe(e, baseline.Knows(e, path), phase, now, _modelFindings);
+                    if (models.WindowsScored != windows)
+                    {
+                        _metrics.ModelWindows.Inc(models.WindowsScored - windows);
+                    }
+
+                    if (models.ShadowExceedances != shadow)
+                    {
+                        _metrics.ShadowExceedances.Inc(models.ShadowExceedances - shadow);
+                    }
+                }
+
                 baseline.Observe(e, path, now, this, _findings);
+                if (baseline.Phase != phase)
+                {
+                    OnPhaseChanged(item.Key, baseline, phase, now);
+                }
                 if (baseline.CooldownSuppressed != suppressedBefore)
                 {
                     _metrics.Findings.WithLabels("cooldown").Inc(baseline.CooldownSuppressed - suppressedBefore);
                 }
 
-                if (baseline.Phase == BaselinePhase.Active && !double.IsNaN(baseline.LastScoreMargin))
+                if (!double.IsNaN(baseline.LastScoreMargin))
                 {
                     _scoreMargin.Observe(baseline.LastScoreMargin);
                 }
@@ -363,6 +517,18 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     }
 
                     _findings.Clear();
+                }
+
+                if (_modelFindings.Count > 0)
+                {
+                    foreach (var f in _modelFindings)
+                    {
+                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, baseline.Models?.Model?.Card.Version));
+                        baseline.AlertsRaised++;
+                        _rate.Record(_time.GetUtcNow());
+                    }
+
+                    _modelFindings.Clear();
                 }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -397,6 +563,17 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             b = new WorkloadBaseline(_options, now);
+            if (_options.Models.Enabled)
+            {
+                b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay);
+                if (_pendingModels.Remove(key.Value, out var pending))
+                {
+                    b.Models.Swap(pending, promoted: true);
+                    _metrics.ModelSwaps.WithLabels("applied").Inc();
+                    LogModelSwapped(_logger, key.Value, pending.Card.Version);
+                }
+            }
+
             _baselines.Add(key, b);
             foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
             {
@@ -442,7 +619,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         {
             _metrics.Workloads.WithLabels(from.ToWire()).Dec();
             _metrics.Workloads.WithLabels(to.ToWire()).Inc();
-            if (_current is not null && _baselines.TryGetValue(_current, out var b))
+            if (from is BaselinePhase.Learning or BaselinePhase.Stale && _current is not null && _baselines.TryGetValue(_current, out var b))
             {
                 _metrics.LearningDuration.Observe(((b.ActiveSince ?? b.LastSeen) - b.FirstSeen).TotalSeconds);
                 LogActive(_logger, _current.Value, b.EventsLearned);
@@ -464,6 +641,12 @@ public sealed record WorkloadSnapshot(
     public long AlertsRaised { get; init; }
 
     public DateTimeOffset LastSeen { get; init; }
+
+    public string? ModelVersion { get; init; }
+
+    public IReadOnlyDictionary<string, double>? ModelThresholds { get; init; }
+
+    public long ModelWindowsScored { get; init; }
 }
 
 /// <summary>Alerts per minute over the last 24 hours, in a fixed ring (thread-safe, no allocation per alert).</summary>

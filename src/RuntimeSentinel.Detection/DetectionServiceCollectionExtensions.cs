@@ -17,6 +17,12 @@ public static class DetectionServiceCollectionExtensions
         services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.TryAddSingleton<DetectionMetrics>();
         services.TryAddSingleton<DetectionPipeline>();
+        if (!string.IsNullOrEmpty(configuration.GetSection(DetectionOptions.SectionName)["Models:Directory"]))
+        {
+            services.TryAddSingleton<Models.ModelWatcher>();
+            services.AddHostedService(sp => sp.GetRequiredService<Models.ModelWatcher>());
+        }
+
         return services;
     }
 }
@@ -100,6 +106,34 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
         if (o.Clock is not ("processing" or "event"))
         {
             errors.Add("Detection:Clock must be 'processing' or 'event'.");
+        }
+
+        var m = o.Models;
+        var context = new System.ComponentModel.DataAnnotations.ValidationContext(m);
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(m, context, results, validateAllProperties: true))
+        {
+            errors.AddRange(results.Select(r => $"Detection:Models:{string.Join(',', r.MemberNames)}: {r.ErrorMessage}"));
+        }
+
+        if (m.Window < TimeSpan.FromMilliseconds(100))
+        {
+            errors.Add("Detection:Models:Window must be at least 100 ms.");
+        }
+
+        if (m.ShadowDuration < TimeSpan.Zero || m.SeasonPeriod < TimeSpan.Zero)
+        {
+            errors.Add("Detection:Models:ShadowDuration and SeasonPeriod must not be negative.");
+        }
+
+        if (m.SeasonPeriod > TimeSpan.Zero && m.SeasonPeriod < m.Window * 24)
+        {
+            errors.Add("Detection:Models:SeasonPeriod must be at least 24 windows long (or zero to turn seasonality off).");
+        }
+
+        if (m.ReloadInterval < TimeSpan.FromMilliseconds(100))
+        {
+            errors.Add("Detection:Models:ReloadInterval must be at least 100 ms.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

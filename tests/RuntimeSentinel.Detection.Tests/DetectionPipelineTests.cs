@@ -42,7 +42,7 @@ public class DetectionPipelineTests
     {
         var alerts = new Alerts();
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        var options = Options.Create(new DetectionOptions { Shards = shards, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = minEvents, ShardQueueCapacity = 8 });
+        var options = Options.Create(new DetectionOptions { Shards = shards, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = minEvents, ShardQueueCapacity = 8, Models = new Models.ModelOptions { ShadowDuration = TimeSpan.Zero } });
         var pipeline = new DetectionPipeline(options, alerts, metrics, time, NullLogger<DetectionPipeline>.Instance);
         pipeline.Start();
         return (pipeline, alerts, metrics);

@@ -29,6 +29,9 @@ public class WorkloadBaselineTests
         MaxItemsPerFeature = maxItems,
         RarityBits = rarity,
         AlertCooldown = TimeSpan.FromMinutes(10),
+
+        // These tests are about item novelty; the shadow phase of the models has its own tests.
+        Models = new Models.ModelOptions { ShadowDuration = TimeSpan.Zero },
     };
 
     private static List<Finding> Observe(WorkloadBaseline b, RuntimeEvent e, DateTimeOffset now, Recorder? r = null)

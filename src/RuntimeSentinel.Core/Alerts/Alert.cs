@@ -12,10 +12,17 @@ public enum Severity : byte
     Critical,
 }
 
+/// <summary>
+/// Lifecycle of a workload's baseline and models: learning → shadow (the models score without alerting while their
+/// calibrated thresholds are confirmed on live data; item novelty already alerts) → active → stale (a new image was
+/// seen: the workload relearns, quietly, then goes through shadow again).
+/// </summary>
 public enum BaselinePhase : byte
 {
     Learning,
     Active,
+    Shadow,
+    Stale,
 }
 
 /// <summary>Where the workload's baseline stood when the alert was raised, so an analyst can judge how much it knew.</summary>
@@ -26,6 +33,12 @@ public readonly record struct BaselineState(BaselinePhase Phase, TimeSpan Age, l
 /// parts (<see cref="ItemA"/>, <see cref="ItemB"/>, <see cref="ItemN"/>) let a feedback verdict name it exactly.
 /// </summary>
 public readonly record struct Explanation(string Feature, string Observed, long LearnedCount, long LearnedTotal, string Reason, string? ItemA = null, string? ItemB = null, int ItemN = -1);
+
+/// <summary>One detector's verdict on what an alert is about: its score against its calibrated threshold.</summary>
+public readonly record struct DetectorScore(string Detector, double Score, double Threshold);
+
+/// <summary>A feature behind a model alert: the observed value beside the baseline's typical one and its share of the anomaly.</summary>
+public readonly record struct FeatureContribution(string Feature, double Observed, double Baseline, double Share);
 
 /// <summary>A MITRE ATT&amp;CK technique an alert's category maps to.</summary>
 public sealed record MitreTechnique(string Tactic, string TechniqueId, string Name);
@@ -67,6 +80,18 @@ public sealed record Alert
 
     public MitreTechnique? Mitre { get; init; }
 
+    /// <summary>Model alerts: every detector that exceeded its threshold on this behaviour (first = the one reported above).</summary>
+    public IReadOnlyList<DetectorScore> Detectors { get; init; } = [];
+
+    /// <summary>Model alerts: the features that contributed most, observed vs baseline.</summary>
+    public IReadOnlyList<FeatureContribution> TopFeatures { get; init; } = [];
+
+    /// <summary>Model alerts: the combined score, the largest score/threshold ratio of the detectors (above 1 alerts).</summary>
+    public double? CombinedScore { get; init; }
+
+    /// <summary>Version of the model that scored it, if a model did.</summary>
+    public string? ModelVersion { get; init; }
+
     public const string SchemaId = "sentinel.alert/v1";
 }
 
@@ -76,7 +101,13 @@ public static class SeverityNames
 
     public static string ToWire(this Severity s) => Names[(int)s];
 
-    public static string ToWire(this BaselinePhase p) => p == BaselinePhase.Learning ? "learning" : "active";
+    public static string ToWire(this BaselinePhase p) => p switch
+    {
+        BaselinePhase.Learning => "learning",
+        BaselinePhase.Shadow => "shadow",
+        BaselinePhase.Stale => "stale",
+        _ => "active",
+    };
 
     public static bool TryParse(string s, out Severity severity)
     {

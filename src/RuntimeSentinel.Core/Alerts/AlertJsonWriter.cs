@@ -63,6 +63,7 @@ public static class AlertJsonWriter
         }
 
         w.WriteEndObject();
+        WriteModel(w, a);
         WriteMitre(w, a.Mitre);
         w.WriteStartObject("baseline");
         w.WriteString("phase", a.Baseline.Phase.ToWire());
@@ -93,6 +94,51 @@ public static class AlertJsonWriter
         w.WriteString("owner_kind", key.OwnerKind);
         w.WriteString("owner_name", key.OwnerName);
         w.WriteString("container", key.Container);
+    }
+
+    /// <summary>Model alerts only: the detectors that fired (score vs calibrated threshold) and the top features.</summary>
+    internal static void WriteModel(Utf8JsonWriter w, Alert a)
+    {
+        if (a.Detectors.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteStartObject("model");
+        if (a.ModelVersion is not null)
+        {
+            w.WriteString("version", a.ModelVersion);
+        }
+
+        if (a.CombinedScore is { } combined)
+        {
+            w.WriteNumber("combined_score", Math.Round(combined, 4));
+        }
+
+        w.WriteStartArray("detectors");
+        foreach (var d in a.Detectors)
+        {
+            w.WriteStartObject();
+            w.WriteString("detector", d.Detector);
+            w.WriteNumber("score", Math.Round(d.Score, 4));
+            w.WriteNumber("threshold", Math.Round(d.Threshold, 4));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("top_features");
+        foreach (var f in a.TopFeatures)
+        {
+            w.WriteStartObject();
+            w.WriteString("feature", f.Feature);
+            w.WriteNumber("observed", Math.Round(f.Observed, 4));
+            w.WriteNumber("baseline", Math.Round(f.Baseline, 4));
+            w.WriteNumber("share", Math.Round(f.Share, 4));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     internal static void WriteMitre(Utf8JsonWriter w, MitreTechnique? mitre)

@@ -46,6 +46,7 @@ public static class IncidentJsonWriter
         w.WriteString("detector", p.Detector);
         w.WriteNumber("score", Math.Round(p.Score, 4));
         w.WriteNumber("threshold", Math.Round(p.Threshold, 4));
+        AlertJsonWriter.WriteModel(w, p);
         AlertJsonWriter.WriteMitre(w, p.Mitre);
 
         w.WriteStartObject("workload");

@@ -49,6 +49,8 @@ public static class MitreMapping
             "unexpected_syscall" when o is "ptrace" or "process_vm_writev" => ProcessInjection,
             "unexpected_syscall" when o is "init_module" or "finit_module" or "do_init_module" => KernelModules,
             "resource_anomaly" when o == "cpu" => ResourceHijacking,
+            "resource_spike" when o.StartsWith("spike:cpu", StringComparison.Ordinal) => ResourceHijacking,
+            "rate_spike" when o.StartsWith("spike:bytes_out", StringComparison.Ordinal) => ExfilOverC2,
             _ => null,
         };
     }

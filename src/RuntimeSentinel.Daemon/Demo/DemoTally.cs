@@ -35,7 +35,7 @@ internal sealed class DemoTally : IIncidentObserver
 
     public long Alerts => All.Sum(i => i.Count);
 
-    public long NormalAfterLearning => All.Where(i => Scenario(i) == "normal" && i.Primary.Baseline.Phase == BaselinePhase.Active).Sum(i => i.Count);
+    public long NormalAfterLearning => All.Where(i => Scenario(i) == "normal" && i.Primary.Baseline.Phase is BaselinePhase.Active or BaselinePhase.Shadow).Sum(i => i.Count);
 
     public IReadOnlyDictionary<string, int> ByCategory =>
         new SortedDictionary<string, int>(All.GroupBy(i => i.Category).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);

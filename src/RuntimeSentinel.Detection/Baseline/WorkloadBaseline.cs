@@ -41,6 +41,7 @@ public sealed class WorkloadBaseline
 
     // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
     private readonly Dictionary<ReadOnlyMemory<char>, int> _directoryChildren = new(MemoryComparer.Instance);
+    private readonly HashSet<string> _imageDigests = new(StringComparer.Ordinal);
     private int _acceptedFeatures;
     private RunningStats _cpu;
     private RunningStats _memory;
@@ -50,6 +51,7 @@ public sealed class WorkloadBaseline
         _options = options;
         FirstSeen = firstSeen;
         LastSeen = firstSeen;
+        LearningSince = firstSeen;
         _counters = new BoundedCounter[FeatureCount];
         for (var i = 0; i < _counters.Length; i++)
         {
@@ -103,31 +105,116 @@ public sealed class WorkloadBaseline
         }
     }
 
+    /// <summary>Model state of the workload (null when models are disabled); owned by the same shard.</summary>
+    public Models.ModelRuntime? Models { get; set; }
+
+    /// <summary>Whether the baseline already knows the event's main item (executable, file, endpoint); true for other kinds.</summary>
+    public bool Knows(in RuntimeEvent e, string? normalizedPath) => e.Kind switch
+    {
+        EventKind.ProcessExec when e.Process.Exe is { } exe => _counters[(int)Feature.Exec].CountOf(new FeatureKey(exe)) > 0,
+        EventKind.FileOpen when normalizedPath is not null => _counters[(int)Feature.File].CountOf(new FeatureKey(normalizedPath)) > 0,
+        EventKind.NetConnect when e.Net.RemoteIp is { } ip => _counters[(int)Feature.Endpoint].CountOf(new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort)) > 0,
+        _ => true,
+    };
+
     public bool Accepts(Feature feature) => (_acceptedFeatures & (1 << (int)feature)) != 0;
 
     public BaselineState State(DateTimeOffset now) => new(Phase, now - FirstSeen, EventsLearned, ActiveSince);
+
+    /// <summary>When the current learning period (first, or after an image change) began.</summary>
+    public DateTimeOffset LearningSince { get; private set; }
+
+    public DateTimeOffset? ShadowSince { get; private set; }
+
+    /// <summary>Image digest that started the current relearning, if any.</summary>
+    public string? RelearnedFor { get; private set; }
 
     /// <summary>Learns from or scores one event; findings (only in the active phase) are appended to <paramref name="findings"/>.</summary>
     public void Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, IBaselineObserver observer, List<Finding> findings)
     {
         LastSeen = now;
-        if (Phase == BaselinePhase.Learning)
+        if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
         {
-            Learn(e, normalizedPath, observer);
-            EventsLearned++;
-            if (now - FirstSeen >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
-            {
-                Phase = BaselinePhase.Active;
-                ActiveSince = now;
-                observer.PhaseChanged(BaselinePhase.Learning, BaselinePhase.Active);
-            }
-
-            return;
+            Relearn(digest, now, observer);
         }
 
+        switch (Phase)
+        {
+            case BaselinePhase.Learning or BaselinePhase.Stale:
+                Learn(e, normalizedPath, observer);
+                EventsLearned++;
+                if (now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
+                {
+                    var from = Phase;
+                    ActiveSince = now;
+                    if (_options.Models.Enabled && _options.Models.ShadowDuration > TimeSpan.Zero)
+                    {
+                        Phase = BaselinePhase.Shadow;
+                        ShadowSince = now;
+                    }
+                    else
+                    {
+                        Phase = BaselinePhase.Active;
+                    }
+
+                    observer.PhaseChanged(from, Phase);
+                }
+
+                return;
+            case BaselinePhase.Shadow when now - ShadowSince >= _options.Models.ShadowDuration:
+                Phase = BaselinePhase.Active;
+                observer.PhaseChanged(BaselinePhase.Shadow, BaselinePhase.Active);
+                break;
+        }
+
+        // Shadow holds back the model detectors only (their thresholds are being confirmed); item novelty needs no
+        // confirmation and alerts from the end of learning.
         EventsScored++;
         LastScoreMargin = double.NaN;
         Score(e, normalizedPath, now, findings);
+    }
+
+    /// <summary>True when the digest was not seen before (recorded; a rolling update's two digests both count as known).</summary>
+    private bool IsNewImage(string digest)
+    {
+        if (_imageDigests.Contains(digest))
+        {
+            return false;
+        }
+
+        if (_imageDigests.Count >= 8)
+        {
+            _imageDigests.Clear();
+        }
+
+        var first = _imageDigests.Count == 0;
+        _imageDigests.Add(digest);
+        return !first;
+    }
+
+    /// <summary>
+    /// A new image means new binaries and behaviour: what was learned no longer describes the workload, so it is
+    /// forgotten and learned again (phase stale) rather than alerting on everything the new version does.
+    /// </summary>
+    private void Relearn(string digest, DateTimeOffset now, IBaselineObserver observer)
+    {
+        for (var i = 0; i < _counters.Length; i++)
+        {
+            _counters[i] = new BoundedCounter(_options.MaxItemsPerFeature);
+        }
+
+        _directoryChildren.Clear();
+        _lastAlerted.Clear();
+        _cpu = default;
+        _memory = default;
+        EventsLearned = 0;
+        LearningSince = now;
+        ShadowSince = null;
+        ActiveSince = null;
+        RelearnedFor = digest;
+        var from = Phase;
+        Phase = BaselinePhase.Stale;
+        observer.PhaseChanged(from, BaselinePhase.Stale);
     }
 
     private void Learn(in RuntimeEvent e, string? path, IBaselineObserver observer)

@@ -76,7 +76,51 @@ public sealed class NgramModel
     /// <summary>Mean surprisal per call: the sequence's cross-entropy under the model.</summary>
     public double MeanSurprisal(int[] seq) => seq.Length == 0 ? 0 : Surprisal(seq).Average();
 
-    private double Probability(int[] seq, int i)
+    /// <summary>
+    /// Bits of surprise of <paramref name="symbol"/> after <paramref name="history"/> (oldest first; only the last
+    /// Order-1 calls matter). A shorter history reads as the start of the process. Used by the online scorer.
+    /// </summary>
+    public double Surprisal(ReadOnlySpan<int> history, int symbol)
+    {
+        Span<int> seq = stackalloc int[Order];
+        var k = Math.Min(history.Length, Order - 1);
+        history[^k..].CopyTo(seq);
+        seq[k] = symbol;
+        return -Math.Log2(Probability(seq[..(k + 1)], k));
+    }
+
+    public void Save(BinaryWriter w)
+    {
+        w.Write(Order);
+        w.Write(Discount);
+        w.Write(_vocabulary);
+        foreach (var level in _orders)
+        {
+            w.Write(level.Count);
+            foreach (var (ctx, node) in level)
+            {
+                w.Write(ctx);
+                node.Save(w);
+            }
+        }
+    }
+
+    public static NgramModel Load(BinaryReader r)
+    {
+        var m = new NgramModel(r.ReadInt32(), r.ReadDouble()) { _vocabulary = r.ReadInt32() };
+        foreach (var level in m._orders)
+        {
+            var n = r.ReadInt32();
+            for (var i = 0; i < n; i++)
+            {
+                level[r.ReadUInt64()] = Node.Load(r);
+            }
+        }
+
+        return m;
+    }
+
+    private double Probability(ReadOnlySpan<int> seq, int i)
     {
         var symbol = seq[i];
         var p = 1.0 / _vocabulary;
@@ -95,7 +139,7 @@ public sealed class NgramModel
     }
 
     /// <summary>The k calls before position i, packed (k = 0: the empty context).</summary>
-    private static ulong Context(int[] seq, int i, int k)
+    private static ulong Context(ReadOnlySpan<int> seq, int i, int k)
     {
         ulong key = (ulong)k;
         for (var j = 1; j <= k; j++)
@@ -125,5 +169,30 @@ public sealed class NgramModel
         }
 
         public int CountOf(int symbol) => _counts.GetValueOrDefault(symbol);
+
+        public void Save(BinaryWriter w)
+        {
+            w.Write(_counts.Count);
+            foreach (var (symbol, count) in _counts)
+            {
+                w.Write(symbol);
+                w.Write(count);
+            }
+        }
+
+        public static Node Load(BinaryReader r)
+        {
+            var node = new Node();
+            var n = r.ReadInt32();
+            for (var i = 0; i < n; i++)
+            {
+                var symbol = r.ReadInt32();
+                var count = r.ReadInt32();
+                node._counts[symbol] = count;
+                node.Total += count;
+            }
+
+            return node;
+        }
     }
 }

@@ -1,0 +1,197 @@
+using System.Security.Cryptography;
+using System.Text;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>
+/// The per-workload behaviour vector of one time window. The feature list is the schema a model is trained
+/// against; its fingerprint goes into every model card, and a model trained on another schema is refused.
+/// Counts and byte totals enter as log(1+x), which keeps a busy window and a quiet one on comparable scales.
+/// </summary>
+public static class BehaviourSchema
+{
+    /// <summary>Bumped when the meaning of a feature changes without its name changing.</summary>
+    public const int Version = 1;
+
+    public static readonly string[] Features =
+    [
+        "events", "exec", "exit", "file_open", "file_write", "syscall", "connect", "accept", "listen", "dns",
+        "distinct_exe", "distinct_file", "distinct_destination", "new_exe_ratio", "new_file_ratio",
+        "new_destination_ratio", "bytes_out", "bytes_in", "failed_ratio", "destination_entropy", "cpu_cores",
+        "memory_mib",
+    ];
+
+    public static int Index(string name) => Array.IndexOf(Features, name);
+
+    /// <summary>Series that also get a spike detector, and the smallest spread each assumes.</summary>
+    public static readonly (string Feature, double MinScale)[] Series =
+    [
+        ("exec", 0.5), ("connect", 0.5), ("bytes_out", 0.5), ("failed_ratio", 0.05), ("cpu_cores", 0.05), ("memory_mib", 16),
+    ];
+
+    public static string Fingerprint { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+        $"behaviour/v{Version}:{string.Join(',', Features)}|sequence/ngram-v1|spike/mad-v1")))[..16];
+}
+
+/// <summary>
+/// Accumulates one workload's events into the current window's raw feature values. Reused across windows; distinct
+/// sets are capped (an attacker flooding unique paths saturates the count instead of memory).
+/// </summary>
+public sealed class BehaviourWindow
+{
+    private const int DistinctCap = 1024;
+
+    private readonly HashSet<string> _exes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _destinations = new(StringComparer.Ordinal);
+    private readonly double[] _raw = new double[BehaviourSchema.Features.Length];
+    private long _newExe, _newFile, _newDest, _withResult, _failed;
+    private double _cpuSum, _memSum;
+    private int _cpuN, _memN;
+
+    public long Events { get; private set; }
+
+    /// <summary>Adds an event; <paramref name="known"/> says whether the baseline already knew its main item.</summary>
+    public void Add(in RuntimeEvent e, bool known)
+    {
+        Events++;
+        switch (e.Kind)
+        {
+            case EventKind.ProcessExec:
+                _raw[1]++;
+                if (e.Process.Exe is { } exe && _exes.Count < DistinctCap)
+                {
+                    _exes.Add(exe);
+                }
+
+                _newExe += known ? 0 : 1;
+                break;
+            case EventKind.ProcessExit:
+                _raw[2]++;
+                break;
+            case EventKind.FileOpen:
+                _raw[3]++;
+                if (IsWrite(e.FileFlags))
+                {
+                    _raw[4]++;
+                }
+
+                if (e.FilePath is { } p && _files.Count < DistinctCap)
+                {
+                    _files.Add(p);
+                }
+
+                _newFile += known ? 0 : 1;
+                break;
+            case EventKind.Syscall:
+                _raw[5]++;
+                break;
+            case EventKind.NetConnect:
+                _raw[6]++;
+                if (e.Net.RemoteIp is { } ip && (_destinations.Count < DistinctCap || _destinations.ContainsKey(ip)))
+                {
+                    _destinations[ip] = _destinations.GetValueOrDefault(ip) + 1;
+                }
+
+                _newDest += known ? 0 : 1;
+                break;
+            case EventKind.NetAccept:
+                _raw[7]++;
+                break;
+            case EventKind.NetListen:
+                _raw[8]++;
+                break;
+            case EventKind.DnsQuery:
+                _raw[9]++;
+                break;
+            case EventKind.ResourceUsage:
+                if (e.Resource.CpuCores >= 0)
+                {
+                    _cpuSum += e.Resource.CpuCores;
+                    _cpuN++;
+                }
+
+                if (e.Resource.MemoryBytes >= 0)
+                {
+                    _memSum += e.Resource.MemoryBytes / 1048576.0;
+                    _memN++;
+                }
+
+                break;
+        }
+
+        _raw[16] += Math.Max(0, e.Net.BytesOut);
+        _raw[17] += Math.Max(0, e.Net.BytesIn);
+        if (e.ReturnCode is { } rc)
+        {
+            _withResult++;
+            _failed += rc < 0 ? 1 : 0;
+        }
+    }
+
+    /// <summary>Writes the window's feature vector (schema order) and starts a new window.</summary>
+    public void Close(Span<float> vector, ref double lastCpu, ref double lastMemory)
+    {
+        _raw[0] = Events;
+        _raw[10] = _exes.Count;
+        _raw[11] = _files.Count;
+        _raw[12] = _destinations.Count;
+        _raw[13] = _raw[1] > 0 ? _newExe / _raw[1] : 0;
+        _raw[14] = _raw[3] > 0 ? _newFile / _raw[3] : 0;
+        _raw[15] = _raw[6] > 0 ? _newDest / _raw[6] : 0;
+        _raw[18] = _withResult > 0 ? _failed / (double)_withResult : 0;
+        _raw[19] = Entropy();
+
+        // Resource samples arrive every few windows; a window without one carries the last value forward.
+        lastCpu = _cpuN > 0 ? _cpuSum / _cpuN : lastCpu;
+        lastMemory = _memN > 0 ? _memSum / _memN : lastMemory;
+        _raw[20] = lastCpu;
+        _raw[21] = lastMemory;
+        for (var i = 0; i < _raw.Length; i++)
+        {
+            vector[i] = (float)(IsLogScaled(i) ? Math.Log(1 + _raw[i]) : _raw[i]);
+        }
+
+        Reset();
+    }
+
+    /// <summary>Counts, sizes and totals are log-scaled; ratios, entropy and resources are not.</summary>
+    public static bool IsLogScaled(int feature) => feature is <= 12 or 16 or 17;
+
+    /// <summary>The raw (unscaled) value of a stored feature, for explanations.</summary>
+    public static double Unscale(int feature, double value) => IsLogScaled(feature) ? Math.Exp(value) - 1 : value;
+
+    private double Entropy()
+    {
+        var total = 0;
+        foreach (var c in _destinations.Values)
+        {
+            total += c;
+        }
+
+        double h = 0;
+        foreach (var c in _destinations.Values)
+        {
+            var p = c / (double)total;
+            h -= p * Math.Log2(p);
+        }
+
+        return h;
+    }
+
+    private void Reset()
+    {
+        Array.Clear(_raw);
+        _exes.Clear();
+        _files.Clear();
+        _destinations.Clear();
+        _newExe = _newFile = _newDest = _withResult = _failed = 0;
+        _cpuSum = _memSum = 0;
+        _cpuN = _memN = 0;
+        Events = 0;
+    }
+
+    private static bool IsWrite(string? flags) =>
+        flags is not null && (flags.Contains("WR", StringComparison.OrdinalIgnoreCase) || flags.Contains("CREAT", StringComparison.OrdinalIgnoreCase) || flags.Contains("TRUNC", StringComparison.OrdinalIgnoreCase) || flags.Contains('w'));
+}

@@ -1,0 +1,476 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>A model detector's candidate alert.</summary>
+public sealed record ModelFinding(
+    string Detector,
+    string Category,
+    Severity Severity,
+    double Score,
+    double Threshold,
+    IReadOnlyList<DetectorScore> Detectors,
+    IReadOnlyList<FeatureContribution> TopFeatures,
+    string Reason,
+    string Observed)
+{
+    public double Combined => Detectors.Count == 0 ? Score / Threshold : Detectors.Max(d => d.Score / d.Threshold);
+}
+
+/// <summary>
+/// The model side of one workload, owned by its detection shard: cuts events into behaviour windows, keeps each
+/// process's syscall stream, collects training data while the workload learns, trains and calibrates the models
+/// when learning ends, and scores afterwards (in shadow without alerting, then active). Every structure is bounded.
+/// </summary>
+public sealed class ModelRuntime
+{
+    private readonly string _workload;
+    private readonly ModelOptions _o;
+    private readonly double _target;
+    private readonly BehaviourWindow _window = new();
+    private readonly float[] _vector = new float[BehaviourSchema.Features.Length];
+    private readonly int[] _seriesIndex = BehaviourSchema.Series.Select(s => BehaviourSchema.Index(s.Feature)).ToArray();
+    private readonly Dictionary<int, ProcessStream> _processes = new();
+    private readonly Queue<int> _processOrder = new();
+
+    // Training data, collected while learning.
+    private readonly List<(float[] Vector, DateTimeOffset End)> _windows = [];
+    private readonly Dictionary<int, (string? Exe, List<int> Calls)> _traces = new();
+    private readonly Dictionary<string, int> _symbols = new(StringComparer.Ordinal);
+    private long _trainingCalls;
+    private long _trainingEvents;
+    private DateTimeOffset _trainingFrom;
+
+    // Live scoring state.
+    private SpikeDetector[] _spikes = [];
+    private readonly Dictionary<string, List<double>> _shadowScores = new(StringComparer.Ordinal);
+    private DateTimeOffset _windowStart;
+    private double _lastCpu, _lastMemory;
+
+    public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay)
+    {
+        _workload = workload;
+        _o = options;
+        _target = targetAlertsPerDay;
+    }
+
+    public WorkloadModel? Model { get; private set; }
+
+    /// <summary>The model in service was promoted from the model folder (not trained here).</summary>
+    public bool Promoted { get; private set; }
+
+    public long WindowsScored { get; private set; }
+
+    /// <summary>Scores each detector would have alerted on while in shadow (not alerted).</summary>
+    public long ShadowExceedances { get; private set; }
+
+    /// <summary>Observes one event. <paramref name="known"/>: the baseline already knew its main item (read before it learns the event).</summary>
+    public void Observe(in RuntimeEvent e, bool known, BaselinePhase phase, DateTimeOffset now, List<ModelFinding> findings)
+    {
+        if (_windowStart == default)
+        {
+            _windowStart = now;
+            _trainingFrom = now;
+        }
+
+        if (now - _windowStart >= _o.Window)
+        {
+            CloseWindow(_windowStart + _o.Window, phase, findings);
+
+            // Idle gaps are not replayed window by window: the next window starts at the current one.
+            var steps = (long)((now - _windowStart) / _o.Window);
+            _windowStart += _o.Window * steps;
+        }
+
+        _window.Add(e, known);
+        if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
+        {
+            _trainingEvents++;
+        }
+
+        if (e.Kind == EventKind.Syscall && e.SyscallName is { } name)
+        {
+            OnSyscall(e.Process.Pid, e.Process.Exe, name, phase, findings);
+        }
+        else if (e.Kind == EventKind.ProcessExit)
+        {
+            _processes.Remove(e.Process.Pid);
+        }
+    }
+
+    /// <summary>Forgets models and training data (the workload relearns after an image change).</summary>
+    public void Reset()
+    {
+        Model = null;
+        Promoted = false;
+        _windows.Clear();
+        _traces.Clear();
+        _symbols.Clear();
+        _processes.Clear();
+        _processOrder.Clear();
+        _shadowScores.Clear();
+        _trainingCalls = _trainingEvents = 0;
+        _trainingFrom = _windowStart;
+    }
+
+    /// <summary>
+    /// Trains and calibrates from what was collected while learning; null when there was too little to train
+    /// anything. The collection is released either way.
+    /// </summary>
+    public WorkloadModel? Train(DateTimeOffset now, string version, string source)
+    {
+        try
+        {
+            var model = ModelTrainer.Build(
+                _workload, version, source, _o, _target, _windows, _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
+                _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents);
+            if (model is not null)
+            {
+                Swap(model);
+            }
+
+            return model;
+        }
+        finally
+        {
+            DiscardTraining();
+        }
+    }
+
+    /// <summary>Releases learning data without training (a promoted model is in service).</summary>
+    public void DiscardTraining()
+    {
+        _windows.Clear();
+        _traces.Clear();
+        _trainingCalls = 0;
+    }
+
+    /// <summary>Puts a model in service between two events (the shard thread calls this), keeping process streams.</summary>
+    public void Swap(WorkloadModel model, bool promoted = false)
+    {
+        Model = model;
+        Promoted = promoted;
+        _spikes = BehaviourSchema.Series.Select(s => Seeded(s.Feature, s.MinScale, model.Card)).ToArray();
+        foreach (var p in _processes.Values)
+        {
+            p.Reset();
+        }
+
+        _shadowScores.Clear();
+    }
+
+    /// <summary>
+    /// End of shadow: where a detector would have alerted clearly more often than its budget on live normal data,
+    /// its threshold is recalibrated on the shadow scores. Returns the detectors whose threshold moved.
+    /// </summary>
+    public IReadOnlyList<string> ConfirmShadow(TimeSpan shadowDuration)
+    {
+        var moved = new List<string>();
+        if (Model is null || shadowDuration <= TimeSpan.Zero)
+        {
+            return moved;
+        }
+
+        var thresholds = new Dictionary<string, double>(Model.Card.Thresholds, StringComparer.Ordinal);
+        var detectors = Math.Max(1, thresholds.Count);
+        foreach (var (detector, scores) in _shadowScores)
+        {
+            if (scores.Count < Calibration.MinScores || !thresholds.TryGetValue(detector, out var t))
+            {
+                continue;
+            }
+
+            var perDay = scores.Count / shadowDuration.TotalDays;
+            var allowed = _target / detectors * shadowDuration.TotalDays;
+            var exceeded = scores.Count(s => s > t);
+            if (exceeded > Math.Max(1, 3 * allowed))
+            {
+                var floor = detector.StartsWith(WorkloadModel.SpikePrefix, StringComparison.Ordinal) ? _o.MinSpikeZ : 0;
+                thresholds[detector] = Math.Max(floor, Math.Max(t, Calibration.Threshold(scores, Calibration.ExceedanceFor(_target, detectors, perDay))));
+                moved.Add(detector);
+            }
+        }
+
+        if (moved.Count > 0)
+        {
+            Model = new WorkloadModel(Model.Card with { Thresholds = thresholds }, Model.Behaviour, Model.Sequences);
+        }
+
+        _shadowScores.Clear();
+        return moved;
+    }
+
+    private SpikeDetector Seeded(string feature, double minScale, ModelCard card)
+    {
+        var d = NewSpike(minScale);
+        if (card.SpikeHistory.TryGetValue(feature, out var history))
+        {
+            foreach (var (v, i) in history.Select((v, i) => (v, i)))
+            {
+                d.Update(v, i);
+            }
+        }
+
+        return d;
+    }
+
+    internal SpikeDetector NewSpike(double minScale)
+    {
+        var buckets = _o.SeasonPeriod > TimeSpan.Zero ? 24 : 0;
+        return new SpikeDetector(history: 120, seasonBuckets: buckets, perBucket: 12, minScale: minScale);
+    }
+
+    /// <summary>Season slot of a window end: one of 24 slots of the season period.</summary>
+    internal long Bucket(DateTimeOffset end) =>
+        _o.SeasonPeriod > TimeSpan.Zero ? (long)(end.ToUnixTimeMilliseconds() % (long)_o.SeasonPeriod.TotalMilliseconds / (_o.SeasonPeriod.TotalMilliseconds / 24)) : 0;
+
+    private void CloseWindow(DateTimeOffset end, BaselinePhase phase, List<ModelFinding> findings)
+    {
+        _window.Close(_vector, ref _lastCpu, ref _lastMemory);
+        if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
+        {
+            if (_windows.Count >= 100_000)
+            {
+                // Bounded: a very long learning period keeps its later half (the more representative part).
+                _windows.RemoveRange(0, _windows.Count / 2);
+            }
+
+            _windows.Add(((float[])_vector.Clone(), end));
+            return;
+        }
+
+        if (Model is null)
+        {
+            return;
+        }
+
+        WindowsScored++;
+        var scores = new List<DetectorScore>(2);
+        var contributions = new List<FeatureContribution>();
+        if (Model.Behaviour is { } pca)
+        {
+            var s = pca.Score(_vector);
+            var t = Model.ThresholdOf(WorkloadModel.BehaviourDetector);
+            Record(WorkloadModel.BehaviourDetector, s, t, phase);
+            if (s > t)
+            {
+                scores.Add(new DetectorScore(WorkloadModel.BehaviourDetector, s, t));
+                contributions.AddRange(pca.Explain(_vector, _o.TopFeatures).Select(Unscaled));
+            }
+        }
+
+        var bucket = Bucket(end);
+        for (var k = 0; k < _spikes.Length; k++)
+        {
+            var (feature, _) = BehaviourSchema.Series[k];
+            var i = _seriesIndex[k];
+            var name = WorkloadModel.SpikePrefix + feature;
+            var t = Model.ThresholdOf(name);
+            var z = _spikes[k].Score(_vector[i], bucket, out var median);
+            if (!double.IsNaN(z))
+            {
+                Record(name, z, t, phase);
+                if (z > t)
+                {
+                    scores.Add(new DetectorScore(name, z, t));
+                    contributions.Add(new FeatureContribution(feature, BehaviourWindow.Unscale(i, _vector[i]), BehaviourWindow.Unscale(i, median), z / t));
+                }
+            }
+
+            // An alerting value enters the history only up to the alert level (see SpikeDetector).
+            _spikes[k].Update(_vector[i], bucket, double.IsNaN(z) || z <= t ? double.PositiveInfinity : _spikes[k].ValueAt(t, bucket));
+        }
+
+        if (scores.Count == 0 || phase != BaselinePhase.Active)
+        {
+            return;
+        }
+
+        scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
+        var top = scores[0];
+        var features = contributions.OrderByDescending(c => c.Share).Take(_o.TopFeatures).ToList();
+        var ratio = top.Score / top.Threshold;
+        var isResource = top.Detector is "spike:cpu_cores" or "spike:memory_mib";
+        findings.Add(new ModelFinding(
+            top.Detector,
+            isResource ? "resource_spike" : top.Detector == WorkloadModel.BehaviourDetector ? "behaviour_anomaly" : "rate_spike",
+            ratio >= 3 || scores.Count >= 3 ? Severity.High : Severity.Medium,
+            top.Score,
+            top.Threshold,
+            scores,
+            features,
+            $"{Describe(top)}; top features: {string.Join(", ", features.Select(f => $"{f.Feature} {f.Observed:0.##} (baseline {f.Baseline:0.##})"))}",
+            string.Join(",", scores.Select(s => s.Detector))));
+    }
+
+    private static string Describe(DetectorScore s) => s.Detector == WorkloadModel.BehaviourDetector
+        ? $"behaviour window unlike the baseline (PCA residual {s.Score:0.###} > calibrated {s.Threshold:0.###})"
+        : $"{s.Detector[WorkloadModel.SpikePrefix.Length..]} spiked (robust z {s.Score:0.#} > calibrated {s.Threshold:0.#})";
+
+    private static FeatureContribution Unscaled(FeatureContribution c)
+    {
+        var i = BehaviourSchema.Index(c.Feature);
+        return c with { Observed = BehaviourWindow.Unscale(i, c.Observed), Baseline = BehaviourWindow.Unscale(i, c.Baseline) };
+    }
+
+    private void Record(string detector, double score, double threshold, BaselinePhase phase)
+    {
+        if (phase != BaselinePhase.Shadow)
+        {
+            return;
+        }
+
+        if (!_shadowScores.TryGetValue(detector, out var list))
+        {
+            _shadowScores[detector] = list = [];
+        }
+
+        if (list.Count < 50_000)
+        {
+            list.Add(score);
+        }
+
+        if (score > threshold)
+        {
+            ShadowExceedances++;
+        }
+    }
+
+    private void OnSyscall(int pid, string? exe, string name, BaselinePhase phase, List<ModelFinding> findings)
+    {
+        if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
+        {
+            if (_trainingCalls >= _o.MaxTrainingCalls)
+            {
+                return;
+            }
+
+            if (!_symbols.TryGetValue(name, out var id))
+            {
+                if (_symbols.Count >= 1000)
+                {
+                    return;
+                }
+
+                _symbols[name] = id = _symbols.Count;
+            }
+
+            if (!_traces.TryGetValue(pid, out var trace))
+            {
+                _traces[pid] = trace = (exe, []);
+            }
+
+            trace.Calls.Add(id);
+            _trainingCalls++;
+            return;
+        }
+
+        if (Model?.Sequences is not { } seq)
+        {
+            return;
+        }
+
+        if (!_processes.TryGetValue(pid, out var p))
+        {
+            if (_processes.Count >= _o.MaxProcesses && _processOrder.TryDequeue(out var oldest))
+            {
+                _processes.Remove(oldest);
+            }
+
+            _processes[pid] = p = new ProcessStream(seq.Order, seq.Window);
+            _processOrder.Enqueue(pid);
+        }
+
+        var symbol = seq.Id(name);
+        var model = seq.For(exe);
+        var bits = p.Push(model, symbol);
+        if (double.IsNaN(bits))
+        {
+            return;
+        }
+
+        var t = Model.ThresholdOf(WorkloadModel.SequenceDetector);
+        Record(WorkloadModel.SequenceDetector, bits, t, phase);
+        if (bits <= t || phase != BaselinePhase.Active || p.Alerted)
+        {
+            return;
+        }
+
+        // One alert per process stream: the rest of an anomalous run adds nothing an analyst needs.
+        p.Alerted = true;
+        var worst = p.WorstCalls(seq, 3);
+        var ratio = bits / t;
+        findings.Add(new ModelFinding(
+            WorkloadModel.SequenceDetector,
+            "syscall_sequence_anomaly",
+            ratio >= 2 ? Severity.High : Severity.Medium,
+            bits,
+            t,
+            [new DetectorScore(WorkloadModel.SequenceDetector, bits, t)],
+            worst,
+            $"{exe ?? "process"} (pid {pid}) made calls in an order its baseline finds unlikely: {bits:0.##} bits/call over the last {seq.Window} calls > calibrated {t:0.##}",
+            $"{exe}:{pid}"));
+    }
+
+    /// <summary>One process's recent calls and their surprise, in fixed rings.</summary>
+    private sealed class ProcessStream(int order, int window)
+    {
+        private readonly int[] _history = new int[Math.Max(1, order - 1)];
+        private readonly int[] _calls = new int[window];
+        private readonly double[] _bits = new double[window];
+        private int _historyCount;
+        private int _n;
+        private double _sum;
+
+        public bool Alerted { get; set; }
+
+        public void Reset()
+        {
+            _historyCount = 0;
+            _n = 0;
+            _sum = 0;
+            Alerted = false;
+        }
+
+        /// <summary>Adds a call; returns the window's mean surprise once it is full, NaN before.</summary>
+        public double Push(Sequences.NgramModel model, int symbol)
+        {
+            var b = model.Surprisal(_history.AsSpan(0, _historyCount), symbol);
+            var slot = _n % _bits.Length;
+            if (_n >= _bits.Length)
+            {
+                _sum -= _bits[slot];
+            }
+
+            _bits[slot] = b;
+            _calls[slot] = symbol;
+            _sum += b;
+            _n++;
+
+            if (_historyCount < _history.Length)
+            {
+                _history[_historyCount++] = symbol;
+            }
+            else if (_history.Length > 0)
+            {
+                Array.Copy(_history, 1, _history, 0, _history.Length - 1);
+                _history[^1] = symbol;
+            }
+
+            return _n >= _bits.Length ? _sum / _bits.Length : double.NaN;
+        }
+
+        public IReadOnlyList<FeatureContribution> WorstCalls(SequenceModel seq, int top)
+        {
+            var total = _sum <= 0 ? 1 : _sum;
+            var mean = _sum / _bits.Length;
+            return Enumerable.Range(0, _bits.Length)
+                .OrderByDescending(i => _bits[i])
+                .Take(top)
+                .Select(i => new FeatureContribution(
+                    "call:" + (_calls[i] < seq.Symbols.Count ? seq.Symbols[_calls[i]] : "unseen"), _bits[i], mean, _bits[i] / total))
+                .ToList();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>
+/// Watches the model folder for promoted versions (<c>sentinel models promote</c>) and hot-swaps each into the
+/// running pipeline: the model is loaded and checked off the hot path, then handed to the owning shard, which puts
+/// it in service between two events. A refused model (wrong fingerprint, broken files) is logged and counted once
+/// and the version in service stays.
+/// </summary>
+public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
+{
+    private readonly DetectionPipeline _pipeline;
+    private readonly ModelStore _store;
+    private readonly ModelOptions _options;
+    private readonly TimeProvider _time;
+    private readonly DetectionMetrics _metrics;
+    private readonly ILogger<ModelWatcher> _logger;
+    private readonly Dictionary<string, string> _seen = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ITimer? _timer;
+
+    public ModelWatcher(DetectionPipeline pipeline, IOptions<DetectionOptions> options, TimeProvider time, DetectionMetrics metrics, ILogger<ModelWatcher> logger)
+    {
+        _pipeline = pipeline;
+        _options = options.Value.Models;
+        _store = new ModelStore(_options.Directory ?? throw new InvalidOperationException("Detection:Models:Directory is not set"));
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await ScanAsync().ConfigureAwait(false);
+        _timer = _time.CreateTimer(_ => _ = ScanAsync(), null, _options.ReloadInterval, _options.ReloadInterval);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+            _timer = null;
+        }
+    }
+
+    /// <summary>Loads and swaps in every promoted version not applied yet. Returns how many were put in service or queued.</summary>
+    public async Task<int> ScanAsync()
+    {
+        if (!await _gate.WaitAsync(0).ConfigureAwait(false))
+        {
+            return 0;
+        }
+
+        var applied = 0;
+        try
+        {
+            foreach (var (dir, version, path) in _store.Promoted())
+            {
+                var marker = version + "|" + File.GetLastWriteTimeUtc(Path.Combine(path, WorkloadModel.CardFile)).Ticks;
+                if (_seen.TryGetValue(dir, out var last) && last == marker)
+                {
+                    continue;
+                }
+
+                _seen[dir] = marker;
+                try
+                {
+                    var model = WorkloadModel.Load(path);
+                    var result = await _pipeline.SwapModelAsync(model).ConfigureAwait(false);
+                    LogPromoted(_logger, model.Card.Workload, version, result.ToString());
+                    applied++;
+                }
+                catch (ModelRejectedException ex)
+                {
+                    _metrics.ModelSwaps.WithLabels("rejected").Inc();
+                    LogRejected(_logger, path, ex.Message);
+                }
+            }
+        }
+        catch (IOException ex)
+        {
+            LogScanFailed(_logger, ex, _store.Root);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return applied;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _gate.Dispose();
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Promoted model {Workload} {Version}: {Result}")]
+    private static partial void LogPromoted(ILogger logger, string workload, string version, string result);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Refused model {Path}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Could not scan the model folder {Root}")]
+    private static partial void LogScanFailed(ILogger logger, Exception ex, string root);
+}

@@ -1,0 +1,219 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using RuntimeSentinel.Core.Alerts;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>One feature's share of an anomaly: the observed value beside the baseline's typical value.</summary>
+
+
+/// <summary>
+/// ML.NET <c>RandomizedPca</c> anomaly detector over behaviour vectors. Features are standardised first (training mean
+/// and standard deviation, with a floor so a constant feature cannot turn a wiggle into an infinite z). The ML.NET
+/// score is the part of a vector the learned principal subspace cannot explain; ML.NET returns NaN for a vector
+/// exactly at the training mean (0/0), which is the least anomalous point there is, so NaN is read as 0.
+/// Explanations use the model's own eigenvectors: each feature's share of the squared reconstruction residual.
+/// </summary>
+public sealed class PcaDetector
+{
+    private readonly MLContext _ml;
+    private readonly ITransformer _model;
+    private readonly SchemaDefinition _schema;
+    private readonly PredictionEngine<Row, Output> _engine;
+    private readonly float[][] _eigen;
+    private readonly float[] _pcaMean;
+    private readonly float[] _input;
+
+    private PcaDetector(MLContext ml, ITransformer model, FeatureScaler scaler)
+    {
+        _ml = ml;
+        _model = model;
+        Scaler = scaler;
+        _schema = Schema(scaler.Count);
+        _engine = ml.Model.CreatePredictionEngine<Row, Output>(model, inputSchemaDefinition: _schema);
+        var parameters = model switch
+        {
+            AnomalyPredictionTransformer<PcaModelParameters> t => t.Model,
+            _ => throw new InvalidDataException("model is not an ML.NET RandomizedPca anomaly detector"),
+        };
+        VBuffer<float>[] vectors = [];
+        parameters.GetEigenVectors(ref vectors, out var rank);
+        Rank = rank;
+        _eigen = vectors.Take(rank).Select(v => v.DenseValues().ToArray()).ToArray();
+        var mean = default(VBuffer<float>);
+        parameters.GetMean(ref mean);
+        _pcaMean = mean.Length == 0 ? new float[scaler.Count] : mean.DenseValues().ToArray();
+        _input = new float[scaler.Count];
+    }
+
+    public FeatureScaler Scaler { get; }
+
+    public int Rank { get; }
+
+    /// <summary>Trains on behaviour vectors (raw units). <paramref name="rank"/> is capped by the data's size.</summary>
+    public static PcaDetector Train(IReadOnlyList<float[]> vectors, IReadOnlyList<string> featureNames, int rank, int seed)
+    {
+        if (vectors.Count < 3)
+        {
+            throw new ArgumentException("at least 3 vectors are needed to train", nameof(vectors));
+        }
+
+        var scaler = FeatureScaler.Fit(vectors, featureNames);
+        var ml = new MLContext(seed);
+        var rows = vectors.Select(v => new Row { Features = scaler.Transform(v) }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows, Schema(scaler.Count));
+        var k = Math.Clamp(rank, 1, Math.Max(1, Math.Min(scaler.Count - 1, vectors.Count - 2)));
+        var trainer = ml.AnomalyDetection.Trainers.RandomizedPca(new RandomizedPcaTrainer.Options
+        {
+            FeatureColumnName = nameof(Row.Features),
+            Rank = k,
+            Oversampling = 20,
+            EnsureZeroMean = true,
+            Seed = seed,
+        });
+        return new PcaDetector(ml, trainer.Fit(data), scaler);
+    }
+
+    /// <summary>Anomaly score of one raw vector (0 = fully explained by the baseline's subspace).</summary>
+    public double Score(ReadOnlySpan<float> raw)
+    {
+        var row = new Row { Features = Scaler.Transform(raw) };
+        var s = _engine.Predict(row).Score;
+        return float.IsNaN(s) || float.IsInfinity(s) ? 0 : s;
+    }
+
+    /// <summary>The features that make up most of the residual, largest share first.</summary>
+    public IReadOnlyList<FeatureContribution> Explain(ReadOnlySpan<float> raw, int top)
+    {
+        Scaler.Transform(raw, _input);
+        var centred = new double[_input.Length];
+        for (var i = 0; i < centred.Length; i++)
+        {
+            centred[i] = _input[i] - _pcaMean[i];
+        }
+
+        var residual = (double[])centred.Clone();
+        foreach (var u in _eigen)
+        {
+            double proj = 0;
+            for (var i = 0; i < u.Length; i++)
+            {
+                proj += u[i] * centred[i];
+            }
+
+            for (var i = 0; i < u.Length; i++)
+            {
+                residual[i] -= proj * u[i];
+            }
+        }
+
+        var total = residual.Sum(r => r * r);
+        if (total <= 0)
+        {
+            return [];
+        }
+
+        var copy = raw.ToArray();
+        return Enumerable.Range(0, residual.Length)
+            .OrderByDescending(i => residual[i] * residual[i])
+            .Take(top)
+            .Select(i => new FeatureContribution(Scaler.Names[i], copy[i], Scaler.Mean[i], residual[i] * residual[i] / total))
+            .ToList();
+    }
+
+    /// <summary>Writes the ML.NET model (zip) to <paramref name="path"/>; the scaler belongs in the model card.</summary>
+    public void Save(string path)
+    {
+        var schema = _ml.Data.LoadFromEnumerable(Array.Empty<Row>(), _schema).Schema;
+        _ml.Model.Save(_model, schema, path);
+    }
+
+    public static PcaDetector Load(string path, FeatureScaler scaler, int seed)
+    {
+        var ml = new MLContext(seed);
+        var model = ml.Model.Load(path, out _);
+        return new PcaDetector(ml, model, scaler);
+    }
+
+    private static SchemaDefinition Schema(int features)
+    {
+        var def = SchemaDefinition.Create(typeof(Row));
+        def[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
+        return def;
+    }
+
+    private sealed class Row
+    {
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class Output
+    {
+        public float Score { get; set; }
+
+        public bool PredictedLabel { get; set; }
+    }
+}
+
+/// <summary>Per-feature standardisation learned from training vectors; stored in the model card.</summary>
+public sealed record FeatureScaler(string[] Names, double[] Mean, double[] Scale)
+{
+    public int Count => Names.Length;
+
+    public static FeatureScaler Fit(IReadOnlyList<float[]> vectors, IReadOnlyList<string> names)
+    {
+        var d = names.Count;
+        var mean = new double[d];
+        var scale = new double[d];
+        foreach (var v in vectors)
+        {
+            if (v.Length != d)
+            {
+                throw new ArgumentException($"vector has {v.Length} features, schema has {d}");
+            }
+
+            for (var i = 0; i < d; i++)
+            {
+                mean[i] += v[i];
+            }
+        }
+
+        for (var i = 0; i < d; i++)
+        {
+            mean[i] /= vectors.Count;
+        }
+
+        foreach (var v in vectors)
+        {
+            for (var i = 0; i < d; i++)
+            {
+                scale[i] += (v[i] - mean[i]) * (v[i] - mean[i]);
+            }
+        }
+
+        for (var i = 0; i < d; i++)
+        {
+            // Floor: a feature that never moved while learning (often 0) still gets a finite, large z when it does.
+            scale[i] = Math.Max(Math.Sqrt(scale[i] / Math.Max(1, vectors.Count - 1)), Math.Max(0.1 * Math.Abs(mean[i]), 0.05));
+        }
+
+        return new FeatureScaler([.. names], mean, scale);
+    }
+
+    public float[] Transform(ReadOnlySpan<float> raw)
+    {
+        var z = new float[Count];
+        Transform(raw, z);
+        return z;
+    }
+
+    public void Transform(ReadOnlySpan<float> raw, Span<float> z)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            // Clipped so that one absurd value (an attacker's 10^9 bytes) cannot dominate every other feature.
+            z[i] = (float)Math.Clamp((raw[i] - Mean[i]) / Scale[i], -50, 50);
+        }
+    }
+}

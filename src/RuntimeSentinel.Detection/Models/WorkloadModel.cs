@@ -1,0 +1,104 @@
+using System.Text.Json;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>A trained, calibrated set of detectors for one workload: the card plus its behaviour and sequence parts.</summary>
+public sealed class WorkloadModel
+{
+    public const string CardFile = "model.json";
+    public const string BehaviourFile = "behaviour-pca.zip";
+    public const string SequenceFile = "sequence.bin";
+    public const string BehaviourDetector = "behaviour_pca";
+    public const string SequenceDetector = "sequence";
+    public const string SpikePrefix = "spike:";
+
+    public WorkloadModel(ModelCard card, PcaDetector? behaviour, SequenceModel? sequences)
+    {
+        Card = card;
+        Behaviour = behaviour;
+        Sequences = sequences;
+    }
+
+    public ModelCard Card { get; }
+
+    public PcaDetector? Behaviour { get; }
+
+    public SequenceModel? Sequences { get; }
+
+    public double ThresholdOf(string detector) => Card.Thresholds.TryGetValue(detector, out var t) ? t : double.PositiveInfinity;
+
+    /// <summary>Writes the card and parts into <paramref name="directory"/> (created), card last so a reader never sees a card without its files.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var files = new Dictionary<string, string>();
+        if (Behaviour is not null)
+        {
+            Behaviour.Save(Path.Combine(directory, BehaviourFile));
+            files["behaviour"] = BehaviourFile;
+        }
+
+        if (Sequences is not null)
+        {
+            Sequences.Save(Path.Combine(directory, SequenceFile));
+            files["sequence"] = SequenceFile;
+        }
+
+        var card = Card with { Files = files };
+        var tmp = Path.Combine(directory, CardFile + ".tmp");
+        File.WriteAllText(tmp, JsonSerializer.Serialize(card, ModelCard.Json));
+        File.Move(tmp, Path.Combine(directory, CardFile), overwrite: true);
+    }
+
+    public static ModelCard ReadCard(string directory)
+    {
+        var path = Path.Combine(directory, CardFile);
+        try
+        {
+            return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), ModelCard.Json)
+                ?? throw new ModelRejectedException($"{path}: empty model card");
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or NotSupportedException)
+        {
+            throw new ModelRejectedException($"{path}: unreadable model card ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>Loads a version folder; refuses a card whose feature fingerprint is not this code's.</summary>
+    public static WorkloadModel Load(string directory)
+    {
+        var card = ReadCard(directory);
+        if (card.Schema != ModelCard.SchemaId)
+        {
+            throw new ModelRejectedException($"{directory}: card schema '{card.Schema}' is not {ModelCard.SchemaId}");
+        }
+
+        if (card.Fingerprint != BehaviourSchema.Fingerprint)
+        {
+            throw new ModelRejectedException(
+                $"{directory}: feature fingerprint {card.Fingerprint} does not match this build's {BehaviourSchema.Fingerprint} " +
+                $"(trained by {card.CodeVersion} on features [{string.Join(',', card.FeatureSchema)}]); retrain it with this version");
+        }
+
+        try
+        {
+            PcaDetector? behaviour = null;
+            if (card.Files.TryGetValue("behaviour", out var b))
+            {
+                if (card.ScalerMean is null || card.ScalerScale is null)
+                {
+                    throw new ModelRejectedException($"{directory}: behaviour model without its scaler in the card");
+                }
+
+                behaviour = PcaDetector.Load(Path.Combine(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean, card.ScalerScale), 1);
+            }
+
+            var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(Path.Combine(directory, s)) : null;
+            return new WorkloadModel(card, behaviour, sequences);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or FormatException or EndOfStreamException)
+        {
+            throw new ModelRejectedException($"{directory}: cannot load model parts ({ex.Message})", ex);
+        }
+    }
+}
