@@ -10,9 +10,8 @@ namespace RuntimeSentinel.Detection.Models;
 
 /// <summary>
 /// ML.NET <c>RandomizedPca</c> anomaly detector over behaviour vectors. Features are standardised first (training mean
-/// and standard deviation, with a floor so a constant feature cannot turn a wiggle into an infinite z). The ML.NET
-/// score is the part of a vector the learned principal subspace cannot explain; ML.NET returns NaN for a vector
-/// exactly at the training mean (0/0), which is the least anomalous point there is, so NaN is read as 0.
+/// and standard deviation, with a floor so a constant feature cannot turn a wiggle into an infinite z). The score is
+/// the part of a vector the learned principal subspace cannot explain (see <see cref="Score"/>).
 /// Explanations use the model's own eigenvectors: each feature's share of the squared reconstruction residual.
 /// </summary>
 public sealed class PcaDetector
@@ -32,10 +31,11 @@ public sealed class PcaDetector
         Scaler = scaler;
         _schema = Schema(scaler.Count);
         _engine = ml.Model.CreatePredictionEngine<Row, Output>(model, inputSchemaDefinition: _schema);
+        // A freshly trained transformer is typed by its parameters; a loaded one only by IPredictorProducing<float>.
         var parameters = model switch
         {
-            AnomalyPredictionTransformer<PcaModelParameters> t => t.Model,
-            _ => throw new InvalidDataException("model is not an ML.NET RandomizedPca anomaly detector"),
+            IPredictionTransformer<object> { Model: PcaModelParameters p } => p,
+            _ => throw new InvalidDataException($"model is not an ML.NET RandomizedPca anomaly detector ({model.GetType()})"),
         };
         VBuffer<float>[] vectors = [];
         parameters.GetEigenVectors(ref vectors, out var rank);
@@ -75,12 +75,23 @@ public sealed class PcaDetector
         return new PcaDetector(ml, trainer.Fit(data), scaler);
     }
 
-    /// <summary>Anomaly score of one raw vector (0 = fully explained by the baseline's subspace).</summary>
+    /// <summary>
+    /// Anomaly score of one raw vector: the length of its residual off the learned subspace (the Q statistic, in
+    /// standard deviations). ML.NET's own score is that residual divided by the vector's distance from the mean, a
+    /// pure angle: a tiny wiggle in an odd direction would score like a huge one. Multiplying back by the distance
+    /// restores the magnitude; at the mean ML.NET's 0/0 gives NaN, which is read as 0.
+    /// </summary>
     public double Score(ReadOnlySpan<float> raw)
     {
-        var row = new Row { Features = Scaler.Transform(raw) };
-        var s = _engine.Predict(row).Score;
-        return float.IsNaN(s) || float.IsInfinity(s) ? 0 : s;
+        var z = Scaler.Transform(raw);
+        var ratio = _engine.Predict(new Row { Features = z }).Score;
+        double norm = 0;
+        for (var i = 0; i < z.Length; i++)
+        {
+            norm += (z[i] - _pcaMean[i]) * (z[i] - _pcaMean[i]);
+        }
+
+        return float.IsNaN(ratio) || float.IsInfinity(ratio) ? 0 : ratio * Math.Sqrt(norm);
     }
 
     /// <summary>The features that make up most of the residual, largest share first.</summary>

@@ -1,0 +1,140 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Baseline;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>A model detector's verdict on recorded events, with the event that closed the window or process run.</summary>
+public sealed record OfflineFinding(string Workload, DateTimeOffset Time, ModelFinding Finding, RuntimeEvent Event);
+
+/// <summary>
+/// Trains and scores workload models from recorded events (files or a Kafka topic range), exactly as the daemon
+/// does live: the same novelty baseline supplies the known/new flags, the same runtime cuts windows and streams,
+/// and the same trainer calibrates. Events must come in time order per workload; the event clock is used.
+/// </summary>
+public sealed class OfflineModels
+{
+    private readonly DetectionOptions _options;
+    private readonly WorkloadResolver _resolver;
+    private readonly Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)> _workloads = new();
+    private readonly NullObserver _observer = new();
+    private readonly List<Finding> _ignored = [];
+    private readonly List<ModelFinding> _findings = [];
+
+    public OfflineModels(DetectionOptions options)
+    {
+        _options = options;
+        _resolver = new WorkloadResolver(options.Cluster);
+    }
+
+    public long Events { get; private set; }
+
+    public IEnumerable<WorkloadKey> Workloads => _workloads.Keys;
+
+    /// <summary>Feeds one event of the training data (every workload stays in learning).</summary>
+    public void Learn(in RuntimeEvent e)
+    {
+        Events++;
+        var key = _resolver.Resolve(e.Workload);
+        if (!_workloads.TryGetValue(key, out var w))
+        {
+            w = (new WorkloadBaseline(Learning(_options), e.Timestamp), new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay));
+            _workloads[key] = w;
+        }
+
+        var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
+        w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Learning, e.Timestamp, _findings);
+        w.Baseline.Observe(e, path, e.Timestamp, _observer, _ignored);
+    }
+
+    /// <summary>Trains every workload seen; <paramref name="progress"/> gets (done, total, workload) after each.</summary>
+    public List<(WorkloadKey Key, WorkloadModel? Model)> Train(Func<WorkloadKey, string> version, string source, Action<int, int, string>? progress = null)
+    {
+        var result = new List<(WorkloadKey, WorkloadModel?)>();
+        var done = 0;
+        foreach (var (key, w) in _workloads)
+        {
+            result.Add((key, w.Runtime.Train(w.Baseline.LastSeen, version(key), source)));
+            progress?.Invoke(++done, _workloads.Count, key.Value);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Scores events with given models (no shadow: every finding is reported). Each workload's novelty baseline
+    /// starts empty and learns as the file goes, so the new-item ratios of the first windows read high; the
+    /// models see the same effect in their own first learning windows, which the trainer leaves out.
+    /// </summary>
+    public static List<OfflineFinding> Score(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Action<long>? progress = null)
+    {
+        var resolver = new WorkloadResolver(options.Cluster);
+        var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
+        var findings = new List<ModelFinding>();
+        var ignored = new List<Finding>();
+        var observer = new NullObserver();
+        var result = new List<OfflineFinding>();
+        long n = 0;
+        foreach (var e in events)
+        {
+            var key = resolver.Resolve(e.Workload);
+            if (!models.TryGetValue(key.Value, out var model))
+            {
+                continue;
+            }
+
+            if (!state.TryGetValue(key, out var w))
+            {
+                w = (new WorkloadBaseline(Learning(options), e.Timestamp), new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay));
+                w.Runtime.Swap(model, promoted: true);
+                state[key] = w;
+            }
+
+            var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
+            w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
+
+            // The baseline keeps learning so that known/new flags track what has been seen so far.
+            w.Baseline.Observe(e, path, e.Timestamp, observer, ignored);
+            ignored.Clear();
+            foreach (var f in findings)
+            {
+                result.Add(new OfflineFinding(key.Value, e.Timestamp, f, e));
+            }
+
+            findings.Clear();
+            if (++n % 10_000 == 0)
+            {
+                progress?.Invoke(n);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The same settings with learning that never ends (training data is all learning data).</summary>
+    private static DetectionOptions Learning(DetectionOptions o) => new()
+    {
+        Cluster = o.Cluster,
+        LearningDuration = TimeSpan.MaxValue / 2,
+        MinLearningEvents = long.MaxValue,
+        MaxItemsPerFeature = o.MaxItemsPerFeature,
+        DirectoryWildcardThreshold = o.DirectoryWildcardThreshold,
+        Models = o.Models,
+    };
+
+    private sealed class NullObserver : IBaselineObserver
+    {
+        public void ItemLearned(Feature feature)
+        {
+        }
+
+        public void CapacityExceeded(Feature feature)
+        {
+        }
+
+        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
+        {
+        }
+    }
+}
