@@ -20,7 +20,7 @@ var bootstrapOption = new Option<string?>("--bootstrap-servers") { Description =
 var topicsOption = new Option<string[]>("--topic") { Description = "Event topic to consume (repeatable).", AllowMultipleArgumentsPerToken = true };
 var groupOption = new Option<string?>("--group") { Description = "Kafka consumer group id." };
 var durationOption = new Option<int?>("--duration") { Description = "Stop after this many seconds and print a summary (default: run until Ctrl+C)." };
-var learningOption = new Option<int>("--learning") { Description = "Seconds each demo workload learns before alerting.", DefaultValueFactory = _ => 30 };
+var learningOption = new Option<int>("--learning") { Description = "Seconds each demo workload learns before alerting.", DefaultValueFactory = _ => 45 };
 var seedOption = new Option<int>("--seed") { Description = "Seed of the demo's behaviour generator.", DefaultValueFactory = _ => 7 };
 
 var run = new Command("run", "Run the daemon against the configured Kafka (production).")
@@ -66,6 +66,12 @@ demo.SetAction((parse, ct) =>
     overrides["Kafka:StatisticsIntervalMs"] = "2000";
     overrides["Detection:LearningDuration"] = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(learningOption))).ToString("c");
     overrides["Detection:MinLearningEvents"] = "300";
+
+    // The demo compresses time: half-second behaviour windows give the models enough windows in under a minute
+    // of learning; attacks start once the 10 s shadow has confirmed the thresholds.
+    overrides["Detection:Models:Window"] = "00:00:00.5";
+    overrides["Detection:Models:ShadowDuration"] = "00:00:10";
+    overrides["Detection:Models:SeasonPeriod"] = "00:00:00";
     overrides["Demo:Seed"] = parse.GetValue(seedOption).ToString(System.Globalization.CultureInfo.InvariantCulture);
     var tally = new DemoTally();
     var app = SentinelHost.Build(null, overrides, (services, config) =>

@@ -37,6 +37,27 @@ public static class AlertFactory
         };
     }
 
+    /// <summary>
+    /// Adds the score line and top features to a novelty alert: the novel item itself (seen 0 times against the
+    /// baseline's total), then what else the workload's behaviour model finds unusual in the current window.
+    /// </summary>
+    public static Alert WithModelContext(Alert alert, in Finding f, ModelRuntime? models, int top)
+    {
+        List<FeatureContribution> features = [new(f.Feature.ToWire() + "=" + alert.Explanation.Observed, f.LearnedCount, f.LearnedTotal, 1)];
+        if (models is not null)
+        {
+            features.AddRange(models.Context(top));
+        }
+
+        return alert with
+        {
+            Detectors = [new DetectorScore(BaselineDetector + ":" + f.Feature.ToWire(), f.Score, f.Threshold)],
+            TopFeatures = features,
+            CombinedScore = f.Threshold > 0 ? f.Score / f.Threshold : null,
+            ModelVersion = models?.Model?.Card.Version,
+        };
+    }
+
     /// <summary>An alert from a model detector: the fired detectors with scores and thresholds, and the top features.</summary>
     public static Alert Create(WorkloadKey key, in RuntimeEvent e, ModelFinding f, BaselineState state, DateTimeOffset now, string? modelVersion)
     {
@@ -49,8 +70,8 @@ public static class AlertFactory
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,
             Workload = key,
-            Identity = e.Workload,
-            Node = e.Node,
+            Identity = f.Evidence.Count > 0 ? f.Evidence[0].Workload : e.Workload,
+            Node = f.Evidence.Count > 0 ? f.Evidence[0].Node : e.Node,
             Detector = f.Detector,
             Category = f.Category,
             Severity = AdjustForAsset(f.Severity, e.Workload.Labels[CriticalityLabel]),
@@ -59,7 +80,7 @@ public static class AlertFactory
             Summary = $"{key.ShortName}: {f.Reason}",
             Explanation = new Explanation(first.Feature ?? f.Detector, f.Observed, 0, state.EventsLearned, f.Reason),
             Baseline = state,
-            Evidence = [e],
+            Evidence = f.Evidence.Count > 0 ? f.Evidence : [e],
             Detectors = f.Detectors,
             TopFeatures = f.TopFeatures,
             CombinedScore = f.Combined,

@@ -511,7 +511,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 {
                     foreach (var f in _findings)
                     {
-                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now));
+                        _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, baseline.Models, _options.Models.TopFeatures));
                         baseline.AlertsRaised++;
                         _rate.Record(_time.GetUtcNow());
                     }

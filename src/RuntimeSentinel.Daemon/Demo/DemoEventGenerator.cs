@@ -103,7 +103,7 @@ internal sealed partial class DemoEventGenerator(
     {
         var snapshot = await pipeline.SnapshotAsync().ConfigureAwait(false);
         var demo = snapshot.Where(s => s.Key.Cluster == DemoScenario.Cluster).ToList();
-        return demo.Count >= 3 && demo.All(s => s.Phase is BaselinePhase.Active or BaselinePhase.Shadow);
+        return demo.Count >= 3 && demo.All(s => s.Phase == BaselinePhase.Active);
     }
 
     private void Send(List<KeyValuePair<byte[], byte[]>> batch)

@@ -52,10 +52,20 @@ public sealed class BehaviourWindow
 
     public long Events { get; private set; }
 
+    /// <summary>Events worth showing if the window alerts: the first ones with a new item, and the busiest resource sample.</summary>
+    public List<RuntimeEvent> Notable { get; } = new(4);
+
+    private int _resourceSample = -1;
+
     /// <summary>Adds an event; <paramref name="known"/> says whether the baseline already knew its main item.</summary>
     public void Add(in RuntimeEvent e, bool known)
     {
         Events++;
+        if (!known && Notable.Count < 3)
+        {
+            Notable.Add(e);
+        }
+
         switch (e.Kind)
         {
             case EventKind.ProcessExec:
@@ -110,6 +120,15 @@ public sealed class BehaviourWindow
                 {
                     _cpuSum += e.Resource.CpuCores;
                     _cpuN++;
+                    if (_resourceSample < 0)
+                    {
+                        _resourceSample = Notable.Count;
+                        Notable.Add(e);
+                    }
+                    else if (e.Resource.CpuCores > Notable[_resourceSample].Resource.CpuCores)
+                    {
+                        Notable[_resourceSample] = e;
+                    }
                 }
 
                 if (e.Resource.MemoryBytes >= 0)
@@ -130,8 +149,20 @@ public sealed class BehaviourWindow
         }
     }
 
+    /// <summary>The feature vector of the window so far, without closing it (for alert context).</summary>
+    public void Peek(Span<float> vector, double lastCpu, double lastMemory)
+    {
+        Fill(vector, ref lastCpu, ref lastMemory);
+    }
+
     /// <summary>Writes the window's feature vector (schema order) and starts a new window.</summary>
     public void Close(Span<float> vector, ref double lastCpu, ref double lastMemory)
+    {
+        Fill(vector, ref lastCpu, ref lastMemory);
+        Reset();
+    }
+
+    private void Fill(Span<float> vector, ref double lastCpu, ref double lastMemory)
     {
         _raw[0] = Events;
         _raw[10] = _exes.Count;
@@ -152,8 +183,6 @@ public sealed class BehaviourWindow
         {
             vector[i] = (float)(IsLogScaled(i) ? Math.Log(1 + _raw[i]) : _raw[i]);
         }
-
-        Reset();
     }
 
     /// <summary>Counts, sizes and totals are log-scaled; ratios, entropy and resources are not.</summary>
@@ -182,6 +211,8 @@ public sealed class BehaviourWindow
 
     private void Reset()
     {
+        Notable.Clear();
+        _resourceSample = -1;
         Array.Clear(_raw);
         _exes.Clear();
         _files.Clear();

@@ -15,6 +15,9 @@ public sealed record ModelFinding(
     string Reason,
     string Observed)
 {
+    /// <summary>The events that made the window (or process run) stand out; empty means the triggering event.</summary>
+    public IReadOnlyList<RuntimeEvent> Evidence { get; init; } = [];
+
     public double Combined => Detectors.Count == 0 ? Score / Threshold : Detectors.Max(d => d.Score / d.Threshold);
 }
 
@@ -62,6 +65,9 @@ public sealed class ModelRuntime
 
     public long WindowsScored { get; private set; }
 
+    /// <summary>Behaviour windows above threshold only because activity was missing (not alerted).</summary>
+    public long DeficitWindows { get; private set; }
+
     /// <summary>Scores each detector would have alerted on while in shadow (not alerted).</summary>
     public long ShadowExceedances { get; private set; }
 
@@ -97,6 +103,37 @@ public sealed class ModelRuntime
         {
             _processes.Remove(e.Process.Pid);
         }
+    }
+
+    /// <summary>
+    /// What else is unusual right now: the current window's features furthest above the model's training mean
+    /// (at least 2 standard deviations), for the context of an alert raised by another detector. Empty without a behaviour model.
+    /// </summary>
+    public IReadOnlyList<FeatureContribution> Context(int top)
+    {
+        if (Model?.Behaviour is not { } pca)
+        {
+            return [];
+        }
+
+        Span<float> v = stackalloc float[BehaviourSchema.Features.Length];
+        _window.Peek(v, _lastCpu, _lastMemory);
+        var scaler = pca.Scaler;
+        var z = new double[v.Length];
+        for (var i = 0; i < v.Length; i++)
+        {
+            z[i] = (v[i] - scaler.Mean[i]) / scaler.Scale[i];
+        }
+
+        var total = z.Sum(x => x * x);
+        var values = v.ToArray();
+        return Enumerable.Range(0, z.Length)
+            .Where(i => z[i] >= 2) // the window is still open: only what is already above normal means something
+            .OrderByDescending(i => z[i])
+            .Take(top)
+            .Select(i => new FeatureContribution(
+                BehaviourSchema.Features[i], BehaviourWindow.Unscale(i, values[i]), BehaviourWindow.Unscale(i, scaler.Mean[i]), total > 0 ? z[i] * z[i] / total : 0))
+            .ToList();
     }
 
     /// <summary>Forgets models and training data (the workload relearns after an image change).</summary>
@@ -227,6 +264,8 @@ public sealed class ModelRuntime
 
     private void CloseWindow(DateTimeOffset end, BaselinePhase phase, List<ModelFinding> findings)
     {
+        // Copied before Close clears them; only alerting windows need it, but a window is closed at most every 100 ms.
+        var notable = _window.Notable.Count == 0 || Model is null || phase != BaselinePhase.Active ? [] : _window.Notable.ToArray();
         _window.Close(_vector, ref _lastCpu, ref _lastMemory);
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
@@ -255,8 +294,18 @@ public sealed class ModelRuntime
             Record(WorkloadModel.BehaviourDetector, s, t, phase);
             if (s > t)
             {
-                scores.Add(new DetectorScore(WorkloadModel.BehaviourDetector, s, t));
-                contributions.AddRange(pca.Explain(_vector, _o.TopFeatures).Select(Unscaled));
+                // A window that is unusual only for what is missing (a quiet spell, no connections) is a
+                // reliability question, not a security alert: it needs at least one main contributor above baseline.
+                var explained = pca.Explain(_vector, _o.TopFeatures).Select(Unscaled).ToList();
+                if (explained.Any(c => c.Share >= 0.1 && c.Observed > c.Baseline))
+                {
+                    scores.Add(new DetectorScore(WorkloadModel.BehaviourDetector, s, t));
+                    contributions.AddRange(explained);
+                }
+                else
+                {
+                    DeficitWindows++;
+                }
             }
         }
 
@@ -289,7 +338,7 @@ public sealed class ModelRuntime
 
         scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
         var top = scores[0];
-        var features = contributions.OrderByDescending(c => c.Share).Take(_o.TopFeatures).ToList();
+        var features = contributions.OrderByDescending(c => c.Share).DistinctBy(c => c.Feature).Take(_o.TopFeatures).ToList();
         var ratio = top.Score / top.Threshold;
         var isResource = top.Detector is "spike:cpu_cores" or "spike:memory_mib";
         findings.Add(new ModelFinding(
@@ -301,7 +350,10 @@ public sealed class ModelRuntime
             scores,
             features,
             $"{Describe(top)}; top features: {string.Join(", ", features.Select(f => $"{f.Feature} {f.Observed:0.##} (baseline {f.Baseline:0.##})"))}",
-            string.Join(",", scores.Select(s => s.Detector))));
+            string.Join(",", scores.Select(s => s.Detector)))
+        {
+            Evidence = notable,
+        });
     }
 
     private static string Describe(DetectorScore s) => s.Detector == WorkloadModel.BehaviourDetector

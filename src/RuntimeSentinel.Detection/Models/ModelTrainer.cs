@@ -3,11 +3,15 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>
 /// Trains and calibrates one workload's models from its learning data. Used by the daemon when a workload finishes
 /// learning and by <c>sentinel train</c>, so both produce the same model from the same events.
-/// Each series' latest part (<see cref="ModelOptions.HeldBackFraction"/>) is held back: the models are trained on
-/// the rest and every threshold is set from scores on the held-back part (<see cref="Calibration"/>).
+/// Every threshold is set from scores of data the scoring model did not learn from (<see cref="Calibration"/>):
+/// behaviour windows by 5-fold cross-fitting over contiguous blocks, spike series prequentially (each window
+/// scored before it joins the history), syscall sequences on the latest part of each process
+/// (<see cref="ModelOptions.HeldBackFraction"/>).
 /// </summary>
 public static class ModelTrainer
 {
+    private const int Folds = 5;
+
     public static WorkloadModel? Build(
         string workload,
         string version,
@@ -28,29 +32,35 @@ public static class ModelTrainer
 
         // The first tenth of learning is dropped: every item is new then, which is not what normal looks like later.
         var usable = windows.Skip(windows.Count / 10).ToList();
-        var split = (int)Math.Round(usable.Count * (1 - o.HeldBackFraction));
-        var train = usable.Take(split).ToList();
-        var held = usable.Skip(split).ToList();
         var detectors = 1 + BehaviourSchema.Series.Length + (traces.Count > 0 ? 1 : 0);
         var windowExceedance = Calibration.ExceedanceFor(targetAlertsPerDay, detectors, windowsPerDay);
 
         PcaDetector? pca = null;
-        if (usable.Count >= o.MinWindows && held.Count >= Calibration.MinScores)
+        if (usable.Count >= Math.Max(o.MinWindows, Calibration.MinScores))
         {
-            progress?.Invoke($"behaviour: RandomizedPca on {train.Count} windows");
-            pca = PcaDetector.Train(train.Select(w => w.Vector).ToList(), BehaviourSchema.Features, o.PcaRank, 1);
-            var scores = held.Select(w => pca.Score(w.Vector)).ToList();
-            var t = Calibration.Threshold(scores, windowExceedance);
+            // Every window is held back once: five contiguous blocks of the learning period, each scored by a model
+            // trained on the other four. Short learning periods still give as many held-back scores as windows.
+            progress?.Invoke($"behaviour: RandomizedPca, 5-fold held-back scores on {usable.Count} windows");
+            var scores = new List<double>(usable.Count);
+            for (var fold = 0; fold < Folds; fold++)
+            {
+                var (lo, hi) = (usable.Count * fold / Folds, usable.Count * (fold + 1) / Folds);
+                var train = usable.Where((_, i) => i < lo || i >= hi).Select(w => w.Vector).ToList();
+                var model = PcaDetector.Train(train, BehaviourSchema.Features, o.PcaRank, 1);
+                scores.AddRange(usable.Skip(lo).Take(hi - lo).Select(w => model.Score(w.Vector)));
+            }
+
+            pca = PcaDetector.Train(usable.Select(w => w.Vector).ToList(), BehaviourSchema.Features, o.PcaRank, 1);
 
             // A perfectly regular workload scores ~0 everywhere; a floor keeps float noise from alerting.
-            t = Math.Max(t, 1e-3);
+            var t = Math.Max(Calibration.Threshold(scores, windowExceedance), 1e-3);
             thresholds[WorkloadModel.BehaviourDetector] = t;
             evaluation[WorkloadModel.BehaviourDetector] = Figures(scores, t, windowsPerDay);
         }
 
-        // Spikes: replay training windows into fresh detectors, then score the held-back windows in order.
+        // Spikes: each window is scored before it joins the detector's history (prequential), as live.
         var history = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        if (held.Count >= Calibration.MinScores)
+        if (usable.Count >= Calibration.MinScores + 5)
         {
             progress?.Invoke($"spikes: {BehaviourSchema.Series.Length} series over {usable.Count} windows");
             var runtime = new ModelRuntime(workload, o, targetAlertsPerDay);
@@ -59,13 +69,8 @@ public static class ModelTrainer
                 var (feature, minScale) = BehaviourSchema.Series[k];
                 var i = BehaviourSchema.Index(feature);
                 var d = runtime.NewSpike(minScale);
-                foreach (var w in train)
-                {
-                    d.Update(w.Vector[i], runtime.Bucket(w.End));
-                }
-
                 var zs = new List<double>();
-                foreach (var w in held)
+                foreach (var w in usable)
                 {
                     var z = d.Score(w.Vector[i], runtime.Bucket(w.End), out _);
                     if (!double.IsNaN(z))
@@ -125,7 +130,7 @@ public static class ModelTrainer
             Fingerprint = BehaviourSchema.Fingerprint,
             FeatureSchema = BehaviourSchema.Features,
             CreatedAt = to,
-            Training = new TrainingInfo(from, to, events, usable.Count, held.Count, totalCalls, traces.Count, source),
+            Training = new TrainingInfo(from, to, events, usable.Count, evaluation.TryGetValue(WorkloadModel.BehaviourDetector, out var b) ? b.Scores : 0, totalCalls, traces.Count, source),
             WindowSeconds = o.Window.TotalSeconds,
             TargetAlertsPerDay = targetAlertsPerDay,
             Thresholds = thresholds,

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public sealed class ModelLifecycleTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lifecycle-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private sealed class Phases : IBaselineObserver
+    {
+        public List<(BaselinePhase From, BaselinePhase To)> Changes { get; } = [];
+
+        public void ItemLearned(Feature feature)
+        {
+        }
+
+        public void CapacityExceeded(Feature feature)
+        {
+        }
+
+        public void PhaseChanged(BaselinePhase from, BaselinePhase to) => Changes.Add((from, to));
+    }
+
+    private static DetectionOptions Options(TimeSpan shadow) => new()
+    {
+        LearningDuration = TimeSpan.FromMinutes(5),
+        MinLearningEvents = 10,
+        Models = new ModelOptions { ShadowDuration = shadow },
+    };
+
+    private static RuntimeEvent WithImage(RuntimeEvent e, string digest, DateTimeOffset t) =>
+        e with { Timestamp = t, Workload = e.Workload with { ImageDigest = digest } };
+
+    [Fact]
+    public void Observe_LearningThenShadowThenActive_InThatOrderWithNoveltyAlertingFromShadow()
+    {
+        var phases = new Phases();
+        var b = new WorkloadBaseline(Options(TimeSpan.FromMinutes(10)), Some.Time);
+        var findings = new List<Finding>();
+        for (var i = 0; i <= 300; i++)
+        {
+            b.Observe(WithImage(Some.Syscall("read"), "sha256:a", Some.Time.AddSeconds(i)), null, Some.Time.AddSeconds(i), phases, findings);
+        }
+
+        Assert.Equal(BaselinePhase.Shadow, b.Phase);
+        b.Observe(WithImage(Some.Syscall("ptrace"), "sha256:a", Some.Time.AddMinutes(6)), null, Some.Time.AddMinutes(6), phases, findings);
+        Assert.Single(findings); // item novelty needs no threshold confirmation
+        b.Observe(WithImage(Some.Syscall("read"), "sha256:a", Some.Time.AddMinutes(16)), null, Some.Time.AddMinutes(16), phases, findings);
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        Assert.Equal([(BaselinePhase.Learning, BaselinePhase.Shadow), (BaselinePhase.Shadow, BaselinePhase.Active)], phases.Changes);
+    }
+
+    [Fact]
+    public void Observe_NewImageDigestWhenActive_GoesStaleRelearnsAndComesBackThroughShadow()
+    {
+        var phases = new Phases();
+        var b = new WorkloadBaseline(Options(TimeSpan.FromMinutes(1)), Some.Time);
+        var findings = new List<Finding>();
+        var t = Some.Time;
+        for (var i = 0; i <= 420; i++)
+        {
+            b.Observe(WithImage(Some.Exec("/usr/bin/node"), "sha256:a", t.AddSeconds(i)), null, t.AddSeconds(i), phases, findings);
+        }
+
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        t = t.AddMinutes(10);
+
+        // The new version runs a new binary: no alert, the workload relearns.
+        b.Observe(WithImage(Some.Exec("/usr/bin/bun"), "sha256:b", t), null, t, phases, findings);
+        Assert.Equal(BaselinePhase.Stale, b.Phase);
+        Assert.Equal("sha256:b", b.RelearnedFor);
+        Assert.Empty(findings);
+        Assert.Equal(0, b.Counter(Feature.Exec).CountOf(new FeatureKey("/usr/bin/node")));
+
+        // Old and new pods side by side during the rollout do not restart learning again.
+        for (var i = 1; i <= 301; i++)
+        {
+            var digest = i % 2 == 0 ? "sha256:a" : "sha256:b";
+            b.Observe(WithImage(Some.Exec("/usr/bin/bun"), digest, t.AddSeconds(i)), null, t.AddSeconds(i), phases, findings);
+        }
+
+        Assert.Equal(BaselinePhase.Shadow, b.Phase);
+        Assert.Equal(
+            [(BaselinePhase.Learning, BaselinePhase.Shadow), (BaselinePhase.Shadow, BaselinePhase.Active), (BaselinePhase.Active, BaselinePhase.Stale), (BaselinePhase.Stale, BaselinePhase.Shadow)],
+            phases.Changes);
+    }
+
+    private sealed class Alerts : IAlertPublisher
+    {
+        public List<Alert> All { get; } = [];
+
+        public void Publish(Alert alert)
+        {
+            lock (All)
+            {
+                All.Add(alert);
+            }
+        }
+    }
+
+    private sealed class Completions : IOffsetCompletion
+    {
+        public long Count;
+
+        public void Complete(long offset) => Interlocked.Increment(ref Count);
+    }
+
+    [Fact]
+    public async Task SwapModel_PromotedWhileEventsFlow_InServiceWithoutDroppingAnEvent()
+    {
+        // Learn and go active in a running pipeline (event clock), with its own automatically trained model.
+        var options = WorkloadModelTests.Options();
+        options.Clock = "event";
+        options.LearningDuration = TimeSpan.FromMinutes(20);
+        options.MinLearningEvents = 100;
+        options.Shards = 2;
+        options.Models.Directory = _dir;
+        var alerts = new Alerts();
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var time = new FakeTimeProvider(Some.Time);
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), alerts, metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var resolver = new WorkloadResolver("t");
+        var completions = new Completions();
+        long offset = 0;
+        var w = new SyntheticWorkload(21);
+        foreach (var e in w.Seconds(Some.Time, 1260))
+        {
+            await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+        }
+
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Single().ModelVersion is { } v && v.StartsWith("auto-", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "automatic model trained at the end of learning");
+
+        // A data scientist trains v1 offline, saves and promotes it; the watcher hot-swaps it while events keep coming.
+        var (v1, workload) = WorkloadModelTests.Trained(seed: 22, version: "v1");
+        var store = new ModelStore(_dir);
+        store.Save(v1);
+        store.Promote(workload, "v1");
+        var watcher = new ModelWatcher(pipeline, Microsoft.Extensions.Options.Options.Create(options), time, metrics, NullLogger<ModelWatcher>.Instance);
+        var feeding = Task.Run(async () =>
+        {
+            foreach (var e in w.Seconds(Some.Time.AddSeconds(1260), 300))
+            {
+                await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, Interlocked.Increment(ref offset) - 1, Stopwatch.GetTimestamp()), default);
+            }
+        });
+        Assert.Equal(1, await watcher.ScanAsync());
+        await feeding;
+        Assert.Equal(0, await watcher.ScanAsync()); // already in service: not swapped again
+
+        // A broken promotion is refused and the version in service stays.
+        var (v2, _) = WorkloadModelTests.Trained(seed: 23, version: "v2");
+        var v2Path = store.Save(v2);
+        store.Promote(workload, "v2");
+        var card = Path.Combine(v2Path, WorkloadModel.CardFile);
+        File.WriteAllText(card, File.ReadAllText(card).Replace(BehaviourSchema.Fingerprint, "ffffffffffffffff", StringComparison.Ordinal));
+        Assert.Equal(0, await watcher.ScanAsync());
+
+        await pipeline.CompleteAsync();
+        var snapshot = Assert.Single(await pipeline.SnapshotAsync());
+        Assert.Equal("v1", snapshot.ModelVersion);
+        Assert.Equal(v1.Card.Thresholds, snapshot.ModelThresholds);
+        Assert.Equal(offset, completions.Count);
+        Assert.Equal(offset, snapshot.EventsLearned + snapshot.EventsScored);
+        Assert.Equal(1, metrics.ModelSwaps.WithLabels("applied").Value);
+        Assert.Equal(1, metrics.ModelSwaps.WithLabels("rejected").Value);
+        Assert.Equal(1, metrics.ModelsTrained.WithLabels("trained").Value);
+        Assert.True(snapshot.ModelWindowsScored > 0);
+        Assert.DoesNotContain(alerts.All, a => a.Detectors.Count > 0); // normal behaviour: no model alerts
+    }
+}
