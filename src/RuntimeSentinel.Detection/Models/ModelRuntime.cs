@@ -65,6 +65,14 @@ public sealed class ModelRuntime
 
     public long WindowsScored { get; private set; }
 
+    /// <summary>
+    /// Called after each scored window with its end and its largest score/threshold ratio over every detector,
+    /// including the sequence windows of its calls (above 1 would alert). Used by offline evaluation.
+    /// </summary>
+    public Action<DateTimeOffset, double>? WindowScored { get; set; }
+
+    private double _maxSequenceRatio;
+
     /// <summary>Behaviour windows above threshold only because activity was missing (not alerted).</summary>
     public long DeficitWindows { get; private set; }
 
@@ -285,6 +293,8 @@ public sealed class ModelRuntime
         }
 
         WindowsScored++;
+        var maxRatio = _maxSequenceRatio;
+        _maxSequenceRatio = 0;
         var scores = new List<DetectorScore>(2);
         var contributions = new List<FeatureContribution>();
         if (Model.Behaviour is { } pca)
@@ -292,6 +302,7 @@ public sealed class ModelRuntime
             var s = pca.Score(_vector);
             var t = Model.ThresholdOf(WorkloadModel.BehaviourDetector);
             Record(WorkloadModel.BehaviourDetector, s, t, phase);
+            var pcaRatio = s / t;
             if (s > t)
             {
                 // A window that is unusual only for what is missing (a quiet spell, no connections) is a
@@ -305,8 +316,11 @@ public sealed class ModelRuntime
                 else
                 {
                     DeficitWindows++;
+                    pcaRatio = Math.BitDecrement(1.0);
                 }
             }
+
+            maxRatio = Math.Max(maxRatio, pcaRatio);
         }
 
         var bucket = Bucket(end);
@@ -320,6 +334,7 @@ public sealed class ModelRuntime
             if (!double.IsNaN(z))
             {
                 Record(name, z, t, phase);
+                maxRatio = Math.Max(maxRatio, z / t);
                 if (z > t)
                 {
                     scores.Add(new DetectorScore(name, z, t));
@@ -331,6 +346,7 @@ public sealed class ModelRuntime
             _spikes[k].Update(_vector[i], bucket, double.IsNaN(z) || z <= t ? double.PositiveInfinity : _spikes[k].ValueAt(t, bucket));
         }
 
+        WindowScored?.Invoke(end, maxRatio);
         if (scores.Count == 0 || phase != BaselinePhase.Active)
         {
             return;
@@ -444,6 +460,7 @@ public sealed class ModelRuntime
 
         var t = Model.ThresholdOf(WorkloadModel.SequenceDetector);
         Record(WorkloadModel.SequenceDetector, bits, t, phase);
+        _maxSequenceRatio = Math.Max(_maxSequenceRatio, bits / t);
         if (bits <= t || phase != BaselinePhase.Active || p.Alerted)
         {
             return;

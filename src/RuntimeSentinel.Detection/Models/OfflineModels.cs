@@ -5,6 +5,9 @@ using RuntimeSentinel.Detection.Baseline;
 
 namespace RuntimeSentinel.Detection.Models;
 
+/// <summary>One scored behaviour window in a labelled evaluation.</summary>
+public readonly record struct LabelledWindow(string Workload, DateTimeOffset End, double Ratio, bool Positive);
+
 /// <summary>A model detector's verdict on recorded events, with the event that closed the window or process run.</summary>
 public sealed record OfflineFinding(string Workload, DateTimeOffset Time, ModelFinding Finding, RuntimeEvent Event);
 
@@ -107,6 +110,51 @@ public sealed class OfflineModels
             {
                 progress?.Invoke(n);
             }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Labelled evaluation: every scored behaviour window of every workload with a model, its largest
+    /// score/threshold ratio (1 = calibrated threshold) and whether any of its events is labelled positive.
+    /// </summary>
+    public static List<LabelledWindow> ScoreWindows(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Func<RuntimeEvent, bool> isPositive)
+    {
+        var resolver = new WorkloadResolver(options.Cluster);
+        var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime, bool[] Positive)>();
+        var findings = new List<ModelFinding>();
+        var ignored = new List<Finding>();
+        var observer = new NullObserver();
+        var result = new List<LabelledWindow>();
+        foreach (var e in events)
+        {
+            var key = resolver.Resolve(e.Workload);
+            if (!models.TryGetValue(key.Value, out var model))
+            {
+                continue;
+            }
+
+            if (!state.TryGetValue(key, out var w))
+            {
+                var positive = new bool[1];
+                var runtime = new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay);
+                runtime.Swap(model, promoted: true);
+                runtime.WindowScored = (end, ratio) =>
+                {
+                    result.Add(new LabelledWindow(key.Value, end, ratio, positive[0]));
+                    positive[0] = false;
+                };
+                w = (new WorkloadBaseline(Learning(options), e.Timestamp), runtime, positive);
+                state[key] = w;
+            }
+
+            var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
+            w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
+            w.Positive[0] |= isPositive(e);
+            w.Baseline.Observe(e, path, e.Timestamp, observer, ignored);
+            ignored.Clear();
+            findings.Clear();
         }
 
         return result;
