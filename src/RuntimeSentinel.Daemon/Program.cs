@@ -5,6 +5,7 @@ using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Daemon;
 using RuntimeSentinel.Daemon.Cli;
 using RuntimeSentinel.Daemon.Demo;
+using RuntimeSentinel.Detection;
 using RuntimeSentinel.Formats;
 using RuntimeSentinel.Kafka;
 
@@ -171,14 +172,111 @@ var adfa = new Command("adfa-ld", "Train the syscall-sequence model on ADFA-LD t
     dataOption, jsonOption,
 };
 adfa.SetAction((parse, _) => AdfaLdEvaluation.RunAsync(parse.GetValue(dataOption)!, parse.GetValue(jsonOption), Console.Out, Console.Error));
+var secondsOption = new Option<int>("--seconds") { Description = "Seconds of event time to generate.", DefaultValueFactory = _ => 600 };
+var startOption = new Option<DateTimeOffset>("--start") { Description = "Event time of the first tick.", DefaultValueFactory = _ => new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+var attacksAfterOption = new Option<int?>("--attacks-after") { Description = "Inject the demo attacks from this second on, one every --attack-every seconds, cycling (default: none)." };
+var attackEveryOption = new Option<int>("--attack-every") { Description = "Seconds between injected attacks.", DefaultValueFactory = _ => 10 };
+var demoEvents = new Command("demo-events", "Write the demo's generated workloads (and optionally its attacks, labelled scenario=attack:*) as JSON lines, on a simulated clock: data for train and evaluate.")
+{
+    secondsOption, startOption, attacksAfterOption, attackEveryOption, seedOption,
+};
+demoEvents.SetAction(async (parse, ct) =>
+{
+    var scenario = new DemoScenario(parse.GetValue(seedOption));
+    var start = parse.GetValue(startOption);
+    var attacksAfter = parse.GetValue(attacksAfterOption);
+    var every = Math.Max(1, parse.GetValue(attackEveryOption));
+    await using var stdout = Console.OpenStandardOutput();
+    var nextAttack = 0;
+    for (var tick = 0; tick < parse.GetValue(secondsOption) * 10 && !ct.IsCancellationRequested; tick++)
+    {
+        var now = start.AddMilliseconds(tick * 100);
+        var batch = scenario.NormalTick(now).ToList();
+        if (attacksAfter is { } after && tick >= after * 10 && (tick - (after * 10)) % (every * 10) == 0)
+        {
+            batch.AddRange(scenario.Attack(DemoScenario.AttackNames[nextAttack++ % DemoScenario.AttackNames.Length], now));
+        }
+
+        foreach (var (_, value) in batch)
+        {
+            await stdout.WriteAsync(value, ct).ConfigureAwait(false);
+            stdout.WriteByte((byte)'\n');
+        }
+    }
+
+    return 0;
+});
+
+var modelsDirOption = new Option<string>("--models") { Description = "Model folder (models/<workload>/<version>/).", DefaultValueFactory = _ => "models" };
+var inputFiles = new Argument<string[]>("files") { Description = "Event files: JSON lines (any sensor format) or recordings.", Arity = ArgumentArity.ZeroOrMore };
+var kafkaTopicOption = new Option<string?>("--kafka-topic") { Description = "Read a Kafka topic range instead of files." };
+var fromOffsetOption = new Option<long>("--from-offset") { Description = "First offset of every partition to read.", DefaultValueFactory = _ => 0 };
+var toOffsetOption = new Option<long?>("--to-offset") { Description = "Last offset to read (default: the end when reading starts)." };
+var windowOption = new Option<double?>("--window") { Description = "Behaviour window length in seconds (default: Detection:Models:Window, 10)." };
+var targetOption = new Option<double?>("--target-alerts-per-day") { Description = "Alert budget per workload per day the thresholds are calibrated to (default 1)." };
+var promoteOption = new Option<bool>("--promote") { Description = "Promote each trained version right away." };
+var labelOption = new Option<string>("--label") { Description = "Event label that marks attack events, as key=prefix.", DefaultValueFactory = _ => "scenario=attack" };
+EventInput Input(ParseResult parse) => new(
+    parse.GetValue(inputFiles) ?? [], parse.GetValue(fromOption)!, parse.GetValue(kafkaTopicOption), parse.GetValue(bootstrapOption), parse.GetValue(fromOffsetOption), parse.GetValue(toOffsetOption));
+DetectionOptions CliDetection(ParseResult parse)
+{
+    var o = new DetectionOptions();
+    if (parse.GetValue(configOption) is { } config)
+    {
+        new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(config)).Build().GetSection(DetectionOptions.SectionName).Bind(o);
+    }
+
+    if (parse.GetValue(windowOption) is { } w)
+    {
+        o.Models.Window = TimeSpan.FromSeconds(w);
+    }
+
+    if (parse.GetValue(targetOption) is { } t)
+    {
+        o.TargetAlertsPerWorkloadDay = t;
+    }
+
+    return o;
+}
+
+var train = new Command("train", "Train per-workload models from recorded events (files or a Kafka topic range) and save them as new versions.")
+{
+    inputFiles, fromOption, kafkaTopicOption, bootstrapOption, fromOffsetOption, toOffsetOption, modelsDirOption, windowOption, targetOption, promoteOption, configOption, jsonOption,
+};
+train.SetAction((parse, ct) => ModelCommands.TrainAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), parse.GetValue(promoteOption), parse.GetValue(jsonOption), Console.Out, Console.Error, ct));
+var score = new Command("score", "Score recorded events with the promoted models and print every finding.")
+{
+    inputFiles, fromOption, kafkaTopicOption, bootstrapOption, fromOffsetOption, toOffsetOption, modelsDirOption, configOption, jsonOption,
+};
+score.SetAction((parse, ct) => ModelCommands.ScoreAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), parse.GetValue(jsonOption), Console.Out, Console.Error, ct));
+var evaluateEvents = new Command("events", "Window-level detection quality of the promoted models on labelled events (ROC AUC, DR at 1/5/10% FPR, FPR at 90% DR, confusion).")
+{
+    inputFiles, fromOption, kafkaTopicOption, bootstrapOption, fromOffsetOption, toOffsetOption, modelsDirOption, labelOption, configOption, jsonOption,
+};
+evaluateEvents.SetAction((parse, ct) =>
+{
+    var label = parse.GetValue(labelOption)!.Split('=', 2);
+    return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(jsonOption), Console.Out, Console.Error, ct);
+});
 var evaluate = new Command("evaluate", "Measure detection quality on labelled data.")
 {
-    adfa,
+    adfa, evaluateEvents,
 };
+
+var workloadArgument = new Argument<string>("workload") { Description = "Workload key (cluster/namespace/kind/name/container) or its folder name." };
+var versionArgument = new Argument<string>("version") { Description = "Version folder name, e.g. v3." };
+var optionalVersion = new Argument<string?>("version") { Description = "Version (default: the promoted one).", Arity = ArgumentArity.ZeroOrOne };
+var modelsList = new Command("list", "List stored model versions; * marks the promoted one.") { modelsDirOption, jsonOption };
+modelsList.SetAction((parse, _) => ModelCommands.ListAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(jsonOption), Console.Out));
+var modelsShow = new Command("show", "Show a model card: training data, thresholds, held-back figures.") { workloadArgument, optionalVersion, modelsDirOption, jsonOption };
+modelsShow.SetAction((parse, _) => ModelCommands.ShowAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(optionalVersion), parse.GetValue(jsonOption), Console.Out, Console.Error));
+var modelsPromote = new Command("promote", "Mark a version as the one in service (checked loadable first); running daemons hot-swap it.") { workloadArgument, versionArgument, modelsDirOption };
+modelsPromote.SetAction((parse, _) => ModelCommands.PromoteAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionArgument)!, Console.Out, Console.Error));
+var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote };
 
 var root = new RootCommand("RuntimeSentinel: learns each container workload's runtime behaviour from Kafka and alerts on what departs from it.")
 {
-    run, demo, convert, replay, evaluate,
+    run, demo, demoEvents, convert, replay, train, score, evaluate, models,
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
 

@@ -430,7 +430,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             try
             {
                 var version = "auto-" + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-                var model = models.Train(now, version, "daemon");
+                var model = models.Train(now, version, "daemon", _options.Models.SaveTrained ? KnownItems.From(_baselines[key]) : null);
                 if (model is null)
                 {
                     _metrics.ModelsTrained.WithLabels("insufficient_data").Inc();

@@ -60,6 +60,9 @@ public sealed class ModelRuntime
 
     public WorkloadModel? Model { get; private set; }
 
+    /// <summary>Window length: the model's own (its features were computed over it), else the configured one.</summary>
+    public TimeSpan Window => Model is { } m && m.Card.WindowSeconds > 0 ? TimeSpan.FromSeconds(m.Card.WindowSeconds) : _o.Window;
+
     /// <summary>The model in service was promoted from the model folder (not trained here).</summary>
     public bool Promoted { get; private set; }
 
@@ -88,13 +91,14 @@ public sealed class ModelRuntime
             _trainingFrom = now;
         }
 
-        if (now - _windowStart >= _o.Window)
+        var window = Window;
+        if (now - _windowStart >= window)
         {
-            CloseWindow(_windowStart + _o.Window, phase, findings);
+            CloseWindow(_windowStart + window, phase, findings);
 
             // Idle gaps are not replayed window by window: the next window starts at the current one.
-            var steps = (long)((now - _windowStart) / _o.Window);
-            _windowStart += _o.Window * steps;
+            var steps = (long)((now - _windowStart) / window);
+            _windowStart += window * steps;
         }
 
         _window.Add(e, known);
@@ -163,13 +167,13 @@ public sealed class ModelRuntime
     /// Trains and calibrates from what was collected while learning; null when there was too little to train
     /// anything. The collection is released either way.
     /// </summary>
-    public WorkloadModel? Train(DateTimeOffset now, string version, string source)
+    public WorkloadModel? Train(DateTimeOffset now, string version, string source, KnownItems? known = null)
     {
         try
         {
             var model = ModelTrainer.Build(
                 _workload, version, source, _o, _target, _windows, _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
-                _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents);
+                _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents, known);
             if (model is not null)
             {
                 Swap(model);

@@ -24,6 +24,7 @@ public static class ModelTrainer
         DateTimeOffset from,
         DateTimeOffset to,
         long events,
+        KnownItems? known = null,
         Action<string>? progress = null)
     {
         var thresholds = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -143,7 +144,7 @@ public static class ModelTrainer
             SequenceWindow = sequences?.Window ?? 0,
             SequenceExecutables = sequences?.Executables.Order(StringComparer.Ordinal).ToArray() ?? [],
         };
-        return new WorkloadModel(card, pca, sequences);
+        return new WorkloadModel(card, pca, sequences, known);
     }
 
     private static HeldBackFigures Figures(List<double> scores, double threshold, double perDay)

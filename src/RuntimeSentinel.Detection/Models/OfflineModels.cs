@@ -58,7 +58,7 @@ public sealed class OfflineModels
         var done = 0;
         foreach (var (key, w) in _workloads)
         {
-            result.Add((key, w.Runtime.Train(w.Baseline.LastSeen, version(key), source)));
+            result.Add((key, w.Runtime.Train(w.Baseline.LastSeen, version(key), source, KnownItems.From(w.Baseline))));
             progress?.Invoke(++done, _workloads.Count, key.Value);
         }
 
@@ -67,8 +67,8 @@ public sealed class OfflineModels
 
     /// <summary>
     /// Scores events with given models (no shadow: every finding is reported). Each workload's novelty baseline
-    /// starts empty and learns as the file goes, so the new-item ratios of the first windows read high; the
-    /// models see the same effect in their own first learning windows, which the trainer leaves out.
+    /// starts from the items the model's training knew (<see cref="KnownItems"/>) and keeps learning as the file
+    /// goes, as the daemon's does.
     /// </summary>
     public static List<OfflineFinding> Score(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Action<long>? progress = null)
     {
@@ -91,6 +91,7 @@ public sealed class OfflineModels
             {
                 w = (new WorkloadBaseline(Learning(options), e.Timestamp), new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay));
                 w.Runtime.Swap(model, promoted: true);
+                model.Known?.SeedInto(w.Baseline);
                 state[key] = w;
             }
 
@@ -146,6 +147,7 @@ public sealed class OfflineModels
                     positive[0] = false;
                 };
                 w = (new WorkloadBaseline(Learning(options), e.Timestamp), runtime, positive);
+                model.Known?.SeedInto(w.Baseline);
                 state[key] = w;
             }
 

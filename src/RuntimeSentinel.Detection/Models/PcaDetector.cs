@@ -63,16 +63,31 @@ public sealed class PcaDetector
         var ml = new MLContext(seed);
         var rows = vectors.Select(v => new Row { Features = scaler.Transform(v) }).ToList();
         var data = ml.Data.LoadFromEnumerable(rows, Schema(scaler.Count));
-        var k = Math.Clamp(rank, 1, Math.Max(1, Math.Min(scaler.Count - 1, vectors.Count - 2)));
-        var trainer = ml.AnomalyDetection.Trainers.RandomizedPca(new RandomizedPcaTrainer.Options
+
+        // Features that never moved (a workload that never listens) add no dimensions; asking randomized SVD for
+        // more components than the data has makes ML.NET return NaN eigenvectors, so rank and oversampling are
+        // capped by the moving features, and lowered further if ML.NET still refuses.
+        var moving = Enumerable.Range(0, scaler.Count).Count(i => rows.Any(r => r.Features[i] != rows[0].Features[i]));
+        var k = Math.Clamp(rank, 1, Math.Max(1, Math.Min(moving - 1, vectors.Count - 2)));
+        while (true)
         {
-            FeatureColumnName = nameof(Row.Features),
-            Rank = k,
-            Oversampling = 20,
-            EnsureZeroMean = true,
-            Seed = seed,
-        });
-        return new PcaDetector(ml, trainer.Fit(data), scaler);
+            var trainer = ml.AnomalyDetection.Trainers.RandomizedPca(new RandomizedPcaTrainer.Options
+            {
+                FeatureColumnName = nameof(Row.Features),
+                Rank = k,
+                Oversampling = Math.Clamp(moving - k, 1, 20),
+                EnsureZeroMean = true,
+                Seed = seed,
+            });
+            try
+            {
+                return new PcaDetector(ml, trainer.Fit(data), scaler);
+            }
+            catch (ArgumentOutOfRangeException) when (k > 1)
+            {
+                k--;
+            }
+        }
     }
 
     /// <summary>

@@ -8,16 +8,24 @@ public sealed class WorkloadModel
     public const string CardFile = "model.json";
     public const string BehaviourFile = "behaviour-pca.zip";
     public const string SequenceFile = "sequence.bin";
+    public const string KnownItemsFile = "known-items.json";
     public const string BehaviourDetector = "behaviour_pca";
     public const string SequenceDetector = "sequence";
     public const string SpikePrefix = "spike:";
 
-    public WorkloadModel(ModelCard card, PcaDetector? behaviour, SequenceModel? sequences)
+    public WorkloadModel(ModelCard card, PcaDetector? behaviour, SequenceModel? sequences, KnownItems? known = null)
     {
         Card = card;
         Behaviour = behaviour;
         Sequences = sequences;
+        Known = known;
     }
+
+    /// <summary>
+    /// The executables, files and endpoints the workload's novelty baseline knew at training time, behind the
+    /// new-item ratios of the behaviour vector. Offline scoring starts from them; the daemon uses its live baseline.
+    /// </summary>
+    public KnownItems? Known { get; }
 
     public ModelCard Card { get; }
 
@@ -42,6 +50,12 @@ public sealed class WorkloadModel
         {
             Sequences.Save(Path.Combine(directory, SequenceFile));
             files["sequence"] = SequenceFile;
+        }
+
+        if (Known is not null)
+        {
+            File.WriteAllText(Path.Combine(directory, KnownItemsFile), JsonSerializer.Serialize(Known, ModelCard.Json));
+            files["known_items"] = KnownItemsFile;
         }
 
         var card = Card with { Files = files };
@@ -94,11 +108,44 @@ public sealed class WorkloadModel
             }
 
             var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(Path.Combine(directory, s)) : null;
-            return new WorkloadModel(card, behaviour, sequences);
+            var known = card.Files.TryGetValue("known_items", out var k) ? JsonSerializer.Deserialize<KnownItems>(File.ReadAllText(Path.Combine(directory, k)), ModelCard.Json) : null;
+            return new WorkloadModel(card, behaviour, sequences, known);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or FormatException or EndOfStreamException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or FormatException or EndOfStreamException or JsonException)
         {
             throw new ModelRejectedException($"{directory}: cannot load model parts ({ex.Message})", ex);
+        }
+    }
+}
+
+/// <summary>Items a novelty baseline knew: executables, normalised file paths, endpoints as ip|protocol|port.</summary>
+public sealed record KnownItems(string[] Executables, string[] Files, string[] Endpoints)
+{
+    public static KnownItems From(Baseline.WorkloadBaseline b) => new(
+        b.Counter(Baseline.Feature.Exec).Items.Select(i => i.Key.A).Order(StringComparer.Ordinal).ToArray(),
+        b.Counter(Baseline.Feature.File).Items.Select(i => i.Key.A).Order(StringComparer.Ordinal).ToArray(),
+        b.Counter(Baseline.Feature.Endpoint).Items.Select(i => $"{i.Key.A}|{i.Key.B}|{i.Key.N}").Order(StringComparer.Ordinal).ToArray());
+
+    /// <summary>Teaches the items to a fresh baseline (offline scoring), so "new item" means new since training.</summary>
+    public void SeedInto(Baseline.WorkloadBaseline b)
+    {
+        foreach (var e in Executables)
+        {
+            b.Absorb(Baseline.Feature.Exec, new Baseline.FeatureKey(e));
+        }
+
+        foreach (var f in Files)
+        {
+            b.Absorb(Baseline.Feature.File, new Baseline.FeatureKey(f));
+        }
+
+        foreach (var e in Endpoints)
+        {
+            var parts = e.Split('|');
+            if (parts.Length == 3 && int.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out var port))
+            {
+                b.Absorb(Baseline.Feature.Endpoint, new Baseline.FeatureKey(parts[0], parts[1], port));
+            }
         }
     }
 }

@@ -1,0 +1,371 @@
+using System.Globalization;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection;
+using RuntimeSentinel.Detection.Evaluation;
+using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.Formats;
+using RuntimeSentinel.Kafka;
+
+namespace RuntimeSentinel.Daemon.Cli;
+
+/// <summary>Where <c>train</c>, <c>score</c> and <c>evaluate events</c> read events from.</summary>
+internal sealed record EventInput(string[] Files, string Format, string? KafkaTopic, string? Bootstrap, long FromOffset, long? ToOffset);
+
+/// <summary>
+/// The data scientist's verbs: <c>train</c>, <c>score</c>, <c>evaluate events</c> and <c>models list|show|promote</c>.
+/// They run the same code as the daemon (<see cref="OfflineModels"/>), on the event clock, so a model trained here
+/// behaves as one trained live, and its card records where its data came from.
+/// </summary>
+internal static class ModelCommands
+{
+    private static readonly JsonSerializerOptions Json = new(ModelCard.Json) { WriteIndented = false };
+
+    public static async Task<int> TrainAsync(EventInput input, string modelsDir, DetectionOptions options, bool promote, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var events = await ReadAsync(input, stderr, ct).ConfigureAwait(false);
+        if (events is null)
+        {
+            return 2;
+        }
+
+        var offline = new OfflineModels(options);
+        var bar = ProgressBar.Create("learning", events.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            offline.Learn(events[i]);
+            if (i % 5000 == 0)
+            {
+                bar.Report(i);
+            }
+        }
+
+        bar.Done($"{events.Count} events, {offline.Workloads.Count()} workloads");
+        var store = new ModelStore(modelsDir);
+        var source = input.KafkaTopic is { } topic ? $"kafka:{topic}[{input.FromOffset}..{input.ToOffset?.ToString(CultureInfo.InvariantCulture) ?? "end"}]" : string.Join(",", input.Files.Select(Path.GetFileName));
+        var training = ProgressBar.Create("training", offline.Workloads.Count());
+        var trained = offline.Train(key => store.NextVersion(key.Value), source, (done, _, workload) => training.Report(done, workload));
+        training.Done();
+        var results = new List<object>();
+        foreach (var (key, model) in trained)
+        {
+            if (model is null)
+            {
+                await stderr.WriteLineAsync($"{key.Value}: too little data to train (need {options.Models.MinWindows} windows of {options.Models.Window.TotalSeconds:0.###} s, or syscalls)").ConfigureAwait(false);
+                results.Add(new { workload = key.Value, trained = false });
+                continue;
+            }
+
+            var path = store.Save(model);
+            if (promote)
+            {
+                store.Promote(key.Value, model.Card.Version);
+            }
+
+            results.Add(new { workload = key.Value, trained = true, version = model.Card.Version, path, promoted = promote, thresholds = model.Card.Thresholds, windows = model.Card.Training.Windows, syscalls = model.Card.Training.Syscalls });
+            if (!json)
+            {
+                await stdout.WriteLineAsync($"{key.Value}: {model.Card.Version}{(promote ? " (promoted)" : "")} → {path}").ConfigureAwait(false);
+                foreach (var (detector, t) in model.Card.Thresholds)
+                {
+                    var e = model.Card.Evaluation[detector];
+                    await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {detector,-22} threshold {t,10:0.####}  held-back median {e.Median:0.####} max {e.Max:0.####} over {e.Scores} scores; expected {e.ExpectedAlertsPerDay:0.###} alerts/day")).ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(new { events = events.Count, models = results }, Json)).ConfigureAwait(false);
+        }
+
+        return trained.Any(t => t.Model is not null) ? 0 : 1;
+    }
+
+    public static async Task<int> ScoreAsync(EventInput input, string modelsDir, DetectionOptions options, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var models = LoadPromoted(modelsDir, stderr);
+        var events = await ReadAsync(input, stderr, ct).ConfigureAwait(false);
+        if (events is null || models is null)
+        {
+            return 2;
+        }
+
+        var bar = ProgressBar.Create("scoring", events.Count);
+        var findings = OfflineModels.Score(options, models, events, n => bar.Report(n));
+        bar.Done($"{findings.Count} findings");
+        foreach (var f in findings)
+        {
+            var line = json
+                ? JsonSerializer.Serialize(new
+                {
+                    workload = f.Workload,
+                    time = f.Time,
+                    detector = f.Finding.Detector,
+                    category = f.Finding.Category,
+                    severity = f.Finding.Severity.ToString().ToLowerInvariant(),
+                    score = f.Finding.Score,
+                    threshold = f.Finding.Threshold,
+                    combined_score = f.Finding.Combined,
+                    detectors = f.Finding.Detectors.Select(d => new { detector = d.Detector, score = d.Score, threshold = d.Threshold }),
+                    top_features = f.Finding.TopFeatures.Select(c => new { feature = c.Feature, observed = c.Observed, baseline = c.Baseline, share = c.Share }),
+                    reason = f.Finding.Reason,
+                    model = models[f.Workload].Card.Version,
+                }, Json)
+                : string.Create(CultureInfo.InvariantCulture, $"{f.Time:O} {f.Workload} {f.Finding.Category} {f.Finding.Detector} {f.Finding.Score:0.###}>{f.Finding.Threshold:0.###}: {f.Finding.Reason}");
+            await stdout.WriteLineAsync(line).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Window-level evaluation on labelled events: a window is positive when any of its events carries the label
+    /// (e.g. <c>scenario=attack:*</c>); its score is the largest score/threshold ratio of any detector.
+    /// </summary>
+    public static async Task<int> EvaluateAsync(EventInput input, string modelsDir, DetectionOptions options, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var models = LoadPromoted(modelsDir, stderr);
+        var events = await ReadAsync(input, stderr, ct).ConfigureAwait(false);
+        if (events is null || models is null)
+        {
+            return 2;
+        }
+
+        var windows = OfflineModels.ScoreWindows(options, models, events, e => e.Labels[labelKey] is { } v && v.StartsWith(positivePrefix, StringComparison.Ordinal));
+        var negatives = windows.Where(w => !w.Positive).Select(w => w.Ratio).ToList();
+        var positives = windows.Where(w => w.Positive).Select(w => w.Ratio).ToList();
+        if (negatives.Count == 0 || positives.Count == 0)
+        {
+            await stderr.WriteLineAsync($"evaluate: need windows of both kinds; {positives.Count} labelled {labelKey}={positivePrefix}*, {negatives.Count} not").ConfigureAwait(false);
+            return 1;
+        }
+
+        var q = new DetectionQuality(negatives, positives);
+        var (tp, fp, tn, fn) = q.ConfusionAt(1.0);
+        var result = new Dictionary<string, object>
+        {
+            ["auc"] = Math.Round(q.Auc(), 4),
+            ["dr_at_1_fpr"] = Math.Round(q.DetectionRateAtFpr(0.01), 4),
+            ["dr_at_5_fpr"] = Math.Round(q.DetectionRateAtFpr(0.05), 4),
+            ["dr_at_10_fpr"] = Math.Round(q.DetectionRateAtFpr(0.10), 4),
+            ["fpr_at_90_dr"] = Math.Round(q.FprAtDetectionRate(0.90), 4),
+            ["normal"] = q.Normal,
+            ["attack"] = q.Attack,
+            ["unit"] = "behaviour window per workload; score = largest score/threshold over detectors",
+            ["confusion_at_calibrated_threshold"] = new Dictionary<string, int> { ["tp"] = tp, ["fp"] = fp, ["tn"] = tn, ["fn"] = fn },
+        };
+        await stdout.WriteLineAsync(json ? JsonSerializer.Serialize(result, Json) : string.Join(Environment.NewLine, result.Select(kv => $"{kv.Key,-34} {(kv.Value is Dictionary<string, int> d ? string.Join(" ", d.Select(x => $"{x.Key}={x.Value}")) : Convert.ToString(kv.Value, CultureInfo.InvariantCulture))}"))).ConfigureAwait(false);
+        return 0;
+    }
+
+    public static async Task<int> ListAsync(string modelsDir, bool json, TextWriter stdout)
+    {
+        var all = new ModelStore(modelsDir).List();
+        if (json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(all.Select(m => new { workload = m.Workload, version = m.Version, promoted = m.Promoted, created_at = m.Card?.CreatedAt, problem = m.Problem, thresholds = m.Card?.Thresholds }), Json)).ConfigureAwait(false);
+            return 0;
+        }
+
+        if (all.Count == 0)
+        {
+            await stdout.WriteLineAsync($"no models under {modelsDir}").ConfigureAwait(false);
+        }
+
+        foreach (var m in all)
+        {
+            await stdout.WriteLineAsync($"{(m.Promoted ? "*" : " ")} {m.Workload,-50} {m.Version,-24} {m.Card?.CreatedAt:u} {m.Problem ?? ""}").ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    public static async Task<int> ShowAsync(string modelsDir, string workload, string? version, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        var store = new ModelStore(modelsDir);
+        var candidates = store.List().Where(m => m.Workload == workload || ModelStore.Slug(m.Workload) == ModelStore.Slug(workload)).ToList();
+        var m = version is null ? candidates.FirstOrDefault(c => c.Promoted) ?? candidates.LastOrDefault() : candidates.FirstOrDefault(c => c.Version == version);
+        if (m?.Card is null)
+        {
+            await stderr.WriteLineAsync(m?.Problem ?? $"no model {workload} {version} under {modelsDir}").ConfigureAwait(false);
+            return 1;
+        }
+
+        if (json)
+        {
+            await stdout.WriteLineAsync(File.ReadAllText(Path.Combine(m.Path, WorkloadModel.CardFile))).ConfigureAwait(false);
+            return 0;
+        }
+
+        var c = m.Card;
+        await stdout.WriteLineAsync($"{c.Workload} {c.Version}{(m.Promoted ? " (promoted)" : "")}  {m.Path}").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"  created {c.CreatedAt:u} by {c.CodeVersion}; fingerprint {c.Fingerprint}{(m.Problem is null ? "" : " — " + m.Problem)}").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"  trained on {c.Training.Source}: {c.Training.Events} events {c.Training.From:u} → {c.Training.To:u}, {c.Training.Windows} windows of {c.WindowSeconds:0.###} s, {c.Training.Syscalls} syscalls in {c.Training.Processes} processes").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"  target {c.TargetAlertsPerDay} alerts per workload per day; PCA rank {c.PcaRank}; sequence order {c.SequenceOrder}, window {c.SequenceWindow}, per-executable models: {string.Join(", ", c.SequenceExecutables)}").ConfigureAwait(false);
+        foreach (var (detector, e) in c.Evaluation)
+        {
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {detector,-22} threshold {e.Threshold,10:0.####}  held-back: {e.Scores} scores, median {e.Median:0.####}, p99 {e.P99:0.####}, max {e.Max:0.####}, {e.Exceeding} above → {e.ExpectedAlertsPerDay:0.###} alerts/day")).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    public static async Task<int> PromoteAsync(string modelsDir, string workload, string version, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var model = new ModelStore(modelsDir).Promote(workload, version);
+            await stdout.WriteLineAsync($"{model.Card.Workload} {version} promoted; a running daemon watching {modelsDir} puts it in service within Detection:Models:ReloadInterval").ConfigureAwait(false);
+            return 0;
+        }
+        catch (ModelRejectedException ex)
+        {
+            await stderr.WriteLineAsync("promote refused: " + ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static Dictionary<string, WorkloadModel>? LoadPromoted(string modelsDir, TextWriter stderr)
+    {
+        var models = new Dictionary<string, WorkloadModel>(StringComparer.Ordinal);
+        foreach (var (_, version, path) in new ModelStore(modelsDir).Promoted())
+        {
+            try
+            {
+                var m = WorkloadModel.Load(path);
+                models[m.Card.Workload] = m;
+            }
+            catch (ModelRejectedException ex)
+            {
+                stderr.WriteLine($"skipping {path} ({version}): {ex.Message}");
+            }
+        }
+
+        if (models.Count == 0)
+        {
+            stderr.WriteLine($"no promoted, loadable models under {modelsDir} (train, then `sentinel models promote`)");
+            return null;
+        }
+
+        return models;
+    }
+
+    /// <summary>Events from files or a Kafka topic range, in time order (stable, so per-workload order is kept).</summary>
+    private static async Task<List<RuntimeEvent>?> ReadAsync(EventInput input, TextWriter stderr, CancellationToken ct)
+    {
+        if (!EventFormats.IsKnown(input.Format))
+        {
+            await stderr.WriteLineAsync($"unknown format '{input.Format}'; one of {string.Join(", ", EventFormats.Names)}").ConfigureAwait(false);
+            return null;
+        }
+
+        var events = new List<RuntimeEvent>();
+        long rejected = 0;
+        if (input.KafkaTopic is { } topic)
+        {
+            if (input.Bootstrap is null or KafkaOptions.Embedded)
+            {
+                await stderr.WriteLineAsync("--kafka-topic needs --bootstrap-servers (or Kafka:BootstrapServers in --config) naming a real cluster").ConfigureAwait(false);
+                return null;
+            }
+
+            rejected = ReadKafka(input, topic, events, ct);
+        }
+        else
+        {
+            var missing = input.Files.Where(f => !File.Exists(f)).ToList();
+            if (input.Files.Length == 0 || missing.Count > 0)
+            {
+                await stderr.WriteLineAsync(input.Files.Length == 0 ? "no input: give event files or --kafka-topic" : "no such file: " + string.Join(", ", missing)).ConfigureAwait(false);
+                return null;
+            }
+
+            foreach (var file in input.Files)
+            {
+                foreach (var r in EventSources.Read(file, input.Format))
+                {
+                    if (r.Status == DecodeStatus.Event)
+                    {
+                        events.Add(r.Event);
+                    }
+                    else if (r.Status == DecodeStatus.Rejected)
+                    {
+                        rejected++;
+                    }
+                }
+            }
+        }
+
+        if (rejected > 0)
+        {
+            await stderr.WriteLineAsync($"{rejected} records rejected (malformed or unknown; `sentinel convert` lists them)").ConfigureAwait(false);
+        }
+
+        return [.. events.OrderBy(e => e.Timestamp)];
+    }
+
+    private static long ReadKafka(EventInput input, string topic, List<RuntimeEvent> events, CancellationToken ct)
+    {
+        var kafka = new KafkaOptions { BootstrapServers = input.Bootstrap };
+        using var connection = new KafkaConnection(Microsoft.Extensions.Options.Options.Create(kafka), NullLogger<KafkaConnection>.Instance);
+        var config = connection.Configure(new ConsumerConfig { GroupId = "sentinel-train-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, EnableAutoOffsetStore = false });
+        using var admin = new AdminClientBuilder(connection.Configure(new AdminClientConfig())).Build();
+        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]>(config).Build();
+        var ends = new Dictionary<int, long>();
+        foreach (var tp in partitions)
+        {
+            var high = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+            ends[tp.Partition.Value] = input.ToOffset is { } to ? Math.Min(to + 1, high) : high;
+        }
+
+        var active = partitions.Where(tp => ends[tp.Partition.Value] > input.FromOffset).ToList();
+        consumer.Assign(active.Select(tp => new TopicPartitionOffset(tp, input.FromOffset)));
+        var total = active.Sum(tp => ends[tp.Partition.Value] - input.FromOffset);
+        var bar = ProgressBar.Create("reading " + topic, total);
+        var format = EventFormats.Create(input.Format);
+        long read = 0, rejected = 0;
+        var remaining = active.Select(tp => tp.Partition.Value).ToHashSet();
+        while (remaining.Count > 0 && !ct.IsCancellationRequested)
+        {
+            var result = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException($"no message from {topic} for 10 s with {remaining.Count} partitions unfinished");
+            if (result.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            var p = result.Partition.Value;
+            if (result.Offset.Value >= ends[p])
+            {
+                remaining.Remove(p);
+                continue;
+            }
+
+            switch (format.Decode(result.Message.Value, out var e, out _, out _))
+            {
+                case DecodeStatus.Event:
+                    events.Add(e);
+                    break;
+                case DecodeStatus.Rejected:
+                    rejected++;
+                    break;
+            }
+
+            if (result.Offset.Value + 1 >= ends[p])
+            {
+                remaining.Remove(p);
+            }
+
+            if (++read % 5000 == 0)
+            {
+                bar.Report(read);
+            }
+        }
+
+        bar.Done($"{read} messages");
+        return rejected;
+    }
+}
