@@ -1,0 +1,105 @@
+using System.Text.Json;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+public sealed class ModelCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("model-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private async Task<string> RunAsync(string file, params string[] args)
+    {
+        using var p = new SentinelProcess(args);
+        Assert.True(0 == await p.WaitForExitAsync(TimeSpan.FromSeconds(120)), $"sentinel {string.Join(' ', args)}: {p.Stderr}");
+        if (file.Length > 0)
+        {
+            await File.WriteAllTextAsync(Path.Combine(_dir, file), p.Stdout);
+        }
+
+        return p.Stdout;
+    }
+
+    [Fact]
+    public async Task TrainPromoteScoreEvaluate_DemoEvents_CalibratedModelsCatchAttacksWithoutFalseAlarms()
+    {
+        var models = Path.Combine(_dir, "models");
+        var train = Path.Combine(_dir, "train.jsonl");
+        var test = Path.Combine(_dir, "test.jsonl");
+        await RunAsync("train.jsonl", "demo-events", "--seconds", "600", "--seed", "1");
+        await RunAsync("test.jsonl", "demo-events", "--seconds", "240", "--seed", "2", "--start", "2026-01-02T00:00:00Z", "--attacks-after", "60");
+
+        var trained = JsonDocument.Parse(await RunAsync("", "train", train, "--models", models, "--window", "2", "--json")).RootElement;
+        var list = trained.GetProperty("models").EnumerateArray().ToList();
+        Assert.Equal(3, list.Count);
+        Assert.All(list, m =>
+        {
+            Assert.True(m.GetProperty("trained").GetBoolean());
+            Assert.Equal("v1", m.GetProperty("version").GetString());
+            Assert.True(m.GetProperty("thresholds").GetProperty("behaviour_pca").GetDouble() > 0);
+            Assert.True(m.GetProperty("thresholds").GetProperty("sequence").GetDouble() > 0);
+        });
+
+        // Nothing promoted yet: scoring refuses; list shows the versions unmarked.
+        using (var refused = new SentinelProcess("score", test, "--models", models))
+        {
+            Assert.Equal(2, await refused.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("no promoted", refused.Stderr, StringComparison.Ordinal);
+        }
+
+        var workload = "demo/shop/StatefulSet/postgres/postgres";
+        foreach (var m in list)
+        {
+            await RunAsync("", "models", "promote", m.GetProperty("workload").GetString()!, "v1", "--models", models);
+        }
+
+        var listed = JsonDocument.Parse(await RunAsync("", "models", "list", "--models", models, "--json")).RootElement;
+        Assert.All(listed.EnumerateArray(), m => Assert.True(m.GetProperty("promoted").GetBoolean()));
+        var card = JsonDocument.Parse(await RunAsync("", "models", "show", workload, "--models", models, "--json")).RootElement;
+        Assert.Equal("sentinel.model/v1", card.GetProperty("schema").GetString());
+        Assert.Equal(2, card.GetProperty("window_seconds").GetDouble());
+        Assert.True(card.GetProperty("evaluation").GetProperty("behaviour_pca").GetProperty("scores").GetInt32() >= 250);
+
+        // Window-level evaluation on labelled events: attacks every 10 s after the first minute.
+        var eval = JsonDocument.Parse(await RunAsync("", "evaluate", "events", test, "--models", models, "--json")).RootElement;
+        foreach (var key in new[] { "auc", "dr_at_1_fpr", "dr_at_5_fpr", "dr_at_10_fpr", "fpr_at_90_dr" })
+        {
+            Assert.InRange(eval.GetProperty(key).GetDouble(), 0, 1);
+        }
+
+        var confusion = eval.GetProperty("confusion_at_calibrated_threshold");
+        Assert.Equal(0, confusion.GetProperty("fp").GetInt32());
+        Assert.True(confusion.GetProperty("tp").GetInt32() >= eval.GetProperty("attack").GetInt32() * 2 / 3, eval.ToString());
+
+        // Offline scoring: every finding falls in an attack window and names detector, threshold and features.
+        var findings = (await RunAsync("", "score", test, "--models", models, "--json")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.NotEmpty(findings);
+        Assert.All(findings, f =>
+        {
+            Assert.True(f.GetProperty("score").GetDouble() > f.GetProperty("threshold").GetDouble());
+            Assert.True(f.GetProperty("time").GetDateTimeOffset() >= new DateTimeOffset(2026, 1, 2, 0, 1, 0, TimeSpan.Zero));
+            Assert.NotEqual(0, f.GetProperty("top_features").GetArrayLength());
+        });
+        Assert.Contains(findings, f => f.GetProperty("detector").GetString() == "spike:cpu_cores");
+        Assert.Contains(findings, f => f.GetProperty("category").GetString() == "behaviour_anomaly" && f.GetProperty("workload").GetString() == workload);
+    }
+
+    [Fact]
+    public async Task Promote_MismatchedFingerprint_RefusedWithReason()
+    {
+        var models = Path.Combine(_dir, "models");
+        var train = Path.Combine(_dir, "train.jsonl");
+        await RunAsync("train.jsonl", "demo-events", "--seconds", "300", "--seed", "3");
+        await RunAsync("", "train", train, "--models", models, "--window", "2");
+        var card = Directory.GetFiles(models, "model.json", SearchOption.AllDirectories).First();
+        var json = await File.ReadAllTextAsync(card);
+        var fingerprint = JsonDocument.Parse(json).RootElement.GetProperty("fingerprint").GetString()!;
+        await File.WriteAllTextAsync(card, json.Replace(fingerprint, "0000000000000000", StringComparison.Ordinal));
+        var workload = JsonDocument.Parse(json).RootElement.GetProperty("workload").GetString()!;
+        using var p = new SentinelProcess("models", "promote", workload, "v1", "--models", models);
+        Assert.Equal(1, await p.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("promote refused", p.Stderr, StringComparison.Ordinal);
+        Assert.Contains("fingerprint 0000000000000000 does not match", p.Stderr, StringComparison.Ordinal);
+    }
+}
