@@ -86,6 +86,41 @@ public sealed class ModelCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Train_KafkaTopicRange_ReadsThatRangeOverTcpAndRecordsItInTheCard()
+    {
+        // Events are published to a real Kafka-protocol broker (librdkafka's mock cluster, TCP on loopback) in the
+        // test process; the CLI, a separate process, reads offsets 0..N of every partition.
+        using var cluster = new RuntimeSentinel.Kafka.MockKafkaCluster();
+        cluster.CreateTopic("recorded", 6);
+        // 15 s of events: the mock broker keeps at most 5 MiB per partition, and the whole range must still be there.
+        await RunAsync("events.jsonl", "demo-events", "--seconds", "15", "--seed", "4");
+        var lines = await File.ReadAllLinesAsync(Path.Combine(_dir, "events.jsonl"));
+        using (var producer = KafkaTestKit.Producer(cluster))
+        {
+            foreach (var line in lines)
+            {
+                // Keyed by workload so each workload's events stay in order within one partition.
+                var owner = JsonDocument.Parse(line).RootElement.GetProperty("workload").GetProperty("pod").GetString()!;
+                producer.Produce("recorded", new Confluent.Kafka.Message<byte[]?, byte[]> { Key = System.Text.Encoding.UTF8.GetBytes(owner), Value = System.Text.Encoding.UTF8.GetBytes(line) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        var models = Path.Combine(_dir, "models");
+        var trained = JsonDocument.Parse(await RunAsync("", "train", "--kafka-topic", "recorded", "--bootstrap-servers", cluster.BootstrapServers, "--models", models, "--window", "0.25", "--json")).RootElement;
+        Assert.Equal(lines.Length, trained.GetProperty("events").GetInt32());
+        Assert.Equal(3, trained.GetProperty("models").GetArrayLength());
+        var card = JsonDocument.Parse(await File.ReadAllTextAsync(Directory.GetFiles(models, "model.json", SearchOption.AllDirectories).First())).RootElement;
+        Assert.Equal("kafka:recorded[0..end]", card.GetProperty("training").GetProperty("source").GetString());
+
+        // A bounded range reads only up to that offset of each partition.
+        var partial = JsonDocument.Parse(await RunAsync("", "train", "--kafka-topic", "recorded", "--bootstrap-servers", cluster.BootstrapServers, "--to-offset", "999", "--models", Path.Combine(_dir, "partial"), "--window", "0.25", "--json")).RootElement;
+        Assert.InRange(partial.GetProperty("events").GetInt32(), 1000, 6000); // offsets 0..999 of each partition holding data
+        Assert.True(partial.GetProperty("events").GetInt32() < lines.Length);
+    }
+
+    [Fact]
     public async Task Promote_MismatchedFingerprint_RefusedWithReason()
     {
         var models = Path.Combine(_dir, "models");

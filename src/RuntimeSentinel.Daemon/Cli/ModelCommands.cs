@@ -272,7 +272,7 @@ internal static class ModelCommands
                 return null;
             }
 
-            rejected = ReadKafka(input, topic, events, ct);
+            rejected = ReadKafka(input, topic, events, stderr, ct);
         }
         else
         {
@@ -307,24 +307,31 @@ internal static class ModelCommands
         return [.. events.OrderBy(e => e.Timestamp)];
     }
 
-    private static long ReadKafka(EventInput input, string topic, List<RuntimeEvent> events, CancellationToken ct)
+    private static long ReadKafka(EventInput input, string topic, List<RuntimeEvent> events, TextWriter stderr, CancellationToken ct)
     {
         var kafka = new KafkaOptions { BootstrapServers = input.Bootstrap };
         using var connection = new KafkaConnection(Microsoft.Extensions.Options.Options.Create(kafka), NullLogger<KafkaConnection>.Instance);
-        var config = connection.Configure(new ConsumerConfig { GroupId = "sentinel-train-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, EnableAutoOffsetStore = false });
+        var config = connection.Configure(new ConsumerConfig { GroupId = "sentinel-train-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, EnableAutoOffsetStore = false, AutoOffsetReset = AutoOffsetReset.Earliest, EnablePartitionEof = true });
         using var admin = new AdminClientBuilder(connection.Configure(new AdminClientConfig())).Build();
         var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]>(config).Build();
         var ends = new Dictionary<int, long>();
+        var starts = new Dictionary<int, long>();
         foreach (var tp in partitions)
         {
-            var high = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
-            ends[tp.Partition.Value] = input.ToOffset is { } to ? Math.Min(to + 1, high) : high;
+            var marks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
+            ends[tp.Partition.Value] = input.ToOffset is { } to ? Math.Min(to + 1, marks.High.Value) : marks.High.Value;
+            starts[tp.Partition.Value] = Math.Max(input.FromOffset, marks.Low.Value);
+            if (marks.Low.Value > input.FromOffset)
+            {
+                // Say so: a model trained on less data than asked for must not look like the full range.
+                stderr.WriteLine($"{topic} [{tp.Partition.Value}]: offsets below {marks.Low.Value} are no longer on the broker (retention); reading from there");
+            }
         }
 
-        var active = partitions.Where(tp => ends[tp.Partition.Value] > input.FromOffset).ToList();
-        consumer.Assign(active.Select(tp => new TopicPartitionOffset(tp, input.FromOffset)));
-        var total = active.Sum(tp => ends[tp.Partition.Value] - input.FromOffset);
+        var active = partitions.Where(tp => ends[tp.Partition.Value] > starts[tp.Partition.Value]).ToList();
+        consumer.Assign(active.Select(tp => new TopicPartitionOffset(tp, starts[tp.Partition.Value])));
+        var total = active.Sum(tp => ends[tp.Partition.Value] - starts[tp.Partition.Value]);
         var bar = ProgressBar.Create("reading " + topic, total);
         var format = EventFormats.Create(input.Format);
         long read = 0, rejected = 0;
@@ -334,6 +341,11 @@ internal static class ModelCommands
             var result = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException($"no message from {topic} for 10 s with {remaining.Count} partitions unfinished");
             if (result.IsPartitionEOF)
             {
+                if (result.Offset.Value >= ends[result.Partition.Value])
+                {
+                    remaining.Remove(result.Partition.Value);
+                }
+
                 continue;
             }
 
