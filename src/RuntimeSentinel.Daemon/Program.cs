@@ -167,11 +167,15 @@ replay.SetAction(async (parse, ct) =>
 });
 
 var dataOption = new Option<string>("--data") { Description = "Folder holding ADFA-LD-traces.zip and manifest.csv.", Required = true };
+var sequenceModelOption = new Option<string>("--model") { Description = "Sequence model: ngram (default) or lstm (neural, slower).", DefaultValueFactory = _ => "ngram" };
+sequenceModelOption.AcceptOnlyFromAmong("ngram", "lstm");
+var epochsOption = new Option<int>("--epochs") { Description = "LSTM training epochs.", DefaultValueFactory = _ => 30 };
+var hiddenOption = new Option<int>("--hidden") { Description = "LSTM hidden units.", DefaultValueFactory = _ => 200 };
 var adfa = new Command("adfa-ld", "Train the syscall-sequence model on ADFA-LD training traces; score validation and attack traces.")
 {
-    dataOption, jsonOption,
+    dataOption, jsonOption, sequenceModelOption, epochsOption, hiddenOption,
 };
-adfa.SetAction((parse, _) => AdfaLdEvaluation.RunAsync(parse.GetValue(dataOption)!, parse.GetValue(jsonOption), Console.Out, Console.Error));
+adfa.SetAction((parse, _) => AdfaLdEvaluation.RunAsync(parse.GetValue(dataOption)!, parse.GetValue(jsonOption), Console.Out, Console.Error, parse.GetValue(sequenceModelOption)!, parse.GetValue(epochsOption), parse.GetValue(hiddenOption)));
 var secondsOption = new Option<int>("--seconds") { Description = "Seconds of event time to generate.", DefaultValueFactory = _ => 600 };
 var startOption = new Option<DateTimeOffset>("--start") { Description = "Event time of the first tick.", DefaultValueFactory = _ => new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) };
 var attacksAfterOption = new Option<int?>("--attacks-after") { Description = "Inject the demo attacks from this second on, one every --attack-every seconds, cycling (default: none)." };
