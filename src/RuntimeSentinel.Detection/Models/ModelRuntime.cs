@@ -472,7 +472,8 @@ public sealed class ModelRuntime
 
         // One alert per process stream: the rest of an anomalous run adds nothing an analyst needs.
         p.Alerted = true;
-        var worst = p.WorstCalls(seq, 3);
+        var typical = Model.Card.Evaluation.TryGetValue(WorkloadModel.SequenceDetector, out var held) ? held.Median : double.NaN;
+        var worst = p.WorstCalls(seq, _o.TopFeatures, typical);
         var ratio = bits / t;
         findings.Add(new ModelFinding(
             WorkloadModel.SequenceDetector,
@@ -534,15 +535,15 @@ public sealed class ModelRuntime
             return _n >= _bits.Length ? _sum / _bits.Length : double.NaN;
         }
 
-        public IReadOnlyList<FeatureContribution> WorstCalls(SequenceModel seq, int top)
+        /// <summary>The least likely calls of the window, beside the typical surprise per call of held-back normal windows.</summary>
+        public IReadOnlyList<FeatureContribution> WorstCalls(SequenceModel seq, int top, double typical)
         {
             var total = _sum <= 0 ? 1 : _sum;
-            var mean = _sum / _bits.Length;
             return Enumerable.Range(0, _bits.Length)
                 .OrderByDescending(i => _bits[i])
                 .Take(top)
                 .Select(i => new FeatureContribution(
-                    "call:" + (_calls[i] < seq.Symbols.Count ? seq.Symbols[_calls[i]] : "unseen"), _bits[i], mean, _bits[i] / total))
+                    "call:" + (_calls[i] < seq.Symbols.Count ? seq.Symbols[_calls[i]] : "unseen"), _bits[i], typical, _bits[i] / total))
                 .ToList();
         }
     }
