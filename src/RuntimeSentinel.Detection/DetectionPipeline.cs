@@ -323,10 +323,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         }
 
         /// <summary>Applies an analyst's verdict on the shard thread (or keeps it until the workload appears).</summary>
-        public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict)
+        public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict) => OnShardAsync(() => ApplyFeedback(verdict));
+
+        /// <summary>Runs a state change on the shard thread between two events; Rejected once the shard has stopped.</summary>
+        private Task<FeedbackResult> OnShardAsync(Func<FeedbackResult> change)
         {
             var tcs = new TaskCompletionSource<FeedbackResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(ApplyFeedback(verdict))))
+            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(change())))
             {
                 tcs.TrySetResult(FeedbackResult.Rejected);
             }
@@ -352,16 +355,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             return FeedbackResult.Applied;
         }
 
-        public Task<FeedbackResult> SwapModelAsync(WorkloadModel model)
-        {
-            var tcs = new TaskCompletionSource<FeedbackResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(SwapModel(model))))
-            {
-                tcs.TrySetResult(FeedbackResult.Rejected);
-            }
-
-            return tcs.Task;
-        }
+        public Task<FeedbackResult> SwapModelAsync(WorkloadModel model) => OnShardAsync(() => SwapModel(model));
 
         private FeedbackResult SwapModel(WorkloadModel model)
         {

@@ -12,19 +12,6 @@ namespace RuntimeSentinel.Detection.Tests;
 
 public class DetectionPipelineTests
 {
-    private sealed class Alerts : IAlertPublisher
-    {
-        public List<Alert> All { get; } = [];
-
-        public void Publish(Alert alert)
-        {
-            lock (All)
-            {
-                All.Add(alert);
-            }
-        }
-    }
-
     private sealed class Completions : IOffsetCompletion
     {
         public List<long> Offsets { get; } = [];
@@ -38,9 +25,9 @@ public class DetectionPipelineTests
         }
     }
 
-    private static (DetectionPipeline Pipeline, Alerts Alerts, DetectionMetrics Metrics) Create(FakeTimeProvider time, int shards = 3, int minEvents = 5)
+    private static (DetectionPipeline Pipeline, RecordingAlerts Alerts, DetectionMetrics Metrics) Create(FakeTimeProvider time, int shards = 3, int minEvents = 5)
     {
-        var alerts = new Alerts();
+        var alerts = new RecordingAlerts();
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var options = Options.Create(new DetectionOptions { Shards = shards, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = minEvents, ShardQueueCapacity = 8, Models = new Models.ModelOptions { ShadowDuration = TimeSpan.Zero } });
         var pipeline = new DetectionPipeline(options, alerts, metrics, time, NullLogger<DetectionPipeline>.Instance);
@@ -124,7 +111,7 @@ public class DetectionPipelineTests
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
         var time = new FakeTimeProvider(Some.Time);
         var options = Options.Create(new DetectionOptions { Shards = 2, MaxWorkloadSeries = 3, LearningDuration = TimeSpan.Zero, MinLearningEvents = 1 });
-        var pipeline = new DetectionPipeline(options, new Alerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
+        var pipeline = new DetectionPipeline(options, new RecordingAlerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
         pipeline.Start();
         var resolver = new WorkloadResolver("t");
         for (var w = 0; w < 10; w++)

@@ -96,19 +96,6 @@ public sealed class ModelLifecycleTests : IDisposable
             phases.Changes);
     }
 
-    private sealed class Alerts : IAlertPublisher
-    {
-        public List<Alert> All { get; } = [];
-
-        public void Publish(Alert alert)
-        {
-            lock (All)
-            {
-                All.Add(alert);
-            }
-        }
-    }
-
     private sealed class Completions : IOffsetCompletion
     {
         public long Count;
@@ -126,7 +113,7 @@ public sealed class ModelLifecycleTests : IDisposable
         options.MinLearningEvents = 100;
         options.Shards = 2;
         options.Models.Directory = _dir;
-        var alerts = new Alerts();
+        var alerts = new RecordingAlerts();
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var time = new FakeTimeProvider(Some.Time);
         var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), alerts, metrics, time, NullLogger<DetectionPipeline>.Instance);

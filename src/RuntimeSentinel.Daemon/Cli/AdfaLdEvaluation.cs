@@ -79,20 +79,10 @@ internal static class AdfaLdEvaluation
             description = $"ngram n={order} absolute discounting, mean surprisal per call";
         }
 
-        var (tp, fp, tn, fn) = quality.ConfusionAt(threshold);
-        var result = new Dictionary<string, object>
-        {
-            ["auc"] = Math.Round(quality.Auc(), 4),
-            ["fpr_at_90_dr"] = Math.Round(quality.FprAtDetectionRate(0.90), 4),
-            ["dr_at_1_fpr"] = Math.Round(quality.DetectionRateAtFpr(0.01), 4),
-            ["dr_at_5_fpr"] = Math.Round(quality.DetectionRateAtFpr(0.05), 4),
-            ["dr_at_10_fpr"] = Math.Round(quality.DetectionRateAtFpr(0.10), 4),
-            ["normal"] = quality.Normal,
-            ["attack"] = quality.Attack,
-            ["model"] = description,
-            ["threshold"] = Math.Round(threshold, 4),
-            ["confusion"] = new Dictionary<string, int> { ["tp"] = tp, ["fp"] = fp, ["tn"] = tn, ["fn"] = fn },
-        };
+        var result = quality.Summary();
+        result["model"] = description;
+        result["threshold"] = Math.Round(threshold, 4);
+        result["confusion"] = quality.ConfusionMap(threshold);
         if (json)
         {
             await stdout.WriteLineAsync(JsonSerializer.Serialize(result));

@@ -144,19 +144,9 @@ internal static class ModelCommands
         }
 
         var q = new DetectionQuality(negatives, positives);
-        var (tp, fp, tn, fn) = q.ConfusionAt(1.0);
-        var result = new Dictionary<string, object>
-        {
-            ["auc"] = Math.Round(q.Auc(), 4),
-            ["dr_at_1_fpr"] = Math.Round(q.DetectionRateAtFpr(0.01), 4),
-            ["dr_at_5_fpr"] = Math.Round(q.DetectionRateAtFpr(0.05), 4),
-            ["dr_at_10_fpr"] = Math.Round(q.DetectionRateAtFpr(0.10), 4),
-            ["fpr_at_90_dr"] = Math.Round(q.FprAtDetectionRate(0.90), 4),
-            ["normal"] = q.Normal,
-            ["attack"] = q.Attack,
-            ["unit"] = "behaviour window per workload; score = largest score/threshold over detectors",
-            ["confusion_at_calibrated_threshold"] = new Dictionary<string, int> { ["tp"] = tp, ["fp"] = fp, ["tn"] = tn, ["fn"] = fn },
-        };
+        var result = q.Summary();
+        result["unit"] = "behaviour window per workload; score = largest score/threshold over detectors";
+        result["confusion_at_calibrated_threshold"] = q.ConfusionMap(1.0);
         await stdout.WriteLineAsync(json ? JsonSerializer.Serialize(result, Json) : string.Join(Environment.NewLine, result.Select(kv => $"{kv.Key,-34} {(kv.Value is Dictionary<string, int> d ? string.Join(" ", d.Select(x => $"{x.Key}={x.Value}")) : Convert.ToString(kv.Value, CultureInfo.InvariantCulture))}"))).ConfigureAwait(false);
         return 0;
     }

@@ -100,4 +100,23 @@ public sealed class DetectionQuality
 
         return lo;
     }
+
+    /// <summary>The standard figures, rounded, under the names the CLI's JSON output uses.</summary>
+    public Dictionary<string, object> Summary() => new()
+    {
+        ["auc"] = Math.Round(Auc(), 4),
+        ["fpr_at_90_dr"] = Math.Round(FprAtDetectionRate(0.90), 4),
+        ["dr_at_1_fpr"] = Math.Round(DetectionRateAtFpr(0.01), 4),
+        ["dr_at_5_fpr"] = Math.Round(DetectionRateAtFpr(0.05), 4),
+        ["dr_at_10_fpr"] = Math.Round(DetectionRateAtFpr(0.10), 4),
+        ["normal"] = Normal,
+        ["attack"] = Attack,
+    };
+
+    /// <summary>The confusion matrix at a threshold, as a JSON-friendly map.</summary>
+    public Dictionary<string, int> ConfusionMap(double threshold)
+    {
+        var (tp, fp, tn, fn) = ConfusionAt(threshold);
+        return new Dictionary<string, int> { ["tp"] = tp, ["fp"] = fp, ["tn"] = tn, ["fn"] = fn };
+    }
 }
