@@ -67,16 +67,14 @@ public sealed class OfflineModels
 
     /// <summary>
     /// Scores events with given models (no shadow: every finding is reported). Each workload's novelty baseline
-    /// starts from the items the model's training knew (<see cref="KnownItems"/>) and keeps learning as the file
-    /// goes, as the daemon's does.
+    /// holds the items the model's training knew (<see cref="KnownItems"/>) and, like an active baseline in the
+    /// daemon, learns nothing from the scored events.
     /// </summary>
     public static List<OfflineFinding> Score(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Action<long>? progress = null)
     {
         var resolver = new WorkloadResolver(options.Cluster);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
         var findings = new List<ModelFinding>();
-        var ignored = new List<Finding>();
-        var observer = new NullObserver();
         var result = new List<OfflineFinding>();
         long n = 0;
         foreach (var e in events)
@@ -97,10 +95,6 @@ public sealed class OfflineModels
 
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
             w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
-
-            // The baseline keeps learning so that known/new flags track what has been seen so far.
-            w.Baseline.Observe(e, path, e.Timestamp, observer, ignored);
-            ignored.Clear();
             foreach (var f in findings)
             {
                 result.Add(new OfflineFinding(key.Value, e.Timestamp, f, e));
@@ -125,8 +119,6 @@ public sealed class OfflineModels
         var resolver = new WorkloadResolver(options.Cluster);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime, bool[] Positive)>();
         var findings = new List<ModelFinding>();
-        var ignored = new List<Finding>();
-        var observer = new NullObserver();
         var result = new List<LabelledWindow>();
         foreach (var e in events)
         {
@@ -154,8 +146,6 @@ public sealed class OfflineModels
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
             w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
             w.Positive[0] |= isPositive(e);
-            w.Baseline.Observe(e, path, e.Timestamp, observer, ignored);
-            ignored.Clear();
             findings.Clear();
         }
 
