@@ -80,8 +80,9 @@ public sealed class ModelCliTests : IDisposable
             Assert.True(f.GetProperty("score").GetDouble() > f.GetProperty("threshold").GetDouble());
             Assert.True(f.GetProperty("time").GetDateTimeOffset() >= new DateTimeOffset(2026, 1, 2, 0, 1, 0, TimeSpan.Zero));
             Assert.NotEqual(0, f.GetProperty("top_features").GetArrayLength());
+            Assert.Equal(1, f.GetProperty("top_features").EnumerateArray().Sum(c => c.GetProperty("share").GetDouble()), 6);
         });
-        Assert.Contains(findings, f => f.GetProperty("detector").GetString() == "spike:cpu_cores");
+        Assert.Contains(findings, f => f.GetProperty("detectors").EnumerateArray().Any(d => d.GetProperty("detector").GetString() == "spike:cpu_cores"));
         Assert.Contains(findings, f => f.GetProperty("category").GetString() == "behaviour_anomaly" && f.GetProperty("workload").GetString() == workload);
     }
 

@@ -315,7 +315,8 @@ public sealed class ModelRuntime
                 if (explained.Any(c => c.Share >= 0.1 && c.Observed > c.Baseline))
                 {
                     scores.Add(new DetectorScore(WorkloadModel.BehaviourDetector, s, t));
-                    contributions.AddRange(explained);
+                    // Weighted by how far the detector is over its threshold, like the spike series below.
+                    contributions.AddRange(explained.Select(c => c with { Share = c.Share * s / t }));
                 }
                 else
                 {
@@ -358,7 +359,13 @@ public sealed class ModelRuntime
 
         scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
         var top = scores[0];
+        // Shares: each feature's part of the window's excess over the thresholds, normalised over the listed features.
         var features = contributions.OrderByDescending(c => c.Share).DistinctBy(c => c.Feature).Take(_o.TopFeatures).ToList();
+        var shareTotal = features.Sum(c => c.Share);
+        if (shareTotal > 0)
+        {
+            features = features.Select(c => c with { Share = c.Share / shareTotal }).ToList();
+        }
         var ratio = top.Score / top.Threshold;
         var isResource = top.Detector is "spike:cpu_cores" or "spike:memory_mib";
         findings.Add(new ModelFinding(
