@@ -138,7 +138,7 @@ public class MonitoringTests(LiveDaemonFixture daemon)
             // The rules loaded and evaluate against real series (the daemon is healthy, so nothing fires).
             using var rules = JsonDocument.Parse(await http.GetStringAsync("/api/v1/rules"));
             var loaded = rules.RootElement.GetProperty("data").GetProperty("groups")[0].GetProperty("rules").GetArrayLength();
-            Assert.Equal(11, loaded);
+            Assert.Equal(12, loaded);
         }
         finally
         {
