@@ -24,9 +24,10 @@ var durationOption = new Option<int?>("--duration") { Description = "Stop after 
 var learningOption = new Option<int>("--learning") { Description = "Seconds each demo workload learns before alerting.", DefaultValueFactory = _ => 45 };
 var seedOption = new Option<int>("--seed") { Description = "Seed of the demo's behaviour generator.", DefaultValueFactory = _ => 7 };
 
+var runModelsOption = new Option<string?>("--models") { Description = "Model folder to hot-swap promoted versions from (Detection:Models:Directory)." };
 var run = new Command("run", "Run the daemon against the configured Kafka (production).")
 {
-    configOption, alertsFileOption, listenOption, bootstrapOption, topicsOption, groupOption, durationOption,
+    configOption, alertsFileOption, listenOption, bootstrapOption, topicsOption, groupOption, durationOption, runModelsOption,
 };
 run.SetAction((parse, ct) =>
 {
@@ -47,6 +48,11 @@ run.SetAction((parse, ct) =>
     if (parse.GetValue(groupOption) is { } g)
     {
         overrides["Kafka:GroupId"] = g;
+    }
+
+    if (parse.GetValue(runModelsOption) is { } m)
+    {
+        overrides["Detection:Models:Directory"] = Path.GetFullPath(m);
     }
 
     return RunHostAsync(SentinelHost.Build(parse.GetValue(configOption), overrides), parse.GetValue(durationOption), null, ct);

@@ -45,9 +45,9 @@ public sealed class ModelOptions
     [Range(1, 100_000)]
     public int MaxProcesses { get; set; } = 1024;
 
-    /// <summary>Syscalls kept per workload for training the sequence model.</summary>
+    /// <summary>Syscalls kept per learning workload for training the sequence model (4 bytes each, plus list slack).</summary>
     [Range(1000, 10_000_000)]
-    public int MaxTrainingCalls { get; set; } = 200_000;
+    public int MaxTrainingCalls { get; set; } = 100_000;
 
     /// <summary>Folder of model versions (models/&lt;workload&gt;/&lt;version&gt;). Empty: models live in memory only.</summary>
     public string? Directory { get; set; }

@@ -28,6 +28,9 @@ public sealed record ModelFinding(
 /// </summary>
 public sealed class ModelRuntime
 {
+    /// <summary>Behaviour windows kept for training: 20,000 × 22 features × 4 bytes, at most about 1.8 MB.</summary>
+    public const int MaxTrainingWindows = 20_000;
+
     private readonly string _workload;
     private readonly ModelOptions _o;
     private readonly double _target;
@@ -281,9 +284,9 @@ public sealed class ModelRuntime
         _window.Close(_vector, ref _lastCpu, ref _lastMemory);
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
-            if (_windows.Count >= 100_000)
+            if (_windows.Count >= MaxTrainingWindows)
             {
-                // Bounded: a very long learning period keeps its later half (the more representative part).
+                // Bounded (≈ 1.8 MB): a very long learning period keeps its later half (the more representative part).
                 _windows.RemoveRange(0, _windows.Count / 2);
             }
 
