@@ -32,10 +32,12 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         _logger = logger;
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        await ScanAsync().ConfigureAwait(false);
-        _timer = _time.CreateTimer(_ => _ = ScanAsync(), null, _options.ReloadInterval, _options.ReloadInterval);
+        // The first scan runs on the timer, not here: handing a model to a shard waits for the shard loop, which
+        // starts with ingestion, possibly after this service; host start-up must not wait on it.
+        _timer = _time.CreateTimer(_ => _ = ScanAsync(), null, TimeSpan.Zero, _options.ReloadInterval);
+        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
