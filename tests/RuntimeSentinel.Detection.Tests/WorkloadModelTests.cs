@@ -116,6 +116,22 @@ public sealed class WorkloadModelTests : IDisposable
     }
 
     [Fact]
+    public void Observe_TwoAnomalousStretchesInOneLongLivedProcess_OneAlertEach()
+    {
+        var (model, workload) = Trained();
+        var runtime = new ModelRuntime(workload, Options().Models, 1);
+        runtime.Swap(model);
+        var w = new SyntheticWorkload(9);
+        var t = Some.Time.AddHours(1);
+        string[] shell = ["socket", "connect", "dup2", "dup2", "dup2", "execve", "read", "write", "getdents64", "clone", "wait4", "read", "write", "dup2", "execve", "read", "write"];
+        var shellEvents = shell.Select(c => w.At(w.Syscall(c, 100, "/usr/bin/node"), t)).ToList();
+        var first = Run(runtime, shellEvents.Concat(w.Seconds(t.AddSeconds(1), 30)));
+        var second = Run(runtime, shellEvents.Select(e => e with { Timestamp = t.AddSeconds(40) }));
+        Assert.Single(first, f => f.Category == "syscall_sequence_anomaly");
+        Assert.Single(second, f => f.Category == "syscall_sequence_anomaly");
+    }
+
+    [Fact]
     public void Observe_InShadow_ScoresButRaisesNothingThenConfirmsThreshold()
     {
         var (model, workload) = Trained();

@@ -475,12 +475,19 @@ public sealed class ModelRuntime
         var t = Model.ThresholdOf(WorkloadModel.SequenceDetector);
         Record(WorkloadModel.SequenceDetector, bits, t, phase);
         _maxSequenceRatio = Math.Max(_maxSequenceRatio, bits / t);
-        if (bits <= t || phase != BaselinePhase.Active || p.Alerted)
+        if (bits <= t)
+        {
+            // Back to normal: a later anomalous stretch of this (possibly long-lived) process alerts again.
+            p.Alerted = false;
+            return;
+        }
+
+        if (phase != BaselinePhase.Active || p.Alerted)
         {
             return;
         }
 
-        // One alert per process stream: the rest of an anomalous run adds nothing an analyst needs.
+        // One alert per anomalous stretch: the rest of it adds nothing an analyst needs.
         p.Alerted = true;
         var typical = Model.Card.Evaluation.TryGetValue(WorkloadModel.SequenceDetector, out var held) ? held.Median : double.NaN;
         var worst = p.WorstCalls(seq, _o.TopFeatures, typical);
