@@ -75,9 +75,9 @@ demo.SetAction((parse, ct) =>
     overrides["Detection:MinLearningEvents"] = "300";
 
     // The demo compresses time: half-second behaviour windows give the models enough windows in under a minute
-    // of learning; attacks start once the 10 s shadow has confirmed the thresholds.
+    // of learning; attacks start once the shadow (a quarter of learning, 2-10 s) has confirmed the thresholds.
     overrides["Detection:Models:Window"] = "00:00:00.5";
-    overrides["Detection:Models:ShadowDuration"] = "00:00:10";
+    overrides["Detection:Models:ShadowDuration"] = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(learningOption) / 4.0, 2, 10)).ToString("c");
     overrides["Detection:Models:SeasonPeriod"] = "00:00:00";
     overrides["Demo:Seed"] = parse.GetValue(seedOption).ToString(System.Globalization.CultureInfo.InvariantCulture);
     var tally = new DemoTally();

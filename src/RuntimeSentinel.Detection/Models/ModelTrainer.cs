@@ -104,12 +104,13 @@ public static class ModelTrainer
             var trainParts = traces.Select(t => (t.Exe, t.Calls[..(int)(t.Calls.Length * (1 - o.HeldBackFraction))])).Where(t => t.Item2.Length > 0).ToList();
             var candidate = SequenceModel.Train(symbols, trainParts, o.SequenceOrder, o.SequenceWindow);
             var scores = traces.SelectMany(t => candidate.WindowScores(t.Exe, t.Calls, (int)(t.Calls.Length * (1 - o.HeldBackFraction)))).ToList();
-            if (scores.Count >= Calibration.MinScores)
+            // Consecutive window scores overlap (each call starts a new window), so they are far from independent:
+            // ten times the usual minimum, and every call counts as an opportunity to alert.
+            if (scores.Count >= 10 * Calibration.MinScores)
             {
-                // Opportunities: non-overlapping windows of held-back calls, scaled to a day of the learning rate.
                 var heldCalls = totalCalls * o.HeldBackFraction;
-                var span = Math.Max((to - from).TotalDays, 1.0 / 1440);
-                var perDay = heldCalls / o.SequenceWindow / (span * o.HeldBackFraction);
+                var span = Math.Max((to - from).TotalDays, 1.0 / 86400);
+                var perDay = heldCalls / (span * o.HeldBackFraction);
                 var t = Calibration.Threshold(scores, Calibration.ExceedanceFor(targetAlertsPerDay, detectors, perDay));
                 thresholds[WorkloadModel.SequenceDetector] = t;
                 evaluation[WorkloadModel.SequenceDetector] = Figures(scores, t, perDay);
