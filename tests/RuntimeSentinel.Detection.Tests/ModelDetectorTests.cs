@@ -75,6 +75,21 @@ public class ModelDetectorTests
     }
 
     [Fact]
+    public void SpikeDetector_ValueAt_IsTheValueThatScoresThatZ()
+    {
+        // Median 0 with a real spread: the clipping level must use the spread, not the floor.
+        var d = new SpikeDetector(minScale: 0.01);
+        foreach (var v in new double[] { -3, -2, -1, 0, 0, 0, 1, 2, 3 })
+        {
+            d.Update(v, 0);
+        }
+
+        var at = d.ValueAt(5, 0);
+        Assert.Equal(5, d.Score(at, 0, out _), 9);
+        Assert.True(at > 5);
+    }
+
+    [Fact]
     public void SpikeDetector_AlertingValuesEnterClipped_BaselineMovesSlowly()
     {
         var d = new SpikeDetector(history: 30, minScale: 0.1);

@@ -49,23 +49,11 @@ public sealed class SpikeDetector
     /// <summary>Robust z-score of <paramref name="value"/> at season slot <paramref name="bucket"/>; NaN until 5 values are known.</summary>
     public double Score(double value, long bucket, out double median)
     {
-        var (values, n) = Baseline(bucket);
-        if (n < 5)
+        if (!Location(bucket, out median, out var scale))
         {
-            median = double.NaN;
             return double.NaN;
         }
 
-        values.AsSpan(0, n).CopyTo(_scratch);
-        var s = _scratch.AsSpan(0, n);
-        median = Median(s);
-        for (var i = 0; i < s.Length; i++)
-        {
-            s[i] = Math.Abs(s[i] - median);
-        }
-
-        var mad = Median(s);
-        var scale = Math.Max(1.4826 * mad, Math.Max(MinScale, 0.1 * Math.Abs(median)));
         return (value - median) / scale;
     }
 
@@ -86,16 +74,29 @@ public sealed class SpikeDetector
     }
 
     /// <summary>The value that would score exactly <paramref name="z"/> now (for clipping updates and for explanations).</summary>
-    public double ValueAt(double z, long bucket)
+    public double ValueAt(double z, long bucket) =>
+        Location(bucket, out var median, out var scale) ? median + (z * scale) : double.PositiveInfinity;
+
+    /// <summary>Median and robust scale of the baseline for a slot; false until it holds 5 values.</summary>
+    private bool Location(long bucket, out double median, out double scale)
     {
-        var s = Score(0, bucket, out var median);
-        if (double.IsNaN(s))
+        var (values, n) = Baseline(bucket);
+        if (n < 5)
         {
-            return double.PositiveInfinity;
+            median = scale = double.NaN;
+            return false;
         }
 
-        var scale = s == 0 ? Math.Max(MinScale, 0.1 * Math.Abs(median)) : -median / s;
-        return median + (z * scale);
+        values.AsSpan(0, n).CopyTo(_scratch);
+        var s = _scratch.AsSpan(0, n);
+        median = Median(s);
+        for (var i = 0; i < s.Length; i++)
+        {
+            s[i] = Math.Abs(s[i] - median);
+        }
+
+        scale = Math.Max(1.4826 * Median(s), Math.Max(MinScale, 0.1 * Math.Abs(median)));
+        return true;
     }
 
     private (double[] Values, int Count) Baseline(long bucket)
