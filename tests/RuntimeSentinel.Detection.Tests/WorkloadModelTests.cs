@@ -185,6 +185,19 @@ public sealed class WorkloadModelTests : IDisposable
         Assert.Contains("does not match", Assert.Single(store.List()).Problem);
     }
 
+    [Theory]
+    [InlineData(WorkloadModel.BehaviourFile)]
+    [InlineData(WorkloadModel.SequenceFile)]
+    [InlineData(WorkloadModel.KnownItemsFile)]
+    public void Load_CorruptedPart_RefusedNamingTheFolder(string part)
+    {
+        var (model, _) = Trained();
+        var path = new ModelStore(_dir).Save(model);
+        File.WriteAllBytes(Path.Combine(path, part), [1, 2, 3, 4, 5]);
+        var ex = Assert.Throws<ModelRejectedException>(() => WorkloadModel.Load(path));
+        Assert.Contains(path, ex.Message);
+    }
+
     [Fact]
     public void Store_PromoteAndList_MarksTheVersionInService()
     {

@@ -99,12 +99,13 @@ public sealed class WorkloadModel
             PcaDetector? behaviour = null;
             if (card.Files.TryGetValue("behaviour", out var b))
             {
-                if (card.ScalerMean is null || card.ScalerScale is null)
+                var n = BehaviourSchema.Features.Length;
+                if (card.ScalerMean?.Length != n || card.ScalerScale?.Length != n || card.FeatureSchema.Length != n)
                 {
-                    throw new ModelRejectedException($"{directory}: behaviour model without its scaler in the card");
+                    throw new ModelRejectedException($"{directory}: behaviour model without a {n}-feature scaler and schema in the card");
                 }
 
-                behaviour = PcaDetector.Load(Path.Combine(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean, card.ScalerScale), 1);
+                behaviour = PcaDetector.Load(Path.Combine(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean!, card.ScalerScale!), 1);
             }
 
             var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(Path.Combine(directory, s)) : null;
