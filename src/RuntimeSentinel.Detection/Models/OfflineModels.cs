@@ -72,11 +72,53 @@ public sealed class OfflineModels
     /// </summary>
     public static List<OfflineFinding> Score(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Action<long>? progress = null)
     {
+        var result = new List<OfflineFinding>();
+        long n = 0;
+        Replay(options, models, events, null, (workload, e, findings) =>
+        {
+            result.AddRange(findings.Select(f => new OfflineFinding(workload, e.Timestamp, f, e)));
+            if (++n % 10_000 == 0)
+            {
+                progress?.Invoke(n);
+            }
+        });
+        return result;
+    }
+
+    /// <summary>
+    /// Labelled evaluation: every scored behaviour window of every workload with a model, its largest
+    /// score/threshold ratio (1 = calibrated threshold) and whether any of its events is labelled positive.
+    /// </summary>
+    public static List<LabelledWindow> ScoreWindows(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Func<RuntimeEvent, bool> isPositive)
+    {
+        var result = new List<LabelledWindow>();
+
+        // A window closes while the event after it is observed, so the label is collected after each event.
+        var positive = new Dictionary<string, bool>(StringComparer.Ordinal);
+        Replay(
+            options,
+            models,
+            events,
+            (workload, runtime) => runtime.WindowScored = (end, ratio) =>
+            {
+                result.Add(new LabelledWindow(workload, end, ratio, positive.GetValueOrDefault(workload)));
+                positive[workload] = false;
+            },
+            (workload, e, _) => positive[workload] = positive.GetValueOrDefault(workload) || isPositive(e));
+        return result;
+    }
+
+    /// <summary>Runs events through each workload's model (active, not learning), reporting after each event.</summary>
+    private static void Replay(
+        DetectionOptions options,
+        IReadOnlyDictionary<string, WorkloadModel> models,
+        IEnumerable<RuntimeEvent> events,
+        Action<string, ModelRuntime>? created,
+        Action<string, RuntimeEvent, List<ModelFinding>> observed)
+    {
         var resolver = new WorkloadResolver(options.Cluster);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
         var findings = new List<ModelFinding>();
-        var result = new List<OfflineFinding>();
-        long n = 0;
         foreach (var e in events)
         {
             var key = resolver.Resolve(e.Workload);
@@ -90,66 +132,15 @@ public sealed class OfflineModels
                 w = (new WorkloadBaseline(Learning(options), e.Timestamp), new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay));
                 w.Runtime.Swap(model, promoted: true);
                 model.Known?.SeedInto(w.Baseline);
+                created?.Invoke(key.Value, w.Runtime);
                 state[key] = w;
             }
 
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
             w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
-            foreach (var f in findings)
-            {
-                result.Add(new OfflineFinding(key.Value, e.Timestamp, f, e));
-            }
-
-            findings.Clear();
-            if (++n % 10_000 == 0)
-            {
-                progress?.Invoke(n);
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>
-    /// Labelled evaluation: every scored behaviour window of every workload with a model, its largest
-    /// score/threshold ratio (1 = calibrated threshold) and whether any of its events is labelled positive.
-    /// </summary>
-    public static List<LabelledWindow> ScoreWindows(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Func<RuntimeEvent, bool> isPositive)
-    {
-        var resolver = new WorkloadResolver(options.Cluster);
-        var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime, bool[] Positive)>();
-        var findings = new List<ModelFinding>();
-        var result = new List<LabelledWindow>();
-        foreach (var e in events)
-        {
-            var key = resolver.Resolve(e.Workload);
-            if (!models.TryGetValue(key.Value, out var model))
-            {
-                continue;
-            }
-
-            if (!state.TryGetValue(key, out var w))
-            {
-                var positive = new bool[1];
-                var runtime = new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay);
-                runtime.Swap(model, promoted: true);
-                runtime.WindowScored = (end, ratio) =>
-                {
-                    result.Add(new LabelledWindow(key.Value, end, ratio, positive[0]));
-                    positive[0] = false;
-                };
-                w = (new WorkloadBaseline(Learning(options), e.Timestamp), runtime, positive);
-                model.Known?.SeedInto(w.Baseline);
-                state[key] = w;
-            }
-
-            var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
-            w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
-            w.Positive[0] |= isPositive(e);
+            observed(key.Value, e, findings);
             findings.Clear();
         }
-
-        return result;
     }
 
     /// <summary>The same settings with learning that never ends (training data is all learning data).</summary>
