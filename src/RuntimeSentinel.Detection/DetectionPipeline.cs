@@ -470,11 +470,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 var suppressedBefore = baseline.CooldownSuppressed;
                 var phase = baseline.Phase;
                 (phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
+                baseline.Observe(e, path, now, this, _findings);
                 if (baseline.Models is { } models)
                 {
+                    // The phase the event was observed in: the event that ends learning is still learning data.
                     var windows = models.WindowsScored;
                     var shadow = models.ShadowExceedances;
-                    models.Observe(e, baseline.Knows(e, path), phase, now, _modelFindings);
+                    models.Observe(e, baseline.LastEventKnown, phase, now, _modelFindings);
                     if (models.WindowsScored != windows)
                     {
                         _metrics.ModelWindows.Inc(models.WindowsScored - windows);
@@ -486,7 +488,6 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     }
                 }
 
-                baseline.Observe(e, path, now, this, _findings);
                 if (baseline.Phase != phase)
                 {
                     OnPhaseChanged(item.Key, baseline, phase, now);

@@ -239,4 +239,28 @@ public class WorkloadBaselineTests
         Assert.Single(Observe(b, Some.FileOpen("/var/www/new.php", "O_RDWR|O_CREAT"), Some.Time.AddHours(1)));
         Assert.Single(Observe(b, Some.FileOpen("/etc/shadow"), Some.Time.AddHours(1)));
     }
+
+    [Fact]
+    public void Observe_LastEventKnown_MatchesKnowsBeforeTheEventInEveryPhase()
+    {
+        var t0 = Some.Time;
+        var b = new WorkloadBaseline(Options(minEvents: 3, minutes: 0), t0);
+        RuntimeEvent[] events =
+        [
+            Some.Exec("/usr/bin/node"), Some.Exec("/usr/bin/node"), Some.FileOpen("/app/a.js"), Some.FileOpen("/app/a.js"),
+            Some.Connect("10.0.0.9", 80), Some.Connect("10.0.0.9", 80), Some.Syscall("read"),
+            Some.Exec("/bin/sh"), Some.Exec("/usr/bin/node"), Some.FileOpen("/etc/shadow"), Some.FileOpen("/app/a.js"), Some.Connect("203.0.113.9", 4444),
+        ];
+        var seenActive = false;
+        foreach (var e in events)
+        {
+            var path = e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
+            var expected = b.Knows(e, path);
+            Observe(b, e, t0.AddSeconds(1));
+            Assert.Equal(expected, b.LastEventKnown);
+            seenActive |= b.Phase == BaselinePhase.Active;
+        }
+
+        Assert.True(seenActive);
+    }
 }

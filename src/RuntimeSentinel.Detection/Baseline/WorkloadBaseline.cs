@@ -108,6 +108,12 @@ public sealed class WorkloadBaseline
     /// <summary>Model state of the workload (null when models are disabled); owned by the same shard.</summary>
     public Models.ModelRuntime? Models { get; set; }
 
+    /// <summary>
+    /// Whether the last observed event's main item (executable, file, endpoint) was known before it: what the
+    /// models' new-item ratios count, found by the lookup the baseline does anyway. True for other kinds.
+    /// </summary>
+    public bool LastEventKnown { get; private set; }
+
     /// <summary>Whether the baseline already knows the event's main item (executable, file, endpoint); true for other kinds.</summary>
     public bool Knows(in RuntimeEvent e, string? normalizedPath) => e.Kind switch
     {
@@ -133,6 +139,7 @@ public sealed class WorkloadBaseline
     public void Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, IBaselineObserver observer, List<Finding> findings)
     {
         LastSeen = now;
+        LastEventKnown = true;
         if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
         {
             Relearn(digest, now, observer);
@@ -222,7 +229,7 @@ public sealed class WorkloadBaseline
         switch (e.Kind)
         {
             case EventKind.ProcessExec when e.Process.Exe is { } exe:
-                Add(Feature.Exec, new FeatureKey(exe), observer);
+                LastEventKnown = Add(Feature.Exec, new FeatureKey(exe), observer) == 0;
                 if (e.Process.ParentExe is { } parent)
                 {
                     Add(Feature.Lineage, new FeatureKey(exe, parent), observer);
@@ -233,14 +240,16 @@ public sealed class WorkloadBaseline
                 Add(Feature.Syscall, new FeatureKey(sc), observer);
                 break;
             case EventKind.FileOpen when path is not null:
-                if (Add(Feature.File, new FeatureKey(path), observer))
+                var added = Add(Feature.File, new FeatureKey(path), observer);
+                LastEventKnown = added == 0;
+                if (added == 1)
                 {
                     CountDirectoryChild(path);
                 }
 
                 break;
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
-                Add(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), observer);
+                LastEventKnown = Add(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), observer) == 0;
                 break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
                 Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)), observer);
@@ -264,19 +273,21 @@ public sealed class WorkloadBaseline
     }
 
     /// <summary>Counts the item; true when it was new to the baseline.</summary>
-    private bool Add(Feature f, in FeatureKey key, IBaselineObserver observer)
+    /// <summary>Counts the item: 1 when it was new, 0 when known, -1 when new but the feature is full.</summary>
+    private int Add(Feature f, in FeatureKey key, IBaselineObserver observer)
     {
-        switch (_counters[(int)f].Add(key))
+        var result = _counters[(int)f].Add(key);
+        switch (result)
         {
             case 1:
                 observer.ItemLearned(f);
-                return true;
+                break;
             case -1:
                 observer.CapacityExceeded(f);
-                return false;
-            default:
-                return false;
+                break;
         }
+
+        return result;
     }
 
     private void Score(in RuntimeEvent e, string? path, DateTimeOffset now, List<Finding> findings)
@@ -321,6 +332,8 @@ public sealed class WorkloadBaseline
                     {
                         break;
                     }
+
+                    LastEventKnown = false;
 
                     var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
                     if (sev < Severity.High && _directoryChildren.TryGetValue(Directory(path), out var children) && children >= _options.DirectoryWildcardThreshold)
@@ -397,6 +410,11 @@ public sealed class WorkloadBaseline
         var counter = _counters[(int)f];
         var count = counter.CountOf(key);
         var total = counter.Total;
+        if (f is Feature.Exec or Feature.Endpoint)
+        {
+            LastEventKnown = count > 0;
+        }
+
         if (Accepts(f))
         {
             // An analyst accepted this whole feature for the workload: learn silently instead of alerting.

@@ -47,8 +47,8 @@ public sealed class OfflineModels
         }
 
         var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
-        w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Learning, e.Timestamp, _findings);
         w.Baseline.Observe(e, path, e.Timestamp, _observer, _ignored);
+        w.Runtime.Observe(e, w.Baseline.LastEventKnown, BaselinePhase.Learning, e.Timestamp, _findings);
     }
 
     /// <summary>Trains every workload seen; <paramref name="progress"/> gets (done, total, workload) after each.</summary>
