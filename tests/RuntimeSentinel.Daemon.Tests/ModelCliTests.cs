@@ -5,9 +5,9 @@ namespace RuntimeSentinel.Daemon.Tests;
 
 public sealed class ModelCliTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("model-cli-").FullName;
+    private readonly TempFolder _temp = new("model-cli-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private async Task<string> RunAsync(string file, params string[] args)
     {
@@ -15,7 +15,7 @@ public sealed class ModelCliTests : IDisposable
         Assert.True(0 == await p.WaitForExitAsync(TimeSpan.FromSeconds(120)), $"sentinel {string.Join(' ', args)}: {p.Stderr}");
         if (file.Length > 0)
         {
-            await File.WriteAllTextAsync(Path.Combine(_dir, file), p.Stdout);
+            await File.WriteAllTextAsync(Path.Combine(_temp.Path, file), p.Stdout);
         }
 
         return p.Stdout;
@@ -24,9 +24,9 @@ public sealed class ModelCliTests : IDisposable
     [Fact]
     public async Task TrainPromoteScoreEvaluate_DemoEvents_CalibratedModelsCatchAttacksWithoutFalseAlarms()
     {
-        var models = Path.Combine(_dir, "models");
-        var train = Path.Combine(_dir, "train.jsonl");
-        var test = Path.Combine(_dir, "test.jsonl");
+        var models = Path.Combine(_temp.Path, "models");
+        var train = Path.Combine(_temp.Path, "train.jsonl");
+        var test = Path.Combine(_temp.Path, "test.jsonl");
         await RunAsync("train.jsonl", "demo-events", "--seconds", "600", "--seed", "1");
         await RunAsync("test.jsonl", "demo-events", "--seconds", "240", "--seed", "2", "--start", "2026-01-02T00:00:00Z", "--attacks-after", "60");
 
@@ -95,7 +95,7 @@ public sealed class ModelCliTests : IDisposable
         cluster.CreateTopic("recorded", 6);
         // 15 s of events: the mock broker keeps at most 5 MiB per partition, and the whole range must still be there.
         await RunAsync("events.jsonl", "demo-events", "--seconds", "15", "--seed", "4");
-        var lines = await File.ReadAllLinesAsync(Path.Combine(_dir, "events.jsonl"));
+        var lines = await File.ReadAllLinesAsync(Path.Combine(_temp.Path, "events.jsonl"));
         using (var producer = KafkaTestKit.Producer(cluster))
         {
             foreach (var line in lines)
@@ -108,7 +108,7 @@ public sealed class ModelCliTests : IDisposable
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 
-        var models = Path.Combine(_dir, "models");
+        var models = Path.Combine(_temp.Path, "models");
         var trained = JsonDocument.Parse(await RunAsync("", "train", "--kafka-topic", "recorded", "--bootstrap-servers", cluster.BootstrapServers, "--models", models, "--window", "0.25", "--json")).RootElement;
         Assert.Equal(lines.Length, trained.GetProperty("events").GetInt32());
         Assert.Equal(3, trained.GetProperty("models").GetArrayLength());
@@ -116,7 +116,7 @@ public sealed class ModelCliTests : IDisposable
         Assert.Equal("kafka:recorded[0..end]", card.GetProperty("training").GetProperty("source").GetString());
 
         // A bounded range reads only up to that offset of each partition.
-        var partial = JsonDocument.Parse(await RunAsync("", "train", "--kafka-topic", "recorded", "--bootstrap-servers", cluster.BootstrapServers, "--to-offset", "999", "--models", Path.Combine(_dir, "partial"), "--window", "0.25", "--json")).RootElement;
+        var partial = JsonDocument.Parse(await RunAsync("", "train", "--kafka-topic", "recorded", "--bootstrap-servers", cluster.BootstrapServers, "--to-offset", "999", "--models", Path.Combine(_temp.Path, "partial"), "--window", "0.25", "--json")).RootElement;
         Assert.InRange(partial.GetProperty("events").GetInt32(), 1000, 6000); // offsets 0..999 of each partition holding data
         Assert.True(partial.GetProperty("events").GetInt32() < lines.Length);
     }
@@ -124,8 +124,8 @@ public sealed class ModelCliTests : IDisposable
     [Fact]
     public async Task Promote_MismatchedFingerprint_RefusedWithReason()
     {
-        var models = Path.Combine(_dir, "models");
-        var train = Path.Combine(_dir, "train.jsonl");
+        var models = Path.Combine(_temp.Path, "models");
+        var train = Path.Combine(_temp.Path, "train.jsonl");
         await RunAsync("train.jsonl", "demo-events", "--seconds", "300", "--seed", "3");
         await RunAsync("", "train", train, "--models", models, "--window", "2");
         var card = Directory.GetFiles(models, "model.json", SearchOption.AllDirectories).First();

@@ -1,4 +1,5 @@
 using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Detection.Tests;
 
@@ -198,20 +199,13 @@ public class ModelDetectorTests
     {
         var (vectors, names) = Correlated(100, 6);
         var pca = PcaDetector.Train(vectors, names, rank: 1, seed: 1);
-        var dir = Directory.CreateTempSubdirectory("pca-").FullName;
-        try
+        using var dir = new TempFolder("pca-");
+        var path = dir["m.zip"];
+        pca.Save(path);
+        var loaded = PcaDetector.Load(path, pca.Scaler, 1);
+        foreach (var v in vectors.Take(10).Append([5, 20, 1]))
         {
-            var path = Path.Combine(dir, "m.zip");
-            pca.Save(path);
-            var loaded = PcaDetector.Load(path, pca.Scaler, 1);
-            foreach (var v in vectors.Take(10).Append([5, 20, 1]))
-            {
-                Assert.Equal(pca.Score(v), loaded.Score(v), 5);
-            }
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
+            Assert.Equal(pca.Score(v), loaded.Score(v), 5);
         }
     }
 

@@ -13,9 +13,9 @@ namespace RuntimeSentinel.Detection.Tests;
 
 public sealed class ModelLifecycleTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("lifecycle-").FullName;
+    private readonly TempFolder _temp = new("lifecycle-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private sealed class Phases : IBaselineObserver
     {
@@ -112,7 +112,7 @@ public sealed class ModelLifecycleTests : IDisposable
         options.LearningDuration = TimeSpan.FromMinutes(20);
         options.MinLearningEvents = 100;
         options.Shards = 2;
-        options.Models.Directory = _dir;
+        options.Models.Directory = _temp.Path;
         var alerts = new RecordingAlerts();
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var time = new FakeTimeProvider(Some.Time);
@@ -131,7 +131,7 @@ public sealed class ModelLifecycleTests : IDisposable
 
         // A data scientist trains v1 offline, saves and promotes it; the watcher hot-swaps it while events keep coming.
         var (v1, workload) = WorkloadModelTests.Trained(seed: 22, version: "v1");
-        var store = new ModelStore(_dir);
+        var store = new ModelStore(_temp.Path);
         store.Save(v1);
         store.Promote(workload, "v1");
         var watcher = new ModelWatcher(pipeline, Microsoft.Extensions.Options.Options.Create(options), time, metrics, NullLogger<ModelWatcher>.Instance);

@@ -7,9 +7,9 @@ namespace RuntimeSentinel.Detection.Tests;
 
 public sealed class WorkloadModelTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("models-").FullName;
+    private readonly TempFolder _temp = new("models-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     internal static DetectionOptions Options() => new()
     {
@@ -29,6 +29,13 @@ public sealed class WorkloadModelTests : IDisposable
         var (key, model) = Assert.Single(offline.Train(_ => version, "test"));
         Assert.NotNull(model);
         return (model, key.Value);
+    }
+
+    private static ModelRuntime InService(WorkloadModel model, string workload)
+    {
+        var runtime = new ModelRuntime(workload, Options().Models, 1);
+        runtime.Swap(model);
+        return runtime;
     }
 
     private static List<ModelFinding> Run(ModelRuntime runtime, IEnumerable<RuntimeEvent> events, BaselinePhase phase = BaselinePhase.Active)
@@ -69,8 +76,7 @@ public sealed class WorkloadModelTests : IDisposable
     public void Observe_MoreNormalBehaviourAfterTraining_RaisesNothing()
     {
         var (model, workload) = Trained();
-        var runtime = new ModelRuntime(workload, Options().Models, 1);
-        runtime.Swap(model);
+        var runtime = InService(model, workload);
         var findings = Run(runtime, new SyntheticWorkload(99).Seconds(Some.Time.AddHours(1), 1200));
         Assert.Empty(findings);
         Assert.True(runtime.WindowsScored >= 119);
@@ -80,8 +86,7 @@ public sealed class WorkloadModelTests : IDisposable
     public void Observe_CpuClimbsLikeAMiner_ResourceSpikeWithCpuAsTopFeature()
     {
         var (model, workload) = Trained();
-        var runtime = new ModelRuntime(workload, Options().Models, 1);
-        runtime.Swap(model);
+        var runtime = InService(model, workload);
         var w = new SyntheticWorkload(5);
         Assert.Empty(Run(runtime, w.Seconds(Some.Time.AddHours(1), 120)));
         var findings = Run(runtime, w.Seconds(Some.Time.AddHours(1).AddSeconds(120), 60, cpu: 3.8));
@@ -100,8 +105,7 @@ public sealed class WorkloadModelTests : IDisposable
     public void Observe_ShellSyscallsInServiceProcess_SequenceAnomalyNamingTheCalls()
     {
         var (model, workload) = Trained();
-        var runtime = new ModelRuntime(workload, Options().Models, 1);
-        runtime.Swap(model);
+        var runtime = InService(model, workload);
         var w = new SyntheticWorkload(6);
         var t = Some.Time.AddHours(1);
         Assert.Empty(Run(runtime, w.Seconds(t, 30)));
@@ -119,8 +123,7 @@ public sealed class WorkloadModelTests : IDisposable
     public void Observe_TwoAnomalousStretchesInOneLongLivedProcess_OneAlertEach()
     {
         var (model, workload) = Trained();
-        var runtime = new ModelRuntime(workload, Options().Models, 1);
-        runtime.Swap(model);
+        var runtime = InService(model, workload);
         var w = new SyntheticWorkload(9);
         var t = Some.Time.AddHours(1);
         string[] shell = ["socket", "connect", "dup2", "dup2", "dup2", "execve", "read", "write", "getdents64", "clone", "wait4", "read", "write", "dup2", "execve", "read", "write"];
@@ -135,8 +138,7 @@ public sealed class WorkloadModelTests : IDisposable
     public void Observe_InShadow_ScoresButRaisesNothingThenConfirmsThreshold()
     {
         var (model, workload) = Trained();
-        var runtime = new ModelRuntime(workload, Options().Models, 1);
-        runtime.Swap(model);
+        var runtime = InService(model, workload);
         var w = new SyntheticWorkload(7);
         var findings = Run(runtime, w.Seconds(Some.Time.AddHours(1), 600, cpu: 3.8), BaselinePhase.Shadow);
         Assert.Empty(findings);
@@ -153,15 +155,13 @@ public sealed class WorkloadModelTests : IDisposable
     public void SaveAndLoad_RoundTrip_SameCardAndScores()
     {
         var (model, workload) = Trained();
-        var store = new ModelStore(_dir);
+        var store = new ModelStore(_temp.Path);
         var path = store.Save(model);
         var loaded = WorkloadModel.Load(path);
         Assert.Equal(model.Card.Thresholds, loaded.Card.Thresholds);
         Assert.Equal(workload, loaded.Card.Workload);
-        var a = new ModelRuntime(workload, Options().Models, 1);
-        var b = new ModelRuntime(workload, Options().Models, 1);
-        a.Swap(model);
-        b.Swap(loaded);
+        var a = InService(model, workload);
+        var b = InService(loaded, workload);
         var events = new SyntheticWorkload(8).Seconds(Some.Time.AddHours(1), 300, cpu: 2).ToList();
         var fa = Run(a, events).Select(f => (f.Detector, Math.Round(f.Score, 4))).ToList();
         var fb = Run(b, events).Select(f => (f.Detector, Math.Round(f.Score, 4))).ToList();
@@ -173,13 +173,13 @@ public sealed class WorkloadModelTests : IDisposable
     public void Load_CardWithOtherFingerprint_RefusedWithReason()
     {
         var (model, _) = Trained();
-        var path = new ModelStore(_dir).Save(model);
+        var path = new ModelStore(_temp.Path).Save(model);
         var card = Path.Combine(path, WorkloadModel.CardFile);
         File.WriteAllText(card, File.ReadAllText(card).Replace(BehaviourSchema.Fingerprint, "0123456789abcdef", StringComparison.Ordinal));
         var ex = Assert.Throws<ModelRejectedException>(() => WorkloadModel.Load(path));
         Assert.Contains("fingerprint 0123456789abcdef does not match", ex.Message);
         Assert.Contains("retrain", ex.Message);
-        var store = new ModelStore(_dir);
+        var store = new ModelStore(_temp.Path);
         Assert.Throws<ModelRejectedException>(() => store.Promote(model.Card.Workload, "v1"));
         Assert.Empty(store.Promoted());
         Assert.Contains("does not match", Assert.Single(store.List()).Problem);
@@ -192,7 +192,7 @@ public sealed class WorkloadModelTests : IDisposable
     public void Load_CorruptedPart_RefusedNamingTheFolder(string part)
     {
         var (model, _) = Trained();
-        var path = new ModelStore(_dir).Save(model);
+        var path = new ModelStore(_temp.Path).Save(model);
         File.WriteAllBytes(Path.Combine(path, part), [1, 2, 3, 4, 5]);
         var ex = Assert.Throws<ModelRejectedException>(() => WorkloadModel.Load(path));
         Assert.Contains(path, ex.Message);
@@ -201,7 +201,7 @@ public sealed class WorkloadModelTests : IDisposable
     [Fact]
     public void Store_PromoteAndList_MarksTheVersionInService()
     {
-        var store = new ModelStore(_dir);
+        var store = new ModelStore(_temp.Path);
         var (v1, workload) = Trained(version: store.NextVersion("prod/shop/Deployment/cart/cart"));
         store.Save(v1);
         Assert.Equal("v2", store.NextVersion(workload));
