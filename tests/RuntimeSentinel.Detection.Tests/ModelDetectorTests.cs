@@ -202,7 +202,7 @@ public class ModelDetectorTests
         using var dir = new TempFolder("pca-");
         var path = dir["m.zip"];
         pca.Save(path);
-        var loaded = PcaDetector.Load(path, pca.Scaler, 1);
+        var loaded = PcaDetector.Load(path, pca.Scaler);
         foreach (var v in vectors.Take(10).Append([5, 20, 1]))
         {
             Assert.Equal(pca.Score(v), loaded.Score(v), 5);

@@ -32,6 +32,36 @@ public class SequenceModelTests
     }
 
     [Fact]
+    public void Train_SecondTime_ThrowsBecauseTheTablesAreFrozen()
+    {
+        var model = new NgramModel(3);
+        model.Train([[1, 2, 3]]);
+        Assert.Throws<InvalidOperationException>(() => model.Train([[1, 2, 3]]));
+    }
+
+    [Fact]
+    public void SaveLoad_RoundTrip_SameSurprisalAndSize()
+    {
+        var rng = new Random(5);
+        var data = Enumerable.Range(0, 30).Select(_ => Enumerable.Range(0, 200).Select(_ => rng.Next(0, 40)).ToArray()).ToList();
+        var model = new NgramModel(4);
+        model.Train(data);
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            model.Save(w);
+        }
+
+        stream.Position = 0;
+        var loaded = NgramModel.Load(new BinaryReader(stream));
+        var probe = Enumerable.Range(0, 300).Select(_ => rng.Next(0, 45)).ToArray();
+        Assert.Equal(model.Surprisal(probe), loaded.Surprisal(probe));
+        Assert.Equal(model.Contexts, loaded.Contexts);
+        Assert.Equal(model.EstimatedBytes, loaded.EstimatedBytes);
+        Assert.True(model.EstimatedBytes > model.Contexts * 8L);
+    }
+
+    [Fact]
     public void Constructor_OrderOutOfRange_Throws()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new NgramModel(7));

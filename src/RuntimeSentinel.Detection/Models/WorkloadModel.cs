@@ -105,7 +105,7 @@ public sealed class WorkloadModel
                     throw new ModelRejectedException($"{directory}: behaviour model without a {n}-feature scaler and schema in the card");
                 }
 
-                behaviour = PcaDetector.Load(Path.Combine(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean!, card.ScalerScale!), 1);
+                behaviour = PcaDetector.Load(Path.Combine(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean!, card.ScalerScale!));
             }
 
             var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(Path.Combine(directory, s)) : null;
