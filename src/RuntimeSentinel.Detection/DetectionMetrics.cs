@@ -42,6 +42,14 @@ public sealed class DetectionMetrics
         ModelWindows = factory.CreateCounter("sentinel_model_windows_scored_total", "Behaviour windows scored by workload models.");
         ShadowExceedances = factory.CreateCounter("sentinel_model_shadow_exceedances_total", "Scores above threshold while a workload was in shadow (would have alerted).");
         ThresholdsRecalibrated = factory.CreateCounter("sentinel_model_thresholds_recalibrated_total", "Detector thresholds raised at the end of shadow because live normal data exceeded them too often.");
+        ModelMemory = factory.CreateGauge("sentinel_model_memory_bytes", "Estimated memory reserved by workload models, their learning data and process streams (refreshed every Detection:MetricsInterval).");
+        ModelMemoryBudget = factory.CreateGauge("sentinel_model_memory_budget_bytes", "Memory the models of all workloads may reserve (Detection:Models:MemoryBudgetMiB).");
+        ModelMemoryRefusals = factory.CreateCounter("sentinel_model_memory_refusals_total", "What the model memory budget refused, by what (training data, executable_sequences, sequences, model, process_streams).", ["what"]);
+        foreach (var r in Enum.GetValues<Models.MemoryRefusal>())
+        {
+            ModelMemoryRefusals.WithLabels(Models.MemoryRefusalNames.ToWire(r));
+        }
+
         foreach (var r in new[] { "trained", "insufficient_data", "failed" })
         {
             ModelsTrained.WithLabels(r);
@@ -82,6 +90,12 @@ public sealed class DetectionMetrics
     public Counter ShadowExceedances { get; }
 
     public Counter ThresholdsRecalibrated { get; }
+
+    public Gauge ModelMemory { get; }
+
+    public Gauge ModelMemoryBudget { get; }
+
+    public Counter ModelMemoryRefusals { get; }
 
     public Gauge ItemsLearned { get; }
 

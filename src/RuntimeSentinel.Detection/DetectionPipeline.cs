@@ -24,6 +24,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private readonly DetectionMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
+    private readonly ModelMemoryBudget _modelMemory;
     private ITimer? _metricsTimer;
     private int _started;
 
@@ -39,11 +40,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "rarity_bits").Set(o.RarityBits);
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "resource_z").Set(o.ResourceZThreshold);
         metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
+        _modelMemory = new ModelMemoryBudget(o.Models.MemoryBudgetMiB * 1024L * 1024L);
+        metrics.ModelMemoryBudget.Set(_modelMemory.Limit);
         var n = o.EffectiveShards;
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate);
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, _modelMemory);
         }
     }
 
@@ -84,6 +87,12 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);
+            _metrics.ModelMemory.Set(_modelMemory.Used);
+            foreach (var r in Enum.GetValues<MemoryRefusal>())
+            {
+                _metrics.ModelMemoryRefusals.WithLabels(r.ToWire()).IncTo(_modelMemory.Refusals(r));
+            }
+
             _metrics.QueueDepth.Set(_shards.Sum(s => s.QueueCount));
             var active = all.Where(s => s.Phase is BaselinePhase.Active or BaselinePhase.Shadow).ToList();
             _metrics.OldestActiveBaseline.Set(active.Count == 0 ? 0 : active.Max(s => (now - s.FirstSeen).TotalSeconds));
@@ -104,6 +113,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             LogMetricsFailed(_logger, ex);
         }
     }
+
+    /// <summary>The node's memory budget for models, shared by the shards (for tests and the CLI summary).</summary>
+    public ModelMemoryBudget ModelMemory => _modelMemory;
 
     /// <summary>Queues an event; waits while the shard is full. Returns false once the pipeline is completing.</summary>
     public ValueTask<bool> EnqueueAsync(in IngestItem item, CancellationToken cancellationToken)
@@ -192,6 +204,12 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Workload {Workload}: new image {Digest}; relearning (stale)")]
     private static partial void LogRelearning(ILogger logger, string workload, string digest);
 
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Workload {Workload}: model {Version} put in service without {Cut}: Detection:Models:MemoryBudgetMiB is spent ({Used} of {Limit} bytes)")]
+    private static partial void LogModelTrimmed(ILogger logger, string workload, string version, string cut, long used, long limit);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Workload {Workload}: model {Version} not put in service: Detection:Models:MemoryBudgetMiB is spent ({Used} of {Limit} bytes); novelty detection only")]
+    private static partial void LogModelRefused(ILogger logger, string workload, string version, long used, long limit);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
     private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
 
@@ -217,12 +235,14 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly Prometheus.Counter.Child _active;
         private readonly Prometheus.Histogram.Child _scoreMargin;
         private readonly AlertRate _rate;
+        private readonly ModelMemoryBudget _modelMemory;
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ModelMemoryBudget modelMemory)
         {
             _rate = rate;
+            _modelMemory = modelMemory;
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
             _index = index;
@@ -380,8 +400,25 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             baseline.Models.Swap(model, promoted: true);
             _metrics.ModelSwaps.WithLabels("applied").Inc();
-            LogModelSwapped(_logger, model.Card.Workload, model.Card.Version);
+            ReportFit(model.Card.Workload, model.Card.Version, baseline.Models);
             return FeedbackResult.Applied;
+        }
+
+        /// <summary>Logs what the memory budget cut from the model just put in service (or that it refused it).</summary>
+        private void ReportFit(string workload, string version, ModelRuntime models)
+        {
+            switch (models.LastFit)
+            {
+                case null:
+                    LogModelSwapped(_logger, workload, version);
+                    break;
+                case MemoryRefusal.Model:
+                    LogModelRefused(_logger, workload, version, _modelMemory.Used, _modelMemory.Limit);
+                    break;
+                case { } cut:
+                    LogModelTrimmed(_logger, workload, version, cut.ToWire(), _modelMemory.Used, _modelMemory.Limit);
+                    break;
+            }
         }
 
         private void OnPhaseChanged(WorkloadKey key, WorkloadBaseline baseline, BaselinePhase from, DateTimeOffset now)
@@ -434,6 +471,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
                 _metrics.ModelsTrained.WithLabels("trained").Inc();
                 LogModelTrained(_logger, key.Value, version, string.Join(", ", model.Card.Thresholds.Select(t => $"{t.Key}={t.Value:0.###}")));
+                if (models.LastFit is not null)
+                {
+                    ReportFit(key.Value, version, models);
+                }
                 if (_store is not null && _options.Models.SaveTrained)
                 {
                     model.Save(_store.VersionPath(key.Value, version));
@@ -547,6 +588,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             {
                 var idle = _baselines.MinBy(kv => kv.Value.LastSeen);
                 _baselines.Remove(idle.Key);
+                idle.Value.Models?.Release();
                 _metrics.WorkloadsEvicted.Inc();
                 _metrics.Workloads.WithLabels(idle.Value.Phase.ToWire()).Dec();
                 foreach (var f in Enum.GetValues<Feature>())
@@ -560,12 +602,12 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             b = new WorkloadBaseline(_options, now);
             if (_options.Models.Enabled)
             {
-                b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay);
+                b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay, _modelMemory);
                 if (_pendingModels.Remove(key.Value, out var pending))
                 {
                     b.Models.Swap(pending, promoted: true);
                     _metrics.ModelSwaps.WithLabels("applied").Inc();
-                    LogModelSwapped(_logger, key.Value, pending.Card.Version);
+                    ReportFit(key.Value, pending.Card.Version, b.Models);
                 }
             }
 

@@ -36,6 +36,37 @@ public class DetectionPipelineTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_WorkloadsEvicted_TheirModelMemoryIsGivenBack()
+    {
+        var time = new FakeTimeProvider(Some.Time);
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var options = Options.Create(new DetectionOptions { Shards = 1, MaxWorkloads = 2, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = 5, ShardQueueCapacity = 8 });
+        var pipeline = new DetectionPipeline(options, new RecordingAlerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var completions = new Completions();
+        var resolver = new WorkloadResolver("t");
+        long offset = 0;
+        for (var w = 0; w < 6; w++)
+        {
+            var wl = Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+            for (var i = 0; i < 20; i++)
+            {
+                var e = Some.Syscall("read", wl) with { Process = new ProcessInfo(100 + i, 1, 0, "/bin/app", null, null) };
+                await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+            }
+        }
+
+        await pipeline.CompleteAsync();
+        await pipeline.PublishWorkloadMetricsAsync();
+
+        // Each learning workload holds one 64 KiB chunk of learning data; four of the six were evicted.
+        Assert.Equal(4, metrics.WorkloadsEvicted.Value);
+        Assert.Equal(2 * 64 * 1024, pipeline.ModelMemory.Used);
+        Assert.Equal(pipeline.ModelMemory.Used, metrics.ModelMemory.Value);
+        Assert.Equal(256L << 20, metrics.ModelMemoryBudget.Value);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_ManyWorkloads_CompletesEveryOffsetAndAlertsOnlyAfterLearning()
     {
         var time = new FakeTimeProvider(Some.Time);

@@ -49,6 +49,14 @@ public sealed class ModelOptions
     [Range(1000, 10_000_000)]
     public int MaxTrainingCalls { get; set; } = 100_000;
 
+    /// <summary>
+    /// Memory all workloads' models may hold together on this node: trained tables, learning data and process
+    /// streams. When it is spent, learning data stops being collected, then big sequence tables are left out of
+    /// new models (counted in <c>sentinel_model_memory_refusals_total</c>). Size it well under the pod's memory limit.
+    /// </summary>
+    [Range(8, 1_048_576)]
+    public int MemoryBudgetMiB { get; set; } = 256;
+
     /// <summary>Folder of model versions (models/&lt;workload&gt;/&lt;version&gt;). Empty: models live in memory only.</summary>
     public string? Directory { get; set; }
 

@@ -31,6 +31,15 @@ public sealed class ModelRuntime
     /// <summary>Behaviour windows kept for training: 20,000 × 22 features × 4 bytes, at most about 1.8 MB.</summary>
     public const int MaxTrainingWindows = 20_000;
 
+    // Memory estimates charged to the budget (array headers, list slack and dictionary entries included).
+    private const long WindowBytes = 24 + (4 * 22) + 24; // float[22] + list slot with its end time
+    private const long CallBytes = 8;                    // an int in a List<int> that may have doubled
+    private const long TraceBytes = 128;                 // a new process's list and dictionary entry
+    private const long SymbolBytes = 96;                 // an interned syscall name's dictionary entry
+    private const long ShadowScoreBytes = 16;            // a double in a list that may have doubled
+    public const long LiveBaseBytes = 32 * 1024;         // spike detectors' histories (6 × 408 doubles) and the open window
+    private const long Chunk = 64 * 1024;
+
     private readonly string _workload;
     private readonly ModelOptions _o;
     private readonly double _target;
@@ -54,12 +63,24 @@ public sealed class ModelRuntime
     private DateTimeOffset _windowStart;
     private double _lastCpu, _lastMemory;
 
-    public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay)
+    // Bytes reserved from the node's budget: training data (released when training ends) and what serves (model,
+    // spike histories, process streams; released when the workload is reset or evicted).
+    private readonly ModelMemoryBudget _budget;
+    private long _trainingReserved, _trainingUsed, _modelReserved, _streamsReserved;
+
+    public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget = null)
     {
         _workload = workload;
         _o = options;
         _target = targetAlertsPerDay;
+        _budget = budget ?? ModelMemoryBudget.Unlimited();
     }
+
+    /// <summary>What the memory budget cut from the last model put in service (null: it fits whole).</summary>
+    public MemoryRefusal? LastFit { get; private set; }
+
+    /// <summary>Bytes this workload holds reserved from the budget.</summary>
+    public long ReservedBytes => _trainingReserved + _modelReserved + _streamsReserved;
 
     public WorkloadModel? Model { get; private set; }
 
@@ -114,9 +135,20 @@ public sealed class ModelRuntime
         {
             OnSyscall(e.Process.Pid, e.Process.Exe, name, phase, findings);
         }
-        else if (e.Kind == EventKind.ProcessExit)
+        else if (e.Kind == EventKind.ProcessExit && _processes.Remove(e.Process.Pid, out var exited))
         {
-            _processes.Remove(e.Process.Pid);
+            ReleaseStream(exited);
+            if (_processOrder.Count > 2 * Math.Max(_processes.Count, 64))
+            {
+                // Exited processes stay queued until their turn; without this a workload of short-lived processes
+                // would grow the queue by one entry per process for ever.
+                var alive = _processOrder.Where(_processes.ContainsKey).ToList();
+                _processOrder.Clear();
+                foreach (var pid in alive)
+                {
+                    _processOrder.Enqueue(pid);
+                }
+            }
         }
     }
 
@@ -159,11 +191,20 @@ public sealed class ModelRuntime
         _windows.Clear();
         _traces.Clear();
         _symbols.Clear();
-        _processes.Clear();
-        _processOrder.Clear();
         _shadowScores.Clear();
+        _spikes = [];
         _trainingCalls = _trainingEvents = 0;
         _trainingFrom = _windowStart;
+        Release();
+    }
+
+    /// <summary>Gives back every byte reserved from the budget (the workload is evicted, or relearns from nothing).</summary>
+    public void Release()
+    {
+        ReleaseTraining();
+        ClearStreams();
+        _budget.Release(_modelReserved);
+        _modelReserved = 0;
     }
 
     /// <summary>
@@ -194,21 +235,112 @@ public sealed class ModelRuntime
     public void DiscardTraining()
     {
         _windows.Clear();
+        _windows.TrimExcess();
         _traces.Clear();
+        _traces.TrimExcess();
         _trainingCalls = 0;
+        ReleaseTraining();
     }
 
-    /// <summary>Puts a model in service between two events (the shard thread calls this), keeping process streams.</summary>
-    public void Swap(WorkloadModel model, bool promoted = false)
+    private void ReleaseTraining()
+    {
+        _budget.Release(_trainingReserved);
+        _trainingReserved = _trainingUsed = 0;
+    }
+
+    /// <summary>Charges learning data to the budget, a chunk at a time; false (counted) when the budget is spent.</summary>
+    private bool ChargeTraining(long bytes)
+    {
+        if (_trainingUsed + bytes > _trainingReserved)
+        {
+            var chunk = Math.Max(Chunk, bytes);
+            if (!_budget.TryReserve(chunk))
+            {
+                _budget.Refused(MemoryRefusal.Training);
+                return false;
+            }
+
+            _trainingReserved += chunk;
+        }
+
+        _trainingUsed += bytes;
+        return true;
+    }
+
+    private void ReleaseStream(ProcessStream stream)
+    {
+        _budget.Release(stream.Bytes);
+        _streamsReserved -= stream.Bytes;
+    }
+
+    private void ClearStreams()
+    {
+        _processes.Clear();
+        _processOrder.Clear();
+        _budget.Release(_streamsReserved);
+        _streamsReserved = 0;
+    }
+
+    /// <summary>
+    /// Puts a model in service between two events (the shard thread calls this), keeping process streams. When the
+    /// node's memory budget cannot hold it whole, the per-executable sequence tables go first, then the sequence
+    /// model; a model that does not fit even then is not put in service (<see cref="LastFit"/> says which). Returns
+    /// whether a model is in service.
+    /// </summary>
+    public bool Swap(WorkloadModel model, bool promoted = false)
+    {
+        // The previous model's reservation is given back first: a swap replaces, it does not add.
+        _budget.Release(_modelReserved);
+        _modelReserved = 0;
+        foreach (var (fitted, cut) in Fits(model))
+        {
+            var bytes = LiveBaseBytes + fitted.EstimatedBytes;
+            if (_budget.TryReserve(bytes))
+            {
+                _modelReserved = bytes;
+                LastFit = cut;
+                if (cut is { } c)
+                {
+                    _budget.Refused(c);
+                }
+
+                Install(fitted, promoted);
+                return true;
+            }
+        }
+
+        _budget.Refused(MemoryRefusal.Model);
+        LastFit = MemoryRefusal.Model;
+        Model = null;
+        Promoted = false;
+        _spikes = [];
+        ClearStreams();
+        return false;
+    }
+
+    /// <summary>The model whole, then without per-executable tables, then without sequences.</summary>
+    private static IEnumerable<(WorkloadModel Model, MemoryRefusal? Cut)> Fits(WorkloadModel model)
+    {
+        yield return (model, null);
+        if (model.Sequences is { } seq)
+        {
+            if (seq.Executables.Any())
+            {
+                yield return (model.WithSequences(seq.WithoutExecutables()), MemoryRefusal.ExecutableSequences);
+            }
+
+            yield return (model.WithSequences(null), MemoryRefusal.Sequences);
+        }
+    }
+
+    private void Install(WorkloadModel model, bool promoted)
     {
         Model = model;
         Promoted = promoted;
         _spikes = BehaviourSchema.Series.Select(s => Seeded(s.Feature, s.MinScale, model.Card)).ToArray();
-        foreach (var p in _processes.Values)
-        {
-            p.Reset();
-        }
 
+        // Streams start again under the new model (its order and window may differ from the old one's).
+        ClearStreams();
         _shadowScores.Clear();
     }
 
@@ -250,6 +382,7 @@ public sealed class ModelRuntime
         }
 
         _shadowScores.Clear();
+        ReleaseTraining();
         return moved;
     }
 
@@ -287,10 +420,15 @@ public sealed class ModelRuntime
             if (_windows.Count >= MaxTrainingWindows)
             {
                 // Bounded (≈ 1.8 MB): a very long learning period keeps its later half (the more representative part).
+                _trainingUsed -= _windows.Count / 2 * WindowBytes;
                 _windows.RemoveRange(0, _windows.Count / 2);
             }
 
-            _windows.Add(((float[])_vector.Clone(), end));
+            if (ChargeTraining(WindowBytes))
+            {
+                _windows.Add(((float[])_vector.Clone(), end));
+            }
+
             return;
         }
 
@@ -408,7 +546,7 @@ public sealed class ModelRuntime
             _shadowScores[detector] = list = [];
         }
 
-        if (list.Count < 50_000)
+        if (list.Count < 50_000 && ChargeTraining(ShadowScoreBytes))
         {
             list.Add(score);
         }
@@ -430,7 +568,7 @@ public sealed class ModelRuntime
 
             if (!_symbols.TryGetValue(name, out var id))
             {
-                if (_symbols.Count >= 1000)
+                if (_symbols.Count >= 1000 || !ChargeTraining(SymbolBytes))
                 {
                     return;
                 }
@@ -440,11 +578,20 @@ public sealed class ModelRuntime
 
             if (!_traces.TryGetValue(pid, out var trace))
             {
+                if (!ChargeTraining(TraceBytes))
+                {
+                    return;
+                }
+
                 _traces[pid] = trace = (exe, []);
             }
 
-            trace.Calls.Add(id);
-            _trainingCalls++;
+            if (ChargeTraining(CallBytes))
+            {
+                trace.Calls.Add(id);
+                _trainingCalls++;
+            }
+
             return;
         }
 
@@ -455,12 +602,28 @@ public sealed class ModelRuntime
 
         if (!_processes.TryGetValue(pid, out var p))
         {
-            if (_processes.Count >= _o.MaxProcesses && _processOrder.TryDequeue(out var oldest))
+            if (_processes.Count >= _o.MaxProcesses)
             {
-                _processes.Remove(oldest);
+                // The oldest stream still alive makes room (the queue may name processes that exited since).
+                while (_processOrder.TryDequeue(out var oldest))
+                {
+                    if (_processes.Remove(oldest, out var old))
+                    {
+                        ReleaseStream(old);
+                        break;
+                    }
+                }
             }
 
-            _processes[pid] = p = new ProcessStream(seq.Order, seq.Window);
+            p = new ProcessStream(seq.Order, seq.Window);
+            if (!_budget.TryReserve(p.Bytes))
+            {
+                _budget.Refused(MemoryRefusal.ProcessStreams);
+                return;
+            }
+
+            _streamsReserved += p.Bytes;
+            _processes[pid] = p;
             _processOrder.Enqueue(pid);
         }
 
@@ -516,13 +679,8 @@ public sealed class ModelRuntime
 
         public bool Alerted { get; set; }
 
-        public void Reset()
-        {
-            _historyCount = 0;
-            _n = 0;
-            _sum = 0;
-            Alerted = false;
-        }
+        /// <summary>Memory of the stream: three arrays and the object, with headers.</summary>
+        public long Bytes => 160 + (_calls.Length * 12L) + (_history.Length * 4L);
 
         /// <summary>Adds a call; returns the window's mean surprise once it is full, NaN before.</summary>
         public double Push(Sequences.NgramModel model, int symbol)

@@ -34,6 +34,13 @@ public sealed class SequenceModel
 
     public IEnumerable<string> Executables => _byExe.Keys;
 
+    /// <summary>Memory held by the tables (see <see cref="NgramModel.EstimatedBytes"/>) plus the symbol and executable names.</summary>
+    public long EstimatedBytes =>
+        Workload.EstimatedBytes + _byExe.Sum(p => p.Value.EstimatedBytes + 64 + (2L * p.Key.Length)) + Symbols.Sum(s => 64 + (2L * s.Length));
+
+    /// <summary>The same model with only the whole-workload table (every executable falls back to it).</summary>
+    public SequenceModel WithoutExecutables() => new(Symbols, Workload, new Dictionary<string, NgramModel>(StringComparer.Ordinal), Window);
+
     public NgramModel For(string? exe) => exe is not null && _byExe.TryGetValue(exe, out var m) ? m : Workload;
 
     /// <summary>Id of a syscall name; names unknown to the model share the id past the table (never seen in training).</summary>

@@ -33,6 +33,12 @@ public sealed class WorkloadModel
 
     public SequenceModel? Sequences { get; }
 
+    /// <summary>Memory the model holds in service (behaviour detector and sequence tables; the card is small).</summary>
+    public long EstimatedBytes => (Behaviour is null ? 0 : PcaDetector.EstimatedBytes) + (Sequences?.EstimatedBytes ?? 0) + 4096;
+
+    /// <summary>The same card and behaviour detector with other (fewer) sequence tables.</summary>
+    public WorkloadModel WithSequences(SequenceModel? sequences) => new(Card, Behaviour, sequences, Known);
+
     public double ThresholdOf(string detector) => Card.Thresholds.TryGetValue(detector, out var t) ? t : double.PositiveInfinity;
 
     /// <summary>Writes the card and parts into <paramref name="directory"/> (created), card last so a reader never sees a card without its files.</summary>

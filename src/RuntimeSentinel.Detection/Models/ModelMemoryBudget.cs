@@ -1,0 +1,94 @@
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>What the memory budget had to refuse (label values of <c>sentinel_model_memory_refusals_total</c>).</summary>
+public enum MemoryRefusal
+{
+    /// <summary>Learning data (behaviour windows, syscalls, shadow scores) not collected: the workload trains on less.</summary>
+    Training,
+
+    /// <summary>Per-executable sequence tables dropped: the workload's own table scores every process.</summary>
+    ExecutableSequences,
+
+    /// <summary>Sequence tables dropped altogether: behaviour and spike detectors still run.</summary>
+    Sequences,
+
+    /// <summary>A model not put in service at all: only the novelty baseline runs for the workload.</summary>
+    Model,
+
+    /// <summary>A new process's syscall stream not tracked: its calls go unscored by the sequence model.</summary>
+    ProcessStreams,
+}
+
+/// <summary>
+/// One memory budget for the model side of every workload on the node, shared by the detection shards. Per-workload
+/// structures are bounded one by one, but a node with thousands of workloads would still multiply them past the
+/// pod's memory limit; this is the cap on the product. Reservations are estimates of what the structures hold
+/// (measured against the GC), taken in chunks so the hot path adds and compares a number most of the time.
+/// </summary>
+public sealed class ModelMemoryBudget
+{
+    private readonly long[] _refusals = new long[Enum.GetValues<MemoryRefusal>().Length];
+    private long _used;
+
+    public ModelMemoryBudget(long limitBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limitBytes);
+        Limit = limitBytes;
+    }
+
+    /// <summary>No limit: offline training and scoring, where one workload is handled at a time.</summary>
+    public static ModelMemoryBudget Unlimited() => new(long.MaxValue);
+
+    public long Limit { get; }
+
+    public long Used => Volatile.Read(ref _used);
+
+    public bool TryReserve(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        var used = Volatile.Read(ref _used);
+        while (true)
+        {
+            if (bytes > Limit - used)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _used, used + bytes, used);
+            if (seen == used)
+            {
+                return true;
+            }
+
+            used = seen;
+        }
+    }
+
+    public void Release(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        var left = Interlocked.Add(ref _used, -bytes);
+        if (left < 0)
+        {
+            throw new InvalidOperationException($"released {bytes} bytes more than reserved (now {left})");
+        }
+    }
+
+    public void Refused(MemoryRefusal what) => Interlocked.Increment(ref _refusals[(int)what]);
+
+    public long Refusals(MemoryRefusal what) => Volatile.Read(ref _refusals[(int)what]);
+}
+
+/// <summary>Label values of <see cref="MemoryRefusal"/>.</summary>
+public static class MemoryRefusalNames
+{
+    public static string ToWire(this MemoryRefusal r) => r switch
+    {
+        MemoryRefusal.Training => "training",
+        MemoryRefusal.ExecutableSequences => "executable_sequences",
+        MemoryRefusal.Sequences => "sequences",
+        MemoryRefusal.Model => "model",
+        MemoryRefusal.ProcessStreams => "process_streams",
+        _ => throw new ArgumentOutOfRangeException(nameof(r), r, null),
+    };
+}

@@ -1,0 +1,201 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public class ModelMemoryBudgetTests
+{
+    [Fact]
+    public void TryReserve_BeyondLimit_RefusedAndNothingTaken()
+    {
+        var budget = new ModelMemoryBudget(1000);
+        Assert.True(budget.TryReserve(600));
+        Assert.False(budget.TryReserve(401));
+        Assert.Equal(600, budget.Used);
+        Assert.True(budget.TryReserve(400));
+        budget.Release(1000);
+        Assert.Equal(0, budget.Used);
+    }
+
+    [Fact]
+    public void Release_MoreThanReserved_ThrowsInsteadOfHidingALeak()
+    {
+        var budget = new ModelMemoryBudget(1000);
+        Assert.True(budget.TryReserve(10));
+        Assert.Throws<InvalidOperationException>(() => budget.Release(11));
+    }
+
+    [Fact]
+    public void TryReserve_ManyThreads_NeverAboveLimitAndBackToZero()
+    {
+        var budget = new ModelMemoryBudget(10_000);
+        long peak = 0;
+        Parallel.For(0, 8, _ =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                if (budget.TryReserve(7))
+                {
+                    var used = budget.Used;
+                    InterlockedMax(ref peak, used);
+                    budget.Release(7);
+                }
+            }
+        });
+
+        Assert.Equal(0, budget.Used);
+        Assert.InRange(peak, 7, 10_000);
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var seen = Volatile.Read(ref target);
+        while (value > seen)
+        {
+            var before = Interlocked.CompareExchange(ref target, value, seen);
+            if (before == seen)
+            {
+                return;
+            }
+
+            seen = before;
+        }
+    }
+
+    private static List<ModelFinding> Learn(ModelRuntime runtime, IEnumerable<RuntimeEvent> events)
+    {
+        var findings = new List<ModelFinding>();
+        foreach (var e in events)
+        {
+            runtime.Observe(e, known: true, BaselinePhase.Learning, e.Timestamp, findings);
+        }
+
+        return findings;
+    }
+
+    [Fact]
+    public void Observe_LearningWithSmallBudget_StopsCollectingAtTheLimitAndCountsIt()
+    {
+        var budget = new ModelMemoryBudget(128 * 1024);
+        var runtime = new ModelRuntime("w", WorkloadModelTests.Options().Models, 1, budget);
+        Learn(runtime, new SyntheticWorkload(3).Seconds(Some.Time, 1200));
+
+        Assert.True(budget.Refusals(MemoryRefusal.Training) > 0);
+        Assert.InRange(runtime.ReservedBytes, 64 * 1024, budget.Limit);
+        Assert.Equal(runtime.ReservedBytes, budget.Used);
+
+        // What was collected still trains something; afterwards the learning data's reservation is given back.
+        runtime.Train(Some.Time.AddSeconds(1200), "v1", "test");
+        Assert.Equal(runtime.ReservedBytes, budget.Used);
+        Assert.True(budget.Used < 128 * 1024);
+    }
+
+    [Fact]
+    public void Observe_LearningWithAmpleBudget_CollectsEverythingAndReleasesWhenTrained()
+    {
+        var budget = new ModelMemoryBudget(64L << 20);
+        var runtime = new ModelRuntime("w", WorkloadModelTests.Options().Models, 1, budget);
+        Learn(runtime, new SyntheticWorkload(3).Seconds(Some.Time, 1200));
+        Assert.Equal(0, budget.Refusals(MemoryRefusal.Training));
+        var learning = budget.Used;
+
+        var model = runtime.Train(Some.Time.AddSeconds(1200), "v1", "test");
+        Assert.NotNull(model);
+        Assert.Null(runtime.LastFit);
+        Assert.Equal(budget.Used, runtime.ReservedBytes);
+        Assert.True(budget.Used >= model.EstimatedBytes, $"{budget.Used} reserved for a model of {model.EstimatedBytes}");
+        Assert.NotEqual(learning, budget.Used);
+
+        runtime.Release();
+        Assert.Equal(0, budget.Used);
+    }
+
+    [Fact]
+    public void Swap_BudgetTooSmallForSequenceTables_ServesTheRestAndSaysWhatWasCut()
+    {
+        var (model, workload) = WorkloadModelTests.Trained();
+        Assert.NotNull(model.Sequences);
+        Assert.NotEmpty(model.Sequences.Executables);
+        var withoutSequences = model.WithSequences(null).EstimatedBytes;
+        var workloadOnly = model.WithSequences(model.Sequences.WithoutExecutables()).EstimatedBytes;
+        Assert.True(workloadOnly < model.EstimatedBytes);
+
+        // Room for everything but the per-executable tables.
+        var budget = new ModelMemoryBudget(ModelRuntime.LiveBaseBytes + ((workloadOnly + model.EstimatedBytes) / 2));
+        var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
+        Assert.True(runtime.Swap(model));
+        Assert.Equal(MemoryRefusal.ExecutableSequences, runtime.LastFit);
+        Assert.Empty(runtime.Model!.Sequences!.Executables);
+        Assert.NotNull(runtime.Model.Behaviour);
+
+        // Room for the behaviour model and spikes only.
+        budget = new ModelMemoryBudget(ModelRuntime.LiveBaseBytes + ((withoutSequences + workloadOnly) / 2));
+        runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
+        Assert.True(runtime.Swap(model));
+        Assert.Equal(MemoryRefusal.Sequences, runtime.LastFit);
+        Assert.Null(runtime.Model!.Sequences);
+        Assert.Equal(1, budget.Refusals(MemoryRefusal.Sequences));
+
+        // No room at all: nothing in service, and nothing left reserved.
+        budget = new ModelMemoryBudget(1024);
+        runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
+        Assert.False(runtime.Swap(model));
+        Assert.Null(runtime.Model);
+        Assert.Equal(MemoryRefusal.Model, runtime.LastFit);
+        Assert.Equal(0, budget.Used);
+    }
+
+    [Fact]
+    public void Swap_ReplacingAModel_ReservesTheNewOneInsteadOfAddingIt()
+    {
+        var (model, workload) = WorkloadModelTests.Trained();
+        var budget = new ModelMemoryBudget(64L << 20);
+        var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
+        runtime.Swap(model);
+        var once = budget.Used;
+        runtime.Swap(model);
+        runtime.Swap(model);
+        Assert.Equal(once, budget.Used);
+    }
+
+    [Fact]
+    public void Observe_ManyShortLivedProcesses_StreamsReleasedOnExit()
+    {
+        var (model, workload) = WorkloadModelTests.Trained();
+        var budget = new ModelMemoryBudget(64L << 20);
+        var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
+        runtime.Swap(model);
+        var served = budget.Used;
+        var w = new SyntheticWorkload(4);
+        var t = Some.Time.AddHours(1);
+        var findings = new List<ModelFinding>();
+        for (var pid = 10_000; pid < 15_000; pid++)
+        {
+            foreach (var call in new[] { "openat", "read", "close" })
+            {
+                runtime.Observe(w.At(w.Syscall(call, pid, "/usr/bin/node"), t), known: true, BaselinePhase.Active, t, findings);
+            }
+
+            var exit = w.At(w.Syscall("exit_group", pid, "/usr/bin/node"), t) with { Kind = EventKind.ProcessExit, SyscallName = null };
+            runtime.Observe(exit, known: true, BaselinePhase.Active, t, findings);
+        }
+
+        Assert.Equal(served, budget.Used);
+    }
+
+    [Fact]
+    public void Observe_BudgetSpentWhenProcessesStart_ProcessStreamsRefusedAndCounted()
+    {
+        var (model, workload) = WorkloadModelTests.Trained();
+        var budget = new ModelMemoryBudget(64L << 20);
+        var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
+        runtime.Swap(model);
+        Assert.True(budget.TryReserve(budget.Limit - budget.Used)); // another workload took the rest
+        var w = new SyntheticWorkload(4);
+        var t = Some.Time.AddHours(1);
+        runtime.Observe(w.At(w.Syscall("openat", 4242, "/usr/bin/node"), t), known: true, BaselinePhase.Active, t, []);
+        Assert.Equal(1, budget.Refusals(MemoryRefusal.ProcessStreams));
+    }
+}
