@@ -134,11 +134,15 @@ public class MonitoringTests(LiveDaemonFixture daemon)
             Assert.True(await Query("sum(sentinel_alerts_total)") >= 5);
             Assert.Equal(1, await Query("sentinel_ready"));
             Assert.True(await Query("count(sentinel_workload_events_total)") >= 3);
+            Assert.True(await Query("sentinel_model_memory_budget_bytes") > 0);
+            Assert.True(await Query("sentinel_model_memory_bytes") < await Query("sentinel_model_memory_budget_bytes"));
 
             // The rules loaded and evaluate against real series (the daemon is healthy, so nothing fires).
             using var rules = JsonDocument.Parse(await http.GetStringAsync("/api/v1/rules"));
             var loaded = rules.RootElement.GetProperty("data").GetProperty("groups")[0].GetProperty("rules").GetArrayLength();
-            Assert.Equal(12, loaded);
+            var written = File.ReadAllLines(Repo("deploy/prometheus/runtime-sentinel-rules.yml")).Count(l => l.TrimStart().StartsWith("- alert:", StringComparison.Ordinal));
+            Assert.True(written >= 13, $"{written} rules in the file");
+            Assert.Equal(written, loaded);
         }
         finally
         {
