@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -25,6 +26,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
     private readonly ModelMemoryBudget _modelMemory;
+    private readonly ConcurrentDictionary<string, byte> _tracked = new(StringComparer.Ordinal);
     private ITimer? _metricsTimer;
     private int _started;
 
@@ -46,7 +48,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, _modelMemory);
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, _modelMemory, this);
         }
     }
 
@@ -113,6 +115,24 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             LogMetricsFailed(_logger, ex);
         }
     }
+
+    /// <summary>
+    /// Raised (on the owning shard's thread: handlers must return at once) when a workload gets a baseline on this
+    /// node, first or again after eviction. The model watcher loads a promoted version only then, so a node does not
+    /// hold the models of every workload in the cluster.
+    /// </summary>
+    public event Action<string>? WorkloadAppeared;
+
+    /// <summary>Whether a workload has a baseline on this node now.</summary>
+    public bool Tracks(string workload) => _tracked.ContainsKey(workload);
+
+    private void OnAppeared(string workload)
+    {
+        _tracked[workload] = 0;
+        WorkloadAppeared?.Invoke(workload);
+    }
+
+    private void OnGone(string workload) => _tracked.TryRemove(workload, out _);
 
     /// <summary>The node's memory budget for models, shared by the shards (for tests and the CLI summary).</summary>
     public ModelMemoryBudget ModelMemory => _modelMemory;
@@ -236,12 +256,14 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly Prometheus.Histogram.Child _scoreMargin;
         private readonly AlertRate _rate;
         private readonly ModelMemoryBudget _modelMemory;
+        private readonly DetectionPipeline _owner;
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ModelMemoryBudget modelMemory)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ModelMemoryBudget modelMemory, DetectionPipeline owner)
         {
             _rate = rate;
+            _owner = owner;
             _modelMemory = modelMemory;
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
@@ -589,6 +611,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 var idle = _baselines.MinBy(kv => kv.Value.LastSeen);
                 _baselines.Remove(idle.Key);
                 idle.Value.Models?.Release();
+                _owner.OnGone(idle.Key.Value);
                 _metrics.WorkloadsEvicted.Inc();
                 _metrics.Workloads.WithLabels(idle.Value.Phase.ToWire()).Dec();
                 foreach (var f in Enum.GetValues<Feature>())
@@ -612,6 +635,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             _baselines.Add(key, b);
+            _owner.OnAppeared(key.Value);
             foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
             {
                 b.Absorb(pending.Feature, pending.Item);

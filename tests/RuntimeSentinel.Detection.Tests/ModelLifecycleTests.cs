@@ -166,4 +166,59 @@ public sealed class ModelLifecycleTests : IDisposable
         Assert.True(snapshot.ModelWindowsScored > 0);
         Assert.DoesNotContain(alerts.All, a => a.Detectors.Count > 0); // normal behaviour: no model alerts
     }
+
+    [Fact]
+    public async Task ScanAsync_PromotedForWorkloadNotOnThisNode_LoadedOnlyWhenItAppearsAndAgainAfterEviction()
+    {
+        var (v1, workload) = WorkloadModelTests.Trained(seed: 24, version: "v1");
+        var store = new ModelStore(_temp.Path);
+        store.Save(v1);
+        store.Promote(workload, "v1");
+
+        var options = WorkloadModelTests.Options();
+        options.Clock = "event";
+        options.Shards = 1;
+        options.MaxWorkloads = 2;
+        options.Models.Directory = _temp.Path;
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var time = new FakeTimeProvider(Some.Time);
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), new RecordingAlerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        await using var watcher = new ModelWatcher(pipeline, Microsoft.Extensions.Options.Options.Create(options), time, metrics, NullLogger<ModelWatcher>.Instance);
+
+        // The workload is not on this node: the version is remembered, not loaded or handed to a shard.
+        Assert.Equal(1, await watcher.ScanAsync());
+        Assert.Equal(1, metrics.ModelSwaps.WithLabels("pending").Value);
+        Assert.Equal(0, metrics.ModelSwaps.WithLabels("applied").Value);
+        Assert.Empty(await pipeline.SnapshotAsync());
+
+        var resolver = new WorkloadResolver("t");
+        var completions = new Completions();
+        long offset = 0;
+        async Task Feed(IEnumerable<RuntimeEvent> events)
+        {
+            foreach (var e in events)
+            {
+                await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+            }
+        }
+
+        async Task<string?> VersionOf(string key) => (await pipeline.SnapshotAsync()).SingleOrDefault(s => s.Key.Value == key)?.ModelVersion;
+
+        // Its first event loads it.
+        var w = new SyntheticWorkload(25);
+        await Feed(w.Seconds(Some.Time, 5));
+        await KafkaTestKit.EventuallyAsync(() => VersionOf(workload).Result == "v1", TimeSpan.FromSeconds(20), "promoted model put in service when the workload appeared");
+        Assert.Equal(1, metrics.ModelSwaps.WithLabels("applied").Value);
+
+        // Two other workloads evict it; when it comes back, the promoted version is loaded again.
+        var later = Some.Time.AddMinutes(1); // eviction takes the workload seen least recently (event clock)
+        await Feed([Some.Syscall("read", Some.Workload(owner: "other1", pod: "other1-7d9f8b6c5b-x2k4p")) with { Timestamp = later }, Some.Syscall("read", Some.Workload(owner: "other2", pod: "other2-7d9f8b6c5b-x2k4p")) with { Timestamp = later }]);
+        await KafkaTestKit.EventuallyAsync(() => metrics.WorkloadsEvicted.Value >= 1 && !pipeline.Tracks(workload), TimeSpan.FromSeconds(20), "workload evicted");
+        await Feed(w.Seconds(later.AddSeconds(1), 5));
+        await KafkaTestKit.EventuallyAsync(() => VersionOf(workload).Result == "v1", TimeSpan.FromSeconds(20), "promoted model back in service after eviction");
+        Assert.Equal(2, metrics.ModelSwaps.WithLabels("applied").Value);
+        await pipeline.CompleteAsync();
+        Assert.Equal(offset, completions.Count);
+    }
 }

@@ -8,7 +8,8 @@ namespace RuntimeSentinel.Detection.Models;
 /// Watches the model folder for promoted versions (<c>sentinel models promote</c>) and hot-swaps each into the
 /// running pipeline: the model is loaded and checked off the hot path, then handed to the owning shard, which puts
 /// it in service between two events. A refused model (wrong fingerprint, broken files) is logged and counted once
-/// and the version in service stays.
+/// and the version in service stays. The folder is shared by every node, so a version is loaded only for a workload
+/// this node tracks; the others are remembered by path and loaded when (and each time) their workload appears.
 /// </summary>
 public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
 {
@@ -19,6 +20,8 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
     private readonly DetectionMetrics _metrics;
     private readonly ILogger<ModelWatcher> _logger;
     private readonly Dictionary<string, string> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Path, string Version)> _promoted = new(StringComparer.Ordinal);
+    private readonly Lock _promotedLock = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ITimer? _timer;
 
@@ -30,6 +33,7 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         _time = time;
         _metrics = metrics;
         _logger = logger;
+        _pipeline.WorkloadAppeared += OnWorkloadAppeared;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -49,7 +53,10 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Loads and swaps in every promoted version not applied yet. Returns how many were put in service or queued.</summary>
+    /// <summary>
+    /// Loads and swaps in every promoted version not applied yet for a workload this node tracks, and remembers the
+    /// rest. Returns how many were put in service or remembered.
+    /// </summary>
     public async Task<int> ScanAsync()
     {
         if (!await _gate.WaitAsync(0).ConfigureAwait(false))
@@ -69,17 +76,33 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
                 }
 
                 _seen[dir] = marker;
+                string workload;
                 try
                 {
-                    var model = WorkloadModel.Load(path);
-                    var result = await _pipeline.SwapModelAsync(model).ConfigureAwait(false);
-                    LogPromoted(_logger, model.Card.Workload, version, result.ToString());
-                    applied++;
+                    workload = WorkloadModel.ReadCard(path).Workload;
                 }
                 catch (ModelRejectedException ex)
                 {
                     _metrics.ModelSwaps.WithLabels("rejected").Inc();
                     LogRejected(_logger, path, ex.Message);
+                    continue;
+                }
+
+                lock (_promotedLock)
+                {
+                    _promoted[workload] = (path, version);
+                }
+
+                if (!_pipeline.Tracks(workload))
+                {
+                    // Not on this node (yet): nothing is loaded until its first event (OnWorkloadAppeared).
+                    _metrics.ModelSwaps.WithLabels("pending").Inc();
+                    LogPromoted(_logger, workload, version, FeedbackResult.Pending.ToString());
+                    applied++;
+                }
+                else if (await ApplyAsync(workload, path, version).ConfigureAwait(false))
+                {
+                    applied++;
                 }
             }
         }
@@ -95,8 +118,48 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         return applied;
     }
 
+    /// <summary>Loads, checks and swaps in one version; false when it is refused.</summary>
+    private async Task<bool> ApplyAsync(string workload, string path, string version)
+    {
+        try
+        {
+            var model = WorkloadModel.Load(path);
+            var result = await _pipeline.SwapModelAsync(model).ConfigureAwait(false);
+            LogPromoted(_logger, workload, version, result.ToString());
+            return true;
+        }
+        catch (ModelRejectedException ex)
+        {
+            _metrics.ModelSwaps.WithLabels("rejected").Inc();
+            LogRejected(_logger, path, ex.Message);
+            return false;
+        }
+        catch (IOException ex)
+        {
+            _metrics.ModelSwaps.WithLabels("rejected").Inc();
+            LogRejected(_logger, path, ex.Message);
+            return false;
+        }
+    }
+
+    private void OnWorkloadAppeared(string workload)
+    {
+        (string Path, string Version) entry;
+        lock (_promotedLock)
+        {
+            if (!_promoted.TryGetValue(workload, out entry))
+            {
+                return;
+            }
+        }
+
+        // Called on a shard thread between two events: loading happens elsewhere, the swap comes back to the shard.
+        _ = Task.Run(() => ApplyAsync(workload, entry.Path, entry.Version));
+    }
+
     public async ValueTask DisposeAsync()
     {
+        _pipeline.WorkloadAppeared -= OnWorkloadAppeared;
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _gate.Dispose();
     }
