@@ -393,8 +393,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 return FeedbackResult.Pending;
             }
 
-            baseline.Absorb(verdict.Feature, verdict.Item);
-            return FeedbackResult.Applied;
+            return verdict.ApplyTo(baseline) ? FeedbackResult.Applied : FeedbackResult.Rejected;
         }
 
         public Task<FeedbackResult> SwapModelAsync(WorkloadModel model) => OnShardAsync(() => SwapModel(model));
@@ -638,7 +637,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             _owner.OnAppeared(key.Value);
             foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
             {
-                b.Absorb(pending.Feature, pending.Item);
+                pending.ApplyTo(b);
                 _pendingFeedback.Remove(pending);
             }
 
@@ -749,7 +748,22 @@ public sealed class AlertRate
 
 /// <summary>An analyst's verdict that a finding is normal for this workload.</summary>
 /// <param name="Item">The exact item (scope "item"), or null to accept every new item of the feature (scope "feature").</param>
-public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item);
+/// <param name="Detector">Scope "detector": the model detector whose alert was fine (then Feature and Item are unused).</param>
+/// <param name="Score">Scope "detector": the score the analyst marked as fine.</param>
+public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item, string? Detector = null, double Score = double.NaN)
+{
+    /// <summary>Applies the verdict to a workload's baseline or models; false when it cannot apply (no such detector).</summary>
+    public bool ApplyTo(WorkloadBaseline baseline)
+    {
+        if (Detector is null)
+        {
+            baseline.Absorb(Feature, Item);
+            return true;
+        }
+
+        return baseline.Models?.RaiseThreshold(Detector, Score) == true;
+    }
+}
 
 public enum FeedbackResult
 {

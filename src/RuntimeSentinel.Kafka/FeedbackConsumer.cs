@@ -75,6 +75,8 @@ public sealed partial class FeedbackConsumer(
     public async Task<string> HandleAsync(byte[] message)
     {
         string verdict = "unknown", analyst = "", reason = "", workload = "", scope = "", feature = "", item = "";
+        string? detector = null;
+        var score = double.NaN;
         string result;
         string detail;
         try
@@ -105,13 +107,31 @@ public sealed partial class FeedbackConsumer(
             }
 
             var featureIndex = FeatureNames.All.ToList().IndexOf(feature);
-            if (featureIndex < 0)
+            if (featureIndex < 0 && scope != "detector")
             {
                 errors.Add($"feature must be one of {string.Join(", ", FeatureNames.All)}");
             }
 
             FeatureKey? key = null;
-            if (scope == "item")
+            if (scope == "detector")
+            {
+                // A model alert: the detector and its score come from the alert's model.detectors[].
+                detector = S("detector");
+                score = root.TryGetProperty("score", out var sv) && sv.ValueKind == JsonValueKind.Number ? sv.GetDouble() : double.NaN;
+                if (detector is null || !Detection.Models.WorkloadModel.IsDetector(detector))
+                {
+                    errors.Add("scope detector needs detector: behaviour_pca, sequence or spike:<series> (copy it from the alert's model.detectors[].detector)");
+                }
+
+                if (!(score > 0) || double.IsInfinity(score))
+                {
+                    errors.Add("scope detector needs the positive score the detector gave (model.detectors[].score)");
+                }
+
+                feature = detector ?? "";
+                item = score.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (scope == "item")
             {
                 if (root.TryGetProperty("item", out var it) && it.ValueKind == JsonValueKind.Object && it.TryGetProperty("a", out var a) && a.ValueKind == JsonValueKind.String)
                 {
@@ -127,7 +147,7 @@ public sealed partial class FeedbackConsumer(
             }
             else if (scope != "feature")
             {
-                errors.Add("scope must be item or feature");
+                errors.Add("scope must be item, feature or detector");
             }
 
             if (errors.Count > 0)
@@ -142,9 +162,15 @@ public sealed partial class FeedbackConsumer(
             }
             else
             {
-                var applied = await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, (Feature)featureIndex, key)).ConfigureAwait(false);
+                var applied = await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, (Feature)Math.Max(0, featureIndex), key, detector, score)).ConfigureAwait(false);
                 result = applied == FeedbackResult.Applied ? "applied" : applied == FeedbackResult.Pending ? "pending" : "rejected";
-                detail = applied == FeedbackResult.Pending ? "workload not tracked yet; applied when it appears" : "absorbed into the baseline";
+                detail = applied switch
+                {
+                    FeedbackResult.Pending => "workload not tracked yet; applied when it appears",
+                    FeedbackResult.Rejected => "the workload has no model detectors (models disabled)",
+                    _ when detector is not null => $"{detector} threshold raised to {score * Detection.Models.ModelRuntime.FeedbackMargin:0.###} for the workload",
+                    _ => "absorbed into the baseline",
+                };
             }
         }
         catch (JsonException ex)

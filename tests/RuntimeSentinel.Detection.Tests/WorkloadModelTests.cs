@@ -102,6 +102,34 @@ public sealed class WorkloadModelTests : IDisposable
     }
 
     [Fact]
+    public void RaiseThreshold_AnalystMarkedTheCpuSpikeFine_SameClimbQuietStrongerClimbStillAlerts()
+    {
+        var (model, workload) = Trained();
+        IEnumerable<RuntimeEvent> Climb(double cpu, int hour = 1)
+        {
+            var w = new SyntheticWorkload(5);
+            return w.Seconds(Some.Time.AddHours(hour), 120).Concat(w.Seconds(Some.Time.AddHours(hour).AddSeconds(120), 60, cpu));
+        }
+
+        static IEnumerable<DetectorScore> Cpu(IEnumerable<ModelFinding> findings) => findings.SelectMany(f => f.Detectors).Where(d => d.Detector == "spike:cpu_cores");
+
+        var marked = Cpu(Run(InService(model, workload), Climb(3.8))).Max(d => d.Score);
+
+        var runtime = InService(model, workload);
+        Assert.False(runtime.RaiseThreshold("spike:colour", marked));
+        Assert.False(runtime.RaiseThreshold("spike:cpu_cores", -1));
+        Assert.True(runtime.RaiseThreshold("spike:cpu_cores", marked));
+        Assert.Empty(Cpu(Run(runtime, Climb(3.8))));
+        Assert.Equal(marked * ModelRuntime.FeedbackMargin, runtime.ThresholdOf("spike:cpu_cores"));
+
+        // The verdict outlives a model swap; a far stronger climb is still caught, against the raised threshold.
+        runtime.Swap(model);
+        var stronger = Cpu(Run(runtime, Climb(40, hour: 2))).ToList();
+        Assert.NotEmpty(stronger);
+        Assert.All(stronger, d => Assert.Equal(marked * ModelRuntime.FeedbackMargin, d.Threshold));
+    }
+
+    [Fact]
     public void Observe_ShellSyscallsInServiceProcess_SequenceAnomalyNamingTheCalls()
     {
         var (model, workload) = Trained();

@@ -143,6 +143,27 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
         await detection.CompleteAsync();
     }
 
+    [Fact]
+    public async Task HandleAsync_DetectorVerdict_CheckedThenKeptForTheWorkload()
+    {
+        var audit = Path.Combine(_dir, "audit3.jsonl");
+        var options = Microsoft.Extensions.Options.Options.Create(new KafkaOptions { Topics = ["e"], FeedbackAuditFile = audit });
+        var metrics = new KafkaMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()));
+        var detection = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(new DetectionOptions { Shards = 1 }), new NoAlerts(), new DetectionMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
+        detection.Start();
+        using var connection = new KafkaConnection(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaConnection>.Instance);
+        var consumer = new FeedbackConsumer(connection, options, detection, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance);
+        Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"w","detector":"spike:colour","score":7,"analyst":"a","reason":"r"}"""u8.ToArray()));
+        Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"w","detector":"spike:cpu_cores","score":"high","analyst":"a","reason":"r"}"""u8.ToArray()));
+        Assert.Equal("pending", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"later/x/Deployment/y/z","detector":"spike:cpu_cores","score":7.5,"analyst":"a","reason":"nightly batch"}"""u8.ToArray()));
+        var lines = await File.ReadAllLinesAsync(audit);
+        Assert.Contains("scope detector needs detector", lines[0], StringComparison.Ordinal);
+        Assert.Contains("scope detector needs the positive score", lines[1], StringComparison.Ordinal);
+        Assert.Contains("\"feature\":\"spike:cpu_cores\"", lines[2], StringComparison.Ordinal);
+        Assert.Contains("\"item\":\"7.5\"", lines[2], StringComparison.Ordinal);
+        await detection.CompleteAsync();
+    }
+
     private sealed class NoAlerts : IAlertPublisher
     {
         public void Publish(Alert alert)

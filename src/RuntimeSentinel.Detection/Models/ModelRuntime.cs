@@ -76,6 +76,36 @@ public sealed class ModelRuntime
         _budget = budget ?? ModelMemoryBudget.Unlimited();
     }
 
+    /// <summary>A detector's threshold after an analyst's verdict: this far above the score they marked as fine.</summary>
+    public const double FeedbackMargin = 1.05;
+
+    // Thresholds raised by analysts' verdicts (at most one per detector). They outlive model swaps and relearning:
+    // the verdict was about this workload's behaviour, and verdicts are replayed from the feedback topic on restart.
+    private readonly Dictionary<string, double> _raised = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// An analyst marked a model alert as a false positive: the detector's threshold for this workload is raised to
+    /// <see cref="FeedbackMargin"/> times the score, so the same behaviour stops alerting and clearly stronger
+    /// behaviour still does. False for a name that is not a model detector or a score that is not positive.
+    /// </summary>
+    public bool RaiseThreshold(string detector, double score)
+    {
+        if (!WorkloadModel.IsDetector(detector) || !(score > 0) || double.IsInfinity(score))
+        {
+            return false;
+        }
+
+        _raised[detector] = Math.Max(_raised.GetValueOrDefault(detector), score * FeedbackMargin);
+        return true;
+    }
+
+    /// <summary>The threshold in force: the model's calibrated one, or an analyst's raised one if higher.</summary>
+    public double ThresholdOf(string detector)
+    {
+        var t = Model?.ThresholdOf(detector) ?? double.PositiveInfinity;
+        return _raised.Count > 0 && _raised.TryGetValue(detector, out var raised) && raised > t ? raised : t;
+    }
+
     /// <summary>What the memory budget cut from the last model put in service (null: it fits whole).</summary>
     public MemoryRefusal? LastFit { get; private set; }
 
@@ -445,7 +475,7 @@ public sealed class ModelRuntime
         if (Model.Behaviour is { } pca)
         {
             var s = pca.Score(_vector);
-            var t = Model.ThresholdOf(WorkloadModel.BehaviourDetector);
+            var t = ThresholdOf(WorkloadModel.BehaviourDetector);
             Record(WorkloadModel.BehaviourDetector, s, t, phase);
             var pcaRatio = s / t;
             if (s > t)
@@ -475,7 +505,7 @@ public sealed class ModelRuntime
             var (feature, _) = BehaviourSchema.Series[k];
             var i = _seriesIndex[k];
             var name = WorkloadModel.SpikePrefix + feature;
-            var t = Model.ThresholdOf(name);
+            var t = ThresholdOf(name);
             var z = _spikes[k].Score(_vector[i], bucket, out var median);
             if (!double.IsNaN(z))
             {
@@ -635,7 +665,7 @@ public sealed class ModelRuntime
             return;
         }
 
-        var t = Model.ThresholdOf(WorkloadModel.SequenceDetector);
+        var t = ThresholdOf(WorkloadModel.SequenceDetector);
         Record(WorkloadModel.SequenceDetector, bits, t, phase);
         _maxSequenceRatio = Math.Max(_maxSequenceRatio, bits / t);
         if (bits <= t)

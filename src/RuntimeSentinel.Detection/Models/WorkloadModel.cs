@@ -39,6 +39,11 @@ public sealed class WorkloadModel
     /// <summary>The same card and behaviour detector with other (fewer) sequence tables.</summary>
     public WorkloadModel WithSequences(SequenceModel? sequences) => new(Card, Behaviour, sequences, Known);
 
+    /// <summary>Whether <paramref name="name"/> names a model detector (behaviour, sequence or one of the spike series).</summary>
+    public static bool IsDetector(string name) =>
+        name is BehaviourDetector or SequenceDetector
+        || (name.StartsWith(SpikePrefix, StringComparison.Ordinal) && BehaviourSchema.Series.Any(s => s.Feature == name[SpikePrefix.Length..]));
+
     public double ThresholdOf(string detector) => Card.Thresholds.TryGetValue(detector, out var t) ? t : double.PositiveInfinity;
 
     /// <summary>Writes the card and parts into <paramref name="directory"/> (created), card last so a reader never sees a card without its files.</summary>
