@@ -147,13 +147,20 @@ public class ModelMemoryBudgetTests
         Assert.Equal(0, budget.Used);
     }
 
-    [Fact]
-    public void Swap_ReplacingAModel_ReservesTheNewOneInsteadOfAddingIt()
+    /// <summary>A runtime with the synthetic workload's trained model in service, under a 64 MiB budget.</summary>
+    private static (ModelRuntime Runtime, ModelMemoryBudget Budget, WorkloadModel Model) Served()
     {
         var (model, workload) = WorkloadModelTests.Trained();
         var budget = new ModelMemoryBudget(64L << 20);
         var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
-        runtime.Swap(model);
+        Assert.True(runtime.Swap(model));
+        return (runtime, budget, model);
+    }
+
+    [Fact]
+    public void Swap_ReplacingAModel_ReservesTheNewOneInsteadOfAddingIt()
+    {
+        var (runtime, budget, model) = Served();
         var once = budget.Used;
         runtime.Swap(model);
         runtime.Swap(model);
@@ -163,10 +170,7 @@ public class ModelMemoryBudgetTests
     [Fact]
     public void Observe_ManyShortLivedProcesses_StreamsReleasedOnExit()
     {
-        var (model, workload) = WorkloadModelTests.Trained();
-        var budget = new ModelMemoryBudget(64L << 20);
-        var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
-        runtime.Swap(model);
+        var (runtime, budget, model) = Served();
         var served = budget.Used;
         var w = new SyntheticWorkload(4);
         var t = Some.Time.AddHours(1);
@@ -188,10 +192,7 @@ public class ModelMemoryBudgetTests
     [Fact]
     public void Observe_BudgetSpentWhenProcessesStart_ProcessStreamsRefusedAndCounted()
     {
-        var (model, workload) = WorkloadModelTests.Trained();
-        var budget = new ModelMemoryBudget(64L << 20);
-        var runtime = new ModelRuntime(workload, WorkloadModelTests.Options().Models, 1, budget);
-        runtime.Swap(model);
+        var (runtime, budget, model) = Served();
         Assert.True(budget.TryReserve(budget.Limit - budget.Used)); // another workload took the rest
         var w = new SyntheticWorkload(4);
         var t = Some.Time.AddHours(1);

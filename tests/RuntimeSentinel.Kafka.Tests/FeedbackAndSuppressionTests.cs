@@ -122,16 +122,23 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
         Assert.Contains("\"time\":", auditLine, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task HandleAsync_InvalidVerdict_IsRejectedAndAuditedWithReasons()
+    /// <summary>A feedback consumer over a running one-shard pipeline, auditing to <paramref name="audit"/>; verdicts are handed to it directly.</summary>
+    private static (FeedbackConsumer Consumer, DetectionPipeline Detection, KafkaConnection Connection) AuditedConsumer(string audit)
     {
-        var audit = Path.Combine(_dir, "audit2.jsonl");
         var options = Microsoft.Extensions.Options.Options.Create(new KafkaOptions { Topics = ["e"], FeedbackAuditFile = audit });
         var metrics = new KafkaMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()));
         var detection = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(new DetectionOptions { Shards = 1 }), new NoAlerts(), new DetectionMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
         detection.Start();
-        using var connection = new KafkaConnection(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaConnection>.Instance);
-        var consumer = new FeedbackConsumer(connection, options, detection, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance);
+        var connection = new KafkaConnection(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaConnection>.Instance);
+        return (new FeedbackConsumer(connection, options, detection, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance), detection, connection);
+    }
+
+    [Fact]
+    public async Task HandleAsync_InvalidVerdict_IsRejectedAndAuditedWithReasons()
+    {
+        var audit = Path.Combine(_dir, "audit2.jsonl");
+        var (consumer, detection, connection) = AuditedConsumer(audit);
+        using var _ = connection;
         Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"maybe","workload":"w","feature":"colour"}"""u8.ToArray()));
         Assert.Equal("rejected", await consumer.HandleAsync("not json"u8.ToArray()));
         Assert.Equal("pending", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"feature","workload":"later/x/Deployment/y/z","feature":"dns","analyst":"a","reason":"r"}"""u8.ToArray()));
@@ -147,12 +154,8 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
     public async Task HandleAsync_DetectorVerdict_CheckedThenKeptForTheWorkload()
     {
         var audit = Path.Combine(_dir, "audit3.jsonl");
-        var options = Microsoft.Extensions.Options.Options.Create(new KafkaOptions { Topics = ["e"], FeedbackAuditFile = audit });
-        var metrics = new KafkaMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()));
-        var detection = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(new DetectionOptions { Shards = 1 }), new NoAlerts(), new DetectionMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
-        detection.Start();
-        using var connection = new KafkaConnection(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaConnection>.Instance);
-        var consumer = new FeedbackConsumer(connection, options, detection, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance);
+        var (consumer, detection, connection) = AuditedConsumer(audit);
+        using var _ = connection;
         Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"w","detector":"spike:colour","score":7,"analyst":"a","reason":"r"}"""u8.ToArray()));
         Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"w","detector":"spike:cpu_cores","score":"high","analyst":"a","reason":"r"}"""u8.ToArray()));
         Assert.Equal("pending", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"later/x/Deployment/y/z","detector":"spike:cpu_cores","score":7.5,"analyst":"a","reason":"nightly batch"}"""u8.ToArray()));
