@@ -113,6 +113,25 @@ public class ModelMemoryBudgetTests
     }
 
     [Fact]
+    public void Train_BudgetHoldsLearningDataOrModelButNotBoth_ModelServedWhole()
+    {
+        var ample = new ModelMemoryBudget(64L << 20);
+        var first = new ModelRuntime("w", WorkloadModelTests.Options().Models, 1, ample);
+        Learn(first, new SyntheticWorkload(3).Seconds(Some.Time, 1200));
+        var learning = ample.Used;
+        first.Train(Some.Time.AddSeconds(1200), "v1", "test");
+        var serving = ample.Used;
+
+        var tight = new ModelMemoryBudget(Math.Max(learning, serving) + 1024);
+        Assert.True(learning + serving > tight.Limit);
+        var runtime = new ModelRuntime("w", WorkloadModelTests.Options().Models, 1, tight);
+        Learn(runtime, new SyntheticWorkload(3).Seconds(Some.Time, 1200));
+        Assert.NotNull(runtime.Train(Some.Time.AddSeconds(1200), "v1", "test"));
+        Assert.Null(runtime.LastFit); // learning data was given back before the model reserved its memory
+        Assert.Equal(0, tight.Refusals(MemoryRefusal.Training));
+    }
+
+    [Fact]
     public void Swap_BudgetTooSmallForSequenceTables_ServesTheRestAndSaysWhatWasCut()
     {
         var (model, workload) = WorkloadModelTests.Trained();

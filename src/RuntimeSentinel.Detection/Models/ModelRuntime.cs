@@ -243,22 +243,25 @@ public sealed class ModelRuntime
     /// </summary>
     public WorkloadModel? Train(DateTimeOffset now, string version, string source, KnownItems? known = null)
     {
+        WorkloadModel? model;
         try
         {
-            var model = ModelTrainer.Build(
+            model = ModelTrainer.Build(
                 _workload, version, source, _o, _target, _windows, _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
                 _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents, known);
-            if (model is not null)
-            {
-                Swap(model);
-            }
-
-            return model;
         }
         finally
         {
+            // Released before the model reserves its own memory: the two are never both needed.
             DiscardTraining();
         }
+
+        if (model is not null)
+        {
+            Swap(model);
+        }
+
+        return model;
     }
 
     /// <summary>Releases learning data without training (a promoted model is in service).</summary>
