@@ -78,5 +78,11 @@ public class CliTests
         var c = r.GetProperty("confusion");
         Assert.Equal(1830, c.GetProperty("fp").GetInt32() + c.GetProperty("tn").GetInt32());
         Assert.Equal(371, c.GetProperty("tp").GetInt32() + c.GetProperty("fn").GetInt32());
+
+        // Per family at the same threshold: the three families of the subset, adding up to the confusion's detections.
+        var families = r.GetProperty("detected_by_family").EnumerateObject().ToDictionary(f => f.Name, f => f.Value.GetString()!.Split('/').Select(int.Parse).ToArray());
+        Assert.Equal(["Adduser", "Hydra_FTP", "Web_Shell"], families.Keys.Order());
+        Assert.Equal(c.GetProperty("tp").GetInt32(), families.Values.Sum(f => f[0]));
+        Assert.Equal(371, families.Values.Sum(f => f[1]));
     }
 }

@@ -92,7 +92,7 @@ public class RecordingTests
         Assert.Equal(833, traces.Count(t => t.Split == AdfaLdTraces.Training));
         Assert.Equal(1830, traces.Count(t => t.Split == AdfaLdTraces.Validation));
         Assert.Equal(371, traces.Count(t => t.IsAttack));
-        Assert.Equal(["Adduser", "Hydra", "Web"], traces.Where(t => t.IsAttack).Select(t => t.Family!).Distinct().Order());
+        Assert.Equal(["Adduser", "Hydra_FTP", "Web_Shell"], traces.Where(t => t.IsAttack).Select(t => t.Family!).Distinct().Order());
         var first = traces.First(t => t.Path.EndsWith("UTD-0001.txt", StringComparison.Ordinal));
         Assert.Equal([6, 6, 63, 6, 42, 120], first.Calls.Take(6));
         Assert.Equal(["close", "close", "dup2", "close", "pipe", "clone"], first.Calls.Take(6).Select(I386Syscalls.Name));

@@ -38,6 +38,8 @@ internal static class AdfaLdEvaluation
         var training = traces.Where(t => t.Split == AdfaLdTraces.Training).Select(t => t.Calls).ToList();
         var normal = traces.Where(t => t.Split == AdfaLdTraces.Validation).Select(t => t.Calls).ToList();
         var attack = traces.Where(t => t.IsAttack).Select(t => t.Calls).ToList();
+        var families = traces.Where(t => t.IsAttack).Select(t => t.Family ?? "?").ToList();
+        List<double> attackScores;
 
         DetectionQuality quality;
         double threshold;
@@ -60,7 +62,7 @@ internal static class AdfaLdEvaluation
             }
 
             var normalScores = normal.AsParallel().AsOrdered().Select(Score).ToList();
-            var attackScores = attack.AsParallel().AsOrdered().Select(Score).ToList();
+            attackScores = attack.AsParallel().AsOrdered().Select(Score).ToList();
             scoring.Done();
             threshold = Percentile(training.AsParallel().AsOrdered().Select(t => lstm.Score(t)).ToList(), 0.95);
             quality = new DetectionQuality(normalScores, attackScores);
@@ -75,7 +77,8 @@ internal static class AdfaLdEvaluation
             threshold = Percentile(CrossFitted(training, order), 0.95);
             var model = new NgramModel(order);
             model.Train(training);
-            quality = new DetectionQuality(normal.Select(model.MeanSurprisal), attack.Select(model.MeanSurprisal));
+            attackScores = attack.Select(model.MeanSurprisal).ToList();
+            quality = new DetectionQuality(normal.Select(model.MeanSurprisal), attackScores);
             description = $"ngram n={order} absolute discounting, mean surprisal per call";
         }
 
@@ -83,6 +86,12 @@ internal static class AdfaLdEvaluation
         result["model"] = description;
         result["threshold"] = Math.Round(threshold, 4);
         result["confusion"] = quality.ConfusionMap(threshold);
+
+        // Detection per attack family at the same threshold, the way the literature reports ADFA-LD.
+        result["detected_by_family"] = families.Zip(attackScores)
+            .GroupBy(p => p.First, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => $"{g.Count(p => p.Second >= threshold)}/{g.Count()}");
         if (json)
         {
             await stdout.WriteLineAsync(JsonSerializer.Serialize(result));
@@ -91,7 +100,7 @@ internal static class AdfaLdEvaluation
         {
             foreach (var (k, v) in result)
             {
-                await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{k,-14} {(v is Dictionary<string, int> d ? string.Join(" ", d.Select(x => $"{x.Key}={x.Value}")) : v)}"));
+                await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{k,-14} {(v switch { Dictionary<string, int> d => string.Join(" ", d.Select(x => $"{x.Key}={x.Value}")), Dictionary<string, string> s => string.Join(" ", s.Select(x => $"{x.Key}={x.Value}")), _ => v })}"));
             }
         }
 

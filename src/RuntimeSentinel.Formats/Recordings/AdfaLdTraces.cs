@@ -34,7 +34,8 @@ public static class AdfaLdTraces
             var calls = reader.ReadToEnd().Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture)).ToArray();
             var isAttack = split == Attack;
-            var family = isAttack ? parts[^2].Split('_')[0] : null;
+            // Attack folders are <Family>_<k> (k = execution 1..10), and families have underscores of their own (Hydra_FTP).
+            var family = isAttack && parts[^2].LastIndexOf('_') is > 0 and var cut ? parts[^2][..cut] : isAttack ? parts[^2] : null;
             yield return new AdfaTrace(entry.FullName, split, isAttack, family, calls);
         }
     }
