@@ -60,6 +60,8 @@ public sealed class ModelCliTests : IDisposable
         Assert.Equal("sentinel.model/v1", card.GetProperty("schema").GetString());
         Assert.Equal(2, card.GetProperty("window_seconds").GetDouble());
         Assert.True(card.GetProperty("evaluation").GetProperty("behaviour_pca").GetProperty("scores").GetInt32() >= 250);
+        var shown = await RunAsync("", "models", "show", workload, "--models", models);
+        Assert.Matches(@"in service: about \d+ KiB of the model memory budget \(\d+ KiB of it sequence tables\), plus \d+ bytes per process", shown);
 
         // Window-level evaluation on labelled events: attacks every 10 s after the first minute.
         var eval = JsonDocument.Parse(await RunAsync("", "evaluate", "events", test, "--models", models, "--json")).RootElement;

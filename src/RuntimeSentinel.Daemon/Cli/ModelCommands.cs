@@ -200,6 +200,15 @@ internal static class ModelCommands
             await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {detector,-22} threshold {e.Threshold,10:0.####}  held-back: {e.Scores} scores, median {e.Median:0.####}, p99 {e.P99:0.####}, max {e.Max:0.####}, {e.Exceeding} above → {e.ExpectedAlertsPerDay:0.###} alerts/day")).ConfigureAwait(false);
         }
 
+        if (m.Problem is null)
+        {
+            // What it will reserve from Detection:Models:MemoryBudgetMiB on every node that serves the workload.
+            var model = WorkloadModel.Load(m.Path);
+            var bytes = model.EstimatedBytes + ModelRuntime.LiveBaseBytes;
+            var sequences = model.Sequences?.EstimatedBytes ?? 0;
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  in service: about {bytes / 1024.0:0} KiB of the model memory budget ({sequences / 1024.0:0} KiB of it sequence tables), plus {ModelRuntime.StreamBytes(c.SequenceOrder, c.SequenceWindow)} bytes per process it scores")).ConfigureAwait(false);
+        }
+
         return 0;
     }
 

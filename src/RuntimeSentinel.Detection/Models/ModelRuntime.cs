@@ -106,6 +106,9 @@ public sealed class ModelRuntime
         return _raised.Count > 0 && _raised.TryGetValue(detector, out var raised) && raised > t ? raised : t;
     }
 
+    /// <summary>Memory of one process's syscall stream: three arrays (history, calls, surprise) and the object, with headers.</summary>
+    public static long StreamBytes(int order, int window) => 160 + (window * 12L) + (Math.Max(1, order - 1) * 4L);
+
     /// <summary>What the memory budget cut from the last model put in service (null: it fits whole).</summary>
     public MemoryRefusal? LastFit { get; private set; }
 
@@ -712,8 +715,7 @@ public sealed class ModelRuntime
 
         public bool Alerted { get; set; }
 
-        /// <summary>Memory of the stream: three arrays and the object, with headers.</summary>
-        public long Bytes => 160 + (_calls.Length * 12L) + (_history.Length * 4L);
+        public long Bytes => StreamBytes(order, window);
 
         /// <summary>Adds a call; returns the window's mean surprise once it is full, NaN before.</summary>
         public double Push(Sequences.NgramModel model, int symbol)
