@@ -48,7 +48,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, _modelMemory, this);
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, this);
         }
     }
 
@@ -255,16 +255,14 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly Prometheus.Counter.Child _active;
         private readonly Prometheus.Histogram.Child _scoreMargin;
         private readonly AlertRate _rate;
-        private readonly ModelMemoryBudget _modelMemory;
         private readonly DetectionPipeline _owner;
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ModelMemoryBudget modelMemory, DetectionPipeline owner)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, DetectionPipeline owner)
         {
             _rate = rate;
             _owner = owner;
-            _modelMemory = modelMemory;
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
             _index = index;
@@ -419,10 +417,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 return FeedbackResult.Pending;
             }
 
-            baseline.Models.Swap(model, promoted: true);
-            _metrics.ModelSwaps.WithLabels("applied").Inc();
+            // A model the memory budget cannot hold is not in service: counted as rejected, like a broken one.
+            var served = baseline.Models.Swap(model, promoted: true);
+            _metrics.ModelSwaps.WithLabels(served ? "applied" : "rejected").Inc();
             ReportFit(model.Card.Workload, model.Card.Version, baseline.Models);
-            return FeedbackResult.Applied;
+            return served ? FeedbackResult.Applied : FeedbackResult.Rejected;
         }
 
         /// <summary>Logs what the memory budget cut from the model just put in service (or that it refused it).</summary>
@@ -434,10 +433,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     LogModelSwapped(_logger, workload, version);
                     break;
                 case MemoryRefusal.Model:
-                    LogModelRefused(_logger, workload, version, _modelMemory.Used, _modelMemory.Limit);
+                    LogModelRefused(_logger, workload, version, _owner.ModelMemory.Used, _owner.ModelMemory.Limit);
                     break;
                 case { } cut:
-                    LogModelTrimmed(_logger, workload, version, cut.ToWire(), _modelMemory.Used, _modelMemory.Limit);
+                    LogModelTrimmed(_logger, workload, version, cut.ToWire(), _owner.ModelMemory.Used, _owner.ModelMemory.Limit);
                     break;
             }
         }
@@ -624,11 +623,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             b = new WorkloadBaseline(_options, now);
             if (_options.Models.Enabled)
             {
-                b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay, _modelMemory);
+                b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay, _owner.ModelMemory);
                 if (_pendingModels.Remove(key.Value, out var pending))
                 {
-                    b.Models.Swap(pending, promoted: true);
-                    _metrics.ModelSwaps.WithLabels("applied").Inc();
+                    _metrics.ModelSwaps.WithLabels(b.Models.Swap(pending, promoted: true) ? "applied" : "rejected").Inc();
                     ReportFit(key.Value, pending.Card.Version, b.Models);
                 }
             }

@@ -218,4 +218,26 @@ public class ModelMemoryBudgetTests
         runtime.Observe(w.At(w.Syscall("openat", 4242, "/usr/bin/node"), t), known: true, BaselinePhase.Active, t, []);
         Assert.Equal(1, budget.Refusals(MemoryRefusal.ProcessStreams));
     }
+
+    [Fact]
+    public async Task SwapModelAsync_BudgetSpentByOthers_RejectedAndCountedNotApplied()
+    {
+        var (model, workload) = WorkloadModelTests.Trained();
+        var options = WorkloadModelTests.Options();
+        options.Shards = 1;
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), new RecordingAlerts(), metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var e = new SyntheticWorkload(3).Seconds(Some.Time, 1).First();
+        await pipeline.EnqueueAsync(new IngestItem(e, new Core.Workloads.WorkloadResolver("t").Resolve(e.Workload), null, 0, 0), default);
+        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(workload), TimeSpan.FromSeconds(10), "workload tracked");
+
+        Assert.True(pipeline.ModelMemory.TryReserve(pipeline.ModelMemory.Limit - pipeline.ModelMemory.Used));
+        Assert.Equal(FeedbackResult.Rejected, await pipeline.SwapModelAsync(model));
+        Assert.Equal(1, metrics.ModelSwaps.WithLabels("rejected").Value);
+        Assert.Equal(0, metrics.ModelSwaps.WithLabels("applied").Value);
+        await pipeline.PublishWorkloadMetricsAsync();
+        Assert.Equal(1, metrics.ModelMemoryRefusals.WithLabels("model").Value);
+        await pipeline.CompleteAsync();
+    }
 }

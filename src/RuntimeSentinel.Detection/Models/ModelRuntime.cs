@@ -318,7 +318,7 @@ public sealed class ModelRuntime
     }
 
     /// <summary>
-    /// Puts a model in service between two events (the shard thread calls this), keeping process streams. When the
+    /// Puts a model in service between two events (the shard thread calls this); process streams start again. When the
     /// node's memory budget cannot hold it whole, the per-executable sequence tables go first, then the sequence
     /// model; a model that does not fit even then is not put in service (<see cref="LastFit"/> says which). Returns
     /// whether a model is in service.
