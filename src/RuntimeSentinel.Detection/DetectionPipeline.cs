@@ -515,7 +515,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 AlertsRaised = kv.Value.AlertsRaised,
                 LastSeen = kv.Value.LastSeen,
                 ModelVersion = kv.Value.Models?.Model?.Card.Version,
-                ModelThresholds = kv.Value.Models?.Model?.Card.Thresholds,
+                ModelThresholds = kv.Value.Models is { Model: { } m } models ? m.Card.Thresholds.Keys.ToDictionary(d => d, models.ThresholdOf, StringComparer.Ordinal) : null,
                 ModelWindowsScored = kv.Value.Models?.WindowsScored ?? 0,
             }).ToList();
 
@@ -702,6 +702,7 @@ public sealed record WorkloadSnapshot(
 
     public string? ModelVersion { get; init; }
 
+    /// <summary>Thresholds in force: the model's calibrated ones, or higher where an analyst's verdict raised them.</summary>
     public IReadOnlyDictionary<string, double>? ModelThresholds { get; init; }
 
     public long ModelWindowsScored { get; init; }

@@ -221,4 +221,30 @@ public sealed class ModelLifecycleTests : IDisposable
         await pipeline.CompleteAsync();
         Assert.Equal(offset, completions.Count);
     }
+
+    [Fact]
+    public async Task ApplyFeedbackAsync_DetectorVerdictBeforeAndAfterTheWorkloadAppears_ThresholdRaisedInService()
+    {
+        var (model, workload) = WorkloadModelTests.Trained(seed: 26);
+        var options = WorkloadModelTests.Options();
+        options.Shards = 1;
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), new RecordingAlerts(), metrics, TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+
+        // A verdict for a workload not seen yet waits for it; an unknown detector is refused once it can be checked.
+        Assert.Equal(FeedbackResult.Pending, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "spike:cpu_cores", 100)));
+        var e = new SyntheticWorkload(3).Seconds(Some.Time, 1).First();
+        await pipeline.EnqueueAsync(new IngestItem(e, new WorkloadResolver("t").Resolve(e.Workload), null, 0, 0), default);
+        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(workload), TimeSpan.FromSeconds(10), "workload tracked");
+        Assert.Equal(FeedbackResult.Applied, await pipeline.SwapModelAsync(model));
+        Assert.Equal(FeedbackResult.Applied, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "behaviour_pca", 50)));
+        Assert.Equal(FeedbackResult.Rejected, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "spike:colour", 50)));
+
+        var thresholds = Assert.Single(await pipeline.SnapshotAsync()).ModelThresholds!;
+        Assert.Equal(100 * ModelRuntime.FeedbackMargin, thresholds["spike:cpu_cores"], 9);
+        Assert.Equal(50 * ModelRuntime.FeedbackMargin, thresholds[WorkloadModel.BehaviourDetector], 9);
+        Assert.Equal(model.ThresholdOf(WorkloadModel.SequenceDetector), thresholds[WorkloadModel.SequenceDetector]);
+        await pipeline.CompleteAsync();
+    }
 }
