@@ -72,6 +72,7 @@ internal static class SentinelHost
             ? Results.Text($"ready: {h.AssignedPartitions} partitions assigned\n")
             : Results.Text(h.Faulted ? $"not ready: {h.FaultReason}\n" : "not ready: waiting to join the consumer group\n", statusCode: 503));
         app.MapMetrics("/metrics");
+        app.MapGet("/workloads", (DetectionPipeline pipeline, string? q, int? limit) => WorkloadsEndpoint.HandleAsync(pipeline, q, limit));
         return app;
     }
 

@@ -517,6 +517,8 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 ModelVersion = kv.Value.Models?.Model?.Card.Version,
                 ModelThresholds = kv.Value.Models is { Model: { } m } models ? m.Card.Thresholds.Keys.ToDictionary(d => d, models.ThresholdOf, StringComparer.Ordinal) : null,
                 ModelWindowsScored = kv.Value.Models?.WindowsScored ?? 0,
+                ModelMemoryBytes = kv.Value.Models?.ReservedBytes ?? 0,
+                ModelServedWithout = kv.Value.Models?.LastFit?.ToWire(),
             }).ToList();
 
         private void Process(in IngestItem item)
@@ -706,6 +708,12 @@ public sealed record WorkloadSnapshot(
     public IReadOnlyDictionary<string, double>? ModelThresholds { get; init; }
 
     public long ModelWindowsScored { get; init; }
+
+    /// <summary>Bytes the workload's models, learning data and process streams hold reserved from the node's budget.</summary>
+    public long ModelMemoryBytes { get; init; }
+
+    /// <summary>What the memory budget cut from the model in service (<see cref="Models.MemoryRefusal"/>), or null.</summary>
+    public string? ModelServedWithout { get; init; }
 }
 
 /// <summary>Alerts per minute over the last 24 hours, in a fixed ring (thread-safe, no allocation per alert).</summary>

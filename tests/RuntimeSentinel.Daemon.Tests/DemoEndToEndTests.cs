@@ -31,6 +31,22 @@ public class DemoEndToEndTests
             Assert.True(Exposition.Sum(metrics, "sentinel_events_consumed_total") > 1000);
             Assert.True(Exposition.Sum(metrics, "sentinel_workloads") >= 3);
 
+            // What the node knows per workload, most recently seen first; filtered and limited on request.
+            var workloads = JsonDocument.Parse(await http.GetStringAsync("/workloads")).RootElement;
+            Assert.True(workloads.GetProperty("tracked").GetInt32() >= 3);
+            Assert.All(workloads.GetProperty("workloads").EnumerateArray(), w =>
+            {
+                Assert.StartsWith("demo/", w.GetProperty("key").GetString(), StringComparison.Ordinal);
+                Assert.Contains(w.GetProperty("phase").GetString(), new[] { "learning", "shadow", "active", "stale" });
+                Assert.True(w.GetProperty("events_learned").GetInt64() > 0);
+                Assert.True(w.GetProperty("model").TryGetProperty("memory_bytes", out _));
+            });
+            Assert.True(workloads.GetProperty("model_memory").GetProperty("budget_bytes").GetInt64() > 0);
+            var postgres = JsonDocument.Parse(await http.GetStringAsync("/workloads?q=POSTGRES&limit=1")).RootElement;
+            Assert.Equal(1, postgres.GetProperty("shown").GetInt32());
+            Assert.Contains("postgres", postgres.GetProperty("workloads")[0].GetProperty("key").GetString(), StringComparison.Ordinal);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.GetAsync("/workloads?limit=0")).StatusCode);
+
             Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(90)));
             // Incidents (schema v2): exactly one per attack, each holding the attack's alerts.
             var incidents = (await File.ReadAllLinesAsync(alertsFile)).Select(l => JsonDocument.Parse(l).RootElement)
