@@ -128,14 +128,9 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
             LogPromoted(_logger, workload, version, result.ToString());
             return true;
         }
-        catch (ModelRejectedException ex)
+        catch (Exception ex) when (ex is ModelRejectedException or IOException)
         {
-            _metrics.ModelSwaps.WithLabels("rejected").Inc();
-            LogRejected(_logger, path, ex.Message);
-            return false;
-        }
-        catch (IOException ex)
-        {
+            // IOException: the version was removed or rewritten between the scan and the load.
             _metrics.ModelSwaps.WithLabels("rejected").Inc();
             LogRejected(_logger, path, ex.Message);
             return false;
