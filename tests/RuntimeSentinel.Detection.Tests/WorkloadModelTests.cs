@@ -73,6 +73,19 @@ public sealed class WorkloadModelTests : IDisposable
     }
 
     [Fact]
+    public void Train_SameEventsTwice_SameDataDigestAndCalibration()
+    {
+        // Reproducible training: the same data gives the same digest on the card and the same thresholds.
+        var (a, _) = Trained(seed: 11, version: "v1");
+        var (b, _) = Trained(seed: 11, version: "v2");
+        var (other, _) = Trained(seed: 12, version: "v3");
+        Assert.Matches("^[0-9a-f]{64}$", a.Card.Training.DataSha256);
+        Assert.Equal(a.Card.Training.DataSha256, b.Card.Training.DataSha256);
+        Assert.Equal(a.Card.Thresholds, b.Card.Thresholds);
+        Assert.NotEqual(a.Card.Training.DataSha256, other.Card.Training.DataSha256);
+    }
+
+    [Fact]
     public void Observe_MoreNormalBehaviourAfterTraining_RaisesNothing()
     {
         var (model, workload) = Trained();

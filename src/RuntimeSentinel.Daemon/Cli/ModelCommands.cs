@@ -193,7 +193,7 @@ internal static class ModelCommands
         var c = m.Card;
         await stdout.WriteLineAsync($"{c.Workload} {c.Version}{(m.Promoted ? " (promoted)" : "")}  {m.Path}").ConfigureAwait(false);
         await stdout.WriteLineAsync($"  created {c.CreatedAt:u} by {c.CodeVersion}; fingerprint {c.Fingerprint}{(m.Problem is null ? "" : " — " + m.Problem)}").ConfigureAwait(false);
-        await stdout.WriteLineAsync($"  trained on {c.Training.Source}: {c.Training.Events} events {c.Training.From:u} → {c.Training.To:u}, {c.Training.Windows} windows of {c.WindowSeconds:0.###} s, {c.Training.Syscalls} syscalls in {c.Training.Processes} processes").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"  trained on {c.Training.Source}: {c.Training.Events} events {c.Training.From:u} → {c.Training.To:u}, {c.Training.Windows} windows of {c.WindowSeconds:0.###} s, {c.Training.Syscalls} syscalls in {c.Training.Processes} processes{(c.Training.DataSha256 is { } sha ? $"; data sha256 {sha}" : "")}").ConfigureAwait(false);
         await stdout.WriteLineAsync($"  target {c.TargetAlertsPerDay} alerts per workload per day; PCA rank {c.PcaRank}; sequence order {c.SequenceOrder}, window {c.SequenceWindow}, per-executable models: {string.Join(", ", c.SequenceExecutables)}").ConfigureAwait(false);
         foreach (var (detector, e) in c.Evaluation)
         {

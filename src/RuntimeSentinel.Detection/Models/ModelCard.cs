@@ -68,7 +68,11 @@ public sealed record ModelCard
     };
 }
 
-public sealed record TrainingInfo(DateTimeOffset From, DateTimeOffset To, long Events, int Windows, int HeldBackWindows, long Syscalls, int Processes, string Source);
+/// <param name="DataSha256">
+/// SHA-256 of the workload's training events in the order they were learned, each in native schema v1 (one JSON line
+/// per event): two versions with the same digest and options were trained on the same data. Set by offline training.
+/// </param>
+public sealed record TrainingInfo(DateTimeOffset From, DateTimeOffset To, long Events, int Windows, int HeldBackWindows, long Syscalls, int Processes, string Source, string? DataSha256 = null);
 
 /// <summary>Scores of held-back normal data under the calibrated threshold.</summary>
 public sealed record HeldBackFigures(int Scores, double Median, double P99, double Max, double Threshold, int Exceeding, double ExpectedAlertsPerDay);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
@@ -21,6 +22,7 @@ public sealed class OfflineModels
     private readonly DetectionOptions _options;
     private readonly WorkloadResolver _resolver;
     private readonly Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)> _workloads = new();
+    private readonly Dictionary<WorkloadKey, IncrementalHash> _digests = new();
     private readonly NullObserver _observer = new();
     private readonly List<Finding> _ignored = [];
     private readonly List<ModelFinding> _findings = [];
@@ -44,7 +46,13 @@ public sealed class OfflineModels
         {
             w = (new WorkloadBaseline(Learning(_options), e.Timestamp), new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay));
             _workloads[key] = w;
+            _digests[key] = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         }
+
+        // The card records what the model was trained on, so a retraining can show it used the same data.
+        var digest = _digests[key];
+        digest.AppendData(EventJsonWriter.ToUtf8(e));
+        digest.AppendData("\n"u8);
 
         var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
         w.Baseline.Observe(e, path, e.Timestamp, _observer, _ignored);
@@ -58,7 +66,9 @@ public sealed class OfflineModels
         var done = 0;
         foreach (var (key, w) in _workloads)
         {
-            result.Add((key, w.Runtime.Train(w.Baseline.LastSeen, version(key), source, KnownItems.From(w.Baseline))));
+            var model = w.Runtime.Train(w.Baseline.LastSeen, version(key), source, KnownItems.From(w.Baseline));
+            var sha = Convert.ToHexStringLower(_digests[key].GetCurrentHash());
+            result.Add((key, model is null ? null : new WorkloadModel(model.Card with { Training = model.Card.Training with { DataSha256 = sha } }, model.Behaviour, model.Sequences, model.Known)));
             progress?.Invoke(++done, _workloads.Count, key.Value);
         }
 
