@@ -24,18 +24,23 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     private readonly IncidentCorrelator _correlator;
     private readonly IncidentBudget _budget;
     private readonly SuppressionRules _suppression = new();
+    private readonly ArgumentRedactor _redactor;
+    private readonly Core.Health.StageHealth _stage;
     private DateTimeOffset _nextSuppressionCheck;
     private long _published;
     private Task _loop = Task.CompletedTask;
 
-    public AlertDispatcher(IEnumerable<IAlertSink> sinks, IEnumerable<IIncidentObserver> observers, IOptions<AlertingOptions> options, AlertingMetrics metrics, TimeProvider time, ILogger<AlertDispatcher> logger)
+    public AlertDispatcher(IEnumerable<IAlertSink> sinks, IEnumerable<IIncidentObserver> observers, IOptions<AlertingOptions> options, AlertingMetrics metrics, TimeProvider time, ILogger<AlertDispatcher> logger, Core.Health.HealthRegistry? health = null)
     {
+        health ??= new Core.Health.HealthRegistry();
+        _stage = health.Register("alert-dispatcher");
         _options = options.Value;
+        _redactor = new ArgumentRedactor(_options.Redact);
         _metrics = metrics;
         _logger = logger;
         _time = time;
         _observers = observers.ToArray();
-        _pipelines = sinks.Select(s => new SinkPipeline(s, _options, metrics, logger, time)).ToArray();
+        _pipelines = sinks.Select(s => new SinkPipeline(s, _options, metrics, logger, time, health.Register("sink-" + s.Name))).ToArray();
         _correlator = new IncidentCorrelator(_options);
         _budget = new IncidentBudget(_options);
         _queue = Channel.CreateBounded<Alert>(new BoundedChannelOptions(_options.QueueCapacity)
@@ -96,6 +101,23 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
     private async Task LoopAsync()
     {
+        _stage.Running();
+        try
+        {
+            await RunAsync().ConfigureAwait(false);
+            _stage.Stopped();
+        }
+        catch (Exception ex)
+        {
+            // Every step below catches per item; reaching here means alerts would silently pile up and drop as
+            // queue_full. Mark the stage faulted: /healthz fails and Kubernetes restarts the pod.
+            _stage.Faulted($"{ex.GetType().Name}: {ex.Message}");
+            LogFaulted(_logger, ex);
+        }
+    }
+
+    private async Task RunAsync()
+    {
         var reader = _queue.Reader;
         while (true)
         {
@@ -116,25 +138,48 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             while (reader.TryRead(out var alert))
             {
                 _metrics.QueueDepth.Dec();
-                Correlate(alert, now);
+                try
+                {
+                    Correlate(_redactor.Apply(alert), now);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // One alert that breaks a rule, the correlator or a renderer costs that alert, never the loop.
+                    _metrics.Dropped.WithLabels("failed").Inc();
+                    _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
+                    LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
+                }
             }
 
             if (!open)
             {
-                Emit(_correlator.Due(now, flushAll: true), now);
-                Emit(_budget.Summaries(now, flushAll: true), now, bypassBudget: true);
+                Guard(() => Emit(_correlator.Due(now, flushAll: true), now), "flush incidents");
+                Guard(() => Emit(_budget.Summaries(now, flushAll: true), now, bypassBudget: true), "flush budget summaries");
                 _metrics.OpenIncidents.Set(0);
                 return;
             }
 
-            Emit(_correlator.Due(now), now);
-            Emit(_budget.Summaries(now), now, bypassBudget: true);
+            Guard(() => Emit(_correlator.Due(now), now), "emit incidents");
+            Guard(() => Emit(_budget.Summaries(now), now, bypassBudget: true), "emit budget summaries");
             _metrics.OpenIncidents.Set(_correlator.OpenCount);
             if (_options.SuppressionFile is { Length: > 0 } file && now >= _nextSuppressionCheck)
             {
                 _nextSuppressionCheck = now + _options.SuppressionReloadInterval;
-                ReloadSuppression(file);
+                Guard(() => ReloadSuppression(file), "reload suppression rules");
             }
+        }
+    }
+
+    private void Guard(Action step, string what)
+    {
+        try
+        {
+            step();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _stage.ItemFailed($"{what}: {ex.GetType().Name}: {ex.Message}");
+            LogStepFailed(_logger, ex, what);
         }
     }
 
@@ -168,11 +213,12 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
             foreach (var o in _observers)
             {
-                o.OnIncident(incident);
+                Guard(() => o.OnIncident(incident), "incident observer");
             }
 
             foreach (var p in _pipelines)
             {
+                // Each sink pipeline catches its own render and spill failures; one sink never starves the others.
                 p.Enqueue(incident);
             }
         }
@@ -204,6 +250,15 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Alert queue full; dropped {Category} alert for {Workload}")]
     private static partial void LogDropped(ILogger logger, string workload, string category);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Alert for {Workload} ({Category}) could not be processed; dropped and counted")]
+    private static partial void LogAlertFailed(ILogger logger, Exception ex, string workload, string category);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Alert dispatcher: {Step} failed; going on")]
+    private static partial void LogStepFailed(ILogger logger, Exception ex, string step);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Critical, Message = "Alert dispatcher stopped on an unexpected error; the process is unhealthy")]
+    private static partial void LogFaulted(ILogger logger, Exception ex);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Suppression rules loaded from {File}: {Count} rules")]
     private static partial void LogSuppressionLoaded(ILogger logger, string file, int count);

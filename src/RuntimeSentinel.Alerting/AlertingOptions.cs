@@ -61,6 +61,9 @@ public sealed class AlertingOptions
     /// <summary>Runbook link per incident; <c>{category}</c> and <c>{technique}</c> are replaced.</summary>
     public string? RunbookUrlTemplate { get; set; }
 
+    /// <summary>Process arguments are redacted by these patterns before any alert leaves the daemon.</summary>
+    public RedactionOptions Redact { get; set; } = new();
+
     public WebhookOptions Webhook { get; set; } = new();
 
     public EndpointOptions Alertmanager { get; set; } = new();
@@ -70,12 +73,18 @@ public sealed class AlertingOptions
 
 public class EndpointOptions
 {
-    /// <summary>Empty: the sink is off.</summary>
+    /// <summary>Empty (and no <see cref="UrlFile"/>): the sink is off.</summary>
     public string? Url { get; set; }
+
+    /// <summary>A file holding the URL, for URLs that are secrets (a Slack incoming webhook): a mounted Secret.</summary>
+    public string? UrlFile { get; set; }
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    public bool Enabled => !string.IsNullOrWhiteSpace(Url);
+    public bool Enabled => !string.IsNullOrWhiteSpace(Url) || !string.IsNullOrWhiteSpace(UrlFile);
+
+    /// <summary>The URL, from <see cref="UrlFile"/> when given (read once, at start-up).</summary>
+    public string ResolveUrl() => !string.IsNullOrWhiteSpace(UrlFile) ? File.ReadAllText(UrlFile).Trim() : Url ?? "";
 }
 
 public sealed class WebhookOptions : EndpointOptions
@@ -84,4 +93,14 @@ public sealed class WebhookOptions : EndpointOptions
     public string? Secret { get; set; }
 
     public string? SecretFile { get; set; }
+}
+
+/// <summary>What is blanked out of process arguments in alerts (config section <c>Alerting:Redact</c>).</summary>
+public sealed class RedactionOptions
+{
+    /// <summary>Apply the built-in patterns (passwords, tokens, keys and bearer credentials in arguments).</summary>
+    public bool Defaults { get; set; } = true;
+
+    /// <summary>More .NET regular expressions; each match in an argument string becomes <c>[REDACTED]</c>.</summary>
+    public List<string> Patterns { get; set; } = [];
 }

@@ -20,6 +20,7 @@ public static class AlertingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.TryAddSingleton<AlertingMetrics>();
+        services.TryAddSingleton<Core.Health.HealthRegistry>();
         services.TryAddSingleton<AlertDispatcher>();
         services.TryAddSingleton<IAlertPublisher>(sp => sp.GetRequiredService<AlertDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<AlertDispatcher>());
@@ -37,7 +38,7 @@ public static class AlertingServiceCollectionExtensions
 
         if (o.Webhook.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, WebhookAlertSink>(_ => new WebhookAlertSink(Http(o.Webhook), o.Webhook, o.RunbookUrlTemplate)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, WebhookAlertSink>(sp => new WebhookAlertSink(Http(o.Webhook), o.Webhook, o.RunbookUrlTemplate, sp.GetService<TimeProvider>())));
         }
 
         if (o.Alertmanager.Enabled)
@@ -100,9 +101,36 @@ public sealed class AlertingOptionsValidator : IValidateOptions<AlertingOptions>
 
         foreach (var (key, endpoint) in new[] { ("Webhook", (EndpointOptions)o.Webhook), ("Alertmanager", o.Alertmanager), ("Slack", o.Slack) })
         {
-            if (endpoint.Enabled && (!Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            if (!endpoint.Enabled)
             {
-                errors.Add($"Alerting:{key}:Url '{endpoint.Url}' must be an absolute http(s) URL.");
+                continue;
+            }
+
+            if (!string.IsNullOrWhiteSpace(endpoint.Url) && !string.IsNullOrWhiteSpace(endpoint.UrlFile))
+            {
+                errors.Add($"Alerting:{key}: give Url or UrlFile, not both.");
+                continue;
+            }
+
+            if (!string.IsNullOrWhiteSpace(endpoint.UrlFile) && !File.Exists(endpoint.UrlFile))
+            {
+                errors.Add($"Alerting:{key}:UrlFile '{endpoint.UrlFile}' does not exist.");
+                continue;
+            }
+
+            // Never echo a URL read from a file: it is a secret.
+            var url = endpoint.ResolveUrl();
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                errors.Add(string.IsNullOrWhiteSpace(endpoint.UrlFile) ? $"Alerting:{key}:Url '{endpoint.Url}' must be an absolute http(s) URL." : $"Alerting:{key}:UrlFile must hold an absolute http(s) URL.");
+            }
+        }
+
+        foreach (var pattern in o.Redact.Patterns)
+        {
+            if (!ArgumentRedactor.IsValidPattern(pattern, out var problem))
+            {
+                errors.Add($"Alerting:Redact:Patterns: '{pattern}' is not a valid regular expression: {problem}");
             }
         }
 

@@ -22,7 +22,7 @@ public sealed class DiskQueue
         }
 
         _next = Files().Select(f => long.Parse(Path.GetFileNameWithoutExtension(f), System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max() + 1;
-        Count = Files().Sum(f => ReadCount(f));
+        Count = Files().Sum(f => ReadCount(f) ?? 0);
     }
 
     /// <summary>Items (not batches) waiting on disk.</summary>
@@ -61,7 +61,7 @@ public sealed class DiskQueue
                 break;
             }
 
-            var n = ReadCount(f);
+            var n = ReadCount(f) ?? 0;
             total -= new FileInfo(f).Length;
             File.Delete(f);
             Count -= n;
@@ -71,24 +71,24 @@ public sealed class DiskQueue
         return dropped;
     }
 
-    /// <summary>The oldest batch, or null when empty.</summary>
+    /// <summary>Batch files found unreadable and moved aside (<c>*.corrupt</c>), so they cannot block the queue.</summary>
+    public int Quarantined { get; private set; }
+
+    /// <summary>The oldest readable batch, or null when empty. Unreadable batch files are moved aside.</summary>
     public (string File, List<byte[]> Items)? Peek()
     {
-        var first = Files().FirstOrDefault();
-        if (first is null)
+        foreach (var file in Files())
         {
-            return null;
+            if (TryRead(file) is { } items)
+            {
+                return (file, items);
+            }
+
+            Quarantine(file);
         }
 
-        using var r = new BinaryReader(File.OpenRead(first));
-        var n = r.ReadInt32();
-        var items = new List<byte[]>(n);
-        for (var i = 0; i < n; i++)
-        {
-            items.Add(r.ReadBytes(r.ReadInt32()));
-        }
-
-        return (first, items);
+        Count = 0;
+        return null;
     }
 
     public void Remove(string file, int items)
@@ -97,11 +97,66 @@ public sealed class DiskQueue
         Count -= items;
     }
 
-    private List<string> Files() => Directory.GetFiles(_dir, "*.batch").Order(StringComparer.Ordinal).ToList();
+    // Only names this queue writes (16 digits): a stray file in the directory is neither read nor a crash.
+    private List<string> Files() => Directory.GetFiles(_dir, "*.batch")
+        .Where(f => Path.GetFileNameWithoutExtension(f) is { Length: 16 } n && n.All(char.IsAsciiDigit))
+        .Order(StringComparer.Ordinal).ToList();
 
-    private static int ReadCount(string file)
+    private static List<byte[]>? TryRead(string file)
     {
-        using var r = new BinaryReader(File.OpenRead(file));
-        return r.ReadInt32();
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(file));
+            var length = r.BaseStream.Length;
+            var n = r.ReadInt32();
+            if (n < 0 || n > length / 4)
+            {
+                return null;
+            }
+
+            var items = new List<byte[]>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var size = r.ReadInt32();
+                if (size < 0 || size > length - r.BaseStream.Position)
+                {
+                    return null;
+                }
+
+                items.Add(r.ReadBytes(size));
+            }
+
+            return items;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private int? ReadCount(string file)
+    {
+        var items = TryRead(file);
+        if (items is null)
+        {
+            Quarantine(file);
+            return null;
+        }
+
+        return items.Count;
+    }
+
+    private void Quarantine(string file)
+    {
+        try
+        {
+            File.Move(file, file + ".corrupt", overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left in place; it is skipped again next time.
+        }
+
+        Quarantined++;
     }
 }

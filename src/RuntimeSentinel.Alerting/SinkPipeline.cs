@@ -24,8 +24,11 @@ public sealed partial class SinkPipeline
     private TimeSpan _backoff;
     private Task _loop = Task.CompletedTask;
 
-    public SinkPipeline(IAlertSink sink, AlertingOptions options, AlertingMetrics metrics, ILogger logger, TimeProvider time)
+    private readonly Core.Health.StageHealth _stage;
+
+    public SinkPipeline(IAlertSink sink, AlertingOptions options, AlertingMetrics metrics, ILogger logger, TimeProvider time, Core.Health.StageHealth? stage = null)
     {
+        _stage = stage ?? new Core.Health.HealthRegistry().Register("sink-" + sink.Name);
         _sink = sink;
         _options = options;
         _metrics = metrics;
@@ -44,7 +47,23 @@ public sealed partial class SinkPipeline
     /// <summary>Items waiting on disk (spilled and not yet delivered).</summary>
     public long Spilled => _disk.Count;
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    public void Start() => _loop = Task.Run(SuperviseAsync);
+
+    private async Task SuperviseAsync()
+    {
+        _stage.Running();
+        try
+        {
+            await RunAsync().ConfigureAwait(false);
+            _stage.Stopped();
+        }
+        catch (Exception ex)
+        {
+            // Delivery, replay and spill catch per batch; an escape here means this sink delivers nothing more.
+            _stage.Faulted($"{ex.GetType().Name}: {ex.Message}");
+            LogFaulted(_logger, ex, _sink.Name);
+        }
+    }
 
     public void Enqueue(Incident incident)
     {
@@ -57,6 +76,7 @@ public sealed partial class SinkPipeline
         {
             LogRenderFailed(_logger, ex, _sink.Name, incident.Id);
             _metrics.SinkFailures.WithLabels(_sink.Name).Inc();
+            _stage.ItemFailed($"render {incident.Id}: {ex.GetType().Name}");
             return;
         }
 
@@ -226,7 +246,15 @@ public sealed partial class SinkPipeline
         (string File, List<byte[]> Items)? oldest;
         lock (_disk)
         {
-            oldest = _disk.Peek();
+            try
+            {
+                oldest = _disk.Peek();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _stage.ItemFailed($"spill read failed: {ex.Message}");
+                return false;
+            }
         }
 
         if (oldest is not { } b)
@@ -248,7 +276,16 @@ public sealed partial class SinkPipeline
 
         lock (_disk)
         {
-            _disk.Remove(b.File, b.Items.Count);
+            try
+            {
+                _disk.Remove(b.File, b.Items.Count);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Delivered but not removable: it will be sent again (receivers de-duplicate on id and version).
+                _stage.ItemFailed($"spill remove failed: {ex.Message}");
+            }
+
             _diskDepth.Set(_disk.Count);
         }
 
@@ -264,7 +301,20 @@ public sealed partial class SinkPipeline
 
     private void Spill(IReadOnlyList<byte[]> items)
     {
-        var dropped = _disk.Append(items);
+        long dropped;
+        try
+        {
+            dropped = _disk.Append(items);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Disk full or read-only: these incidents cannot be kept. Counted as dropped and reported, never fatal.
+            _metrics.SinkSpillDropped.WithLabels(_sink.Name).Inc(items.Count);
+            _stage.ItemFailed($"spill failed: {ex.Message}");
+            LogSpillFailed(_logger, ex, _sink.Name, items.Count);
+            return;
+        }
+
         _metrics.SinkSpilled.WithLabels(_sink.Name).Inc(items.Count);
         if (dropped > 0)
         {
@@ -292,6 +342,12 @@ public sealed partial class SinkPipeline
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Sink {Sink}: spill bound reached, dropped {Count} oldest incidents")]
     private static partial void LogSpillDropped(ILogger logger, string sink, long count);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Error, Message = "Sink {Sink}: could not spill {Count} incidents to disk; they are dropped")]
+    private static partial void LogSpillFailed(ILogger logger, Exception ex, string sink, int count);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Critical, Message = "Sink {Sink}: delivery loop stopped on an unexpected error; the process is unhealthy")]
+    private static partial void LogFaulted(ILogger logger, Exception ex, string sink);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "Sink {Sink} could not render incident {Id}")]
     private static partial void LogRenderFailed(ILogger logger, Exception ex, string sink, string id);

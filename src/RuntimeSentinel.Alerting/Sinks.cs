@@ -114,27 +114,41 @@ public abstract class HttpAlertSink(HttpClient http) : IAlertSink
 }
 
 /// <summary>
-/// Generic webhook: POSTs a JSON array of incidents (schema v2). With a secret, <c>X-Sentinel-Signature:
-/// sha256=&lt;hex HMAC-SHA256 of the body&gt;</c> lets the receiver verify origin and integrity.
+/// Generic webhook: POSTs a JSON array of incidents (schema v2). With a secret, <c>X-Sentinel-Timestamp: &lt;unix
+/// seconds&gt;</c> and <c>X-Sentinel-Signature: sha256=&lt;hex HMAC-SHA256(secret, timestamp + "." + body)&gt;</c> let
+/// the receiver verify origin and integrity and refuse replays (a signed body re-sent later carries an old timestamp).
 /// </summary>
-public sealed class WebhookAlertSink(HttpClient http, WebhookOptions options, string? runbookTemplate) : HttpAlertSink(http)
+public sealed class WebhookAlertSink(HttpClient http, WebhookOptions options, string? runbookTemplate, TimeProvider? time = null) : HttpAlertSink(http)
 {
     public const string SignatureHeader = "X-Sentinel-Signature";
+    public const string TimestampHeader = "X-Sentinel-Timestamp";
 
     private readonly byte[]? _secret = LoadSecret(options);
+    private readonly string _url = options.ResolveUrl();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public override string Name => "webhook";
 
     public override byte[] Render(Incident incident) => IncidentJsonWriter.ToUtf8(incident, runbookTemplate);
 
-    public static string Sign(byte[] secret, byte[] body) => "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(secret, body));
+    /// <summary>The signature over <c>timestamp + "." + body</c>, as the receiver recomputes it.</summary>
+    public static string Sign(byte[] secret, long unixSeconds, byte[] body)
+    {
+        var prefix = Encoding.ASCII.GetBytes(unixSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".");
+        var signed = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(signed, 0);
+        body.CopyTo(signed, prefix.Length);
+        return "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(secret, signed));
+    }
 
     protected override HttpRequestMessage CreateRequest(byte[] body)
     {
-        var request = Post(options.Url!, body);
+        var request = Post(_url, body);
         if (_secret is not null)
         {
-            request.Headers.Add(SignatureHeader, Sign(_secret, body));
+            var ts = _time.GetUtcNow().ToUnixTimeSeconds();
+            request.Headers.Add(TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            request.Headers.Add(SignatureHeader, Sign(_secret, ts, body));
         }
 
         return request;
@@ -204,27 +218,39 @@ public sealed class AlertmanagerAlertSink(HttpClient http, EndpointOptions optio
         return buffer.WrittenSpan.ToArray();
     }
 
-    protected override HttpRequestMessage CreateRequest(byte[] body) => Post(options.Url!.TrimEnd('/') + "/api/v2/alerts", body);
+    private readonly string _url = options.ResolveUrl().TrimEnd('/') + "/api/v2/alerts";
+
+    protected override HttpRequestMessage CreateRequest(byte[] body) => Post(_url, body);
 
     private static string Pascal(string snake) => string.Concat(snake.Split('_').Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
 }
 
-/// <summary>Slack-compatible incoming webhook: one message per batch, one line per incident.</summary>
+/// <summary>
+/// Slack-compatible incoming webhook: one message per batch, one line per incident. Everything taken from an alert
+/// (summaries carry paths, arguments and names an attacker chose) is escaped for Slack's mrkdwn (<c>&amp;</c>,
+/// <c>&lt;</c>, <c>&gt;</c>), so it cannot become a link, a mention or markup. The URL is a secret: give
+/// <c>Alerting:Slack:UrlFile</c>.
+/// </summary>
 public sealed class SlackAlertSink(HttpClient http, EndpointOptions options, string? runbookTemplate) : HttpAlertSink(http)
 {
+    private readonly string _url = options.ResolveUrl();
+
     public override string Name => "slack";
 
     public override byte[] Render(Incident incident)
     {
         var i = incident;
         var runbook = IncidentJsonWriter.RunbookUrl(runbookTemplate, i);
-        var text = $"*{i.Severity.ToWire().ToUpperInvariant()}* `{i.Category}` {i.Primary.Summary}" +
-            (i.Count > 1 ? $" ({i.Count} alerts)" : "") + (i.Primary.Mitre is { } m ? $" — {m.TechniqueId} {m.Name}" : "") + (runbook.Length > 0 ? $" <{runbook}|runbook>" : "");
+        var text = $"*{i.Severity.ToWire().ToUpperInvariant()}* `{Escape(i.Category)}` {Escape(i.Primary.Summary)}" +
+            (i.Count > 1 ? $" ({i.Count} alerts)" : "") + (i.Primary.Mitre is { } m ? $" — {m.TechniqueId} {Escape(m.Name)}" : "") + (runbook.Length > 0 ? $" <{Escape(runbook).Replace("|", "%7C", StringComparison.Ordinal)}|runbook>" : "");
         return Encoding.UTF8.GetBytes(text);
     }
+
+    /// <summary>Slack's control characters in message text (its formatting reference): &amp;, &lt; and &gt;.</summary>
+    public static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
     protected override byte[] Body(IReadOnlyList<byte[]> items) =>
         JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["text"] = string.Join("\n", items.Select(Encoding.UTF8.GetString)) });
 
-    protected override HttpRequestMessage CreateRequest(byte[] body) => Post(options.Url!, body);
+    protected override HttpRequestMessage CreateRequest(byte[] body) => Post(_url, body);
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using RuntimeSentinel.Core.Alerts;
 
 namespace RuntimeSentinel.Alerting;
@@ -11,8 +10,6 @@ namespace RuntimeSentinel.Alerting;
 /// </summary>
 public sealed record SuppressionRule(string Id, string? Workload, string? Category, string? Executable, string? Path, string? Endpoint, DateTimeOffset Expires, string Reason, string? CreatedBy)
 {
-    private readonly Regex?[] _patterns = [Glob(Workload), Glob(Category), Glob(Executable), Glob(Path), Glob(Endpoint)];
-
     public bool Matches(Alert a, DateTimeOffset now)
     {
         if (now >= Expires)
@@ -22,14 +19,54 @@ public sealed record SuppressionRule(string Id, string? Workload, string? Catego
 
         var e = a.Evidence.Count > 0 ? a.Evidence[0] : default;
         var endpoint = e.Net.RemoteIp is { } ip ? $"{ip}:{e.Net.RemotePort}" : e.Net.LocalPort >= 0 ? $"*:{e.Net.LocalPort}" : null;
-        return Match(_patterns[0], a.Workload.Value) && Match(_patterns[1], a.Category) && Match(_patterns[2], e.Process.Exe)
-            && Match(_patterns[3], e.FilePath) && Match(_patterns[4], endpoint ?? e.DnsName);
+        return Match(Workload, a.Workload.Value) && Match(Category, a.Category) && Match(Executable, e.Process.Exe)
+            && Match(Path, e.FilePath) && Match(Endpoint, endpoint ?? e.DnsName);
     }
 
-    private static bool Match(Regex? pattern, string? value) => pattern is null || (value is not null && pattern.IsMatch(value));
+    private static bool Match(string? pattern, string? value) => pattern is null || (value is not null && Glob.IsMatch(pattern, value));
+}
 
-    private static Regex? Glob(string? glob) => glob is null ? null :
-        new Regex("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+/// <summary>
+/// Glob matching with <c>*</c> (any run) and <c>?</c> (one character), without regular expressions: the greedy
+/// two-pointer walk takes at most pattern × value steps, so a crafted path (alerts carry attacker-chosen text)
+/// cannot make a rule take exponential time.
+/// </summary>
+public static class Glob
+{
+    public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> value)
+    {
+        int p = 0, v = 0, star = -1, resume = 0;
+        while (v < value.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == value[v]))
+            {
+                p++;
+                v++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                resume = v;
+            }
+            else if (star >= 0)
+            {
+                // Let the last star swallow one more character and retry from there.
+                p = star + 1;
+                v = ++resume;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
 }
 
 /// <summary>
@@ -39,6 +76,8 @@ public sealed record SuppressionRule(string Id, string? Workload, string? Catego
 public sealed class SuppressionRules
 {
     private static readonly HashSet<string> Known = ["id", "workload", "category", "executable", "path", "endpoint", "expires", "reason", "created_by"];
+
+    public const int MaxFileBytes = 4 * 1024 * 1024;
 
     private (DateTime Mtime, long Size) _loadedVersion = (DateTime.MinValue, -1);
 
@@ -76,7 +115,26 @@ public sealed class SuppressionRules
             return false;
         }
 
-        var (rules, errors) = Parse(File.ReadAllText(path), path);
+        if (info.Length > MaxFileBytes)
+        {
+            LastErrors = [$"{path}: {info.Length} bytes is more than the {MaxFileBytes}-byte limit for a suppression file"];
+            return false;
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Replaced or removed between the check and the read: keep the rules in force, try again next time.
+            _loadedVersion = (DateTime.MinValue, -3);
+            LastErrors = [$"{path}: {ex.Message}"];
+            return false;
+        }
+
+        var (rules, errors) = Parse(text, path);
         LastErrors = errors;
         if (errors.Count > 0)
         {
@@ -104,10 +162,28 @@ public sealed class SuppressionRules
 
         using (doc)
         {
+            try
+            {
+                ParseRules(doc, source, rules, errors);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // A string that is not valid text (an escaped lone surrogate): the file is refused, not the process.
+                rules.Clear();
+                errors.Add($"{source}: {ex.Message}");
+            }
+        }
+
+        return (rules, errors);
+    }
+
+    private static void ParseRules(JsonDocument doc, string source, List<SuppressionRule> rules, List<string> errors)
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("rules", out var list) || list.ValueKind != JsonValueKind.Array)
             {
                 errors.Add($"{source}: expected {{\"rules\": [...]}}");
-                return (rules, errors);
+                return;
             }
 
             var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -130,6 +206,10 @@ public sealed class SuppressionRules
                     else if (p.Value.ValueKind != JsonValueKind.String)
                     {
                         errors.Add($"{where}: '{p.Name}' must be a string");
+                    }
+                    else if (p.Value.GetString()!.Length > 1024)
+                    {
+                        errors.Add($"{where}: '{p.Name}' is longer than 1024 characters");
                     }
                 }
 
@@ -167,7 +247,5 @@ public sealed class SuppressionRules
                 }
             }
         }
-
-        return (rules, errors);
     }
 }

@@ -11,6 +11,12 @@ public sealed class HttpOptions
     /// <summary><c>host:port</c>; port 0 picks a free port (tests). Use <c>0.0.0.0:9464</c> in a pod.</summary>
     public string Listen { get; set; } = "127.0.0.1:9464";
 
+    /// <summary>
+    /// Read-only admin endpoints (<c>/workloads</c>): loopback by default, reached with <c>kubectl port-forward</c>.
+    /// Separate from <see cref="Listen"/>, which Prometheus scrapes. Empty: no admin endpoints.
+    /// </summary>
+    public string AdminListen { get; set; } = "127.0.0.1:9465";
+
     /// <summary>How long the host waits for ingestion, detection and sinks to drain on stop. Keep below the pod's grace period.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
@@ -47,6 +53,15 @@ public sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
         if (!HttpOptions.TryParseListen(o.Listen, out _))
         {
             errors.Add($"Http:Listen '{o.Listen}' must be ip:port (e.g. 127.0.0.1:9464 or 0.0.0.0:9464).");
+        }
+
+        if (!string.IsNullOrEmpty(o.AdminListen) && !HttpOptions.TryParseListen(o.AdminListen, out _))
+        {
+            errors.Add($"Http:AdminListen '{o.AdminListen}' must be ip:port (e.g. 127.0.0.1:9465), or empty for none.");
+        }
+        else if (!string.IsNullOrEmpty(o.AdminListen) && o.AdminListen == o.Listen)
+        {
+            errors.Add("Http:AdminListen must differ from Http:Listen: /workloads must not be served where metrics are scraped.");
         }
 
         if (o.ShutdownTimeout <= TimeSpan.Zero || o.ShutdownTimeout > TimeSpan.FromMinutes(5))

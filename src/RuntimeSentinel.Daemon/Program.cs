@@ -17,6 +17,7 @@ Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOp
 var configOption = new Option<string?>("--config") { Description = "JSON configuration file (same shape as appsettings.json)." };
 var alertsFileOption = new Option<string?>("--alerts-file") { Description = "Also append alerts as JSON lines to this file." };
 var listenOption = new Option<string?>("--listen") { Description = "Address for /metrics, /healthz, /readyz (default 127.0.0.1:9464)." };
+var adminListenOption = new Option<string?>("--admin-listen") { Description = "Address for the read-only admin endpoint /workloads (default 127.0.0.1:9465; empty: none)." };
 var bootstrapOption = new Option<string?>("--bootstrap-servers") { Description = "Kafka brokers, or 'embedded'." };
 var topicsOption = new Option<string[]>("--topic") { Description = "Event topic to consume (repeatable).", AllowMultipleArgumentsPerToken = true };
 var groupOption = new Option<string?>("--group") { Description = "Kafka consumer group id." };
@@ -27,11 +28,11 @@ var seedOption = new Option<int>("--seed") { Description = "Seed of the demo's b
 var runModelsOption = new Option<string?>("--models") { Description = "Model folder to hot-swap promoted versions from (Detection:Models:Directory)." };
 var run = new Command("run", "Run the daemon against the configured Kafka (production).")
 {
-    configOption, alertsFileOption, listenOption, bootstrapOption, topicsOption, groupOption, durationOption, runModelsOption,
+    configOption, alertsFileOption, listenOption, adminListenOption, bootstrapOption, topicsOption, groupOption, durationOption, runModelsOption,
 };
 run.SetAction((parse, ct) =>
 {
-    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption));
+    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption), parse.GetValue(adminListenOption));
     if (parse.GetValue(bootstrapOption) is { } b)
     {
         overrides["Kafka:BootstrapServers"] = b;
@@ -60,11 +61,11 @@ run.SetAction((parse, ct) =>
 
 var demo = new Command("demo", "Embedded Kafka + generated workloads: learn, then catch injected attacks.")
 {
-    alertsFileOption, listenOption, durationOption, learningOption, seedOption,
+    alertsFileOption, listenOption, adminListenOption, durationOption, learningOption, seedOption,
 };
 demo.SetAction((parse, ct) =>
 {
-    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption));
+    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption), parse.GetValue(adminListenOption));
     overrides["Kafka:BootstrapServers"] = KafkaOptions.Embedded;
     overrides["Kafka:Topics:0"] = "sentinel.events";
     overrides["Kafka:GroupId"] = "sentinel-demo";
@@ -79,6 +80,8 @@ demo.SetAction((parse, ct) =>
     overrides["Detection:Models:Window"] = "00:00:00.5";
     overrides["Detection:Models:ShadowDuration"] = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(learningOption) / 4.0, 2, 10)).ToString("c");
     overrides["Detection:Models:SeasonPeriod"] = "00:00:00";
+    // The demo's analysts are the reader of this terminal: verdicts need no signature here (never in production).
+    overrides["Kafka:FeedbackAllowUnsigned"] = "true";
     overrides["Demo:Seed"] = parse.GetValue(seedOption).ToString(System.Globalization.CultureInfo.InvariantCulture);
     var tally = new DemoTally();
     var app = SentinelHost.Build(null, overrides, (services, config) =>
@@ -138,7 +141,7 @@ replay.SetAction(async (parse, ct) =>
     }
 
     // Embedded: run the daemon here, with event-time learning so any replay speed behaves like the recording.
-    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption) ?? "127.0.0.1:0");
+    var overrides = CommonOverrides(parse.GetValue(alertsFileOption), parse.GetValue(listenOption) ?? "127.0.0.1:0", adminListen: "");
     overrides["Kafka:BootstrapServers"] = KafkaOptions.Embedded;
     overrides["Kafka:Topics:0"] = topic;
     overrides["Kafka:GroupId"] = "sentinel-replay";
@@ -302,9 +305,14 @@ static DateTimeOffset? TryExploitTime(string zip)
     }
 }
 
-static Dictionary<string, string?> CommonOverrides(string? alertsFile, string? listen)
+static Dictionary<string, string?> CommonOverrides(string? alertsFile, string? listen, string? adminListen = null)
 {
     var o = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+    if (adminListen is not null)
+    {
+        o["Http:AdminListen"] = adminListen;
+    }
+
     if (alertsFile is not null)
     {
         o["Alerting:File"] = alertsFile;
@@ -337,6 +345,11 @@ static async Task<int> RunHostAsync(WebApplication app, int? durationSeconds, Fu
     await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
 
     await Console.Error.WriteLineAsync($"RuntimeSentinel serving /metrics /healthz /readyz on {SentinelHost.BoundAddress(app)}").ConfigureAwait(false);
+    if (SentinelHost.AdminAddress(app) is { } admin)
+    {
+        await Console.Error.WriteLineAsync($"RuntimeSentinel admin /workloads on {admin}").ConfigureAwait(false);
+    }
+
     var stopping = app.Lifetime.ApplicationStopping;
     using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, ct);
     try
@@ -349,7 +362,13 @@ static async Task<int> RunHostAsync(WebApplication app, int? durationSeconds, Fu
 
     await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     var health = app.Services.GetRequiredService<IngestionHealth>();
-    var code = health.Faulted ? 1 : summary?.Invoke() ?? 0;
+    var faulted = app.Services.GetRequiredService<RuntimeSentinel.Core.Health.HealthRegistry>().Faulted.ToList();
+    foreach (var stage in faulted)
+    {
+        await Console.Error.WriteLineAsync($"stage {stage.Name} stopped on an error: {stage.Reason}").ConfigureAwait(false);
+    }
+
+    var code = health.Faulted || faulted.Count > 0 ? 1 : summary?.Invoke() ?? 0;
     await app.DisposeAsync().ConfigureAwait(false);
     return code;
 }

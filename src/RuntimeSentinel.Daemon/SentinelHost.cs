@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using RuntimeSentinel.Alerting;
+using RuntimeSentinel.Core.Health;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Kafka;
 
@@ -52,6 +53,17 @@ internal static class SentinelHost
             {
                 k.Listen(endpoint!);
             }
+
+            // The admin listener marks its connections, so /workloads (which names every workload this node sees)
+            // is answered there only, never on the scrape port a NetworkPolicy opens to Prometheus.
+            if (!string.IsNullOrEmpty(http.AdminListen) && HttpOptions.TryParseListen(http.AdminListen, out var admin))
+            {
+                k.Listen(admin!, listen => listen.Use(next => connection =>
+                {
+                    connection.Items[AdminConnection] = true;
+                    return next(connection);
+                }));
+            }
         });
 
         services.AddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
@@ -64,16 +76,55 @@ internal static class SentinelHost
         services.AddSentinelKafka(config);
         extra?.Invoke(services, config);
 
+        services.TryAddSingleton<HealthMetrics>();
         var app = builder.Build();
-        app.MapGet("/healthz", (IngestionHealth h) => h.IsLive
-            ? Results.Text("ok\n")
-            : Results.Text($"unhealthy: {(h.Faulted ? h.FaultReason : $"consume loop idle for {h.SinceLastLoop.TotalSeconds:0} s")}\n", statusCode: 503));
-        app.MapGet("/readyz", (IngestionHealth h) => h.IsReady
-            ? Results.Text($"ready: {h.AssignedPartitions} partitions assigned\n")
-            : Results.Text(h.Faulted ? $"not ready: {h.FaultReason}\n" : "not ready: waiting to join the consumer group\n", statusCode: 503));
+        _ = app.Services.GetRequiredService<HealthMetrics>();
+        app.MapGet("/healthz", (IngestionHealth h, HealthRegistry stages) => Healthz(h, stages));
+        app.MapGet("/readyz", (IngestionHealth h, HealthRegistry stages) => Readyz(h, stages));
         app.MapMetrics("/metrics");
-        app.MapGet("/workloads", (DetectionPipeline pipeline, string? q, int? limit) => WorkloadsEndpoint.HandleAsync(pipeline, q, limit));
+        app.MapGet("/workloads", (HttpContext context, DetectionPipeline pipeline, string? q, int? limit) =>
+            IsAdmin(context) ? WorkloadsEndpoint.HandleAsync(pipeline, q, limit) : Task.FromResult(Results.NotFound()));
         return app;
+    }
+
+    /// <summary>Key of the connection item set on the admin listener's connections.</summary>
+    internal const string AdminConnection = "sentinel.admin";
+
+    private static bool IsAdmin(HttpContext context) =>
+        context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.TryGetValue(AdminConnection, out var v) == true && v is true;
+
+    /// <summary>Live unless ingestion faulted or stalled, or any supervised loop ended on an error (the pod must restart).</summary>
+    internal static IResult Healthz(IngestionHealth h, HealthRegistry stages)
+    {
+        var faulted = stages.Faulted.ToList();
+        if (h.IsLive && faulted.Count == 0)
+        {
+            return Results.Text("ok\n");
+        }
+
+        var reasons = faulted.Select(s => $"{s.Name} stopped: {s.Reason}").ToList();
+        if (!h.IsLive)
+        {
+            reasons.Insert(0, h.Faulted ? $"ingest: {h.FaultReason}" : $"consume loop idle for {h.SinceLastLoop.TotalSeconds:0} s");
+        }
+
+        return Results.Text("unhealthy: " + string.Join("; ", reasons) + "\n", statusCode: 503);
+    }
+
+    internal static IResult Readyz(IngestionHealth h, HealthRegistry stages)
+    {
+        var faulted = stages.Faulted.ToList();
+        if (h.IsReady && faulted.Count == 0)
+        {
+            var degraded = stages.Degraded.Select(s => $"{s.Name} degraded: {s.Reason}").ToList();
+            return Results.Text($"ready: {h.AssignedPartitions} partitions assigned{(degraded.Count == 0 ? "" : "; " + string.Join("; ", degraded))}\n");
+        }
+
+        var why = h.Faulted ? h.FaultReason
+            : faulted.Count > 0 ? string.Join("; ", faulted.Select(s => $"{s.Name} stopped: {s.Reason}"))
+            : h.BlockedPartitions.Count > 0 ? $"partitions {string.Join(", ", h.BlockedPartitions)} paused: their dead-letter topic cannot be written ({h.BlockedReason})"
+            : "waiting to join the consumer group";
+        return Results.Text($"not ready: {why}\n", statusCode: 503);
     }
 
     /// <summary>Every validation failure of every options section (empty when the configuration is valid).</summary>
@@ -105,8 +156,14 @@ internal static class SentinelHost
         }
     }
 
-    /// <summary>The address Kestrel actually bound (useful with port 0).</summary>
-    public static string? BoundAddress(WebApplication app) =>
+    /// <summary>The address Kestrel actually bound for /metrics (useful with port 0).</summary>
+    public static string? BoundAddress(WebApplication app) => BoundAddresses(app).FirstOrDefault();
+
+    /// <summary>The admin listener's bound address (listeners bind in the order configured: metrics, then admin).</summary>
+    public static string? AdminAddress(WebApplication app) =>
+        string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<HttpOptions>>().Value.AdminListen) ? null : BoundAddresses(app).Skip(1).FirstOrDefault();
+
+    private static ICollection<string> BoundAddresses(WebApplication app) =>
         app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
 }

@@ -10,11 +10,14 @@ public sealed class DetectionMetrics
     /// <summary>Per-workload series carry the key's parts, so dashboards can filter by cluster and namespace.</summary>
     public static readonly string[] WorkloadLabels = ["cluster", "namespace", "workload", "container"];
 
+    public Counter SnapshotTimeouts { get; }
+
     public DetectionMetrics(IMetricFactory factory)
     {
         Workloads = factory.CreateGauge("sentinel_workloads", "Workloads tracked, by baseline phase.", ["phase"]);
         ItemsLearned = factory.CreateGauge("sentinel_baseline_items", "Distinct items held in baselines, by feature.", ["feature"]);
         CapacityExceeded = factory.CreateCounter("sentinel_baseline_capacity_exceeded_total", "Items not learned because a per-workload bound was full, by feature.", ["feature"]);
+        SnapshotTimeouts = factory.CreateCounter("sentinel_workload_snapshot_timeouts_total", "Workload snapshots (/workloads, metrics refresh) that left out a shard busy for over 10 s.");
         WorkloadsEvicted = factory.CreateCounter("sentinel_workloads_evicted_total", "Workload baselines evicted because MaxWorkloads was reached.");
         Latency = factory.CreateHistogram(
             "sentinel_processing_latency_seconds",

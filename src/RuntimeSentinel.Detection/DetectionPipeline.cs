@@ -30,8 +30,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private ITimer? _metricsTimer;
     private int _started;
 
-    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger)
+    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null)
     {
+        health ??= new Core.Health.HealthRegistry();
         var o = options.Value;
         _logger = logger;
         _options = o;
@@ -48,7 +49,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, this);
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, this, health.Register($"detect-shard-{i}"));
         }
     }
 
@@ -175,7 +176,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         var all = new List<WorkloadSnapshot>();
         foreach (var s in _shards)
         {
-            all.AddRange(await s.SnapshotAsync().ConfigureAwait(false));
+            all.AddRange(await s.SnapshotAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false));
         }
 
         return all;
@@ -230,6 +231,12 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Workload {Workload}: model {Version} not put in service: Detection:Models:MemoryBudgetMiB is spent ({Used} of {Limit} bytes); novelty detection only")]
     private static partial void LogModelRefused(ILogger logger, string workload, string version, long used, long limit);
 
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Error, Message = "Detection shard {Shard}: a command (verdict, model swap, snapshot) failed; the shard goes on")]
+    private static partial void LogCommandFailed(ILogger logger, Exception ex, int shard);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Critical, Message = "Detection shard {Shard} stopped on an unexpected error; the process is unhealthy")]
+    private static partial void LogShardFaulted(ILogger logger, Exception ex, int shard);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
     private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
 
@@ -256,11 +263,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly Prometheus.Histogram.Child _scoreMargin;
         private readonly AlertRate _rate;
         private readonly DetectionPipeline _owner;
+        private readonly Core.Health.StageHealth _stage;
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, DetectionPipeline owner)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, DetectionPipeline owner, Core.Health.StageHealth stage)
         {
+            _stage = stage;
             _rate = rate;
             _owner = owner;
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
@@ -318,20 +327,53 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             _commands.Writer.TryComplete();
         }
 
-        public async Task<List<WorkloadSnapshot>> SnapshotAsync()
+        /// <summary>
+        /// The shard's workloads, read on the shard thread between two events (baselines are not thread-safe). A shard
+        /// busy for longer than <paramref name="timeout"/> (training a model) is left out rather than read racily.
+        /// </summary>
+        public async Task<List<WorkloadSnapshot>> SnapshotAsync(TimeSpan timeout)
         {
             var tcs = new TaskCompletionSource<List<WorkloadSnapshot>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(TakeSnapshot())) || _loop.IsCompleted)
+            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(TakeSnapshot())))
+            {
+                // Stopping: once the loop has drained, no other thread touches the baselines.
+                var drained = await Task.WhenAny(_loop, Task.Delay(timeout)).ConfigureAwait(false) == _loop;
+                return drained ? TakeSnapshot() : [];
+            }
+
+            var finished = await Task.WhenAny(tcs.Task, _loop, Task.Delay(timeout)).ConfigureAwait(false);
+            if (finished == tcs.Task)
+            {
+                return await tcs.Task.ConfigureAwait(false);
+            }
+
+            if (finished == _loop)
             {
                 return TakeSnapshot();
             }
 
-            // Wake the loop even when no events flow.
-            var finished = await Task.WhenAny(tcs.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-            return finished == tcs.Task ? await tcs.Task.ConfigureAwait(false) : TakeSnapshot();
+            _metrics.SnapshotTimeouts.Inc();
+            return [];
         }
 
         private async Task RunAsync()
+        {
+            _stage.Running();
+            try
+            {
+                await LoopAsync().ConfigureAwait(false);
+                _stage.Stopped();
+            }
+            catch (Exception ex)
+            {
+                // Process() and commands catch per item; anything reaching here means the shard is gone.
+                _stage.Faulted($"{ex.GetType().Name}: {ex.Message}");
+                LogShardFaulted(_logger, ex, _index);
+                throw;
+            }
+        }
+
+        private async Task LoopAsync()
         {
             var reader = _queue.Reader;
             while (true)
@@ -358,7 +400,16 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         {
             while (_commands.Reader.TryRead(out var command))
             {
-                command();
+                try
+                {
+                    command();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // A verdict, swap or snapshot that fails must not end the shard; its caller gets the exception.
+                    _stage.ItemFailed($"command failed: {ex.GetType().Name}: {ex.Message}");
+                    LogCommandFailed(_logger, ex, _index);
+                }
             }
         }
 
@@ -369,7 +420,18 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private Task<FeedbackResult> OnShardAsync(Func<FeedbackResult> change)
         {
             var tcs = new TaskCompletionSource<FeedbackResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_commands.Writer.TryWrite(() => tcs.TrySetResult(change())))
+            if (!_commands.Writer.TryWrite(() =>
+            {
+                try
+                {
+                    tcs.TrySetResult(change());
+                }
+                catch (Exception ex)
+                {
+                    tcs.TrySetException(ex);
+                    throw;
+                }
+            }))
             {
                 tcs.TrySetResult(FeedbackResult.Rejected);
             }
@@ -382,6 +444,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             var baseline = _baselines.FirstOrDefault(kv => kv.Key.Value == verdict.Workload).Value;
             if (baseline is null)
             {
+                var now = _time.GetUtcNow();
+                _pendingFeedback.RemoveAll(f => f.PendingUntil <= now);
+                if (verdict.PendingUntil <= now)
+                {
+                    return FeedbackResult.Expired;
+                }
+
                 if (_pendingFeedback.Count >= 1000)
                 {
                     _pendingFeedback.RemoveAt(0);
@@ -635,10 +704,19 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             _baselines.Add(key, b);
             _owner.OnAppeared(key.Value);
-            foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
+            if (_pendingFeedback.Count > 0)
             {
-                pending.ApplyTo(b);
-                _pendingFeedback.Remove(pending);
+                var wall = _time.GetUtcNow();
+                foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
+                {
+                    // Wall-clock expiry: a verdict waits for its workload for a bounded time, not for ever.
+                    if (pending.PendingUntil > wall)
+                    {
+                        pending.ApplyTo(b);
+                    }
+
+                    _pendingFeedback.Remove(pending);
+                }
             }
 
             _metrics.Workloads.WithLabels(BaselinePhase.Learning.ToWire()).Inc();
@@ -757,14 +835,16 @@ public sealed class AlertRate
 /// <param name="Item">The exact item (scope "item"), or null to accept every new item of the feature (scope "feature").</param>
 /// <param name="Detector">Scope "detector": the model detector whose alert was fine (then Feature and Item are unused).</param>
 /// <param name="Score">Scope "detector": the score the analyst marked as fine.</param>
-public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item, string? Detector = null, double Score = double.NaN)
+/// <param name="AcceptUntil">Scope "feature": when the acceptance of every new item ends (always set: verdicts expire).</param>
+/// <param name="PendingUntil">For a workload not on this node yet: the verdict is dropped if it has not appeared by then.</param>
+public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item, string? Detector = null, double Score = double.NaN, DateTimeOffset AcceptUntil = default, DateTimeOffset PendingUntil = default)
 {
     /// <summary>Applies the verdict to a workload's baseline or models; false when it cannot apply (no such detector).</summary>
     public bool ApplyTo(WorkloadBaseline baseline)
     {
         if (Detector is null)
         {
-            baseline.Absorb(Feature, Item);
+            baseline.Absorb(Feature, Item, AcceptUntil);
             return true;
         }
 
@@ -777,4 +857,7 @@ public enum FeedbackResult
     Applied,
     Pending,
     Rejected,
+
+    /// <summary>For a workload not on this node, and too old to wait for it any longer.</summary>
+    Expired,
 }

@@ -16,6 +16,7 @@ public static class DetectionServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.TryAddSingleton<DetectionMetrics>();
+        services.TryAddSingleton<Core.Health.HealthRegistry>();
         services.TryAddSingleton<DetectionPipeline>();
         if (!string.IsNullOrEmpty(configuration.GetSection(DetectionOptions.SectionName)["Models:Directory"]))
         {
@@ -129,6 +130,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
         if (m.SeasonPeriod > TimeSpan.Zero && m.SeasonPeriod < m.Window * 24)
         {
             errors.Add("Detection:Models:SeasonPeriod must be at least 24 windows long (or zero to turn seasonality off).");
+        }
+
+        if (!(m.MaxThresholdRaise >= 1 && m.MaxThresholdRaise <= 1000))
+        {
+            errors.Add("Detection:Models:MaxThresholdRaise must be between 1 and 1000 (a multiple of the calibrated threshold).");
         }
 
         if (m.ReloadInterval < TimeSpan.FromMilliseconds(100))

@@ -75,7 +75,7 @@ internal sealed class AutoFormat : IEventFormat
                 else if (reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("id"u8)) hasName = true;
                 else if (reader.ValueTextEquals("timestamp"u8)) hasTimestamp = true;
                 else if (reader.ValueTextEquals("data"u8) || reader.ValueTextEquals("policies"u8) || reader.ValueTextEquals("threat"u8)) hasTraceeBody = true;
-                else if (!reader.ValueIsEscaped && reader.ValueSpan.StartsWith("process_"u8) && TetragonFormat.Recognises(reader.GetString()!)) return _tetragon;
+                else if (!reader.ValueIsEscaped && reader.ValueSpan.StartsWith("process_"u8) && TetragonFormat.Recognises(reader.ValueSpan)) return _tetragon;
 
                 if (hasKind && hasTs)
                 {
@@ -86,9 +86,9 @@ internal sealed class AutoFormat : IEventFormat
                 reader.Skip();
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            // Decide on what was seen before the syntax error.
+            // Decide on what was seen before the syntax error (or the name that is not valid UTF-8).
         }
 
         if (hasKind && hasWorkload)
@@ -119,12 +119,15 @@ internal sealed class AutoFormat : IEventFormat
             reader.Read();
             while (names.Count < 12 && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                names.Add(reader.GetString() ?? "");
+                // Names are echoed into logs and dead-letter headers: bounded, and never trusted to be valid text.
+                var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan.ToArray();
+                var name = System.Text.Encoding.UTF8.GetString(raw, 0, Math.Min(raw.Length, 64));
+                names.Add(name.Length < raw.Length ? name + "…" : name);
                 reader.Read();
                 reader.Skip();
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
         }
 
@@ -139,8 +142,8 @@ public static class EventFormats
 
     public static bool IsKnown(string name) => Names.Contains(name, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>A new decoder instance (decoders are not thread-safe).</summary>
-    public static IEventFormat Create(string name) => name.ToLowerInvariant() switch
+    /// <summary>A new decoder instance (decoders are not thread-safe), guarded so that no input can make it throw.</summary>
+    public static IEventFormat Create(string name) => new GuardedFormat(name.ToLowerInvariant() switch
     {
         "auto" => new AutoFormat(),
         "native" => new NativeFormat(),
@@ -149,5 +152,54 @@ public static class EventFormats
         "tracee" => new TraceeFormat(),
         "hubble" => new HubbleFormat(),
         _ => throw new ArgumentException($"unknown format '{name}'; one of {string.Join(", ", Names)}", nameof(name)),
-    };
+    });
+}
+
+/// <summary>
+/// The one boundary between bytes from outside and a decoder: a message that is too large or not UTF-8 is
+/// rejected before any parsing (JSON is UTF-8 by RFC 8259; every sensor writes it so), and whatever a decoder
+/// throws on input nobody anticipated becomes a <c>decoder_fault</c> rejection. No message can stop a caller.
+/// </summary>
+internal sealed class GuardedFormat(IEventFormat inner, int maxMessageBytes = 1024 * 1024) : IEventFormat
+{
+    public string Name => inner.Name;
+
+    public DecodeStatus Decode(ReadOnlySpan<byte> utf8, out RuntimeEvent evt, out DecodeError error, out string? note)
+    {
+        if (utf8.Length > maxMessageBytes)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MessageTooLarge, "", $"{utf8.Length} bytes exceeds the {maxMessageBytes}-byte limit");
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.InvalidEncoding, "", $"not valid UTF-8 at byte {FirstInvalidByte(utf8)}");
+        }
+
+        try
+        {
+            return inner.Decode(utf8, out evt, out error, out note);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            var message = ex.Message.Length > 200 ? ex.Message[..200] + "…" : ex.Message;
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.DecoderFault, "", $"{inner.Name} decoder failed on this input ({ex.GetType().Name}: {message})");
+        }
+    }
+
+    private static int FirstInvalidByte(ReadOnlySpan<byte> utf8)
+    {
+        var at = 0;
+        while (at < utf8.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(utf8[at..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return at;
+            }
+
+            at += consumed;
+        }
+
+        return at;
+    }
 }

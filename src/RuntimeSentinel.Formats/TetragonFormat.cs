@@ -13,9 +13,25 @@ internal sealed class TetragonFormat : JsonDocumentFormat
 {
     private static readonly string[] Types = ["process_exec", "process_exit", "process_kprobe", "process_tracepoint", "process_uprobe", "process_lsm", "process_connect", "process_close", "process_listen", "process_throttle", "process_loader"];
 
+    private static readonly byte[][] Utf8Types = Array.ConvertAll(Types, System.Text.Encoding.UTF8.GetBytes);
+
     public override string Name => "tetragon";
 
     public static bool Recognises(string topLevelKey) => Array.IndexOf(Types, topLevelKey) >= 0;
+
+    /// <summary>The same check on the raw (unescaped) UTF-8 name, without decoding it (it may not be valid text).</summary>
+    public static bool Recognises(ReadOnlySpan<byte> topLevelKey)
+    {
+        foreach (var t in Utf8Types)
+        {
+            if (topLevelKey.SequenceEqual(t))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
     {

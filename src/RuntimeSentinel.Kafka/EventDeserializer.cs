@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Kafka;
 /// </summary>
 public readonly struct DecodedMessage
 {
-    private DecodedMessage(DecodeStatus status, in RuntimeEvent evt, DecodeError error, string? note, byte[]? raw, int size)
+    private DecodedMessage(DecodeStatus status, in RuntimeEvent evt, DecodeError error, string? note, DeadLetterPayload? raw, int size)
     {
         Status = status;
         Event = evt;
@@ -31,7 +31,8 @@ public readonly struct DecodedMessage
     /// <summary>Why an ignored message was ignored (bounded set: metric label).</summary>
     public string? Note { get; }
 
-    public byte[]? Raw { get; }
+    /// <summary>For a rejected message: what goes to the dead-letter topic.</summary>
+    public DeadLetterPayload? Raw { get; }
 
     public int Size { get; }
 
@@ -39,7 +40,7 @@ public readonly struct DecodedMessage
 
     public static DecodedMessage Ignored(string note, int size) => new(DecodeStatus.Ignored, default, default, note, null, size);
 
-    public static DecodedMessage Rejected(DecodeError error, byte[] raw) => new(DecodeStatus.Rejected, default, error, null, raw, raw.Length);
+    public static DecodedMessage Rejected(DecodeError error, DeadLetterPayload raw) => new(DecodeStatus.Rejected, default, error, null, raw, raw.OriginalSize);
 }
 
 /// <summary>
@@ -47,7 +48,7 @@ public readonly struct DecodedMessage
 /// configured for the message's topic. One instance per consumer: decoders keep intern caches and are not
 /// thread-safe, and the consumer calls this from its own thread.
 /// </summary>
-public sealed class EventDeserializer(Func<string, string> formatOfTopic) : IDeserializer<DecodedMessage>
+public sealed class EventDeserializer(Func<string, string> formatOfTopic, int deadLetterMaxBytes = KafkaOptions.DefaultDeadLetterMaxBytes) : IDeserializer<DecodedMessage>
 {
     private readonly Dictionary<string, IEventFormat> _formats = new(StringComparer.Ordinal);
 
@@ -55,7 +56,7 @@ public sealed class EventDeserializer(Func<string, string> formatOfTopic) : IDes
     {
         if (isNull)
         {
-            return DecodedMessage.Rejected(new DecodeError(DecodeErrorCode.Empty, "", "message value is null (tombstone)"), []);
+            return DecodedMessage.Rejected(new DecodeError(DecodeErrorCode.Empty, "", "message value is null (tombstone)"), new DeadLetterPayload([], 0, null));
         }
 
         var topic = context.Topic ?? "";
@@ -69,7 +70,7 @@ public sealed class EventDeserializer(Func<string, string> formatOfTopic) : IDes
         {
             DecodeStatus.Event => DecodedMessage.Decoded(evt, data.Length),
             DecodeStatus.Ignored => DecodedMessage.Ignored(note ?? "ignored", data.Length),
-            _ => DecodedMessage.Rejected(error, data.ToArray()),
+            _ => DecodedMessage.Rejected(error, DeadLetterPayload.From(data, deadLetterMaxBytes)),
         };
     }
 }

@@ -55,6 +55,11 @@ public sealed partial class KafkaConnection : IDisposable
         {
             yield return _options.FeedbackTopic;
         }
+
+        if (!string.IsNullOrEmpty(_options.FeedbackTopic) && !string.IsNullOrEmpty(_options.FeedbackAuditTopic))
+        {
+            yield return _options.FeedbackAuditTopic;
+        }
     }
 
     /// <summary>Client settings shared by consumers, producers and admin clients. Secrets are read from files here, never logged.</summary>

@@ -56,7 +56,25 @@ public sealed class IngestionHealth(TimeProvider time, KafkaMetrics metrics)
 
     public bool IsLive => !Faulted && SinceLastLoop < TimeSpan.FromSeconds(60);
 
-    public bool IsReady => Started && !Faulted && JoinedGroup;
+    public bool IsReady => Started && !Faulted && JoinedGroup && _blocked.Count == 0;
+
+    private volatile IReadOnlyList<string> _blocked = [];
+
+    /// <summary>Partitions paused because their dead letters cannot be written (not ready: the node is not consuming them).</summary>
+    public IReadOnlyList<string> BlockedPartitions => _blocked;
+
+    public string? BlockedReason { get; private set; }
+
+    internal void SetBlocked(IReadOnlyList<string> partitions, string? reason)
+    {
+        _blocked = partitions;
+        if (reason is not null || partitions.Count == 0)
+        {
+            BlockedReason = partitions.Count == 0 ? null : reason;
+        }
+
+        metrics.Ready.Set(IsReady ? 1 : 0);
+    }
 }
 
 /// <summary>
@@ -76,6 +94,7 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly IngestionHealth _health;
     private readonly ILogger<KafkaIngestService> _logger;
     private readonly WorkloadResolver _resolver;
+    private readonly Core.Health.StageHealth _stage;
     private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
     private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Prometheus.Counter.Child> _bytesByTopic = new(StringComparer.Ordinal);
@@ -91,8 +110,10 @@ public sealed partial class KafkaIngestService : BackgroundService
         DeadLetterPublisher deadLetters,
         KafkaMetrics metrics,
         IngestionHealth health,
-        ILogger<KafkaIngestService> logger)
+        ILogger<KafkaIngestService> logger,
+        Core.Health.HealthRegistry? registry = null)
     {
+        _stage = (registry ?? new Core.Health.HealthRegistry()).Register("ingest");
         _connection = connection;
         _options = options.Value;
         _pipeline = pipeline;
@@ -150,15 +171,36 @@ public sealed partial class KafkaIngestService : BackgroundService
             }
 
             _health.Started = true;
+            _stage.Running();
             LogSubscribed(_logger, string.Join(", ", _options.Topics), _options.GroupId);
             var lastStore = Stopwatch.GetTimestamp();
             while (!stoppingToken.IsCancellationRequested)
             {
                 _health.Beat();
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                ApplyPauseRequests(consumer);
+                ConsumeResult<Ignore, DecodedMessage>? result;
+                try
+                {
+                    result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                }
+                catch (ConsumeException ex) when (!ex.Error.IsFatal)
+                {
+                    // The client could not hand over a message (a deserialization failure: the decoder is guarded, so
+                    // this is defence in depth) or reports a transient error. Neither may stop ingestion: the message,
+                    // if there is one, is dead-lettered and its offset advances.
+                    OnConsumeError(ex);
+                    result = null;
+                }
+                catch (KafkaException ex) when (!ex.Error.IsFatal)
+                {
+                    _metrics.ConsumeErrors.WithLabels(ex.Error.Code.ToString()).Inc();
+                    LogKafkaError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+                    result = null;
+                }
+
                 if (result is not null)
                 {
-                    Handle(result, stoppingToken);
+                    HandleSafely(result, stoppingToken);
                 }
 
                 // Storing offsets costs a lock per partition and a native call; every 50 ms is plenty for a
@@ -181,6 +223,7 @@ public sealed partial class KafkaIngestService : BackgroundService
             var reason = ex is KafkaException k ? k.Error.Reason : ex.Message;
             _health.Faulted = true;
             _health.FaultReason = reason;
+            _stage.Faulted(reason);
             LogFatal(_logger, ex, reason);
             Shutdown(consumer);
             _done.TrySetException(ex);
@@ -188,7 +231,83 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
 
         Shutdown(consumer);
+        _stage.Stopped();
         _done.TrySetResult();
+    }
+
+    private void OnConsumeError(ConsumeException ex)
+    {
+        _metrics.ConsumeErrors.WithLabels(ex.Error.Code.ToString()).Inc();
+        var record = ex.ConsumerRecord;
+        if (ex.Error.Code is not (ErrorCode.Local_ValueDeserialization or ErrorCode.Local_KeyDeserialization) || record?.TopicPartitionOffset is null)
+        {
+            LogKafkaError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+            return;
+        }
+
+        var tracker = TrackerFor(record.TopicPartition);
+        tracker.Track(record.Offset.Value);
+        var reason = ex.InnerException?.Message ?? ex.Error.Reason;
+        Reject(record.TopicPartitionOffset, tracker, new DecodeError(DecodeErrorCode.DecoderFault, "", "deserialization failed: " + reason), DeadLetterPayload.From(record.Message?.Value ?? [], _options.DeadLetterMaxBytes));
+    }
+
+    /// <summary>Handles one message; whatever it makes fail is dead-lettered with the reason, never fatal.</summary>
+    private void HandleSafely(ConsumeResult<Ignore, DecodedMessage> result, CancellationToken stoppingToken)
+    {
+        try
+        {
+            Handle(result, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Tracked already (Handle tracks first); the dead letter completes it.
+            var error = new DecodeError(DecodeErrorCode.DecoderFault, "", $"ingestion failed on this message ({ex.GetType().Name}: {ex.Message})");
+            Reject(result.TopicPartitionOffset, TrackerFor(result.TopicPartition), error, result.Message?.Value.Raw ?? new DeadLetterPayload([], 0, null));
+        }
+    }
+
+    private void Reject(TopicPartitionOffset source, PartitionTracker tracker, DecodeError error, DeadLetterPayload payload)
+    {
+        MessagesRejected++;
+        _metrics.DecodeFailures.WithLabels(error.CodeName).Inc();
+        if (MessagesRejected <= 10 || MessagesRejected % 1000 == 0)
+        {
+            // Rate-limited: a stream of garbage must not turn into a stream of log lines (the metric counts all).
+            LogRejected(_logger, source.ToString(), error.ToString(), MessagesRejected);
+        }
+
+        _deadLetters.Publish(source, error, payload, tracker);
+    }
+
+    private void ApplyPauseRequests(IConsumer<Ignore, DecodedMessage> consumer)
+    {
+        while (_deadLetters.TakePauseRequest(out var partition, out var pause))
+        {
+            try
+            {
+                if (!_trackers.ContainsKey(partition))
+                {
+                    continue; // revoked meanwhile: the new owner starts from the last commit
+                }
+
+                if (pause)
+                {
+                    consumer.Pause([partition]);
+                }
+                else
+                {
+                    consumer.Resume([partition]);
+                }
+            }
+            catch (KafkaException ex)
+            {
+                LogKafkaError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+            }
+        }
     }
 
     private void Handle(ConsumeResult<Ignore, DecodedMessage> result, CancellationToken stoppingToken)
@@ -207,15 +326,7 @@ public sealed partial class KafkaIngestService : BackgroundService
 
         if (!decoded.Ok)
         {
-            MessagesRejected++;
-            _metrics.DecodeFailures.WithLabels(decoded.Error.CodeName).Inc();
-            if (MessagesRejected <= 10 || MessagesRejected % 1000 == 0)
-            {
-                // Rate-limited: a stream of garbage must not turn into a stream of log lines (the metric counts all).
-                LogRejected(_logger, result.TopicPartitionOffset.ToString(), decoded.Error.ToString(), MessagesRejected);
-            }
-
-            _deadLetters.Publish(result.TopicPartitionOffset, decoded.Error, decoded.Raw ?? [], tracker);
+            Reject(result.TopicPartitionOffset, tracker, decoded.Error, decoded.Raw ?? new DeadLetterPayload([], 0, null));
             return;
         }
 
@@ -302,7 +413,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         });
 
         return new ConsumerBuilder<Ignore, DecodedMessage>(config)
-            .SetValueDeserializer(new EventDeserializer(_options.FormatOf))
+            .SetValueDeserializer(new EventDeserializer(_options.FormatOf, _options.DeadLetterMaxBytes))
             .SetErrorHandler((_, e) =>
             {
                 _metrics.KafkaErrors.WithLabels(e.Code.ToString()).Inc();

@@ -12,7 +12,9 @@ public sealed class KafkaMetrics
         DecodeFailures = factory.CreateCounter("sentinel_decode_failures_total", "Messages that could not be decoded, by reason.", ["reason"]);
         Ignored = factory.CreateCounter("sentinel_events_ignored_total", "Valid messages that carry no container behaviour (sensor metrics, API audit), by topic and reason.", ["topic", "reason"]);
         DeadLettered = factory.CreateCounter("sentinel_dead_lettered_total", "Messages written to a dead-letter topic, by source topic.", ["topic"]);
-        DeadLetterFailures = factory.CreateCounter("sentinel_dead_letter_failures_total", "Dead-letter writes that failed after retries (the message is then skipped).", ["topic"]);
+        DeadLetterFailures = factory.CreateCounter("sentinel_dead_letter_failures_total", "Dead-letter write attempts that failed (each is retried; the source offset waits).", ["topic"]);
+        DeadLetterBlocked = factory.CreateGauge("sentinel_dead_letter_blocked_partitions", "Source partitions paused because their dead-letter topic cannot be written.");
+        ConsumeErrors = factory.CreateCounter("sentinel_consume_errors_total", "Errors returned by the consume call that did not stop ingestion, by code.", ["code"]);
         Lag = factory.CreateGauge("sentinel_consumer_lag", "Messages between the committed-to-be position and the partition end, by topic and partition.", ["topic", "partition"]);
         Assigned = factory.CreateGauge("sentinel_assigned_partitions", "Partitions assigned to this consumer.");
         Rebalances = factory.CreateCounter("sentinel_rebalances_total", "Partition assignment changes, by type.", ["type"]);
@@ -40,6 +42,10 @@ public sealed class KafkaMetrics
     public Counter Ignored { get; }
 
     public Counter DeadLetterFailures { get; }
+
+    public Gauge DeadLetterBlocked { get; }
+
+    public Counter ConsumeErrors { get; }
 
     public Gauge Lag { get; }
 

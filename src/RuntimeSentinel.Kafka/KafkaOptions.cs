@@ -26,6 +26,22 @@ public sealed class KafkaOptions
     /// <summary>Undecodable messages of topic T go to T + this suffix.</summary>
     public string DeadLetterSuffix { get; set; } = ".dlq";
 
+    public const int DefaultDeadLetterMaxBytes = 512 * 1024;
+
+    /// <summary>
+    /// A dead letter carries at most this many bytes of the rejected message (then it is marked truncated, with the
+    /// original size and SHA-256), so that any rejected message fits the producer's and broker's message limits.
+    /// </summary>
+    public int DeadLetterMaxBytes { get; set; } = DefaultDeadLetterMaxBytes;
+
+    /// <summary>Failed dead-letter writes before the source partition is paused (retries go on; nothing is skipped).</summary>
+    public int DeadLetterRetries { get; set; } = 5;
+
+    /// <summary>First back-off between dead-letter retries; doubles up to <see cref="DeadLetterMaxBackoff"/>.</summary>
+    public TimeSpan DeadLetterRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan DeadLetterMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Alerts are published here. Empty: no Kafka alert sink.</summary>
     public string? AlertsTopic { get; set; } = "sentinel.alerts";
 
@@ -34,6 +50,24 @@ public sealed class KafkaOptions
 
     /// <summary>Append an audit record (who, when, why, result) per verdict to this JSON-lines file; always logged too.</summary>
     public string? FeedbackAuditFile { get; set; }
+
+    /// <summary>Every verdict's audit record is produced here too (key = workload). Empty: file and log only.</summary>
+    public string? FeedbackAuditTopic { get; set; } = "sentinel.feedback.audit";
+
+    /// <summary>
+    /// Analysts' verdict keys: one file per analyst (file name = analyst, content = key of at least 16 characters),
+    /// e.g. a mounted Secret. A verdict counts only when signed with one of them (docs/alerts.md, "Feedback").
+    /// </summary>
+    public string? FeedbackKeysDirectory { get; set; }
+
+    /// <summary>Accept verdicts without a signature. Anyone who can write to the topic can then silence detection: demos only.</summary>
+    public bool FeedbackAllowUnsigned { get; set; }
+
+    /// <summary>Longest a <c>scope: feature</c> verdict may accept every new item of a feature, from its publication.</summary>
+    public TimeSpan FeedbackMaxFeatureAcceptance { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long after its publication a verdict for a workload not on this node waits for it to appear.</summary>
+    public TimeSpan FeedbackPendingTtl { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Where to start when the group has no committed offset: <c>earliest</c> or <c>latest</c>.</summary>
     public string AutoOffsetReset { get; set; } = "earliest";
@@ -56,6 +90,9 @@ public sealed class KafkaOptions
     public short ReplicationFactor { get; set; } = 1;
 
     public int EmbeddedBrokers { get; set; } = 1;
+
+    /// <summary>Allow the embedded cluster when running inside Kubernetes (refused by default: it would watch nothing).</summary>
+    public bool AllowEmbeddedInCluster { get; set; }
 
     /// <summary><c>plaintext</c>, <c>ssl</c>, <c>sasl_plaintext</c> or <c>sasl_ssl</c>.</summary>
     public string SecurityProtocol { get; set; } = "plaintext";

@@ -72,6 +72,41 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
             errors.Add($"Kafka:FeedbackTopic '{o.FeedbackTopic}' must be a valid topic name distinct from the event and alerts topics.");
         }
 
+        if (o.DeadLetterMaxBytes is < 1024 or > 16 * 1024 * 1024)
+        {
+            errors.Add("Kafka:DeadLetterMaxBytes must be between 1024 and 16777216.");
+        }
+
+        if (o.DeadLetterRetries is < 1 or > 100 || o.DeadLetterRetryDelay <= TimeSpan.Zero || o.DeadLetterMaxBackoff < o.DeadLetterRetryDelay)
+        {
+            errors.Add("Kafka:DeadLetterRetries must be 1-100, DeadLetterRetryDelay positive and DeadLetterMaxBackoff at least DeadLetterRetryDelay.");
+        }
+
+        if (!string.IsNullOrEmpty(o.FeedbackAuditTopic) && (!IsValidTopic(o.FeedbackAuditTopic) || o.Topics.Contains(o.FeedbackAuditTopic) || o.FeedbackAuditTopic == o.FeedbackTopic || o.FeedbackAuditTopic == o.AlertsTopic))
+        {
+            errors.Add($"Kafka:FeedbackAuditTopic '{o.FeedbackAuditTopic}' must be a valid topic name distinct from the event, alerts and feedback topics.");
+        }
+
+        if (!string.IsNullOrEmpty(o.FeedbackKeysDirectory) && !Directory.Exists(o.FeedbackKeysDirectory))
+        {
+            errors.Add($"Kafka:FeedbackKeysDirectory '{o.FeedbackKeysDirectory}' does not exist.");
+        }
+
+        if (o.FeedbackMaxFeatureAcceptance <= TimeSpan.Zero || o.FeedbackMaxFeatureAcceptance > TimeSpan.FromDays(90))
+        {
+            errors.Add("Kafka:FeedbackMaxFeatureAcceptance must be between 0 and 90 days.");
+        }
+
+        if (o.FeedbackPendingTtl <= TimeSpan.Zero || o.FeedbackPendingTtl > TimeSpan.FromDays(30))
+        {
+            errors.Add("Kafka:FeedbackPendingTtl must be between 0 and 30 days.");
+        }
+
+        if (o.IsEmbedded && !o.AllowEmbeddedInCluster && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+        {
+            errors.Add("Kafka:BootstrapServers is empty or 'embedded' inside a Kubernetes cluster (KUBERNETES_SERVICE_HOST is set): the embedded test cluster keeps nothing and reads nothing real. Configure the cluster's Kafka, or set Kafka:AllowEmbeddedInCluster=true.");
+        }
+
         if (o.AutoOffsetReset is not ("earliest" or "latest"))
         {
             errors.Add("Kafka:AutoOffsetReset must be 'earliest' or 'latest'.");

@@ -9,8 +9,10 @@ public sealed partial class KafkaProducer : IDisposable
     private readonly ILogger<KafkaProducer> _logger;
     private readonly Lazy<IProducer<byte[]?, byte[]>> _producer;
 
-    public KafkaProducer(KafkaConnection connection, KafkaMetrics metrics, ILogger<KafkaProducer> logger)
+    public KafkaProducer(KafkaConnection connection, KafkaMetrics metrics, ILogger<KafkaProducer> logger, Microsoft.Extensions.Options.IOptions<KafkaOptions>? options = null)
     {
+        // A dead letter (at most DeadLetterMaxBytes plus headers) must always fit what this producer may send.
+        var maxMessage = Math.Max(1_000_000, (options?.Value.DeadLetterMaxBytes ?? KafkaOptions.DefaultDeadLetterMaxBytes) + 64 * 1024);
         _logger = logger;
         _producer = new Lazy<IProducer<byte[]?, byte[]>>(() =>
             new ProducerBuilder<byte[]?, byte[]>(connection.Configure(new ProducerConfig
@@ -19,6 +21,7 @@ public sealed partial class KafkaProducer : IDisposable
                 EnableIdempotence = true,
                 LingerMs = 5,
                 CompressionType = CompressionType.Lz4,
+                MessageMaxBytes = maxMessage,
             }))
             .SetErrorHandler((_, e) =>
             {

@@ -24,6 +24,7 @@ public static class KafkaServiceCollectionExtensions
         services.TryAddSingleton<KafkaProducer>();
         services.TryAddSingleton<DeadLetterPublisher>();
         services.TryAddSingleton<IngestionHealth>();
+        services.TryAddSingleton<Core.Health.HealthRegistry>();
         services.TryAddSingleton<KafkaIngestService>();
 
         var alertsTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.AlertsTopic)];

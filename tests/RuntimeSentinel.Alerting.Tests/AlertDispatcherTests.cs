@@ -233,7 +233,7 @@ public class AlertDispatcherTests
     public async Task SlackAndWebhookSinks_PostTheDocumentedPayloads()
     {
         var port = System.Net.Sockets.TcpListener.Create(0) is var t ? Start(t) : 0;
-        var bodies = new List<(string Path, string Body, string? Signature)>();
+        var bodies = new List<(string Path, string Body, string? Signature, string? Timestamp)>();
         using var listener = new System.Net.HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
@@ -243,7 +243,7 @@ public class AlertDispatcherTests
             {
                 var ctx = await listener.GetContextAsync();
                 using var reader = new StreamReader(ctx.Request.InputStream);
-                bodies.Add((ctx.Request.Url!.AbsolutePath, await reader.ReadToEndAsync(), ctx.Request.Headers[WebhookAlertSink.SignatureHeader]));
+                bodies.Add((ctx.Request.Url!.AbsolutePath, await reader.ReadToEndAsync(), ctx.Request.Headers[WebhookAlertSink.SignatureHeader], ctx.Request.Headers[WebhookAlertSink.TimestampHeader]));
                 ctx.Response.StatusCode = 200;
                 ctx.Response.Close();
             }
@@ -252,7 +252,8 @@ public class AlertDispatcherTests
         using var http = new HttpClient();
         var slack = new SlackAlertSink(http, new EndpointOptions { Url = $"http://127.0.0.1:{port}/slack" }, "https://rb/{category}");
         await slack.SendAsync([slack.Render(incident)], default);
-        var webhook = new WebhookAlertSink(http, new WebhookOptions { Url = $"http://127.0.0.1:{port}/hook", Secret = "k" }, null);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Some.Time);
+        var webhook = new WebhookAlertSink(http, new WebhookOptions { Url = $"http://127.0.0.1:{port}/hook", Secret = "k" }, null, clock);
         await webhook.SendAsync([webhook.Render(incident)], default);
         await serve;
 
@@ -260,7 +261,10 @@ public class AlertDispatcherTests
         Assert.Contains("*HIGH* `unexpected_process`", slackBody, StringComparison.Ordinal);
         Assert.Contains("<https://rb/unexpected_process|runbook>", slackBody, StringComparison.Ordinal);
         Assert.Equal("/hook", bodies[1].Path);
-        Assert.Equal(WebhookAlertSink.Sign("k"u8.ToArray(), Encoding.UTF8.GetBytes(bodies[1].Body)), bodies[1].Signature);
+        // The signature covers the timestamp, so a receiver can refuse a replayed body.
+        Assert.Equal(Some.Time.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), bodies[1].Timestamp);
+        Assert.Equal(WebhookAlertSink.Sign("k"u8.ToArray(), Some.Time.ToUnixTimeSeconds(), Encoding.UTF8.GetBytes(bodies[1].Body)), bodies[1].Signature);
+        Assert.NotEqual(WebhookAlertSink.Sign("k"u8.ToArray(), Some.Time.ToUnixTimeSeconds() + 1, Encoding.UTF8.GetBytes(bodies[1].Body)), bodies[1].Signature);
         Assert.Equal(incident.Id, JsonDocument.Parse(bodies[1].Body).RootElement[0].GetProperty("id").GetString());
 
         static int Start(System.Net.Sockets.TcpListener l)

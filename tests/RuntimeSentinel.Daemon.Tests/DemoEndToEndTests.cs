@@ -14,7 +14,7 @@ public class DemoEndToEndTests
         var alertsFile = Path.Combine(Path.GetTempPath(), $"sentinel-demo-{Guid.NewGuid():N}.jsonl");
         try
         {
-            using var sentinel = new SentinelProcess("demo", "--duration", "45", "--learning", "8", "--alerts-file", alertsFile, "--listen", "127.0.0.1:0");
+            using var sentinel = new SentinelProcess("demo", "--duration", "45", "--learning", "8", "--alerts-file", alertsFile, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
             var address = await sentinel.AddressAsync(TimeSpan.FromSeconds(60));
             using var http = new HttpClient { BaseAddress = new Uri(address) };
 
@@ -31,8 +31,12 @@ public class DemoEndToEndTests
             Assert.True(Exposition.Sum(metrics, "sentinel_events_consumed_total") > 1000);
             Assert.True(Exposition.Sum(metrics, "sentinel_workloads") >= 3);
 
+            // /workloads is served on the admin listener only, never where metrics are scraped.
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/workloads")).StatusCode);
+            using var admin = new HttpClient { BaseAddress = new Uri(await sentinel.AdminAddressAsync(TimeSpan.FromSeconds(5))) };
+
             // What the node knows per workload, most recently seen first; filtered and limited on request.
-            var workloads = JsonDocument.Parse(await http.GetStringAsync("/workloads")).RootElement;
+            var workloads = JsonDocument.Parse(await admin.GetStringAsync("/workloads")).RootElement;
             Assert.True(workloads.GetProperty("tracked").GetInt32() >= 3);
             Assert.All(workloads.GetProperty("workloads").EnumerateArray(), w =>
             {
@@ -42,10 +46,10 @@ public class DemoEndToEndTests
                 Assert.True(w.GetProperty("model").TryGetProperty("memory_bytes", out _));
             });
             Assert.True(workloads.GetProperty("model_memory").GetProperty("budget_bytes").GetInt64() > 0);
-            var postgres = JsonDocument.Parse(await http.GetStringAsync("/workloads?q=POSTGRES&limit=1")).RootElement;
+            var postgres = JsonDocument.Parse(await admin.GetStringAsync("/workloads?q=POSTGRES&limit=1")).RootElement;
             Assert.Equal(1, postgres.GetProperty("shown").GetInt32());
             Assert.Contains("postgres", postgres.GetProperty("workloads")[0].GetProperty("key").GetString(), StringComparison.Ordinal);
-            Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.GetAsync("/workloads?limit=0")).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await admin.GetAsync("/workloads?limit=0")).StatusCode);
 
             Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(90)));
             // Incidents (schema v2): exactly one per attack, each holding the attack's alerts.

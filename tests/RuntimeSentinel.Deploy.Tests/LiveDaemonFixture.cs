@@ -18,7 +18,7 @@ public sealed partial class LiveDaemonFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var env = new Dictionary<string, string> { ["SENTINEL_Detection__MetricsInterval"] = "00:00:02" };
-        _process = new SentinelProcess(env, "demo", "--duration", "240", "--learning", "4", "--listen", "127.0.0.1:0");
+        _process = new SentinelProcess(env, "demo", "--duration", "240", "--learning", "4", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
         Address = await _process.AddressAsync(TimeSpan.FromSeconds(60));
         Http = new HttpClient { BaseAddress = new Uri(Address) };
         var deadline = DateTime.UtcNow.AddSeconds(90);

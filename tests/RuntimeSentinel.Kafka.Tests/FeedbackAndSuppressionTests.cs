@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,10 +42,15 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
     [Fact]
     public async Task FeedbackVerdictAndSuppressionRule_SilenceOnlyTheirBehaviour()
     {
-        foreach (var t in new[] { "events", "events.dlq", "alerts", "feedback" })
+        foreach (var t in new[] { "events", "events.dlq", "alerts", "feedback", "feedback.audit" })
         {
             _cluster.CreateTopic(t, 1);
         }
+
+        // Alice's verdict key, as a mounted Secret would hold it: one file per analyst.
+        var keys = Directory.CreateDirectory(Path.Combine(_dir, "keys")).FullName;
+        var aliceKey = "alice-0123456789-secret"u8.ToArray();
+        await File.WriteAllBytesAsync(Path.Combine(keys, "alice"), aliceKey);
 
         var rules = Path.Combine(_dir, "rules.json");
         await File.WriteAllTextAsync(rules, """
@@ -62,6 +68,8 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
             ["Kafka:AlertsTopic"] = "alerts",
             ["Kafka:FeedbackTopic"] = "feedback",
             ["Kafka:FeedbackAuditFile"] = audit,
+            ["Kafka:FeedbackAuditTopic"] = "feedback.audit",
+            ["Kafka:FeedbackKeysDirectory"] = keys,
             ["Kafka:SessionTimeoutMs"] = "2000",
             ["Kafka:HeartbeatIntervalMs"] = "300",
             ["Detection:LearningDuration"] = "00:00:00",
@@ -100,7 +108,14 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
             {"verdict":"false_positive","scope":"item","workload":"prod/shop/Deployment/cart/cart","feature":"exec",
              "item":{"a":"/bin/bash","b":"/usr/bin/node"},"analyst":"alice","reason":"ops use bash for debugging"}
             """;
-        producer.Produce("feedback", new Message<byte[]?, byte[]> { Value = Encoding.UTF8.GetBytes(verdict) });
+        // Someone who can write to the topic but holds no key tries to silence curl for good: refused, audited.
+        var forged = """
+            {"verdict":"false_positive","scope":"item","workload":"prod/shop/Deployment/cart/cart","feature":"exec",
+             "item":{"a":"/usr/bin/curl","b":"/usr/bin/node"},"analyst":"alice","reason":"trust me"}
+            """u8.ToArray();
+        producer.Produce("feedback", new Message<byte[]?, byte[]> { Value = forged, Headers = FeedbackSignature.Headers("alice", "not-alices-key-at-all"u8.ToArray(), forged) });
+        var body = Encoding.UTF8.GetBytes(verdict);
+        producer.Produce("feedback", new Message<byte[]?, byte[]> { Value = body, Headers = FeedbackSignature.Headers("alice", aliceKey, body) });
         producer.Flush(TimeSpan.FromSeconds(10));
         await KafkaTestKit.EventuallyAsync(() => File.Exists(audit) && File.ReadAllText(audit).Contains("\"applied\"", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "verdict applied and audited");
 
@@ -116,34 +131,38 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
         Assert.Equal(2, Exposition.Sum(text, "sentinel_alerts_suppressed_total")); // both wget alerts, by rule wget-ok
         var exes = observer.All.Where(i => i.Version == 1).Select(i => i.Primary.Evidence[0].Process.Exe).Order().ToList();
         Assert.Equal(["/bin/bash", "/usr/bin/curl"], exes);
-        var auditLine = (await File.ReadAllLinesAsync(audit)).Single();
+        var auditLines = await File.ReadAllLinesAsync(audit);
+        Assert.Equal(2, auditLines.Length);
+        Assert.Contains("signature does not verify with the key of 'alice'", auditLines[0], StringComparison.Ordinal);
+        Assert.Contains("\"result\":\"rejected\"", auditLines[0], StringComparison.Ordinal);
+        var auditLine = auditLines[1];
         Assert.Contains("\"analyst\":\"alice\"", auditLine, StringComparison.Ordinal);
+        Assert.Contains("\"signed\":true", auditLine, StringComparison.Ordinal);
         Assert.Contains("\"reason\":\"ops use bash for debugging\"", auditLine, StringComparison.Ordinal);
         Assert.Contains("\"time\":", auditLine, StringComparison.Ordinal);
-    }
 
-    /// <summary>A feedback consumer over a running one-shard pipeline, auditing to <paramref name="audit"/>; verdicts are handed to it directly.</summary>
-    private static (FeedbackConsumer Consumer, DetectionPipeline Detection, KafkaConnection Connection) AuditedConsumer(string audit)
-    {
-        var options = Microsoft.Extensions.Options.Options.Create(new KafkaOptions { Topics = ["e"], FeedbackAuditFile = audit });
-        var metrics = new KafkaMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()));
-        var detection = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(new DetectionOptions { Shards = 1 }), new NoAlerts(), new DetectionMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
-        detection.Start();
-        var connection = new KafkaConnection(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaConnection>.Instance);
-        return (new FeedbackConsumer(connection, options, detection, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance), detection, connection);
+        // The audit also went to Kafka, one record per verdict, keyed by workload.
+        var audited = KafkaTestKit.ReadAll(_cluster, "feedback.audit", r => r.Count >= 2, TimeSpan.FromSeconds(20));
+        Assert.Equal(["rejected", "applied"], audited.Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("result").GetString()!));
     }
 
     [Fact]
     public async Task HandleAsync_InvalidVerdict_IsRejectedAndAuditedWithReasons()
     {
         var audit = Path.Combine(_dir, "audit2.jsonl");
-        var (consumer, detection, connection) = AuditedConsumer(audit);
+        var (consumer, detection, connection) = FeedbackTestKit.Consumer(audit, allowUnsigned: true);
         using var _ = connection;
         Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"maybe","workload":"w","feature":"colour"}"""u8.ToArray()));
         Assert.Equal("rejected", await consumer.HandleAsync("not json"u8.ToArray()));
-        Assert.Equal("pending", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"feature","workload":"later/x/Deployment/y/z","feature":"dns","analyst":"a","reason":"r"}"""u8.ToArray()));
+        Assert.Equal("pending", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"feature","workload":"later/x/Deployment/y/z","feature":"dns","expires":"2099-01-01T00:00:00Z","analyst":"a","reason":"r"}"""u8.ToArray(), timestamp: new DateTimeOffset(2098, 12, 31, 0, 0, 0, TimeSpan.Zero)));
+
+        // The shapes that used to end the process: a root that is not an object, an item number held as a string.
+        Assert.Equal("rejected", await consumer.HandleAsync("[]"u8.ToArray()));
+        Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"item","workload":"w","feature":"file","item":{"a":"/x","n":"3"},"analyst":"a","reason":"r"}"""u8.ToArray()));
         var lines = await File.ReadAllLinesAsync(audit);
-        Assert.Equal(3, lines.Length);
+        Assert.Equal(5, lines.Length);
+        Assert.Contains("a verdict is a JSON object, not Array", lines[3], StringComparison.Ordinal);
+        Assert.Contains("item.n must be an integer", lines[4], StringComparison.Ordinal);
         Assert.Contains("verdict must be false_positive or true_positive", lines[0], StringComparison.Ordinal);
         Assert.Contains("analyst and reason are required", lines[0], StringComparison.Ordinal);
         Assert.Contains("feature must be one of", lines[0], StringComparison.Ordinal);
@@ -154,7 +173,7 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
     public async Task HandleAsync_DetectorVerdict_CheckedThenKeptForTheWorkload()
     {
         var audit = Path.Combine(_dir, "audit3.jsonl");
-        var (consumer, detection, connection) = AuditedConsumer(audit);
+        var (consumer, detection, connection) = FeedbackTestKit.Consumer(audit, allowUnsigned: true);
         using var _ = connection;
         Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"w","detector":"spike:colour","score":7,"analyst":"a","reason":"r"}"""u8.ToArray()));
         Assert.Equal("rejected", await consumer.HandleAsync("""{"verdict":"false_positive","scope":"detector","workload":"w","detector":"spike:cpu_cores","score":"high","analyst":"a","reason":"r"}"""u8.ToArray()));
@@ -166,12 +185,4 @@ public sealed class FeedbackAndSuppressionTests : IDisposable
         Assert.Contains("\"item\":\"7.5\"", lines[2], StringComparison.Ordinal);
         await detection.CompleteAsync();
     }
-
-    private sealed class NoAlerts : IAlertPublisher
-    {
-        public void Publish(Alert alert)
-        {
-        }
-    }
-
 }

@@ -10,6 +10,7 @@ public sealed class SentinelProcess : IDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _admin = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SentinelProcess(params string[] args)
         : this(new Dictionary<string, string>(), args)
@@ -61,6 +62,11 @@ public sealed class SentinelProcess : IDisposable
             {
                 _address.TrySetResult(e.Data[(i + 4)..].Trim());
             }
+
+            if (e.Data.StartsWith("RuntimeSentinel admin", StringComparison.Ordinal) && i > 0)
+            {
+                _admin.TrySetResult(e.Data[(i + 4)..].Trim());
+            }
         };
         _process.Start();
         _process.BeginOutputReadLine();
@@ -91,6 +97,9 @@ public sealed class SentinelProcess : IDisposable
 
     /// <summary>The http://host:port the daemon printed once it was serving.</summary>
     public Task<string> AddressAsync(TimeSpan timeout) => _address.Task.WaitAsync(timeout);
+
+    /// <summary>The admin listener (/workloads) the daemon printed, when it has one.</summary>
+    public Task<string> AdminAddressAsync(TimeSpan timeout) => _admin.Task.WaitAsync(timeout);
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

@@ -15,6 +15,8 @@ public enum DecodeErrorCode : byte
     FieldTooLarge,
     DuplicateField,
     UnknownFormat,
+    InvalidEncoding,
+    DecoderFault,
 }
 
 public readonly record struct DecodeError(DecodeErrorCode Code, string Field, string Detail)
@@ -23,6 +25,7 @@ public readonly record struct DecodeError(DecodeErrorCode Code, string Field, st
     [
         "empty", "message_too_large", "malformed_json", "not_an_object", "unsupported_schema", "missing_field",
         "wrong_type", "invalid_value", "unknown_kind", "field_too_large", "duplicate_field", "unknown_format",
+        "invalid_utf8", "decoder_fault",
     ];
 
     public static IReadOnlyList<string> AllCodeNames => CodeNames;

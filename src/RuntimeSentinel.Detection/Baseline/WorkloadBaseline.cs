@@ -42,7 +42,7 @@ public sealed class WorkloadBaseline
     // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
     private readonly Dictionary<ReadOnlyMemory<char>, int> _directoryChildren = new(MemoryComparer.Instance);
     private readonly HashSet<string> _imageDigests = new(StringComparer.Ordinal);
-    private int _acceptedFeatures;
+    private readonly DateTimeOffset[] _acceptedUntil = new DateTimeOffset[FeatureCount];
     private RunningStats _cpu;
     private RunningStats _memory;
 
@@ -86,7 +86,9 @@ public sealed class WorkloadBaseline
     /// Takes an analyst's verdict in: the item is learned (and its cooldown cleared), or with no item the feature
     /// accepts new items silently from now on. Either way the same behaviour no longer alerts.
     /// </summary>
-    public void Absorb(Feature feature, FeatureKey? item)
+    /// <param name="acceptUntil">With no item: until when every new item of the feature is learned silently (a
+    /// verdict for a whole feature always expires, so one message cannot switch a detector off for good).</param>
+    public void Absorb(Feature feature, FeatureKey? item, DateTimeOffset acceptUntil = default)
     {
         if (item is { } key && feature == Feature.Exec && key.B is { } parent)
         {
@@ -99,9 +101,9 @@ public sealed class WorkloadBaseline
             _counters[(int)feature].Add(k);
             _lastAlerted.Remove((feature, k));
         }
-        else
+        else if (acceptUntil > _acceptedUntil[(int)feature])
         {
-            _acceptedFeatures |= 1 << (int)feature;
+            _acceptedUntil[(int)feature] = acceptUntil;
         }
     }
 
@@ -123,7 +125,7 @@ public sealed class WorkloadBaseline
         _ => true,
     };
 
-    public bool Accepts(Feature feature) => (_acceptedFeatures & (1 << (int)feature)) != 0;
+    public bool Accepts(Feature feature, DateTimeOffset now) => now < _acceptedUntil[(int)feature];
 
     public BaselineState State(DateTimeOffset now) => new(Phase, now - FirstSeen, EventsLearned, ActiveSince);
 
@@ -415,7 +417,7 @@ public sealed class WorkloadBaseline
             LastEventKnown = count > 0;
         }
 
-        if (Accepts(f))
+        if (Accepts(f, now))
         {
             // An analyst accepted this whole feature for the workload: learn silently instead of alerting.
             counter.Add(key);

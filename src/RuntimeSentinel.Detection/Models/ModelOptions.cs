@@ -5,6 +5,9 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>Settings of the model detectors (config section <c>Detection:Models</c>).</summary>
 public sealed class ModelOptions
 {
+    /// <summary>An analyst's verdict raises a detector's threshold to at most this multiple of the calibrated one.</summary>
+    public double MaxThresholdRaise { get; set; } = 10;
+
     /// <summary>Train and run the behaviour, sequence and spike models (the novelty baseline runs regardless).</summary>
     public bool Enabled { get; set; } = true;
 

@@ -103,7 +103,14 @@ public sealed class ModelRuntime
     public double ThresholdOf(string detector)
     {
         var t = Model?.ThresholdOf(detector) ?? double.PositiveInfinity;
-        return _raised.Count > 0 && _raised.TryGetValue(detector, out var raised) && raised > t ? raised : t;
+        if (_raised.Count == 0 || !_raised.TryGetValue(detector, out var raised) || !(raised > t))
+        {
+            return t;
+        }
+
+        // Capped against the threshold in force, whatever model that is: a verdict may quieten a detector for the
+        // behaviour it saw, never switch it off (a "score: 1e300" verdict).
+        return Math.Min(raised, t * _o.MaxThresholdRaise);
     }
 
     /// <summary>Memory of one process's syscall stream: three arrays (history, calls, surprise) and the object, with headers.</summary>

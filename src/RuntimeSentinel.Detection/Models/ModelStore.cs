@@ -129,11 +129,16 @@ public sealed class ModelStore(string root)
         var file = Path.Combine(workloadDir, PromotedFile);
         try
         {
-            return File.Exists(file) ? File.ReadAllText(file).Trim() is { Length: > 0 } v ? v : null : null;
+            // A version is a folder name of this store: anything else ("../..", "/etc") is not followed.
+            return File.Exists(file) && new FileInfo(file).Length < 1024 && File.ReadAllText(file).Trim() is { Length: > 0 } v && IsVersionName(v) ? v : null;
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
         }
     }
+
+    /// <summary>Version folder names: letters, digits, '.', '_' and '-', not "." or "..".</summary>
+    public static bool IsVersionName(string v) =>
+        v.Length is > 0 and <= 128 && v is not ("." or "..") && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 }

@@ -25,8 +25,11 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ITimer? _timer;
 
-    public ModelWatcher(DetectionPipeline pipeline, IOptions<DetectionOptions> options, TimeProvider time, DetectionMetrics metrics, ILogger<ModelWatcher> logger)
+    private readonly Core.Health.StageHealth _stage;
+
+    public ModelWatcher(DetectionPipeline pipeline, IOptions<DetectionOptions> options, TimeProvider time, DetectionMetrics metrics, ILogger<ModelWatcher> logger, Core.Health.HealthRegistry? health = null)
     {
+        _stage = (health ?? new Core.Health.HealthRegistry()).Register("model-watcher");
         _pipeline = pipeline;
         _options = options.Value.Models;
         _store = new ModelStore(_options.Directory ?? throw new InvalidOperationException("Detection:Models:Directory is not set"));
@@ -41,6 +44,7 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         // The first scan runs on the timer, not here: handing a model to a shard waits for the shard loop, which
         // starts with ingestion, possibly after this service; host start-up must not wait on it.
         _timer = _time.CreateTimer(_ => _ = ScanAsync(), null, TimeSpan.Zero, _options.ReloadInterval);
+        _stage.Running();
         return Task.CompletedTask;
     }
 
@@ -51,6 +55,8 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
             await _timer.DisposeAsync().ConfigureAwait(false);
             _timer = null;
         }
+
+        _stage.Stopped();
     }
 
     /// <summary>
@@ -79,11 +85,12 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
                 string workload;
                 try
                 {
-                    workload = WorkloadModel.ReadCard(path).Workload;
+                    workload = WorkloadModel.ReadCard(path).Workload ?? throw new ModelRejectedException($"{path}: the card names no workload");
                 }
                 catch (ModelRejectedException ex)
                 {
                     _metrics.ModelSwaps.WithLabels("rejected").Inc();
+                    _stage.ItemFailed(ex.Message);
                     LogRejected(_logger, path, ex.Message);
                     continue;
                 }
@@ -106,8 +113,10 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
                 }
             }
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // The folder vanished, a name is unreadable, a swap failed: the next scan tries again.
+            _stage.ItemFailed($"scan: {ex.GetType().Name}: {ex.Message}");
             LogScanFailed(_logger, ex, _store.Root);
         }
         finally
@@ -128,10 +137,11 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
             LogPromoted(_logger, workload, version, result.ToString());
             return true;
         }
-        catch (Exception ex) when (ex is ModelRejectedException or IOException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // IOException: the version was removed or rewritten between the scan and the load.
+            // Refused (broken, crafted or foreign parts), removed or rewritten between the scan and the load.
             _metrics.ModelSwaps.WithLabels("rejected").Inc();
+            _stage.ItemFailed(ex.Message);
             LogRejected(_logger, path, ex.Message);
             return false;
         }

@@ -83,10 +83,31 @@ public sealed class WorkloadModel
             return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), ModelCard.Json)
                 ?? throw new ModelRejectedException($"{path}: empty model card");
         }
-        catch (Exception ex) when (ex is JsonException or IOException or NotSupportedException)
+        catch (Exception ex) when (ex is not (ModelRejectedException or OutOfMemoryException))
         {
             throw new ModelRejectedException($"{path}: unreadable model card ({ex.Message})", ex);
         }
+    }
+
+    /// <summary>
+    /// A part named by a card, inside its version folder: a plain file name, never a path. A card is input like any
+    /// other (the model folder is shared), so "../../etc/passwd" or an absolute path is refused, not opened.
+    /// </summary>
+    public static string PartPath(string directory, string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0 || Path.IsPathRooted(name) || Path.GetFileName(name) != name)
+        {
+            throw new ModelRejectedException($"{directory}: the card names '{name}', which is not a file in its version folder");
+        }
+
+        var full = Path.GetFullPath(Path.Combine(directory, name));
+        var root = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(root, StringComparison.Ordinal))
+        {
+            throw new ModelRejectedException($"{directory}: the card names '{name}', which is outside its version folder");
+        }
+
+        return full;
     }
 
     /// <summary>Loads a version folder; refuses a card whose feature fingerprint is not this code's.</summary>
@@ -116,16 +137,17 @@ public sealed class WorkloadModel
                     throw new ModelRejectedException($"{directory}: behaviour model without a {n}-feature scaler and schema in the card");
                 }
 
-                behaviour = PcaDetector.Load(Path.Combine(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean!, card.ScalerScale!));
+                behaviour = PcaDetector.Load(PartPath(directory, b), new FeatureScaler(card.FeatureSchema, card.ScalerMean!, card.ScalerScale!));
             }
 
-            var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(Path.Combine(directory, s)) : null;
-            var known = card.Files.TryGetValue("known_items", out var k) ? JsonSerializer.Deserialize<KnownItems>(File.ReadAllText(Path.Combine(directory, k)), ModelCard.Json) : null;
+            var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(PartPath(directory, s)) : null;
+            var known = card.Files.TryGetValue("known_items", out var k) ? JsonSerializer.Deserialize<KnownItems>(File.ReadAllText(PartPath(directory, k)), ModelCard.Json) : null;
             return new WorkloadModel(card, behaviour, sequences, known);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or FormatException or EndOfStreamException or JsonException)
+        catch (Exception ex) when (ex is not (ModelRejectedException or OutOfMemoryException))
         {
-            throw new ModelRejectedException($"{directory}: cannot load model parts ({ex.Message})", ex);
+            // Whatever a broken or crafted part makes a loader throw, the answer is the same: refused, never a crash.
+            throw new ModelRejectedException($"{directory}: cannot load model parts ({ex.GetType().Name}: {ex.Message})", ex);
         }
     }
 }
