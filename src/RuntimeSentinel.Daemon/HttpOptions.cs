@@ -59,7 +59,7 @@ public sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
         {
             errors.Add($"Http:AdminListen '{o.AdminListen}' must be ip:port (e.g. 127.0.0.1:9465), or empty for none.");
         }
-        else if (!string.IsNullOrEmpty(o.AdminListen) && o.AdminListen == o.Listen)
+        else if (!string.IsNullOrEmpty(o.AdminListen) && o.AdminListen == o.Listen && !o.Listen.EndsWith(":0", StringComparison.Ordinal))
         {
             errors.Add("Http:AdminListen must differ from Http:Listen: /workloads must not be served where metrics are scraped.");
         }

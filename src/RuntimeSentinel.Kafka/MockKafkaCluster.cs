@@ -81,6 +81,16 @@ public sealed partial class MockKafkaCluster : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the cluster answer the next <paramref name="errors"/>.Length requests of one API (0 = Produce) with those
+    /// Kafka error codes, in order: fault injection for tests (an unwritable dead-letter topic, say).
+    /// </summary>
+    public void FailNextRequests(short apiKey, params int[] errors)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        rd_kafka_mock_push_request_errors_array(_mc, apiKey, (UIntPtr)errors.Length, errors);
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
@@ -92,6 +102,9 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial IntPtr rd_kafka_conf_new();
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_mock_push_request_errors_array(IntPtr mc, short apiKey, UIntPtr count, int[] errors);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rd_kafka_conf_set(IntPtr conf, string name, string value, byte[] errstr, UIntPtr errstrSize);

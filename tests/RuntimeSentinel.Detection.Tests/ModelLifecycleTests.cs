@@ -228,12 +228,15 @@ public sealed class ModelLifecycleTests : IDisposable
         var (model, workload) = WorkloadModelTests.Trained(seed: 26);
         var options = WorkloadModelTests.Options();
         options.Shards = 1;
+        options.Models.MaxThresholdRaise = 1000;
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), new RecordingAlerts(), metrics, TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
         pipeline.Start();
 
-        // A verdict for a workload not seen yet waits for it; an unknown detector is refused once it can be checked.
-        Assert.Equal(FeedbackResult.Pending, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "spike:cpu_cores", 100)));
+        // A verdict for a workload not seen yet waits for it (a bounded time); an unknown detector is refused once it can be checked.
+        var later = DateTimeOffset.UtcNow.AddHours(1);
+        Assert.Equal(FeedbackResult.Expired, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict("gone/x/Deployment/y/z", default, null, "spike:cpu_cores", 100, PendingUntil: DateTimeOffset.UtcNow.AddSeconds(-1))));
+        Assert.Equal(FeedbackResult.Pending, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "spike:cpu_cores", 100, PendingUntil: later)));
         var e = new SyntheticWorkload(3).Seconds(Some.Time, 1).First();
         await pipeline.EnqueueAsync(new IngestItem(e, new WorkloadResolver("t").Resolve(e.Workload), null, 0, 0), default);
         await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(workload), TimeSpan.FromSeconds(10), "workload tracked");

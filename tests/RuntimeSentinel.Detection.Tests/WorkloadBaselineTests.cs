@@ -60,6 +60,24 @@ public class WorkloadBaselineTests
     }
 
     [Fact]
+    public void Absorb_WholeFeatureUntilATime_AcceptsNewItemsSilentlyOnlyUntilThen()
+    {
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0), t0);
+        var later = t0.AddMinutes(10);
+        b.Absorb(Feature.Dns, null, acceptUntil: later);
+        Assert.True(b.Accepts(Feature.Dns, later.AddSeconds(-1)));
+        Assert.Empty(Observe(b, Some.Dns("new-before.example."), later.AddSeconds(-1)));
+
+        // The acceptance has ended: the next new name alerts again, and a feature never accepted was never silent.
+        Assert.False(b.Accepts(Feature.Dns, later));
+        Assert.Single(Observe(b, Some.Dns("new-after.example."), later.AddSeconds(1)));
+        Assert.False(b.Accepts(Feature.File, t0));
+        b.Absorb(Feature.Dns, null, acceptUntil: t0); // an earlier end never shortens a later one
+        Assert.True(b.Accepts(Feature.Dns, later.AddSeconds(-2)));
+    }
+
+    [Fact]
     public void Observe_BeforeDurationAndCount_StaysLearningAndNeverAlerts()
     {
         var t0 = Some.Time;

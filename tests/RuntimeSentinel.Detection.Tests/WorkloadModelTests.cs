@@ -31,9 +31,11 @@ public sealed class WorkloadModelTests : IDisposable
         return (model, key.Value);
     }
 
-    private static ModelRuntime InService(WorkloadModel model, string workload)
+    private static ModelRuntime InService(WorkloadModel model, string workload, double maxThresholdRaise = 100)
     {
-        var runtime = new ModelRuntime(workload, Options().Models, 1);
+        var options = Options().Models;
+        options.MaxThresholdRaise = maxThresholdRaise;
+        var runtime = new ModelRuntime(workload, options, 1);
         runtime.Swap(model);
         return runtime;
     }
@@ -112,6 +114,21 @@ public sealed class WorkloadModelTests : IDisposable
         var top = f.TopFeatures.First(c => c.Feature == "cpu_cores");
         Assert.InRange(top.Observed, 3.7, 3.9);
         Assert.InRange(top.Baseline, 0.15, 0.25);
+    }
+
+    [Fact]
+    public void RaiseThreshold_VerdictWithAHugeScore_IsCappedAtMaxThresholdRaiseTimesTheCalibratedThreshold()
+    {
+        var (model, workload) = Trained();
+        var runtime = InService(model, workload, maxThresholdRaise: 10);
+        var calibrated = model.ThresholdOf("spike:cpu_cores");
+
+        // "score: 1e300" would have switched the detector off for good; it quietens it at most tenfold.
+        Assert.True(runtime.RaiseThreshold("spike:cpu_cores", 1e300));
+        Assert.Equal(calibrated * 10, runtime.ThresholdOf("spike:cpu_cores"), 9);
+        Assert.True(runtime.RaiseThreshold("spike:cpu_cores", calibrated * 2));
+        Assert.Equal(calibrated * 10, runtime.ThresholdOf("spike:cpu_cores"), 9); // never lowered by a later verdict
+        Assert.Equal(model.ThresholdOf(WorkloadModel.BehaviourDetector), runtime.ThresholdOf(WorkloadModel.BehaviourDetector));
     }
 
     [Fact]

@@ -1,0 +1,125 @@
+using System.Text;
+using Confluent.Kafka;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Formats;
+using RuntimeSentinel.Kafka;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+/// <summary>
+/// The real <c>sentinel run</c> process against a Kafka it does not own (a mock cluster in the test process, over
+/// TCP), fed thousands of hostile messages on its event and feedback topics while it runs: it stays alive, healthy
+/// and ready, and counts every valid and every rejected message.
+/// </summary>
+public sealed class HostileKafkaDaemonTests : IDisposable
+{
+    private readonly MockKafkaCluster _cluster = new();
+
+    public HostileKafkaDaemonTests()
+    {
+        _cluster.CreateTopic("sentinel.events", 3);
+        _cluster.CreateTopic("sentinel.events.dlq", 1);
+        _cluster.CreateTopic("sentinel.alerts", 1);
+        _cluster.CreateTopic("sentinel.feedback", 1);
+        _cluster.CreateTopic("sentinel.feedback.audit", 1);
+    }
+
+    public void Dispose() => _cluster.Dispose();
+
+    [SkippableFact]
+    public async Task Run_HostileMessagesWhileRunning_StaysAliveHealthyReadyAndCountsEveryMessage()
+    {
+        var tetragon = Datasets.Require(Path.Combine("tool-samples", "tetragon", "docs_current_format_events.jsonl"), "tool-samples/tetragon");
+        var seeds = File.ReadLines(tetragon).Select(Encoding.UTF8.GetBytes).Append(Some.Json(Some.Exec("/bin/sh"))).Append(Some.Json(Some.Connect("10.0.0.1", 443))).ToList();
+        var decoder = EventFormats.Create("auto");
+        var inputs = new HostileInputs(424242);
+        int valid = 0, poison = 0;
+        var events = new List<byte[]>();
+        for (var i = 0; i < 3000; i++)
+        {
+            var (_, m) = i % 4 == 0 ? ("seed", seeds[i % seeds.Count]) : inputs.Mutate(seeds[i % seeds.Count], i, seeds);
+            events.Add(m);
+            if (decoder.Decode(m, out _, out _, out _) == DecodeStatus.Event)
+            {
+                valid++;
+            }
+            else
+            {
+                poison++; // rejected (or ignored: also counted, never dead-lettered)
+            }
+        }
+
+        using var sentinel = new SentinelProcess(
+            new Dictionary<string, string> { ["SENTINEL_Kafka__SessionTimeoutMs"] = "3000", ["SENTINEL_Kafka__HeartbeatIntervalMs"] = "300", ["SENTINEL_Alerting__Console"] = "false" },
+            "run", "--bootstrap-servers", _cluster.BootstrapServers, "--group", "hostile", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--duration", "90");
+        using var http = new HttpClient { BaseAddress = new Uri(await sentinel.AddressAsync(TimeSpan.FromSeconds(60))), Timeout = TimeSpan.FromSeconds(10) };
+        await WaitAsync(async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode, "ready", sentinel);
+
+        using (var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = _cluster.BootstrapServers, LingerMs = 5 }).Build())
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("k" + (i % 11)), Value = events[i] });
+                if (i % 10 == 0)
+                {
+                    // Verdicts nobody signed, and garbage, on the feedback topic.
+                    producer.Produce("sentinel.feedback", new Message<byte[]?, byte[]> { Value = inputs.Mutate(events[i], i, seeds).Bytes });
+                }
+
+                if (i % 500 == 0)
+                {
+                    producer.Flush(TimeSpan.FromSeconds(10));
+                    Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+                }
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        string metrics = "";
+        await WaitAsync(
+            async () =>
+            {
+                metrics = await http.GetStringAsync("/metrics");
+                return Exposition.Sum(metrics, "sentinel_events_consumed_total") + Exposition.Sum(metrics, "sentinel_decode_failures_total") + Exposition.Sum(metrics, "sentinel_events_ignored_total") >= events.Count
+                    && Exposition.Sum(metrics, "sentinel_feedback_total") >= 300;
+            },
+            "every message counted",
+            sentinel);
+
+        Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+        Assert.StartsWith("ready", await http.GetStringAsync("/readyz"), StringComparison.Ordinal);
+        Assert.Equal(valid, Exposition.Sum(metrics, "sentinel_events_consumed_total"));
+        Assert.Equal(poison, Exposition.Sum(metrics, "sentinel_decode_failures_total") + Exposition.Sum(metrics, "sentinel_events_ignored_total"));
+        Assert.Equal(300, Exposition.Sum(metrics, "sentinel_feedback_total", "rejected"));
+        Assert.Equal(0, Exposition.Sum(metrics, "sentinel_stage_item_failures_total", "ingest"));
+        Assert.DoesNotContain("sentinel_stage_up{stage=\"ingest\"} 0", metrics, StringComparison.Ordinal);
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what, SentinelProcess sentinel)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet, or gone: the deadline decides.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for: {what}\n{sentinel.Stderr[^Math.Min(sentinel.Stderr.Length, 3000)..]}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+}
