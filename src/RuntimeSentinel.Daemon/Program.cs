@@ -287,9 +287,18 @@ var modelsPromote = new Command("promote", "Mark a version as the one in service
 modelsPromote.SetAction((parse, _) => ModelCommands.PromoteAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionArgument)!, Console.Out, Console.Error));
 var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote };
 
+var analystOption = new Option<string>("--analyst") { Description = "Your name: the file name of your key in the daemon's Kafka:FeedbackKeysDirectory.", Required = true };
+var keyFileOption = new Option<string>("--key-file") { Description = "File holding your verdict key (the same content as the daemon's copy).", Required = true };
+var feedbackTopicOption = new Option<string>("--topic") { Description = "Feedback topic.", DefaultValueFactory = _ => "sentinel.feedback" };
+var feedbackBootstrapOption = new Option<string>("--bootstrap-servers") { Description = "Kafka brokers.", Required = true };
+var verdictFileArgument = new Argument<string?>("verdict") { Description = "Verdict JSON file (docs/alerts.md, Feedback); '-' or none reads standard input.", Arity = ArgumentArity.ZeroOrOne };
+var feedbackSend = new Command("send", "Sign a verdict with your analyst key and publish it to the feedback topic.") { feedbackBootstrapOption, feedbackTopicOption, analystOption, keyFileOption, verdictFileArgument };
+feedbackSend.SetAction((parse, ct) => FeedbackCommand.SendAsync(parse.GetValue(feedbackBootstrapOption)!, parse.GetValue(feedbackTopicOption)!, parse.GetValue(analystOption)!, parse.GetValue(keyFileOption)!, parse.GetValue(verdictFileArgument), Console.Out, Console.Error, ct));
+var feedbackCommand = new Command("feedback", "Analysts' verdicts on alerts.") { feedbackSend };
+
 var root = new RootCommand("RuntimeSentinel: learns each container workload's runtime behaviour from Kafka and alerts on what departs from it.")
 {
-    run, demo, demoEvents, convert, replay, train, score, evaluate, models,
+    run, demo, demoEvents, convert, replay, train, score, evaluate, models, feedbackCommand,
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
 

@@ -97,6 +97,25 @@ public sealed class HostileKafkaDaemonTests : IDisposable
         Assert.DoesNotContain("sentinel_stage_up{stage=\"ingest\"} 0", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FeedbackSend_VerdictFile_PublishesItSignedWithTheAnalystsKey()
+    {
+        using var temp = new TempFolder("feedback-send-");
+        var keyFile = Path.Combine(temp.Path, "alice");
+        await File.WriteAllTextAsync(keyFile, "alice-key-0123456789abcdef\n");
+        var verdictFile = Path.Combine(temp.Path, "verdict.json");
+        var verdict = """{"verdict":"false_positive","scope":"item","workload":"prod/shop/Deployment/cart/cart","feature":"exec","item":{"a":"/bin/bash"},"reason":"ops shell"}""";
+        await File.WriteAllTextAsync(verdictFile, verdict + "\n");
+
+        using var sentinel = new SentinelProcess("feedback", "send", "--bootstrap-servers", _cluster.BootstrapServers, "--analyst", "alice", "--key-file", keyFile, verdictFile);
+        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+
+        var sent = Assert.Single(KafkaTestKit.ReadAll(_cluster, "sentinel.feedback", r => r.Count >= 1, TimeSpan.FromSeconds(20)));
+        Assert.Equal(verdict, Encoding.UTF8.GetString(sent.Message.Value));
+        Assert.Equal("alice", Encoding.UTF8.GetString(sent.Message.Headers.GetLastBytes(FeedbackSignature.KeyHeader)));
+        Assert.Equal(FeedbackSignature.Sign("alice-key-0123456789abcdef"u8.ToArray(), sent.Message.Value), Encoding.UTF8.GetString(sent.Message.Headers.GetLastBytes(FeedbackSignature.SignatureHeader)));
+    }
+
     private static async Task WaitAsync(Func<Task<bool>> condition, string what, SentinelProcess sentinel)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);

@@ -102,7 +102,7 @@ public class AlertDeliveryTests(ITestOutputHelper output)
                 def do_POST(self):
                     body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                     with open(out, "ab") as f:
-                        f.write(json.dumps({"sig": self.headers.get("X-Sentinel-Signature"), "body": body.decode()}).encode() + b"\n")
+                        f.write(json.dumps({"sig": self.headers.get("X-Sentinel-Signature"), "ts": self.headers.get("X-Sentinel-Timestamp"), "body": body.decode()}).encode() + b"\n")
                     self.send_response(200)
                     self.end_headers()
                 def log_message(self, *args):
@@ -155,9 +155,11 @@ public class AlertDeliveryTests(ITestOutputHelper output)
         output.WriteLine($"incidents written: {written.Count}; requests before the receiver returned: {receivedDuringOutage}; incidents received: {ids.Count} distinct in {requests.Count} requests");
         Assert.True(written.Count >= 5, $"{written.Count} incidents written");
         Assert.Equal(written.Select(i => i.GetProperty("id").GetString()).Order(), ids.Order()); // zero lost
+        // Signed over "<timestamp>.<body>", as a receiver checks it (and refuses stale timestamps: replays).
         Assert.All(requests, r => Assert.Equal(
-            "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(r.GetProperty("body").GetString()!))),
+            "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(r.GetProperty("ts").GetString() + "." + r.GetProperty("body").GetString()!))),
             r.GetProperty("sig").GetString()));
+        Assert.All(requests, r => Assert.InRange(long.Parse(r.GetProperty("ts").GetString()!, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-10).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
         Assert.Contains("Sink webhook: delivery of", sentinel.Stderr, StringComparison.Ordinal); // the outage was real
         Assert.Contains("Sink webhook recovered", sentinel.Stderr, StringComparison.Ordinal);
         dir.Delete(recursive: true);

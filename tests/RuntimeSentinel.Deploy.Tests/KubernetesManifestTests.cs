@@ -26,9 +26,9 @@ public class KubernetesManifestTests
     }
 
     [SkippableTheory]
-    [InlineData("deploy/k8s", 6)]
-    [InlineData("deploy/k8s/overlays/dev", 6)]
-    [InlineData("deploy/k8s/overlays/production", 7)]
+    [InlineData("deploy/k8s", 7)]
+    [InlineData("deploy/k8s/overlays/dev", 7)]
+    [InlineData("deploy/k8s/overlays/production", 8)]
     public async Task Kustomize_BaseAndOverlays_RenderValidUnprivilegedObjects(string dir, int objects)
     {
         var rendered = await RenderAsync(dir);
@@ -37,6 +37,7 @@ public class KubernetesManifestTests
         Assert.Contains($"{objects} objects, 0 problems", output, StringComparison.Ordinal);
         Assert.Contains("kind: DaemonSet", rendered, StringComparison.Ordinal);
         Assert.Contains("kind: ServiceMonitor", rendered, StringComparison.Ordinal);
+        Assert.Contains("kind: NetworkPolicy", rendered, StringComparison.Ordinal);
     }
 
     [SkippableFact]
@@ -54,6 +55,8 @@ public class KubernetesManifestTests
     [InlineData("terminationGracePeriodSeconds: 40", "terminationGracePeriodSeconds: 10", "terminationGracePeriodSeconds")]
     [InlineData("containerPort: 9464", "containerPort: \"metrics\"", "schema")]
     [InlineData("- ALL", "- NET_ADMIN", "drop ALL capabilities")]
+    [InlineData("- port: metrics\n", "- port: 9465\n", "admits only the metrics port")]
+    [InlineData("\"AdminListen\": \"127.0.0.1:9465\"", "\"AdminListen\": \"0.0.0.0:9465\"", "AdminListen must stay on loopback")]
     public async Task Validate_WeakenedManifest_IsRejected(string from, string to, string expected)
     {
         var rendered = (await RenderAsync("deploy/k8s")).Replace(from, to, StringComparison.Ordinal);

@@ -41,6 +41,10 @@ if (configMap) {
   const [h, m, s] = t.split(":").map(Number);
   shutdownSeconds = h * 3600 + m * 60 + s;
   if (!String(cfg.Http?.Listen ?? "").startsWith("0.0.0.0:")) problems.push("ConfigMap: Http.Listen must bind 0.0.0.0 in a pod");
+  const admin = String(cfg.Http?.AdminListen ?? "127.0.0.1:9465");
+  if (admin && !admin.startsWith("127.0.0.1:")) problems.push("ConfigMap: Http.AdminListen must stay on loopback (reach /workloads with kubectl port-forward)");
+  if (cfg.Kafka?.FeedbackAllowUnsigned) problems.push("ConfigMap: Kafka.FeedbackAllowUnsigned lets anyone who can write the feedback topic silence detection");
+  if (cfg.Kafka?.AllowEmbeddedInCluster) problems.push("ConfigMap: Kafka.AllowEmbeddedInCluster: the embedded test cluster watches nothing in a real cluster");
   for (const key of ["SaslPassword", "SslKeyPassword"]) {
     if (cfg.Kafka?.[key]) problems.push(`ConfigMap: Kafka.${key} must not be inline; use a Secret file`);
   }
@@ -68,6 +72,15 @@ for (const ds of daemonSets) {
 }
 
 if (!objects.some((o) => o.kind === "ServiceMonitor")) problems.push("missing ServiceMonitor");
+const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+if (policies.length === 0) problems.push("missing NetworkPolicy (only scraping may reach the pod)");
+for (const np of policies) {
+  const ingress = np.spec?.ingress ?? [];
+  const ports = ingress.flatMap((r) => r.ports ?? [{ port: "any" }]);
+  if (!(np.spec?.policyTypes ?? []).includes("Ingress")) problems.push(`NetworkPolicy/${np.metadata.name}: must restrict Ingress`);
+  if (ports.some((p) => p.port !== "metrics" && p.port !== 9464)) problems.push(`NetworkPolicy/${np.metadata.name}: admits only the metrics port`);
+  if (ingress.some((r) => !(r.from ?? []).length)) problems.push(`NetworkPolicy/${np.metadata.name}: every rule names who may scrape`);
+}
 if (!objects.some((o) => o.kind === "Service")) problems.push("missing metrics Service");
 
 for (const p of problems) console.log(p);

@@ -70,6 +70,11 @@ public sealed class SequenceModel
         using var r = new BinaryReader(File.OpenRead(path));
         var window = r.ReadInt32();
         var n = r.ReadInt32();
+        if (window is < 1 or > 4096 || n < 0 || n > r.BaseStream.Length - r.BaseStream.Position)
+        {
+            throw new InvalidDataException($"sequence model header out of range (window {window}, {n} symbols)");
+        }
+
         var symbols = new string[n];
         for (var i = 0; i < n; i++)
         {
@@ -78,6 +83,11 @@ public sealed class SequenceModel
 
         var workload = NgramModel.Load(r);
         var exes = r.ReadInt32();
+        if (exes < 0 || exes > r.BaseStream.Length - r.BaseStream.Position)
+        {
+            throw new InvalidDataException($"sequence model claims {exes} executables");
+        }
+
         var byExe = new Dictionary<string, NgramModel>(StringComparer.Ordinal);
         for (var i = 0; i < exes; i++)
         {

@@ -144,18 +144,31 @@ public sealed class NgramModel
 
     public static NgramModel Load(BinaryReader r)
     {
-        var m = new NgramModel(r.ReadInt32(), r.ReadDouble());
+        var order = r.ReadInt32();
+        var discount = r.ReadDouble();
+        if (order is < 1 or > 6 || !(discount is >= 0 and < 1))
+        {
+            throw new InvalidDataException($"n-gram order {order} or discount {discount} out of range");
+        }
+
+        var m = new NgramModel(order, discount);
         var vocabulary = r.ReadInt32();
         var levels = new List<List<(ulong, List<(int, int)>)>>(m.Order);
         for (var k = 0; k < m.Order; k++)
         {
+            // Each context takes at least 12 bytes: a count larger than what is left is corrupt, not an allocation.
             var n = r.ReadInt32();
+            if (n < 0 || n > Remaining(r) / 12)
+            {
+                throw new InvalidDataException($"n-gram level {k} claims {n} contexts");
+            }
+
             var level = new List<(ulong, List<(int, int)>)>(n);
             for (var i = 0; i < n; i++)
             {
                 var ctx = r.ReadUInt64();
                 var pairs = r.ReadInt32();
-                if (pairs < 0 || pairs > Start)
+                if (pairs < 0 || pairs > Start || pairs > Remaining(r) / 8)
                 {
                     throw new InvalidDataException($"n-gram context with {pairs} successors");
                 }
@@ -175,6 +188,8 @@ public sealed class NgramModel
         m.Freeze(vocabulary, levels);
         return m;
     }
+
+    private static long Remaining(BinaryReader r) => r.BaseStream.CanSeek ? r.BaseStream.Length - r.BaseStream.Position : long.MaxValue;
 
     private void Freeze(int vocabulary, List<List<(ulong Context, List<(int Symbol, int Count)> Next)>> levels)
     {
