@@ -19,7 +19,7 @@ public sealed class ArgumentRedactor
     /// </summary>
     public static readonly IReadOnlyList<string> DefaultPatterns =
     [
-        @"(?i)\b(pass(word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth)[=:](?<s>[^\s&]+)",
+        @"(?i)(pass(word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth)[=:](?<s>[^\s&]+)",
         @"(?i)\s--?(pass(word)?|token|secret|api[_-]?key|auth-token)[ =](?<s>[^\s-]\S*)",
         @"(?i)\bbearer (?<s>[A-Za-z0-9._~+/=-]+)",
         @"(?i)\bbasic (?<s>[A-Za-z0-9+/=]+)",

@@ -1,0 +1,116 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Health;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Alerting.Tests;
+
+/// <summary>Alerts carry text attackers chose; nothing in them may break delivery, leak a secret or inject markup.</summary>
+public class HostileAlertTests
+{
+    [Theory]
+    [InlineData("mysql -h db -u app -pS3cretPass shop", "mysql -h db -u app -p[REDACTED] shop")]
+    [InlineData("curl -H Authorization: Bearer eyJhbGciOi.abc.def https://api", "curl -H Authorization: Bearer [REDACTED] https://api")]
+    [InlineData("app --password hunter2 --port 80", "app --password [REDACTED] --port 80")]
+    [InlineData("app --token=abc123 run", "app --token=[REDACTED] run")]
+    [InlineData("env DB_PASSWORD=x PGPASSWORD=secret psql", "env DB_PASSWORD=[REDACTED] PGPASSWORD=[REDACTED] psql")]
+    [InlineData("git clone https://bob:ghp_xyz@github.com/acme/repo", "git clone https://bob:[REDACTED]@github.com/acme/repo")]
+    [InlineData("aws s3 ls --key AKIAABCDEFGHIJKLMNOP", "aws s3 ls --key [REDACTED]")]
+    [InlineData("redis-cli -h cache -a p4ss ping", "redis-cli -h cache -a [REDACTED] ping")]
+    [InlineData("/usr/sbin/nginx -g daemon off;", "/usr/sbin/nginx -g daemon off;")]
+    public void Redact_DefaultPatterns_MaskSecretsAndKeepTheRest(string args, string expected)
+    {
+        var redactor = new ArgumentRedactor(new RedactionOptions());
+        Assert.Equal(expected, redactor.Redact(args));
+    }
+
+    [Fact]
+    public void Redact_OwnPatternAndDefaultsOff_OnlyTheOwnPatternApplies()
+    {
+        var redactor = new ArgumentRedactor(new RedactionOptions { Defaults = false, Patterns = [@"customer-(?<s>\d+)"] });
+        Assert.Equal("export customer-[REDACTED] --password x", redactor.Redact("export customer-4711 --password x"));
+        Assert.False(ArgumentRedactor.IsValidPattern(@"(a)\1", out var problem)); // backreferences cannot run in linear time
+        Assert.False(string.IsNullOrEmpty(problem));
+        Assert.All(ArgumentRedactor.DefaultPatterns, p => Assert.True(ArgumentRedactor.IsValidPattern(p, out _), p));
+    }
+
+    [Fact]
+    public void Apply_AlertWithSecretInEvidence_EvidenceRedactedOriginalUntouched()
+    {
+        var alert = TestAlerts.Make(Some.Exec("/usr/bin/mysql") with { Process = new ProcessInfo(7, 1, 0, "/usr/bin/mysql", "mysql -uroot -pTopSecret", "/bin/sh") });
+        var redacted = new ArgumentRedactor(new RedactionOptions()).Apply(alert);
+        Assert.Equal("mysql -uroot -p[REDACTED]", redacted.Evidence[0].Process.Args);
+        Assert.Equal("mysql -uroot -pTopSecret", alert.Evidence[0].Process.Args);
+        var json = Encoding.UTF8.GetString(IncidentJsonWriter.ToUtf8(new Incident(redacted, Some.Time) { Status = IncidentStatus.Firing, Version = 1 }, null));
+        Assert.DoesNotContain("TopSecret", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SlackRender_SummaryWithMarkup_IsEscaped()
+    {
+        var alert = TestAlerts.Make(Some.Exec("/tmp/<!channel>&<https://evil.example|click>"));
+        var slack = new SlackAlertSink(new HttpClient(), new EndpointOptions { Url = "http://127.0.0.1:1/" }, null);
+        var text = Encoding.UTF8.GetString(slack.Render(new Incident(alert, Some.Time) { Status = IncidentStatus.Firing, Version = 1 }));
+        Assert.DoesNotContain("<!channel>", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("<https://evil", text, StringComparison.Ordinal);
+        Assert.Contains("&lt;!channel&gt;&amp;&lt;https://evil.example|click&gt;", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SlackUrlFile_UrlReadFromTheFileNeverInConfig()
+    {
+        using var temp = new TempFolder("slack-url-");
+        var file = Path.Combine(temp.Path, "url");
+        File.WriteAllText(file, "https://hooks.slack.example/T000/B000/XXXX\n");
+        var options = new EndpointOptions { UrlFile = file };
+        Assert.True(options.Enabled);
+        Assert.Equal("https://hooks.slack.example/T000/B000/XXXX", options.ResolveUrl());
+        var errors = new AlertingOptionsValidator().Validate(null, new AlertingOptions { Slack = new EndpointOptions { UrlFile = file, Url = "https://x" } });
+        Assert.Contains("give Url or UrlFile, not both", string.Join(" ", errors.Failures ?? []), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DiskQueue_CorruptAndForeignFiles_AreSetAsideNotFatal()
+    {
+        using var temp = new TempFolder("spill-corrupt-");
+        var dir = Path.Combine(temp.Path, "sink");
+        var q = new DiskQueue(dir, 1 << 20);
+        q.Append([Encoding.UTF8.GetBytes("first")]);
+        q.Append([Encoding.UTF8.GetBytes("second")]);
+        var files = Directory.GetFiles(dir, "*.batch").Order(StringComparer.Ordinal).ToList();
+        File.WriteAllBytes(files[0], [0xFF, 0xFF, 0xFF, 0x7F, 1, 2]); // claims 2^31 items
+        File.WriteAllText(Path.Combine(dir, "notes.batch"), "not ours");
+
+        var reopened = new DiskQueue(dir, 1 << 20); // must not throw at start-up
+        var oldest = reopened.Peek();
+        Assert.NotNull(oldest);
+        Assert.Equal("second", Encoding.UTF8.GetString(Assert.Single(oldest.Value.Items)));
+        Assert.True(File.Exists(files[0] + ".corrupt"));
+    }
+
+    [Fact]
+    public async Task Dispatcher_ObserverAndRuleThrow_KeepsDeliveringAndCountsTheFailures()
+    {
+        var sink = new AlertDispatcherTests.ListSink("list");
+        var registry = new HealthRegistry();
+        var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var d = new AlertDispatcher([sink], [new ThrowingObserver()], Microsoft.Extensions.Options.Options.Create(AlertDispatcherTests.Options()), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance, registry);
+        await d.StartAsync(default);
+        d.Publish(TestAlerts.Exec("/bin/sh", 1));
+        d.Publish(TestAlerts.Exec("/bin/nc", 2, ppid: 99)); // another process tree: its own incident
+        await d.StopAsync(default);
+
+        var stage = registry.Stages.Single(s => s.Name == "alert-dispatcher");
+        Assert.Equal(StageState.Stopped, stage.State); // stopped by the host, not faulted
+        Assert.Equal(2, stage.Failures); // the observer threw for each incident
+        Assert.Equal(2, sink.Received.Count); // and both were delivered anyway
+        Assert.Empty(registry.Faulted);
+    }
+
+    private sealed class ThrowingObserver : IIncidentObserver
+    {
+        public void OnIncident(Incident incident) => throw new InvalidOperationException("observer bug");
+    }
+}
