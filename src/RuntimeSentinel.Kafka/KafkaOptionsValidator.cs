@@ -3,8 +3,10 @@ using Microsoft.Extensions.Options;
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>Lists every Kafka configuration error at start-up (cross-field rules included).</summary>
-public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
+public sealed class KafkaOptionsValidator(Func<string, string?>? environment = null) : IValidateOptions<KafkaOptions>
 {
+    private readonly Func<string, string?> _environment = environment ?? Environment.GetEnvironmentVariable;
+
     private static readonly string[] Protocols = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
     private static readonly string[] Mechanisms = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
 
@@ -102,7 +104,7 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
             errors.Add("Kafka:FeedbackPendingTtl must be between 0 and 30 days.");
         }
 
-        if (o.IsEmbedded && !o.AllowEmbeddedInCluster && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+        if (o.IsEmbedded && !o.AllowEmbeddedInCluster && !string.IsNullOrEmpty(_environment("KUBERNETES_SERVICE_HOST")))
         {
             errors.Add("Kafka:BootstrapServers is empty or 'embedded' inside a Kubernetes cluster (KUBERNETES_SERVICE_HOST is set): the embedded test cluster keeps nothing and reads nothing real. Configure the cluster's Kafka, or set Kafka:AllowEmbeddedInCluster=true.");
         }

@@ -62,4 +62,30 @@ public class KafkaOptionsValidatorTests
         var result = new KafkaOptionsValidator().Validate(null, new KafkaOptions { Topics = ["e"], SecurityProtocol = "ssl" });
         Assert.Contains(result.Failures!, f => f.Contains("embedded", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Validate_EmbeddedInsideKubernetes_IsRefusedUnlessAllowed()
+    {
+        string? InCluster(string name) => name == "KUBERNETES_SERVICE_HOST" ? "10.96.0.1" : null;
+        var refused = new KafkaOptionsValidator(InCluster).Validate(null, new KafkaOptions { Topics = ["e"] });
+        Assert.Contains(refused.Failures!, f => f.Contains("KUBERNETES_SERVICE_HOST", StringComparison.Ordinal));
+        Assert.True(new KafkaOptionsValidator(InCluster).Validate(null, new KafkaOptions { Topics = ["e"], AllowEmbeddedInCluster = true }).Succeeded);
+        Assert.True(new KafkaOptionsValidator(InCluster).Validate(null, new KafkaOptions { Topics = ["e"], BootstrapServers = "kafka:9092" }).Succeeded);
+        Assert.True(new KafkaOptionsValidator(_ => null).Validate(null, new KafkaOptions { Topics = ["e"] }).Succeeded);
+    }
+
+    [Fact]
+    public void Validate_DeadLetterAndFeedbackLimits_AreChecked()
+    {
+        var result = new KafkaOptionsValidator(_ => null).Validate(null, new KafkaOptions
+        {
+            Topics = ["e"],
+            DeadLetterMaxBytes = 10,
+            DeadLetterRetries = 0,
+            FeedbackKeysDirectory = "/nonexistent/keys",
+            FeedbackMaxFeatureAcceptance = TimeSpan.Zero,
+            FeedbackAuditTopic = "e",
+        });
+        Assert.Equal(5, result.Failures!.Count());
+    }
 }
