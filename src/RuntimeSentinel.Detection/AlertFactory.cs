@@ -115,7 +115,9 @@ public static class AlertFactory
             Feature.Lineage => $"{key.ShortName}: {e.Process.Exe} started by new parent {e.Process.ParentExe} ({f.Reason})",
             Feature.Syscall => $"{key.ShortName}: {who} called {e.SyscallName} ({seen}; {f.Reason})",
             Feature.File => $"{key.ShortName}: {who} opened {e.FilePath} [{e.FileFlags ?? "?"}] ({seen}; {f.Reason})",
-            Feature.Endpoint => $"{key.ShortName}: {who} connected to {e.Net.RemoteIp}:{e.Net.RemotePort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})",
+            Feature.Endpoint => f.Item.A == e.Net.RemoteIp
+                ? $"{key.ShortName}: {who} connected to {e.Net.RemoteIp}:{e.Net.RemotePort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})"
+                : $"{key.ShortName}: {who} connected to {f.Item.A}:{e.Net.RemotePort}/{e.Net.Protocol ?? "tcp"} at {e.Net.RemoteIp} ({seen}; {f.Reason})",
             Feature.Dns => $"{key.ShortName}: {who} resolved {e.DnsName} ({seen}; {f.Reason})",
             Feature.ListenPort => $"{key.ShortName}: {who} {(e.Kind == EventKind.NetListen ? "listens on" : "accepted on")} port {e.Net.LocalPort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})",
             Feature.Resource => $"{key.ShortName}: {f.Reason} (z={f.Score:0.0})",

@@ -62,6 +62,9 @@ public sealed class DetectionOptions
     /// <summary>Alert budget the thresholds aim for; exported beside the measured rate for dashboards and alert rules.</summary>
     public double TargetAlertsPerWorkloadDay { get; set; } = 1;
 
+    /// <summary>How network peers are identified (section <c>Detection:Network</c>).</summary>
+    public Network.NetworkOptions Network { get; set; } = new();
+
     /// <summary>Behaviour, sequence and spike models (section <c>Detection:Models</c>).</summary>
     public Models.ModelOptions Models { get; set; } = new();
 

@@ -602,7 +602,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 var suppressedBefore = baseline.CooldownSuppressed;
                 var phase = baseline.Phase;
                 (phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
-                baseline.Observe(e, path, now, this, _findings);
+                baseline.Observe(e, path, now, this, _findings, item.Peer);
                 if (baseline.Models is { } models)
                 {
                     // The phase the event was observed in: the event that ends learning is still learning data.

@@ -58,18 +58,11 @@ internal sealed class FalcoFormat : JsonDocumentFormat
 
         var evtType = f.Str("evt.type");
         var fd = f.Str("fd.name");
-        if (evtType is "connect" or "accept" or "accept4" or "listen" or "sendto" || (fd is not null && fd.Contains("->", StringComparison.Ordinal)) || f.Str("fd.sip") is not null)
+        if (evtType is "connect" or "accept" or "accept4" or "listen" or "bind" or "sendto" or "sendmsg" || (fd is not null && fd.Contains("->", StringComparison.Ordinal)) || f.Str("fd.sip") is not null)
         {
-            var net = Endpoints(f, fd);
-            if (net.RemoteIp is not null || net.LocalPort >= 0)
+            if (Connection(f, fd, evtType) is { } net)
             {
-                var kind = evtType switch
-                {
-                    "accept" or "accept4" => EventKind.NetAccept,
-                    "listen" => EventKind.NetListen,
-                    _ => EventKind.NetConnect,
-                };
-                return Json.Accept(e with { Kind = kind, Net = net }, out evt, out error, out note);
+                return Json.Accept(e with { Kind = net.Kind, Net = net.Net }, out evt, out error, out note);
             }
         }
 
@@ -103,26 +96,73 @@ internal sealed class FalcoFormat : JsonDocumentFormat
         return first.Length == 0 ? null : first;
     }
 
-    /// <summary>Falco's <c>fd.name</c> for sockets is <c>cip:cport-&gt;sip:sport</c>.</summary>
-    private static NetInfo Endpoints(JsonElement f, string? fd)
+    /// <summary>
+    /// A socket event seen from the alerting process. Falco names a connection client first, whatever side the
+    /// process is on: <c>fd.name</c> is <c>cip:cport-&gt;sip:sport</c> (also <c>fd.cip</c>, <c>fd.sip</c>, ...). So
+    /// <c>connect</c> is outbound to the server, <c>accept</c> inbound from the client on the service port
+    /// <c>sport</c>, <c>listen</c>/<c>bind</c> a listening port, a datagram <c>sendto</c>/<c>sendmsg</c> to a service port
+    /// an outbound flow, and any other call on a connected socket traffic on it (side from <c>fd.is_server</c> or,
+    /// without it, from which port is ephemeral).
+    /// </summary>
+    private static (EventKind Kind, NetInfo Net)? Connection(JsonElement f, string? fd, string? evtType)
     {
-        var proto = f.Str("fd.l4proto");
-        if (f.Str("fd.sip") is { } sip)
-        {
-            return new NetInfo(proto, f.Str("fd.cip"), f.Int("fd.cport"), sip, f.Int("fd.sport"), 0, 0);
-        }
-
+        var proto = Protocol(f.Str("fd.l4proto") ?? f.Str("fd.type"));
+        string? cip = f.Str("fd.cip"), sip = f.Str("fd.sip");
+        int cport = f.Get("fd.cport") is null ? -1 : f.Int("fd.cport"), sport = f.Get("fd.sport") is null ? -1 : f.Int("fd.sport");
         if (fd is not null)
         {
             var arrow = fd.IndexOf("->", StringComparison.Ordinal);
-            if (arrow > 0 && Split(fd[..arrow], out var lip, out var lport) && Split(fd[(arrow + 2)..], out var rip, out var rport))
+            if (arrow > 0 && Split(fd[..arrow], out var a, out var ap) && Split(fd[(arrow + 2)..], out var b, out var bp))
             {
-                return new NetInfo(proto ?? "tcp", lip, lport, rip, rport, 0, 0);
+                (cip, cport, sip, sport) = (cip ?? a, cport >= 0 ? cport : ap, sip ?? b, sport >= 0 ? sport : bp);
+            }
+            else if (arrow < 0 && Split(fd, out var only, out var onlyPort))
+            {
+                // A listening or bound socket: one address, its own.
+                (sip, sport) = (sip ?? only, sport >= 0 ? sport : onlyPort);
             }
         }
 
-        return NetInfo.None;
+        if (evtType is "listen" or "bind")
+        {
+            return sport >= 0 ? (EventKind.NetListen, new NetInfo(proto ?? "tcp", sip, sport, null, -1, 0, 0)) : null;
+        }
+
+        if (sip is null || cip is null)
+        {
+            return sip is null ? null : (EventKind.NetConnect, new NetInfo(proto ?? "tcp", null, -1, sip, sport, 0, 0) { Direction = NetDirection.Outbound });
+        }
+
+        var outbound = new NetInfo(proto ?? "tcp", cip, cport, sip, sport, 0, 0) { Direction = NetDirection.Outbound };
+        var inbound = new NetInfo(proto ?? "tcp", sip, sport, cip, cport, 0, 0) { Direction = NetDirection.Inbound };
+        switch (evtType)
+        {
+            case "connect":
+                return (EventKind.NetConnect, outbound);
+            case "accept" or "accept4":
+                return (EventKind.NetAccept, inbound);
+            case "sendto" or "sendmsg" when proto == "udp" && !TetragonFormat.IsEphemeral(sport):
+                return (EventKind.NetConnect, outbound);
+        }
+
+        bool? server = f.Get("fd.is_server") is { } isServer ? isServer.ValueKind == JsonValueKind.True || isServer.ToString() == "true" : null;
+        if (server is null)
+        {
+            // Without fd.is_server, an old-style alert on a connection is about the client's connection to the server.
+            return (evtType is null or "connect" ? EventKind.NetConnect : EventKind.NetFlow, outbound);
+        }
+
+        return (EventKind.NetFlow, server.Value ? inbound : outbound);
     }
+
+    private static string? Protocol(string? p) => p?.ToLowerInvariant() switch
+    {
+        null => null,
+        var x when x.Contains("tcp", StringComparison.Ordinal) => "tcp",
+        var x when x.Contains("udp", StringComparison.Ordinal) => "udp",
+        "ipv4" or "ipv6" => null,
+        var x => x,
+    };
 
     private static bool Split(string endpoint, out string? ip, out int port)
     {

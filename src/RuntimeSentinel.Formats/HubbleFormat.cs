@@ -16,23 +16,29 @@ internal sealed class HubbleFormat : JsonDocumentFormat
 
     protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
-        var flow = root.Get("flow") ?? (root.Get("IP") is not null || root.Get("verdict") is not null ? root : null);
+        // `hubble observe -o json` wraps each flow; the API, exporters and docs also give bare flows.
+        var flow = root.Get("flow") ?? (IsBareFlow(root) ? root : null);
         if (flow is not { } f)
         {
+            if (root.Get("node_status") is not null || root.Get("lost_events") is not null || root.Get("agent_event") is not null || root.Get("debug_event") is not null)
+            {
+                return Json.Ignore(out evt, out error, out note, "hubble_status");
+            }
+
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow", "a Hubble record carries a flow object");
         }
 
+        // A flow always happened; one exported without a time is taken as seen on arrival (labelled so).
         var ts = Json.Time(f.Get("time")) ?? Json.Time(root.Get("time"));
-        if (ts is null)
-        {
-            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow.time", "required");
-        }
+        var arrival = ts is null;
+        ts ??= DateTimeOffset.UtcNow;
 
         var srcIp = f.Str("IP", "source");
         var dstIp = f.Str("IP", "destination");
         if (srcIp is null || dstIp is null)
         {
-            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow.IP", "a flow needs IP.source and IP.destination");
+            // Ethernet-only flows (ARP and other L2 traffic) name no IP peer: nothing to learn per workload.
+            return Json.Ignore(out evt, out error, out note, "hubble_flow_without_ip");
         }
 
         var (protocol, srcPort, dstPort) = L4(f);
@@ -64,6 +70,18 @@ internal sealed class HubbleFormat : JsonDocumentFormat
             labels.Add(KeyValuePair.Create("hubble.reply", "true"));
         }
 
+        if (arrival)
+        {
+            labels.Add(KeyValuePair.Create("time", "arrival"));
+        }
+
+        // Hubble names the peer's workload itself: the endpoint identity that survives pod IP churn.
+        var peer = localIsSource ? destination : source;
+        if (peer?.Str("namespace") is { } peerNs && peer.Value.Get("workloads") is { ValueKind: JsonValueKind.Array } pw && pw.GetArrayLength() > 0 && pw[0].Str("name") is { } peerName)
+        {
+            labels.Add(KeyValuePair.Create(PeerWorkloadLabel, $"{peerNs}/{pw[0].Str("kind") ?? "Deployment"}/{peerName}"));
+        }
+
         var e = new RuntimeEvent
         {
             Timestamp = ts.Value,
@@ -83,9 +101,17 @@ internal sealed class HubbleFormat : JsonDocumentFormat
                 }
 
                 // Requests and responses both name the query; the requesting side is the workload that resolved it.
-                var requester = l7.Str("type") == "RESPONSE" ? !localIsSource : localIsSource;
+                // A response also carries the addresses (ips): what later connections to them are called.
+                var response = l7.Str("type") == "RESPONSE";
+                var requester = response ? !localIsSource : localIsSource;
                 var who = requester ? local : (localIsSource ? destination : source);
-                return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = query, Workload = Identity(who, node), Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
+                string? answers = null;
+                if (response && dns.Get("ips") is { ValueKind: JsonValueKind.Array } ips && ips.GetArrayLength() > 0)
+                {
+                    answers = string.Join(',', ips.EnumerateArray().Select(i => i.ToString()).Where(i => System.Net.IPAddress.TryParse(i, out _)).Take(16));
+                }
+
+                return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = query, DnsAnswers = Json.NullIfEmpty(answers), Workload = Identity(who, node), Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
             }
 
             if (l7.Get("http") is { } http)
@@ -98,7 +124,17 @@ internal sealed class HubbleFormat : JsonDocumentFormat
             }
         }
 
-        var net = new NetInfo(protocol, localIp, localPort, remoteIp, remotePort, 0, 0);
+        var net = new NetInfo(protocol, localIp, localPort, remoteIp, remotePort, 0, 0) { Direction = localInitiated ? NetDirection.Outbound : NetDirection.Inbound };
+
+        // A TCP connection is opened by its first SYN; every other segment (ACK, PSH, FIN, RST, and the SYN-ACK
+        // reply) is traffic on it. UDP and ICMP have no handshake: each request flow stands for the connection.
+        var tcp = f.Path("l4", "TCP");
+        var opening = tcp is null || (tcp.Value.Path("flags", "SYN")?.ValueKind == JsonValueKind.True && tcp.Value.Path("flags", "ACK")?.ValueKind != JsonValueKind.True && !reply);
+        if (!opening || (tcp is null && reply))
+        {
+            return Json.Accept(e with { Kind = EventKind.NetFlow, Net = net, Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
+        }
+
         var kind = localInitiated ? EventKind.NetConnect : EventKind.NetAccept;
         if (kind == EventKind.NetConnect && remotePort < 0)
         {
@@ -112,6 +148,12 @@ internal sealed class HubbleFormat : JsonDocumentFormat
 
         return Json.Accept(e with { Kind = kind, Net = net, Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
     }
+
+    private const string PeerWorkloadLabel = "peer.workload";
+
+    private static bool IsBareFlow(JsonElement root) =>
+        root.Get("IP") is not null || root.Get("verdict") is not null || root.Get("l4") is not null || root.Get("traffic_direction") is not null
+        || (root.Get("source") is { ValueKind: JsonValueKind.Object } && root.Get("destination") is { ValueKind: JsonValueKind.Object });
 
     private static (string Protocol, int Source, int Destination) L4(JsonElement f)
     {

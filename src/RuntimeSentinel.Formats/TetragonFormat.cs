@@ -17,6 +17,9 @@ internal sealed class TetragonFormat : JsonDocumentFormat
 
     public override string Name => "tetragon";
 
+    /// <summary>Label on events that report state found at sensor start (an inventory), not something that happened then.</summary>
+    public const string InventoryLabel = "inventory";
+
     public static bool Recognises(string topLevelKey) => Array.IndexOf(Types, topLevelKey) >= 0;
 
     /// <summary>The same check on the raw (unescaped) UTF-8 name, without decoding it (it may not be valid text).</summary>
@@ -91,14 +94,15 @@ internal sealed class TetragonFormat : JsonDocumentFormat
             case "process_exit":
                 return Json.Accept(e with { Kind = EventKind.ProcessExit, ReturnCode = body.Long("status") }, out evt, out error, out note);
             case "process_connect":
-                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = Legacy(body) }, out evt, out error, out note);
+                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = Legacy(body) with { Direction = NetDirection.Outbound } }, out evt, out error, out note);
             case "process_listen":
                 // The older listen event names the socket as ip/port (newer exports: source_ip/source_port).
                 var listenPort = body.Int("port") is >= 0 and var lp ? lp : body.Int("source_port");
                 return Json.Accept(e with { Kind = EventKind.NetListen, Net = new NetInfo(Protocol(body.Str("protocol")), body.Str("ip") ?? body.Str("source_ip"), listenPort, null, -1, 0, 0) }, out evt, out error, out note);
             case "process_close":
-                // The older socket-close event: the connection it ends, as a syscall with its endpoints.
-                return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = "close", Net = Legacy(body) }, out evt, out error, out note);
+                // The older socket-close event: the end of a connection (with its byte counts), not a new endpoint.
+                var closed = Legacy(body);
+                return Json.Accept(e with { Kind = closed.RemoteIp is null ? EventKind.Syscall : EventKind.NetFlow, SyscallName = "close", Net = closed with { Direction = Direction(closed) } }, out evt, out error, out note);
             default:
                 return Probe(body, e, out evt, out error, out note);
         }
@@ -117,6 +121,7 @@ internal sealed class TetragonFormat : JsonDocumentFormat
         string? path = null;
         string? flags = null;
         NetInfo? net = null;
+        long size = -1;
         if (body.Get("args") is { ValueKind: JsonValueKind.Array } args)
         {
             foreach (var a in args.EnumerateArray())
@@ -128,11 +133,11 @@ internal sealed class TetragonFormat : JsonDocumentFormat
                 }
                 else if (a.Get("sock_arg") is { } s)
                 {
-                    net ??= new NetInfo(Protocol(s.Str("protocol")), s.Str("saddr"), s.Int("sport"), s.Str("daddr"), s.Int("dport"), 0, 0);
+                    net ??= Sock(s);
                 }
                 else if (a.Get("sockaddr_arg") is { } sa)
                 {
-                    net ??= new NetInfo(null, null, -1, sa.Str("addr"), sa.Int("port"), 0, 0);
+                    net ??= new NetInfo(null, null, -1, sa.Str("addr") ?? sa.Str("sin_addr"), sa.Get("port") is not null ? sa.Int("port") : sa.Int("sin_port"), 0, 0);
                 }
                 else if (a.Get("linux_binprm_arg") is { } b)
                 {
@@ -142,18 +147,42 @@ internal sealed class TetragonFormat : JsonDocumentFormat
                 {
                     path ??= m.Str("name");
                 }
+                else if (size < 0 && (a.Get("int_arg") ?? a.Get("size_arg") ?? a.Get("uint_arg") ?? a.Get("long_arg")) is not null)
+                {
+                    // The byte count of tcp_sendmsg / udp_sendmsg (size_t size): the policy's second argument.
+                    size = a.Long("int_arg") ?? a.Long("size_arg") ?? a.Long("uint_arg") ?? a.Long("long_arg") ?? -1;
+                }
             }
         }
 
+        // inet_csk_accept and friends return the new socket: who connected to which service port.
+        var returned = body.Path("return", "sock_arg") is { } rs ? Sock(rs) : (NetInfo?)null;
         var lower = function.ToLowerInvariant();
-        if (net is { } n && n.RemoteIp is not null && (lower.Contains("connect", StringComparison.Ordinal) || lower.Contains("sendmsg", StringComparison.Ordinal)))
+        switch (NetRole(lower))
         {
-            return Json.Accept(e with { Kind = EventKind.NetConnect, Net = n }, out evt, out error, out note);
-        }
+            case Role.Connect when net is { RemoteIp: not null } c:
+                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = c with { Direction = NetDirection.Outbound } }, out evt, out error, out note);
+            case Role.Accept when (returned ?? net) is { } acc && acc.LocalPort >= 0:
+                // The accepted socket seen from the server: its local port is the service, its remote address the client.
+                return Json.Accept(e with { Kind = EventKind.NetAccept, Net = acc with { Direction = NetDirection.Inbound } }, out evt, out error, out note);
+            case Role.Datagram when net is { RemoteIp: not null } d:
+                // An outbound datagram starts (or continues) a flow to the peer's service port; a datagram from a
+                // service port to an ephemeral one is the reply half of a flow someone else started.
+                if (IsEphemeral(d.RemotePort) && !IsEphemeral(d.LocalPort) && d.LocalPort > 0)
+                {
+                    return Json.Accept(e with { Kind = EventKind.NetFlow, Net = d with { Direction = NetDirection.Inbound, BytesOut = Math.Max(0, size) } }, out evt, out error, out note);
+                }
 
-        if (net is { } l && lower.Contains("listen", StringComparison.Ordinal))
-        {
-            return Json.Accept(e with { Kind = EventKind.NetListen, Net = l with { LocalPort = Math.Max(l.LocalPort, 0) } }, out evt, out error, out note);
+                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = d with { Direction = NetDirection.Outbound, BytesOut = Math.Max(0, size) } }, out evt, out error, out note);
+            case Role.Send or Role.Receive or Role.Close when net is { RemoteIp: not null } t:
+                // Traffic on a connection that exists: bytes for the flow, never a new endpoint. Which side opened it
+                // is read from the ports (a server's port is a service port, a client's is ephemeral).
+                var direction = Direction(t);
+                var bytes = Math.Max(0, size);
+                var flow = lower.Contains("send", StringComparison.Ordinal) ? t with { BytesOut = bytes } : lower.Contains("recv", StringComparison.Ordinal) ? t with { BytesIn = bytes } : t;
+                return Json.Accept(e with { Kind = EventKind.NetFlow, SyscallName = name, Net = flow with { Direction = direction } }, out evt, out error, out note);
+            case Role.Listen when net is { } l:
+                return Json.Accept(e with { Kind = EventKind.NetListen, Net = l with { LocalPort = Math.Max(l.LocalPort, 0) } }, out evt, out error, out note);
         }
 
         if (path is not null && (lower.Contains("file", StringComparison.Ordinal) || lower.Contains("open", StringComparison.Ordinal) || lower.Contains("fd_install", StringComparison.Ordinal)))
@@ -164,6 +193,50 @@ internal sealed class TetragonFormat : JsonDocumentFormat
         // Everything else (module loads, credential changes, setns, capability checks) is a kernel call by name.
         return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = name, ReturnCode = ret, FilePath = path, Net = net ?? NetInfo.None }, out evt, out error, out note);
     }
+
+    private enum Role
+    {
+        None,
+        Connect,
+        Accept,
+        Datagram,
+        Send,
+        Receive,
+        Close,
+        Listen,
+    }
+
+    /// <summary>What a hooked kernel function means for a connection (docs/formats.md, "Network semantics").</summary>
+    private static Role NetRole(string f) => f switch
+    {
+        "tcp_connect" or "tcp_v4_connect" or "tcp_v6_connect" or "security_socket_connect" or "connect" or "__sys_connect" or "ip4_datagram_connect" => Role.Connect,
+        "inet_csk_accept" or "security_socket_accept" or "accept" or "accept4" or "__sys_accept4" or "tcp_create_openreq_child" => Role.Accept,
+        "udp_sendmsg" or "udpv6_sendmsg" => Role.Datagram,
+        "tcp_sendmsg" or "tcp_sendmsg_locked" or "sock_sendmsg" or "security_socket_sendmsg" => Role.Send,
+        "tcp_recvmsg" or "tcp_cleanup_rbuf" or "udp_recvmsg" or "udpv6_recvmsg" or "sock_recvmsg" or "security_socket_recvmsg" => Role.Receive,
+        "tcp_close" or "tcp_set_state" or "tcp_fin" or "inet_release" => Role.Close,
+        "inet_listen" or "security_socket_listen" or "listen" or "__sys_listen" => Role.Listen,
+        _ when f.EndsWith("_sys_connect", StringComparison.Ordinal) => Role.Connect,
+        _ when f.EndsWith("_sys_accept", StringComparison.Ordinal) || f.EndsWith("_sys_accept4", StringComparison.Ordinal) => Role.Accept,
+        _ when f.EndsWith("_sys_listen", StringComparison.Ordinal) => Role.Listen,
+        _ => Role.None,
+    };
+
+    private static NetInfo Sock(JsonElement s) => new(Protocol(s.Str("protocol") ?? s.Str("type")), s.Str("saddr"), s.Int("sport"), s.Str("daddr"), s.Int("dport"), 0, 0);
+
+    /// <summary>Linux's default local port range: the client side of a connection has its port from it.</summary>
+    internal static bool IsEphemeral(int port) => port is >= 32768 and <= 60999;
+
+    /// <summary>Who opened a connection, from its ports: the side on the ephemeral port is the client.</summary>
+    private static NetDirection Direction(in NetInfo n) =>
+        (IsEphemeral(n.LocalPort), IsEphemeral(n.RemotePort)) switch
+        {
+            (true, false) => NetDirection.Outbound,
+            (false, true) => NetDirection.Inbound,
+            _ when n.LocalPort is > 0 and < 1024 && n.RemotePort >= 1024 => NetDirection.Inbound,
+            _ when n.RemotePort is > 0 and < 1024 && n.LocalPort >= 1024 => NetDirection.Outbound,
+            _ => NetDirection.Unknown,
+        };
 
     /// <summary><c>__x64_sys_setuid</c> → <c>setuid</c>; kernel functions keep their name.</summary>
     internal static string SyscallName(string function)
@@ -219,6 +292,12 @@ internal sealed class TetragonFormat : JsonDocumentFormat
         if (process.Str("exec_id") is { } id)
         {
             items.Add(KeyValuePair.Create("exec_id", id));
+        }
+
+        // Processes found running when the sensor started: their start time is no event time (docs/formats.md).
+        if (process.Str("flags") is { } procFlags && procFlags.Contains("procFS", StringComparison.Ordinal))
+        {
+            items.Add(KeyValuePair.Create(InventoryLabel, "procfs"));
         }
 
         if (process.Str("parent_exec_id") is { } pid)

@@ -61,19 +61,65 @@ internal sealed class TraceeFormat : JsonDocumentFormat
                 return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = path, FileFlags = Arg(args, "flags"), SyscallName = root.Str("syscall") ?? behaviour }, out evt, out error, out note);
             case "net_packet_dns" or "net_packet_dns_request" or "net_packet_dns_response":
                 {
-                    var q = DnsQuestion(args);
+                    var (question, answerName, answers) = Dns(args);
+                    var q = question ?? answerName;
                     if (q is null)
                     {
-                        return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "args.proto_dns.questions", "DNS packet without a question");
+                        // A response without a question and without named answers says nothing about who asked what.
+                        return Json.Ignore(out evt, out error, out note, "tracee_dns_without_name");
                     }
 
-                    return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = q }, out evt, out error, out note);
+                    return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = q, DnsAnswers = answers }, out evt, out error, out note);
                 }
 
-            case "net_packet_tcp" or "net_packet_udp" or "security_socket_connect" or "connect" or "net_tcp_connect":
-                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = Packet(args, behaviour.Contains("udp", StringComparison.Ordinal) ? "udp" : "tcp") }, out evt, out error, out note);
+            case "net_packet_tcp" or "net_packet_udp" or "net_packet_ipv4" or "net_packet_ipv6" or "net_packet_icmp" or "net_packet_icmpv6":
+                return Packet(e, args, behaviour, out evt, out error, out note);
+            case "security_socket_connect" or "connect" or "net_tcp_connect":
+                {
+                    var net = Address(args, "remote_addr") ?? Endpoints(args, behaviour.Contains("udp", StringComparison.Ordinal) ? "udp" : "tcp");
+                    if (net.RemoteIp is null || net.RemotePort < 0)
+                    {
+                        // A UNIX socket (a path, no address or port): a local connection, kept as the call with its path.
+                        var unix = UnixPath(args, "remote_addr");
+                        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = "connect", FilePath = unix }, out evt, out error, out note);
+                    }
+
+                    return Json.Accept(e with { Kind = EventKind.NetConnect, Net = net with { Direction = NetDirection.Outbound } }, out evt, out error, out note);
+                }
+
+            case "security_socket_accept" or "accept" or "accept4":
+                {
+                    var local = Address(args, "local_addr");
+                    if (local is not { LocalPort: >= 0 } l)
+                    {
+                        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = behaviour, FilePath = UnixPath(args, "local_addr") }, out evt, out error, out note);
+                    }
+
+                    return Json.Accept(e with { Kind = EventKind.NetAccept, Net = l with { Direction = NetDirection.Inbound } }, out evt, out error, out note);
+                }
+
+            case "net_flow_tcp_begin" or "net_flow_tcp_end":
+                {
+                    // Tracee's flow events name the direction themselves (conn_direction incoming / outgoing).
+                    var incoming = (Arg(args, "conn_direction") ?? Arg(args, "direction")) is "incoming" or "ingress";
+                    var endpoints = Endpoints(args, "tcp");
+                    var net = incoming
+                        ? new NetInfo("tcp", endpoints.RemoteIp, endpoints.RemotePort, endpoints.LocalIp, endpoints.LocalPort, 0, 0) { Direction = NetDirection.Inbound }
+                        : endpoints with { Direction = NetDirection.Outbound };
+                    var kind = behaviour.EndsWith("_end", StringComparison.Ordinal) ? EventKind.NetFlow : incoming ? EventKind.NetAccept : EventKind.NetConnect;
+                    return net.RemoteIp is null
+                        ? Json.Ignore(out evt, out error, out note, "tracee_flow_without_address")
+                        : Json.Accept(e with { Kind = kind, Net = net }, out evt, out error, out note);
+                }
+
             case "security_socket_listen" or "listen":
-                return Json.Accept(e with { Kind = EventKind.NetListen, Net = Packet(args, "tcp") }, out evt, out error, out note);
+                {
+                    var net = Address(args, "local_addr") ?? Endpoints(args, "tcp");
+                    var listening = net.LocalPort >= 0 ? net : new NetInfo("tcp", net.RemoteIp, net.RemotePort, null, -1, 0, 0);
+                    return listening.LocalPort < 0
+                        ? Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = "listen", FilePath = UnixPath(args, "local_addr") }, out evt, out error, out note)
+                        : Json.Accept(e with { Kind = EventKind.NetListen, Net = listening }, out evt, out error, out note);
+                }
             default:
                 return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = root.Str("syscall") is { } sc && legacy && behaviour.StartsWith("vfs_", StringComparison.Ordinal) ? sc : behaviour, ReturnCode = root.Long("returnValue"), FilePath = string.IsNullOrEmpty(path) ? null : path }, out evt, out error, out note);
         }
@@ -187,31 +233,141 @@ internal sealed class TraceeFormat : JsonDocumentFormat
         return v.ValueKind == JsonValueKind.Array ? string.Join(' ', v.EnumerateArray().Select(x => x.ToString())) : Arg(args, name);
     }
 
-    private static string? DnsQuestion(Dictionary<string, JsonElement> args)
+    /// <summary>The first question's name, the first named answer, and the answers' addresses (A and AAAA records).</summary>
+    private static (string? Question, string? AnswerName, string? Addresses) Dns(Dictionary<string, JsonElement> args)
     {
         foreach (var key in new[] { "proto_dns", "dns_questions", "dns" })
         {
-            if (args.TryGetValue(key, out var v) && v.Get("questions") is { ValueKind: JsonValueKind.Array } qs && qs.GetArrayLength() > 0)
+            if (!args.TryGetValue(key, out var v))
             {
-                return qs[0].Str("name");
+                continue;
             }
+
+            if (v.ValueKind == JsonValueKind.Object && v.Get("value") is { ValueKind: JsonValueKind.Object } inner)
+            {
+                v = inner;
+            }
+
+            string? question = null, answerName = null;
+            if (v.Get("questions") is { ValueKind: JsonValueKind.Array } qs && qs.GetArrayLength() > 0)
+            {
+                question = qs[0].Str("name");
+            }
+
+            var ips = new List<string>();
+            if (v.Get("answers") is { ValueKind: JsonValueKind.Array } answers)
+            {
+                foreach (var a in answers.EnumerateArray())
+                {
+                    answerName ??= a.Str("name");
+                    if (a.Str("IP") is { } ip && ips.Count < 16 && System.Net.IPAddress.TryParse(ip, out _))
+                    {
+                        ips.Add(ip);
+                    }
+                }
+            }
+
+            return (question, answerName, ips.Count == 0 ? null : string.Join(',', ips));
         }
 
-        return null;
+        return (null, null, null);
     }
 
-    private static NetInfo Packet(Dictionary<string, JsonElement> args, string protocol)
+    /// <summary>
+    /// A packet event (<c>net_packet_*</c>) seen from the traced process. The packet's src/dst are the packet's, not the
+    /// process's: the local side is the destination of a received packet and the source of a sent one (from the
+    /// <c>metadata</c> direction; without it the direction is unknown). The connection's opener is the side on
+    /// the ephemeral port. A TCP SYN without ACK opens a connection; a datagram to a service port starts a flow;
+    /// anything else is traffic on a connection.
+    /// </summary>
+    private static DecodeStatus Packet(RuntimeEvent e, Dictionary<string, JsonElement> args, string behaviour, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
-        var src = Arg(args, "src") ?? Arg(args, "local_addr");
-        var dst = Arg(args, "dst") ?? Arg(args, "remote_addr");
-        var sport = int.TryParse(Arg(args, "src_port"), out var sp) ? sp : -1;
-        var dport = int.TryParse(Arg(args, "dst_port"), out var dp) ? dp : -1;
-        if (args.TryGetValue("remote_addr", out var ra) && ra.ValueKind == JsonValueKind.Object)
+        var protocol = behaviour.Contains("udp", StringComparison.Ordinal) ? "udp" : behaviour.Contains("icmp", StringComparison.Ordinal) ? "icmp" : "tcp";
+        var packet = Endpoints(args, protocol);
+        if (packet.LocalIp is null || packet.RemoteIp is null)
         {
-            dst = ra.Str("sin_addr") ?? ra.Str("sin6_addr");
-            dport = ra.Int("sin_port") is >= 0 and var p ? p : ra.Int("sin6_port");
+            return Json.Ignore(out evt, out error, out note, "tracee_packet_without_address");
         }
 
-        return new NetInfo(protocol, src, sport, dst, dport, 0, 0);
+        // Only the packet's metadata says whether it was sent or received (the syscall field is the context it was
+        // captured in: a recvmsg can carry the ACK it sends). Without it, the packet is traffic of unknown direction.
+        var direction = args.TryGetValue("metadata", out var meta) ? (meta.Get("value") ?? meta).Str("direction") : null;
+        if (direction is null)
+        {
+            return Json.Accept(e with { Kind = EventKind.NetFlow, Net = packet }, out evt, out error, out note);
+        }
+
+        var received = direction.Equals("ingress", StringComparison.OrdinalIgnoreCase) || direction == "1";
+
+        // packet: Local* = src, Remote* = dst. Seen from the process.
+        var net = received
+            ? new NetInfo(protocol, packet.RemoteIp, packet.RemotePort, packet.LocalIp, packet.LocalPort, packet.BytesOut, 0)
+            : packet;
+        var localClient = TetragonFormat.IsEphemeral(net.LocalPort) && !TetragonFormat.IsEphemeral(net.RemotePort);
+        var localServer = TetragonFormat.IsEphemeral(net.RemotePort) && !TetragonFormat.IsEphemeral(net.LocalPort);
+        net = net with { Direction = localClient ? NetDirection.Outbound : localServer ? NetDirection.Inbound : NetDirection.Unknown };
+        var tcp = args.TryGetValue("proto_tcp", out var t) ? t.Get("value") ?? t : (JsonElement?)null;
+        var syn = tcp is { } seg && seg.Long("SYN") == 1 && seg.Long("ACK") != 1;
+        var opens = protocol == "tcp" ? syn : !received && localClient;
+        var kind = (opens, net.Direction) switch
+        {
+            (true, NetDirection.Outbound) => EventKind.NetConnect,
+            (true, NetDirection.Inbound) => EventKind.NetAccept,
+            _ => EventKind.NetFlow,
+        };
+        return Json.Accept(e with { Kind = kind, Net = net }, out evt, out error, out note);
+    }
+
+    /// <summary>src/dst (or local/remote) addresses and ports as a packet has them: Local* = src, Remote* = dst.</summary>
+    private static NetInfo Endpoints(Dictionary<string, JsonElement> args, string protocol)
+    {
+        var src = Arg(args, "src") ?? Arg(args, "local_addr") ?? Arg(args, "src_addr");
+        var dst = Arg(args, "dst") ?? Arg(args, "remote_addr") ?? Arg(args, "dst_addr");
+        var sport = int.TryParse(Arg(args, "src_port"), out var sp) ? sp : -1;
+        var dport = int.TryParse(Arg(args, "dst_port"), out var dp) ? dp : -1;
+        return new NetInfo(protocol, src is not null && System.Net.IPAddress.TryParse(src, out _) ? src : null, sport, dst is not null && System.Net.IPAddress.TryParse(dst, out _) ? dst : null, dport, 0, 0);
+    }
+
+    /// <summary>A sockaddr argument (<c>{sa_family, sin_addr, sin_port}</c> or the IPv6 form) as the remote side, or null.</summary>
+    private static NetInfo? Address(Dictionary<string, JsonElement> args, string name)
+    {
+        if (!args.TryGetValue(name, out var a))
+        {
+            return null;
+        }
+
+        if (a.Get("value") is { ValueKind: JsonValueKind.Object } inner)
+        {
+            a = inner;
+        }
+
+        if (a.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var ip = a.Str("sin_addr") ?? a.Str("sin6_addr");
+        var port = a.Get("sin_port") is not null ? a.Int("sin_port") : a.Int("sin6_port");
+        if (ip is null || port < 0)
+        {
+            return null;
+        }
+
+        return name == "local_addr" ? new NetInfo("tcp", ip, port, null, -1, 0, 0) : new NetInfo("tcp", null, -1, ip, port, 0, 0);
+    }
+
+    private static string? UnixPath(Dictionary<string, JsonElement> args, string name)
+    {
+        if (!args.TryGetValue(name, out var a))
+        {
+            return null;
+        }
+
+        if (a.Get("value") is { ValueKind: JsonValueKind.Object } inner)
+        {
+            a = inner;
+        }
+
+        return a.ValueKind == JsonValueKind.Object ? Json.NullIfEmpty(a.Str("sun_path")) : null;
     }
 }

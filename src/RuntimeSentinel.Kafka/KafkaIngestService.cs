@@ -94,6 +94,9 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly IngestionHealth _health;
     private readonly ILogger<KafkaIngestService> _logger;
     private readonly WorkloadResolver _resolver;
+
+    // Resolved here, on the one consume thread, in stream order: the address map is learned from every workload's events.
+    private readonly Detection.Network.PeerResolver _peers;
     private readonly Core.Health.StageHealth _stage;
     private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
     private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
@@ -122,6 +125,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         _health = health;
         _logger = logger;
         _resolver = new WorkloadResolver(detection.Value.Cluster);
+        _peers = new Detection.Network.PeerResolver(detection.Value.Network);
     }
 
     /// <summary>Events handed to detection so far.</summary>
@@ -333,7 +337,8 @@ public sealed partial class KafkaIngestService : BackgroundService
         var evt = decoded.Event;
         var key = _resolver.Resolve(evt.Workload);
         ConsumedCounter(result.Topic, evt.Kind).Inc();
-        var item = new IngestItem(evt, key, tracker, result.Offset.Value, Stopwatch.GetTimestamp());
+        var peer = _peers.Observe(evt, key);
+        var item = new IngestItem(evt, key, tracker, result.Offset.Value, Stopwatch.GetTimestamp(), peer);
         var enqueue = _pipeline.EnqueueAsync(item, stoppingToken);
         var accepted = enqueue.IsCompletedSuccessfully ? enqueue.Result : enqueue.AsTask().GetAwaiter().GetResult();
         if (accepted)

@@ -52,7 +52,7 @@ public class TetragonFormatTests
     {
         var e = SampleFiles.Event("tetragon", "security-observability-with-ebpf/00_process_lifecycle/nc_process_connect.json", 1, "tetragon");
         Assert.Equal(EventKind.NetConnect, e.Kind);
-        Assert.Equal(new NetInfo("tcp", "10.88.0.6", 48416, "64.225.45.153", 443, 0, 0), e.Net);
+        Assert.Equal(new NetInfo("tcp", "10.88.0.6", 48416, "64.225.45.153", 443, 0, 0) { Direction = NetDirection.Outbound }, e.Net);
         Assert.Equal("/usr/bin/nc", e.Process.Exe);
         Assert.Equal("/usr/bin/sh", e.Process.ParentExe);
         Assert.Equal("tenant-jobs", e.Workload.Namespace);
@@ -95,5 +95,62 @@ public class TetragonFormatTests
         Assert.Equal(DecodeStatus.Rejected, EventFormats.Create("tetragon").Decode(System.Text.Encoding.UTF8.GetBytes(json), out _, out var error, out _));
         Assert.Equal(code, error.Code);
         Assert.Equal(field, error.Field);
+    }
+
+    private static RuntimeEvent Kprobe(string function, string args, string? ret = null, string flags = "execve clone")
+    {
+        const string process = """
+            "process":{"exec_id":"eA==","pid":812,"uid":999,"binary":"/usr/lib/postgresql/16/bin/postgres","start_time":"2026-11-30T08:00:00Z",
+             "pod":{"namespace":"data","name":"postgres-0","container":{"id":"containerd://ab12","name":"postgres","image":{"id":"docker.io/library/postgres@sha256:11aa","name":"docker.io/library/postgres:16"}},"workload":"postgres","workload_kind":"StatefulSet"},
+            """;
+        var json = "{\"process_kprobe\":{" + process + "\"flags\":\"" + flags + "\"},\"function_name\":\"" + function + "\",\"args\":[" + args + "]"
+            + (ret is null ? "" : ",\"return\":" + ret) + ",\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"network\"},\"node_name\":\"node-b\",\"time\":\"2026-12-01T10:00:00.123Z\"}";
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("tetragon").Decode(System.Text.Encoding.UTF8.GetBytes(json.ReplaceLineEndings("")), out var e, out var error, out _));
+        Assert.True(error == default, error.ToString());
+        return e;
+    }
+
+    private const string ServerSock = """{"sock_arg":{"family":"AF_INET","type":"SOCK_STREAM","protocol":"IPPROTO_TCP","saddr":"10.244.2.7","daddr":"10.244.1.11","sport":5432,"dport":56908,"cookie":"1","state":"TCP_ESTABLISHED"}}""";
+
+    [Fact]
+    public void Decode_TcpConnect_IsOutboundToTheServicePort()
+    {
+        var e = Kprobe("tcp_connect", """{"sock_arg":{"family":"AF_INET","type":"SOCK_STREAM","protocol":"IPPROTO_TCP","saddr":"10.244.2.7","daddr":"10.96.0.20","sport":41234,"dport":6379,"state":"TCP_SYN_SENT"}}""");
+        Assert.Equal((EventKind.NetConnect, NetDirection.Outbound, "10.96.0.20", 6379, "10.244.2.7"), (e.Kind, e.Net.Direction, e.Net.RemoteIp, e.Net.ServicePort, e.Net.LocalIp));
+    }
+
+    [Fact]
+    public void Decode_InetCskAccept_IsInboundOnTheServicePortFromTheReturnedSocket()
+    {
+        var e = Kprobe("inet_csk_accept", """{"sock_arg":{"family":"AF_INET","type":"SOCK_STREAM","protocol":"IPPROTO_TCP","saddr":"0.0.0.0","sport":5432,"state":"TCP_LISTEN"}}""", ServerSock);
+        Assert.Equal((EventKind.NetAccept, NetDirection.Inbound, 5432, "10.244.1.11"), (e.Kind, e.Net.Direction, e.Net.LocalPort, e.Net.RemoteIp));
+        Assert.Equal(5432, e.Net.ServicePort);
+    }
+
+    [Fact]
+    public void Decode_TcpSendmsgOnAnAcceptedSocket_IsInboundTrafficNeverAConnectToTheClientsPort()
+    {
+        // The false-positive storm: the server's send on a socket it accepted named the client's ephemeral port.
+        var e = Kprobe("tcp_sendmsg", ServerSock + """,{"int_arg":1448}""");
+        Assert.Equal((EventKind.NetFlow, NetDirection.Inbound, 1448L, 5432), (e.Kind, e.Net.Direction, e.Net.BytesOut, e.Net.ServicePort));
+        var close = Kprobe("tcp_close", ServerSock);
+        Assert.Equal((EventKind.NetFlow, NetDirection.Inbound), (close.Kind, close.Net.Direction));
+    }
+
+    [Fact]
+    public void Decode_UdpSendmsg_ToDnsIsAnOutboundFlowAndAReplyIsTraffic()
+    {
+        var query = Kprobe("udp_sendmsg", """{"sock_arg":{"family":"AF_INET","type":"SOCK_DGRAM","protocol":"IPPROTO_UDP","saddr":"10.244.2.7","daddr":"10.96.0.10","sport":45729,"dport":53}},{"int_arg":69}""");
+        Assert.Equal((EventKind.NetConnect, "udp", 53, 69L), (query.Kind, query.Net.Protocol, query.Net.ServicePort, query.Net.BytesOut));
+        var reply = Kprobe("udp_sendmsg", """{"sock_arg":{"family":"AF_INET","type":"SOCK_DGRAM","protocol":"IPPROTO_UDP","saddr":"10.244.0.30","daddr":"10.244.2.7","sport":53,"dport":45729}},{"int_arg":120}""");
+        Assert.Equal((EventKind.NetFlow, NetDirection.Inbound), (reply.Kind, reply.Net.Direction));
+    }
+
+    [Fact]
+    public void Decode_ProcfsInventory_IsLabelledSoItsOldTimeIsNotTakenAsEventTime()
+    {
+        var e = Kprobe("tcp_close", ServerSock, flags: "procFS auid rootcwd");
+        Assert.Equal("procfs", e.Labels[TetragonFormat.InventoryLabel]);
+        Assert.Null(Kprobe("tcp_close", ServerSock).Labels[TetragonFormat.InventoryLabel]);
     }
 }

@@ -91,6 +91,7 @@ public sealed class EventDecoder
         string? flags = null;
         var net = NetInfo.None;
         string? dnsName = null;
+        string? dnsAnswers = null;
         var resource = ResourceSample.None;
         var haveResource = false;
         var labels = LabelSet.Empty;
@@ -205,7 +206,7 @@ public sealed class EventDecoder
 
                     break;
                 case TopLevel.Dns:
-                    if (!ReadDns(ref reader, out dnsName, out error))
+                    if (!ReadDns(ref reader, out dnsName, out dnsAnswers, out error))
                     {
                         return false;
                     }
@@ -266,6 +267,7 @@ public sealed class EventDecoder
             EventKind.NetConnect when net.RemotePort < 0 => "net.remote_port",
             EventKind.NetAccept when net.LocalPort < 0 => "net.local_port",
             EventKind.NetListen when net.LocalPort < 0 => "net.local_port",
+            EventKind.NetFlow when net.RemoteIp is null => "net.remote_ip",
             EventKind.DnsQuery when dnsName is null => "dns.name",
             EventKind.ResourceUsage when !haveResource || (resource.CpuCores < 0 && resource.MemoryBytes < 0) => "resource.cpu_cores",
             _ => null,
@@ -289,6 +291,7 @@ public sealed class EventDecoder
             FileFlags = flags,
             Net = net,
             DnsName = dnsName,
+            DnsAnswers = dnsAnswers,
             Resource = resource,
             Labels = labels,
         };
@@ -520,6 +523,7 @@ public sealed class EventDecoder
         string? protocol = null, localIp = null, remoteIp = null;
         int localPort = -1, remotePort = -1;
         long bytesIn = 0, bytesOut = 0;
+        var direction = NetDirection.Unknown;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             bool ok;
@@ -530,6 +534,7 @@ public sealed class EventDecoder
             else if (reader.ValueTextEquals("remote_port"u8)) { reader.Read(); ok = ReadPort(ref reader, "net.remote_port", out remotePort, out error); }
             else if (reader.ValueTextEquals("bytes_in"u8)) { reader.Read(); ok = ReadNonNegativeLong(ref reader, "net.bytes_in", out bytesIn, out error); }
             else if (reader.ValueTextEquals("bytes_out"u8)) { reader.Read(); ok = ReadNonNegativeLong(ref reader, "net.bytes_out", out bytesOut, out error); }
+            else if (reader.ValueTextEquals("direction"u8)) { reader.Read(); ok = ReadDirection(ref reader, out direction, out error); }
             else
             {
                 reader.Read();
@@ -543,14 +548,47 @@ public sealed class EventDecoder
             }
         }
 
-        net = new NetInfo(protocol, localIp, localPort, remoteIp, remotePort, bytesIn, bytesOut);
+        net = new NetInfo(protocol, localIp, localPort, remoteIp, remotePort, bytesIn, bytesOut) { Direction = direction };
         error = default;
         return true;
     }
 
-    private bool ReadDns(ref Utf8JsonReader reader, out string? name, out DecodeError error)
+    private static bool ReadDirection(ref Utf8JsonReader reader, out NetDirection direction, out DecodeError error)
+    {
+        direction = NetDirection.Unknown;
+        error = default;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            error = WrongType("net.direction", "string", reader.TokenType);
+            return false;
+        }
+
+        if (reader.ValueTextEquals("outbound"u8))
+        {
+            direction = NetDirection.Outbound;
+        }
+        else if (reader.ValueTextEquals("inbound"u8))
+        {
+            direction = NetDirection.Inbound;
+        }
+        else if (!reader.ValueTextEquals("unknown"u8))
+        {
+            error = new DecodeError(DecodeErrorCode.InvalidValue, "net.direction", "must be outbound, inbound or unknown");
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool ReadDns(ref Utf8JsonReader reader, out string? name, out string? answers, out DecodeError error)
     {
         name = null;
+        answers = null;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             error = WrongType("dns", "object", reader.TokenType);
@@ -568,6 +606,14 @@ public sealed class EventDecoder
                     return false;
                 }
             }
+            else if (reader.ValueTextEquals("answers"u8))
+            {
+                reader.Read();
+                if (!ReadAnswers(ref reader, out answers, out error))
+                {
+                    return false;
+                }
+            }
             else
             {
                 reader.Read();
@@ -576,6 +622,42 @@ public sealed class EventDecoder
         }
 
         error = default;
+        return true;
+    }
+
+    /// <summary>An array of up to 16 IP strings, kept as one comma-separated string (only DNS responses carry it).</summary>
+    private bool ReadAnswers(ref Utf8JsonReader reader, out string? answers, out DecodeError error)
+    {
+        answers = null;
+        error = default;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            error = WrongType("dns.answers", "array", reader.TokenType);
+            return false;
+        }
+
+        var list = new List<string>(4);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (!ReadIp(ref reader, "dns.answers", out var ip, out error))
+            {
+                return false;
+            }
+
+            if (ip is null || list.Count >= 16)
+            {
+                continue;
+            }
+
+            list.Add(ip);
+        }
+
+        answers = list.Count == 0 ? null : string.Join(',', list);
         return true;
     }
 

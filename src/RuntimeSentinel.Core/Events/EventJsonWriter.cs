@@ -101,6 +101,11 @@ public static class EventJsonWriter
                 w.WriteNumber("bytes_out", n.BytesOut);
             }
 
+            if (n.Direction != NetDirection.Unknown)
+            {
+                w.WriteString("direction", n.Direction == NetDirection.Outbound ? "outbound" : "inbound");
+            }
+
             w.WriteEndObject();
         }
 
@@ -108,6 +113,17 @@ public static class EventJsonWriter
         {
             w.WriteStartObject("dns");
             w.WriteString("name", e.DnsName);
+            if (e.DnsAnswers is { Length: > 0 } answers)
+            {
+                w.WriteStartArray("answers");
+                foreach (var a in answers.Split(','))
+                {
+                    w.WriteStringValue(a);
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         }
 

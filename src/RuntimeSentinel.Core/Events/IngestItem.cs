@@ -12,4 +12,5 @@ public interface IOffsetCompletion
 }
 
 /// <summary>An event on its way from ingestion to a detection shard, with what is needed to commit it afterwards.</summary>
-public readonly record struct IngestItem(RuntimeEvent Event, WorkloadKey Key, IOffsetCompletion? Completion, long Offset, long EnqueuedTimestamp);
+/// <param name="Peer">For network events: the identity of the remote peer (a workload, a DNS name, a network), resolved in stream order.</param>
+public readonly record struct IngestItem(RuntimeEvent Event, WorkloadKey Key, IOffsetCompletion? Completion, long Offset, long EnqueuedTimestamp, string? Peer = null);

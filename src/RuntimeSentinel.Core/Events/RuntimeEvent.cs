@@ -13,6 +13,17 @@ public enum EventKind : byte
     NetListen,
     DnsQuery,
     ResourceUsage,
+
+    /// <summary>Traffic on a connection that already exists (bytes sent or received, close): never a new endpoint by itself.</summary>
+    NetFlow,
+}
+
+/// <summary>Who opened a connection, seen from the event's workload: it did (outbound) or its peer did (inbound).</summary>
+public enum NetDirection : byte
+{
+    Unknown,
+    Outbound,
+    Inbound,
 }
 
 /// <summary>The Kubernetes (or container runtime) identity an event was observed in, as the sensor reported it.</summary>
@@ -38,6 +49,12 @@ public readonly record struct ProcessInfo(int Pid, int Ppid, int Uid, string? Ex
 public readonly record struct NetInfo(string? Protocol, string? LocalIp, int LocalPort, string? RemoteIp, int RemotePort, long BytesIn, long BytesOut)
 {
     public static NetInfo None { get; } = new(null, null, -1, null, -1, 0, 0);
+
+    /// <summary>Who opened the connection; the peer is always the remote side and the service port is the server's port.</summary>
+    public NetDirection Direction { get; init; }
+
+    /// <summary>The server's port of the connection: the remote port of an outbound one, the local port of an inbound one.</summary>
+    public int ServicePort => Direction == NetDirection.Inbound ? LocalPort : RemotePort;
 }
 
 /// <summary>A per-container resource sample. Negative values mean "not reported".</summary>
@@ -68,6 +85,9 @@ public readonly record struct RuntimeEvent
     public string? FileFlags { get; init; }
     public NetInfo Net { get; init; }
     public string? DnsName { get; init; }
+
+    /// <summary>dns_query: the addresses the answer gave, comma-separated (at most 16), when the sensor saw the response.</summary>
+    public string? DnsAnswers { get; init; }
     public ResourceSample Resource { get; init; }
 
     /// <summary>Free-form annotations on the event itself (e.g. ground-truth <c>scenario</c> in generated or replayed data).</summary>

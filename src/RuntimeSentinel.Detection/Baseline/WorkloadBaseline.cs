@@ -117,13 +117,32 @@ public sealed class WorkloadBaseline
     public bool LastEventKnown { get; private set; }
 
     /// <summary>Whether the baseline already knows the event's main item (executable, file, endpoint); true for other kinds.</summary>
-    public bool Knows(in RuntimeEvent e, string? normalizedPath) => e.Kind switch
+    public bool Knows(in RuntimeEvent e, string? normalizedPath, string? peer = null) => e.Kind switch
     {
         EventKind.ProcessExec when e.Process.Exe is { } exe => _counters[(int)Feature.Exec].CountOf(new FeatureKey(exe)) > 0,
         EventKind.FileOpen when normalizedPath is not null => _counters[(int)Feature.File].CountOf(new FeatureKey(normalizedPath)) > 0,
-        EventKind.NetConnect when e.Net.RemoteIp is { } ip => _counters[(int)Feature.Endpoint].CountOf(new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort)) > 0,
+        EventKind.NetConnect when e.Net.RemoteIp is not null => _counters[(int)Feature.Endpoint].CountOf(EndpointKey(e, peer)) > 0,
         _ => true,
     };
+
+    /// <summary>
+    /// What an outbound connection is learned and scored as: the peer's identity (a workload, a DNS name, a network;
+    /// the raw address only when nothing better is known), the protocol and the service port. An ephemeral port is
+    /// never part of it: it names a connection, not a service.
+    /// </summary>
+    public FeatureKey EndpointKey(in RuntimeEvent e, string? peer)
+    {
+        var port = e.Net.RemotePort;
+        var n = _options.Network;
+        if (port >= n.EphemeralPortFirst && port <= n.EphemeralPortLast)
+        {
+            port = -1;
+        }
+
+        return new FeatureKey(peer ?? e.Net.RemoteIp ?? "?", e.Net.Protocol ?? "tcp", port);
+    }
+
+    private bool IsEphemeral(int port) => port >= _options.Network.EphemeralPortFirst && port <= _options.Network.EphemeralPortLast;
 
     public bool Accepts(Feature feature, DateTimeOffset now) => now < _acceptedUntil[(int)feature];
 
@@ -138,7 +157,8 @@ public sealed class WorkloadBaseline
     public string? RelearnedFor { get; private set; }
 
     /// <summary>Learns from or scores one event; findings (only in the active phase) are appended to <paramref name="findings"/>.</summary>
-    public void Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, IBaselineObserver observer, List<Finding> findings)
+    /// <param name="peer">For network events, the identity of the remote peer (<see cref="Network.PeerResolver"/>); null: its address.</param>
+    public void Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, IBaselineObserver observer, List<Finding> findings, string? peer = null)
     {
         LastSeen = now;
         LastEventKnown = true;
@@ -150,7 +170,7 @@ public sealed class WorkloadBaseline
         switch (Phase)
         {
             case BaselinePhase.Learning or BaselinePhase.Stale:
-                Learn(e, normalizedPath, observer);
+                Learn(e, normalizedPath, peer, observer);
                 EventsLearned++;
                 if (now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
                 {
@@ -180,7 +200,7 @@ public sealed class WorkloadBaseline
         // confirmation and alerts from the end of learning.
         EventsScored++;
         LastScoreMargin = double.NaN;
-        Score(e, normalizedPath, now, findings);
+        Score(e, normalizedPath, peer, now, findings, observer);
     }
 
     /// <summary>True when the digest was not seen before (recorded; a rolling update's two digests both count as known).</summary>
@@ -226,7 +246,7 @@ public sealed class WorkloadBaseline
         observer.PhaseChanged(from, BaselinePhase.Stale);
     }
 
-    private void Learn(in RuntimeEvent e, string? path, IBaselineObserver observer)
+    private void Learn(in RuntimeEvent e, string? path, string? peer, IBaselineObserver observer)
     {
         switch (e.Kind)
         {
@@ -250,8 +270,11 @@ public sealed class WorkloadBaseline
                 }
 
                 break;
-            case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
-                LastEventKnown = Add(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), observer) == 0;
+            case EventKind.NetConnect when e.Net.RemoteIp is not null:
+                LastEventKnown = Add(Feature.Endpoint, EndpointKey(e, peer), observer) == 0;
+                break;
+            case EventKind.NetFlow:
+                LearnFlow(e, peer, observer);
                 break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
                 Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)), observer);
@@ -274,6 +297,23 @@ public sealed class WorkloadBaseline
         }
     }
 
+    /// <summary>
+    /// Traffic on an existing connection is never a new endpoint by itself, but it says what the workload talks to
+    /// (connections opened before the sensor or the baseline started): an outbound flow's peer and an inbound flow's
+    /// service port are learned, silently, in every phase.
+    /// </summary>
+    private void LearnFlow(in RuntimeEvent e, string? peer, IBaselineObserver observer)
+    {
+        if (e.Net.Direction == NetDirection.Outbound && e.Net.RemoteIp is not null)
+        {
+            Add(Feature.Endpoint, EndpointKey(e, peer), observer);
+        }
+        else if (e.Net.Direction == NetDirection.Inbound && e.Net.LocalPort > 0 && !IsEphemeral(e.Net.LocalPort))
+        {
+            Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
+        }
+    }
+
     /// <summary>Counts the item; true when it was new to the baseline.</summary>
     /// <summary>Counts the item: 1 when it was new, 0 when known, -1 when new but the feature is full.</summary>
     private int Add(Feature f, in FeatureKey key, IBaselineObserver observer)
@@ -292,7 +332,7 @@ public sealed class WorkloadBaseline
         return result;
     }
 
-    private void Score(in RuntimeEvent e, string? path, DateTimeOffset now, List<Finding> findings)
+    private void Score(in RuntimeEvent e, string? path, string? peer, DateTimeOffset now, List<Finding> findings, IBaselineObserver observer)
     {
         // Severity and reason are worked out only for items that are surprising: known behaviour, the common
         // case, must not allocate.
@@ -361,12 +401,15 @@ public sealed class WorkloadBaseline
                 }
 
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip:
-                if (Check(Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), now, out var netScore) == Verdict.Novel)
+                if (Check(Feature.Endpoint, EndpointKey(e, peer), now, out var netScore) == Verdict.Novel)
                 {
                     var (sev, reason) = SeverityPolicy.ForEndpoint(ip);
                     findings.Add(netScore.ToFinding("unexpected_network", sev, reason));
                 }
 
+                break;
+            case EventKind.NetFlow:
+                LearnFlow(e, peer, observer);
                 break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
                 {

@@ -21,6 +21,7 @@ public sealed class OfflineModels
 {
     private readonly DetectionOptions _options;
     private readonly WorkloadResolver _resolver;
+    private readonly Network.PeerResolver _peers;
     private readonly Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)> _workloads = new();
     private readonly Dictionary<WorkloadKey, IncrementalHash> _digests = new();
     private readonly NullObserver _observer = new();
@@ -31,6 +32,7 @@ public sealed class OfflineModels
     {
         _options = options;
         _resolver = new WorkloadResolver(options.Cluster);
+        _peers = new Network.PeerResolver(options.Network);
     }
 
     public long Events { get; private set; }
@@ -42,6 +44,7 @@ public sealed class OfflineModels
     {
         Events++;
         var key = _resolver.Resolve(e.Workload);
+        var peer = _peers.Observe(e, key);
         if (!_workloads.TryGetValue(key, out var w))
         {
             w = (new WorkloadBaseline(Learning(_options), e.Timestamp), new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay));
@@ -55,7 +58,7 @@ public sealed class OfflineModels
         digest.AppendData("\n"u8);
 
         var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
-        w.Baseline.Observe(e, path, e.Timestamp, _observer, _ignored);
+        w.Baseline.Observe(e, path, e.Timestamp, _observer, _ignored, peer);
         w.Runtime.Observe(e, w.Baseline.LastEventKnown, BaselinePhase.Learning, e.Timestamp, _findings);
     }
 
@@ -127,11 +130,13 @@ public sealed class OfflineModels
         Action<string, RuntimeEvent, List<ModelFinding>> observed)
     {
         var resolver = new WorkloadResolver(options.Cluster);
+        var peers = new Network.PeerResolver(options.Network);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
         var findings = new List<ModelFinding>();
         foreach (var e in events)
         {
             var key = resolver.Resolve(e.Workload);
+            var peer = peers.Observe(e, key);
             if (!models.TryGetValue(key.Value, out var model))
             {
                 continue;
@@ -147,7 +152,7 @@ public sealed class OfflineModels
             }
 
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
-            w.Runtime.Observe(e, w.Baseline.Knows(e, path), BaselinePhase.Active, e.Timestamp, findings);
+            w.Runtime.Observe(e, w.Baseline.Knows(e, path, peer), BaselinePhase.Active, e.Timestamp, findings);
             observed(key.Value, e, findings);
             findings.Clear();
         }
@@ -161,6 +166,7 @@ public sealed class OfflineModels
         MinLearningEvents = long.MaxValue,
         MaxItemsPerFeature = o.MaxItemsPerFeature,
         DirectoryWildcardThreshold = o.DirectoryWildcardThreshold,
+        Network = o.Network,
         Models = o.Models,
     };
 
