@@ -27,6 +27,15 @@ public sealed class IncidentBudget(AlertingOptions options)
 
         bucket = bucket.Refill(now, perHour, TimeSpan.FromHours(1));
         _global = _global.Refill(now, options.MaxIncidentsPerMinute, TimeSpan.FromMinutes(1));
+        if (incident.Severity >= Severity.High)
+        {
+            // High and critical incidents are never held back: they spend what tokens there are and always go out.
+            _workloads[incident.Workload] = bucket with { Tokens = Math.Max(0, bucket.Tokens - 1) };
+            _global = _global with { Tokens = Math.Max(0, _global.Tokens - 1) };
+            scope = "";
+            return true;
+        }
+
         if (bucket.Tokens < 1)
         {
             _workloads[incident.Workload] = bucket;
@@ -61,7 +70,8 @@ public sealed class IncidentBudget(AlertingOptions options)
             }
 
             var categories = string.Join(", ", held.Categories.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
-            var note = $"{held.Count} incidents held back by the alert budget since {held.Since.UtcDateTime:u} ({categories})";
+            var severities = string.Join(", ", held.Severities.OrderByDescending(c => c.Key).Select(c => $"{c.Key.ToWire()} {c.Value}"));
+            var note = $"{held.Count} incidents held back by the alert budget since {held.Since.UtcDateTime:u}; severities: {severities}; categories: {categories} (high and critical are never held)";
             var last = held.Last.Primary;
             var alert = last with
             {
@@ -92,6 +102,7 @@ public sealed class IncidentBudget(AlertingOptions options)
         held.Last = incident;
         held.MaxSeverity = incident.Severity > held.MaxSeverity ? incident.Severity : held.MaxSeverity;
         held.Categories[incident.Category] = held.Categories.GetValueOrDefault(incident.Category) + 1;
+        held.Severities[incident.Severity] = held.Severities.GetValueOrDefault(incident.Severity) + 1;
     }
 
     private readonly record struct Bucket(double Tokens, DateTimeOffset At)
@@ -119,5 +130,7 @@ public sealed class IncidentBudget(AlertingOptions options)
         public Severity MaxSeverity { get; set; }
 
         public Dictionary<string, int> Categories { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<Severity, int> Severities { get; } = [];
     }
 }

@@ -16,6 +16,7 @@ public sealed class IncidentCorrelator(AlertingOptions options)
     private readonly Dictionary<string, State> _byFingerprint = new(StringComparer.Ordinal);
     private readonly Dictionary<(WorkloadKey, int), State> _byProcess = new();
     private readonly Dictionary<WorkloadKey, State> _latestByWorkload = new();
+    private readonly Dictionary<(WorkloadKey, string), State> _byCategory = new();
     private readonly List<State> _open = [];
 
     public int OpenCount => _open.Count;
@@ -88,14 +89,24 @@ public sealed class IncidentCorrelator(AlertingOptions options)
             return s;
         }
 
+        // A high or critical finding is never buried in a flood of lesser ones: it joins only its own process tree.
+        var serious = alert.Severity >= Severity.High;
         var p = alert.Evidence.Count > 0 ? alert.Evidence[0].Process : default;
-        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s))
+        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s) && !(serious && s.Flood))
         {
             return s;
         }
 
-        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Ppid), out s))
+        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Ppid), out s) && !(serious && s.Flood))
         {
+            return s;
+        }
+
+        // A burst of one category of low and medium findings from one workload (412 new peers, 300 new files) is one
+        // incident with a count and its top items, not hundreds.
+        if (!serious && _byCategory.TryGetValue((alert.Workload, alert.Category), out s) && s.Incident.Severity < Severity.High)
+        {
+            s.Flood = true;
             return s;
         }
 
@@ -111,6 +122,11 @@ public sealed class IncidentCorrelator(AlertingOptions options)
     {
         _byFingerprint[alert.Fingerprint] = s;
         _latestByWorkload[alert.Workload] = s;
+        if (alert.Severity < Severity.High)
+        {
+            _byCategory[(alert.Workload, alert.Category)] = s;
+            s.Categories.Add(alert.Category);
+        }
         s.Fingerprints.Add(alert.Fingerprint);
         var pid = alert.Evidence.Count > 0 ? alert.Evidence[0].Process.Pid : -1;
         if (pid >= 0)
@@ -143,6 +159,14 @@ public sealed class IncidentCorrelator(AlertingOptions options)
         {
             _latestByWorkload.Remove(s.Incident.Workload);
         }
+
+        foreach (var c in s.Categories)
+        {
+            if (_byCategory.TryGetValue((s.Incident.Workload, c), out var x) && x == s)
+            {
+                _byCategory.Remove((s.Incident.Workload, c));
+            }
+        }
     }
 
     private sealed class State(Incident incident, DateTimeOffset opened)
@@ -160,5 +184,10 @@ public sealed class IncidentCorrelator(AlertingOptions options)
         public HashSet<string> Fingerprints { get; } = new(StringComparer.Ordinal);
 
         public HashSet<int> Pids { get; } = [];
+
+        public HashSet<string> Categories { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Grown by category (a burst of lesser findings), not by process: serious findings stay apart from it.</summary>
+        public bool Flood { get; set; }
     }
 }

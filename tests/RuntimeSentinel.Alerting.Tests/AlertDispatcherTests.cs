@@ -134,7 +134,8 @@ public class AlertDispatcherTests
         await d.StartAsync(default);
         for (var i = 0; i < 5; i++)
         {
-            d.Publish(TestAlerts.Exec("/bin/t" + i, 1000 + i));
+            // Medium findings of different kinds: five incidents for a budget of two (high ones are never held).
+            d.Publish(TestAlerts.Make(Some.Exec("/bin/t" + i) with { Process = new Core.Events.ProcessInfo(1000 + i, 1, 0, "/bin/t" + i, null, null) }, "category_" + i, Severity.Medium));
         }
 
         await d.StopAsync(default);

@@ -109,6 +109,55 @@ public class HostileAlertTests
         Assert.Empty(registry.Faulted);
     }
 
+    [Fact]
+    public async Task Dispatcher_FloodOfLowNoveltyAndOneShell_ShellIsItsOwnIncidentFloodIsOneWithItsTopItems()
+    {
+        var sink = new AlertDispatcherTests.ListSink("list");
+        var observer = new Collect();
+        var options = AlertDispatcherTests.Options();
+        options.MaxIncidentsPerWorkloadPerHour = 2; // a budget nearly spent already
+        options.QueueCapacity = 10_000;
+        var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var d = new AlertDispatcher([sink], [observer], Microsoft.Extensions.Options.Options.Create(options), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
+        await d.StartAsync(default);
+
+        // 400 new peers of one workload in the same minute, each from its own connection (process), low severity.
+        for (var i = 0; i < 400; i++)
+        {
+            var e = Some.Connect($"10.244.{i / 250}.{i % 250}", 8000 + (i % 5)) with { Process = new ProcessInfo(2000 + i, 1, 0, "/usr/bin/python3", null, "/usr/bin/tini") };
+            d.Publish(TestAlerts.Make(e, "unexpected_network", Severity.Low, observed: $"peer-{i}:8000/tcp", time: Some.Time.AddMilliseconds(i * 100)));
+        }
+
+        d.Publish(TestAlerts.Make(Some.Exec("/bin/sh") with { Process = new ProcessInfo(31337, 1001, 0, "/bin/sh", "sh -i", "/usr/sbin/nginx") }, "unexpected_process", Severity.High, time: Some.Time.AddSeconds(30)));
+        for (var i = 0; i < 5; i++)
+        {
+            // Other categories, medium, and more than the budget allows: held and summarised, never the shell.
+            d.Publish(TestAlerts.Make(Some.FileOpen("/var/tmp/x" + i) with { Process = new ProcessInfo(4000 + i, 1, 0, "/usr/bin/python3", null, null) }, "unexpected_file" + i, Severity.Medium, observed: "/var/tmp/x" + i));
+        }
+
+        await d.StopAsync(default);
+        var first = observer.Incidents.Where(i => i.Version == 1 && i.Kind == "detection").ToList();
+        var shell = Assert.Single(first, i => i.Category == "unexpected_process");
+        Assert.Equal((1L, Severity.High), (shell.Count, shell.Severity));
+        var flood = Assert.Single(first, i => i.Category == "unexpected_network");
+        var final = observer.Incidents.Last(i => i.Id == flood.Id);
+        Assert.Equal(400, final.Count);
+        Assert.StartsWith("400 distinct findings (unexpected_network) of shop/Deployment/cart in ", final.Note, StringComparison.Ordinal);
+        Assert.Contains(" s: peer-0:8000/tcp, peer-1:8000/tcp, peer-2:8000/tcp, peer-3:8000/tcp, peer-4:8000/tcp, …", final.Note, StringComparison.Ordinal);
+
+        // The budget held some medium incidents back; its summary names what it held, and held no high one.
+        var summary = Assert.Single(observer.Incidents, i => i.Kind == "budget_summary");
+        Assert.Contains("severities: medium", summary.Note, StringComparison.Ordinal);
+        Assert.Contains("high and critical are never held", summary.Note, StringComparison.Ordinal);
+    }
+
+    private sealed class Collect : IIncidentObserver
+    {
+        public List<Incident> Incidents { get; } = [];
+
+        public void OnIncident(Incident incident) => Incidents.Add(incident.Snapshot());
+    }
+
     private sealed class ThrowingObserver : IIncidentObserver
     {
         public void OnIncident(Incident incident) => throw new InvalidOperationException("observer bug");

@@ -29,6 +29,7 @@ public sealed class Incident
     private readonly SortedSet<string> _pods = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _nodes = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _categories = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _fingerprints = new(StringComparer.Ordinal);
 
     public Incident(Alert first, DateTimeOffset now)
     {
@@ -54,6 +55,7 @@ public sealed class Incident
         Version = source.Version;
         Kind = source.Kind;
         Note = source.Note;
+        DistinctFindings = source.DistinctFindings;
         _samples.AddRange(source._samples);
         _pods.UnionWith(source._pods);
         _nodes.UnionWith(source._nodes);
@@ -102,6 +104,9 @@ public sealed class Incident
     /// <summary>Alerts added since the last emission.</summary>
     public long Pending { get; set; }
 
+    /// <summary>Distinct findings (fingerprints) folded in; counted exactly up to 100,000.</summary>
+    public long DistinctFindings { get; private set; }
+
     public void Add(Alert alert)
     {
         Count++;
@@ -132,6 +137,29 @@ public sealed class Incident
         {
             _samples.Add(alert);
         }
+
+        if (_fingerprints.Count < 100_000 && _fingerprints.Add(alert.Fingerprint))
+        {
+            DistinctFindings++;
+            if (DistinctFindings >= 3 && Kind == "detection")
+            {
+                Note = FloodNote();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A burst of one kind of finding reads as one line: "412 new peers of shop/Deployment/api in 5 min: a, b, c, …"
+    /// (the most common category, and the first items seen of it).
+    /// </summary>
+    private string FloodNote()
+    {
+        var category = _samples.GroupBy(s => s.Category).OrderByDescending(g => g.Count()).First().Key;
+        var items = _samples.Where(s => s.Category == category).Select(s => s.Explanation.Observed).Distinct(StringComparer.Ordinal).Take(5).ToList();
+        var span = LastSeen - FirstSeen;
+        var within = span < TimeSpan.FromMinutes(1) ? $"{Math.Max(1, (int)span.TotalSeconds)} s" : $"{(int)Math.Ceiling(span.TotalMinutes)} min";
+        var more = DistinctFindings > items.Count ? ", …" : "";
+        return $"{DistinctFindings} distinct findings ({category}) of {Workload.ShortName} in {within}: {string.Join(", ", items)}{more}";
     }
 
     /// <summary>An immutable copy for sinks (the live incident keeps changing on the dispatcher thread).</summary>

@@ -1,0 +1,105 @@
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Network;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public class PeerResolverTests
+{
+    private static readonly WorkloadResolver Workloads = new("prod");
+
+    private static WorkloadRef Pod(string ns, string owner, string kind = "ReplicaSet") =>
+        new("prod", ns, owner + "-1", owner, "c-" + owner, "img", "sha256:1", kind, kind == "ReplicaSet" ? owner + "-7d9f8b6c5b" : owner, LabelSet.Empty);
+
+    private static RuntimeEvent Net(EventKind kind, WorkloadRef w, string local, int lport, string remote, int rport, NetDirection d, int secondsIn = 0) =>
+        Some.Event(kind, w) with { Timestamp = Some.Time.AddSeconds(secondsIn), Net = new NetInfo("tcp", local, lport, remote, rport, 0, 0) { Direction = d } };
+
+    [Fact]
+    public void Observe_PodIpChurn_PeerKeepsItsWorkloadIdentity()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var api = Pod("shop", "api");
+        var db = Pod("data", "postgres", "StatefulSet");
+        var apiKey = Workloads.Resolve(api);
+        var dbKey = Workloads.Resolve(db);
+
+        // The database's own address is learned from its accepted connection; the API's connections to it and to its
+        // replacement (a new pod IP after a restart) are the same peer.
+        r.Observe(Net(EventKind.NetAccept, db, "10.244.2.7", 5432, "10.244.1.11", 56908, NetDirection.Inbound), dbKey);
+        var first = r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41000, "10.244.2.7", 5432, NetDirection.Outbound, 1), apiKey);
+        r.Observe(Net(EventKind.NetAccept, db, "10.244.3.9", 5432, "10.244.1.11", 41002, NetDirection.Inbound, 60), dbKey);
+        var second = r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41002, "10.244.3.9", 5432, NetDirection.Outbound, 61), apiKey);
+        Assert.Equal("postgres (data/StatefulSet/postgres)", first);
+        Assert.Equal(first, second);
+        Assert.Equal(3, r.KnownAddresses); // the API's own address and both of the database's
+    }
+
+    [Fact]
+    public void Observe_DnsAnswersThatRotate_PeerIsTheName()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var api = Pod("shop", "api");
+        var key = Workloads.Resolve(api);
+        r.Observe(Some.Dns("api.paygate.example.", api) with { DnsAnswers = "198.51.100.7,198.51.100.8" }, key);
+        var a = r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41000, "198.51.100.8", 443, NetDirection.Outbound), key);
+        r.Observe(Some.Dns("api.paygate.example", api) with { DnsAnswers = "203.0.113.50", Timestamp = Some.Time.AddMinutes(5) }, key);
+        var b = r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41001, "203.0.113.50", 443, NetDirection.Outbound, 301), key);
+        Assert.Equal(("api.paygate.example", "api.paygate.example"), (a, b));
+
+        // Another workload that never resolved the name sees the network, not the name.
+        var other = Workloads.Resolve(Pod("shop", "worker"));
+        Assert.Equal("203.0.113.0/24", r.Resolve(other, "203.0.113.50"));
+    }
+
+    [Fact]
+    public void Resolve_UnclaimedClusterAddressAndExternal_AreTheClusterAndTheNetwork()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var key = Workloads.Resolve(Pod("shop", "api"));
+        Assert.Equal(PeerResolver.ClusterIdentity, r.Resolve(key, "10.96.0.20"));
+        Assert.Equal("93.184.216.0/24", r.Resolve(key, "93.184.216.34"));
+        Assert.Equal("2001:db8:1:2::/64", r.Resolve(key, "2001:db8:1:2:3:4:5:6"));
+        Assert.True(r.IsEphemeral(56908));
+        Assert.False(r.IsEphemeral(5432));
+    }
+
+    [Fact]
+    public void Observe_HostNetworkAndLoopback_NeverClaimAnAddress()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var host = Some.Event(EventKind.NetConnect) with { Workload = new WorkloadRef(null, null, null, null, null, null, null, "Host", "node-a", LabelSet.Empty) };
+        r.Observe(host with { Net = new NetInfo("tcp", "192.168.1.10", 40000, "10.96.0.1", 443, 0, 0) { Direction = NetDirection.Outbound } }, Workloads.Resolve(host.Workload));
+        var api = Pod("shop", "api");
+        r.Observe(Net(EventKind.NetConnect, api, "127.0.0.1", 40000, "127.0.0.1", 8080, NetDirection.Outbound), Workloads.Resolve(api));
+        Assert.Equal(0, r.KnownAddresses);
+    }
+
+    [Fact]
+    public void Observe_SensorNamedPeer_IsUsedAndTeachesTheAddress()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var api = Pod("shop", "api");
+        var key = Workloads.Resolve(api);
+        var e = Net(EventKind.NetConnect, api, "10.244.1.11", 41000, "10.244.5.5", 6379, NetDirection.Outbound) with { Labels = LabelSet.Of((PeerResolver.PeerWorkloadLabel, "cache/StatefulSet/redis")) };
+        Assert.Equal("redis (cache/StatefulSet/redis)", r.Observe(e, key));
+        Assert.Equal("redis (cache/StatefulSet/redis)", r.Resolve(Workloads.Resolve(Pod("shop", "worker")), "10.244.5.5"));
+    }
+
+    [Fact]
+    public void Observe_FloodOfUniqueAddresses_StaysBounded()
+    {
+        var r = new PeerResolver(new NetworkOptions { MaxAddresses = 1000, MaxAnswers = 1000 });
+        var api = Pod("shop", "api");
+        var key = Workloads.Resolve(api);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var ip = $"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}";
+            r.Observe(Net(EventKind.NetAccept, api, ip, 8080, "10.1.1.1", 40000, NetDirection.Inbound, i), key);
+            r.Observe(Some.Dns("n" + i + ".example", api) with { DnsAnswers = "198.51." + ((i >> 8) & 255) + "." + (i & 255), Timestamp = Some.Time.AddSeconds(i) }, key);
+        }
+
+        Assert.InRange(r.KnownAddresses, 1, 1000);
+        Assert.InRange(r.KnownAnswers, 1, 1000);
+    }
+}
