@@ -25,6 +25,8 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     private readonly IncidentBudget _budget;
     private readonly SuppressionRules _suppression = new();
     private readonly ArgumentRedactor _redactor;
+    private readonly bool _eventClock;
+    private DateTimeOffset _eventNow;
     private readonly Core.Health.StageHealth _stage;
     private DateTimeOffset _nextSuppressionCheck;
     private long _published;
@@ -36,6 +38,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         _stage = health.Register("alert-dispatcher");
         _options = options.Value;
         _redactor = new ArgumentRedactor(_options.Redact);
+        _eventClock = string.Equals(_options.Clock, "event", StringComparison.OrdinalIgnoreCase);
         _metrics = metrics;
         _logger = logger;
         _time = time;
@@ -60,6 +63,9 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     public IReadOnlyList<SinkPipeline> Pipelines => _pipelines;
 
     public SuppressionRules Suppression => _suppression;
+
+    /// <summary>The alert budgets (what they held back, for reports).</summary>
+    public IncidentBudget Budget => _budget;
 
     public void Publish(Alert alert)
     {
@@ -134,10 +140,17 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 }
             }
 
-            var now = _time.GetUtcNow();
+            var now = Now();
             while (reader.TryRead(out var alert))
             {
                 _metrics.QueueDepth.Dec();
+                if (_eventClock && alert.Time > _eventNow)
+                {
+                    // Replays and evaluations: grouping, windows and budgets follow the events' own time.
+                    _eventNow = alert.Time;
+                    now = _eventNow;
+                }
+
                 try
                 {
                     Correlate(_redactor.Apply(alert), now);
@@ -169,6 +182,8 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             }
         }
     }
+
+    private DateTimeOffset Now() => _eventClock ? (_eventNow == default ? _time.GetUtcNow() : _eventNow) : _time.GetUtcNow();
 
     private void Guard(Action step, string what)
     {

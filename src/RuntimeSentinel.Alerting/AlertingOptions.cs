@@ -5,6 +5,12 @@ public sealed class AlertingOptions
 {
     public const string SectionName = "Alerting";
 
+    /// <summary>
+    /// <c>processing</c> (default): incident grouping, windows and budgets follow the daemon's clock. <c>event</c>: they
+    /// follow the alerts' event time (replays and evaluations of recorded streams, with <c>Detection:Clock=event</c>).
+    /// </summary>
+    public string Clock { get; set; } = "processing";
+
     /// <summary>Print one readable line per incident on standard output.</summary>
     public bool Console { get; set; } = true;
 

@@ -13,6 +13,10 @@ public sealed class IncidentBudget(AlertingOptions options)
     private readonly Dictionary<WorkloadKey, Bucket> _workloads = new();
     private readonly Dictionary<WorkloadKey, Held> _held = new();
     private Bucket _global = new(options.MaxIncidentsPerMinute, DateTimeOffset.MinValue);
+    private readonly long[] _heldBySeverity = new long[5];
+
+    /// <summary>Incidents held back so far, by severity (index = <see cref="Severity"/>).</summary>
+    public IReadOnlyList<long> HeldBySeverity => _heldBySeverity;
 
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -99,6 +103,7 @@ public sealed class IncidentBudget(AlertingOptions options)
         }
 
         held.Count++;
+        _heldBySeverity[(int)incident.Severity]++;
         held.Last = incident;
         held.MaxSeverity = incident.Severity > held.MaxSeverity ? incident.Severity : held.MaxSeverity;
         held.Categories[incident.Category] = held.Categories.GetValueOrDefault(incident.Category) + 1;

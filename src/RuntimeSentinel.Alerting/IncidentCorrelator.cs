@@ -92,12 +92,12 @@ public sealed class IncidentCorrelator(AlertingOptions options)
         // A high or critical finding is never buried in a flood of lesser ones: it joins only its own process tree.
         var serious = alert.Severity >= Severity.High;
         var p = alert.Evidence.Count > 0 ? alert.Evidence[0].Process : default;
-        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s) && !(serious && s.Flood))
+        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s) && !(serious && s.IsFlood))
         {
             return s;
         }
 
-        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Ppid), out s) && !(serious && s.Flood))
+        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Ppid), out s) && !(serious && s.IsFlood))
         {
             return s;
         }
@@ -189,5 +189,8 @@ public sealed class IncidentCorrelator(AlertingOptions options)
 
         /// <summary>Grown by category (a burst of lesser findings), not by process: serious findings stay apart from it.</summary>
         public bool Flood { get; set; }
+
+        /// <summary>A burst of lesser findings, however they joined (by category, or one process making many): three or more distinct, none serious.</summary>
+        public bool IsFlood => Incident.Severity < Severity.High && (Flood || Incident.DistinctFindings >= 3);
     }
 }

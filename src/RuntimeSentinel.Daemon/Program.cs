@@ -271,10 +271,47 @@ evaluateEvents.SetAction((parse, ct) =>
     var label = parse.GetValue(labelOption)!.Split('=', 2);
     return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(jsonOption), Console.Out, Console.Error, ct);
 });
+var labelsOption = new Option<string>("--labels") { Description = "The stream's labels (labels.json: scenarios with kind, workload, start, end).", Required = true };
+var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at most 3 false incidents fall outside labelled benign churn and 3 on it, and no high or critical incident was held by a budget." };
+var streamFiles = new Argument<string[]>("files") { Description = "Recorded sensor streams (JSON lines, any format), each in time order.", Arity = ArgumentArity.OneOrMore };
+var incidentsOption = new Option<string?>("--incidents") { Description = "Also write every incident emission (schema sentinel.alert/v2) to this JSON-lines file." };
+var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
+{
+    streamFiles, labelsOption, configOption, jsonOption, assertOption, incidentsOption,
+};
+evaluateStream.SetAction(async (parse, ct) =>
+{
+    var labels = StreamEvaluation.ReadLabels(parse.GetValue(labelsOption)!, out _, out var attacksStart);
+    var report = await StreamEvaluation.RunAsync(parse.GetValue(streamFiles)!, labels, CliDetection(parse), attacksStart, Console.Error, ct, parse.GetValue(incidentsOption)).ConfigureAwait(false);
+    Console.WriteLine(parse.GetValue(jsonOption) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
+    var newOnes = report.Attacks.Where(a => a.Kind == "attack-new").ToList();
+    var ok = newOnes.All(a => a.Caught) && report.FalseOutsideChurn <= 3 && report.FalseOnChurn <= 3 && report.HeldHighOrCritical == 0;
+    if (parse.GetValue(assertOption) && !ok)
+    {
+        await Console.Error.WriteLineAsync($"evaluate stream: floors not met: caught {newOnes.Count(a => a.Caught)}/{newOnes.Count} new attacks; false incidents {report.FalseOutsideChurn} outside churn, {report.FalseOnChurn} on it (≤ 3 each); high or critical held {report.HeldHighOrCritical}").ConfigureAwait(false);
+        return 1;
+    }
+
+    return 0;
+});
 var evaluate = new Command("evaluate", "Measure detection quality on labelled data.")
 {
-    adfa, evaluateEvents,
+    adfa, evaluateEvents, evaluateStream,
 };
+
+var corpusOut = new Option<string>("--out") { Description = "Folder for tetragon.jsonl, hubble.jsonl, falco.jsonl and labels.json.", Required = true };
+var corpusStart = new Option<DateTimeOffset>("--start") { Description = "Event time the stream starts at.", DefaultValueFactory = _ => new DateTimeOffset(2026, 11, 30, 1, 0, 0, TimeSpan.Zero) };
+var corpus = new Command("corpus", "Write the realistic labelled shop corpus (Tetragon, Hubble and Falco exports of a 3-node cluster: 60 min of normal traffic with churn, then 30 min with 13 attacks).")
+{
+    corpusOut, seedOption, corpusStart,
+};
+corpus.SetAction(async (parse, ct) =>
+{
+    var (records, labels) = await RuntimeSentinel.Daemon.Corpus.ShopCorpus.WriteAsync(parse.GetValue(corpusOut)!, parse.GetValue(seedOption), parse.GetValue(corpusStart), ct).ConfigureAwait(false);
+    Console.WriteLine($"wrote {records} records and {labels.Count} labelled scenarios to {parse.GetValue(corpusOut)}");
+    Console.Write(RuntimeSentinel.Daemon.Corpus.ShopCorpus.Describe(labels));
+    return 0;
+});
 
 var workloadArgument = new Argument<string>("workload") { Description = "Workload key (cluster/namespace/kind/name/container) or its folder name." };
 var versionArgument = new Argument<string>("version") { Description = "Version folder name, e.g. v3." };
@@ -298,7 +335,7 @@ var feedbackCommand = new Command("feedback", "Analysts' verdicts on alerts.") {
 
 var root = new RootCommand("RuntimeSentinel: learns each container workload's runtime behaviour from Kafka and alerts on what departs from it.")
 {
-    run, demo, demoEvents, convert, replay, train, score, evaluate, models, feedbackCommand,
+    run, demo, demoEvents, convert, replay, train, score, evaluate, models, feedbackCommand, corpus,
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
 

@@ -36,6 +36,19 @@ public sealed class DetectionOptions
     /// </summary>
     public int DirectoryWildcardThreshold { get; set; } = 8;
 
+    /// <summary>
+    /// After a new image digest (a rollout), how long the workload adapts: it keeps its baseline and models, learns the
+    /// new version's new items below high severity silently, and still alerts on high and critical findings. Zero:
+    /// forget and relearn from scratch (the workload is blind for a whole learning period).
+    /// </summary>
+    public TimeSpan AdaptationPeriod { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How long the behaviour models leave a workload alone after one of its containers starts once learning is over
+    /// (a new replica, a restart): start-up windows are not steady state. Item novelty keeps alerting.
+    /// </summary>
+    public TimeSpan WarmupPeriod { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>The same finding (workload, feature, item) alerts at most once per cooldown.</summary>
     public TimeSpan AlertCooldown { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -594,8 +594,22 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         {
             try
             {
-                var now = _options.UseEventTime ? item.Event.Timestamp : _time.GetUtcNow();
+                var inventory = item.Event.Labels[EventLabels.Inventory] is not null;
+                var now = _options.UseEventTime ? EventClock(item.Event.Timestamp, inventory) : _time.GetUtcNow();
+                var existed = _baselines.ContainsKey(item.Key);
                 var baseline = GetBaseline(item.Key, now);
+                if (_options.UseEventTime)
+                {
+                    if (!existed && inventory && _eventClock == default)
+                    {
+                        baseline.ProvisionalClock = true;
+                    }
+                    else if (!inventory && baseline.ProvisionalClock)
+                    {
+                        baseline.RestartClock(now);
+                    }
+                }
+
                 _current = item.Key;
                 var e = item.Event;
                 var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
@@ -646,6 +660,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     _findings.Clear();
                 }
 
+                if (_modelFindings.Count > 0 && baseline.WarmingUp(now))
+                {
+                    // A container starting (a replica, a restart, a rollout) is not steady state: counted, not raised.
+                    _metrics.Findings.WithLabels("warmup").Inc(_modelFindings.Count);
+                    _modelFindings.Clear();
+                }
+
                 if (_modelFindings.Count > 0)
                 {
                     foreach (var f in _modelFindings)
@@ -667,6 +688,27 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             item.Completion?.Complete(item.Offset);
             _metrics.Latency.Observe(Stopwatch.GetElapsedTime(item.EnqueuedTimestamp).TotalSeconds);
         }
+
+        /// <summary>
+        /// Event time for this shard, never going back: a late or stale event (an inventory of processes stamped with
+        /// their days-old start times) happens "now" on the stream's clock instead of rewinding learning.
+        /// </summary>
+        private DateTimeOffset EventClock(DateTimeOffset ts, bool inventory)
+        {
+            if (inventory)
+            {
+                return _eventClock == default ? ts : _eventClock;
+            }
+
+            if (ts > _eventClock)
+            {
+                _eventClock = ts;
+            }
+
+            return _eventClock;
+        }
+
+        private DateTimeOffset _eventClock;
 
         private WorkloadBaseline GetBaseline(WorkloadKey key, DateTimeOffset now)
         {

@@ -44,6 +44,24 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:LearningDuration must not be negative.");
         }
 
+        if (o.AdaptationPeriod < TimeSpan.Zero || o.AdaptationPeriod > TimeSpan.FromDays(7))
+        {
+            errors.Add("Detection:AdaptationPeriod must be between 0 (relearn on a new image) and 7 days.");
+        }
+
+        if (o.Network.EphemeralPortFirst is < 1 or > 65535 || o.Network.EphemeralPortLast < o.Network.EphemeralPortFirst || o.Network.EphemeralPortLast > 65535)
+        {
+            errors.Add("Detection:Network:EphemeralPortFirst/Last must be a port range within 1-65535.");
+        }
+
+        foreach (var cidr in o.Network.ClusterNetworks)
+        {
+            if (Network.PeerResolver.ParseCidr(cidr).Network is null)
+            {
+                errors.Add($"Detection:Network:ClusterNetworks: '{cidr}' is not a CIDR (e.g. 10.0.0.0/8).");
+            }
+        }
+
         if (o.MinLearningEvents < 0)
         {
             errors.Add("Detection:MinLearningEvents must not be negative.");

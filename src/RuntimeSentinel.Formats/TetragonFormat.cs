@@ -18,7 +18,7 @@ internal sealed class TetragonFormat : JsonDocumentFormat
     public override string Name => "tetragon";
 
     /// <summary>Label on events that report state found at sensor start (an inventory), not something that happened then.</summary>
-    public const string InventoryLabel = "inventory";
+    public const string InventoryLabel = EventLabels.Inventory;
 
     public static bool Recognises(string topLevelKey) => Array.IndexOf(Types, topLevelKey) >= 0;
 

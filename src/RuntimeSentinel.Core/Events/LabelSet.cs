@@ -74,3 +74,13 @@ public sealed class LabelSet : IEquatable<LabelSet>
 
     public override string ToString() => string.Join(",", _items.Select(kv => $"{kv.Key}={kv.Value}"));
 }
+
+/// <summary>Event labels with a meaning to the pipeline.</summary>
+public static class EventLabels
+{
+    /// <summary>Set on events that report state found when the sensor started (e.g. Tetragon's procFS scan): their time is not event time.</summary>
+    public const string Inventory = "inventory";
+
+    /// <summary>Ground truth in generated and replayed data: <c>normal</c> or <c>attack:&lt;name&gt;</c>.</summary>
+    public const string Scenario = "scenario";
+}

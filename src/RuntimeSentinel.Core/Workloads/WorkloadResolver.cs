@@ -34,6 +34,24 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
         }
 
         key = Compute(w, defaultCluster);
+        if (key.Container == Missing)
+        {
+            // Some sensors see pods, not containers (Hubble): such an event belongs to the workload's container when
+            // the workload has one, so its network and DNS facts land on the same baseline as the process events.
+            return WithKnownContainer(w, key);
+        }
+
+        var owner = (key.Cluster, key.Namespace, key.OwnerKind, key.OwnerName);
+        if (!_containers.TryGetValue(owner, out var known) || (known is not null && known.Container != key.Container))
+        {
+            _containers[owner] = known is null && !_containers.ContainsKey(owner) ? key : null; // null: several containers
+            _containerless.Clear();
+            if (_containers.Count >= capacity)
+            {
+                _containers.Clear();
+            }
+        }
+
         if (_cache.Count >= capacity)
         {
             // Bounded: an attacker inventing pod names costs a recompute, not memory.
@@ -43,6 +61,26 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
 
         _cache[w] = key;
         return key;
+    }
+
+    private readonly Dictionary<(string, string, string, string), WorkloadKey?> _containers = new();
+    private readonly Dictionary<WorkloadRef, WorkloadKey> _containerless = new(new IdentityComparer());
+
+    private WorkloadKey WithKnownContainer(in WorkloadRef w, WorkloadKey computed)
+    {
+        if (_containerless.TryGetValue(w, out var cached))
+        {
+            return cached;
+        }
+
+        var result = _containers.TryGetValue((computed.Cluster, computed.Namespace, computed.OwnerKind, computed.OwnerName), out var only) && only is not null ? only : computed;
+        if (_containerless.Count >= capacity)
+        {
+            _containerless.Clear();
+        }
+
+        _containerless[w] = result;
+        return result;
     }
 
     public static WorkloadKey Compute(in WorkloadRef w, string defaultCluster)

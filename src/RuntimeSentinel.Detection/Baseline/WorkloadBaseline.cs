@@ -61,7 +61,7 @@ public sealed class WorkloadBaseline
 
     public BaselinePhase Phase { get; private set; } = BaselinePhase.Learning;
 
-    public DateTimeOffset FirstSeen { get; }
+    public DateTimeOffset FirstSeen { get; private set; }
 
     public DateTimeOffset LastSeen { get; private set; }
 
@@ -162,9 +162,20 @@ public sealed class WorkloadBaseline
     {
         LastSeen = now;
         LastEventKnown = true;
+        NoteContainer(e.Workload.ContainerId, now);
         if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
         {
-            Relearn(digest, now, observer);
+            if (_options.AdaptationPeriod > TimeSpan.Zero)
+            {
+                // A rollout keeps what was learned: what the new version does that the old one did stays known, its own
+                // new items are learned for a while, and high-risk findings alert throughout.
+                AdaptingTo = digest;
+                AdaptingUntil = now + _options.AdaptationPeriod;
+            }
+            else
+            {
+                Relearn(digest, now, observer);
+            }
         }
 
         switch (Phase)
@@ -200,7 +211,102 @@ public sealed class WorkloadBaseline
         // confirmation and alerts from the end of learning.
         EventsScored++;
         LastScoreMargin = double.NaN;
+        var before = findings.Count;
         Score(e, normalizedPath, peer, now, findings, observer);
+        if (findings.Count > before && IsAdapting(now))
+        {
+            AdaptFindings(findings, before, observer);
+        }
+    }
+
+    private readonly Queue<string> _containers = new();
+    private readonly HashSet<string> _knownContainers = new(StringComparer.Ordinal);
+
+    /// <summary>Until when a container that started after learning warms up (see <see cref="WarmingUp"/>).</summary>
+    public DateTimeOffset WarmupUntil { get; private set; }
+
+    /// <summary>
+    /// True while a replica, restart or rollout of the workload is starting: its first windows (entrypoints, caches,
+    /// connection pools) are unlike steady state, so the behaviour models do not judge them. Item novelty still does.
+    /// </summary>
+    public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil || IsAdapting(now);
+
+    /// <summary>Notes the container an event came from; a container first seen after learning starts a warm-up.</summary>
+    private void NoteContainer(string? containerId, DateTimeOffset now)
+    {
+        if (containerId is null || _knownContainers.Contains(containerId))
+        {
+            return;
+        }
+
+        if (_knownContainers.Count >= 64)
+        {
+            _knownContainers.Remove(_containers.Dequeue());
+        }
+
+        _knownContainers.Add(containerId);
+        _containers.Enqueue(containerId);
+        if (Phase is BaselinePhase.Active or BaselinePhase.Shadow)
+        {
+            WarmupUntil = now + _options.WarmupPeriod;
+        }
+    }
+
+    /// <summary>The image the workload is adapting to after a rollout, while <see cref="AdaptingUntil"/> lasts.</summary>
+    public string? AdaptingTo { get; private set; }
+
+    public DateTimeOffset AdaptingUntil { get; private set; }
+
+    public bool IsAdapting(DateTimeOffset now) => AdaptingTo is not null && now < AdaptingUntil;
+
+    /// <summary>
+    /// While adapting to a new image, a novel item below high severity is the new version's normal: it is learned, not
+    /// raised. High and critical findings (shells under servers, credential files, miners, /tmp executables, new
+    /// external peers...) still alert, and say the workload is adapting.
+    /// </summary>
+    private void AdaptFindings(List<Finding> findings, int from, IBaselineObserver observer)
+    {
+        for (var i = findings.Count - 1; i >= from; i--)
+        {
+            var f = findings[i];
+            if (f.Severity >= Severity.High)
+            {
+                findings[i] = f with { Reason = $"{f.Reason}; workload adapting to image {ShortDigest(AdaptingTo!)}" };
+                continue;
+            }
+
+            if (f.Feature != Feature.Resource)
+            {
+                Add(f.Feature, f.Item, observer);
+                if (f.Feature == Feature.Exec && f.Item.B is { } parent)
+                {
+                    Add(Feature.Lineage, new FeatureKey(f.Item.A, parent), observer);
+                }
+            }
+
+            AdaptedItems++;
+            findings.RemoveAt(i);
+        }
+    }
+
+    /// <summary>Items learned silently while adapting to a new image (instead of alerting).</summary>
+    public long AdaptedItems { get; private set; }
+
+    private static string ShortDigest(string digest) => digest.Length > 19 ? digest[..19] : digest;
+
+    /// <summary>
+    /// True while the baseline's clock comes only from inventory events (processes found running when the sensor
+    /// started, stamped with their old start times): the first live event restarts it.
+    /// </summary>
+    public bool ProvisionalClock { get; set; }
+
+    /// <summary>Restarts the learning clock at the first live event (see <see cref="ProvisionalClock"/>).</summary>
+    public void RestartClock(DateTimeOffset now)
+    {
+        FirstSeen = now;
+        LearningSince = now;
+        LastSeen = now;
+        ProvisionalClock = false;
     }
 
     /// <summary>True when the digest was not seen before (recorded; a rolling update's two digests both count as known).</summary>

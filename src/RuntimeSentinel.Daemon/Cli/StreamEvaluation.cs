@@ -1,0 +1,323 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using RuntimeSentinel.Alerting;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection;
+using RuntimeSentinel.Detection.Network;
+using RuntimeSentinel.Formats;
+
+namespace RuntimeSentinel.Daemon.Cli;
+
+/// <summary>A labelled scenario read from a corpus's <c>labels.json</c>.</summary>
+internal sealed record StreamLabel(string Scenario, string Kind, string Workload, DateTimeOffset Start, DateTimeOffset End, string Description)
+{
+    public bool IsAttack => Kind.StartsWith("attack", StringComparison.Ordinal);
+}
+
+internal sealed record AttackResult(string Scenario, string Kind, string Workload, bool Caught, double? SecondsToFirstIncident, int Incidents, string? FirstIncident);
+
+internal sealed record FalseIncident(DateTimeOffset FirstSeen, string Workload, string Severity, string Category, long Count, string Summary, string When, string? Churn);
+
+internal sealed record StreamReport(
+    long Decoded,
+    long Ignored,
+    long Rejected,
+    IReadOnlyDictionary<string, long> RecordsBySource,
+    int Workloads,
+    DateTimeOffset Start,
+    DateTimeOffset LearningEnds,
+    DateTimeOffset AttacksStart,
+    DateTimeOffset End,
+    IReadOnlyList<AttackResult> Attacks,
+    IReadOnlyList<FalseIncident> FalseIncidents,
+    int IncidentsTotal,
+    IReadOnlyList<long> HeldBySeverity,
+    double Seconds)
+{
+    public int FalseBeforeAttacks => FalseIncidents.Count(f => f.When == "before_attacks");
+
+    public int FalseDuringAttacks => FalseIncidents.Count(f => f.When == "during_attacks");
+
+    public int FalseOnChurn => FalseIncidents.Count(f => f.Churn is not null);
+
+    public int FalseOutsideChurn => FalseIncidents.Count(f => f.Churn is null);
+
+    public double FalsePerWorkloadHour => Workloads == 0 ? 0 : FalseIncidents.Count / (Workloads * Math.Max(1e-9, (End - LearningEnds).TotalHours));
+
+    public long HeldHighOrCritical => HeldBySeverity[(int)Severity.High] + HeldBySeverity[(int)Severity.Critical];
+}
+
+/// <summary>
+/// <c>sentinel evaluate stream</c>: runs the real pipeline (sensor decoders, peer identities, sharded baselines and
+/// models, incident correlation and budgets) over recorded sensor streams on the event clock, then judges what an
+/// analyst would have seen against the labels: per attack caught or missed and how fast, false incidents after
+/// learning (before the attacks, during them, on labelled benign churn), and incidents held back by budgets.
+/// </summary>
+internal static class StreamEvaluation
+{
+    /// <summary>An incident belongs to a scenario when its workload matches and it overlaps the scenario's window (plus grace).</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(2);
+
+    public static List<StreamLabel> ReadLabels(string path, out DateTimeOffset? start, out DateTimeOffset? attacksStart)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = doc.RootElement;
+        DateTimeOffset? T(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? DateTimeOffset.Parse(v.GetString()!, CultureInfo.InvariantCulture) : null;
+        start = T(root, "start");
+        attacksStart = T(root, "attacks_start");
+        return root.GetProperty("scenarios").EnumerateArray().Select(s => new StreamLabel(
+            s.GetProperty("scenario").GetString()!, s.GetProperty("kind").GetString()!, s.GetProperty("workload").GetString()!,
+            T(s, "start")!.Value, T(s, "end")!.Value, s.TryGetProperty("description", out var d) ? d.GetString() ?? "" : "")).ToList();
+    }
+
+    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        detection.Clock = "event";
+        var alerting = new AlertingOptions { Clock = "event", Console = false, QueueCapacity = 2_000_000, SpillDirectory = Path.Combine(Path.GetTempPath(), "sentinel-evaluate-" + Environment.ProcessId) };
+        var incidents = new Collect();
+        var alertingMetrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var dispatcher = new AlertDispatcher([], [incidents], Microsoft.Extensions.Options.Options.Create(alerting), alertingMetrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
+        await dispatcher.StartAsync(ct).ConfigureAwait(false);
+        pipeline.Start();
+
+        var workloads = new WorkloadResolver(detection.Cluster);
+        var peers = new PeerResolver(detection.Network);
+        var keys = new HashSet<WorkloadKey>();
+        long decoded = 0, ignored = 0, rejected = 0;
+        var bySource = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
+        foreach (var r in Merge(files))
+        {
+            ct.ThrowIfCancellationRequested();
+            var source = Path.GetFileName(r.Source);
+            bySource[source] = bySource.GetValueOrDefault(source) + 1;
+            if (r.Status == DecodeStatus.Ignored)
+            {
+                ignored++;
+                continue;
+            }
+
+            if (r.Status == DecodeStatus.Rejected)
+            {
+                rejected++;
+                if (rejected <= 5)
+                {
+                    await log.WriteLineAsync($"{r.Source}:{r.Line}: rejected: {r.Error}").ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            var e = r.Event;
+            decoded++;
+            if (e.Labels[EventLabels.Inventory] is null)
+            {
+                first = e.Timestamp < first ? e.Timestamp : first;
+                last = e.Timestamp > last ? e.Timestamp : last;
+            }
+
+            var key = workloads.Resolve(e.Workload);
+            keys.Add(key);
+            var peer = peers.Observe(e, key);
+            await pipeline.EnqueueAsync(new IngestItem(e, key, null, 0, 0, peer), ct).ConfigureAwait(false);
+        }
+
+        await pipeline.CompleteAsync().ConfigureAwait(false);
+        await dispatcher.StopAsync(ct).ConfigureAwait(false);
+        if (incidentsFile is not null)
+        {
+            // Every emission, as sinks would have received it (schema sentinel.alert/v2), for reading what was raised.
+            await File.WriteAllLinesAsync(incidentsFile, incidents.History.Values.SelectMany(h => h).OrderBy(i => i.FirstSeen).ThenBy(i => i.Version).Select(i => System.Text.Encoding.UTF8.GetString(IncidentJsonWriter.ToUtf8(i, null))), ct).ConfigureAwait(false);
+        }
+        var learningEnds = first + detection.LearningDuration;
+        var attacksStart = attacksStartHint ?? labels.Where(l => l.IsAttack).Select(l => l.Start).DefaultIfEmpty(last).Min();
+        return Judge(incidents.All, incidents.History, labels, keys.Count, first, learningEnds, attacksStart, last, decoded, ignored, rejected, bySource, dispatcher.Budget.HeldBySeverity.ToArray(), clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Scores incidents against labels (public for tests: the rules of attribution are the report's meaning).</summary>
+    public static StreamReport Judge(IReadOnlyList<Incident> all, IReadOnlyDictionary<string, List<Incident>> history, IReadOnlyList<StreamLabel> labels, int workloads, DateTimeOffset start, DateTimeOffset learningEnds, DateTimeOffset attacksStart, DateTimeOffset end,
+        long decoded, long ignored, long rejected, IReadOnlyDictionary<string, long> bySource, IReadOnlyList<long> held, double seconds)
+    {
+        var detections = all.Where(i => i.Kind == "detection").ToList();
+
+        // What an analyst saw of an incident: each emission brought the alerts that arrived since the previous one.
+        // The incident answers a scenario when one of those spans of new alerts falls in the scenario's window.
+        var spans = detections.ToDictionary(i => i.Id, i => Spans(history.TryGetValue(i.Id, out var h) ? h : [i]));
+        bool Overlaps(Incident i, StreamLabel l) =>
+            i.Workload.ShortName == l.Workload && spans[i.Id].Any(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5));
+
+        var attacks = labels.Where(l => l.IsAttack).Select(l =>
+        {
+            // The first incident an analyst saw for the attack: the earliest emission span that overlaps its window.
+            var mine = detections.Where(i => Overlaps(i, l))
+                .Select(i => (Incident: i, From: spans[i.Id].Where(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5)).Min(x => x.From)))
+                .OrderBy(x => x.From).ToList();
+            var firstIncident = mine.Count == 0 ? null : mine[0].Incident;
+            double? latency = mine.Count == 0 ? null : Math.Max(0, (mine[0].From - l.Start).TotalSeconds);
+            return new AttackResult(l.Scenario, l.Kind, l.Workload, mine.Count > 0, latency, mine.Count, firstIncident?.Primary.Summary);
+        }).ToList();
+
+        // An incident whose first emission answers no attack paged an analyst for nothing, whatever joined it later.
+        bool FirstAnswers(Incident i, StreamLabel l) =>
+            i.Workload.ShortName == l.Workload && spans[i.Id].Take(1).Any(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5));
+        var attackLabels = labels.Where(l => l.IsAttack).ToList();
+        var churn = labels.Where(l => !l.IsAttack).ToList();
+        var falses = detections
+            .Where(i => i.FirstSeen >= learningEnds && !attackLabels.Any(l => FirstAnswers(i, l)))
+            .Select(i =>
+            {
+                var onChurn = churn.FirstOrDefault(l => l.Workload == i.Workload.ShortName && i.FirstSeen >= l.Start && i.FirstSeen <= l.End + TimeSpan.FromMinutes(10));
+                return new FalseIncident(i.FirstSeen, i.Workload.ShortName, i.Severity.ToWire(), i.Category, i.Count, i.Note ?? i.Primary.Summary, i.FirstSeen < attacksStart ? "before_attacks" : "during_attacks", onChurn?.Scenario);
+            })
+            .OrderBy(f => f.FirstSeen)
+            .ToList();
+        return new StreamReport(decoded, ignored, rejected, bySource, workloads, start, learningEnds, attacksStart, end, attacks, falses, detections.Count, held, seconds);
+    }
+
+    /// <summary>The spans of alert time each emission of an incident added (its first emission: first to last seen).</summary>
+    private static List<(DateTimeOffset From, DateTimeOffset To)> Spans(List<Incident> emissions)
+    {
+        var result = new List<(DateTimeOffset, DateTimeOffset)>();
+        long count = 0;
+        var from = DateTimeOffset.MinValue;
+        foreach (var e in emissions.OrderBy(e => e.Version))
+        {
+            if (e.Count > count)
+            {
+                result.Add((count == 0 ? e.FirstSeen : from, e.LastSeen));
+            }
+
+            count = e.Count;
+            from = e.LastSeen;
+        }
+
+        return result;
+    }
+
+    /// <summary>Merges several time-ordered files into one stream in event-time order (ties keep file order).</summary>
+    private static IEnumerable<SourceRecord> Merge(IReadOnlyList<string> files)
+    {
+        var readers = files.Select(f => EventSources.Read(f, "auto").GetEnumerator()).ToList();
+        var queue = new PriorityQueue<int, (DateTimeOffset, int)>();
+        for (var i = 0; i < readers.Count; i++)
+        {
+            if (readers[i].MoveNext())
+            {
+                queue.Enqueue(i, (TimeOf(readers[i].Current), i));
+            }
+        }
+
+        while (queue.TryDequeue(out var i, out _))
+        {
+            yield return readers[i].Current;
+            if (readers[i].MoveNext())
+            {
+                queue.Enqueue(i, (TimeOf(readers[i].Current), i));
+            }
+        }
+
+        foreach (var r in readers)
+        {
+            r.Dispose();
+        }
+
+        // Inventory records carry their processes' start times: order them by arrival, not by that time.
+        static DateTimeOffset TimeOf(SourceRecord r) => r.Status == DecodeStatus.Event && r.Event.Labels[EventLabels.Inventory] is null ? r.Event.Timestamp : DateTimeOffset.MinValue;
+    }
+
+    public static string Text(StreamReport r)
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"records: {r.Decoded} decoded, {r.Ignored} ignored, {r.Rejected} rejected ({string.Join(", ", r.RecordsBySource.Select(kv => $"{kv.Key} {kv.Value}"))}); {r.Workloads} workloads; {r.Seconds:0.0} s");
+        sb.AppendLine(inv, $"stream {r.Start:HH:mm:ss}-{r.End:HH:mm:ss}; learning ends {r.LearningEnds:HH:mm:ss}; attacks from {r.AttacksStart:HH:mm:ss}");
+        sb.AppendLine();
+        sb.AppendLine("attack                               kind             caught  first incident");
+        foreach (var a in r.Attacks)
+        {
+            sb.AppendLine(inv, $"{a.Scenario,-36} {a.Kind,-16} {(a.Caught ? "yes" : "MISSED"),-7} {(a.SecondsToFirstIncident is { } s ? $"{s,6:0.0} s  {Trim(a.FirstIncident, 90)}" : "")}");
+        }
+
+        var newOnes = r.Attacks.Where(a => a.Kind == "attack-new").ToList();
+        var stealthy = r.Attacks.Where(a => a.Kind == "attack-stealthy").ToList();
+        sb.AppendLine();
+        sb.AppendLine(inv, $"caught: {newOnes.Count(a => a.Caught)}/{newOnes.Count} that do something new, {stealthy.Count(a => a.Caught)}/{stealthy.Count} stealthy");
+        sb.AppendLine(inv, $"false incidents after learning: {r.FalseIncidents.Count} ({r.FalseBeforeAttacks} before the attacks, {r.FalseDuringAttacks} during; {r.FalseOnChurn} on labelled benign churn, {r.FalseOutsideChurn} outside it); {r.FalsePerWorkloadHour:0.000} per workload-hour");
+        foreach (var f in r.FalseIncidents)
+        {
+            sb.AppendLine(inv, $"  {f.FirstSeen:HH:mm:ss} {f.Severity,-8} {f.Workload,-30} {(f.Churn is null ? "" : "[" + f.Churn + "] ")}{Trim(f.Summary, 110)}");
+        }
+
+        sb.AppendLine(inv, $"incidents held by budgets: {r.HeldBySeverity.Sum()} (high or critical: {r.HeldHighOrCritical})");
+        return sb.ToString();
+
+        static string Trim(string? s, int n) => s is null ? "" : s.Length <= n ? s : s[..n] + "…";
+    }
+
+    public static string Json(StreamReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["records"] = new { decoded = r.Decoded, ignored = r.Ignored, rejected = r.Rejected, by_source = r.RecordsBySource },
+        ["workloads"] = r.Workloads,
+        ["start"] = r.Start,
+        ["learning_ends"] = r.LearningEnds,
+        ["attacks_start"] = r.AttacksStart,
+        ["end"] = r.End,
+        ["attacks"] = r.Attacks.Select(a => new { scenario = a.Scenario, kind = a.Kind, workload = a.Workload, caught = a.Caught, seconds_to_first_incident = a.SecondsToFirstIncident, incidents = a.Incidents, first_incident = a.FirstIncident }),
+        ["caught_new"] = r.Attacks.Count(a => a.Kind == "attack-new" && a.Caught),
+        ["attacks_new"] = r.Attacks.Count(a => a.Kind == "attack-new"),
+        ["caught_stealthy"] = r.Attacks.Count(a => a.Kind == "attack-stealthy" && a.Caught),
+        ["attacks_stealthy"] = r.Attacks.Count(a => a.Kind == "attack-stealthy"),
+        ["false_incidents"] = new
+        {
+            total = r.FalseIncidents.Count,
+            before_attacks = r.FalseBeforeAttacks,
+            during_attacks = r.FalseDuringAttacks,
+            on_benign_churn = r.FalseOnChurn,
+            outside_churn = r.FalseOutsideChurn,
+            per_workload_hour = Math.Round(r.FalsePerWorkloadHour, 4),
+            incidents = r.FalseIncidents.Select(f => new { first_seen = f.FirstSeen, workload = f.Workload, severity = f.Severity, category = f.Category, count = f.Count, summary = f.Summary, when = f.When, churn = f.Churn }),
+        },
+        ["incidents_total"] = r.IncidentsTotal,
+        ["held_by_budget"] = new { total = r.HeldBySeverity.Sum(), high_or_critical = r.HeldHighOrCritical },
+        ["seconds"] = Math.Round(r.Seconds, 1),
+    });
+
+    private sealed class Collect : IIncidentObserver
+    {
+        private readonly Dictionary<string, Incident> _byId = new(StringComparer.Ordinal);
+
+        public Dictionary<string, List<Incident>> History { get; } = new(StringComparer.Ordinal);
+
+        public IReadOnlyList<Incident> All
+        {
+            get
+            {
+                lock (_byId)
+                {
+                    return _byId.Values.ToList();
+                }
+            }
+        }
+
+        public void OnIncident(Incident incident)
+        {
+            lock (_byId)
+            {
+                _byId[incident.Id] = incident;
+                if (!History.TryGetValue(incident.Id, out var list))
+                {
+                    list = [];
+                    History[incident.Id] = list;
+                }
+
+                list.Add(incident);
+            }
+        }
+    }
+}
