@@ -24,7 +24,8 @@ public static class AlertFactory
             Workload = key,
             Identity = e.Workload,
             Node = e.Node,
-            Detector = BaselineDetector,
+            // A sensor's own rule is the sensor's finding; the baseline only judged that it is new for the workload.
+            Detector = f.Feature == Feature.SensorRule ? f.Item.B ?? BaselineDetector : BaselineDetector,
             Category = f.Category,
             Severity = AdjustForAsset(f.Severity, e.Workload.Labels[CriticalityLabel]),
             Score = f.Score,
@@ -121,6 +122,7 @@ public static class AlertFactory
             Feature.Dns => $"{key.ShortName}: {who} resolved {e.DnsName} ({seen}; {f.Reason})",
             Feature.ListenPort => $"{key.ShortName}: {who} {(e.Kind == EventKind.NetListen ? "listens on" : "accepted on")} port {e.Net.LocalPort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})",
             Feature.Resource => $"{key.ShortName}: {f.Reason} (z={f.Score:0.0})",
+            Feature.SensorRule => $"{key.ShortName}: {f.Item.B ?? "sensor"} rule '{f.Item.A}' fired ({e.Labels[EventLabels.SensorPriority] ?? "no priority"}; {seen}; {f.Reason})",
             _ => $"{key.ShortName}: {f.Category}",
         };
     }

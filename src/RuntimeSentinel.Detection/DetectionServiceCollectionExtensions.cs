@@ -150,6 +150,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:Models:SeasonPeriod must be at least 24 windows long (or zero to turn seasonality off).");
         }
 
+        if (m.ConfirmWindows is < 1 or > 10)
+        {
+            errors.Add("Detection:Models:ConfirmWindows must be between 1 and 10.");
+        }
+
         if (!(m.MaxThresholdRaise >= 1 && m.MaxThresholdRaise <= 1000))
         {
             errors.Add("Detection:Models:MaxThresholdRaise must be between 1 and 1000 (a multiple of the calibrated threshold).");

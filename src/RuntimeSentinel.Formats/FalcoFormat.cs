@@ -27,14 +27,20 @@ internal sealed class FalcoFormat : JsonDocumentFormat
         }
 
         var source = root.Str("source") ?? f.Str("evt.source");
-        if (source is "k8s_audit" or "k8saudit" or "k8saudit-eks" or "k8saudit-gke" or "k8saudit-aks" or "aws_cloudtrail" or "okta" or "github")
+        if (source is "k8s_audit" or "k8saudit" or "k8saudit-eks" or "k8saudit-gke" or "k8saudit-aks" or "aws_cloudtrail" or "okta" or "github" or "gcpaudit" or "gcp_auditlog" or "azure_platformlogs" or "cloudtrail")
         {
             return Json.Ignore(out evt, out error, out note, "falco_" + source.Replace('-', '_'));
         }
 
+
         if (source == "internal" || rule.StartsWith("Falco internal", StringComparison.Ordinal))
         {
             return Json.Ignore(out evt, out error, out note, "falco_internal");
+        }
+        if (source is not null and not ("syscall" or "syscalls") && f.Str("container.id") is null && f.Str("k8s.pod.name") is null && f.Str("proc.name") is null)
+        {
+            // Another plugin's events (cloud, SaaS, audit logs) describe no container behaviour on a node.
+            return Json.Ignore(out evt, out error, out note, "falco_plugin_source");
         }
 
         var ts = Json.Time(root.Get("time")) ?? Json.Time(f.Get("evt.time")) ?? Json.Time(f.Get("evt.time.iso8601"));
@@ -78,7 +84,9 @@ internal sealed class FalcoFormat : JsonDocumentFormat
 
         if (exe is null)
         {
-            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "output_fields.proc.cmdline", "the alert names neither a process, a file nor a connection");
+            // A rule that fired without naming a process, file or connection (rule-only output, plugin sources): still
+            // a finding for the workload, with Falco as its detector.
+            return Json.Accept(e with { Kind = EventKind.SensorAlert, Labels = WithRule(e.Labels, rule, root.Str("priority")) }, out evt, out error, out note);
         }
 
         // Shell spawned, binary dropped and run, ...: the alert is about a process starting.
@@ -191,6 +199,14 @@ internal sealed class FalcoFormat : JsonDocumentFormat
         var tag = f.Str("container.image.tag");
         var image = f.Str("container.image") ?? (repo is null ? null : tag is null ? repo : repo + ":" + tag);
         return new WorkloadRef(null, f.Str("k8s.ns.name"), pod, f.Str("container.name"), id, image, f.Str("container.image.digest"), null, null, LabelSet.Empty);
+    }
+
+    private static LabelSet WithRule(LabelSet labels, string rule, string? priority)
+    {
+        var items = new List<KeyValuePair<string, string>>(labels.Items.ToArray());
+        items.Add(KeyValuePair.Create(EventLabels.SensorRule, rule.Length > 256 ? rule[..256] : rule));
+        items.Add(KeyValuePair.Create(EventLabels.SensorPriority, priority ?? "Warning"));
+        return new LabelSet(items.ToArray());
     }
 
     private static LabelSet Labels(JsonElement root, string rule, string? source)

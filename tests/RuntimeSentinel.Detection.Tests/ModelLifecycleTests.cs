@@ -62,10 +62,12 @@ public sealed class ModelLifecycleTests : IDisposable
     }
 
     [Fact]
-    public void Observe_NewImageDigestWhenActive_GoesStaleRelearnsAndComesBackThroughShadow()
+    public void Observe_NewImageDigestWithRelearningConfigured_GoesStaleRelearnsAndComesBackThroughShadow()
     {
         var phases = new Phases();
-        var b = new WorkloadBaseline(Options(TimeSpan.FromMinutes(1)), Some.Time);
+        var relearn = Options(TimeSpan.FromMinutes(1));
+        relearn.AdaptationPeriod = TimeSpan.Zero;
+        var b = new WorkloadBaseline(relearn, Some.Time);
         var findings = new List<Finding>();
         var t = Some.Time;
         for (var i = 0; i <= 420; i++)
@@ -94,6 +96,45 @@ public sealed class ModelLifecycleTests : IDisposable
         Assert.Equal(
             [(BaselinePhase.Learning, BaselinePhase.Shadow), (BaselinePhase.Shadow, BaselinePhase.Active), (BaselinePhase.Active, BaselinePhase.Stale), (BaselinePhase.Stale, BaselinePhase.Shadow)],
             phases.Changes);
+    }
+
+    [Fact]
+    public void Observe_NewImageDigestWhenActive_AdaptsKeepsItsBaselineAndStillRaisesHighRisk()
+    {
+        var phases = new Phases();
+        var b = new WorkloadBaseline(Options(TimeSpan.FromMinutes(1)), Some.Time);
+        var findings = new List<Finding>();
+        var t = Some.Time;
+        for (var i = 0; i <= 420; i++)
+        {
+            b.Observe(WithImage(Some.Exec("/usr/bin/node"), "sha256:a", t.AddSeconds(i)), null, t.AddSeconds(i), phases, findings);
+        }
+
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        t = t.AddMinutes(10);
+
+        // The new version runs a new helper: learned silently while adapting; what was learned stays known.
+        b.Observe(WithImage(Some.Exec("/usr/bin/bun"), "sha256:b", t), null, t, phases, findings);
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        Assert.True(b.IsAdapting(t));
+        Assert.Empty(findings);
+        Assert.Equal(1, b.AdaptedItems);
+        Assert.True(b.Counter(Feature.Exec).CountOf(new FeatureKey("/usr/bin/node")) > 0);
+        Assert.True(b.Counter(Feature.Exec).CountOf(new FeatureKey("/usr/bin/bun")) > 0);
+
+        // A shell under the server is high risk: it alerts during adaptation, and says so.
+        b.Observe(WithImage(Some.Exec("/bin/sh", "/usr/bin/node"), "sha256:b", t.AddMinutes(1)), null, t.AddMinutes(1), phases, findings);
+        var shell = Assert.Single(findings);
+        Assert.Equal(Severity.High, shell.Severity);
+        Assert.Contains("workload adapting to image sha256:b", shell.Reason, StringComparison.Ordinal);
+
+        // After the adaptation period a new item alerts again as usual.
+        findings.Clear();
+        var later = t.AddMinutes(20);
+        b.Observe(WithImage(Some.Exec("/usr/bin/deno"), "sha256:b", later), null, later, phases, findings);
+        Assert.False(b.IsAdapting(later));
+        Assert.Single(findings);
+        Assert.DoesNotContain(phases.Changes, c => c.To == BaselinePhase.Stale);
     }
 
     private sealed class Completions : IOffsetCompletion

@@ -60,11 +60,41 @@ public class FalcoFormatTests
     [InlineData("""{"rule":"x","time":"2024-01-01T00:00:00Z"}""", DecodeErrorCode.MissingField, "output_fields")]
     [InlineData("""{"output_fields":{},"time":"2024-01-01T00:00:00Z"}""", DecodeErrorCode.MissingField, "rule")]
     [InlineData("""{"rule":"x","output_fields":{"container.id":"abc"}}""", DecodeErrorCode.MissingField, "time")]
-    [InlineData("""{"rule":"x","time":"2024-01-01T00:00:00Z","output_fields":{"container.id":"abc"}}""", DecodeErrorCode.MissingField, "output_fields.proc.cmdline")]
     public void Decode_Invalid_RejectsWithReason(string json, DecodeErrorCode code, string field)
     {
         Assert.Equal(DecodeStatus.Rejected, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out _, out var error, out _));
         Assert.Equal(code, error.Code);
         Assert.Equal(field, error.Field);
+    }
+
+    [Fact]
+    public void Decode_RuleOnlyAlert_IsASensorFindingForItsWorkload()
+    {
+        // A rule whose output names only the container (no process, file or connection) is still Falco's finding.
+        var json = """{"rule":"Drift Detected (chmod)","priority":"Error","time":"2024-01-01T00:00:00Z","source":"syscall","output_fields":{"container.id":"abc123def456","k8s.ns.name":"shop","k8s.pod.name":"api-7d9f8b6c5b-x2k4p","container.name":"api"}}""";
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out var e, out _, out _));
+        Assert.Equal(EventKind.SensorAlert, e.Kind);
+        Assert.Equal(("Drift Detected (chmod)", "Error", "falco"), (e.Labels[EventLabels.SensorRule], e.Labels[EventLabels.SensorPriority], e.Labels[EventLabels.Source]));
+        Assert.Equal("api-7d9f8b6c5b-x2k4p", e.Workload.Pod);
+    }
+
+    [Fact]
+    public void Decode_PluginSourceWithoutContainer_IsIgnoredWithAReason()
+    {
+        var json = """{"rule":"Console Login Without MFA","priority":"Critical","time":"2024-01-01T00:00:00Z","source":"aws_cloudtrail","output_fields":{"ct.user":"alice"}}""";
+        Assert.Equal(DecodeStatus.Ignored, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out _, out _, out var note));
+        Assert.Equal("falco_aws_cloudtrail", note);
+        var other = """{"rule":"Repo made public","priority":"Warning","time":"2024-01-01T00:00:00Z","source":"gitlab","output_fields":{"gitlab.repo":"x"}}""";
+        Assert.Equal(DecodeStatus.Ignored, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(other), out _, out _, out note));
+        Assert.Equal("falco_plugin_source", note);
+    }
+
+    [Fact]
+    public void Decode_AcceptEvent_ServerSideWithTheClientAsPeer()
+    {
+        // Falco names the client first: for an accept, the process is the server on fd.sport.
+        var json = """{"rule":"Unexpected inbound connection","priority":"Notice","time":"2024-01-01T00:00:00Z","output_fields":{"container.id":"abc123def456","k8s.pod.name":"db-0","k8s.ns.name":"data","evt.type":"accept","fd.name":"10.244.1.7:51234->10.244.2.9:5432","proc.exepath":"/usr/lib/postgresql/16/bin/postgres","proc.pid":77}}""";
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out var e, out _, out _));
+        Assert.Equal((EventKind.NetAccept, NetDirection.Inbound, 5432, "10.244.1.7"), (e.Kind, e.Net.Direction, e.Net.LocalPort, e.Net.RemoteIp));
     }
 }

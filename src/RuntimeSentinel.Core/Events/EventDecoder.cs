@@ -268,6 +268,7 @@ public sealed class EventDecoder
             EventKind.NetAccept when net.LocalPort < 0 => "net.local_port",
             EventKind.NetListen when net.LocalPort < 0 => "net.local_port",
             EventKind.NetFlow when net.RemoteIp is null => "net.remote_ip",
+            EventKind.SensorAlert when labels[EventLabels.SensorRule] is null => "labels.sensor.rule",
             EventKind.DnsQuery when dnsName is null => "dns.name",
             EventKind.ResourceUsage when !haveResource || (resource.CpuCores < 0 && resource.MemoryBytes < 0) => "resource.cpu_cores",
             _ => null,

@@ -6,7 +6,7 @@ public static class EventKindNames
     private static readonly string[] Names =
     [
         "unknown", "process_exec", "process_exit", "file_open", "syscall", "net_connect", "net_accept", "net_listen",
-        "dns_query", "resource_usage", "net_flow",
+        "dns_query", "resource_usage", "net_flow", "sensor_alert",
     ];
 
     private static readonly byte[][] Utf8Names = Names.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();

@@ -81,6 +81,15 @@ public static class EventLabels
     /// <summary>Set on events that report state found when the sensor started (e.g. Tetragon's procFS scan): their time is not event time.</summary>
     public const string Inventory = "inventory";
 
+    /// <summary>sensor_alert: the rule that fired (Falco rule, Tracee signature).</summary>
+    public const string SensorRule = "sensor.rule";
+
+    /// <summary>sensor_alert: the sensor's priority for it (Falco: Emergency … Debug).</summary>
+    public const string SensorPriority = "sensor.priority";
+
+    /// <summary>Which sensor an event came from (<c>tetragon</c>, <c>falco</c>, ...).</summary>
+    public const string Source = "source";
+
     /// <summary>Ground truth in generated and replayed data: <c>normal</c> or <c>attack:&lt;name&gt;</c>.</summary>
     public const string Scenario = "scenario";
 }

@@ -16,6 +16,12 @@ public enum EventKind : byte
 
     /// <summary>Traffic on a connection that already exists (bytes sent or received, close): never a new endpoint by itself.</summary>
     NetFlow,
+
+    /// <summary>
+    /// A sensor's own finding that names no behaviour we can baseline (a Falco rule whose output carries no process,
+    /// a plugin source): labels <c>sensor.rule</c>, <c>sensor.priority</c> and <c>source</c> say what fired.
+    /// </summary>
+    SensorAlert,
 }
 
 /// <summary>Who opened a connection, seen from the event's workload: it did (outbound) or its peer did (inbound).</summary>

@@ -11,6 +11,9 @@ public enum Feature : byte
     Dns,
     ListenPort,
     Resource,
+
+    /// <summary>Rules a sensor fired for the workload (sensor_alert events).</summary>
+    SensorRule,
 }
 
 /// <summary>
@@ -30,7 +33,7 @@ public readonly record struct FeatureKey(string A, string? B = null, int N = -1)
 
 public static class FeatureNames
 {
-    private static readonly string[] Names = ["exec", "lineage", "syscall", "file", "endpoint", "dns", "listen_port", "resource"];
+    private static readonly string[] Names = ["exec", "lineage", "syscall", "file", "endpoint", "dns", "listen_port", "resource", "sensor_rule"];
 
     public static string ToWire(this Feature f) => Names[(int)f];
 

@@ -99,6 +99,16 @@ public static class SeverityPolicy
             ? (Severity.High, "connection to an external address never contacted")
             : (Severity.Medium, "connection to an internal address never contacted");
 
+    /// <summary>A sensor's rule never seen firing for the workload, at the sensor's own priority (Falco's scale).</summary>
+    public static (Severity Severity, string Reason) ForSensorRule(string sensor, string? priority) => priority?.ToLowerInvariant() switch
+    {
+        "emergency" or "alert" or "critical" => (Severity.Critical, $"{sensor} rule never fired for this workload, priority {priority}"),
+        "error" => (Severity.High, $"{sensor} rule never fired for this workload, priority {priority}"),
+        "warning" => (Severity.Medium, $"{sensor} rule never fired for this workload, priority {priority}"),
+        "notice" => (Severity.Low, $"{sensor} rule never fired for this workload, priority {priority}"),
+        _ => (Severity.Info, $"{sensor} rule never fired for this workload, priority {priority ?? "unknown"}"),
+    };
+
     public static (Severity Severity, string Reason) ForDns(string name)
     {
         var n = name.ToLowerInvariant();

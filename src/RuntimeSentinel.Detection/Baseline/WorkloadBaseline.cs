@@ -385,6 +385,9 @@ public sealed class WorkloadBaseline
             case EventKind.DnsQuery when e.DnsName is { } dns:
                 Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)), observer);
                 break;
+            case EventKind.SensorAlert when e.Labels[EventLabels.SensorRule] is { } rule:
+                Add(Feature.SensorRule, new FeatureKey(rule, e.Labels[EventLabels.Source]), observer);
+                break;
             case EventKind.NetListen or EventKind.NetAccept:
                 Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
                 break;
@@ -540,6 +543,14 @@ public sealed class WorkloadBaseline
                 break;
             case EventKind.ResourceUsage:
                 ScoreResource(e.Resource, now, findings);
+                break;
+            case EventKind.SensorAlert when e.Labels[EventLabels.SensorRule] is { } rule:
+                if (Check(Feature.SensorRule, new FeatureKey(rule, e.Labels[EventLabels.Source]), now, out var ruleScore) == Verdict.Novel)
+                {
+                    var (sev, reason) = SeverityPolicy.ForSensorRule(e.Labels[EventLabels.Source] ?? "sensor", e.Labels[EventLabels.SensorPriority]);
+                    findings.Add(ruleScore.ToFinding("sensor_alert", sev, reason));
+                }
+
                 break;
         }
     }

@@ -5,6 +5,12 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>Settings of the model detectors (config section <c>Detection:Models</c>).</summary>
 public sealed class ModelOptions
 {
+    /// <summary>
+    /// Consecutive windows a behaviour or spike detector must exceed its threshold before it alerts (a detector at least
+    /// twice over alerts at once). 1 alerts on every exceeding window.
+    /// </summary>
+    public int ConfirmWindows { get; set; } = 2;
+
     /// <summary>An analyst's verdict raises a detector's threshold to at most this multiple of the calibrated one.</summary>
     public double MaxThresholdRaise { get; set; } = 10;
 

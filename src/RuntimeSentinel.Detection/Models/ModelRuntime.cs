@@ -453,6 +453,14 @@ public sealed class ModelRuntime
     internal long Bucket(DateTimeOffset end) =>
         _o.SeasonPeriod > TimeSpan.Zero ? (long)(end.ToUnixTimeMilliseconds() % (long)_o.SeasonPeriod.TotalMilliseconds / (_o.SeasonPeriod.TotalMilliseconds / 24)) : 0;
 
+    /// <summary>A detector this many times over its threshold alerts without waiting for confirmation.</summary>
+    public const double ConfirmBypassRatio = 2.0;
+
+    private int _exceededRun;
+
+    /// <summary>Windows over a threshold that did not alert because the next window did not confirm them.</summary>
+    public long UnconfirmedWindows { get; private set; }
+
     private void CloseWindow(DateTimeOffset end, BaselinePhase phase, List<ModelFinding> findings)
     {
         // Copied before Close clears them; only alerting windows need it, but a window is closed at most every 100 ms.
@@ -536,6 +544,8 @@ public sealed class ModelRuntime
         }
 
         WindowScored?.Invoke(end, maxRatio);
+        var exceededBefore = _exceededRun;
+        _exceededRun = scores.Count == 0 ? 0 : _exceededRun + 1;
         if (scores.Count == 0 || phase != BaselinePhase.Active)
         {
             return;
@@ -543,6 +553,15 @@ public sealed class ModelRuntime
 
         scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
         var top = scores[0];
+
+        // A single window a little over its threshold is the tail of normal (thresholds come from a short learning
+        // period); an anomaly that lasts, or one far over, is not. Raise on the ConfirmWindows-th window in a row, or
+        // at once when a detector is twice over. The run continues silently once raised (cooldown is per incident).
+        if (top.Score / top.Threshold < ConfirmBypassRatio && exceededBefore + 1 < _o.ConfirmWindows)
+        {
+            UnconfirmedWindows++;
+            return;
+        }
         // Shares: each feature's part of the window's excess over the thresholds, normalised over the listed features.
         var features = contributions.OrderByDescending(c => c.Share).DistinctBy(c => c.Feature).Take(_o.TopFeatures).ToList();
         var shareTotal = features.Sum(c => c.Share);
