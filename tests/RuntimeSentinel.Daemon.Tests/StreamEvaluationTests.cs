@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Daemon.Cli;
+using RuntimeSentinel.Daemon.Corpus;
+using RuntimeSentinel.Formats;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+public class StreamEvaluationTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 30, 1, 0, 0, TimeSpan.Zero);
+
+    private static Incident Incident(string workload, int minute, Severity severity = Severity.High, string category = "unexpected_process")
+    {
+        var parts = workload.Split('/');
+        var key = new WorkloadKey("c", parts[0], parts[1], parts[2], "main");
+        var alert = new Alert
+        {
+            Id = Guid.NewGuid().ToString(), Time = T0.AddMinutes(minute), Workload = key, Identity = default, Detector = "baseline", Category = category, Severity = severity,
+            Score = 2, Threshold = 1, Summary = "s", Explanation = new Explanation("exec", "x", 0, 1, "r"), Baseline = default, Evidence = [], Fingerprint = Guid.NewGuid().ToString(),
+        };
+        return new Incident(alert, alert.Time) { Version = 1, Status = IncidentStatus.Firing };
+    }
+
+    [Fact]
+    public void Judge_IncidentsAgainstLabels_CountsCaughtAndFalseByPhaseAndChurn()
+    {
+        List<StreamLabel> labels =
+        [
+            new("shell", "attack-new", "shop/Deployment/api", T0.AddMinutes(62), T0.AddMinutes(63), ""),
+            new("sweep", "attack-stealthy", "shop/Deployment/worker", T0.AddMinutes(64), T0.AddMinutes(65), ""),
+            new("rollout", "benign-churn", "shop/Deployment/frontend", T0.AddMinutes(40), T0.AddMinutes(45), ""),
+        ];
+        List<Incident> incidents =
+        [
+            Incident("shop/Deployment/api", 62),               // the shell: caught
+            Incident("shop/Deployment/frontend", 41),          // false, on churn, before the attacks
+            Incident("shop/Deployment/api", 50, Severity.Medium), // false, outside churn, before the attacks
+            Incident("shop/Deployment/worker", 70),            // false (the sweep was at 64), during the attacks
+            Incident("shop/Deployment/api", 20),               // during learning: not counted
+        ];
+        var history = incidents.ToDictionary(i => i.Id, i => new List<Incident> { i });
+        var r = StreamEvaluation.Judge(incidents, history, labels, 3, T0, T0.AddMinutes(30), T0.AddMinutes(60), T0.AddMinutes(90), 10, 0, 0, new Dictionary<string, long>(), [0, 0, 2, 0, 0], 1);
+
+        Assert.Equal([true, false], r.Attacks.Select(a => a.Caught));
+        Assert.Equal(0, r.Attacks[0].SecondsToFirstIncident);
+        Assert.Equal(3, r.FalseIncidents.Count);
+        Assert.Equal((2, 1), (r.FalseBeforeAttacks, r.FalseDuringAttacks));
+        Assert.Equal((1, 2), (r.FalseOnChurn, r.FalseOutsideChurn));
+        Assert.Equal(0, r.HeldHighOrCritical);
+        Assert.Equal(1.0, r.FalsePerWorkloadHour, 3); // 3 false incidents over 3 workloads for 1 hour after learning
+    }
+
+    [Fact]
+    public void Corpus_SameSeed_SameBytesAndTheDocumentedShape()
+    {
+        static (string Hash, List<(DateTimeOffset, string, byte[])> Records, IReadOnlyList<CorpusLabel> Labels) Generate(int seed)
+        {
+            var corpus = new ShopCorpus(seed, T0);
+            var records = corpus.Generate().ToList();
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var (_, _, json) in records)
+            {
+                sha.AppendData(json);
+            }
+
+            return (Convert.ToHexStringLower(sha.GetHashAndReset()), records, corpus.Labels);
+        }
+
+        var a = Generate(11);
+        var b = Generate(11);
+        Assert.Equal(a.Hash, b.Hash);
+        Assert.NotEqual(a.Hash, Generate(12).Hash);
+
+        // Time order, every record decodes with its sensor's own decoder, and the corpus has what the issue asks for.
+        Assert.True(a.Records.Zip(a.Records.Skip(1)).All(p => p.First.Item1 <= p.Second.Item1));
+        var formats = new Dictionary<string, IEventFormat> { ["tetragon"] = EventFormats.Create("tetragon"), ["hubble"] = EventFormats.Create("hubble"), ["falco"] = EventFormats.Create("falco") };
+        var events = a.Records.Select(r => formats[r.Item2].Decode(r.Item3, out var e, out var error, out _) == DecodeStatus.Event ? e : throw new InvalidOperationException(error.ToString())).ToList();
+        Assert.True(events.Select(e => e.Node).Distinct().Count() >= 3);
+        var resolver = new WorkloadResolver("c");
+        Assert.True(events.Where(e => e.Workload.Namespace is not null).Select(e => resolver.Resolve(e.Workload).ShortName).Distinct().Count() >= 8);
+        Assert.Contains(events, e => e.Labels[EventLabels.Inventory] is not null && e.Timestamp < T0.AddDays(-1));
+        Assert.Contains(events, e => e.Kind == EventKind.NetAccept);
+        Assert.Contains(events, e => e.Kind == EventKind.NetFlow && e.Net.Direction == NetDirection.Inbound);
+        Assert.Contains(events, e => e.Kind == EventKind.DnsQuery && e.DnsAnswers is not null);
+        Assert.True(a.Labels.Count(l => l.Kind.StartsWith("attack", StringComparison.Ordinal)) >= 12);
+        Assert.True(a.Labels.Count(l => l.Kind == "attack-stealthy") >= 6);
+        Assert.Superset(new HashSet<string> { "rollout-frontend", "hpa-api-scale-up", "restart-worker", "dns-rotation-paygate-1" }, a.Labels.Select(l => l.Scenario).ToHashSet());
+    }
+}
