@@ -662,9 +662,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
                 if (_modelFindings.Count > 0 && baseline.WarmingUp(now))
                 {
-                    // A container starting (a replica, a restart, a rollout) is not steady state: counted, not raised.
-                    _metrics.Findings.WithLabels("warmup").Inc(_modelFindings.Count);
-                    _modelFindings.Clear();
+                    // A container starting (a replica, a restart, a rollout) makes processes, files and CPU unlike steady
+                    // state: a finding made only of those is counted, not raised. Traffic, peers and failures still alert.
+                    var before = _modelFindings.Count;
+                    _modelFindings.RemoveAll(f => f.TopFeatures.Count > 0 && f.TopFeatures.All(c => Models.BehaviourSchema.IsStartupFeature(c.Feature)));
+                    _metrics.Findings.WithLabels("warmup").Inc(before - _modelFindings.Count);
                 }
 
                 if (_modelFindings.Count > 0)

@@ -185,14 +185,25 @@ internal sealed class TetragonFormat : JsonDocumentFormat
                 return Json.Accept(e with { Kind = EventKind.NetListen, Net = l with { LocalPort = Math.Max(l.LocalPort, 0) } }, out evt, out error, out note);
         }
 
-        if (path is not null && (lower.Contains("file", StringComparison.Ordinal) || lower.Contains("open", StringComparison.Ordinal) || lower.Contains("fd_install", StringComparison.Ordinal)))
+        if (path is not null && (lower.Contains("file", StringComparison.Ordinal) || lower.Contains("open", StringComparison.Ordinal) || lower.Contains("fd_install", StringComparison.Ordinal) || lower.Contains("truncate", StringComparison.Ordinal)))
         {
-            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = path, FileFlags = flags, SyscallName = name, ReturnCode = ret }, out evt, out error, out note);
+            // security_file_permission(file, mask) and friends: the access asked for is the int mask (MAY_WRITE 2,
+            // MAY_READ 4, MAY_APPEND 8), not the file's permission bits; say it the way open(2) flags do.
+            var access = lower.Contains("truncate", StringComparison.Ordinal) ? "O_WRONLY|O_TRUNC" : size >= 0 && lower.Contains("permission", StringComparison.Ordinal) ? Mask(size) : null;
+            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = path, FileFlags = access ?? flags, SyscallName = name, ReturnCode = ret }, out evt, out error, out note);
         }
 
         // Everything else (module loads, credential changes, setns, capability checks) is a kernel call by name.
         return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = name, ReturnCode = ret, FilePath = path, Net = net ?? NetInfo.None }, out evt, out error, out note);
     }
+
+    private static string? Mask(long mask) => (mask & 0xE) switch
+    {
+        0 => null,
+        var m when (m & 8) != 0 => "O_WRONLY|O_APPEND",
+        var m when (m & 2) != 0 => (m & 4) != 0 ? "O_RDWR" : "O_WRONLY",
+        _ => "O_RDONLY",
+    };
 
     private enum Role
     {

@@ -55,7 +55,7 @@ public class AlertDeliveryTests(ITestOutputHelper output)
                 ["SENTINEL_Alerting__RunbookUrlTemplate"] = "https://runbooks.example/sentinel/{category}",
                 ["SENTINEL_Alerting__SpillDirectory"] = Path.Combine(dir.FullName, "spill"),
             };
-            using var sentinel = new SentinelProcess(env, "demo", "--duration", "45", "--learning", "5", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--alerts-file", alertsFile);
+            using var sentinel = new SentinelProcess(env, "demo", "--duration", "60", "--learning", "20", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--alerts-file", alertsFile);
             Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
 
             var incidents = Incidents(alertsFile).Where(i => i.GetProperty("kind").GetString() == "detection").ToList();
@@ -128,7 +128,7 @@ public class AlertDeliveryTests(ITestOutputHelper output)
             ["SENTINEL_Alerting__SpillDirectory"] = Path.Combine(dir.FullName, "spill"),
         };
         var receiver = Receiver();
-        using var sentinel = new SentinelProcess(env, "demo", "--duration", "55", "--learning", "5", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--alerts-file", alertsFile);
+        using var sentinel = new SentinelProcess(env, "demo", "--duration", "70", "--learning", "20", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--alerts-file", alertsFile);
 
         // Kill the receiver as soon as the first incident is written, for 15 s.
         await KafkaTestKit.EventuallyAsync(() => File.Exists(alertsFile) && new FileInfo(alertsFile).Length > 0, TimeSpan.FromSeconds(60), "first incident");

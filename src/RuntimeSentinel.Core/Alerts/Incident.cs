@@ -141,8 +141,9 @@ public sealed class Incident
         if (_fingerprints.Count < 100_000 && _fingerprints.Add(alert.Fingerprint))
         {
             DistinctFindings++;
-            if (DistinctFindings >= 3 && Kind == "detection")
+            if (DistinctFindings >= 3 && Kind == "detection" && _samples.GroupBy(s => s.Category).Max(g => g.Count()) >= 3)
             {
+                // A burst of one kind of finding, not one process tree doing several things.
                 Note = FloodNote();
             }
         }

@@ -17,7 +17,7 @@ internal sealed class DemoOptions
     /// <summary>Pause after every demo workload turned active before the first attack.</summary>
     public TimeSpan AttackDelay { get; set; } = TimeSpan.FromSeconds(4);
 
-    public TimeSpan AttackSpacing { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan AttackSpacing { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>A malformed message is sent this often, to show dead-lettering under load.</summary>
     public TimeSpan MalformedEvery { get; set; } = TimeSpan.FromSeconds(15);
@@ -48,6 +48,9 @@ internal sealed partial class DemoEventGenerator(
     public DateTimeOffset? LearningEndedAt { get; private set; }
 
     private readonly List<string> _injected = [];
+    private readonly List<string> _churn = [];
+
+    public IReadOnlyList<string> ChurnDone => _churn;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -58,6 +61,9 @@ internal sealed partial class DemoEventGenerator(
         var nextMalformed = time.GetUtcNow() + o.MalformedEvery;
         var nextCheck = time.GetUtcNow();
         var attackIndex = 0;
+        var churnIndex = 0;
+        var stealthyTicks = 0;
+        string? stealthy = null;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
@@ -75,6 +81,18 @@ internal sealed partial class DemoEventGenerator(
                     }
                 }
 
+                // Benign churn: a DNS name moving before the attacks, the rollout and the CronJob's next run after
+                // them (a container start gives the models two minutes' grace, which would hide the stealthy attacks).
+                var churnDue = churnIndex == 0 ? LearningEndedAt + (o.AttackDelay / 2) : attackIndex == DemoScenario.AttackNames.Length ? nextAttack + (o.AttackSpacing * (churnIndex - 1)) : null;
+                if (churnIndex < DemoScenario.ChurnNames.Length && now >= churnDue)
+                {
+                    // It must not page anyone.
+                    var churn = DemoScenario.ChurnNames[churnIndex++];
+                    Send(_scenario.Churn(churn, now));
+                    _churn.Add(churn);
+                    LogChurn(logger, churn);
+                }
+
                 if (now >= nextAttack && attackIndex < DemoScenario.AttackNames.Length)
                 {
                     var name = DemoScenario.AttackNames[attackIndex++];
@@ -82,6 +100,15 @@ internal sealed partial class DemoEventGenerator(
                     _injected.Add(name);
                     LogAttack(logger, name);
                     nextAttack = now + o.AttackSpacing;
+
+                    // A stealthy attack is a rate or a volume: it goes on for a while (1.5 s of ticks), not one instant.
+                    stealthyTicks = DemoScenario.StealthyAttacks.Contains(name) ? 15 : 0;
+                    stealthy = name;
+                }
+                else if (stealthyTicks > 0)
+                {
+                    stealthyTicks--;
+                    Send(_scenario.Attack(stealthy!, now));
                 }
 
                 if (now >= nextMalformed)
@@ -120,6 +147,9 @@ internal sealed partial class DemoEventGenerator(
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "All demo workloads are active; attacks start in {Seconds} s")]
     private static partial void LogLearned(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Demo: benign churn '{Churn}'")]
+    private static partial void LogChurn(ILogger logger, string churn);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Demo: injecting attack '{Attack}'")]
     private static partial void LogAttack(ILogger logger, string attack);

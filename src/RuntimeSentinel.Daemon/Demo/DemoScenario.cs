@@ -20,7 +20,13 @@ internal sealed class DemoScenario
 {
     public const string Cluster = "demo";
 
-    public static readonly string[] AttackNames = ["reverse_shell", "shadow_read", "cryptominer", "exfil_new_host", "bind_shell"];
+    public static readonly string[] AttackNames = ["reverse_shell", "shadow_read", "connection_burst", "cryptominer", "exfil_new_host", "bulk_upload_known_peer", "bind_shell"];
+
+    /// <summary>Attacks that only change a rate or a volume (known binaries, known peers): only the models can see them.</summary>
+    public static readonly string[] StealthyAttacks = ["connection_burst", "bulk_upload_known_peer"];
+
+    /// <summary>Benign changes after learning, in order: a rolling update, a DNS name moving to new addresses, the next CronJob run.</summary>
+    public static readonly string[] ChurnNames = ["dns_rotation", "rollout", "cronjob_run"];
 
     private static readonly LabelSet Normal = LabelSet.Of(("scenario", "normal"));
 
@@ -30,7 +36,7 @@ internal sealed class DemoScenario
     private static readonly string[] NginxSyscalls = ["accept4", "read", "writev", "sendfile", "epoll_wait", "close", "openat", "fstat", "recvfrom", "setsockopt"];
     private static readonly string[] PostgresSyscalls = ["pread64", "pwrite64", "fdatasync", "lseek", "epoll_wait", "recvfrom", "sendto", "semop", "kill", "openat", "close"];
     private static readonly string[] BatchSyscalls = ["read", "write", "openat", "close", "mmap", "munmap", "brk", "fstat", "connect", "futex"];
-    private static readonly string[] S3Ips = ["52.218.48.10", "52.218.48.11", "52.218.49.5"];
+    private string[] _s3Ips = ["52.218.48.10", "52.218.48.11", "52.218.49.5"];
 
     private const string Nginx = "/usr/sbin/nginx";
     private const string Sh = "/bin/sh";
@@ -58,9 +64,58 @@ internal sealed class DemoScenario
 
     public DemoPod[] Storefront { get; }
 
+    /// <summary>
+    /// One benign change (labelled <c>normal</c>, as it is): what a cluster does after the baselines learned, and
+    /// what a detector must not page anyone for.
+    /// </summary>
+    public List<KeyValuePair<byte[], byte[]>> Churn(string name, DateTimeOffset now)
+    {
+        _batch.Clear();
+        switch (name)
+        {
+            case "rollout":
+                {
+                    // The second replica is replaced by a pod of a new image digest; its entrypoint configures nginx.
+                    var old = Storefront[1];
+                    var pod = old with { Pod = "storefront-7c9d8bb5f4-m3n8t", Digest = "sha256:7b1e54a5c0f3d9e8a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f7", Image = "docker.io/library/nginx:1.27.3", OwnerName = "storefront-7c9d8bb5f4", PodLabels = LabelSet.Of(("app", "storefront"), ("pod-template-hash", "7c9d8bb5f4")) };
+                    Storefront[1] = pod;
+                    var entry = Proc(1, 0, 0, "/docker-entrypoint.sh", "/docker-entrypoint.sh nginx -g daemon off;", Runc);
+                    Add(Ev(EventKind.ProcessExec, pod, now, entry, Normal));
+                    Add(Ev(EventKind.ProcessExec, pod, now, Proc(21, 1, 0, "/usr/bin/find", "find /docker-entrypoint.d/ -mindepth 1 -maxdepth 1 -type f", "/docker-entrypoint.sh"), Normal));
+                    Add(Ev(EventKind.ProcessExec, pod, now, Proc(22, 1, 0, "/bin/sed", "sed -i s/80/8080/ /etc/nginx/conf.d/default.conf", "/docker-entrypoint.sh"), Normal));
+                    Add(Ev(EventKind.FileOpen, pod, now, Proc(22, 1, 0, "/bin/sed", null, "/docker-entrypoint.sh"), Normal) with { FilePath = "/etc/nginx/conf.d/default.conf", FileFlags = "O_WRONLY|O_TRUNC" });
+                    Add(Ev(EventKind.ProcessExec, pod, now, Proc(1, 0, 0, Nginx, "nginx -g daemon off;", Runc), Normal));
+                    break;
+                }
+
+            case "dns_rotation":
+                {
+                    // The bucket's endpoint now answers from another network; the report job resolves it first.
+                    _s3Ips = ["52.219.170.36", "52.219.170.38"];
+                    var py = Proc(41, 7, 1000, Python, null, Sh);
+                    Add(Ev(EventKind.DnsQuery, Batch, now, py, Normal) with { DnsName = "s3.eu-west-1.amazonaws.com", DnsAnswers = string.Join(',', _s3Ips) });
+                    break;
+                }
+
+            case "cronjob_run":
+                {
+                    // The next scheduled run: a new Job and pod of the same CronJob, same image.
+                    Batch = Batch with { Pod = "report-builder-29412346-p5q8r", OwnerName = "report-builder-29412346", Node = "node-a" };
+                    Add(Ev(EventKind.ProcessExec, Batch, now, Proc(7, 1, 1000, Sh, "/bin/sh /entrypoint.sh", Runc), Normal));
+                    Add(Ev(EventKind.ProcessExec, Batch, now, Proc(40, 7, 1000, Python, "python3.12 -m reports.build --day yesterday", Sh), Normal));
+                    break;
+                }
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(name), name, "unknown churn");
+        }
+
+        return _batch;
+    }
+
     public DemoPod Db { get; }
 
-    public DemoPod Batch { get; }
+    public DemoPod Batch { get; private set; }
 
     public IEnumerable<DemoPod> Pods => [.. Storefront, Db, Batch];
 
@@ -111,9 +166,14 @@ internal sealed class DemoScenario
             Add(Ev(EventKind.Syscall, pod, now, worker, Normal) with { SyscallName = NginxSyscalls[_rnd.Next(NginxSyscalls.Length)], ReturnCode = 0 });
         }
 
-        if (_rnd.Next(2) == 0)
+        if (_rnd.Next(4) == 0)
         {
-            Add(Ev(EventKind.DnsQuery, pod, now, worker, Normal) with { DnsName = "cart.shop.svc.cluster.local", Net = new NetInfo("udp", null, -1, "10.96.0.10", 53, 0, 0) });
+            Add(Ev(EventKind.DnsQuery, pod, now, worker, Normal) with { DnsName = "cart.shop.svc.cluster.local", DnsAnswers = "10.96.40.10", Net = new NetInfo("udp", null, -1, "10.96.0.10", 53, 0, 0) });
+        }
+
+        // Every request that reaches the cart: one or two upstream connections per tick (a steady rate).
+        for (var i = 1 + _rnd.Next(2); i > 0; i--)
+        {
             Add(Ev(EventKind.NetConnect, pod, now, worker, Normal) with { Net = new NetInfo("tcp", "10.244.1.15", 40000 + _rnd.Next(20000), "10.96.40.10", 8080, 900, 350) });
         }
 
@@ -179,9 +239,11 @@ internal sealed class DemoScenario
 
         if (_tick % 5 == 0)
         {
-            Add(Ev(EventKind.DnsQuery, Batch, now, py, Normal) with { DnsName = "s3.eu-west-1.amazonaws.com", Net = new NetInfo("udp", null, -1, "10.96.0.10", 53, 0, 0) });
-            Add(Ev(EventKind.NetConnect, Batch, now, py, Normal) with { Net = new NetInfo("tcp", "10.244.2.31", 40000 + _rnd.Next(20000), S3Ips[_rnd.Next(S3Ips.Length)], 443, 2000, 250_000) });
+            Add(Ev(EventKind.DnsQuery, Batch, now, py, Normal) with { DnsName = "s3.eu-west-1.amazonaws.com", DnsAnswers = string.Join(',', _s3Ips), Net = new NetInfo("udp", null, -1, "10.96.0.10", 53, 0, 0) });
         }
+
+        // The report streams its parts to S3: a steady 40-60 KB per tick.
+        Add(Ev(EventKind.NetConnect, Batch, now, py, Normal) with { Net = new NetInfo("tcp", "10.244.2.31", 40000 + _rnd.Next(20000), _s3Ips[_rnd.Next(_s3Ips.Length)], 443, 2000, 40_000 + _rnd.Next(20_000)) });
     }
 
     private void Resource(DemoPod pod, DateTimeOffset now, double cpuMean, double cpuSd, int memMiB)
@@ -233,6 +295,32 @@ internal sealed class DemoScenario
                 {
                     var backend = Proc(216, 1, 999, Postgres, "postgres: app shop 10.244.1.15(40123) SELECT", Postgres);
                     Add(Ev(EventKind.NetConnect, Db, now, backend, label) with { Net = new NetInfo("tcp", "10.244.1.20", 45001, "192.0.2.77", 443, 1200, 48_000_000) });
+                    break;
+                }
+
+            case "connection_burst":
+                {
+                    // Credential stuffing through the storefront: its usual peer (the cart service), 60 connections a tick.
+                    var pod = Storefront[0];
+                    var worker = Proc(1001, 1, 101, Nginx, "nginx: worker process", Nginx);
+                    for (var i = 0; i < 60; i++)
+                    {
+                        Add(Ev(EventKind.NetConnect, pod, now, worker, label) with { Net = new NetInfo("tcp", "10.244.1.15", 40000 + i, "10.96.40.10", 8080, 900, 350) });
+                    }
+
+                    break;
+                }
+
+            case "bulk_upload_known_peer":
+                {
+                    // The report job's usual bucket, its usual binary: 40 MB a tick instead of 50 KB (a stealthy attack lasts
+                    // several ticks; see DemoEventGenerator).
+                    var py = Proc(40, 7, 1000, Python, "python3.12 -m reports.build --day yesterday", Sh);
+                    for (var i = 0; i < 8; i++)
+                    {
+                        Add(Ev(EventKind.NetConnect, Batch, now, py, label) with { Net = new NetInfo("tcp", "10.244.2.31", 42000 + i, _s3Ips[i % _s3Ips.Length], 443, 4_000, 5_000_000) });
+                    }
+
                     break;
                 }
 

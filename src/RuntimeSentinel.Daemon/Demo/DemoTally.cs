@@ -41,8 +41,13 @@ internal sealed class DemoTally : IIncidentObserver
         new SortedDictionary<string, int>(All.GroupBy(i => i.Category).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
 
     /// <summary>Per scenario label: (incidents, alerts).</summary>
+    /// <remarks>An incident counts for every scenario among its alerts' evidence (a model alert can join another incident).</remarks>
     public IReadOnlyDictionary<string, (int Incidents, long Alerts)> ByScenario =>
-        new SortedDictionary<string, (int, long)>(All.GroupBy(Scenario).ToDictionary(g => g.Key, g => (g.Count(), g.Sum(i => i.Count))), StringComparer.Ordinal);
+        new SortedDictionary<string, (int, long)>(
+            All.SelectMany(i => i.Samples.SelectMany(a => a.Evidence.Select(e => e.Labels["scenario"] ?? "unlabelled")).Append(Scenario(i)).Distinct().Select(s => (Scenario: s, Incident: i)))
+                .GroupBy(x => x.Scenario)
+                .ToDictionary(g => g.Key, g => (g.Count(), (long)g.Sum(x => x.Incident.Samples.Count(a => a.Evidence.Any(e => (e.Labels["scenario"] ?? "unlabelled") == g.Key))))),
+            StringComparer.Ordinal);
 
     private static string Scenario(Incident i) => i.Primary.Evidence.Count > 0 ? i.Primary.Evidence[0].Labels["scenario"] ?? "unlabelled" : "unlabelled";
 }

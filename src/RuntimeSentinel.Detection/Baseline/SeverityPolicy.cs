@@ -75,6 +75,9 @@ public static class SeverityPolicy
         return (Severity.Medium, "known process started by a new parent");
     }
 
+    /// <summary>Credential, secret and loader files: sensitive whoever touches them, whenever.</summary>
+    public static bool IsSensitive(string normalizedPath) => StartsWithAny(normalizedPath, SensitivePrefixes);
+
     public static (Severity Severity, string Reason) ForFile(string normalizedPath, string? flags)
     {
         if (StartsWithAny(normalizedPath, SensitivePrefixes))

@@ -222,6 +222,9 @@ public sealed class WorkloadBaseline
     private readonly Queue<string> _containers = new();
     private readonly HashSet<string> _knownContainers = new(StringComparer.Ordinal);
 
+    /// <summary>Distinct containers the workload ran while learning: three or more mean starts are its normal.</summary>
+    public int ContainersWhileLearning { get; private set; }
+
     /// <summary>Until when a container that started after learning warms up (see <see cref="WarmingUp"/>).</summary>
     public DateTimeOffset WarmupUntil { get; private set; }
 
@@ -229,7 +232,7 @@ public sealed class WorkloadBaseline
     /// True while a replica, restart or rollout of the workload is starting: its first windows (entrypoints, caches,
     /// connection pools) are unlike steady state, so the behaviour models do not judge them. Item novelty still does.
     /// </summary>
-    public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil || IsAdapting(now);
+    public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil;
 
     /// <summary>Notes the container an event came from; a container first seen after learning starts a warm-up.</summary>
     private void NoteContainer(string? containerId, DateTimeOffset now)
@@ -246,8 +249,14 @@ public sealed class WorkloadBaseline
 
         _knownContainers.Add(containerId);
         _containers.Enqueue(containerId);
-        if (Phase is BaselinePhase.Active or BaselinePhase.Shadow)
+        if (Phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
+            ContainersWhileLearning++;
+        }
+        else if (ContainersWhileLearning < 3)
+        {
+            // Starts were not part of what the models learned (long-running pods): give a new one time to settle.
+            // A workload that started containers all along (a CronJob, a batch Deployment) learned its starts: no pause.
             WarmupUntil = now + _options.WarmupPeriod;
         }
     }
@@ -487,6 +496,13 @@ public sealed class WorkloadBaseline
                     LastEventKnown = false;
 
                     var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
+                    if (sev == Severity.High && (WarmingUp(now) || IsAdapting(now)) && !SeverityPolicy.IsSensitive(path))
+                    {
+                        // Entrypoints template their configuration (/etc/nginx/conf.d/...) when a container starts; a
+                        // credential or loader file (/etc/shadow, /etc/ld.so.preload, cron) stays high.
+                        (sev, reason) = (Severity.Medium, reason + " while a new container starts");
+                    }
+
                     if (sev < Severity.High && _directoryChildren.TryGetValue(Directory(path), out var children) && children >= _options.DirectoryWildcardThreshold)
                     {
                         // The workload created many differently named files here while learning (uploads, temp

@@ -24,6 +24,18 @@ public static class BehaviourSchema
 
     public static int Index(string name) => Array.IndexOf(Features, name);
 
+    private static readonly string[] Startup =
+    [
+        "events", "exec", "exit", "file_open", "file_write", "syscall", "listen", "distinct_exe", "distinct_file", "new_exe_ratio",
+        "new_file_ratio", "cpu_cores", "memory_mib", "connect", "accept", "dns", "distinct_destination", "destination_entropy",
+    ];
+
+    /// <summary>
+    /// Features a container start moves: processes, files, CPU and memory, and the connections a new replica's pools
+    /// open and receive. Not volumes, failures or new peers.
+    /// </summary>
+    public static bool IsStartupFeature(string feature) => Array.IndexOf(Startup, feature) >= 0;
+
     /// <summary>Series that also get a spike detector, and the smallest spread each assumes.</summary>
     public static readonly (string Feature, double MinScale)[] Series =
     [
@@ -57,6 +69,41 @@ public sealed class BehaviourWindow
 
     private int _resourceSample = -1;
 
+    // One example event per feature (the latest of its kind, the largest transfer), for explaining an alert on a window
+    // whose items were all known. Two buffers swapped at Close: the closed window's stay readable, nothing allocates.
+    private RuntimeEvent[] _examples = new RuntimeEvent[BehaviourSchema.Features.Length];
+    private RuntimeEvent[] _closedExamples = new RuntimeEvent[BehaviourSchema.Features.Length];
+
+    /// <summary>An example event of the window just closed for a feature (index), or null when it had none.</summary>
+    public RuntimeEvent? ClosedExample(int feature) => _closedExamples[feature].Kind == EventKind.Unknown ? null : _closedExamples[feature];
+
+    private readonly int[] _majorityKey = new int[BehaviourSchema.Features.Length];
+    private readonly int[] _majorityCount = new int[BehaviourSchema.Features.Length];
+
+    /// <summary>
+    /// Keeps, per feature, an event of what made most of it: a Boyer-Moore majority vote over (process, peer), so a
+    /// burst from one process shows that process, not whichever event came last. O(1), nothing allocated.
+    /// </summary>
+    private void Example(int feature, in RuntimeEvent e)
+    {
+        var key = HashCode.Combine(e.Process.Pid, e.Process.Exe, e.Net.RemoteIp);
+        if (_majorityCount[feature] == 0)
+        {
+            _majorityKey[feature] = key;
+            _majorityCount[feature] = 1;
+            _examples[feature] = e;
+        }
+        else if (_majorityKey[feature] == key)
+        {
+            _majorityCount[feature]++;
+            _examples[feature] = e;
+        }
+        else
+        {
+            _majorityCount[feature]--;
+        }
+    }
+
     /// <summary>Adds an event; <paramref name="known"/> says whether the baseline already knew its main item.</summary>
     public void Add(in RuntimeEvent e, bool known)
     {
@@ -70,6 +117,7 @@ public sealed class BehaviourWindow
         {
             case EventKind.ProcessExec:
                 _raw[1]++;
+                Example(1, e);
                 if (e.Process.Exe is { } exe && _exes.Count < DistinctCap)
                 {
                     _exes.Add(exe);
@@ -82,6 +130,7 @@ public sealed class BehaviourWindow
                 break;
             case EventKind.FileOpen:
                 _raw[3]++;
+                Example(3, e);
                 if (IsWrite(e.FileFlags))
                 {
                     _raw[4]++;
@@ -99,6 +148,7 @@ public sealed class BehaviourWindow
                 break;
             case EventKind.NetConnect:
                 _raw[6]++;
+                Example(6, e);
                 if (e.Net.RemoteIp is { } ip && (_destinations.Count < DistinctCap || _destinations.ContainsKey(ip)))
                 {
                     _destinations[ip] = _destinations.GetValueOrDefault(ip) + 1;
@@ -108,12 +158,14 @@ public sealed class BehaviourWindow
                 break;
             case EventKind.NetAccept:
                 _raw[7]++;
+                Example(7, e);
                 break;
             case EventKind.NetListen:
                 _raw[8]++;
                 break;
             case EventKind.DnsQuery:
                 _raw[9]++;
+                Example(9, e);
                 break;
             case EventKind.ResourceUsage:
                 if (e.Resource.CpuCores >= 0)
@@ -138,6 +190,22 @@ public sealed class BehaviourWindow
                 }
 
                 break;
+        }
+
+        // For volumes, the largest single transfer is the example.
+        if (e.Net.BytesOut > 0 && e.Net.BytesOut >= _examples[16].Net.BytesOut)
+        {
+            _examples[16] = e;
+        }
+
+        if (e.Net.BytesIn > 0 && e.Net.BytesIn >= _examples[17].Net.BytesIn)
+        {
+            _examples[17] = e;
+        }
+
+        if (e.ReturnCode is < 0)
+        {
+            Example(18, e);
         }
 
         _raw[16] += Math.Max(0, e.Net.BytesOut);
@@ -211,6 +279,9 @@ public sealed class BehaviourWindow
 
     private void Reset()
     {
+        (_examples, _closedExamples) = (_closedExamples, _examples);
+        Array.Clear(_examples);
+        Array.Clear(_majorityCount);
         Notable.Clear();
         _resourceSample = -1;
         Array.Clear(_raw);

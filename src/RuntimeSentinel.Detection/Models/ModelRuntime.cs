@@ -571,6 +571,14 @@ public sealed class ModelRuntime
         }
         var ratio = top.Score / top.Threshold;
         var isResource = top.Detector is "spike:cpu_cores" or "spike:memory_mib";
+        // Evidence: what the anomaly is made of (an example event of each top feature: the largest transfer, the
+        // process behind most of a burst), then the window's new items.
+        var examples = features.Select(f => BehaviourSchema.Index(f.Feature)).Where(i => i >= 0).Select(_window.ClosedExample).OfType<RuntimeEvent>().ToList();
+        if (examples.Count > 0)
+        {
+            notable = [.. examples.Concat(notable).Distinct().Take(4)];
+        }
+
         findings.Add(new ModelFinding(
             top.Detector,
             isResource ? "resource_spike" : top.Detector == WorkloadModel.BehaviourDetector ? "behaviour_anomaly" : "rate_spike",
