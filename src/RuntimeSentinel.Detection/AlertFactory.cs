@@ -65,8 +65,10 @@ public static class AlertFactory
         var first = f.TopFeatures.Count > 0 ? f.TopFeatures[0] : default;
         return new Alert
         {
-            // Per detector set and category, not per window: a recurring anomaly folds into one incident.
-            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == "syscall_sequence_anomaly" ? f.Observed.Split(':')[0] : f.Detector),
+            // Per detector and what dominates the score (the program of a sequence, the top feature of a window), not
+            // per window: a recurring anomaly folds into one incident, while a different one later in the day (bytes out
+            // after an exec burst) opens its own instead of hiding in an update of the first.
+            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == "syscall_sequence_anomaly" ? f.Observed.Split(':')[0] : f.TopFeatures.Count > 0 ? f.Detector + ":" + first.Feature : f.Detector),
             Mitre = MitreMapping.For(f.Category, f.Observed, e.Net.BytesOut),
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,

@@ -590,6 +590,27 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 ModelServedWithout = kv.Value.Models?.LastFit?.ToWire(),
             }).ToList();
 
+        /// <summary>A model finding whose score is (90 % or more) features that a container start or stop moves.</summary>
+        private static bool IsStartupOnly(ModelFinding f)
+        {
+            if (f.TopFeatures.Count == 0)
+            {
+                return false;
+            }
+
+            double startup = 0, total = 0;
+            foreach (var c in f.TopFeatures)
+            {
+                total += c.Share;
+                if (Models.BehaviourSchema.IsStartupFeature(c.Feature))
+                {
+                    startup += c.Share;
+                }
+            }
+
+            return total > 0 ? startup >= 0.9 * total : f.TopFeatures.All(c => Models.BehaviourSchema.IsStartupFeature(c.Feature));
+        }
+
         private void Process(in IngestItem item)
         {
             try
@@ -662,10 +683,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
                 if (_modelFindings.Count > 0 && baseline.WarmingUp(now))
                 {
-                    // A container starting (a replica, a restart, a rollout) makes processes, files and CPU unlike steady
-                    // state: a finding made only of those is counted, not raised. Traffic, peers and failures still alert.
+                    // A container starting or stopping (a replica, a restart, a rollout) makes processes, files and CPU
+                    // unlike steady state: a finding made (90 % of its score) of those is counted, not raised. Volumes,
+                    // peers and failures still alert.
                     var before = _modelFindings.Count;
-                    _modelFindings.RemoveAll(f => f.TopFeatures.Count > 0 && f.TopFeatures.All(c => Models.BehaviourSchema.IsStartupFeature(c.Feature)));
+                    _modelFindings.RemoveAll(IsStartupOnly);
                     _metrics.Findings.WithLabels("warmup").Inc(before - _modelFindings.Count);
                 }
 

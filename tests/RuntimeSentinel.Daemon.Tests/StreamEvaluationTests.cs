@@ -55,6 +55,36 @@ public class StreamEvaluationTests
     }
 
     [Fact]
+    public void Judge_UpdateAfterAGap_CreditsOnlyTheAttackItsNewAlertsFallIn()
+    {
+        // One incident: a shell at 62 min, then (emitted as an update) one more alert at 75 min. An attack at 68 min on the
+        // same workload happened between them; the update's new alert is not about it.
+        List<StreamLabel> labels =
+        [
+            new("shell", "attack-new", "shop/Deployment/api", T0.AddMinutes(62), T0.AddMinutes(63), ""),
+            new("quiet", "attack-stealthy", "shop/Deployment/api", T0.AddMinutes(68), T0.AddMinutes(69), ""),
+            new("late", "attack-stealthy", "shop/Deployment/api", T0.AddMinutes(75), T0.AddMinutes(76), ""),
+        ];
+        var live = Incident("shop/Deployment/api", 62);
+        live.Pending = 0;
+        var first = live.Snapshot();
+        var later = new Alert
+        {
+            Id = Guid.NewGuid().ToString(), Time = T0.AddMinutes(75), Workload = live.Workload, Identity = default, Detector = "baseline", Category = "unexpected_process", Severity = Severity.High,
+            Score = 2, Threshold = 1, Summary = "s", Explanation = new Explanation("exec", "x", 0, 1, "r"), Baseline = default, Evidence = [], Fingerprint = live.Fingerprint,
+        };
+        live.Add(later);
+        live.Version = 2;
+        var update = live.Snapshot();
+        var history = new Dictionary<string, List<Incident>> { [live.Id] = [first, update] };
+        var r = StreamEvaluation.Judge([update], history, labels, 1, T0, T0.AddMinutes(30), T0.AddMinutes(60), T0.AddMinutes(90), 10, 0, 0, new Dictionary<string, long>(), [0, 0, 0, 0, 0], 1);
+
+        Assert.Equal([true, false, true], r.Attacks.Select(a => a.Caught));
+        Assert.Equal(0, r.Attacks[2].SecondsToFirstIncident);
+        Assert.Empty(r.FalseIncidents);
+    }
+
+    [Fact]
     public void Corpus_SameSeed_SameBytesAndTheDocumentedShape()
     {
         static (string Hash, List<(DateTimeOffset, string, byte[])> Records, IReadOnlyList<CorpusLabel> Labels) Generate(int seed)

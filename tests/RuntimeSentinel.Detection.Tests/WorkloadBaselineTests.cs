@@ -60,6 +60,41 @@ public class WorkloadBaselineTests
     }
 
     [Fact]
+    public void WarmingUp_ContainerStartsOrEntrypointExitsAfterLearning_ForTheWarmupPeriodOnly()
+    {
+        var t0 = Some.Time;
+        var o = Options(minutes: 0);
+        var now = t0.AddMinutes(5);
+        RuntimeEvent Exit(string parent) => Some.Event(EventKind.ProcessExit) with { Process = new ProcessInfo(7, 1, 0, "/coredns", null, parent) };
+
+        // An ordinary process ending is no container lifecycle.
+        var b = Learned(o, t0);
+        Observe(b, Exit("/usr/bin/node"), now);
+        Assert.False(b.WarmingUp(now));
+
+        // The entrypoint (child of the runtime's shim) exiting: the replica is going away.
+        Observe(b, Exit("/usr/bin/containerd-shim-runc-v2"), now);
+        Assert.True(b.WarmingUp(now.AddSeconds(1)));
+        Assert.False(b.WarmingUp(now + o.WarmupPeriod));
+
+        // A container never seen before (a new replica) starts one too.
+        var c = Learned(o, t0);
+        Observe(c, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff", Pod = "cart-7d9f8b6c5b-zzzzz" }), now);
+        Assert.True(c.WarmingUp(now.AddSeconds(1)));
+
+        // A workload that started containers all along while learning learned its starts: no pause.
+        var d = new WorkloadBaseline(o, t0);
+        for (var i = 0; i < 20; i++)
+        {
+            Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = $"containerd://{i % 4:x4}" }), t0.AddSeconds(i));
+        }
+
+        Observe(d, Exit("/usr/bin/containerd-shim-runc-v2"), now);
+        Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff" }), now);
+        Assert.False(d.WarmingUp(now.AddSeconds(1)));
+    }
+
+    [Fact]
     public void Absorb_WholeFeatureUntilATime_AcceptsNewItemsSilentlyOnlyUntilThen()
     {
         var t0 = Some.Time;

@@ -56,6 +56,7 @@ public sealed class Incident
         Kind = source.Kind;
         Note = source.Note;
         DistinctFindings = source.DistinctFindings;
+        PendingSince = source.PendingSince;
         _samples.AddRange(source._samples);
         _pods.UnionWith(source._pods);
         _nodes.UnionWith(source._nodes);
@@ -104,11 +105,19 @@ public sealed class Incident
     /// <summary>Alerts added since the last emission.</summary>
     public long Pending { get; set; }
 
+    /// <summary>Time of the first alert added since the last emission: with <see cref="LastSeen"/>, what an emission brings.</summary>
+    public DateTimeOffset PendingSince { get; private set; }
+
     /// <summary>Distinct findings (fingerprints) folded in; counted exactly up to 100,000.</summary>
     public long DistinctFindings { get; private set; }
 
     public void Add(Alert alert)
     {
+        if (Pending == 0)
+        {
+            PendingSince = alert.Time;
+        }
+
         Count++;
         Pending++;
         if (alert.Time > LastSeen)

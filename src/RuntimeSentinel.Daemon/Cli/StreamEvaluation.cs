@@ -180,21 +180,19 @@ internal static class StreamEvaluation
         return new StreamReport(decoded, ignored, rejected, bySource, workloads, start, learningEnds, attacksStart, end, attacks, falses, detections.Count, held, seconds);
     }
 
-    /// <summary>The spans of alert time each emission of an incident added (its first emission: first to last seen).</summary>
+    /// <summary>The span of alert time each emission of an incident added: from its first new alert to its last.</summary>
     private static List<(DateTimeOffset From, DateTimeOffset To)> Spans(List<Incident> emissions)
     {
         var result = new List<(DateTimeOffset, DateTimeOffset)>();
         long count = 0;
-        var from = DateTimeOffset.MinValue;
         foreach (var e in emissions.OrderBy(e => e.Version))
         {
             if (e.Count > count)
             {
-                result.Add((count == 0 ? e.FirstSeen : from, e.LastSeen));
+                result.Add((count == 0 ? e.FirstSeen : e.PendingSince, e.LastSeen));
             }
 
             count = e.Count;
-            from = e.LastSeen;
         }
 
         return result;

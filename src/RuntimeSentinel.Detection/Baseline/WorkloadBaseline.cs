@@ -163,6 +163,10 @@ public sealed class WorkloadBaseline
         LastSeen = now;
         LastEventKnown = true;
         NoteContainer(e.Workload.ContainerId, now);
+        if (e.Kind == EventKind.ProcessExit && IsContainerEntrypoint(e.Process.ParentExe))
+        {
+            NoteContainerStop(now);
+        }
         if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
         {
             if (_options.AdaptationPeriod > TimeSpan.Zero)
@@ -259,6 +263,29 @@ public sealed class WorkloadBaseline
             // A workload that started containers all along (a CronJob, a batch Deployment) learned its starts: no pause.
             WarmupUntil = now + _options.WarmupPeriod;
         }
+    }
+
+    /// <summary>
+    /// A container's entrypoint is the child of the runtime's shim; when it exits the container stops (a rollout, a
+    /// replacement, a scale-down, a restart) and the replica's last windows are as unlike steady state as a start's.
+    /// </summary>
+    private void NoteContainerStop(DateTimeOffset now)
+    {
+        if (Phase is not (BaselinePhase.Learning or BaselinePhase.Stale) && ContainersWhileLearning < 3)
+        {
+            WarmupUntil = now + _options.WarmupPeriod;
+        }
+    }
+
+    private static bool IsContainerEntrypoint(string? parentExe)
+    {
+        if (parentExe is null)
+        {
+            return false;
+        }
+
+        var name = parentExe.AsSpan(parentExe.LastIndexOf('/') + 1);
+        return name.StartsWith("containerd-shim", StringComparison.Ordinal) || name is "runc" or "crun" or "conmon" or "runsc" or "youki";
     }
 
     /// <summary>The image the workload is adapting to after a rollout, while <see cref="AdaptingUntil"/> lasts.</summary>
