@@ -311,6 +311,12 @@ internal sealed class TetragonFormat : JsonDocumentFormat
             items.Add(KeyValuePair.Create(InventoryLabel, "procfs"));
         }
 
+        // PID 1 of the container's namespace is its entrypoint: when it exits, the container stops (docs/formats.md).
+        if (process.Get("pod") is { } pod && pod.Get("container") is { } container && (container.Int("pid", "value") == 1 || container.Int("pid") == 1))
+        {
+            items.Add(KeyValuePair.Create(EventLabels.ContainerInit, "true"));
+        }
+
         if (process.Str("parent_exec_id") is { } pid)
         {
             items.Add(KeyValuePair.Create("parent_exec_id", pid));

@@ -65,15 +65,19 @@ public class WorkloadBaselineTests
         var t0 = Some.Time;
         var o = Options(minutes: 0);
         var now = t0.AddMinutes(5);
-        RuntimeEvent Exit(string parent) => Some.Event(EventKind.ProcessExit) with { Process = new ProcessInfo(7, 1, 0, "/coredns", null, parent) };
+        RuntimeEvent Exit(bool init) => Some.Event(EventKind.ProcessExit) with
+        {
+            Process = new ProcessInfo(7, 1, 0, "/coredns", null, "/usr/bin/containerd-shim-runc-v2"),
+            Labels = init ? LabelSet.Of(("scenario", "normal"), (EventLabels.ContainerInit, "true")) : LabelSet.Of(("scenario", "normal")),
+        };
 
-        // An ordinary process ending is no container lifecycle.
+        // A process ending, even a child of the runtime (an exec probe), is no container lifecycle.
         var b = Learned(o, t0);
-        Observe(b, Exit("/usr/bin/node"), now);
+        Observe(b, Exit(init: false), now);
         Assert.False(b.WarmingUp(now));
 
-        // The entrypoint (child of the runtime's shim) exiting: the replica is going away.
-        Observe(b, Exit("/usr/bin/containerd-shim-runc-v2"), now);
+        // The entrypoint (the container's PID 1) exiting: the replica is going away.
+        Observe(b, Exit(init: true), now);
         Assert.True(b.WarmingUp(now.AddSeconds(1)));
         Assert.False(b.WarmingUp(now + o.WarmupPeriod));
 
@@ -89,7 +93,7 @@ public class WorkloadBaselineTests
             Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = $"containerd://{i % 4:x4}" }), t0.AddSeconds(i));
         }
 
-        Observe(d, Exit("/usr/bin/containerd-shim-runc-v2"), now);
+        Observe(d, Exit(init: true), now);
         Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff" }), now);
         Assert.False(d.WarmingUp(now.AddSeconds(1)));
     }

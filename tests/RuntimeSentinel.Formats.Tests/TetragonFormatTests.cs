@@ -28,6 +28,14 @@ public class TetragonFormatTests
     }
 
     [SkippableFact]
+    public void Decode_ContainerPidOne_IsLabelledTheContainersEntrypoint()
+    {
+        // Tetragon's container.pid is the PID in the container's namespace: 1 is the entrypoint, whose exit stops it.
+        Assert.Equal("true", SampleFiles.Event("tetragon", "testdata_events.jsonl", 1, "tetragon").Labels[EventLabels.ContainerInit]);
+        Assert.Null(Kprobe("tcp_close", ServerSock).Labels[EventLabels.ContainerInit]);
+    }
+
+    [SkippableFact]
     public void Decode_DeploymentPod_ResolvesToDeploymentWorkload()
     {
         var e = SampleFiles.Event("tetragon", "testdata_events.jsonl", 2, "tetragon");

@@ -81,6 +81,9 @@ public static class EventLabels
     /// <summary>Set on events that report state found when the sensor started (e.g. Tetragon's procFS scan): their time is not event time.</summary>
     public const string Inventory = "inventory";
 
+    /// <summary>On a process that is its container's PID 1 (the entrypoint): its exit is the container stopping.</summary>
+    public const string ContainerInit = "container.init";
+
     /// <summary>sensor_alert: the rule that fired (Falco rule, Tracee signature).</summary>
     public const string SensorRule = "sensor.rule";
 

@@ -163,7 +163,7 @@ public sealed class WorkloadBaseline
         LastSeen = now;
         LastEventKnown = true;
         NoteContainer(e.Workload.ContainerId, now);
-        if (e.Kind == EventKind.ProcessExit && IsContainerEntrypoint(e.Process.ParentExe))
+        if (e.Kind == EventKind.ProcessExit && e.Labels[EventLabels.ContainerInit] is not null)
         {
             NoteContainerStop(now);
         }
@@ -266,8 +266,9 @@ public sealed class WorkloadBaseline
     }
 
     /// <summary>
-    /// A container's entrypoint is the child of the runtime's shim; when it exits the container stops (a rollout, a
-    /// replacement, a scale-down, a restart) and the replica's last windows are as unlike steady state as a start's.
+    /// When a container's entrypoint (its PID 1, as the sensor reports it) exits, the container stops (a rollout, a
+    /// replacement, a scale-down, a restart): its last windows are as unlike steady state as a start's. The parent
+    /// alone cannot tell: exec probes and <c>kubectl exec</c> are children of the runtime too.
     /// </summary>
     private void NoteContainerStop(DateTimeOffset now)
     {
@@ -275,17 +276,6 @@ public sealed class WorkloadBaseline
         {
             WarmupUntil = now + _options.WarmupPeriod;
         }
-    }
-
-    private static bool IsContainerEntrypoint(string? parentExe)
-    {
-        if (parentExe is null)
-        {
-            return false;
-        }
-
-        var name = parentExe.AsSpan(parentExe.LastIndexOf('/') + 1);
-        return name.StartsWith("containerd-shim", StringComparison.Ordinal) || name is "runc" or "crun" or "conmon" or "runsc" or "youki";
     }
 
     /// <summary>The image the workload is adapting to after a rollout, while <see cref="AdaptingUntil"/> lasts.</summary>
