@@ -45,6 +45,13 @@ public sealed class AlertingOptions
     /// <summary>New incidents wait this long for related alerts before they are first sent (like Alertmanager's group_wait).</summary>
     public TimeSpan IncidentGroupWait { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// An alert that names no process (a resource or volume anomaly) joins the workload's latest incident when it was
+    /// raised within this long after that incident's last alert (alert time, so a busy node does not split them):
+    /// the miner's CPU spike belongs with the miner. A model confirms over windows, so this spans a few of them.
+    /// </summary>
+    public TimeSpan ProcesslessJoinWindow { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>An open incident with new alerts is re-sent at most this often.</summary>
     public TimeSpan IncidentGroupInterval { get; set; } = TimeSpan.FromMinutes(1);
 

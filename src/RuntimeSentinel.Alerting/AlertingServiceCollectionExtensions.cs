@@ -79,9 +79,9 @@ public sealed class AlertingOptionsValidator : IValidateOptions<AlertingOptions>
         Positive(o.MaxOpenIncidents, nameof(o.MaxOpenIncidents));
         Positive(o.MaxIncidentsPerWorkloadPerHour, nameof(o.MaxIncidentsPerWorkloadPerHour));
         Positive(o.MaxIncidentsPerMinute, nameof(o.MaxIncidentsPerMinute));
-        if (o.IncidentWindow <= TimeSpan.Zero || o.IncidentGroupWait < TimeSpan.Zero || o.IncidentGroupInterval <= TimeSpan.Zero)
+        if (o.IncidentWindow <= TimeSpan.Zero || o.IncidentGroupWait < TimeSpan.Zero || o.IncidentGroupInterval <= TimeSpan.Zero || o.ProcesslessJoinWindow < TimeSpan.Zero)
         {
-            errors.Add("Alerting:IncidentWindow and IncidentGroupInterval must be positive, IncidentGroupWait not negative.");
+            errors.Add("Alerting:IncidentWindow and IncidentGroupInterval must be positive, IncidentGroupWait and ProcesslessJoinWindow not negative.");
         }
 
         if (o.SpillMaxBytes < 1024 * 1024)

@@ -7,7 +7,8 @@ namespace RuntimeSentinel.Alerting;
 /// Folds alerts into incidents (single-threaded: the dispatcher loop owns it). An alert joins an open incident of
 /// its workload when it has the same fingerprint (a repeat, from any pod or node), when its process or parent
 /// process already belongs to the incident (one process tree doing several unexpected things: the shell, its
-/// connection, its syscalls), or when it names no process and the workload's latest incident is still grouping.
+/// connection, its syscalls), or when it names no process and the workload's latest incident is still grouping or had
+/// an alert within <c>ProcesslessJoinWindow</c> before it.
 /// Incidents are first emitted after <c>IncidentGroupWait</c>, re-emitted with new alerts at most every
 /// <c>IncidentGroupInterval</c>, and closed after <c>IncidentWindow</c> without new alerts.
 /// </summary>
@@ -60,7 +61,8 @@ public sealed class IncidentCorrelator(AlertingOptions options)
             }
             else if (s.Emitted && i.Pending > 0 && (flushAll || expired || now - s.LastEmitted >= options.IncidentGroupInterval))
             {
-                i.Status = expired || flushAll ? IncidentStatus.Resolved : IncidentStatus.Updated;
+                // A flush at shutdown is not the incident ending: a restarted daemon (or Alertmanager's endsAt) settles it.
+                i.Status = expired ? IncidentStatus.Resolved : IncidentStatus.Updated;
                 Emit(s, now, due);
             }
 
@@ -110,7 +112,8 @@ public sealed class IncidentCorrelator(AlertingOptions options)
             return s;
         }
 
-        if (p.Pid < 0 && p.Exe is null && _latestByWorkload.TryGetValue(alert.Workload, out s) && now - s.LastAdded <= options.IncidentGroupWait)
+        if (p.Pid < 0 && p.Exe is null && _latestByWorkload.TryGetValue(alert.Workload, out s)
+            && (now - s.LastAdded <= options.IncidentGroupWait || (alert.Time >= s.Incident.FirstSeen && alert.Time - s.Incident.LastSeen <= options.ProcesslessJoinWindow)))
         {
             return s;
         }

@@ -635,6 +635,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 var e = item.Event;
                 var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
                 var suppressedBefore = baseline.CooldownSuppressed;
+                var adaptedBefore = baseline.AdaptedItems;
                 var phase = baseline.Phase;
                 (phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
                 baseline.Observe(e, path, now, this, _findings, item.Peer);
@@ -659,9 +660,15 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 {
                     OnPhaseChanged(item.Key, baseline, phase, now);
                 }
+
                 if (baseline.CooldownSuppressed != suppressedBefore)
                 {
                     _metrics.Findings.WithLabels("cooldown").Inc(baseline.CooldownSuppressed - suppressedBefore);
+                }
+
+                if (baseline.AdaptedItems != adaptedBefore)
+                {
+                    _metrics.Findings.WithLabels("adapted").Inc(baseline.AdaptedItems - adaptedBefore);
                 }
 
                 if (!double.IsNaN(baseline.LastScoreMargin))

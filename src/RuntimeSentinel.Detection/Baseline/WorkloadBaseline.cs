@@ -167,6 +167,7 @@ public sealed class WorkloadBaseline
         {
             NoteContainerStop(now);
         }
+
         if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
         {
             if (_options.AdaptationPeriod > TimeSpan.Zero)
