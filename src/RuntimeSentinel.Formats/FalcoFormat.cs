@@ -68,7 +68,19 @@ internal sealed class FalcoFormat : JsonDocumentFormat
         {
             if (Connection(f, fd, evtType) is { } net)
             {
-                return Json.Accept(e with { Kind = net.Kind, Net = net.Net }, out evt, out error, out note);
+                // Outputs that print addresses without ports (fd.sip alone, fd.rip) still name a connection: its port is
+                // unknown (0), not a reason to dead-letter a valid alert.
+                var (kind, n) = net;
+                if (kind == EventKind.NetConnect && n.RemotePort < 0)
+                {
+                    n = n with { RemotePort = 0 };
+                }
+                else if (kind == EventKind.NetAccept && n.LocalPort < 0)
+                {
+                    kind = EventKind.NetFlow;
+                }
+
+                return Json.Accept(e with { Kind = kind, Net = n }, out evt, out error, out note);
             }
         }
 

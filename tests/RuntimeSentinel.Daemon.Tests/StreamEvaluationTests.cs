@@ -19,8 +19,20 @@ public class StreamEvaluationTests
         var key = new WorkloadKey("c", parts[0], parts[1], parts[2], "main");
         var alert = new Alert
         {
-            Id = Guid.NewGuid().ToString(), Time = T0.AddMinutes(minute), Workload = key, Identity = default, Detector = "baseline", Category = category, Severity = severity,
-            Score = 2, Threshold = 1, Summary = "s", Explanation = new Explanation("exec", "x", 0, 1, "r"), Baseline = default, Evidence = [], Fingerprint = Guid.NewGuid().ToString(),
+            Id = Guid.NewGuid().ToString(),
+            Time = T0.AddMinutes(minute),
+            Workload = key,
+            Identity = default,
+            Detector = "baseline",
+            Category = category,
+            Severity = severity,
+            Score = 2,
+            Threshold = 1,
+            Summary = "s",
+            Explanation = new Explanation("exec", "x", 0, 1, "r"),
+            Baseline = default,
+            Evidence = [],
+            Fingerprint = Guid.NewGuid().ToString(),
         };
         return new Incident(alert, alert.Time) { Version = 1, Status = IncidentStatus.Firing };
     }
@@ -70,8 +82,20 @@ public class StreamEvaluationTests
         var first = live.Snapshot();
         var later = new Alert
         {
-            Id = Guid.NewGuid().ToString(), Time = T0.AddMinutes(75), Workload = live.Workload, Identity = default, Detector = "baseline", Category = "unexpected_process", Severity = Severity.High,
-            Score = 2, Threshold = 1, Summary = "s", Explanation = new Explanation("exec", "x", 0, 1, "r"), Baseline = default, Evidence = [], Fingerprint = live.Fingerprint,
+            Id = Guid.NewGuid().ToString(),
+            Time = T0.AddMinutes(75),
+            Workload = live.Workload,
+            Identity = default,
+            Detector = "baseline",
+            Category = "unexpected_process",
+            Severity = Severity.High,
+            Score = 2,
+            Threshold = 1,
+            Summary = "s",
+            Explanation = new Explanation("exec", "x", 0, 1, "r"),
+            Baseline = default,
+            Evidence = [],
+            Fingerprint = live.Fingerprint,
         };
         live.Add(later);
         live.Version = 2;

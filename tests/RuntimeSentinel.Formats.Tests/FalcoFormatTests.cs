@@ -97,4 +97,19 @@ public class FalcoFormatTests
         Assert.Equal(DecodeStatus.Event, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out var e, out _, out _));
         Assert.Equal((EventKind.NetAccept, NetDirection.Inbound, 5432, "10.244.1.7"), (e.Kind, e.Net.Direction, e.Net.LocalPort, e.Net.RemoteIp));
     }
+
+    [Fact]
+    public void Decode_ConnectionWithoutPorts_IsDecodedWithAnUnknownPort()
+    {
+        // Rules whose output prints fd.sip (or fd.rip) without a port are valid alerts: never dead-lettered.
+        var json = """{"rule":"Outbound Connection to C2 Servers","priority":"Warning","time":"2024-01-01T00:00:00Z","source":"syscall","output_fields":{"container.id":"abc123def456","k8s.pod.name":"web-1","k8s.ns.name":"shop","evt.type":"connect","fd.sip":"93.184.216.34","proc.exepath":"/usr/bin/curl"}}""";
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(json), out var e, out var error, out _));
+        Assert.True(error == default, error.ToString());
+        Assert.Equal((EventKind.NetConnect, "93.184.216.34", 0), (e.Kind, e.Net.RemoteIp, e.Net.RemotePort));
+
+        var accept = json.Replace("\"connect\"", "\"accept\"", StringComparison.Ordinal).Replace("\"fd.sip\":\"93.184.216.34\"", "\"fd.cip\":\"10.244.1.7\",\"fd.sip\":\"10.244.2.9\"", StringComparison.Ordinal);
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("falco").Decode(System.Text.Encoding.UTF8.GetBytes(accept), out e, out error, out _));
+        Assert.True(error == default, error.ToString());
+        Assert.Equal((EventKind.NetFlow, NetDirection.Inbound, "10.244.1.7"), (e.Kind, e.Net.Direction, e.Net.RemoteIp));
+    }
 }
