@@ -80,6 +80,9 @@ demo.SetAction((parse, ct) =>
     overrides["Detection:Models:Window"] = "00:00:00.5";
     overrides["Detection:Models:ShadowDuration"] = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(learningOption) / 4.0, 2, 10)).ToString("c");
     overrides["Detection:Models:SeasonPeriod"] = "00:00:00";
+    // A processless model alert (a CPU spike) joins its workload's incident within three windows, as 30 s is three of
+    // the default 10 s windows; with half-second windows, attacks seconds apart stay separate incidents.
+    overrides["Alerting:ProcesslessJoinWindow"] = "00:00:01.5";
     // The demo's analysts are the reader of this terminal: verdicts need no signature here (never in production).
     overrides["Kafka:FeedbackAllowUnsigned"] = "true";
     overrides["Demo:Seed"] = parse.GetValue(seedOption).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -11,6 +11,9 @@ public static class AlertFactory
 {
     public const string BaselineDetector = "baseline";
 
+    /// <summary>The detector of findings from the catalogue of behaviour suspicious in any container (while learning).</summary>
+    public const string CatalogueDetector = "catalogue";
+
     public static Alert Create(WorkloadKey key, in RuntimeEvent e, in Finding f, BaselineState state, DateTimeOffset now)
     {
         var observed = f.Item.ToString();
@@ -25,7 +28,7 @@ public static class AlertFactory
             Identity = e.Workload,
             Node = e.Node,
             // A sensor's own rule is the sensor's finding; the baseline only judged that it is new for the workload.
-            Detector = f.Feature == Feature.SensorRule ? f.Item.B ?? BaselineDetector : BaselineDetector,
+            Detector = f.Catalogue is not null ? CatalogueDetector : f.Feature == Feature.SensorRule ? f.Item.B ?? BaselineDetector : BaselineDetector,
             Category = f.Category,
             Severity = AdjustForAsset(f.Severity, e.Workload.Labels[CriticalityLabel]),
             Score = f.Score,
@@ -111,9 +114,10 @@ public static class AlertFactory
     private static string Summarize(WorkloadKey key, in RuntimeEvent e, in Finding f)
     {
         var who = e.Process.Exe is { } exe ? SeverityPolicy.BaseName(exe) : "container";
-        var seen = f.LearnedCount == 0 ? "never seen" : $"seen {f.LearnedCount}x of {f.LearnedTotal}";
+        var seen = f.Catalogue is not null ? "while learning" : f.LearnedCount == 0 ? "never seen" : $"seen {f.LearnedCount}x of {f.LearnedTotal}";
         return f.Feature switch
         {
+            Feature.Exec or Feature.Lineage when f.Catalogue is not null => $"{key.ShortName}: {e.Process.Exe} started by {e.Process.ParentExe ?? "unknown parent"} ({f.Reason})",
             Feature.Exec => $"{key.ShortName}: {e.Process.Exe} started by {e.Process.ParentExe ?? "unknown parent"} ({seen} in baseline; {f.Reason})",
             Feature.Lineage => $"{key.ShortName}: {e.Process.Exe} started by new parent {e.Process.ParentExe} ({f.Reason})",
             Feature.Syscall => $"{key.ShortName}: {who} called {e.SyscallName} ({seen}; {f.Reason})",

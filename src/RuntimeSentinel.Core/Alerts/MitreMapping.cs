@@ -19,6 +19,7 @@ public static class MitreMapping
     private static readonly MitreTechnique ProcessInjection = new("Defense Evasion", "T1055", "Process Injection");
     private static readonly MitreTechnique IngressToolTransfer = new("Command and Control", "T1105", "Ingress Tool Transfer");
     private static readonly MitreTechnique KernelModules = new("Persistence", "T1547.006", "Boot or Logon Autostart Execution: Kernel Modules and Extensions");
+    private static readonly MitreTechnique PrivilegeEscalation = new("Privilege Escalation", "T1068", "Exploitation for Privilege Escalation");
     private static readonly MitreTechnique DiscoverySystem = new("Discovery", "T1082", "System Information Discovery");
 
     private static readonly string[] Shells = ["sh", "bash", "dash", "zsh", "ash", "ksh", "busybox"];
@@ -39,6 +40,7 @@ public static class MitreMapping
             "unexpected_process" when baseName is "uname" or "id" or "whoami" or "hostname" => DiscoverySystem,
             "unexpected_file" when o.StartsWith("/etc/shadow", StringComparison.Ordinal) || o.StartsWith("/etc/gshadow", StringComparison.Ordinal) => ShadowFile,
             "unexpected_file" when o.Contains("/secrets/kubernetes.io/", StringComparison.Ordinal) => ServiceAccountToken,
+            "unexpected_file" when o.EndsWith("docker.sock", StringComparison.Ordinal) || o.EndsWith("containerd.sock", StringComparison.Ordinal) || o.EndsWith("crio.sock", StringComparison.Ordinal) => EscapeToHost,
             "unexpected_file" when o.Contains("/.ssh/", StringComparison.Ordinal) || o.Contains("/.aws/", StringComparison.Ordinal) || o.Contains("/.kube/", StringComparison.Ordinal) => UnsecuredCredentials,
             "unexpected_dns" when o.Contains("xmr", StringComparison.Ordinal) || o.Contains("pool", StringComparison.Ordinal) || o.Contains("monero", StringComparison.Ordinal) => ResourceHijacking,
             "unexpected_network" when bytesOut >= 10 * 1024 * 1024 => ExfilOverC2,
@@ -46,8 +48,9 @@ public static class MitreMapping
             "unexpected_network" => NonStandardPort,
             "unexpected_listen" => NonStandardPort,
             "unexpected_syscall" when o is "setns" or "unshare" or "mount" or "pivot_root" or "open_by_handle_at" => EscapeToHost,
-            "unexpected_syscall" when o is "ptrace" or "process_vm_writev" => ProcessInjection,
-            "unexpected_syscall" when o is "init_module" or "finit_module" or "do_init_module" => KernelModules,
+            "unexpected_syscall" when o is "ptrace" or "process_vm_writev" or "process_vm_readv" => ProcessInjection,
+            "unexpected_syscall" when o is "init_module" or "finit_module" or "do_init_module" or "delete_module" => KernelModules,
+            "unexpected_syscall" when o is "commit_creds" or "setuid" or "setreuid" or "setresuid" or "setgid" or "setregid" or "setresgid" => PrivilegeEscalation,
             "resource_anomaly" when o == "cpu" => ResourceHijacking,
             "resource_spike" when o.StartsWith("spike:cpu", StringComparison.Ordinal) => ResourceHijacking,
             "rate_spike" when o.StartsWith("spike:bytes_out", StringComparison.Ordinal) => ExfilOverC2,

@@ -17,7 +17,8 @@ namespace RuntimeSentinel.Daemon.Corpus;
 /// scale-up, CronJob runs, a container restart, pod IP churn, a DNS name whose addresses move between networks, a
 /// CoreDNS pod replaced), then <see cref="AttackMinutes"/> in which 13 labelled attacks happen amid the same normal
 /// traffic: 7 that do something the workload never does and 6 stealthy ones that only change rate, volume, ports or
-/// time. Deterministic for a seed.
+/// time. Two more do not wait for that window: a web shell while the workloads still learn, and a privilege
+/// escalation two minutes into the rolling update. Deterministic for a seed.
 /// </para>
 /// </summary>
 internal sealed class ShopCorpus
@@ -785,6 +786,17 @@ internal sealed class ShopCorpus
 
     private void Attacks(int s, DateTimeOffset t)
     {
+        // Two attacks do not wait for the attack window: one while the workloads still learn, one two minutes into
+        // a rolling update (an attacker need not wait for learning, nor for the deploy to settle).
+        if (s == 15 * 60)
+        {
+            WebShellWhileLearning(t);
+        }
+        else if (s == 42 * 60)
+        {
+            PrivescAfterRollout(t);
+        }
+
         switch (s - (NormalMinutes * 60))
         {
             case 2 * 60: ReverseShell(t); break;
@@ -801,6 +813,33 @@ internal sealed class ShopCorpus
             case 25 * 60: ExfilWithBuiltins(t); break;
             case 27 * 60: DnsTunnel(t); break;
         }
+    }
+
+    private void WebShellWhileLearning(DateTimeOffset t)
+    {
+        var pod = W("frontend").Running.First();
+        var nginx = pod.Processes[1];
+        var sh = Spawn(pod, "/bin/sh", "-c id; cat /etc/shadow", t, nginx, 101, "/");
+        Emit(t, "tetragon", Exec(sh, pod.Node.Name, t));
+        var id = Spawn(pod, "/usr/bin/id", "", t.AddMilliseconds(5), sh, 101);
+        Emit(id.Start, "tetragon", Exec(id, pod.Node.Name, id.Start));
+        var cat = Spawn(pod, "/bin/cat", "/etc/shadow", t.AddMilliseconds(20), sh, 101);
+        Emit(cat.Start, "tetragon", Exec(cat, pod.Node.Name, cat.Start));
+        Emit(cat.Start.AddMilliseconds(2), "tetragon", Kprobe(cat, pod.Node.Name, cat.Start.AddMilliseconds(2), "security_file_permission", "file-monitoring", FileArgs("/etc/shadow", false)));
+        Label("webshell-while-learning-frontend", false, W("frontend"), pod, t, cat.Start.AddSeconds(1), "a vulnerable Lua module gives a shell under nginx 15 minutes after the workload appeared, while it still learns");
+    }
+
+    private void PrivescAfterRollout(DateTimeOffset t)
+    {
+        var pod = W("frontend").Running.First();
+        var nginx = pod.Processes[1];
+        Emit(t, "tetragon", Kprobe(nginx, pod.Node.Name, t, "security_file_permission", "file-monitoring", FileArgs("/tmp/.p", true)));
+        var sh = Spawn(pod, "/bin/sh", "-c chmod +x /tmp/.p && /tmp/.p", t.AddSeconds(1), nginx, 101, "/");
+        Emit(sh.Start, "tetragon", Exec(sh, pod.Node.Name, sh.Start));
+        var esc = Spawn(pod, "/tmp/.p", "", sh.Start.AddMilliseconds(8), sh, 101, "/tmp");
+        Emit(esc.Start, "tetragon", Exec(esc, pod.Node.Name, esc.Start));
+        Emit(esc.Start.AddMilliseconds(3), "tetragon", Kprobe(esc, pod.Node.Name, esc.Start.AddMilliseconds(3), "commit_creds", "privileges-raise", IntArgs(0)));
+        Label("privesc-after-rollout-frontend", false, W("frontend"), pod, t, esc.Start.AddSeconds(1), "two minutes into the frontend's rolling update, an exploit dropped in /tmp raises its privileges in a new pod");
     }
 
     private void ReverseShell(DateTimeOffset t)

@@ -13,7 +13,8 @@ public readonly record struct Finding(
     double Threshold,
     long LearnedCount,
     long LearnedTotal,
-    string Reason);
+    string Reason,
+    string? Catalogue = null);
 
 /// <summary>What a baseline learns from, and reports, for an event. Implemented by the shard to count bounds and findings.</summary>
 public interface IBaselineObserver
@@ -186,7 +187,11 @@ public sealed class WorkloadBaseline
         switch (Phase)
         {
             case BaselinePhase.Learning or BaselinePhase.Stale:
-                Learn(e, normalizedPath, peer, observer);
+                if (!(SuspiciousCatalogue.TryMatch(e, normalizedPath, out var match) && RaiseWhileLearning(match, now, findings)))
+                {
+                    Learn(e, normalizedPath, peer, observer);
+                }
+
                 EventsLearned++;
                 if (now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
                 {
@@ -635,6 +640,29 @@ public sealed class WorkloadBaseline
         return IsCoolingDown(f, key, now) ? Verdict.CoolingDown : Verdict.Novel;
     }
 
+    /// <summary>
+    /// A catalogue behaviour while the workload learns: raised (once per cooldown) and kept out of the baseline, so that
+    /// it cannot become "normal" by happening early. Learned as usual only when an analyst accepted it (feedback).
+    /// </summary>
+    private bool RaiseWhileLearning(in CatalogueMatch m, DateTimeOffset now, List<Finding> findings)
+    {
+        var counter = _counters[(int)m.Feature];
+        if (Accepts(m.Feature, now) || counter.CountOf(m.Item) > 0)
+        {
+            return false;
+        }
+
+        if (!IsCoolingDown(m.Feature, m.Item, now))
+        {
+            var total = counter.Total;
+            findings.Add(new Finding(
+                m.Feature, m.Item, m.Category, m.Severity, -Math.Log2(0.5 / (total + 1.0)), Math.Log2(total + 1.0), 0, total,
+                $"{m.Reason} (suspicious in any container; the workload is still learning)", m.Id));
+        }
+
+        return true;
+    }
+
     private void ScoreResource(in ResourceSample r, DateTimeOffset now, List<Finding> findings)
     {
         if (r.CpuCores >= 0 && _cpu.Count >= _options.ResourceMinSamples)
@@ -708,7 +736,7 @@ public sealed class WorkloadBaseline
 
     private static ReadOnlyMemory<char> Directory(string path) => path.AsMemory(0, Math.Max(path.LastIndexOf('/'), 0));
 
-    private static string NormalizeDns(string name)
+    internal static string NormalizeDns(string name)
     {
         var n = name.EndsWith('.') ? name[..^1] : name;
         return n.Any(char.IsAsciiLetterUpper) ? n.ToLowerInvariant() : n;

@@ -1,0 +1,157 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Baseline;
+
+/// <summary>One behaviour of the catalogue that an event showed: the baseline item it concerns, and why it matters.</summary>
+public readonly record struct CatalogueMatch(string Id, Feature Feature, FeatureKey Item, string Category, Severity Severity, string Reason);
+
+/// <summary>
+/// Behaviour that is suspicious in any container, judged from a workload's first event: the prior that keeps a
+/// learning, relearning or adapting workload from being a free pass (an attacker need not wait for learning to end,
+/// nor for the next rollout). Short on purpose; each entry says why it is here (docs/alerts.md, "Catalogue"). Not a
+/// rule engine: once a workload is active its baseline judges, and a catalogue item is never learned silently, so a
+/// workload that really does one of these things is told once per cooldown until an analyst accepts it (feedback).
+/// </summary>
+public static class SuspiciousCatalogue
+{
+    private static readonly string[] Miners = ["xmrig", "minerd", "cpuminer", "xmr-stak", "ethminer", "kdevtmpfsi", "kinsing", "t-rex", "nbminer", "lolminer"];
+    private static readonly string[] PoolMarks = ["xmr", "monero", "nicehash", "supportxmr", "nanopool", "2miners", "f2pool", "ethermine", "minergate", "hashvault"];
+    private static readonly string[] TempDirs = ["/tmp/", "/dev/shm/", "/var/tmp/", "/run/user/"];
+    private static readonly string[] Shells = ["sh", "bash", "dash", "zsh", "ash", "ksh", "csh", "tcsh", "fish", "busybox"];
+    private static readonly string[] ReverseShellTools = ["nc", "ncat", "netcat", "socat", "telnet"];
+
+    // Long-running network servers: none of them runs a shell in normal operation, so a shell under one is the shape
+    // of a remote code execution (web shell, deserialisation, SQL COPY ... PROGRAM, Redis module).
+    private static readonly string[] Servers =
+    [
+        "nginx", "httpd", "apache2", "lighttpd", "caddy", "php-fpm", "envoy", "haproxy", "traefik", "java", "node", "postgres",
+        "postmaster", "mysqld", "mariadbd", "redis-server", "mongod", "memcached", "gunicorn", "uwsgi", "uvicorn", "coredns",
+    ];
+
+    // Secrets of the node or of users, never of the application's own configuration. (The service-account token is
+    // left out on purpose: every Kubernetes client reads it at start-up.)
+    private static readonly string[] CredentialPaths =
+    [
+        "/etc/shadow", "/etc/gshadow", "/root/.ssh/", "/etc/ssh/ssh_host_", "/root/.aws/", "/root/.kube/", "/root/.docker/config.json",
+        "/var/lib/kubelet/", "/etc/kubernetes/",
+    ];
+
+    private static readonly string[] RuntimeSockets =
+    [
+        "/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock",
+        "/var/run/crio/crio.sock", "/run/crio/crio.sock",
+    ];
+
+    private static readonly string[] ModuleCalls = ["init_module", "finit_module", "delete_module", "do_init_module"];
+    private static readonly string[] TraceCalls = ["ptrace", "process_vm_writev", "process_vm_readv"];
+    private static readonly string[] NamespaceCalls = ["setns", "unshare", "pivot_root", "mount", "open_by_handle_at"];
+    private static readonly string[] CredentialCalls = ["commit_creds", "setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid"];
+
+    /// <summary>The catalogue entry the event shows, if any (no allocation for the common, unmatched event).</summary>
+    public static bool TryMatch(in RuntimeEvent e, string? normalizedPath, out CatalogueMatch match)
+    {
+        match = default;
+        switch (e.Kind)
+        {
+            case EventKind.ProcessExec when e.Process.Exe is { } exe:
+                {
+                    var name = SeverityPolicy.BaseName(exe);
+                    if (Array.IndexOf(Miners, name) >= 0 || (e.Process.Args?.Contains("stratum+tcp://", StringComparison.OrdinalIgnoreCase) ?? false))
+                    {
+                        match = new("miner", Feature.Exec, new FeatureKey(exe), "unexpected_process", Severity.Critical, "crypto-miner started");
+                        return true;
+                    }
+
+                    if (StartsWithAny(exe, TempDirs) || exe.Contains("memfd:", StringComparison.Ordinal) || exe.EndsWith(" (deleted)", StringComparison.Ordinal))
+                    {
+                        match = new("exec_from_temp", Feature.Exec, new FeatureKey(exe), "unexpected_process", Severity.High, "binary runs from a writable temporary location or from memory");
+                        return true;
+                    }
+
+                    if (e.Process.ParentExe is { } parent && (Array.IndexOf(Shells, name) >= 0 || Array.IndexOf(ReverseShellTools, name) >= 0)
+                        && Array.IndexOf(Servers, ServerName(SeverityPolicy.BaseName(parent))) >= 0)
+                    {
+                        match = new("shell_under_server", Feature.Lineage, new FeatureKey(exe, parent), "unexpected_lineage", Severity.High, $"{name} started by the server {SeverityPolicy.BaseName(parent)}");
+                        return true;
+                    }
+
+                    return false;
+                }
+
+            case EventKind.FileOpen when normalizedPath is not null:
+                if (StartsWithAny(normalizedPath, CredentialPaths))
+                {
+                    match = new("credential_file", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "node or user credential file opened");
+                    return true;
+                }
+
+                if (Array.IndexOf(RuntimeSockets, normalizedPath) >= 0)
+                {
+                    match = new("runtime_socket", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "container runtime socket opened (controls every container on the node)");
+                    return true;
+                }
+
+                return false;
+
+            case EventKind.Syscall when e.SyscallName is { } call:
+                if (Array.IndexOf(ModuleCalls, call) >= 0)
+                {
+                    match = new("kernel_module", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.Critical, "kernel module loaded from a container");
+                    return true;
+                }
+
+                if (Array.IndexOf(TraceCalls, call) >= 0)
+                {
+                    match = new("ptrace", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.High, "another process's memory traced or written");
+                    return true;
+                }
+
+                if (Array.IndexOf(NamespaceCalls, call) >= 0)
+                {
+                    match = new("namespace_change", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.High, "namespace or mount change from a container (escape attempt?)");
+                    return true;
+                }
+
+                if (Array.IndexOf(CredentialCalls, call) >= 0 && e.Process.Uid > 0)
+                {
+                    // Root dropping privileges is normal start-up; a non-root process changing credentials is not.
+                    match = new("privilege_change", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.High, "credentials changed by a non-root process");
+                    return true;
+                }
+
+                return false;
+
+            case EventKind.DnsQuery when e.DnsName is { } dns:
+                foreach (var mark in PoolMarks)
+                {
+                    if (dns.Contains(mark, StringComparison.OrdinalIgnoreCase))
+                    {
+                        match = new("miner", Feature.Dns, new FeatureKey(WorkloadBaseline.NormalizeDns(dns)), "unexpected_dns", Severity.Critical, "mining pool resolved");
+                        return true;
+                    }
+                }
+
+                return false;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary><c>php-fpm8.2</c> and <c>php-fpm: pool www</c> are php-fpm; <c>python3.11</c> servers are named by their module, not here.</summary>
+    private static string ServerName(string name) => name.StartsWith("php-fpm", StringComparison.Ordinal) ? "php-fpm" : name;
+
+    private static bool StartsWithAny(string s, string[] prefixes)
+    {
+        foreach (var p in prefixes)
+        {
+            if (s.StartsWith(p, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
