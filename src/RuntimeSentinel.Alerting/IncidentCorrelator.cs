@@ -1,4 +1,5 @@
 using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Alerting;
@@ -7,8 +8,8 @@ namespace RuntimeSentinel.Alerting;
 /// Folds alerts into incidents (single-threaded: the dispatcher loop owns it). An alert joins an open incident of
 /// its workload when it has the same fingerprint (a repeat, from any pod or node), when its process or parent
 /// process already belongs to the incident (one process tree doing several unexpected things: the shell, its
-/// connection, its syscalls), or when it names no process and the workload's latest incident is still grouping or had
-/// an alert within <c>ProcesslessJoinWindow</c> before it.
+/// connection, its syscalls), or when it names no process or judges a whole behaviour window and the workload's latest
+/// incident is still grouping or had an alert within <c>ProcesslessJoinWindow</c> before it.
 /// Incidents are first emitted after <c>IncidentGroupWait</c>, re-emitted with new alerts at most every
 /// <c>IncidentGroupInterval</c>, and closed after <c>IncidentWindow</c> without new alerts.
 /// </summary>
@@ -93,7 +94,16 @@ public sealed class IncidentCorrelator(AlertingOptions options)
 
         // A high or critical finding is never buried in a flood of lesser ones: it joins only its own process tree.
         var serious = alert.Severity >= Severity.High;
-        var p = alert.Evidence.Count > 0 ? alert.Evidence[0].Process : default;
+
+        // A behaviour window that stands out while the workload's incident is unfolding is that incident's window (the
+        // miner's CPU spike, the shell's burst of execs): its evidence is examples from the window, not the culprit.
+        if (alert.Windowed && _latestByWorkload.TryGetValue(alert.Workload, out s) && !(serious && s.IsFlood) && Near(alert, s))
+        {
+            return s;
+        }
+
+        // A window's examples are not its culprit: a window alert never joins (nor registers) a process tree.
+        var p = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process : ProcessInfo.None;
         if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s) && !(serious && s.IsFlood))
         {
             return s;
@@ -112,8 +122,7 @@ public sealed class IncidentCorrelator(AlertingOptions options)
             return s;
         }
 
-        if (p.Pid < 0 && p.Exe is null && _latestByWorkload.TryGetValue(alert.Workload, out s)
-            && (now - s.LastAdded <= options.IncidentGroupWait || (alert.Time >= s.Incident.FirstSeen && alert.Time - s.Incident.LastSeen <= options.ProcesslessJoinWindow)))
+        if (!alert.Windowed && p.Pid < 0 && p.Exe is null && _latestByWorkload.TryGetValue(alert.Workload, out s) && (now - s.LastAdded <= options.IncidentGroupWait || Near(alert, s)))
         {
             return s;
         }
@@ -121,8 +130,33 @@ public sealed class IncidentCorrelator(AlertingOptions options)
         return null;
     }
 
+    /// <summary>
+    /// What the alert shows happened within <c>ProcesslessJoinWindow</c> of what the incident's alerts showed: the
+    /// sensor's event time, so neither a busy dispatcher nor a lagging detection shard joins (or splits) episodes.
+    /// </summary>
+    private bool Near(Alert alert, State s)
+    {
+        var when = Happened(alert);
+        return when >= s.FirstHappened - options.ProcesslessJoinWindow && when - s.LastHappened <= options.ProcesslessJoinWindow;
+    }
+
+    /// <summary>The latest event time among the alert's evidence (its detection time when it carries none).</summary>
+    private static DateTimeOffset Happened(Alert alert)
+    {
+        var when = DateTimeOffset.MinValue;
+        foreach (var e in alert.Evidence)
+        {
+            when = e.Timestamp > when ? e.Timestamp : when;
+        }
+
+        return when == DateTimeOffset.MinValue ? alert.Time : when;
+    }
+
     private void Register(State s, Alert alert)
     {
+        var when = Happened(alert);
+        s.FirstHappened = s.FirstHappened == default || when < s.FirstHappened ? when : s.FirstHappened;
+        s.LastHappened = when > s.LastHappened ? when : s.LastHappened;
         _byFingerprint[alert.Fingerprint] = s;
         _latestByWorkload[alert.Workload] = s;
         if (alert.Severity < Severity.High)
@@ -131,7 +165,7 @@ public sealed class IncidentCorrelator(AlertingOptions options)
             s.Categories.Add(alert.Category);
         }
         s.Fingerprints.Add(alert.Fingerprint);
-        var pid = alert.Evidence.Count > 0 ? alert.Evidence[0].Process.Pid : -1;
+        var pid = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process.Pid : -1;
         if (pid >= 0)
         {
             _byProcess[(alert.Workload, pid)] = s;
@@ -181,6 +215,11 @@ public sealed class IncidentCorrelator(AlertingOptions options)
         public DateTimeOffset LastAdded { get; set; } = opened;
 
         public DateTimeOffset LastEmitted { get; set; }
+
+        /// <summary>Event time span of the incident's alerts (see <see cref="Happened"/>).</summary>
+        public DateTimeOffset FirstHappened { get; set; }
+
+        public DateTimeOffset LastHappened { get; set; }
 
         public bool Emitted { get; set; }
 

@@ -73,6 +73,7 @@ public static class AlertFactory
             // after an exec burst) opens its own instead of hiding in an update of the first.
             Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == "syscall_sequence_anomaly" ? f.Observed.Split(':')[0] : f.TopFeatures.Count > 0 ? f.Detector + ":" + first.Feature : f.Detector),
             Mitre = MitreMapping.For(f.Category, f.Observed, e.Net.BytesOut),
+            Windowed = f.Category != "syscall_sequence_anomaly",
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,
             Workload = key,

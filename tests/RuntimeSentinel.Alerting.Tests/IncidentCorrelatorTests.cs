@@ -7,7 +7,7 @@ namespace RuntimeSentinel.Alerting.Tests;
 public class IncidentCorrelatorTests
 {
     private static Alert Resource(DateTimeOffset time) =>
-        TestAlerts.Make(Some.Resource(1.97, 300 << 20) with { Process = ProcessInfo.None }, "resource_spike", Severity.High, "cpu_cores", time);
+        TestAlerts.Make(Some.Resource(1.97, 300 << 20) with { Process = ProcessInfo.None, Timestamp = time }, "resource_spike", Severity.High, "cpu_cores", time);
 
     [Fact]
     public void Add_ProcesslessAlertSoonAfterTheIncidentsLastAlert_JoinsItWhateverTheDispatcherLag()
@@ -17,7 +17,7 @@ public class IncidentCorrelatorTests
         Assert.True(correlator.Add(TestAlerts.Exec("/tmp/.cache/xmrig", 89, 88) with { Time = t }, t));
 
         // The model confirmed the CPU spike two windows later, and a busy dispatcher saw it 20 s after the miner:
-        // still the miner's incident.
+        // still the miner's incident (by the sensor's event time).
         Assert.False(correlator.Add(Resource(t.AddSeconds(12)), t.AddSeconds(20)));
         Assert.Equal(1, correlator.OpenCount);
 
@@ -41,5 +41,27 @@ public class IncidentCorrelatorTests
         // Ten minutes without new alerts does.
         correlator.Add(TestAlerts.Exec("/usr/bin/id", 31339, 31337) with { Time = t.AddSeconds(8) }, t.AddSeconds(8));
         Assert.Equal(IncidentStatus.Resolved, Assert.Single(correlator.Due(t.AddMinutes(11))).Status);
+    }
+
+    [Fact]
+    public void Add_WindowAlertWhoseExamplesAreAnotherProcess_JoinsTheIncidentItsWindowBelongsTo()
+    {
+        var correlator = new IncidentCorrelator(new AlertingOptions());
+        var t = Some.Time;
+        correlator.Add(TestAlerts.Exec("/tmp/.cache/xmrig", 89, 88) with { Time = t }, t);
+
+        // The spike model's evidence is the window's busiest process (the job's own python), not the miner.
+        var spike = TestAlerts.Exec("/usr/bin/python3", 40, 7) with { Time = t.AddSeconds(10), Category = "resource_spike", Fingerprint = "spike", Windowed = true };
+        Assert.False(correlator.Add(spike, t.AddSeconds(10)));
+
+        // A window of a later episode stays apart even when a lagging shard raises it right after the miner's alerts
+        // (what counts is when its events happened), and although the same python was the spike's example: a window's
+        // examples never tie an incident to a process.
+        var later = TestAlerts.Make(Some.Syscall("sendto") with { Process = new ProcessInfo(40, 7, 1000, "/usr/bin/python3", null, "/bin/sh"), Timestamp = t.AddMinutes(1) }, "rate_spike", Severity.High, "spike:bytes_out", t.AddSeconds(12)) with { Fingerprint = "bytes", Windowed = true };
+        Assert.True(correlator.Add(later, t.AddSeconds(12)));
+
+        // Without the window flag, an alert about another process (not in the incident's tree) is an incident of its own.
+        var other = TestAlerts.Exec("/usr/bin/python3", 41, 6) with { Time = t.AddSeconds(11), Category = "resource_spike", Fingerprint = "other" };
+        Assert.True(correlator.Add(other, t.AddSeconds(11)));
     }
 }

@@ -92,6 +92,12 @@ public sealed record Alert
     /// <summary>Version of the model that scored it, if a model did.</summary>
     public string? ModelVersion { get; init; }
 
+    /// <summary>
+    /// The alert judges a behaviour window of the workload (behaviour and spike models), not one process: its evidence
+    /// is examples from the window, so it correlates by time with the workload's incident rather than by process.
+    /// </summary>
+    public bool Windowed { get; init; }
+
     public const string SchemaId = "sentinel.alert/v1";
 }
 

@@ -657,7 +657,7 @@ public sealed class WorkloadBaseline
             var total = counter.Total;
             findings.Add(new Finding(
                 m.Feature, m.Item, m.Category, m.Severity, -Math.Log2(0.5 / (total + 1.0)), Math.Log2(total + 1.0), 0, total,
-                $"{m.Reason} (suspicious in any container; the workload is still learning)", m.Id));
+                $"{m.Reason}; suspicious in any container, and the workload is still learning", m.Id));
         }
 
         return true;
