@@ -46,9 +46,10 @@ public sealed class AlertingOptions
     public TimeSpan IncidentGroupWait { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// An alert that names no process (a resource or volume anomaly) joins the workload's latest incident when it was
-    /// raised within this long after that incident's last alert (alert time, so a busy node does not split them):
-    /// the miner's CPU spike belongs with the miner. A model confirms over windows, so this spans a few of them.
+    /// An alert that names no process (a resource anomaly) or judges a whole behaviour window joins the workload's
+    /// latest incident when what it shows happened within this long of what the incident's alerts showed (the sensor's
+    /// event time, so neither a busy dispatcher nor a lagging shard joins or splits episodes): the miner's CPU spike
+    /// belongs with the miner. A model confirms over windows, so this spans a few of them.
     /// </summary>
     public TimeSpan ProcesslessJoinWindow { get; set; } = TimeSpan.FromSeconds(30);
 
