@@ -13,6 +13,12 @@ public sealed class DetectionOptions
 
     public long MinLearningEvents { get; set; } = 2000;
 
+    /// <summary>
+    /// A CronJob or Job (short-lived pods) learns across runs: it turns active once this many runs (pods) finished,
+    /// whatever the time and event count, and each later run is compared with the earlier ones.
+    /// </summary>
+    public int MinLearningRuns { get; set; } = 3;
+
     /// <summary>Detection shards (single-reader queues keyed by workload). 0 means one per core, at most 8.</summary>
     public int Shards { get; set; }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using RuntimeSentinel.Detection.Baseline;
 
 namespace RuntimeSentinel.Detection;
 
@@ -65,6 +66,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
         if (o.MinLearningEvents < 0)
         {
             errors.Add("Detection:MinLearningEvents must not be negative.");
+        }
+
+        if (o.MinLearningRuns is < 1 or > RunHistory.MaxRuns)
+        {
+            errors.Add($"Detection:MinLearningRuns must be between 1 and {RunHistory.MaxRuns} (the runs a job keeps).");
         }
 
         if (o.Shards is < 0 or > 256)

@@ -164,6 +164,8 @@ public sealed class WorkloadBaseline
         LastSeen = now;
         LastEventKnown = true;
         NoteContainer(e.Workload.ContainerId, now);
+        _runBased ??= e.Workload.OwnerKind is "Job" or "CronJob";
+        var run = _runBased == true ? _runs.Observe(e, now) : null;
         if (e.Kind == EventKind.ProcessExit && e.Labels[EventLabels.ContainerInit] is not null)
         {
             NoteContainerStop(now);
@@ -193,7 +195,8 @@ public sealed class WorkloadBaseline
                 }
 
                 EventsLearned++;
-                if (now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
+                if ((now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
+                    || (_runBased == true && _runs.FinishedRuns >= _options.MinLearningRuns))
                 {
                     var from = Phase;
                     ActiveSince = now;
@@ -223,10 +226,37 @@ public sealed class WorkloadBaseline
         LastScoreMargin = double.NaN;
         var before = findings.Count;
         Score(e, normalizedPath, peer, now, findings, observer);
+        if (run is not null)
+        {
+            ScoreRun(run, now, findings);
+        }
+
         if (findings.Count > before && IsAdapting(now))
         {
             AdaptFindings(findings, before, observer);
         }
+    }
+
+    private readonly RunHistory _runs = new();
+    private bool? _runBased;
+
+    /// <summary>Runs (pods) of a CronJob or Job finished since it began learning; such a workload learns across runs.</summary>
+    public long RunsFinished => _runs.FinishedRuns;
+
+    /// <summary>A run that sends, connects or executes far more than every earlier run of the job (once per run and metric).</summary>
+    private void ScoreRun(string run, DateTimeOffset now, List<Finding> findings)
+    {
+        if (!_runs.TryExceed(run, _options.MinLearningRuns, out var m, out var observed, out var largest, out var median) || Accepts(Feature.Resource, now))
+        {
+            return;
+        }
+
+        var name = RunHistory.Metrics[m];
+        var ratio = observed / (double)Math.Max(1, largest);
+        var unit = m == 0 ? " bytes" : "";
+        findings.Add(new Finding(
+            Feature.Resource, new FeatureKey("run:" + name), "run_anomaly", ratio >= 10 ? Severity.High : Severity.Medium, ratio, 3, largest, _runs.FinishedRuns,
+            $"this run's {name} is {observed:N0}{unit}, {ratio:0.#}x the most of the last {Math.Min(_runs.FinishedRuns, RunHistory.MaxRuns)} runs ({largest:N0}; median {median:N0})"));
     }
 
     private readonly Queue<string> _containers = new();
@@ -372,6 +402,7 @@ public sealed class WorkloadBaseline
 
         _directoryChildren.Clear();
         _lastAlerted.Clear();
+        _runs.Clear();
         _cpu = default;
         _memory = default;
         EventsLearned = 0;
