@@ -275,7 +275,7 @@ evaluateEvents.SetAction((parse, ct) =>
     return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(jsonOption), Console.Out, Console.Error, ct);
 });
 var labelsOption = new Option<string>("--labels") { Description = "The stream's labels (labels.json: scenarios with kind, workload, start, end).", Required = true };
-var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at least half the stealthy ones, at most 3 false incidents in all after learning, and no high or critical incident was held by a budget." };
+var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at least two thirds of the stealthy ones, at most 3 false incidents in all after learning, and no high or critical incident was held by a budget." };
 var streamFiles = new Argument<string[]>("files") { Description = "Recorded sensor streams (JSON lines, any format), each in time order.", Arity = ArgumentArity.OneOrMore };
 var incidentsOption = new Option<string?>("--incidents") { Description = "Also write every incident emission (schema sentinel.alert/v2) to this JSON-lines file." };
 var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
@@ -289,10 +289,10 @@ evaluateStream.SetAction(async (parse, ct) =>
     Console.WriteLine(parse.GetValue(jsonOption) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
     var newOnes = report.Attacks.Where(a => a.Kind == "attack-new").ToList();
     var stealthy = report.Attacks.Where(a => a.Kind == "attack-stealthy").ToList();
-    var ok = newOnes.All(a => a.Caught) && 2 * stealthy.Count(a => a.Caught) >= stealthy.Count && report.FalseIncidents.Count <= 3 && report.HeldHighOrCritical == 0;
+    var ok = newOnes.All(a => a.Caught) && 3 * stealthy.Count(a => a.Caught) >= 2 * stealthy.Count && report.FalseIncidents.Count <= 3 && report.HeldHighOrCritical == 0;
     if (parse.GetValue(assertOption) && !ok)
     {
-        await Console.Error.WriteLineAsync($"evaluate stream: floors not met: caught {newOnes.Count(a => a.Caught)}/{newOnes.Count} new attacks, {stealthy.Count(a => a.Caught)}/{stealthy.Count} stealthy (≥ half); false incidents {report.FalseIncidents.Count} ({report.FalseOutsideChurn} outside churn, {report.FalseOnChurn} on it; ≤ 3 in all); high or critical held {report.HeldHighOrCritical}").ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"evaluate stream: floors not met: caught {newOnes.Count(a => a.Caught)}/{newOnes.Count} new attacks, {stealthy.Count(a => a.Caught)}/{stealthy.Count} stealthy (≥ two thirds); false incidents {report.FalseIncidents.Count} ({report.FalseOutsideChurn} outside churn, {report.FalseOnChurn} on it; ≤ 3 in all); high or critical held {report.HeldHighOrCritical}").ConfigureAwait(false);
         return 1;
     }
 

@@ -24,6 +24,7 @@ public sealed class DetectionMetrics
             "Time from an event leaving the consumer to its baseline update being done (queueing included).",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00005, 2, 16) });
         Findings = factory.CreateCounter("sentinel_findings_suppressed_total", "Findings not raised as alerts, by reason.", ["reason"]);
+        ClockJumps = factory.CreateCounter("sentinel_event_clock_jumps_total", "Confirmed jumps of a shard's event clock over a gap (learning clocks of learning workloads restarted).");
         EventsProcessed = factory.CreateCounter("sentinel_events_processed_total", "Events processed by the baselines, by phase.", ["phase"]);
         QueueDepth = factory.CreateGauge("sentinel_shard_queue_depth", "Events waiting in detection shard queues (refreshed every Detection:MetricsInterval).");
         LearningDuration = factory.CreateHistogram(
@@ -109,6 +110,8 @@ public sealed class DetectionMetrics
     public Histogram Latency { get; }
 
     public Counter Findings { get; }
+
+    public Counter ClockJumps { get; }
 
     public Counter EventsProcessed { get; }
 

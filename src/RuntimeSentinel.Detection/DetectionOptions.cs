@@ -19,6 +19,12 @@ public sealed class DetectionOptions
     /// </summary>
     public int MinLearningRuns { get; set; } = 3;
 
+    /// <summary>
+    /// On the event clock: a timestamp more than this far ahead of the stream's time is believed only once three events
+    /// in a row agree (a skewed sensor clock does not end every learning period at once). Older ones happen "now".
+    /// </summary>
+    public TimeSpan EventTimeMaxLead { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Detection shards (single-reader queues keyed by workload). 0 means one per core, at most 8.</summary>
     public int Shards { get; set; }
 

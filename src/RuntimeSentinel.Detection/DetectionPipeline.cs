@@ -264,6 +264,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private readonly AlertRate _rate;
         private readonly DetectionPipeline _owner;
         private readonly Core.Health.StageHealth _stage;
+        private readonly EventWatermark _watermark;
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
@@ -272,6 +273,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             _stage = stage;
             _rate = rate;
             _owner = owner;
+            _watermark = new EventWatermark(options.EventTimeMaxLead);
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
             _index = index;
@@ -621,7 +623,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 var baseline = GetBaseline(item.Key, now);
                 if (_options.UseEventTime)
                 {
-                    if (!existed && inventory && _eventClock == default)
+                    if (!existed && inventory && _watermark.Now == default)
                     {
                         baseline.ProvisionalClock = true;
                     }
@@ -721,25 +723,29 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         }
 
         /// <summary>
-        /// Event time for this shard, never going back: a late or stale event (an inventory of processes stamped with
-        /// their days-old start times) happens "now" on the stream's clock instead of rewinding learning.
+        /// Event time for this shard (<see cref="EventWatermark"/>): never going back, late and inventory events happen
+        /// "now", a far-ahead timestamp counts only once the stream confirms it. A confirmed jump (a stream that began
+        /// with old events, then went live) restarts the learning clock of every workload still learning here: learning
+        /// time counts inside the live window, not across the gap.
         /// </summary>
         private DateTimeOffset EventClock(DateTimeOffset ts, bool inventory)
         {
-            if (inventory)
+            var now = _watermark.Observe(ts, inventory, out var jumped);
+            if (jumped)
             {
-                return _eventClock == default ? ts : _eventClock;
+                foreach (var b in _baselines.Values)
+                {
+                    if (b.Phase is BaselinePhase.Learning or BaselinePhase.Stale)
+                    {
+                        b.RestartClock(now);
+                    }
+                }
+
+                _metrics.ClockJumps.Inc();
             }
 
-            if (ts > _eventClock)
-            {
-                _eventClock = ts;
-            }
-
-            return _eventClock;
+            return now;
         }
-
-        private DateTimeOffset _eventClock;
 
         private WorkloadBaseline GetBaseline(WorkloadKey key, DateTimeOffset now)
         {

@@ -68,6 +68,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:MinLearningEvents must not be negative.");
         }
 
+        if (o.EventTimeMaxLead <= TimeSpan.Zero)
+        {
+            errors.Add("Detection:EventTimeMaxLead must be positive.");
+        }
+
         if (o.MinLearningRuns is < 1 or > RunHistory.MaxRuns)
         {
             errors.Add($"Detection:MinLearningRuns must be between 1 and {RunHistory.MaxRuns} (the runs a job keeps).");

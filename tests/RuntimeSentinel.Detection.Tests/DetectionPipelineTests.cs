@@ -127,6 +127,48 @@ public class DetectionPipelineTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_EventClockStreamStartingDaysOld_LearnsForTheConfiguredTimeInTheLiveWindow()
+    {
+        // A sensor export that begins with a day-old backlog (and an inventory stamped days ago), then goes live.
+        var alerts = new RecordingAlerts();
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
+        var options = Options.Create(new DetectionOptions { Shards = 1, Clock = "event", LearningDuration = TimeSpan.FromMinutes(30), MinLearningEvents = 10, Models = new Models.ModelOptions { Enabled = false } });
+        var pipeline = new DetectionPipeline(options, alerts, metrics, new FakeTimeProvider(Some.Time), NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var resolver = new WorkloadResolver("t");
+        var live = Some.Time;
+        async Task Send(RuntimeEvent e) => await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), null, 0, Stopwatch.GetTimestamp()), default);
+
+        await Send(Some.Exec("/usr/sbin/nginx", "/usr/bin/containerd-shim-runc-v2") with { Timestamp = live.AddDays(-5), Labels = LabelSet.Of((EventLabels.Inventory, "procfs")) });
+        for (var i = 0; i < 50; i++)
+        {
+            await Send(Some.Exec("/usr/sbin/nginx", "/usr/bin/containerd-shim-runc-v2") with { Timestamp = live.AddDays(-1).AddSeconds(i) });
+        }
+
+        // Twenty live minutes: far beyond the backlog's age in total, but still inside the 30 learning minutes.
+        for (var i = 0; i < 20 * 6; i++)
+        {
+            await Send(Some.Exec("/usr/sbin/nginx", "/usr/bin/containerd-shim-runc-v2") with { Timestamp = live.AddSeconds(10 * i) });
+        }
+
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.SingleOrDefault()?.EventsLearned == 171, TimeSpan.FromSeconds(5), "all events processed");
+        Assert.Equal(BaselinePhase.Learning, (await pipeline.SnapshotAsync()).Single().Phase);
+        using var scrape = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(scrape);
+        Assert.Equal(1, Exposition.Sum(System.Text.Encoding.UTF8.GetString(scrape.ToArray()), "sentinel_event_clock_jumps_total"));
+
+        // Ten more live minutes complete the thirty (counted from the third live event, which confirmed the jump).
+        for (var i = 0; i <= (10 * 6) + 2; i++)
+        {
+            await Send(Some.Exec("/usr/sbin/nginx", "/usr/bin/containerd-shim-runc-v2") with { Timestamp = live.AddMinutes(20).AddSeconds(10 * i) });
+        }
+
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Single().Phase == BaselinePhase.Active, TimeSpan.FromSeconds(5), "active after 30 live minutes");
+        await pipeline.CompleteAsync();
+    }
+
+    [Fact]
     public async Task EnqueueAsync_AfterComplete_ReturnsFalse()
     {
         var (pipeline, _, _) = Create(new FakeTimeProvider(Some.Time), shards: 1);

@@ -39,6 +39,7 @@ internal static class ReplayCommand
         var byScenario = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var keys = new Dictionary<WorkloadRef, byte[]>();
         var clock = Stopwatch.StartNew();
+        var pace = new EventWatermark(TimeSpan.FromMinutes(5));
         foreach (var r in records)
         {
             ct.ThrowIfCancellationRequested();
@@ -58,10 +59,12 @@ internal static class ReplayCommand
             var e = r.Event;
             first ??= e.Timestamp;
             last = e.Timestamp;
+            pace.Observe(e.Timestamp, e.Labels[EventLabels.Inventory] is not null, out _);
             if (speed > 0)
             {
-                // Keep the recorded pacing, compressed by the speed factor.
-                var due = TimeSpan.FromTicks((long)((e.Timestamp - first.Value).Ticks / speed));
+                // Keep the recorded pacing, compressed by the speed factor, on the stream's own clock: an inventory
+                // of days-old processes, or a gap of hours, is not slept through.
+                var due = TimeSpan.FromTicks((long)(pace.Advanced.Ticks / speed));
                 var wait = due - clock.Elapsed;
                 if (wait > TimeSpan.FromMilliseconds(1))
                 {
