@@ -109,6 +109,23 @@ public class StreamEvaluationTests
     }
 
     [Fact]
+    public void Judge_IncidentOnAWorkloadTheAttackActsOn_AnswersIt()
+    {
+        // A bulk copy by the backup job, seen from the database it reads: the database's incident answers the attack
+        // and is no false incident; an incident on an uninvolved workload at the same time still is.
+        List<StreamLabel> labels =
+        [
+            new("bulk-copy", "attack-stealthy", "data/CronJob/backup", T0.AddMinutes(80), T0.AddMinutes(82), "") { Related = ["data/StatefulSet/postgres"] },
+        ];
+        List<Incident> incidents = [Incident("data/StatefulSet/postgres", 80), Incident("shop/Deployment/api", 80)];
+        var history = incidents.ToDictionary(i => i.Id, i => new List<Incident> { i });
+        var r = StreamEvaluation.Judge(incidents, history, labels, 3, T0, T0.AddMinutes(30), T0.AddMinutes(60), T0.AddMinutes(90), 10, 0, 0, new Dictionary<string, long>(), [0, 0, 0, 0, 0], 1);
+
+        Assert.True(r.Attacks.Single().Caught);
+        Assert.Equal("shop/Deployment/api", Assert.Single(r.FalseIncidents).Workload);
+    }
+
+    [Fact]
     public void Corpus_SameSeed_SameBytesAndTheDocumentedShape()
     {
         static (string Hash, List<(DateTimeOffset, string, byte[])> Records, IReadOnlyList<CorpusLabel> Labels) Generate(int seed)

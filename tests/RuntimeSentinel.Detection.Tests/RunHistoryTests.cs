@@ -84,12 +84,15 @@ public class RunHistoryTests
 
         // A run copying twenty times the usual volume in four uploads: told when it passes three times the most of any
         // earlier run (medium), and again, as high, when it reaches ten times.
+        // (The bucket's own minute is far above what it ever received too: that is the peer-volume finding.)
         Play(Run(4, 24_000_000, connections: 4), t.AddMinutes(60));
-        Assert.Equal(2, findings.Count);
-        Assert.All(findings, f => Assert.Equal(("run_anomaly", "run:bytes_out"), (f.Category, f.Item.A)));
-        Assert.Equal([Severity.Medium, Severity.High], findings.Select(f => f.Severity));
-        Assert.Contains("5x the most of the last 4 runs", findings[0].Reason, StringComparison.Ordinal);
-        Assert.Contains("10x the most of the last 4 runs", findings[1].Reason, StringComparison.Ordinal);
+        var runs = findings.Where(f => f.Category == "run_anomaly").ToList();
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, f => Assert.Equal("run:bytes_out", f.Item.A));
+        Assert.Equal([Severity.Medium, Severity.High], runs.Select(f => f.Severity));
+        Assert.Contains("5x the most of the last 4 runs", runs[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("10x the most of the last 4 runs", runs[1].Reason, StringComparison.Ordinal);
+        Assert.Equal("peer_volume", Assert.Single(findings, f => f.Category != "run_anomaly").Category);
     }
 
     private sealed class NullObserver : IBaselineObserver

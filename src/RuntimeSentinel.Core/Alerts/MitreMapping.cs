@@ -55,6 +55,7 @@ public static class MitreMapping
             "resource_spike" when o.StartsWith("spike:cpu", StringComparison.Ordinal) => ResourceHijacking,
             "rate_spike" when o.StartsWith("spike:bytes_out", StringComparison.Ordinal) => ExfilOverC2,
             "run_anomaly" when o == "run:bytes_out" => ExfilOverC2,
+            "peer_volume" => ExfilOverC2,
             _ => null,
         };
     }

@@ -16,6 +16,11 @@ namespace RuntimeSentinel.Daemon.Cli;
 internal sealed record StreamLabel(string Scenario, string Kind, string Workload, DateTimeOffset Start, DateTimeOffset End, string Description)
 {
     public bool IsAttack => Kind.StartsWith("attack", StringComparison.Ordinal);
+
+    /// <summary>Other workloads the scenario acts on (<c>related_workloads</c>): an incident there answers it too.</summary>
+    public IReadOnlyList<string> Related { get; init; } = [];
+
+    public bool Concerns(string workload) => workload == Workload || Related.Contains(workload);
 }
 
 internal sealed record AttackResult(string Scenario, string Kind, string Workload, bool Caught, double? SecondsToFirstIncident, int Incidents, string? FirstIncident);
@@ -71,7 +76,10 @@ internal static class StreamEvaluation
         attacksStart = T(root, "attacks_start");
         return root.GetProperty("scenarios").EnumerateArray().Select(s => new StreamLabel(
             s.GetProperty("scenario").GetString()!, s.GetProperty("kind").GetString()!, s.GetProperty("workload").GetString()!,
-            T(s, "start")!.Value, T(s, "end")!.Value, s.TryGetProperty("description", out var d) ? d.GetString() ?? "" : "")).ToList();
+            T(s, "start")!.Value, T(s, "end")!.Value, s.TryGetProperty("description", out var d) ? d.GetString() ?? "" : "")
+        {
+            Related = s.TryGetProperty("related_workloads", out var r) && r.ValueKind == JsonValueKind.Array ? r.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : [],
+        }).ToList();
     }
 
     public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null)
@@ -150,22 +158,22 @@ internal static class StreamEvaluation
         // The incident answers a scenario when one of those spans of new alerts falls in the scenario's window.
         var spans = detections.ToDictionary(i => i.Id, i => Spans(history.TryGetValue(i.Id, out var h) ? h : [i]));
         bool Overlaps(Incident i, StreamLabel l) =>
-            i.Workload.ShortName == l.Workload && spans[i.Id].Any(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5));
+            l.Concerns(i.Workload.ShortName) && spans[i.Id].Any(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5));
 
         var attacks = labels.Where(l => l.IsAttack).Select(l =>
         {
             // The first incident an analyst saw for the attack: the earliest emission span that overlaps its window.
+            // Its summary is what that emission showed (an incident's headline can change with later alerts).
             var mine = detections.Where(i => Overlaps(i, l))
-                .Select(i => (Incident: i, From: spans[i.Id].Where(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5)).Min(x => x.From)))
+                .Select(i => spans[i.Id].Where(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5)).MinBy(x => x.From))
                 .OrderBy(x => x.From).ToList();
-            var firstIncident = mine.Count == 0 ? null : mine[0].Incident;
             double? latency = mine.Count == 0 ? null : Math.Max(0, (mine[0].From - l.Start).TotalSeconds);
-            return new AttackResult(l.Scenario, l.Kind, l.Workload, mine.Count > 0, latency, mine.Count, firstIncident?.Primary.Summary);
+            return new AttackResult(l.Scenario, l.Kind, l.Workload, mine.Count > 0, latency, mine.Count, mine.Count == 0 ? null : mine[0].Summary);
         }).ToList();
 
         // An incident whose first emission answers no attack paged an analyst for nothing, whatever joined it later.
         bool FirstAnswers(Incident i, StreamLabel l) =>
-            i.Workload.ShortName == l.Workload && spans[i.Id].Take(1).Any(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5));
+            l.Concerns(i.Workload.ShortName) && spans[i.Id].Take(1).Any(x => x.From <= l.End + Grace && x.To >= l.Start - TimeSpan.FromSeconds(5));
         var attackLabels = labels.Where(l => l.IsAttack).ToList();
         var churn = labels.Where(l => !l.IsAttack).ToList();
         var falses = detections
@@ -180,16 +188,16 @@ internal static class StreamEvaluation
         return new StreamReport(decoded, ignored, rejected, bySource, workloads, start, learningEnds, attacksStart, end, attacks, falses, detections.Count, held, seconds);
     }
 
-    /// <summary>The span of alert time each emission of an incident added: from its first new alert to its last.</summary>
-    private static List<(DateTimeOffset From, DateTimeOffset To)> Spans(List<Incident> emissions)
+    /// <summary>The span of alert time each emission of an incident added (from its first new alert to its last), and its headline then.</summary>
+    private static List<(DateTimeOffset From, DateTimeOffset To, string Summary)> Spans(List<Incident> emissions)
     {
-        var result = new List<(DateTimeOffset, DateTimeOffset)>();
+        var result = new List<(DateTimeOffset, DateTimeOffset, string)>();
         long count = 0;
         foreach (var e in emissions.OrderBy(e => e.Version))
         {
             if (e.Count > count)
             {
-                result.Add((count == 0 ? e.FirstSeen : e.PendingSince, e.LastSeen));
+                result.Add((count == 0 ? e.FirstSeen : e.PendingSince, e.LastSeen, e.Primary.Summary));
             }
 
             count = e.Count;

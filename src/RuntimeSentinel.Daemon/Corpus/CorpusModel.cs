@@ -97,4 +97,8 @@ internal sealed class CorpusNode
 /// <summary>One labelled scenario of the corpus (side file <c>labels.json</c>).</summary>
 /// <param name="Kind"><c>attack-new</c> (does something the workload never does), <c>attack-stealthy</c> (only rate,
 /// volume, ports or time change), or <c>benign-churn</c> (rollouts, scaling, restarts, CronJob runs, DNS rotation).</param>
-internal sealed record CorpusLabel(string Scenario, string Kind, string Workload, IReadOnlyList<string> Pods, DateTimeOffset Start, DateTimeOffset End, string Description);
+internal sealed record CorpusLabel(string Scenario, string Kind, string Workload, IReadOnlyList<string> Pods, DateTimeOffset Start, DateTimeOffset End, string Description)
+{
+    /// <summary>Other workloads the scenario acts on (the database a bulk copy reads from): seeing it there is seeing it.</summary>
+    public IReadOnlyList<string> Related { get; init; } = [];
+}

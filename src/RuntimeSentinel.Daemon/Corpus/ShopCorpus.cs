@@ -117,7 +117,7 @@ internal sealed class ShopCorpus
             learning_ends = Time(corpus.LearningEnds),
             attacks_start = Time(corpus.AttacksStart),
             end = Time(corpus.End),
-            scenarios = corpus.Labels.Select(l => new { scenario = l.Scenario, kind = l.Kind, workload = l.Workload, pods = l.Pods, start = Time(l.Start), end = Time(l.End), description = l.Description }),
+            scenarios = corpus.Labels.Select(l => new { scenario = l.Scenario, kind = l.Kind, workload = l.Workload, related_workloads = l.Related, pods = l.Pods, start = Time(l.Start), end = Time(l.End), description = l.Description }),
         };
         await File.WriteAllTextAsync(Path.Combine(directory, "labels.json"), JsonSerializer.Serialize(labels, new JsonSerializerOptions { WriteIndented = true }), ct).ConfigureAwait(false);
         return (n, corpus.Labels);
@@ -668,7 +668,10 @@ internal sealed class ShopCorpus
         pod.Alive = false;
         if (t >= LearningEnds)
         {
-            _labels.Add(new CorpusLabel(scenario ?? $"cronjob-backup-{minute}", scenario is null ? "benign-churn" : "attack-stealthy", w.Id, [pod.Name], t, done, scenario is null ? "scheduled backup run (a new short-lived pod)" : "the backup job copies 20 times its usual volume to its usual bucket"));
+            _labels.Add(new CorpusLabel(scenario ?? $"cronjob-backup-{minute}", scenario is null ? "benign-churn" : "attack-stealthy", w.Id, [pod.Name], t, done, scenario is null ? "scheduled backup run (a new short-lived pod)" : "the backup job copies 20 times its usual volume to its usual bucket")
+            {
+                Related = [W("postgres").Id],
+            });
         }
     }
 

@@ -50,6 +50,7 @@ public sealed class WorkloadBaseline
     public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen)
     {
         _options = options;
+        _peerVolume = new PeerVolume(options.MaxItemsPerFeature);
         FirstSeen = firstSeen;
         LastSeen = firstSeen;
         LearningSince = firstSeen;
@@ -192,6 +193,10 @@ public sealed class WorkloadBaseline
                 if (!(SuspiciousCatalogue.TryMatch(e, normalizedPath, out var match) && RaiseWhileLearning(match, now, findings)))
                 {
                     Learn(e, normalizedPath, peer, observer);
+                    if (e.Net.BytesOut > 0)
+                    {
+                        _peerVolume.Observe(e, peer, now, learning: true, out _, out _);
+                    }
                 }
 
                 EventsLearned++;
@@ -231,6 +236,15 @@ public sealed class WorkloadBaseline
             ScoreRun(run, now, findings);
         }
 
+        if (e.Net.BytesOut > 0 && _peerVolume.Observe(e, peer, now, learning: false, out var minuteBytes, out var learnedMax) && !Accepts(Feature.Resource, now))
+        {
+            var who = peer ?? e.Net.RemoteIp!;
+            var ratio = minuteBytes / (double)Math.Max(1, learnedMax);
+            findings.Add(new Finding(
+                Feature.Resource, new FeatureKey("peer:" + who), "peer_volume", ratio >= 20 ? Severity.High : Severity.Medium, ratio, PeerVolume.Factor, learnedMax, _peerVolume.Count,
+                $"{minuteBytes:N0} bytes to {who} within a minute; the most it was sent in a minute while learning was {learnedMax:N0}"));
+        }
+
         if (findings.Count > before && IsAdapting(now))
         {
             AdaptFindings(findings, before, observer);
@@ -238,6 +252,7 @@ public sealed class WorkloadBaseline
     }
 
     private readonly RunHistory _runs = new();
+    private readonly PeerVolume _peerVolume;
     private bool? _runBased;
 
     /// <summary>Runs (pods) of a CronJob or Job finished since it began learning; such a workload learns across runs.</summary>
@@ -403,6 +418,7 @@ public sealed class WorkloadBaseline
         _directoryChildren.Clear();
         _lastAlerted.Clear();
         _runs.Clear();
+        _peerVolume.Clear();
         _cpu = default;
         _memory = default;
         EventsLearned = 0;

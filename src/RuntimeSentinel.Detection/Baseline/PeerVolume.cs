@@ -1,0 +1,86 @@
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Baseline;
+
+/// <summary>
+/// Bytes a workload sends to each peer identity per minute. A workload's total volume mixes its peers (a database
+/// serves small answers to the api and a nightly dump to the backup job), so a spike model calibrated on the total
+/// lets a dump to the wrong peer through; per peer, the api's usual kilobytes make 26 MB stand out. Learned while the
+/// workload learns (the largest minute per peer), then each minute is compared with it. Bounded by the caller's cap.
+/// </summary>
+public sealed class PeerVolume(int maxPeers)
+{
+    /// <summary>Below this a minute is small whatever its history (no alert for 400 KB against 40 KB).</summary>
+    public const long Floor = 4L << 20;
+
+    /// <summary>A minute this many times the peer's largest learned minute is raised.</summary>
+    public const int Factor = 5;
+
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    private readonly Dictionary<string, Entry> _peers = new(StringComparer.Ordinal);
+
+    public int Count => _peers.Count;
+
+    public void Clear() => _peers.Clear();
+
+    /// <summary>
+    /// Counts the event's bytes out to its peer. While <paramref name="learning"/>, finished minutes raise the peer's
+    /// learned maximum; afterwards, a minute past the limit is reported once (true) with what was learned.
+    /// </summary>
+    public bool Observe(in RuntimeEvent e, string? peer, DateTimeOffset now, bool learning, out long minuteBytes, out long learnedMax)
+    {
+        minuteBytes = learnedMax = 0;
+        var key = peer ?? e.Net.RemoteIp;
+        if (key is null || e.Net.BytesOut <= 0)
+        {
+            return false;
+        }
+
+        if (!_peers.TryGetValue(key, out var p))
+        {
+            if (_peers.Count >= maxPeers)
+            {
+                return false;
+            }
+
+            p = new Entry { MinuteStart = now };
+        }
+
+        if (now - p.MinuteStart >= Minute)
+        {
+            if (learning)
+            {
+                // Only whole minutes teach: a peer whose first minute has not ended yet has no history.
+                p.LearnedMax = Math.Max(p.LearnedMax, p.MinuteBytes);
+                p.Learned = true;
+            }
+
+            p.MinuteStart = now;
+            p.MinuteBytes = 0;
+            p.Raised = false;
+        }
+
+        p.MinuteBytes += e.Net.BytesOut;
+        var raise = false;
+        if (!learning && p.Learned && !p.Raised && p.MinuteBytes > Math.Max(Floor, Factor * p.LearnedMax))
+        {
+            // Peers first met after learning are new endpoints (novelty says so); their volume has no history.
+            p.Raised = true;
+            raise = true;
+            (minuteBytes, learnedMax) = (p.MinuteBytes, p.LearnedMax);
+        }
+
+        _peers[key] = p;
+        return raise;
+    }
+
+    private struct Entry
+    {
+        public DateTimeOffset MinuteStart;
+        public long MinuteBytes;
+        public long LearnedMax;
+        public bool Learned;
+        public bool Raised;
+    }
+}
