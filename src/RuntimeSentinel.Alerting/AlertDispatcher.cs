@@ -101,8 +101,15 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         // Detection has stopped (reverse registration order): correlate what is queued, flush open incidents,
         // then let each sink deliver or spill to disk for the next start.
         _queue.Writer.TryComplete();
-        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await Task.WhenAll(_pipelines.Select(p => p.StopAsync(cancellationToken))).ConfigureAwait(false);
+        try
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Also when out of time: each sink spills what it still holds, so a restart delivers it.
+            await Task.WhenAll(_pipelines.Select(p => p.StopAsync(cancellationToken))).ConfigureAwait(false);
+        }
     }
 
     private async Task LoopAsync()

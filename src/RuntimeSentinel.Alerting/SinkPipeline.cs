@@ -37,7 +37,7 @@ public sealed partial class SinkPipeline
         metrics.RegisterSink(sink.Name);
         _memoryDepth = metrics.SinkQueue.WithLabels(sink.Name, "memory");
         _diskDepth = metrics.SinkQueue.WithLabels(sink.Name, "disk");
-        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SinkQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SinkQueueCapacity) { SingleReader = false, FullMode = BoundedChannelFullMode.Wait });
         _disk = new DiskQueue(Path.Combine(options.SpillDirectory, sink.Name), options.SpillMaxBytes);
         _diskDepth.Set(_disk.Count);
     }
@@ -96,7 +96,33 @@ public sealed partial class SinkPipeline
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _queue.Writer.TryComplete();
-        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of shutdown time (a sink hanging on a slow endpoint): what still waits in memory goes to disk for
+            // the next start instead of dying with the process. Incidents enqueued after this spill on their own
+            // (the completed queue refuses them). Only the batch in flight depends on the sink's answer.
+            var rest = new List<byte[]>();
+            while (_queue.Reader.TryRead(out var item))
+            {
+                _memoryDepth.Dec();
+                rest.Add(item);
+            }
+
+            if (rest.Count > 0)
+            {
+                lock (_disk)
+                {
+                    Spill(rest);
+                }
+            }
+
+            LogStopDeadline(_logger, _sink.Name, rest.Count);
+            throw;
+        }
     }
 
     private async Task RunAsync()
@@ -348,6 +374,9 @@ public sealed partial class SinkPipeline
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Critical, Message = "Sink {Sink}: delivery loop stopped on an unexpected error; the process is unhealthy")]
     private static partial void LogFaulted(ILogger logger, Exception ex, string sink);
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Warning, Message = "Sink {Sink} did not finish within the shutdown time; {Count} queued incidents spilled to disk for the next start")]
+    private static partial void LogStopDeadline(ILogger logger, string sink, int count);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "Sink {Sink} could not render incident {Id}")]
     private static partial void LogRenderFailed(ILogger logger, Exception ex, string sink, string id);

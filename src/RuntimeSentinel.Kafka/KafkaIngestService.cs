@@ -488,7 +488,12 @@ public sealed partial class KafkaIngestService : BackgroundService
             StoreCompleted(consumer);
             var commit = new List<TopicPartitionOffset>();
             CommitSafely(consumer, commit);
-            consumer.Close();
+            if (!ConsumerClose.CloseWithin(consumer, _options.CloseTimeout))
+            {
+                LogCloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
+            }
+
+            consumer = null; // closed and disposed, or left to the process exit
             LogStopped(_logger, EventsIngested, MessagesRejected, sw.ElapsedMilliseconds);
         }
         catch (Exception ex)
@@ -588,6 +593,9 @@ public sealed partial class KafkaIngestService : BackgroundService
 
     [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "Ingestion stopped: {Events} events ingested, {Rejected} rejected; drained and committed in {Ms} ms")]
     private static partial void LogStopped(ILogger logger, long events, long rejected, long ms);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "The consumer did not leave its group within {Seconds} s (a rebalance in progress); offsets are committed, the coordinator will expire the member")]
+    private static partial void LogCloseTimedOut(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 1309, Level = LogLevel.Error, Message = "Error while stopping ingestion")]
     private static partial void LogShutdownError(ILogger logger, Exception ex);

@@ -78,6 +78,12 @@ public sealed class KafkaOptions
 
     public int MaxPollIntervalMs { get; set; } = 300_000;
 
+    /// <summary>
+    /// Longest a consumer may take to leave its group on stop. Offsets are committed before; past this the stop goes
+    /// on (the alert dispatcher still needs its share of <c>Http:ShutdownTimeout</c>) and the coordinator expires the member.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(8);
+
     /// <summary>How often librdkafka reports statistics (consumer lag comes from them). 0 disables lag metrics.</summary>
     public int StatisticsIntervalMs { get; set; } = 5_000;
 

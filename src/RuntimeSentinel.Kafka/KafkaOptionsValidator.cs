@@ -114,6 +114,11 @@ public sealed class KafkaOptionsValidator(Func<string, string?>? environment = n
             errors.Add("Kafka:AutoOffsetReset must be 'earliest' or 'latest'.");
         }
 
+        if (o.CloseTimeout <= TimeSpan.Zero || o.CloseTimeout > TimeSpan.FromMinutes(2))
+        {
+            errors.Add("Kafka:CloseTimeout must be between 0 and 2 minutes.");
+        }
+
         if (o.SessionTimeoutMs < 1000)
         {
             errors.Add("Kafka:SessionTimeoutMs must be at least 1000.");

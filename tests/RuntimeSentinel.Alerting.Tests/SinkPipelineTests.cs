@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.TestCommon;
@@ -52,6 +53,55 @@ public class SinkPipelineTests
         await again.StopAsync(default);
         Assert.Equal(incidents.Concat(later).Select(i => $"{i.Id}#1"), sink.Received);
         Assert.Equal(0, again.Spilled);
+    }
+
+    [Fact]
+    public async Task StopAsync_SinkHangsPastTheDeadline_SpillsWhatIsQueuedForTheNextStart()
+    {
+        var options = AlertDispatcherTests.Options();
+        var sink = new HangingSink();
+        var (p, _) = Create(sink, options);
+        p.Start();
+        var incidents = Enumerable.Range(0, 8).Select(Incident).ToList();
+        incidents.ForEach(p.Enqueue);
+        Assert.True(sink.Entered.Wait(TimeSpan.FromSeconds(10)), "the first batch reached the sink");
+        var queuedBehind = Enumerable.Range(50, 4).Select(Incident).ToList();
+        queuedBehind.ForEach(p.Enqueue);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => p.StopAsync(deadline.Token));
+
+        // The batch in flight is the sink's; everything behind it is on disk.
+        Assert.True(p.Spilled >= queuedBehind.Count, $"spilled {p.Spilled}");
+        var late = Incident(99);
+        p.Enqueue(late); // the correlator flushing after the deadline: refused by memory, kept on disk
+        Assert.True(p.Spilled >= queuedBehind.Count + 1, $"spilled {p.Spilled}");
+        sink.Release.Set();
+
+        var replay = new AlertDispatcherTests.ListSink("hang");
+        var (again, _) = Create(replay, options);
+        again.Start();
+        await KafkaTestKit.EventuallyAsync(() => again.Spilled == 0, TimeSpan.FromSeconds(10), "spill replayed");
+        await again.StopAsync(default);
+        Assert.Subset(replay.Received.ToHashSet(), queuedBehind.Append(late).Select(i => $"{i.Id}#1").ToHashSet());
+    }
+
+    private sealed class HangingSink : IAlertSink
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public string Name => "hang";
+
+        public byte[] Render(Incident incident) => Encoding.UTF8.GetBytes($"{incident.Id}#{incident.Version}");
+
+        public async ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
+        {
+            Entered.Set();
+            await Task.Run(() => Release.Wait(CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
+            throw new IOException("endpoint never answered");
+        }
     }
 
     [Fact]

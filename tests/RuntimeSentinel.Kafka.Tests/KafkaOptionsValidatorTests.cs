@@ -21,6 +21,7 @@ public class KafkaOptionsValidatorTests
             SecurityProtocol = "sasl_ssl",
             SaslMechanism = "GSSAPI",
             SslCaLocation = "/nonexistent/ca.pem",
+            CloseTimeout = TimeSpan.Zero,
         };
         var result = new KafkaOptionsValidator().Validate(null, o);
         Assert.True(result.Failed);
@@ -33,6 +34,7 @@ public class KafkaOptionsValidatorTests
         Assert.Contains(failures, f => f.Contains("SaslUsername", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("SaslPassword", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("/nonexistent/ca.pem", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("CloseTimeout", StringComparison.Ordinal));
     }
 
     [Fact]
