@@ -82,5 +82,24 @@ public sealed class BoundedCounter(int capacity)
 
     public long CountOf(in FeatureKey key) => _counts.TryGetValue(key, out var c) ? c : 0;
 
+    /// <summary>Puts back a checkpointed item; false when it is already there or the cap is reached.</summary>
+    internal bool Restore(in FeatureKey key, long count)
+    {
+        if (_counts.Count >= Capacity || !_counts.TryAdd(key, count))
+        {
+            return false;
+        }
+
+        Total += count;
+        return true;
+    }
+
+    /// <summary>Puts back the checkpointed totals (at least the restored items' counts).</summary>
+    internal void RestoreTotals(long total, long overflow)
+    {
+        Total = total;
+        Overflow = overflow;
+    }
+
     public IEnumerable<KeyValuePair<FeatureKey, long>> Items => _counts;
 }

@@ -1,4 +1,5 @@
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection.Workloads;
 
 namespace RuntimeSentinel.Detection.Baseline;
 
@@ -73,6 +74,37 @@ public sealed class PeerVolume(int maxPeers)
 
         _peers[key] = p;
         return raise;
+    }
+
+    internal void WriteState(StateWriter w)
+    {
+        w.Count(_peers.Count);
+        foreach (var (peer, p) in _peers)
+        {
+            w.String(peer);
+            w.Time(p.MinuteStart);
+            w.Long(p.MinuteBytes);
+            w.Long(p.LearnedMax);
+            w.Bool(p.Learned);
+            w.Bool(p.Raised);
+        }
+    }
+
+    internal void ReadState(StateReader r)
+    {
+        _peers.Clear();
+        var n = r.Count(maxPeers, "peers");
+        for (var i = 0; i < n; i++)
+        {
+            _peers[r.String("peer", 1024)] = new Entry
+            {
+                MinuteStart = r.Time("peer minute"),
+                MinuteBytes = r.NonNegative("peer minute bytes"),
+                LearnedMax = r.NonNegative("peer learned max"),
+                Learned = r.Bool(),
+                Raised = r.Bool(),
+            };
+        }
     }
 
     private struct Entry

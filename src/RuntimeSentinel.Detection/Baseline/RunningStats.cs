@@ -11,6 +11,12 @@ public struct RunningStats
 
     public readonly double StdDev => Count > 1 ? Math.Sqrt(_m2 / (Count - 1)) : 0;
 
+    /// <summary>The sum of squared deviations (for checkpoints).</summary>
+    public readonly double M2 => _m2;
+
+    /// <summary>Statistics restored from a checkpoint.</summary>
+    public static RunningStats From(long count, double mean, double m2) => new() { Count = count, Mean = mean, _m2 = m2 };
+
     public void Add(double x)
     {
         Count++;

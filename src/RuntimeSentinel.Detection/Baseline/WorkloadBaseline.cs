@@ -32,7 +32,7 @@ public interface IBaselineObserver
 /// statistics. After learning it scores each event's items by surprisal against those counts.
 /// Owned by exactly one detection shard, so it needs no locks.
 /// </summary>
-public sealed class WorkloadBaseline
+public sealed partial class WorkloadBaseline
 {
     private static readonly int FeatureCount = Enum.GetValues<Feature>().Length;
 
