@@ -18,6 +18,9 @@ public sealed class DetectionMetrics
         ItemsLearned = factory.CreateGauge("sentinel_baseline_items", "Distinct items held in baselines, by feature.", ["feature"]);
         CapacityExceeded = factory.CreateCounter("sentinel_baseline_capacity_exceeded_total", "Items not learned because a per-workload bound was full, by feature.", ["feature"]);
         SnapshotTimeouts = factory.CreateCounter("sentinel_workload_snapshot_timeouts_total", "Workload snapshots (/workloads, metrics refresh) that left out a shard busy for over 10 s.");
+        Checkpoints = factory.CreateCounter("sentinel_checkpoints_total", "Workload checkpoints handed to the state store, by result (written, without_model: too large with it, failed).", ["result"]);
+        CheckpointBytes = factory.CreateCounter("sentinel_checkpoint_bytes_total", "Bytes of workload checkpoints handed to the state store.");
+        Restores = factory.CreateCounter("sentinel_state_restores_total", "Workloads that appeared with a checkpoint in the state store, by result (restored, refused: unreadable or for another workload).", ["result"]);
         WorkloadsEvicted = factory.CreateCounter("sentinel_workloads_evicted_total", "Workload baselines evicted because MaxWorkloads was reached.");
         Latency = factory.CreateHistogram(
             "sentinel_processing_latency_seconds",
@@ -106,6 +109,12 @@ public sealed class DetectionMetrics
     public Counter CapacityExceeded { get; }
 
     public Counter WorkloadsEvicted { get; }
+
+    public Counter Checkpoints { get; }
+
+    public Counter CheckpointBytes { get; }
+
+    public Counter Restores { get; }
 
     public Histogram Latency { get; }
 

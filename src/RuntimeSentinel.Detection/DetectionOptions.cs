@@ -81,6 +81,15 @@ public sealed class DetectionOptions
     /// <summary>Most workloads exported with their own metric series (the busiest first); the rest are counted, not exported.</summary>
     public int MaxWorkloadSeries { get; set; } = 200;
 
+    /// <summary>
+    /// How often each workload whose baseline changed is checkpointed to the state store (also on revoke, eviction and
+    /// stop). Zero: only on revoke, eviction and stop.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Largest checkpoint record; a larger one is written without its model (the workload retrains it).</summary>
+    public int CheckpointMaxBytes { get; set; } = 900 * 1024;
+
     /// <summary>How often per-workload and calibration metrics are refreshed.</summary>
     public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(15);
 

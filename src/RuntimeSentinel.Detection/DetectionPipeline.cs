@@ -30,8 +30,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private ITimer? _metricsTimer;
     private int _started;
 
-    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null)
+    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, Workloads.IWorkloadStateStore? stateStore = null)
     {
+        _stateStore = stateStore ?? Workloads.NoWorkloadStateStore.Instance;
         health ??= new Core.Health.HealthRegistry();
         var o = options.Value;
         _logger = logger;
@@ -49,7 +50,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, this, health.Register($"detect-shard-{i}"));
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, this, health.Register($"detect-shard-{i}"), _stateStore);
         }
     }
 
@@ -66,6 +67,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             LogStarted(_logger, _shards.Length);
             _metricsTimer = _time.CreateTimer(_ => _ = PublishWorkloadMetricsAsync(), null, _options.MetricsInterval, _options.MetricsInterval);
+            if (_options.CheckpointInterval > TimeSpan.Zero)
+            {
+                _checkpointTimer = _time.CreateTimer(_ => RequestCheckpoints(), null, _options.CheckpointInterval, _options.CheckpointInterval);
+            }
         }
     }
 
@@ -154,6 +159,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         }
 
         await Task.WhenAll(_shards.Select(s => s.Completion)).ConfigureAwait(false);
+
+        // Each shard checkpointed its workloads when its loop ended; make them durable before offsets are committed.
+        FlushCheckpoints();
     }
 
     /// <summary>
@@ -187,6 +195,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         if (_metricsTimer is not null)
         {
             await _metricsTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_checkpointTimer is not null)
+        {
+            await _checkpointTimer.DisposeAsync().ConfigureAwait(false);
         }
 
         await CompleteAsync().ConfigureAwait(false);
@@ -240,7 +253,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
     private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
 
-    private sealed class Shard : IBaselineObserver
+    private sealed partial class Shard : IBaselineObserver
     {
         private readonly Channel<IngestItem> _queue;
         private readonly Dictionary<WorkloadKey, WorkloadBaseline> _baselines = new();
@@ -268,8 +281,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, DetectionPipeline owner, Core.Health.StageHealth stage)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, DetectionPipeline owner, Core.Health.StageHealth stage, Workloads.IWorkloadStateStore stateStore)
         {
+            _stateStore = stateStore;
             _stage = stage;
             _rate = rate;
             _owner = owner;
@@ -396,6 +410,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             RunCommands();
+            CheckpointChanged();
         }
 
         private void RunCommands()
@@ -757,6 +772,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             if (_baselines.Count >= _maxWorkloads)
             {
                 var idle = _baselines.MinBy(kv => kv.Value.LastSeen);
+
+                // Its checkpoint brings it back as it was when it returns (here or on another node).
+                Checkpoint(idle.Key, idle.Value);
+                _checkpointed.Remove(idle.Key);
                 _baselines.Remove(idle.Key);
                 idle.Value.Models?.Release();
                 _owner.OnGone(idle.Key.Value);
@@ -770,10 +789,17 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 LogEvicted(_logger, idle.Key.Value);
             }
 
-            b = new WorkloadBaseline(_options, now);
+            var restored = Restore(key);
+            b = restored?.Baseline ?? new WorkloadBaseline(_options, now);
             if (_options.Models.Enabled)
             {
                 b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay, _owner.ModelMemory);
+                if (restored?.Model is { } model)
+                {
+                    _metrics.ModelSwaps.WithLabels(b.Models.Swap(model, restored.ModelPromoted) ? "applied" : "rejected").Inc();
+                    ReportFit(key.Value, model.Card.Version, b.Models);
+                }
+
                 if (_pendingModels.Remove(key.Value, out var pending))
                 {
                     _metrics.ModelSwaps.WithLabels(b.Models.Swap(pending, promoted: true) ? "applied" : "rejected").Inc();
@@ -798,7 +824,17 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 }
             }
 
-            _metrics.Workloads.WithLabels(BaselinePhase.Learning.ToWire()).Inc();
+            _metrics.Workloads.WithLabels(b.Phase.ToWire()).Inc();
+            if (restored is not null)
+            {
+                foreach (var f in Enum.GetValues<Feature>())
+                {
+                    _metrics.ItemsLearned.WithLabels(f.ToWire()).Inc(b.Counter(f).Count);
+                }
+
+                _checkpointed[key] = ChangeMark(b);
+            }
+
             return b;
         }
 

@@ -18,6 +18,7 @@ public static class DetectionServiceCollectionExtensions
         services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.TryAddSingleton<DetectionMetrics>();
         services.TryAddSingleton<Core.Health.HealthRegistry>();
+        services.TryAddSingleton<Workloads.IWorkloadStateStore>(Workloads.NoWorkloadStateStore.Instance);
         services.TryAddSingleton<DetectionPipeline>();
         if (!string.IsNullOrEmpty(configuration.GetSection(DetectionOptions.SectionName)["Models:Directory"]))
         {
@@ -43,6 +44,16 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
         if (o.LearningDuration < TimeSpan.Zero)
         {
             errors.Add("Detection:LearningDuration must not be negative.");
+        }
+
+        if (o.CheckpointInterval < TimeSpan.Zero || o.CheckpointInterval > TimeSpan.FromDays(1))
+        {
+            errors.Add("Detection:CheckpointInterval must be between 0 (only on revoke, eviction and stop) and 1 day.");
+        }
+
+        if (o.CheckpointMaxBytes is < 64 * 1024 or > 64 << 20)
+        {
+            errors.Add("Detection:CheckpointMaxBytes must be between 64 KiB and 64 MiB (and below the topic's max.message.bytes).");
         }
 
         if (o.AdaptationPeriod < TimeSpan.Zero || o.AdaptationPeriod > TimeSpan.FromDays(7))

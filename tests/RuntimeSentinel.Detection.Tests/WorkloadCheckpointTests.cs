@@ -115,6 +115,7 @@ public class WorkloadCheckpointTests
 
         Assert.Equal(Workload, restored.Workload);
         Assert.Equal(now, restored.WrittenAt);
+        Assert.Equal(now, WorkloadCheckpoint.WrittenAt(bytes));
         var b = restored.Baseline;
         Assert.Equal(BaselinePhase.Active, b.Phase);
         Assert.Equal((original.FirstSeen, original.LearningSince, original.ActiveSince, original.EventsLearned, original.EventsScored),
@@ -186,7 +187,7 @@ public class WorkloadCheckpointTests
     public void Read_DecompressionBomb_RefusedBeforeItGrows()
     {
         using var output = new MemoryStream();
-        Span<byte> header = stackalloc byte[5];
+        Span<byte> header = stackalloc byte[13];
         BinaryPrimitives.WriteUInt32LittleEndian(header, 0x43575352);
         header[4] = WorkloadCheckpoint.FormatVersion;
         output.Write(header);
@@ -273,13 +274,13 @@ public class WorkloadCheckpointTests
     private static byte[] Flip(byte[] valid, Random random)
     {
         var copy = (byte[])valid.Clone();
-        copy[5 + random.Next(copy.Length - 5)] ^= 0x20;
+        copy[13 + random.Next(copy.Length - 13)] ^= 0x20;
         return copy;
     }
 
     private static byte[] Body(byte[] checkpoint)
     {
-        using var input = new MemoryStream(checkpoint, 5, checkpoint.Length - 5);
+        using var input = new MemoryStream(checkpoint, 13, checkpoint.Length - 13);
         using var brotli = new BrotliStream(input, CompressionMode.Decompress);
         using var body = new MemoryStream();
         brotli.CopyTo(body);
@@ -289,7 +290,7 @@ public class WorkloadCheckpointTests
     private static byte[] Wrap(byte[] body)
     {
         using var output = new MemoryStream();
-        output.Write([0x52, 0x53, 0x57, 0x43, WorkloadCheckpoint.FormatVersion]);
+        output.Write([0x52, 0x53, 0x57, 0x43, WorkloadCheckpoint.FormatVersion, 0, 0, 0, 0, 0, 0, 0, 0]);
         using (var brotli = new BrotliStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
             brotli.Write(body);

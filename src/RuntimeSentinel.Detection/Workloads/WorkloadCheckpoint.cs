@@ -10,7 +10,8 @@ namespace RuntimeSentinel.Detection.Workloads;
 public sealed record RestoredWorkload(string Workload, DateTimeOffset WrittenAt, WorkloadBaseline Baseline, WorkloadModel? Model, bool ModelPromoted);
 
 /// <summary>
-/// The checkpoint of one workload: a 4-byte magic, a format version, then a Brotli-compressed body (workload key, time
+/// The checkpoint of one workload: a 4-byte magic, a format version, the time written (UTC ticks, so stores can keep
+/// the newest without decompressing), then a Brotli-compressed body (workload key, time
 /// written, the baseline's learned items and clocks, the model in service as its files). Small on purpose: records
 /// live in a Kafka topic (the embedded cluster keeps 5 MiB per partition). Reading trusts nothing: sizes are bounded
 /// before and after decompression, every count by this build's limits, the model by the same loader as the model folder.
@@ -26,17 +27,19 @@ public static class WorkloadCheckpoint
     public const int MaxModelBytes = 4 << 20;
 
     private const uint Magic = 0x43575352; // "RSWC" little-endian
-    private const int HeaderBytes = 5;
+    private const int HeaderBytes = 13;
 
     // Packing a model saves ML.NET parts to disk: done once per model instance, not at every checkpoint.
     private static readonly ConditionalWeakTable<WorkloadModel, byte[]> PackedModels = new();
 
-    public static byte[] Write(string workload, WorkloadBaseline baseline, DateTimeOffset at)
+    /// <param name="includeModel">False to leave the model out (the record would be too large for the topic).</param>
+    public static byte[] Write(string workload, WorkloadBaseline baseline, DateTimeOffset at, bool includeModel = true)
     {
         using var output = new MemoryStream();
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
         header[4] = FormatVersion;
+        BinaryPrimitives.WriteInt64LittleEndian(header[5..], at.UtcTicks);
         output.Write(header);
         using (var brotli = new BrotliStream(output, CompressionLevel.Fastest, leaveOpen: true))
         using (var w = new StateWriter(brotli))
@@ -44,7 +47,7 @@ public static class WorkloadCheckpoint
             w.String(workload);
             w.Time(at);
             baseline.WriteState(w);
-            var model = baseline.Models?.Model;
+            var model = includeModel ? baseline.Models?.Model : null;
             var packed = model is null ? null : PackedModels.GetValue(model, Pack);
             if (packed is { Length: > 0 and <= MaxModelBytes })
             {
@@ -59,6 +62,18 @@ public static class WorkloadCheckpoint
         }
 
         return output.ToArray();
+    }
+
+    /// <summary>When the checkpoint was written, from its header; null when it is not a checkpoint of this format.</summary>
+    public static DateTimeOffset? WrittenAt(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic || data[4] != FormatVersion)
+        {
+            return null;
+        }
+
+        var ticks = BinaryPrimitives.ReadInt64LittleEndian(data[5..]);
+        return ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
     }
 
     /// <summary>Reads a checkpoint; throws <see cref="CheckpointRejectedException"/> with the reason when it cannot be used.</summary>

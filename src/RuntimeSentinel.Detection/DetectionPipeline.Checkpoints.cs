@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging;
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Workloads;
+
+namespace RuntimeSentinel.Detection;
+
+/// <summary>
+/// Checkpoints: each shard writes the workloads whose baseline changed to the state store now and then, when a workload
+/// is evicted and when the shard stops; a workload that appears with a checkpoint in the store starts from it instead
+/// of learning again. Serialising happens on the shard thread (baselines are not thread-safe); writing is the store's.
+/// </summary>
+public sealed partial class DetectionPipeline
+{
+    private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly IWorkloadStateStore _stateStore;
+    private ITimer? _checkpointTimer;
+
+    /// <summary>
+    /// Checkpoints every changed workload on every shard and waits until the store has them (before partitions are
+    /// given up in a rebalance). False when a shard or the store did not finish within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> CheckpointAsync(TimeSpan timeout)
+    {
+        var done = Task.WhenAll(_shards.Select(s => s.CheckpointAsync()));
+        if (await Task.WhenAny(done, Task.Delay(timeout)).ConfigureAwait(false) != done)
+        {
+            return false;
+        }
+
+        return _stateStore.Flush(timeout);
+    }
+
+    private void RequestCheckpoints()
+    {
+        foreach (var s in _shards)
+        {
+            _ = s.CheckpointAsync();
+        }
+    }
+
+    private void FlushCheckpoints()
+    {
+        if (!_stateStore.Flush(FlushTimeout))
+        {
+            LogCheckpointFlushTimedOut(_logger, FlushTimeout.TotalSeconds);
+        }
+    }
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Workload {Workload} restored from its checkpoint of {WrittenAt:o}: {Phase}, {Items} items, model {Model}")]
+    private static partial void LogRestored(ILogger logger, string workload, DateTimeOffset writtenAt, string phase, long items, string model);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Workload {Workload}: its checkpoint is refused ({Reason}); it learns again")]
+    private static partial void LogRestoreRefused(ILogger logger, string workload, string reason);
+
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Error, Message = "Workload {Workload} could not be checkpointed")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception ex, string workload);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Warning, Message = "Checkpoints not confirmed by the state store within {Seconds} s")]
+    private static partial void LogCheckpointFlushTimedOut(ILogger logger, double seconds);
+
+    private sealed partial class Shard
+    {
+        private readonly IWorkloadStateStore _stateStore;
+
+        // What each workload's baseline looked like at its last checkpoint: unchanged ones are not written again.
+        private readonly Dictionary<WorkloadKey, (DateTimeOffset LastSeen, long Events, BaselinePhase Phase)> _checkpointed = new();
+
+        private static (DateTimeOffset, long, BaselinePhase) ChangeMark(WorkloadBaseline b) => (b.LastSeen, b.EventsLearned + b.EventsScored, b.Phase);
+
+        /// <summary>Checkpoints the changed workloads on the shard thread; completes when they are handed to the store.</summary>
+        public Task CheckpointAsync()
+        {
+            var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_commands.Writer.TryWrite(() =>
+            {
+                CheckpointChanged();
+                tcs.TrySetResult();
+            }))
+            {
+                // Stopped: the loop checkpointed everything when it ended.
+                tcs.TrySetResult();
+            }
+
+            return tcs.Task;
+        }
+
+        private void CheckpointChanged()
+        {
+            foreach (var (key, b) in _baselines)
+            {
+                if (!_checkpointed.TryGetValue(key, out var mark) || mark != ChangeMark(b))
+                {
+                    Checkpoint(key, b);
+                }
+            }
+        }
+
+        private void Checkpoint(WorkloadKey key, WorkloadBaseline b)
+        {
+            try
+            {
+                var at = _time.GetUtcNow();
+                var bytes = WorkloadCheckpoint.Write(key.Value, b, at);
+                var result = "written";
+                if (bytes.Length > _options.CheckpointMaxBytes)
+                {
+                    bytes = WorkloadCheckpoint.Write(key.Value, b, at, includeModel: false);
+                    result = "without_model";
+                    if (bytes.Length > _options.CheckpointMaxBytes)
+                    {
+                        throw new InvalidOperationException($"checkpoint of {bytes.Length} bytes without its model exceeds Detection:CheckpointMaxBytes ({_options.CheckpointMaxBytes})");
+                    }
+                }
+
+                _stateStore.Save(key.Value, bytes);
+                _checkpointed[key] = ChangeMark(b);
+                _metrics.Checkpoints.WithLabels(result).Inc();
+                _metrics.CheckpointBytes.Inc(bytes.Length);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _metrics.Checkpoints.WithLabels("failed").Inc();
+                LogCheckpointFailed(_logger, ex, key.Value);
+            }
+        }
+
+        /// <summary>The workload as its last checkpoint left it, or null (none, or refused: it learns again).</summary>
+        private RestoredWorkload? Restore(WorkloadKey key)
+        {
+            byte[]? data;
+            try
+            {
+                data = _stateStore.Find(key.Value);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogRestoreRefused(_logger, key.Value, $"store: {ex.Message}");
+                _metrics.Restores.WithLabels("refused").Inc();
+                return null;
+            }
+
+            if (data is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                var r = WorkloadCheckpoint.Read(data, _options);
+                if (r.Workload != key.Value)
+                {
+                    throw new CheckpointRejectedException($"it is the checkpoint of {r.Workload}");
+                }
+
+                _metrics.Restores.WithLabels("restored").Inc();
+                var items = Enum.GetValues<Feature>().Sum(f => (long)r.Baseline.Counter(f).Count);
+                LogRestored(_logger, key.Value, r.WrittenAt, r.Baseline.Phase.ToWire(), items, r.Model?.Card.Version ?? "none");
+                return r;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Whatever the bytes are (another version's format, a crafted record), the workload learns again.
+                _metrics.Restores.WithLabels("refused").Inc();
+                LogRestoreRefused(_logger, key.Value, ex.Message);
+                return null;
+            }
+        }
+    }
+}
