@@ -51,6 +51,11 @@ public sealed partial class KafkaConnection : IDisposable
             yield return _options.AlertsTopic;
         }
 
+        if (!string.IsNullOrEmpty(_options.StateTopic))
+        {
+            yield return _options.StateTopic;
+        }
+
         if (!string.IsNullOrEmpty(_options.FeedbackTopic))
         {
             yield return _options.FeedbackTopic;
@@ -134,7 +139,15 @@ public sealed partial class KafkaConnection : IDisposable
         try
         {
             await admin.CreateTopicsAsync(
-                topics.Select(t => new TopicSpecification { Name = t, NumPartitions = _options.TopicPartitions, ReplicationFactor = _options.ReplicationFactor }),
+                topics.Select(t => new TopicSpecification
+                {
+                    Name = t,
+                    NumPartitions = _options.TopicPartitions,
+                    ReplicationFactor = _options.ReplicationFactor,
+
+                    // Checkpoints: only the newest per workload matters, and it must never expire.
+                    Configs = t == _options.StateTopic ? new() { ["cleanup.policy"] = "compact", ["max.message.bytes"] = (_options.StateRecordMaxBytes + 4096).ToString(System.Globalization.CultureInfo.InvariantCulture) } : null,
+                }),
                 new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(30) }).WaitAsync(cancellationToken).ConfigureAwait(false);
             LogTopicsCreated(_logger, string.Join(", ", topics));
         }

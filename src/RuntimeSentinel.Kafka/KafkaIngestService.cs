@@ -103,6 +103,7 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly Dictionary<string, Prometheus.Counter.Child> _bytesByTopic = new(StringComparer.Ordinal);
     private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
     private volatile bool _consumeThreadStarted;
+    private readonly KafkaStateStore? _state;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public KafkaIngestService(
@@ -114,8 +115,10 @@ public sealed partial class KafkaIngestService : BackgroundService
         KafkaMetrics metrics,
         IngestionHealth health,
         ILogger<KafkaIngestService> logger,
-        Core.Health.HealthRegistry? registry = null)
+        Core.Health.HealthRegistry? registry = null,
+        Detection.Workloads.IWorkloadStateStore? state = null)
     {
+        _state = state as KafkaStateStore;
         _stage = (registry ?? new Core.Health.HealthRegistry()).Register("ingest");
         _connection = connection;
         _options = options.Value;
@@ -138,6 +141,13 @@ public sealed partial class KafkaIngestService : BackgroundService
         // Topics must exist before anything produces (the embedded cluster would auto-create them with other
         // settings) and before the consumer subscribes; so this happens in start-up, not in the background.
         await _connection.EnsureTopicsAsync(cancellationToken).ConfigureAwait(false);
+
+        // Checkpoints first: a workload's first event must find what it learned before this process started.
+        if (_state is not null)
+        {
+            await _state.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _pipeline.Start();
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -440,8 +450,14 @@ public sealed partial class KafkaIngestService : BackgroundService
             })
             .SetPartitionsRevokedHandler((c, partitions) =>
             {
-                // Commit what detection finished for the partitions we are losing, so the next owner does not
-                // redo it; in-flight events of those partitions will be redone there (at-least-once).
+                // Checkpoint the workloads whose events we are giving up, so the next owner restores them rather than
+                // learning again; then commit what detection finished, so it does not redo that; in-flight events of
+                // those partitions will be redone there (at-least-once).
+                if (_state is not null && !_pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult())
+                {
+                    LogCheckpointOnRevokeTimedOut(_logger);
+                }
+
                 CommitSafely(c, Release(partitions, "revoked"));
             })
             // A statement lambda on purpose: an expression returning the list would bind Confluent's Func overload,
@@ -593,6 +609,9 @@ public sealed partial class KafkaIngestService : BackgroundService
 
     [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "Ingestion stopped: {Events} events ingested, {Rejected} rejected; drained and committed in {Ms} ms")]
     private static partial void LogStopped(ILogger logger, long events, long rejected, long ms);
+
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Checkpoints on revoke not confirmed within 10 s; the next owner may learn some workloads again")]
+    private static partial void LogCheckpointOnRevokeTimedOut(ILogger logger);
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "The consumer did not leave its group within {Seconds} s (a rebalance in progress); offsets are committed, the coordinator will expire the member")]
     private static partial void LogCloseTimedOut(ILogger logger, double seconds);

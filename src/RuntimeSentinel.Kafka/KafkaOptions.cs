@@ -48,6 +48,21 @@ public sealed class KafkaOptions
     /// <summary>Analyst verdicts (docs/alerts.md, "Feedback"). Every instance reads all of it. Empty: no feedback.</summary>
     public string? FeedbackTopic { get; set; } = "sentinel.feedback";
 
+    /// <summary>
+    /// Compacted topic of workload checkpoints (baselines and models), keyed by workload; restored at start-up and when
+    /// partitions move. Empty: baselines live only as long as the process.
+    /// </summary>
+    public string? StateTopic { get; set; } = "sentinel.state";
+
+    /// <summary>Longest start-up waits for the state topic to be read to its end before ingestion starts.</summary>
+    public TimeSpan StateRestoreTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Memory for the state table (the newest checkpoint of every workload in the topic); past it, new workloads' checkpoints are not kept.</summary>
+    public int StateTableMaxMiB { get; set; } = 256;
+
+    /// <summary>Largest state record read or written (keep Detection:CheckpointMaxBytes below it and the topic's max.message.bytes above).</summary>
+    public int StateRecordMaxBytes { get; set; } = 1 << 20;
+
     /// <summary>Append an audit record (who, when, why, result) per verdict to this JSON-lines file; always logged too.</summary>
     public string? FeedbackAuditFile { get; set; }
 

@@ -74,6 +74,16 @@ public sealed class KafkaOptionsValidator(Func<string, string?>? environment = n
             errors.Add($"Kafka:FeedbackTopic '{o.FeedbackTopic}' must be a valid topic name distinct from the event and alerts topics.");
         }
 
+        if (!string.IsNullOrEmpty(o.StateTopic) && (!IsValidTopic(o.StateTopic) || o.Topics.Contains(o.StateTopic) || o.StateTopic == o.AlertsTopic || o.StateTopic == o.FeedbackTopic))
+        {
+            errors.Add($"Kafka:StateTopic '{o.StateTopic}' must be a valid topic name distinct from the event, alerts and feedback topics.");
+        }
+
+        if (o.StateRestoreTimeout <= TimeSpan.Zero || o.StateRestoreTimeout > TimeSpan.FromHours(1) || o.StateTableMaxMiB is < 1 or > 65536 || o.StateRecordMaxBytes is < 65536 or > 64 << 20)
+        {
+            errors.Add("Kafka:StateRestoreTimeout must be between 0 and 1 hour, StateTableMaxMiB 1-65536 and StateRecordMaxBytes 64 KiB-64 MiB.");
+        }
+
         if (o.DeadLetterMaxBytes is < 1024 or > 16 * 1024 * 1024)
         {
             errors.Add("Kafka:DeadLetterMaxBytes must be between 1024 and 16777216.");

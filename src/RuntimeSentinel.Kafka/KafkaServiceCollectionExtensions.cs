@@ -26,6 +26,12 @@ public static class KafkaServiceCollectionExtensions
         services.TryAddSingleton<IngestionHealth>();
         services.TryAddSingleton<Core.Health.HealthRegistry>();
         services.TryAddSingleton<KafkaIngestService>();
+        services.TryAddSingleton<KafkaStateStore>();
+        var stateTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.StateTopic)];
+        if (stateTopic is null || stateTopic.Length > 0)
+        {
+            services.Replace(ServiceDescriptor.Singleton<Detection.Workloads.IWorkloadStateStore>(sp => sp.GetRequiredService<KafkaStateStore>()));
+        }
 
         var alertsTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.AlertsTopic)];
         if (alertsTopic is null || alertsTopic.Length > 0)

@@ -21,6 +21,7 @@ public sealed class IngestionIntegrationTests : IDisposable
 {
     private const string Events = "events";
     private const string Alerts = "alerts";
+    private const string State = "sentinel.state";
     private readonly MockKafkaCluster _cluster = new();
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
 
@@ -29,6 +30,7 @@ public sealed class IngestionIntegrationTests : IDisposable
         _cluster.CreateTopic(Events, 3);
         _cluster.CreateTopic(Events + ".dlq", 1);
         _cluster.CreateTopic(Alerts, 1);
+        _cluster.CreateTopic(State, 3);
     }
 
     public void Dispose() => _cluster.Dispose();
@@ -169,6 +171,72 @@ public sealed class IngestionIntegrationTests : IDisposable
         }
 
         Assert.Equal(messages.Count, total);
+    }
+
+    [Fact]
+    public async Task Pipeline_Restarted_WorkloadsComeBackFromTheStateTopicActiveAndAlertAtOnce()
+    {
+        using (var producer = KafkaTestKit.Producer(_cluster))
+        {
+            for (var w = 0; w < 4; w++)
+            {
+                var wl = Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+                for (var i = 0; i < 30; i++)
+                {
+                    producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", wl))));
+                }
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        IReadOnlyList<WorkloadSnapshot> before;
+        using (var first = BuildHost("state-group", 10))
+        {
+            await first.StartAsync();
+            var ingest = first.Services.GetRequiredService<KafkaIngestService>();
+            await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == 120, TimeSpan.FromSeconds(30), "first run ingests 120");
+            await first.StopAsync();
+            before = await first.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
+        }
+
+        Assert.Equal(4, before.Count);
+        Assert.All(before, s => Assert.True(s.Phase is Core.Alerts.BaselinePhase.Shadow or Core.Alerts.BaselinePhase.Active, $"{s.Key}: {s.Phase}"));
+
+        // A new process: nothing in memory; the state topic is all it has.
+        using var second = BuildHost("state-group", 10);
+        await second.StartAsync();
+        var store = second.Services.GetRequiredService<KafkaStateStore>();
+        Assert.Equal(4, store.Count);
+        using (var producer = KafkaTestKit.Producer(_cluster))
+        {
+            for (var w = 0; w < 4; w++)
+            {
+                var wl = Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+                producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", wl))));
+                producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", wl))));
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        var ingest2 = second.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => ingest2.EventsIngested == 8, TimeSpan.FromSeconds(30), "second run ingests the 8 new events");
+        var pipeline = second.Services.GetRequiredService<DetectionPipeline>();
+        var after = await pipeline.SnapshotAsync();
+        await second.StopAsync();
+
+        Assert.Equal(4, after.Count);
+        foreach (var s in after)
+        {
+            var was = before.Single(b => b.Key.Value == s.Key.Value);
+            Assert.Equal(was.Phase, s.Phase); // item novelty alerts in shadow already
+            Assert.Equal(was.EventsLearned, s.EventsLearned);
+            Assert.Equal(was.FirstSeen, s.FirstSeen);
+            Assert.Equal(1, s.AlertsRaised - was.AlertsRaised); // /usr/bin/nc, at once, per workload
+        }
+
+        Assert.Equal(4, Metric("sentinel_state_restores_total", "restored"));
     }
 
     [Fact]

@@ -1,0 +1,329 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using RuntimeSentinel.Detection.Workloads;
+
+namespace RuntimeSentinel.Kafka;
+
+/// <summary>
+/// Workload checkpoints in a compacted topic keyed by workload, the way Kafka Streams keeps state stores in changelog
+/// topics. Every instance reads the whole topic into a table (the newest checkpoint per workload, by the time in its
+/// header) before ingestion starts, and keeps tailing it, so a workload whose partition moves here in a rebalance finds
+/// what its previous owner checkpointed on revoke. Records are input like any other: unreadable ones are ignored and
+/// counted, and the table is bounded by <c>Kafka:StateTableMaxMiB</c>.
+/// </summary>
+public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
+{
+    private readonly KafkaOptions _options;
+    private readonly KafkaConnection _connection;
+    private readonly ILogger<KafkaStateStore> _logger;
+    private readonly Core.Health.StageHealth _stage;
+    private readonly ConcurrentDictionary<string, byte[]> _table = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Counter _records;
+    private readonly Counter _writes;
+    private readonly Gauge _workloads;
+    private readonly Gauge _bytes;
+    private readonly Gauge _restoreSeconds;
+    private IProducer<string, byte[]>? _producer;
+    private Thread? _reader;
+    private long _tableBytes;
+    private int _disposed;
+
+    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger)
+    {
+        _options = options.Value;
+        _connection = connection;
+        _logger = logger;
+        _stage = health.Register("state-table");
+        _records = metrics.CreateCounter("sentinel_state_records_total", "Records read from the state topic, by result (loaded, stale: older than the table's, deleted: tombstones, ignored: not a checkpoint, table_full).", ["result"]);
+        _writes = metrics.CreateCounter("sentinel_state_writes_total", "Checkpoints written to the state topic, by result (ok, failed).", ["result"]);
+        _workloads = metrics.CreateGauge("sentinel_state_table_workloads", "Workloads with a checkpoint in this instance's state table.");
+        _bytes = metrics.CreateGauge("sentinel_state_table_bytes", "Bytes of checkpoints held in this instance's state table.");
+        _restoreSeconds = metrics.CreateGauge("sentinel_state_restore_seconds", "Time the state table took to read the state topic to its end at start-up.");
+        foreach (var r in new[] { "loaded", "stale", "deleted", "ignored", "table_full" })
+        {
+            _records.WithLabels(r);
+        }
+
+        _writes.WithLabels("ok");
+        _writes.WithLabels("failed");
+    }
+
+    /// <summary>Workloads in the table.</summary>
+    public int Count => _table.Count;
+
+    /// <summary>
+    /// Starts tailing the state topic and waits until it was read to its end (or <c>Kafka:StateRestoreTimeout</c>), so
+    /// that no event is processed before its workload's checkpoint is known. Called before ingestion subscribes.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        _reader = new Thread(Run) { IsBackground = true, Name = "sentinel-state" };
+        _reader.Start();
+        var finished = await Task.WhenAny(_caughtUp.Task, Task.Delay(_options.StateRestoreTimeout, cancellationToken)).ConfigureAwait(false);
+        _restoreSeconds.Set(sw.Elapsed.TotalSeconds);
+        if (finished == _caughtUp.Task)
+        {
+            LogRestored(_logger, _table.Count, Interlocked.Read(ref _tableBytes), sw.ElapsedMilliseconds);
+        }
+        else
+        {
+            // Go on: a workload without its checkpoint learns again, which is better than not watching at all.
+            LogRestoreTimedOut(_logger, _options.StateRestoreTimeout.TotalSeconds, _table.Count);
+        }
+    }
+
+    public byte[]? Find(string workload) => _table.TryGetValue(workload, out var b) ? b : null;
+
+    public void Save(string workload, byte[] checkpoint)
+    {
+        // In the table at once: a workload evicted and seen again here finds it before the topic echoes it back.
+        Put(workload, checkpoint);
+        try
+        {
+            Producer().Produce(_options.StateTopic!, new Message<string, byte[]> { Key = workload, Value = checkpoint }, r =>
+            {
+                var ok = r.Error.Code == ErrorCode.NoError;
+                _writes.WithLabels(ok ? "ok" : "failed").Inc();
+                if (!ok)
+                {
+                    LogWriteFailed(_logger, workload, r.Error.Reason);
+                }
+            });
+        }
+        catch (ProduceException<string, byte[]> ex)
+        {
+            _writes.WithLabels("failed").Inc();
+            LogWriteFailed(_logger, workload, ex.Error.Reason);
+        }
+    }
+
+    public bool Flush(TimeSpan timeout) => _producer is not { } p || p.Flush(timeout) == 0;
+
+    public void Dispose()
+    {
+        // Registered under two service types, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _reader?.Join(TimeSpan.FromSeconds(5));
+        if (_producer is { } p)
+        {
+            p.Flush(TimeSpan.FromSeconds(5));
+            p.Dispose();
+        }
+
+        _stop.Dispose();
+    }
+
+    private IProducer<string, byte[]> Producer()
+    {
+        if (_producer is { } p)
+        {
+            return p;
+        }
+
+        lock (_table)
+        {
+            return _producer ??= new ProducerBuilder<string, byte[]>(_connection.Configure(new ProducerConfig
+            {
+                Acks = Acks.All,
+                EnableIdempotence = !_connection.IsEmbedded,
+                LingerMs = 20,
+                MessageMaxBytes = Math.Max(1_000_000, _options.StateRecordMaxBytes + 4096),
+            })).Build();
+        }
+    }
+
+    /// <summary>Keeps the newer of the table's checkpoint and <paramref name="checkpoint"/>; false when the table is full.</summary>
+    private bool Put(string workload, byte[] checkpoint)
+    {
+        var at = WorkloadCheckpoint.WrittenAt(checkpoint);
+        while (true)
+        {
+            if (_table.TryGetValue(workload, out var old))
+            {
+                if (WorkloadCheckpoint.WrittenAt(old) > at)
+                {
+                    _records.WithLabels("stale").Inc();
+                    return true;
+                }
+
+                if (!_table.TryUpdate(workload, checkpoint, old))
+                {
+                    continue;
+                }
+
+                _bytes.Set(Interlocked.Add(ref _tableBytes, checkpoint.Length - old.Length));
+                return true;
+            }
+
+            if (Interlocked.Read(ref _tableBytes) + checkpoint.Length > (long)_options.StateTableMaxMiB << 20)
+            {
+                _records.WithLabels("table_full").Inc();
+                return false;
+            }
+
+            if (_table.TryAdd(workload, checkpoint))
+            {
+                _bytes.Set(Interlocked.Add(ref _tableBytes, checkpoint.Length));
+                _workloads.Set(_table.Count);
+                return true;
+            }
+        }
+    }
+
+    private void Run()
+    {
+        _stage.Running();
+        try
+        {
+            Tail();
+            _stage.Stopped();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Without the tail, workloads moving here start learning again: the pod is unhealthy, not silently worse.
+            _stage.Faulted($"{ex.GetType().Name}: {ex.Message}");
+            LogReaderFaulted(_logger, ex);
+        }
+        finally
+        {
+            _caughtUp.TrySetResult();
+        }
+    }
+
+    private void Tail()
+    {
+        var topic = _options.StateTopic!;
+        var config = _connection.Configure(new ConsumerConfig
+        {
+            // Assigned, never subscribed: this group id commits nothing and joins no group.
+            GroupId = $"{_options.GroupId}.state.{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            FetchMaxBytes = Math.Max(52_428_800, _options.StateRecordMaxBytes * 4),
+            MaxPartitionFetchBytes = Math.Max(1_048_576, _options.StateRecordMaxBytes + 4096),
+        });
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => LogReaderError(_logger, e.Code.ToString(), e.Reason))
+            .Build();
+        var partitions = Partitions(topic);
+        if (partitions.Count == 0)
+        {
+            LogNoTopic(_logger, topic);
+            _caughtUp.TrySetResult();
+        }
+
+        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var atEnd = new HashSet<int>();
+        while (!_stop.IsCancellationRequested)
+        {
+            ConsumeResult<byte[]?, byte[]?>? r;
+            try
+            {
+                r = consumer.Consume(TimeSpan.FromMilliseconds(250));
+            }
+            catch (ConsumeException ex)
+            {
+                _records.WithLabels("ignored").Inc();
+                LogReaderError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+                continue;
+            }
+
+            if (r is null)
+            {
+                continue;
+            }
+
+            if (r.IsPartitionEOF)
+            {
+                if (atEnd.Add(r.Partition.Value) && atEnd.Count >= partitions.Count)
+                {
+                    _caughtUp.TrySetResult();
+                }
+
+                continue;
+            }
+
+            Apply(r.Message.Key, r.Message.Value);
+        }
+
+        consumer.Close();
+    }
+
+    private void Apply(byte[]? key, byte[]? value)
+    {
+        string workload;
+        try
+        {
+            workload = key is { Length: > 0 and <= 1024 } ? new UTF8Encoding(false, true).GetString(key) : throw new DecoderFallbackException("no key");
+        }
+        catch (DecoderFallbackException)
+        {
+            _records.WithLabels("ignored").Inc();
+            return;
+        }
+
+        if (value is null)
+        {
+            if (_table.TryRemove(workload, out var old))
+            {
+                _bytes.Set(Interlocked.Add(ref _tableBytes, -old.Length));
+                _workloads.Set(_table.Count);
+            }
+
+            _records.WithLabels("deleted").Inc();
+            return;
+        }
+
+        // Only the header is checked here; the whole record is checked when its workload appears.
+        if (value.Length > _options.StateRecordMaxBytes || WorkloadCheckpoint.WrittenAt(value) is null)
+        {
+            _records.WithLabels("ignored").Inc();
+            return;
+        }
+
+        if (Put(workload, value))
+        {
+            _records.WithLabels("loaded").Inc();
+        }
+    }
+
+    private List<int> Partitions(string topic)
+    {
+        using var admin = new AdminClientBuilder(_connection.Configure(new AdminClientConfig())).Build();
+        var meta = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
+        var t = meta.Topics.FirstOrDefault(x => x.Topic == topic);
+        return t is null || t.Error.Code != ErrorCode.NoError ? [] : t.Partitions.Select(p => p.PartitionId).Order().ToList();
+    }
+
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "State table read to its end: {Workloads} workload checkpoints, {Bytes} bytes, in {Ms} ms")]
+    private static partial void LogRestored(ILogger logger, int workloads, long bytes, long ms);
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "State topic not read to its end within {Seconds} s ({Workloads} checkpoints so far); ingestion starts, later checkpoints still arrive")]
+    private static partial void LogRestoreTimedOut(ILogger logger, double seconds, int workloads);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "Checkpoint of {Workload} not written to the state topic: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, string workload, string reason);
+
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "State topic reader: {Code} {Reason}")]
+    private static partial void LogReaderError(ILogger logger, string code, string reason);
+
+    [LoggerMessage(EventId = 1504, Level = LogLevel.Critical, Message = "State topic reader stopped on an unexpected error; the process is unhealthy")]
+    private static partial void LogReaderFaulted(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "State topic {Topic} does not exist: no checkpoint to restore (create it compacted, or set Kafka:CreateTopics)")]
+    private static partial void LogNoTopic(ILogger logger, string topic);
+}
