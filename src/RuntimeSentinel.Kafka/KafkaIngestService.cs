@@ -437,6 +437,12 @@ public sealed partial class KafkaIngestService : BackgroundService
             .SetStatisticsHandler((_, json) => UpdateLag(json))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
+                // Their previous owner checkpointed on revoke, just before: read that before their first event.
+                if (partitions.Count > 0)
+                {
+                    _state?.CatchUp(TimeSpan.FromSeconds(30));
+                }
+
                 foreach (var tp in partitions)
                 {
                     _trackers[tp] = new PartitionTracker(tp);

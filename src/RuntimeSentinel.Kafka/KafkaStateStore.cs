@@ -33,6 +33,8 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     private IProducer<string, byte[]>? _producer;
     private Thread? _reader;
     private long _tableBytes;
+    private IConsumer<byte[]?, byte[]?>? _tail;
+    private readonly ConcurrentDictionary<int, long> _next = new();
     private int _disposed;
 
     public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger)
@@ -77,6 +79,47 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         {
             // Go on: a workload without its checkpoint learns again, which is better than not watching at all.
             LogRestoreTimedOut(_logger, _options.StateRestoreTimeout.TotalSeconds, _table.Count);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the table holds everything written to the state topic so far: called when partitions are assigned,
+    /// because their previous owner checkpointed on revoke just before, and the first event of a workload that moved
+    /// must find that checkpoint. False when <paramref name="timeout"/> passed first (those workloads learn again).
+    /// </summary>
+    public bool CatchUp(TimeSpan timeout)
+    {
+        if (_tail is not { } tail)
+        {
+            return false;
+        }
+
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            var ends = new Dictionary<int, long>();
+            foreach (var p in _next.Keys)
+            {
+                ends[p] = tail.QueryWatermarkOffsets(new TopicPartition(_options.StateTopic!, p), timeout).High.Value;
+            }
+
+            while (ends.Any(e => _next.GetValueOrDefault(e.Key) < e.Value))
+            {
+                if (sw.Elapsed > timeout || _stop.IsCancellationRequested)
+                {
+                    LogCatchUpTimedOut(_logger, timeout.TotalSeconds);
+                    return false;
+                }
+
+                Thread.Sleep(5);
+            }
+
+            return true;
+        }
+        catch (KafkaException ex)
+        {
+            LogReaderError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+            return false;
         }
     }
 
@@ -226,7 +269,13 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
             _caughtUp.TrySetResult();
         }
 
+        foreach (var p in partitions)
+        {
+            _next[p] = 0;
+        }
+
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        _tail = consumer;
         var atEnd = new HashSet<int>();
         while (!_stop.IsCancellationRequested)
         {
@@ -247,6 +296,7 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
                 continue;
             }
 
+            _next[r.Partition.Value] = r.Offset.Value + (r.IsPartitionEOF ? 0 : 1);
             if (r.IsPartitionEOF)
             {
                 if (atEnd.Add(r.Partition.Value) && atEnd.Count >= partitions.Count)
@@ -260,6 +310,7 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
             Apply(r.Message.Key, r.Message.Value);
         }
 
+        _tail = null;
         consumer.Close();
     }
 
@@ -323,6 +374,9 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 
     [LoggerMessage(EventId = 1504, Level = LogLevel.Critical, Message = "State topic reader stopped on an unexpected error; the process is unhealthy")]
     private static partial void LogReaderFaulted(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 1506, Level = LogLevel.Warning, Message = "State table not caught up within {Seconds} s of an assignment; workloads that moved here may learn again")]
+    private static partial void LogCatchUpTimedOut(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "State topic {Topic} does not exist: no checkpoint to restore (create it compacted, or set Kafka:CreateTopics)")]
     private static partial void LogNoTopic(ILogger logger, string topic);

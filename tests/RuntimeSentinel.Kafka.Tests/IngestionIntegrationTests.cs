@@ -240,6 +240,57 @@ public sealed class IngestionIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task Pipeline_PartitionsMoveToANewMember_ItRestoresTheirWorkloadsInsteadOfLearningAgain()
+    {
+        const int Workloads = 12;
+        using var producer = KafkaTestKit.Producer(_cluster);
+        WorkloadRef Wl(int w) => Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+        for (var w = 0; w < Workloads; w++)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w)))));
+            }
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        using var a = BuildHost("moving-group", 10);
+        await a.StartAsync();
+        var ingestA = a.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested == Workloads * 30, TimeSpan.FromSeconds(30), "first member learns every workload");
+
+        using var b = BuildHost("moving-group", 10);
+        await b.StartAsync();
+        var healthB = b.Services.GetRequiredService<IngestionHealth>();
+        var healthA = a.Services.GetRequiredService<IngestionHealth>();
+        await KafkaTestKit.EventuallyAsync(() => healthB.AssignedPartitions > 0 && healthA.AssignedPartitions + healthB.AssignedPartitions == 3, TimeSpan.FromSeconds(30), "partitions shared after rebalance");
+
+        // After the move: one known program and one new one per workload, wherever its partition now is.
+        for (var w = 0; w < Workloads; w++)
+        {
+            producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w)))));
+            producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w)))));
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        var ingestB = b.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested + ingestB.EventsIngested >= (Workloads * 30) + (Workloads * 2), TimeSpan.FromSeconds(30), "the new events processed");
+        var onB = await b.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
+        await b.StopAsync();
+        await a.StopAsync();
+
+        // Every workload the new member saw came from its checkpoint: none learns again, each alerted on nc.
+        Assert.NotEmpty(onB);
+        Assert.All(onB, s =>
+        {
+            Assert.NotEqual(Core.Alerts.BaselinePhase.Learning, s.Phase);
+            Assert.Equal(10, s.EventsLearned);
+            Assert.Equal(1, s.AlertsRaised);
+        });
+        Assert.Equal(onB.Count, Metric("sentinel_state_restores_total", "restored"));
+    }
+
+    [Fact]
     public async Task Pipeline_RestartAfterCommit_DoesNotReprocess()
     {
         using (var producer = KafkaTestKit.Producer(_cluster))
