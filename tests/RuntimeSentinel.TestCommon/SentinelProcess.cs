@@ -108,6 +108,32 @@ public sealed class SentinelProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL: no shutdown hook, no flush, no commit, no checkpoint; what a node failure or an OOM kill does.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>SIGTERM, as Kubernetes stops a pod: the daemon drains, checkpoints, commits and exits; returns its exit code.</summary>
+    public async Task<int> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited && Kill(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
+        }
+
+        return await WaitForExitAsync(timeout);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     public void Dispose()
     {
         if (!_process.HasExited)

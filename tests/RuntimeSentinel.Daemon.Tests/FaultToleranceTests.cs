@@ -1,0 +1,283 @@
+using System.Text;
+using Confluent.Kafka;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Kafka;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+/// <summary>
+/// Real <c>sentinel run</c> processes in one consumer group, against a mock cluster they do not host (this test process
+/// hosts it, over TCP), so a kill is a real SIGKILL: nothing is flushed, committed or checkpointed on the way out.
+/// </summary>
+public sealed class FaultToleranceTests : IDisposable
+{
+    private const int Workloads = 12;
+    private readonly MockKafkaCluster _cluster = new();
+
+    public FaultToleranceTests()
+    {
+        _cluster.CreateTopic("sentinel.events", 6);
+        _cluster.CreateTopic("sentinel.events.dlq", 1);
+        _cluster.CreateTopic("sentinel.alerts", 1);
+        _cluster.CreateTopic("sentinel.feedback", 1);
+        _cluster.CreateTopic("sentinel.feedback.audit", 1);
+        _cluster.CreateTopic("sentinel.state", 3);
+    }
+
+    public void Dispose() => _cluster.Dispose();
+
+    private SentinelProcess Daemon(string name) => new(
+        new Dictionary<string, string>
+        {
+            ["SENTINEL_Kafka__SessionTimeoutMs"] = "3000",
+            ["SENTINEL_Kafka__HeartbeatIntervalMs"] = "300",
+            ["SENTINEL_Detection__LearningDuration"] = "00:00:00",
+            ["SENTINEL_Detection__MinLearningEvents"] = "20",
+            ["SENTINEL_Detection__CheckpointInterval"] = "00:00:01",
+            ["SENTINEL_Detection__MetricsInterval"] = "00:00:01",
+            ["SENTINEL_Alerting__IncidentGroupWait"] = "00:00:00.500",
+            ["SENTINEL_Alerting__Console"] = "false",
+            ["SENTINEL_Alerting__SpillDirectory"] = Path.Combine(Path.GetTempPath(), "sentinel-faults-" + name + "-" + Guid.NewGuid().ToString("N")),
+        },
+        "run", "--bootstrap-servers", _cluster.BootstrapServers, "--group", "faults", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--duration", "170");
+
+    private static WorkloadRef Wl(int w) => Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
+
+    private static async Task<HttpClient> HttpAsync(SentinelProcess p)
+    {
+        try
+        {
+            return new() { BaseAddress = new Uri(await p.AddressAsync(TimeSpan.FromSeconds(60))), Timeout = TimeSpan.FromSeconds(10) };
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the daemon did not serve within 60 s; stderr:\n{p.Stderr[^Math.Min(p.Stderr.Length, 4000)..]}");
+        }
+    }
+
+    private static async Task<string> MetricsAsync(HttpClient http)
+    {
+        try
+        {
+            return await http.GetStringAsync("/metrics");
+        }
+        catch (HttpRequestException)
+        {
+            return "";
+        }
+    }
+
+    [Fact]
+    public async Task Run_ThreeDaemonsOneKilledAnotherJoins_EveryEventHandledNoWorkloadLearnsAgainNoAlertLost()
+    {
+        using var d1 = Daemon("d1");
+        using var d2 = Daemon("d2");
+        using var d3 = Daemon("d3");
+        using var h1 = await HttpAsync(d1);
+        using var h2 = await HttpAsync(d2);
+        using var h3 = await HttpAsync(d3);
+        await KafkaTestKit.EventuallyAsync(
+            () => new[] { h1, h2, h3 }.All(h => MetricsAsync(h).Result is var m && Exposition.Sum(m, "sentinel_assigned_partitions") > 0),
+            TimeSpan.FromSeconds(60),
+            "three members share the six partitions");
+
+        // Learning: each workload runs its one program, keyed by workload (its events stay on one partition).
+        using var producer = KafkaTestKit.Producer(_cluster);
+        for (var w = 0; w < Workloads; w++)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) });
+            }
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        var all = new[] { h1, h2, h3 };
+        await KafkaTestKit.EventuallyAsync(
+            () => all.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_events_consumed_total")) >= Workloads * 30
+                && all.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "active") + Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "shadow")) == Workloads
+                && all.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_state_writes_total", "ok")) >= Workloads,
+            TimeSpan.FromSeconds(60),
+            "every workload learned and checkpointed");
+        var onD2 = Exposition.Sum(await MetricsAsync(h2), "sentinel_workloads", "active") + Exposition.Sum(await MetricsAsync(h2), "sentinel_workloads", "shadow");
+
+        // A node dies: SIGKILL, mid-stream. Then a new member joins.
+        d2.KillHard();
+        using var d4 = Daemon("d4");
+        using var h4 = await HttpAsync(d4);
+        var survivors = new[] { h1, h3, h4 };
+        await KafkaTestKit.EventuallyAsync(
+            () => survivors.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_assigned_partitions")) == 6 && Exposition.Sum(MetricsAsync(h4).Result, "sentinel_assigned_partitions") > 0,
+            TimeSpan.FromSeconds(60),
+            "the survivors and the new member own all six partitions");
+
+        // After the failure: one known program and one new one in every workload.
+        for (var w = 0; w < Workloads; w++)
+        {
+            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) });
+            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+
+        // Every workload's new program reaches the alerts topic, from whichever member now owns it.
+        var alerted = new HashSet<string>(StringComparer.Ordinal);
+        KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", rs =>
+        {
+            foreach (var r in rs)
+            {
+                if (Encoding.UTF8.GetString(r.Message.Value).Contains("/usr/bin/nc", StringComparison.Ordinal) && r.Message.Key is { } key)
+                {
+                    alerted.Add(Encoding.UTF8.GetString(key));
+                }
+            }
+
+            return alerted.Count >= Workloads;
+        }, TimeSpan.FromSeconds(60));
+        Assert.Equal(Workloads, alerted.Count);
+
+        // No survivor learns a workload again: those that moved came back from their checkpoints.
+        var metrics = new List<string>();
+        foreach (var h in survivors)
+        {
+            metrics.Add(await MetricsAsync(h));
+        }
+
+        Assert.All(metrics, m => Assert.Equal(0, Exposition.Sum(m, "sentinel_workloads", "learning")));
+        Assert.True(metrics.Sum(m => Exposition.Sum(m, "sentinel_state_restores_total", "restored")) >= onD2, $"restored {metrics.Sum(m => Exposition.Sum(m, "sentinel_state_restores_total", "restored"))}, the killed member had {onD2}");
+        Assert.Equal(0, metrics.Sum(m => Exposition.Sum(m, "sentinel_state_restores_total", "refused")));
+        Assert.True(metrics.Sum(m => Exposition.Sum(m, "sentinel_events_consumed_total")) >= Workloads * 2, "every event after the failure was handled");
+        Assert.Equal(0, metrics.Sum(m => Exposition.Sum(m, "sentinel_decode_failures_total")));
+
+        // Stopped as Kubernetes stops pods: every event, including those the killed member had not committed, is
+        // committed by someone.
+        foreach (var d in new[] { d1, d3, d4 })
+        {
+            Assert.Equal(0, await d.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        AssertEveryEventCommitted();
+    }
+
+    [Fact]
+    public async Task Run_RollingRestartOfThreeDaemonsUnderLoad_NoWorkloadLearnsAgainNoEventOrAlertLost()
+    {
+        var daemons = new List<SentinelProcess> { Daemon("r1"), Daemon("r2"), Daemon("r3") };
+        var https = new List<HttpClient>();
+        try
+        {
+            foreach (var d in daemons)
+            {
+                https.Add(await HttpAsync(d));
+            }
+
+            using var producer = KafkaTestKit.Producer(_cluster);
+            for (var w = 0; w < Workloads; w++)
+            {
+                for (var i = 0; i < 30; i++)
+                {
+                    producer.Produce("sentinel.events", Known(w));
+                }
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+            await KafkaTestKit.EventuallyAsync(
+                () => https.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "active") + Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "shadow")) == Workloads
+                    && https.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_state_writes_total", "ok")) >= Workloads,
+                TimeSpan.FromSeconds(60),
+                "every workload learned and checkpointed");
+
+            // Load throughout: known programs in every workload, while each member in turn is stopped and replaced.
+            using var load = new CancellationTokenSource();
+            var produced = 0;
+            var feeding = Task.Run(async () =>
+            {
+                while (!load.IsCancellationRequested)
+                {
+                    producer.Produce("sentinel.events", Known(produced % Workloads));
+                    produced++;
+                    await Task.Delay(5);
+                }
+            });
+            for (var i = 0; i < daemons.Count; i++)
+            {
+                Assert.Equal(0, await daemons[i].StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+                daemons[i].Dispose();
+                https[i].Dispose();
+                daemons[i] = Daemon("r" + (i + 1) + "b");
+                https[i] = await HttpAsync(daemons[i]);
+                await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(https[i]).Result, "sentinel_assigned_partitions") > 0, TimeSpan.FromSeconds(60), $"replacement {i + 1} owns partitions");
+            }
+
+            await load.CancelAsync();
+            await feeding;
+            for (var w = 0; w < Workloads; w++)
+            {
+                producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+            Assert.Equal(Workloads, AlertedOnNc());
+            var metrics = new List<string>();
+            foreach (var h in https)
+            {
+                metrics.Add(await MetricsAsync(h));
+            }
+
+            Assert.All(metrics, m => Assert.Equal(0, Exposition.Sum(m, "sentinel_workloads", "learning")));
+            Assert.Equal(0, metrics.Sum(m => Exposition.Sum(m, "sentinel_state_restores_total", "refused")));
+            Assert.True(produced > 100, $"{produced} events under load");
+            foreach (var d in daemons)
+            {
+                Assert.Equal(0, await d.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+            }
+
+            AssertEveryEventCommitted();
+        }
+        finally
+        {
+            daemons.ForEach(d => d.Dispose());
+            https.ForEach(h => h.Dispose());
+        }
+    }
+
+    private static Message<byte[]?, byte[]> Known(int w) =>
+        new() { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) };
+
+    /// <summary>Workloads with an incident about /usr/bin/nc on the alerts topic (waits up to a minute for all).</summary>
+    private int AlertedOnNc()
+    {
+        var alerted = new HashSet<string>(StringComparer.Ordinal);
+        KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", rs =>
+        {
+            foreach (var r in rs)
+            {
+                if (Encoding.UTF8.GetString(r.Message.Value).Contains("/usr/bin/nc", StringComparison.Ordinal) && r.Message.Key is { } key)
+                {
+                    alerted.Add(Encoding.UTF8.GetString(key));
+                }
+            }
+
+            return alerted.Count >= Workloads;
+        }, TimeSpan.FromSeconds(60));
+        return alerted.Count;
+    }
+
+    /// <summary>The group's committed offsets are the end of every event partition: each event was processed by someone.</summary>
+    private void AssertEveryEventCommitted()
+    {
+        using var c = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _cluster.BootstrapServers, GroupId = "faults", EnableAutoCommit = false }).Build();
+        var partitions = Enumerable.Range(0, 6).Select(p => new TopicPartition("sentinel.events", p)).ToList();
+        var committed = c.Committed(partitions, TimeSpan.FromSeconds(10));
+        long total = 0;
+        foreach (var tpo in committed)
+        {
+            var end = c.QueryWatermarkOffsets(tpo.TopicPartition, TimeSpan.FromSeconds(10)).High.Value;
+            Assert.Equal(end, tpo.Offset.Value);
+            total += end;
+        }
+
+        Assert.True(total > 0);
+    }
+}
