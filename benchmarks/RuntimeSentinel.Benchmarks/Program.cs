@@ -6,6 +6,7 @@ using BenchmarkDotNet.Running;
 // `budgets`: run each benchmark method many times in-process and compare bytes allocated per call with
 // allocation-budgets.json. Allocation counts are deterministic, so this is a CI gate; timings are not.
 // `e2e [events] [rounds]`: end-to-end throughput on the embedded Kafka, as a ratio to raw consumption.
+// `restore [workloads] [rounds]`: how long a new instance takes to read N workload checkpoints back.
 // Anything else goes to BenchmarkDotNet (e.g. `--filter *` or `--job dry --filter *`).
 if (args.Length > 0 && args[0] == "budgets")
 {
@@ -55,6 +56,13 @@ if (args.Length > 0 && args[0] == "e2e")
     var n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
     var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
     return RuntimeSentinel.Benchmarks.EndToEnd.Run(n, rounds);
+}
+
+if (args.Length > 0 && args[0] == "restore")
+{
+    var n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000;
+    var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    return RuntimeSentinel.Benchmarks.StateRestore.Run(n, rounds);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(RuntimeSentinel.Benchmarks.Samples).Assembly).Run(args);
