@@ -78,7 +78,23 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         }
 
         _metrics.Dropped.WithLabels("queue_full").Inc();
+        alert.Receipt?.Settle(); // lost, and counted: holding its offset back would not bring it back
         LogDropped(_logger, alert.Workload.Value, alert.Category);
+    }
+
+    private TaskCompletionSource? _flushRequest;
+
+    public async Task FlushAsync(TimeSpan timeout)
+    {
+        var request = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _flushRequest, request)?.TrySetResult();
+        if (_loop.IsCompleted)
+        {
+            return;
+        }
+
+        // The loop picks the request up within its 250 ms tick.
+        await Task.WhenAny(request.Task, _loop, Task.Delay(timeout)).ConfigureAwait(false);
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -166,6 +182,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 {
                     // One alert that breaks a rule, the correlator or a renderer costs that alert, never the loop.
                     _metrics.Dropped.WithLabels("failed").Inc();
+                    alert.Receipt?.Settle();
                     _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
                     LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
                 }
@@ -177,6 +194,12 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 Guard(() => Emit(_budget.Summaries(now, flushAll: true), now, bypassBudget: true), "flush budget summaries");
                 _metrics.OpenIncidents.Set(0);
                 return;
+            }
+
+            if (Interlocked.Exchange(ref _flushRequest, null) is { } flush)
+            {
+                Guard(() => Emit(_correlator.Due(now, flushAll: true), now), "flush incidents on request");
+                flush.TrySetResult();
             }
 
             Guard(() => Emit(_correlator.Due(now), now), "emit incidents");
@@ -210,6 +233,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         if (_suppression.Match(alert, now) is { } rule)
         {
             _metrics.Suppressed.WithLabels(rule.Id).Inc();
+            alert.Receipt?.Settle();
             return;
         }
 
@@ -230,6 +254,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             if (!bypassBudget && incident.Version == 1 && !_budget.TryTake(incident, now, out var scope))
             {
                 _metrics.HeldBack.WithLabels(scope).Inc();
+                AlertReceipt.SettleAll(incident.Receipts); // summarised by the budget, never delivered on its own
                 continue;
             }
 
@@ -238,10 +263,29 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 Guard(() => o.OnIncident(incident), "incident observer");
             }
 
+            // The alerts it brings are safe once every sink has delivered or spilled it.
+            var receipts = incident.Receipts;
+            Action? durable = null;
+            if (receipts.Count > 0)
+            {
+                var sinks = _pipelines.Length;
+                durable = () =>
+                {
+                    if (Interlocked.Decrement(ref sinks) == 0)
+                    {
+                        AlertReceipt.SettleAll(receipts);
+                    }
+                };
+                if (_pipelines.Length == 0)
+                {
+                    AlertReceipt.SettleAll(receipts);
+                }
+            }
+
             foreach (var p in _pipelines)
             {
                 // Each sink pipeline catches its own render and spill failures; one sink never starves the others.
-                p.Enqueue(incident);
+                p.Enqueue(incident, durable);
             }
         }
     }

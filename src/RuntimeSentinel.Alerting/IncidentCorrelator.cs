@@ -175,6 +175,12 @@ public sealed class IncidentCorrelator(AlertingOptions options)
 
     private void Close(State s)
     {
+        // Alerts folded in since its last emission will not be emitted (only when the open-incident cap forces a close).
+        if (s.Incident.TakeReceipts() is { } unsent)
+        {
+            AlertReceipt.SettleAll(unsent);
+        }
+
         _open.Remove(s);
         foreach (var f in s.Fingerprints)
         {

@@ -17,7 +17,10 @@ public sealed partial class SinkPipeline
     private readonly AlertingMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<byte[]> _queue;
+    private readonly Channel<Item> _queue;
+
+    // Callbacks of the batch in hand: each runs once its incident is delivered or on disk (see AlertReceipt).
+    private readonly List<Action?> _batchDurable = [];
     private readonly DiskQueue _disk;
     private readonly Prometheus.Gauge.Child _memoryDepth;
     private readonly Prometheus.Gauge.Child _diskDepth;
@@ -37,7 +40,7 @@ public sealed partial class SinkPipeline
         metrics.RegisterSink(sink.Name);
         _memoryDepth = metrics.SinkQueue.WithLabels(sink.Name, "memory");
         _diskDepth = metrics.SinkQueue.WithLabels(sink.Name, "disk");
-        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SinkQueueCapacity) { SingleReader = false, FullMode = BoundedChannelFullMode.Wait });
+        _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(options.SinkQueueCapacity) { SingleReader = false, FullMode = BoundedChannelFullMode.Wait });
         _disk = new DiskQueue(Path.Combine(options.SpillDirectory, sink.Name), options.SpillMaxBytes);
         _diskDepth.Set(_disk.Count);
     }
@@ -65,7 +68,10 @@ public sealed partial class SinkPipeline
         }
     }
 
-    public void Enqueue(Incident incident)
+    public void Enqueue(Incident incident) => Enqueue(incident, null);
+
+    /// <param name="durable">Runs once the incident is delivered or spilled to disk (or can be neither: a render or disk failure, counted).</param>
+    public void Enqueue(Incident incident, Action? durable)
     {
         byte[] item;
         try
@@ -77,20 +83,35 @@ public sealed partial class SinkPipeline
             LogRenderFailed(_logger, ex, _sink.Name, incident.Id);
             _metrics.SinkFailures.WithLabels(_sink.Name).Inc();
             _stage.ItemFailed($"render {incident.Id}: {ex.GetType().Name}");
+            durable?.Invoke();
             return;
         }
 
-        if (_queue.Writer.TryWrite(item))
+        if (_queue.Writer.TryWrite(new Item(item, durable)))
         {
             _memoryDepth.Inc();
             return;
         }
 
-        // Memory queue full (sink far behind): go straight to disk rather than drop.
+        // Memory queue full (sink far behind) or stopped: go straight to disk rather than drop.
         lock (_disk)
         {
             Spill([item]);
         }
+
+        durable?.Invoke();
+    }
+
+    private readonly record struct Item(byte[] Bytes, Action? Durable);
+
+    private static void Settle(List<Action?> durable)
+    {
+        foreach (var d in durable)
+        {
+            d?.Invoke();
+        }
+
+        durable.Clear();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -106,10 +127,12 @@ public sealed partial class SinkPipeline
             // the next start instead of dying with the process. Incidents enqueued after this spill on their own
             // (the completed queue refuses them). Only the batch in flight depends on the sink's answer.
             var rest = new List<byte[]>();
+            var durable = new List<Action?>();
             while (_queue.Reader.TryRead(out var item))
             {
                 _memoryDepth.Dec();
-                rest.Add(item);
+                rest.Add(item.Bytes);
+                durable.Add(item.Durable);
             }
 
             if (rest.Count > 0)
@@ -119,6 +142,8 @@ public sealed partial class SinkPipeline
                     Spill(rest);
                 }
             }
+
+            Settle(durable);
 
             LogStopDeadline(_logger, _sink.Name, rest.Count);
             throw;
@@ -145,6 +170,7 @@ public sealed partial class SinkPipeline
                     // Keep order: while older incidents wait on disk, newer ones queue behind them.
                     Spill(batch);
                     batch.Clear();
+                    Settle(_batchDurable);
                 }
             }
 
@@ -171,6 +197,7 @@ public sealed partial class SinkPipeline
             if (await TryDeliverAsync(batch).ConfigureAwait(false))
             {
                 batch.Clear();
+                Settle(_batchDurable);
                 continue;
             }
 
@@ -180,6 +207,7 @@ public sealed partial class SinkPipeline
             }
 
             batch.Clear();
+            Settle(_batchDurable);
             if (!completed)
             {
                 await PauseAsync().ConfigureAwait(false);
@@ -188,7 +216,7 @@ public sealed partial class SinkPipeline
     }
 
     /// <summary>Waits for a first item, then gathers more for up to BatchDelay. False when the queue is completed.</summary>
-    private async Task<bool> FillAsync(ChannelReader<byte[]> reader, List<byte[]> batch)
+    private async Task<bool> FillAsync(ChannelReader<Item> reader, List<byte[]> batch)
     {
         if (batch.Count == 0)
         {
@@ -213,7 +241,8 @@ public sealed partial class SinkPipeline
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var item))
             {
                 _memoryDepth.Dec();
-                batch.Add(item);
+                batch.Add(item.Bytes);
+                _batchDurable.Add(item.Durable);
             }
 
             var left = deadline - _time.GetUtcNow();

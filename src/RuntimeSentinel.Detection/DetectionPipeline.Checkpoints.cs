@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Workloads;
@@ -32,6 +33,11 @@ public sealed partial class DetectionPipeline
 
         return _stateStore.Flush(timeout);
     }
+
+    private long _alertsInFlight;
+
+    /// <summary>Events whose alerts are not yet delivered or on disk: their offsets wait (see <see cref="AlertReceipt"/>).</summary>
+    public long EventsAwaitingAlerts => Interlocked.Read(ref _alertsInFlight);
 
     private void RequestCheckpoints()
     {
@@ -69,6 +75,17 @@ public sealed partial class DetectionPipeline
         private readonly Dictionary<WorkloadKey, (DateTimeOffset LastSeen, long Events, BaselinePhase Phase)> _checkpointed = new();
 
         private static (DateTimeOffset, long, BaselinePhase) ChangeMark(WorkloadBaseline b) => (b.LastSeen, b.EventsLearned + b.EventsScored, b.Phase);
+
+        /// <summary>A receipt for an event's alerts: when all are safe, the event's offset completes.</summary>
+        private AlertReceipt Receipt(int alerts, IOffsetCompletion completion, long offset)
+        {
+            Interlocked.Increment(ref _owner._alertsInFlight);
+            return new AlertReceipt(alerts, () =>
+            {
+                completion.Complete(offset);
+                Interlocked.Decrement(ref _owner._alertsInFlight);
+            });
+        }
 
         /// <summary>Checkpoints the changed workloads on the shard thread; completes when they are handed to the store.</summary>
         public Task CheckpointAsync()

@@ -630,6 +630,8 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
         private void Process(in IngestItem item)
         {
+            AlertReceipt? receipt = null;
+            int raised = 0, published = 0;
             try
             {
                 var inventory = item.Event.Labels[EventLabels.Inventory] is not null;
@@ -693,18 +695,6 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     _scoreMargin.Observe(baseline.LastScoreMargin);
                 }
 
-                if (_findings.Count > 0)
-                {
-                    foreach (var f in _findings)
-                    {
-                        _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, baseline.Models, _options.Models.TopFeatures));
-                        baseline.AlertsRaised++;
-                        _rate.Record(_time.GetUtcNow());
-                    }
-
-                    _findings.Clear();
-                }
-
                 if (_modelFindings.Count > 0 && baseline.WarmingUp(now))
                 {
                     // A container starting or stopping (a replica, a restart, a rollout) makes processes, files and CPU
@@ -715,11 +705,28 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     _metrics.Findings.WithLabels("warmup").Inc(before - _modelFindings.Count);
                 }
 
+                // The event's offset completes once its alerts are safe (delivered or on disk), not when they are queued.
+                raised = _findings.Count + _modelFindings.Count;
+                receipt = raised > 0 && item.Completion is { } completion ? Receipt(raised, completion, item.Offset) : null;
+                if (_findings.Count > 0)
+                {
+                    foreach (var f in _findings)
+                    {
+                        _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, baseline.Models, _options.Models.TopFeatures) with { Receipt = receipt });
+                        published++;
+                        baseline.AlertsRaised++;
+                        _rate.Record(_time.GetUtcNow());
+                    }
+
+                    _findings.Clear();
+                }
+
                 if (_modelFindings.Count > 0)
                 {
                     foreach (var f in _modelFindings)
                     {
-                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, baseline.Models?.Model?.Card.Version));
+                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, baseline.Models?.Model?.Card.Version) with { Receipt = receipt });
+                        published++;
                         baseline.AlertsRaised++;
                         _rate.Record(_time.GetUtcNow());
                     }
@@ -731,9 +738,17 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             {
                 // One poisoned event must not stop the shard; it is logged and still committed (it cannot succeed on retry).
                 LogShardError(_logger, ex, _index, item.Key.Value);
+                for (; receipt is not null && published < raised; published++)
+                {
+                    receipt.Settle();
+                }
             }
 
-            item.Completion?.Complete(item.Offset);
+            if (receipt is null)
+            {
+                item.Completion?.Complete(item.Offset);
+            }
+
             _metrics.Latency.Observe(Stopwatch.GetElapsedTime(item.EnqueuedTimestamp).TotalSeconds);
         }
 

@@ -104,6 +104,7 @@ public sealed partial class KafkaIngestService : BackgroundService
     private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
     private volatile bool _consumeThreadStarted;
     private readonly KafkaStateStore? _state;
+    private readonly Core.Alerts.IAlertPublisher? _alerts;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public KafkaIngestService(
@@ -116,8 +117,10 @@ public sealed partial class KafkaIngestService : BackgroundService
         IngestionHealth health,
         ILogger<KafkaIngestService> logger,
         Core.Health.HealthRegistry? registry = null,
-        Detection.Workloads.IWorkloadStateStore? state = null)
+        Detection.Workloads.IWorkloadStateStore? state = null,
+        Core.Alerts.IAlertPublisher? alerts = null)
     {
+        _alerts = alerts;
         _state = state as KafkaStateStore;
         _stage = (registry ?? new Core.Health.HealthRegistry()).Register("ingest");
         _connection = connection;
@@ -464,12 +467,39 @@ public sealed partial class KafkaIngestService : BackgroundService
                     LogCheckpointOnRevokeTimedOut(_logger);
                 }
 
+                AwaitAlerts(TimeSpan.FromSeconds(5));
+
                 CommitSafely(c, Release(partitions, "revoked"));
             })
             // A statement lambda on purpose: an expression returning the list would bind Confluent's Func overload,
             // whose return value replaces the assignment, and the consumer would stop getting partitions.
             .SetPartitionsLostHandler((_, partitions) => { Release(partitions, "lost"); })
             .Build();
+    }
+
+    /// <summary>
+    /// Offsets of events that raised alerts complete only when those alerts are delivered or on disk. Before committing
+    /// for good (stop, revoke), have grouped incidents emitted now and wait for that, so the next owner does not raise
+    /// them again. Past the timeout their events are simply re-read there (at-least-once: duplicates, never losses).
+    /// </summary>
+    private void AwaitAlerts(TimeSpan timeout)
+    {
+        if (_pipeline.EventsAwaitingAlerts == 0 || _alerts is null)
+        {
+            return;
+        }
+
+        var sw = Stopwatch.StartNew();
+        _alerts.FlushAsync(timeout).GetAwaiter().GetResult();
+        while (_pipeline.EventsAwaitingAlerts > 0 && sw.Elapsed < timeout)
+        {
+            Thread.Sleep(10);
+        }
+
+        if (_pipeline.EventsAwaitingAlerts > 0)
+        {
+            LogAlertsNotSafe(_logger, _pipeline.EventsAwaitingAlerts, timeout.TotalSeconds);
+        }
     }
 
     /// <summary>Stops tracking partitions this member no longer owns; returns their committable positions.</summary>
@@ -500,8 +530,10 @@ public sealed partial class KafkaIngestService : BackgroundService
         var sw = Stopwatch.StartNew();
         try
         {
-            // Stop order: no more input; let detection finish what it holds; store and commit; leave the group.
+            // Stop order: no more input; let detection finish what it holds; make its alerts safe; store and commit;
+            // leave the group.
             _pipeline.CompleteAsync().GetAwaiter().GetResult();
+            AwaitAlerts(TimeSpan.FromSeconds(10));
             if (consumer is null)
             {
                 return;
@@ -615,6 +647,9 @@ public sealed partial class KafkaIngestService : BackgroundService
 
     [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "Ingestion stopped: {Events} events ingested, {Rejected} rejected; drained and committed in {Ms} ms")]
     private static partial void LogStopped(ILogger logger, long events, long rejected, long ms);
+
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Warning, Message = "{Events} events' alerts not delivered or spilled within {Seconds} s; their offsets stay uncommitted and they will be processed again")]
+    private static partial void LogAlertsNotSafe(ILogger logger, long events, double seconds);
 
     [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Checkpoints on revoke not confirmed within 10 s; the next owner may learn some workloads again")]
     private static partial void LogCheckpointOnRevokeTimedOut(ILogger logger);

@@ -67,6 +67,38 @@ public class DetectionPipelineTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_EventRaisesAlerts_ItsOffsetCompletesOnlyWhenTheyAreSafe()
+    {
+        var time = new FakeTimeProvider(Some.Time);
+        var alerts = new RecordingAlerts { Hold = true };
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var options = Options.Create(new DetectionOptions { Shards = 1, LearningDuration = TimeSpan.Zero, MinLearningEvents = 5, Models = new Models.ModelOptions { Enabled = false } });
+        var pipeline = new DetectionPipeline(options, alerts, metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var completions = new Completions();
+        var resolver = new WorkloadResolver("t");
+        var events = Enumerable.Range(0, 6).Select(_ => Some.Exec("/usr/bin/node", "/usr/bin/tini"))
+            .Append(Some.Exec("/bin/sh", "/usr/bin/node")) // offset 6: alerts
+            .Append(Some.Exec("/usr/bin/node", "/usr/bin/tini")) // offset 7: nothing to say
+            .ToList();
+        for (var i = 0; i < events.Count; i++)
+        {
+            await pipeline.EnqueueAsync(new IngestItem(events[i], resolver.Resolve(events[i].Workload), completions, i, Stopwatch.GetTimestamp()), default);
+        }
+
+        await pipeline.CompleteAsync();
+
+        // Queued with the dispatcher is not safe: the alerting event's offset waits, the others do not.
+        var alert = Assert.Single(alerts.All);
+        Assert.Equal([0, 1, 2, 3, 4, 5, 7], completions.Offsets.Order());
+        Assert.Equal(1, pipeline.EventsAwaitingAlerts);
+
+        alert.Receipt!.Settle();
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], completions.Offsets.Order());
+        Assert.Equal(0, pipeline.EventsAwaitingAlerts);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_ManyWorkloads_CompletesEveryOffsetAndAlertsOnlyAfterLearning()
     {
         var time = new FakeTimeProvider(Some.Time);

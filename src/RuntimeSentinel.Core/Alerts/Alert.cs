@@ -69,6 +69,9 @@ public sealed record Alert
 
     public required string Summary { get; init; }
 
+    /// <summary>Settled when this alert is durable or never will be (see <see cref="AlertReceipt"/>); null: nobody waits.</summary>
+    public AlertReceipt? Receipt { get; init; }
+
     public required Explanation Explanation { get; init; }
 
     public required BaselineState Baseline { get; init; }

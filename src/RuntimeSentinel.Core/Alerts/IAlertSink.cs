@@ -27,4 +27,10 @@ public interface IIncidentObserver
 public interface IAlertPublisher
 {
     void Publish(Alert alert);
+
+    /// <summary>
+    /// Emits what is held for grouping now, so the alerts already published become safe (delivered or on disk) soon:
+    /// before a stop or a revoke commits offsets. Completes when the emission is handed to the sinks, or at the timeout.
+    /// </summary>
+    Task FlushAsync(TimeSpan timeout) => Task.CompletedTask;
 }

@@ -111,8 +111,27 @@ public sealed class Incident
     /// <summary>Distinct findings (fingerprints) folded in; counted exactly up to 100,000.</summary>
     public long DistinctFindings { get; private set; }
 
+    // Receipts of the alerts added since the last emission; an emission (snapshot) takes them along.
+    private List<AlertReceipt>? _receipts;
+
+    /// <summary>The receipts this emission carries (settled once every sink has it), or those waiting for the next one.</summary>
+    public IReadOnlyList<AlertReceipt> Receipts => (IReadOnlyList<AlertReceipt>?)_receipts ?? [];
+
+    /// <summary>Hands the receipts over (to settle them elsewhere); the incident keeps none.</summary>
+    public List<AlertReceipt>? TakeReceipts()
+    {
+        var r = _receipts;
+        _receipts = null;
+        return r;
+    }
+
     public void Add(Alert alert)
     {
+        if (alert.Receipt is { } receipt)
+        {
+            (_receipts ??= []).Add(receipt);
+        }
+
         if (Pending == 0)
         {
             PendingSince = alert.Time;
@@ -173,5 +192,6 @@ public sealed class Incident
     }
 
     /// <summary>An immutable copy for sinks (the live incident keeps changing on the dispatcher thread).</summary>
-    public Incident Snapshot() => new(this);
+    /// <summary>A copy to emit; it takes the receipts of the alerts it brings.</summary>
+    public Incident Snapshot() => new(this) { _receipts = TakeReceipts() };
 }

@@ -4,7 +4,8 @@ namespace RuntimeSentinel.Core.Events;
 
 /// <summary>
 /// Told when the message at an offset is fully processed, so its offset may be committed. Implemented by the
-/// Kafka consumer's per-partition tracker; detection calls it after the baseline has seen the event.
+/// Kafka consumer's per-partition tracker; detection calls it after the baseline has seen the event, or, when the event
+/// raised alerts, once they are delivered or on disk (from a sink's thread). Implementations are thread-safe.
 /// </summary>
 public interface IOffsetCompletion
 {
