@@ -74,6 +74,47 @@ public sealed partial class DetectionPipeline
         // What each workload's baseline looked like at its last checkpoint: unchanged ones are not written again.
         private readonly Dictionary<WorkloadKey, (DateTimeOffset LastSeen, long Events, BaselinePhase Phase)> _checkpointed = new();
 
+        // Cooldowns set by alerts whose receipts have not settled, per workload (see WorkloadBaseline.WriteState).
+        private readonly Dictionary<WorkloadKey, List<(Feature Feature, FeatureKey Item, AlertReceipt Receipt)>> _unsafeCooldowns = new();
+
+        /// <summary>Notes that an alert for this item of the workload is not safe yet (bounded; settled ones are pruned).</summary>
+        private void NoteUnsafe(WorkloadKey key, Feature feature, in FeatureKey item, AlertReceipt receipt)
+        {
+            if (!_unsafeCooldowns.TryGetValue(key, out var list))
+            {
+                _unsafeCooldowns[key] = list = [];
+            }
+
+            if (list.Count >= 64)
+            {
+                list.RemoveAll(x => x.Receipt.Open == 0);
+                if (list.Count >= 1024)
+                {
+                    list.RemoveAt(0);
+                }
+            }
+
+            list.Add((feature, item, receipt));
+        }
+
+        private Func<Feature, FeatureKey, bool>? UnsafeCooldowns(WorkloadKey key)
+        {
+            if (!_unsafeCooldowns.TryGetValue(key, out var list))
+            {
+                return null;
+            }
+
+            list.RemoveAll(x => x.Receipt.Open == 0);
+            if (list.Count == 0)
+            {
+                _unsafeCooldowns.Remove(key);
+                return null;
+            }
+
+            var open = list.Select(x => (x.Feature, x.Item)).ToHashSet();
+            return (f, item) => open.Contains((f, item));
+        }
+
         private static (DateTimeOffset, long, BaselinePhase) ChangeMark(WorkloadBaseline b) => (b.LastSeen, b.EventsLearned + b.EventsScored, b.Phase);
 
         /// <summary>A receipt for an event's alerts: when all are safe, the event's offset completes.</summary>
@@ -97,7 +138,13 @@ public sealed partial class DetectionPipeline
                 tcs.TrySetResult();
             }))
             {
-                // Stopped: the loop checkpointed everything when it ended.
+                // Stopped: once the loop has ended no other thread touches the baselines. Checkpointing again then
+                // writes what changed since, such as cooldowns whose alerts became safe after the loop ended.
+                if (_loop.IsCompleted)
+                {
+                    CheckpointChanged();
+                }
+
                 tcs.TrySetResult();
             }
 
@@ -120,11 +167,12 @@ public sealed partial class DetectionPipeline
             try
             {
                 var at = _time.GetUtcNow();
-                var bytes = WorkloadCheckpoint.Write(key.Value, b, at);
+                var unsafeCooldowns = UnsafeCooldowns(key);
+                var bytes = WorkloadCheckpoint.Write(key.Value, b, at, unsafeCooldown: unsafeCooldowns);
                 var result = "written";
                 if (bytes.Length > _options.CheckpointMaxBytes)
                 {
-                    bytes = WorkloadCheckpoint.Write(key.Value, b, at, includeModel: false);
+                    bytes = WorkloadCheckpoint.Write(key.Value, b, at, includeModel: false, unsafeCooldown: unsafeCooldowns);
                     result = "without_model";
                     if (bytes.Length > _options.CheckpointMaxBytes)
                     {
@@ -133,7 +181,9 @@ public sealed partial class DetectionPipeline
                 }
 
                 _stateStore.Save(key.Value, bytes);
-                _checkpointed[key] = ChangeMark(b);
+
+                // While alerts are unsafe the checkpoint lacks their cooldowns: write it again until they settle.
+                _checkpointed[key] = unsafeCooldowns is null ? ChangeMark(b) : default;
                 _metrics.Checkpoints.WithLabels(result).Inc();
                 _metrics.CheckpointBytes.Inc(bytes.Length);
             }

@@ -714,6 +714,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                     {
                         _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, baseline.Models, _options.Models.TopFeatures) with { Receipt = receipt });
                         published++;
+                        if (receipt is not null)
+                        {
+                            NoteUnsafe(item.Key, f.Feature, f.Item, receipt);
+                        }
                         baseline.AlertsRaised++;
                         _rate.Record(_time.GetUtcNow());
                     }
@@ -791,6 +795,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
                 // Its checkpoint brings it back as it was when it returns (here or on another node).
                 Checkpoint(idle.Key, idle.Value);
                 _checkpointed.Remove(idle.Key);
+                _unsafeCooldowns.Remove(idle.Key);
                 _baselines.Remove(idle.Key);
                 idle.Value.Models?.Release();
                 _owner.OnGone(idle.Key.Value);

@@ -534,6 +534,11 @@ public sealed partial class KafkaIngestService : BackgroundService
             // leave the group.
             _pipeline.CompleteAsync().GetAwaiter().GetResult();
             AwaitAlerts(TimeSpan.FromSeconds(10));
+            if (_state is not null)
+            {
+                // Again, now that the alerts are safe: the checkpoint then holds their cooldowns too.
+                _pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            }
             if (consumer is null)
             {
                 return;

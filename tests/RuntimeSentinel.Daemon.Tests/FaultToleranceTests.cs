@@ -27,7 +27,7 @@ public sealed class FaultToleranceTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    private SentinelProcess Daemon(string name) => new(
+    private SentinelProcess Daemon(string name, string groupWait = "00:00:00.500") => new(
         new Dictionary<string, string>
         {
             ["SENTINEL_Kafka__SessionTimeoutMs"] = "3000",
@@ -36,7 +36,7 @@ public sealed class FaultToleranceTests : IDisposable
             ["SENTINEL_Detection__MinLearningEvents"] = "20",
             ["SENTINEL_Detection__CheckpointInterval"] = "00:00:01",
             ["SENTINEL_Detection__MetricsInterval"] = "00:00:01",
-            ["SENTINEL_Alerting__IncidentGroupWait"] = "00:00:00.500",
+            ["SENTINEL_Alerting__IncidentGroupWait"] = groupWait,
             ["SENTINEL_Alerting__Console"] = "false",
             ["SENTINEL_Alerting__SpillDirectory"] = Path.Combine(Path.GetTempPath(), "sentinel-faults-" + name + "-" + Guid.NewGuid().ToString("N")),
         },
@@ -240,6 +240,48 @@ public sealed class FaultToleranceTests : IDisposable
             daemons.ForEach(d => d.Dispose());
             https.ForEach(h => h.Dispose());
         }
+    }
+
+    [Fact]
+    public async Task Run_KilledWhileAlertsWaitForGrouping_TheNextMemberRaisesThemAgain()
+    {
+        // Incidents wait 30 s for related alerts before they are emitted: the daemon dies inside that wait.
+        using var producer = KafkaTestKit.Producer(_cluster);
+        using var first = Daemon("k1", groupWait: "00:00:30");
+        using var h1 = await HttpAsync(first);
+        for (var w = 0; w < Workloads; w++)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                producer.Produce("sentinel.events", Known(w));
+            }
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(
+            () => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_state_writes_total", "ok") >= Workloads && Exposition.Sum(MetricsAsync(h1).Result, "sentinel_workloads", "learning") == 0,
+            TimeSpan.FromSeconds(60),
+            "every workload learned and checkpointed");
+        for (var w = 0; w < Workloads; w++)
+        {
+            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_alerts_total") >= Workloads, TimeSpan.FromSeconds(30), "every nc alert raised");
+
+        // Auto-commit runs every second: give it three. The alerts' offsets must not be among what it commits.
+        await Task.Delay(3000);
+        first.KillHard();
+        Assert.Empty(KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", _ => false, TimeSpan.FromSeconds(1)));
+
+        // The next member re-reads the events whose alerts were not safe, and raises them.
+        using var second = Daemon("k2");
+        using var h2 = await HttpAsync(second);
+        Assert.Equal(Workloads, AlertedOnNc());
+        Assert.Equal(0, Exposition.Sum(await MetricsAsync(h2), "sentinel_workloads", "learning"));
+        Assert.Equal(0, await second.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        AssertEveryEventCommitted();
     }
 
     private static Message<byte[]?, byte[]> Known(int w) =>

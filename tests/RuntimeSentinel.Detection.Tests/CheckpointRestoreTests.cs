@@ -37,7 +37,7 @@ public class CheckpointRestoreTests
         }
     }
 
-    private static (DetectionPipeline Pipeline, RecordingAlerts Alerts, DetectionMetrics Metrics) Start(IWorkloadStateStore store, FakeTimeProvider time)
+    private static (DetectionPipeline Pipeline, RecordingAlerts Alerts, DetectionMetrics Metrics) Start(IWorkloadStateStore store, FakeTimeProvider time, bool holdReceipts = false)
     {
         var options = WorkloadModelTests.Options();
         options.Clock = "event";
@@ -45,7 +45,7 @@ public class CheckpointRestoreTests
         options.MinLearningEvents = 100;
         options.Shards = 2;
         options.Models.ShadowDuration = TimeSpan.Zero;
-        var alerts = new RecordingAlerts();
+        var alerts = new RecordingAlerts { Hold = holdReceipts };
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), alerts, metrics, time, NullLogger<DetectionPipeline>.Instance, stateStore: store);
         pipeline.Start();
@@ -116,6 +116,36 @@ public class CheckpointRestoreTests
 
         // The stop replaced the bad record with a good one.
         Assert.Equal(BaselinePhase.Learning, WorkloadCheckpoint.Read(store.Records[key], WorkloadModelTests.Options()).Baseline.Phase);
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    public async Task Restart_AlertNotSafeAtTheCheckpoint_IsRaisedAgainWhenItsEventIsReplayed(bool safeBeforeStop, int raisedAgain)
+    {
+        var store = new MemoryStore();
+        var time = new FakeTimeProvider(Some.Time);
+        var w = new SyntheticWorkload(44);
+        var attackAt = Some.Time.AddSeconds(1300);
+        var attack = Some.Exec("/usr/bin/nc", "/bin/sh", w.Workload) with { Timestamp = attackAt };
+
+        // The first process raises the alert, then stops (checkpointing) before or after its sinks made it safe.
+        var (first, held, _) = Start(store, time, holdReceipts: true);
+        await FeedAsync(first, w.Seconds(Some.Time, 1260).Append(attack));
+        await first.CompleteAsync();
+        var alert = Assert.Single(held.All, a => a.Summary.Contains("/usr/bin/nc", StringComparison.Ordinal));
+        if (safeBeforeStop)
+        {
+            alert.Receipt!.Settle();
+            Assert.True(await first.CheckpointAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        // The next process replays the uncommitted event: an alert nobody received is raised again; one already
+        // delivered is cooling down (no duplicate).
+        var (second, alerts, _) = Start(store, time);
+        await FeedAsync(second, [attack with { Timestamp = attackAt.AddSeconds(1) }]);
+        await second.CompleteAsync();
+        Assert.Equal(raisedAgain, alerts.All.Count(a => a.Summary.Contains("/usr/bin/nc", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -8,7 +8,9 @@ public sealed partial class WorkloadBaseline
 {
     private const int MaxSmallSet = 64;
 
-    internal void WriteState(StateWriter w)
+    /// <param name="unsafeCooldown">Cooldowns of alerts not yet delivered or on disk: left out, so that replaying their
+    /// events after a crash (their offsets are not committed) raises them again instead of finding them cooling down.</param>
+    internal void WriteState(StateWriter w, Func<Feature, FeatureKey, bool>? unsafeCooldown = null)
     {
         w.Byte((byte)Phase);
         w.Time(FirstSeen);
@@ -42,8 +44,9 @@ public sealed partial class WorkloadBaseline
             }
         }
 
-        w.Count(_lastAlerted.Count);
-        foreach (var ((feature, key), at) in _lastAlerted)
+        var cooldowns = unsafeCooldown is null ? _lastAlerted.ToList() : _lastAlerted.Where(kv => !unsafeCooldown(kv.Key.Item1, kv.Key.Item2)).ToList();
+        w.Count(cooldowns.Count);
+        foreach (var ((feature, key), at) in cooldowns)
         {
             w.Byte((byte)feature);
             WriteKey(w, key);

@@ -33,7 +33,8 @@ public static class WorkloadCheckpoint
     private static readonly ConditionalWeakTable<WorkloadModel, byte[]> PackedModels = new();
 
     /// <param name="includeModel">False to leave the model out (the record would be too large for the topic).</param>
-    public static byte[] Write(string workload, WorkloadBaseline baseline, DateTimeOffset at, bool includeModel = true)
+    /// <param name="unsafeCooldown">Cooldowns to leave out: those of alerts that are not safe yet (see <see cref="WorkloadBaseline"/>).</param>
+    public static byte[] Write(string workload, WorkloadBaseline baseline, DateTimeOffset at, bool includeModel = true, Func<Feature, FeatureKey, bool>? unsafeCooldown = null)
     {
         using var output = new MemoryStream();
         Span<byte> header = stackalloc byte[HeaderBytes];
@@ -46,7 +47,7 @@ public static class WorkloadCheckpoint
         {
             w.String(workload);
             w.Time(at);
-            baseline.WriteState(w);
+            baseline.WriteState(w, unsafeCooldown);
             var model = includeModel ? baseline.Models?.Model : null;
             var packed = model is null ? null : PackedModels.GetValue(model, Pack);
             if (packed is { Length: > 0 and <= MaxModelBytes })
