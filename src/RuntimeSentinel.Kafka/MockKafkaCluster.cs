@@ -91,6 +91,26 @@ public sealed partial class MockKafkaCluster : IDisposable
         rd_kafka_mock_push_request_errors_array(_mc, apiKey, (UIntPtr)errors.Length, errors);
     }
 
+    /// <summary>Takes a broker (ids start at 1) down: its connections close and it accepts none until <see cref="SetBrokerUp"/>.</summary>
+    public void SetBrokerDown(int brokerId)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (rd_kafka_mock_broker_set_down(_mc, brokerId) != 0)
+        {
+            throw new InvalidOperationException($"mock cluster has no broker {brokerId}");
+        }
+    }
+
+    /// <summary>Brings a broker taken down by <see cref="SetBrokerDown"/> back.</summary>
+    public void SetBrokerUp(int brokerId)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (rd_kafka_mock_broker_set_up(_mc, brokerId) != 0)
+        {
+            throw new InvalidOperationException($"mock cluster has no broker {brokerId}");
+        }
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
@@ -129,4 +149,10 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial void rd_kafka_mock_cluster_destroy(IntPtr mc);
+
+    [LibraryImport(Lib)]
+    private static partial int rd_kafka_mock_broker_set_down(IntPtr mc, int brokerId);
+
+    [LibraryImport(Lib)]
+    private static partial int rd_kafka_mock_broker_set_up(IntPtr mc, int brokerId);
 }

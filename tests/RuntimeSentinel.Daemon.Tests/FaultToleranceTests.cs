@@ -284,6 +284,42 @@ public sealed class FaultToleranceTests : IDisposable
         AssertEveryEventCommitted();
     }
 
+    [Fact]
+    public async Task Run_BrokerDownAndBackUp_DaemonKeepsGoingAndCatchesUp()
+    {
+        using var producer = KafkaTestKit.Producer(_cluster);
+        using var daemon = Daemon("b1");
+        using var http = await HttpAsync(daemon);
+        for (var w = 0; w < Workloads; w++)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                producer.Produce("sentinel.events", Known(w));
+            }
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(http).Result, "sentinel_events_consumed_total") >= Workloads * 30, TimeSpan.FromSeconds(60), "learning events consumed");
+
+        // The only broker goes away for ten seconds; events keep arriving at the producer meanwhile.
+        _cluster.SetBrokerDown(1);
+        for (var w = 0; w < Workloads; w++)
+        {
+            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+        }
+
+        await Task.Delay(10_000);
+        Assert.False(daemon.HasExited, "the daemon stopped while the broker was down:\n" + daemon.Stderr[^Math.Min(daemon.Stderr.Length, 3000)..]);
+        _cluster.SetBrokerUp(1);
+        producer.Flush(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(Workloads, AlertedOnNc());
+        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(http).Result, "sentinel_events_consumed_total") >= Workloads * 31, TimeSpan.FromSeconds(60), "caught up");
+        Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+        Assert.Equal(0, await daemon.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        AssertEveryEventCommitted();
+    }
+
     private static Message<byte[]?, byte[]> Known(int w) =>
         new() { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) };
 
