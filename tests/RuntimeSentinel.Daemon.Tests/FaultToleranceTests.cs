@@ -27,8 +27,8 @@ public sealed class FaultToleranceTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    private SentinelProcess Daemon(string name, string groupWait = "00:00:00.500") => new(
-        new Dictionary<string, string>
+    private SentinelProcess Daemon(string name, string groupWait = "00:00:00.500", Dictionary<string, string>? extra = null) => new(
+        new Dictionary<string, string>(extra ?? [])
         {
             ["SENTINEL_Kafka__SessionTimeoutMs"] = "3000",
             ["SENTINEL_Kafka__HeartbeatIntervalMs"] = "300",
@@ -38,7 +38,7 @@ public sealed class FaultToleranceTests : IDisposable
             ["SENTINEL_Detection__MetricsInterval"] = "00:00:01",
             ["SENTINEL_Alerting__IncidentGroupWait"] = groupWait,
             ["SENTINEL_Alerting__Console"] = "false",
-            ["SENTINEL_Alerting__SpillDirectory"] = Path.Combine(Path.GetTempPath(), "sentinel-faults-" + name + "-" + Guid.NewGuid().ToString("N")),
+            ["SENTINEL_Alerting__SpillDirectory"] = extra?.GetValueOrDefault("SENTINEL_Alerting__SpillDirectory") ?? Path.Combine(Path.GetTempPath(), "sentinel-faults-" + name + "-" + Guid.NewGuid().ToString("N")),
         },
         "run", "--bootstrap-servers", _cluster.BootstrapServers, "--group", "faults", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--duration", "170");
 
@@ -318,6 +318,101 @@ public sealed class FaultToleranceTests : IDisposable
         Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
         Assert.Equal(0, await daemon.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
         AssertEveryEventCommitted();
+    }
+
+    [Fact]
+    public async Task Run_WebhookDownAndDaemonKilledMeanwhile_EveryIncidentDeliveredOnceBothReturn()
+    {
+        using var temp = new TempFolder("sentinel-spill-kill-");
+        var port = FreePort();
+        var webhook = new Dictionary<string, string>
+        {
+            ["SENTINEL_Alerting__Webhook__Url"] = $"http://127.0.0.1:{port}/hook",
+            ["SENTINEL_Alerting__MaxBackoff"] = "00:00:01",
+            ["SENTINEL_Alerting__SpillDirectory"] = temp.Path,
+        };
+        using var producer = KafkaTestKit.Producer(_cluster);
+        using var first = Daemon("w1", extra: webhook);
+        using var h1 = await HttpAsync(first);
+        for (var w = 0; w < Workloads; w++)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                producer.Produce("sentinel.events", Known(w));
+            }
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_workloads", "learning") == 0 && Exposition.Sum(MetricsAsync(h1).Result, "sentinel_events_consumed_total") >= Workloads * 30, TimeSpan.FromSeconds(60), "learned");
+        for (var w = 0; w < Workloads; w++)
+        {
+            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+
+        // Nobody listens on the webhook port: the incidents go to the spill directory, which makes them safe.
+        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_alert_sink_spilled_total", "webhook") >= Workloads, TimeSpan.FromSeconds(60), "every incident spilled");
+        await Task.Delay(2000); // an auto-commit or two
+        first.KillHard();
+
+        // Both come back: the receiver, and a daemon on the same node (same spill directory).
+        using var receiver = new System.Net.HttpListener();
+        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
+        receiver.Start();
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var receiving = Task.Run(async () =>
+        {
+            while (receiver.IsListening)
+            {
+                System.Net.HttpListenerContext ctx;
+                try
+                {
+                    ctx = await receiver.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                using (var reader = new StreamReader(ctx.Request.InputStream))
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(await reader.ReadToEndAsync());
+                    foreach (var incident in doc.RootElement.EnumerateArray())
+                    {
+                        if (incident.GetRawText().Contains("/usr/bin/nc", StringComparison.Ordinal))
+                        {
+                            lock (ids)
+                            {
+                                var key = incident.GetProperty("id").GetString() + "#" + incident.GetProperty("version").GetInt32();
+                                ids[key] = ids.GetValueOrDefault(key) + 1;
+                            }
+                        }
+                    }
+                }
+
+                ctx.Response.StatusCode = 200;
+                ctx.Response.Close();
+            }
+        });
+        using var second = Daemon("w2", extra: webhook);
+        using var h2 = await HttpAsync(second);
+        await KafkaTestKit.EventuallyAsync(() => { lock (ids) { return ids.Count >= Workloads; } }, TimeSpan.FromSeconds(60), "every spilled incident delivered");
+        Assert.Equal(0, await second.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        receiver.Stop();
+        await receiving;
+
+        // Each (id, version) once: spilled, so safe, so committed, so not raised again by the second daemon.
+        Assert.Equal(Workloads, ids.Count);
+        Assert.All(ids, kv => Assert.Equal(1, kv.Value));
+        AssertEveryEventCommitted();
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
     }
 
     private static Message<byte[]?, byte[]> Known(int w) =>
