@@ -18,6 +18,8 @@ public sealed class DetectionMetrics
         ItemsLearned = factory.CreateGauge("sentinel_baseline_items", "Distinct items held in baselines, by feature.", ["feature"]);
         CapacityExceeded = factory.CreateCounter("sentinel_baseline_capacity_exceeded_total", "Items not learned because a per-workload bound was full, by feature.", ["feature"]);
         SnapshotTimeouts = factory.CreateCounter("sentinel_workload_snapshot_timeouts_total", "Workload snapshots (/workloads, metrics refresh) that left out a shard busy for over 10 s.");
+        MemoryBudget = factory.CreateGauge("sentinel_memory_budget_bytes", "The node's memory budget for detection state: baselines' items and models (Detection:MemoryBudgetMiB).");
+        MemoryUsed = factory.CreateGauge("sentinel_memory_used_bytes", "Memory reserved from that budget by baselines' items and models.");
         Checkpoints = factory.CreateCounter("sentinel_checkpoints_total", "Workload checkpoints handed to the state store, by result (written, without_model: too large with it, failed).", ["result"]);
         CheckpointBytes = factory.CreateCounter("sentinel_checkpoint_bytes_total", "Bytes of workload checkpoints handed to the state store.");
         Restores = factory.CreateCounter("sentinel_state_restores_total", "Workloads that appeared with a checkpoint in the state store, by result (restored, refused: unreadable or for another workload).", ["result"]);
@@ -111,6 +113,10 @@ public sealed class DetectionMetrics
     public Counter WorkloadsEvicted { get; }
 
     public Counter Checkpoints { get; }
+
+    public Gauge MemoryBudget { get; }
+
+    public Gauge MemoryUsed { get; }
 
     public Counter CheckpointBytes { get; }
 

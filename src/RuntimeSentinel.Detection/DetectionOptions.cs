@@ -33,6 +33,13 @@ public sealed class DetectionOptions
     /// <summary>Most workloads tracked at once; the longest idle is evicted beyond it.</summary>
     public int MaxWorkloads { get; set; } = 5000;
 
+    /// <summary>
+    /// The node's memory for detection state: every baseline's learned items and every workload's models (whose share is
+    /// also capped by <c>Models:MemoryBudgetMiB</c>). When it is spent, baselines learn no new items (counted) and idle
+    /// learning workloads are evicted before active ones. Keep it below the pod's memory limit minus the runtime's needs.
+    /// </summary>
+    public int MemoryBudgetMiB { get; set; } = 768;
+
     /// <summary>Most distinct items learned per feature per workload (paths, endpoints, ...).</summary>
     public int MaxItemsPerFeature { get; set; } = 4096;
 

@@ -216,9 +216,10 @@ public sealed partial class DetectionPipeline
 
             try
             {
-                var r = WorkloadCheckpoint.Read(data, _options);
+                var r = WorkloadCheckpoint.Read(data, _options, _owner.NodeMemory);
                 if (r.Workload != key.Value)
                 {
+                    r.Baseline.ReleaseMemory();
                     throw new CheckpointRejectedException($"it is the checkpoint of {r.Workload}");
                 }
 

@@ -26,6 +26,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
     private readonly ModelMemoryBudget _modelMemory;
+    private readonly ModelMemoryBudget _nodeMemory;
     private readonly ConcurrentDictionary<string, byte> _tracked = new(StringComparer.Ordinal);
     private ITimer? _metricsTimer;
     private int _started;
@@ -44,7 +45,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "rarity_bits").Set(o.RarityBits);
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "resource_z").Set(o.ResourceZThreshold);
         metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
-        _modelMemory = new ModelMemoryBudget(o.Models.MemoryBudgetMiB * 1024L * 1024L);
+        _nodeMemory = new ModelMemoryBudget(o.MemoryBudgetMiB * 1024L * 1024L);
+        _modelMemory = new ModelMemoryBudget(o.Models.MemoryBudgetMiB * 1024L * 1024L, _nodeMemory);
+        metrics.MemoryBudget.Set(_nodeMemory.Limit);
         metrics.ModelMemoryBudget.Set(_modelMemory.Limit);
         var n = o.EffectiveShards;
         _shards = new Shard[n];
@@ -96,9 +99,10 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);
             _metrics.ModelMemory.Set(_modelMemory.Used);
+            _metrics.MemoryUsed.Set(_nodeMemory.Used);
             foreach (var r in Enum.GetValues<MemoryRefusal>())
             {
-                _metrics.ModelMemoryRefusals.WithLabels(r.ToWire()).IncTo(_modelMemory.Refusals(r));
+                _metrics.ModelMemoryRefusals.WithLabels(r.ToWire()).IncTo(_modelMemory.Refusals(r) + _nodeMemory.Refusals(r));
             }
 
             _metrics.QueueDepth.Set(_shards.Sum(s => s.QueueCount));
@@ -142,6 +146,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
     /// <summary>The node's memory budget for models, shared by the shards (for tests and the CLI summary).</summary>
     public ModelMemoryBudget ModelMemory => _modelMemory;
+
+    /// <summary>The node's memory budget for all detection state: baselines' items and (through <see cref="ModelMemory"/>) models.</summary>
+    public ModelMemoryBudget NodeMemory => _nodeMemory;
 
     /// <summary>Queues an event; waits while the shard is full. Returns false once the pipeline is completing.</summary>
     public ValueTask<bool> EnqueueAsync(in IngestItem item, CancellationToken cancellationToken)
@@ -790,13 +797,19 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             if (_baselines.Count >= _maxWorkloads)
             {
-                var idle = _baselines.MinBy(kv => kv.Value.LastSeen);
+                // Idle learning workloads go first: they lose minutes of learning, an active one its whole baseline.
+                var idle = _baselines.Where(kv => kv.Value.Phase is BaselinePhase.Learning or BaselinePhase.Stale).DefaultIfEmpty().MinBy(kv => kv.Value?.LastSeen ?? DateTimeOffset.MaxValue);
+                if (idle.Value is null)
+                {
+                    idle = _baselines.MinBy(kv => kv.Value.LastSeen);
+                }
 
                 // Its checkpoint brings it back as it was when it returns (here or on another node).
                 Checkpoint(idle.Key, idle.Value);
                 _checkpointed.Remove(idle.Key);
                 _unsafeCooldowns.Remove(idle.Key);
                 _baselines.Remove(idle.Key);
+                idle.Value.ReleaseMemory();
                 idle.Value.Models?.Release();
                 _owner.OnGone(idle.Key.Value);
                 _metrics.WorkloadsEvicted.Inc();
@@ -810,7 +823,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
             }
 
             var restored = Restore(key);
-            b = restored?.Baseline ?? new WorkloadBaseline(_options, now);
+            b = restored?.Baseline ?? new WorkloadBaseline(_options, now, _owner.NodeMemory);
             if (_options.Models.Enabled)
             {
                 b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay, _owner.ModelMemory);

@@ -99,6 +99,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:ShardQueueCapacity must be at least 1.");
         }
 
+        if (o.MemoryBudgetMiB is < 16 or > 1 << 20 || o.Models.MemoryBudgetMiB > o.MemoryBudgetMiB)
+        {
+            errors.Add("Detection:MemoryBudgetMiB must be between 16 and 1048576, and at least Detection:Models:MemoryBudgetMiB (the models' share of it).");
+        }
+
         if (o.MaxWorkloads < 1)
         {
             errors.Add("Detection:MaxWorkloads must be at least 1.");

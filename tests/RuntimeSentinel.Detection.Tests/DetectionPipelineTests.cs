@@ -67,6 +67,100 @@ public class DetectionPipelineTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_FloodOfUniqueItemsAndWorkloads_NodeBudgetHoldsAndEvictionGivesMemoryBack()
+    {
+        var time = new FakeTimeProvider(Some.Time);
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var options = Options.Create(new DetectionOptions
+        {
+            Shards = 2,
+            MaxWorkloads = 200,
+            MemoryBudgetMiB = 16,
+            LearningDuration = TimeSpan.FromHours(1),
+            MinLearningEvents = 1_000_000,
+            Models = new Models.ModelOptions { Enabled = false, MemoryBudgetMiB = 8 },
+        });
+        var pipeline = new DetectionPipeline(options, new RecordingAlerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var completions = new Completions();
+        var resolver = new WorkloadResolver("t");
+        long offset = 0;
+
+        // An attacker's flood: 150,000 unique paths in 50 workloads (22 MB of items), then 1,000 new workloads.
+        for (var i = 0; i < 150_000; i++)
+        {
+            var wl = Some.Workload(owner: "svc" + (i % 50), pod: $"svc{i % 50}-7d9f8b6c5b-x2k4p");
+            var e = Some.FileOpen($"/var/lib/app/{Letters(i)}/settings-{Letters(i * 7)}.conf", workload: wl);
+            await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+        }
+
+        await KafkaTestKit.EventuallyAsync(() => completions.Offsets.Count == offset, TimeSpan.FromSeconds(60), "flood processed");
+        var afterPaths = pipeline.NodeMemory.Used;
+        Assert.InRange(afterPaths, (16L << 20) - 1024, 16L << 20); // spent, never over
+        Assert.True(pipeline.NodeMemory.Refusals(Models.MemoryRefusal.BaselineItems) > 0);
+
+        time.Advance(TimeSpan.FromMinutes(5)); // the flooded workloads go quiet
+        for (var w = 0; w < 1_000; w++)
+        {
+            var wl = Some.Workload(owner: "flood" + w, pod: $"flood{w}-7d9f8b6c5b-x2k4p");
+            var e = Some.Syscall("read", wl);
+            await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+        }
+
+        await pipeline.CompleteAsync();
+        await pipeline.PublishWorkloadMetricsAsync();
+
+        // The 50 path-flooded workloads were evicted (idle, learning) and gave their memory back.
+        Assert.True(pipeline.NodeMemory.Used < 1L << 20, $"{pipeline.NodeMemory.Used} bytes still reserved");
+        Assert.Equal(pipeline.NodeMemory.Used, metrics.MemoryUsed.Value);
+        Assert.Equal(16L << 20, metrics.MemoryBudget.Value);
+        Assert.True(metrics.ModelMemoryRefusals.WithLabels("baseline_items").Value > 0);
+    }
+
+    /// <summary>A name of letters only (the path normaliser folds digits and hex into wildcards).</summary>
+    private static string Letters(int n)
+    {
+        var sb = new System.Text.StringBuilder("n");
+        for (var i = 0; i < 6; i++, n /= 26)
+        {
+            sb.Append((char)('a' + (n % 26)));
+        }
+
+        return sb.ToString();
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_MaxWorkloadsReached_IdleLearningWorkloadEvictedBeforeAnIdlerActiveOne()
+    {
+        var time = new FakeTimeProvider(Some.Time);
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var options = Options.Create(new DetectionOptions { Shards = 1, MaxWorkloads = 2, LearningDuration = TimeSpan.Zero, MinLearningEvents = 10, Models = new Models.ModelOptions { Enabled = false } });
+        var pipeline = new DetectionPipeline(options, new RecordingAlerts(), metrics, time, NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var completions = new Completions();
+        var resolver = new WorkloadResolver("t");
+        long offset = 0;
+        async Task Feed(string owner, int events)
+        {
+            for (var i = 0; i < events; i++)
+            {
+                var e = Some.Syscall("read", Some.Workload(owner: owner, pod: owner + "-7d9f8b6c5b-x2k4p"));
+                await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+            }
+        }
+
+        await Feed("active", 20);   // learned, then idle the longest
+        time.Advance(TimeSpan.FromMinutes(1));
+        await Feed("learning", 3);  // still learning
+        time.Advance(TimeSpan.FromMinutes(1));
+        await Feed("newcomer", 1);
+        await pipeline.CompleteAsync();
+
+        var left = (await pipeline.SnapshotAsync()).Select(s => s.Key.OwnerName).Order().ToList();
+        Assert.Equal(["active", "newcomer"], left);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_EventRaisesAlerts_ItsOffsetCompletesOnlyWhenTheyAreSafe()
     {
         var time = new FakeTimeProvider(Some.Time);

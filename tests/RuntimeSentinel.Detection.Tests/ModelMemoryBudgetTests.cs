@@ -20,6 +20,21 @@ public class ModelMemoryBudgetTests
     }
 
     [Fact]
+    public void TryReserve_ShareOfANodeBudget_MustFitInBothAndReleasesBoth()
+    {
+        var node = new ModelMemoryBudget(1000);
+        var models = new ModelMemoryBudget(600, node);
+        Assert.True(node.TryReserve(300)); // baselines' items
+        Assert.True(models.TryReserve(600));
+        Assert.Equal(900, node.Used);
+        Assert.False(models.TryReserve(1)); // its own share is spent
+        models.Release(600);
+        Assert.True(node.TryReserve(500));
+        Assert.False(models.TryReserve(300)); // its share has room, the node has not
+        Assert.Equal((0L, 800L), (models.Used, node.Used));
+    }
+
+    [Fact]
     public void Release_MoreThanReserved_ThrowsInsteadOfHidingALeak()
     {
         var budget = new ModelMemoryBudget(1000);

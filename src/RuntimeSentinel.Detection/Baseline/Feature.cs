@@ -45,9 +45,28 @@ public static class FeatureNames
 /// learned and <see cref="Overflow"/> counts them: memory per workload stays bounded however many unique paths
 /// an attacker (or a noisy app) produces.
 /// </summary>
-public sealed class BoundedCounter(int capacity)
+public sealed class BoundedCounter(int capacity, Models.ModelMemoryBudget? memory = null)
 {
     private readonly Dictionary<FeatureKey, long> _counts = new();
+
+    /// <summary>What a learned item costs: the dictionary entry (key of two references and an int, count, hash, next) and its strings.</summary>
+    public static long ItemBytes(in FeatureKey key) => 64 + (2L * (key.A.Length + (key.B?.Length ?? 0)));
+
+    /// <summary>Bytes reserved from the node's memory budget for the items held.</summary>
+    public long ReservedBytes { get; private set; }
+
+    /// <summary>Items not learned because the node's memory budget was spent (part of <see cref="Overflow"/>).</summary>
+    public long MemoryRefused { get; private set; }
+
+    /// <summary>Gives the items' memory back to the node's budget (the counter is being dropped).</summary>
+    public void ReleaseMemory()
+    {
+        if (ReservedBytes > 0)
+        {
+            memory?.Release(ReservedBytes);
+            ReservedBytes = 0;
+        }
+    }
 
     public int Capacity { get; } = capacity;
 
@@ -70,7 +89,7 @@ public sealed class BoundedCounter(int capacity)
             return 0;
         }
 
-        if (_counts.Count >= Capacity)
+        if (_counts.Count >= Capacity || !Reserve(key))
         {
             Overflow++;
             return -1;
@@ -85,10 +104,19 @@ public sealed class BoundedCounter(int capacity)
     /// <summary>Puts back a checkpointed item; false when it is already there or the cap is reached.</summary>
     internal bool Restore(in FeatureKey key, long count)
     {
-        if (_counts.Count >= Capacity || !_counts.TryAdd(key, count))
+        if (_counts.Count >= Capacity || _counts.ContainsKey(key))
         {
             return false;
         }
+
+        if (!Reserve(key))
+        {
+            // The node's budget is spent: the workload comes back with fewer items rather than not at all.
+            Overflow++;
+            return true;
+        }
+
+        _counts.Add(key, count);
 
         Total += count;
         return true;
@@ -102,4 +130,23 @@ public sealed class BoundedCounter(int capacity)
     }
 
     public IEnumerable<KeyValuePair<FeatureKey, long>> Items => _counts;
+
+    private bool Reserve(in FeatureKey key)
+    {
+        if (memory is null)
+        {
+            return true;
+        }
+
+        var bytes = ItemBytes(key);
+        if (!memory.TryReserve(bytes))
+        {
+            memory.Refused(Models.MemoryRefusal.BaselineItems);
+            MemoryRefused++;
+            return false;
+        }
+
+        ReservedBytes += bytes;
+        return true;
+    }
 }

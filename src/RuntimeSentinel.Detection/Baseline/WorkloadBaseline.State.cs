@@ -77,7 +77,7 @@ public sealed partial class WorkloadBaseline
     }
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
-    internal static WorkloadBaseline ReadState(StateReader r, DetectionOptions options)
+    internal static WorkloadBaseline ReadState(StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory = null)
     {
         var phase = r.Byte();
         if (!Enum.IsDefined((BaselinePhase)phase))
@@ -85,7 +85,7 @@ public sealed partial class WorkloadBaseline
             throw new CheckpointRejectedException($"unknown phase {phase}");
         }
 
-        var b = new WorkloadBaseline(options, r.Time("first_seen"))
+        var b = new WorkloadBaseline(options, r.Time("first_seen"), memory)
         {
             Phase = (BaselinePhase)phase,
             LastSeen = r.Time("last_seen"),
@@ -104,86 +104,96 @@ public sealed partial class WorkloadBaseline
             ContainersWhileLearning = r.Count(int.MaxValue, "containers_while_learning"),
             ProvisionalClock = r.Bool(),
         };
-        if ((b.Phase is BaselinePhase.Active or BaselinePhase.Shadow && b.ActiveSince is null) || (b.Phase == BaselinePhase.Shadow && b.ShadowSince is null))
+        try
         {
-            throw new CheckpointRejectedException($"phase {b.Phase.ToWire()} without the time it began");
-        }
-
-        b._runBased = r.Byte() switch
-        {
-            0 => null,
-            1 => false,
-            2 => true,
-            var x => throw new CheckpointRejectedException($"run_based {x}"),
-        };
-
-        var features = r.Count(FeatureCount, "features");
-        for (var f = 0; f < features; f++)
-        {
-            var total = r.NonNegative("total");
-            var overflow = r.NonNegative("overflow");
-            var n = r.Count(options.MaxItemsPerFeature, $"{((Feature)f).ToWire()} items");
-            var counter = new BoundedCounter(options.MaxItemsPerFeature);
-            for (var i = 0; i < n; i++)
+            if ((b.Phase is BaselinePhase.Active or BaselinePhase.Shadow && b.ActiveSince is null) || (b.Phase == BaselinePhase.Shadow && b.ShadowSince is null))
             {
+                throw new CheckpointRejectedException($"phase {b.Phase.ToWire()} without the time it began");
+            }
+
+            b._runBased = r.Byte() switch
+            {
+                0 => null,
+                1 => false,
+                2 => true,
+                var x => throw new CheckpointRejectedException($"run_based {x}"),
+            };
+
+            var features = r.Count(FeatureCount, "features");
+            for (var f = 0; f < features; f++)
+            {
+                var total = r.NonNegative("total");
+                var overflow = r.NonNegative("overflow");
+                var n = r.Count(options.MaxItemsPerFeature, $"{((Feature)f).ToWire()} items");
+                var counter = new BoundedCounter(options.MaxItemsPerFeature, memory);
+                b._counters[f].ReleaseMemory();
+                b._counters[f] = counter;
+                for (var i = 0; i < n; i++)
+                {
+                    var key = ReadKey(r);
+                    var count = r.NonNegative("item count");
+                    if (count == 0 || !counter.Restore(key, count))
+                    {
+                        throw new CheckpointRejectedException($"{((Feature)f).ToWire()}: item '{key}' repeated or with no count");
+                    }
+                }
+
+                counter.RestoreTotals(Math.Max(total, counter.Total), overflow + counter.Overflow);
+                if ((Feature)f == Feature.File)
+                {
+                    foreach (var (key, _) in counter.Items)
+                    {
+                        b.CountDirectoryChild(key.A);
+                    }
+                }
+            }
+
+            var cooldowns = r.Count(options.MaxItemsPerFeature, "cooldowns");
+            for (var i = 0; i < cooldowns; i++)
+            {
+                var feature = r.Byte();
+                if (feature >= FeatureCount)
+                {
+                    throw new CheckpointRejectedException($"cooldown of unknown feature {feature}");
+                }
+
                 var key = ReadKey(r);
-                var count = r.NonNegative("item count");
-                if (count == 0 || !counter.Restore(key, count))
+                b._lastAlerted[((Feature)feature, key)] = r.Time("alerted_at");
+            }
+
+            var digests = r.Count(8, "image digests");
+            for (var i = 0; i < digests; i++)
+            {
+                b._imageDigests.Add(r.String("image digest", 512));
+            }
+
+            for (var f = 0; f < FeatureCount; f++)
+            {
+                b._acceptedUntil[f] = r.Time("accepted_until");
+            }
+
+            b._cpu = ReadStats(r, "cpu");
+            b._memory = ReadStats(r, "memory");
+            var containers = r.Count(MaxSmallSet, "containers");
+            for (var i = 0; i < containers; i++)
+            {
+                var id = r.String("container id", 512);
+                if (b._knownContainers.Add(id))
                 {
-                    throw new CheckpointRejectedException($"{((Feature)f).ToWire()}: item '{key}' repeated or with no count");
+                    b._containers.Enqueue(id);
                 }
             }
 
-            counter.RestoreTotals(Math.Max(total, counter.Total), overflow);
-            b._counters[f] = counter;
-            if ((Feature)f == Feature.File)
-            {
-                foreach (var (key, _) in counter.Items)
-                {
-                    b.CountDirectoryChild(key.A);
-                }
-            }
+            b._runs.ReadState(r);
+            b._peerVolume.ReadState(r);
+            return b;
         }
-
-        var cooldowns = r.Count(options.MaxItemsPerFeature, "cooldowns");
-        for (var i = 0; i < cooldowns; i++)
+        catch
         {
-            var feature = r.Byte();
-            if (feature >= FeatureCount)
-            {
-                throw new CheckpointRejectedException($"cooldown of unknown feature {feature}");
-            }
-
-            var key = ReadKey(r);
-            b._lastAlerted[((Feature)feature, key)] = r.Time("alerted_at");
+            // A record refused half-way gives back what its items reserved.
+            b.ReleaseMemory();
+            throw;
         }
-
-        var digests = r.Count(8, "image digests");
-        for (var i = 0; i < digests; i++)
-        {
-            b._imageDigests.Add(r.String("image digest", 512));
-        }
-
-        for (var f = 0; f < FeatureCount; f++)
-        {
-            b._acceptedUntil[f] = r.Time("accepted_until");
-        }
-
-        b._cpu = ReadStats(r, "cpu");
-        b._memory = ReadStats(r, "memory");
-        var containers = r.Count(MaxSmallSet, "containers");
-        for (var i = 0; i < containers; i++)
-        {
-            var id = r.String("container id", 512);
-            if (b._knownContainers.Add(id))
-            {
-                b._containers.Enqueue(id);
-            }
-        }
-
-        b._runs.ReadState(r);
-        b._peerVolume.ReadState(r);
-        return b;
     }
 
     private static void WriteKey(StateWriter w, in FeatureKey key)

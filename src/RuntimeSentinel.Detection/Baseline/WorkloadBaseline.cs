@@ -47,9 +47,13 @@ public sealed partial class WorkloadBaseline
     private RunningStats _cpu;
     private RunningStats _memory;
 
-    public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen)
+    private readonly Models.ModelMemoryBudget? _budget;
+
+    /// <param name="memory">The node's memory budget, from which every learned item reserves its bytes.</param>
+    public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory = null)
     {
         _options = options;
+        _budget = memory;
         _peerVolume = new PeerVolume(options.MaxItemsPerFeature);
         FirstSeen = firstSeen;
         LastSeen = firstSeen;
@@ -57,7 +61,16 @@ public sealed partial class WorkloadBaseline
         _counters = new BoundedCounter[FeatureCount];
         for (var i = 0; i < _counters.Length; i++)
         {
-            _counters[i] = new BoundedCounter(options.MaxItemsPerFeature);
+            _counters[i] = new BoundedCounter(options.MaxItemsPerFeature, memory);
+        }
+    }
+
+    /// <summary>Gives the learned items' memory back to the node's budget (the baseline is being dropped).</summary>
+    public void ReleaseMemory()
+    {
+        foreach (var c in _counters)
+        {
+            c.ReleaseMemory();
         }
     }
 
@@ -412,7 +425,8 @@ public sealed partial class WorkloadBaseline
     {
         for (var i = 0; i < _counters.Length; i++)
         {
-            _counters[i] = new BoundedCounter(_options.MaxItemsPerFeature);
+            _counters[i].ReleaseMemory();
+            _counters[i] = new BoundedCounter(_options.MaxItemsPerFeature, _budget);
         }
 
         _directoryChildren.Clear();

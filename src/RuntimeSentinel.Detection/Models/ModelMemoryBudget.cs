@@ -17,6 +17,9 @@ public enum MemoryRefusal
 
     /// <summary>A new process's syscall stream not tracked: its calls go unscored by the sequence model.</summary>
     ProcessStreams,
+
+    /// <summary>A new item not learned by a baseline: the node's budget (<c>Detection:MemoryBudgetMiB</c>) is spent.</summary>
+    BaselineItems,
 }
 
 /// <summary>
@@ -28,12 +31,15 @@ public enum MemoryRefusal
 public sealed class ModelMemoryBudget
 {
     private readonly long[] _refusals = new long[Enum.GetValues<MemoryRefusal>().Length];
+    private readonly ModelMemoryBudget? _parent;
     private long _used;
 
-    public ModelMemoryBudget(long limitBytes)
+    /// <param name="parent">A wider budget this one is a share of (the node's): a reservation must fit in both.</param>
+    public ModelMemoryBudget(long limitBytes, ModelMemoryBudget? parent = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limitBytes);
         Limit = limitBytes;
+        _parent = parent;
     }
 
     /// <summary>No limit: offline training and scoring, where one workload is handled at a time.</summary>
@@ -46,6 +52,22 @@ public sealed class ModelMemoryBudget
     public bool TryReserve(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        if (_parent is not null && !_parent.TryReserve(bytes))
+        {
+            return false;
+        }
+
+        if (TryReserveHere(bytes))
+        {
+            return true;
+        }
+
+        _parent?.Release(bytes);
+        return false;
+    }
+
+    private bool TryReserveHere(long bytes)
+    {
         var used = Volatile.Read(ref _used);
         while (true)
         {
@@ -72,6 +94,8 @@ public sealed class ModelMemoryBudget
         {
             throw new InvalidOperationException($"released {bytes} bytes more than reserved (now {left})");
         }
+
+        _parent?.Release(bytes);
     }
 
     public void Refused(MemoryRefusal what) => Interlocked.Increment(ref _refusals[(int)what]);
@@ -89,6 +113,7 @@ public static class MemoryRefusalNames
         MemoryRefusal.Sequences => "sequences",
         MemoryRefusal.Model => "model",
         MemoryRefusal.ProcessStreams => "process_streams",
+        MemoryRefusal.BaselineItems => "baseline_items",
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, null),
     };
 }

@@ -78,7 +78,8 @@ public static class WorkloadCheckpoint
     }
 
     /// <summary>Reads a checkpoint; throws <see cref="CheckpointRejectedException"/> with the reason when it cannot be used.</summary>
-    public static RestoredWorkload Read(ReadOnlySpan<byte> data, DetectionOptions options)
+    /// <param name="memory">The node's memory budget the restored items reserve from (null: none).</param>
+    public static RestoredWorkload Read(ReadOnlySpan<byte> data, DetectionOptions options, ModelMemoryBudget? memory = null)
     {
         if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic)
         {
@@ -96,21 +97,29 @@ public static class WorkloadCheckpoint
             using var r = new StateReader(body);
             var workload = r.String("workload", 1024);
             var at = r.Time("written_at");
-            var baseline = WorkloadBaseline.ReadState(r, options);
-            WorkloadModel? model = null;
-            var promoted = false;
-            if (r.Bool())
+            var baseline = WorkloadBaseline.ReadState(r, options, memory);
+            try
             {
-                promoted = r.Bool();
-                model = Unpack(r.Bytes(MaxModelBytes, "model"));
-            }
+                WorkloadModel? model = null;
+                var promoted = false;
+                if (r.Bool())
+                {
+                    promoted = r.Bool();
+                    model = Unpack(r.Bytes(MaxModelBytes, "model"));
+                }
 
-            if (body.Position != body.Length)
+                if (body.Position != body.Length)
+                {
+                    throw new CheckpointRejectedException($"{body.Length - body.Position} bytes after the end of the checkpoint");
+                }
+
+                return new RestoredWorkload(workload, at, baseline, model, promoted);
+            }
+            catch
             {
-                throw new CheckpointRejectedException($"{body.Length - body.Position} bytes after the end of the checkpoint");
+                baseline.ReleaseMemory();
+                throw;
             }
-
-            return new RestoredWorkload(workload, at, baseline, model, promoted);
         }
         catch (Exception ex) when (ex is EndOfStreamException or IOException or FormatException or ArgumentException or OverflowException)
         {
