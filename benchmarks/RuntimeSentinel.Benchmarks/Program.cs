@@ -6,6 +6,7 @@ using BenchmarkDotNet.Running;
 // `budgets`: run each benchmark method many times in-process and compare bytes allocated per call with
 // allocation-budgets.json. Allocation counts are deterministic, so this is a CI gate; timings are not.
 // `e2e [events] [rounds]`: end-to-end throughput on the embedded Kafka, as a ratio to raw consumption.
+// `flood [events] [budgetMiB]`: resident memory under a flood of unique paths, peers and workload keys.
 // `restore [workloads] [rounds]`: how long a new instance takes to read N workload checkpoints back.
 // Anything else goes to BenchmarkDotNet (e.g. `--filter *` or `--job dry --filter *`).
 if (args.Length > 0 && args[0] == "budgets")
@@ -56,6 +57,13 @@ if (args.Length > 0 && args[0] == "e2e")
     var n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
     var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
     return RuntimeSentinel.Benchmarks.EndToEnd.Run(n, rounds);
+}
+
+if (args.Length > 0 && args[0] == "flood")
+{
+    var n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
+    var budget = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 256;
+    return RuntimeSentinel.Benchmarks.Flood.Run(n, budget);
 }
 
 if (args.Length > 0 && args[0] == "restore")
