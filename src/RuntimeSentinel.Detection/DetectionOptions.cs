@@ -38,7 +38,7 @@ public sealed class DetectionOptions
     /// also capped by <c>Models:MemoryBudgetMiB</c>). When it is spent, baselines learn no new items (counted) and idle
     /// learning workloads are evicted before active ones. Keep it below the pod's memory limit minus the runtime's needs.
     /// </summary>
-    public int MemoryBudgetMiB { get; set; } = 768;
+    public int MemoryBudgetMiB { get; set; } = 512;
 
     /// <summary>Most distinct items learned per feature per workload (paths, endpoints, ...).</summary>
     public int MaxItemsPerFeature { get; set; } = 4096;
