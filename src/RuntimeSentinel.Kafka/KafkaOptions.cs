@@ -60,6 +60,16 @@ public sealed class KafkaOptions
     /// <summary>Memory for the state table (the newest checkpoint of every workload in the topic); past it, new workloads' checkpoints are not kept.</summary>
     public int StateTableMaxMiB { get; set; } = 256;
 
+    /// <summary>
+    /// A local copy of this instance's checkpoints (a volume that outlives the container): read before the state topic,
+    /// so a restart on the same node has its workloads back even while the topic is slow or, with the embedded cluster,
+    /// gone. Empty: none.
+    /// </summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>Most disk the local copy may use; past it, checkpoints of new workloads are not copied (counted).</summary>
+    public int StateDirectoryMaxMiB { get; set; } = 32;
+
     /// <summary>Largest state record read or written (keep Detection:CheckpointMaxBytes below it and the topic's max.message.bytes above).</summary>
     public int StateRecordMaxBytes { get; set; } = 1 << 20;
 

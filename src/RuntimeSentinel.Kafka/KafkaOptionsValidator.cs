@@ -84,6 +84,11 @@ public sealed class KafkaOptionsValidator(Func<string, string?>? environment = n
             errors.Add("Kafka:StateRestoreTimeout must be between 0 and 1 hour, StateTableMaxMiB 1-65536 and StateRecordMaxBytes 64 KiB-64 MiB.");
         }
 
+        if (!string.IsNullOrEmpty(o.StateDirectory) && (string.IsNullOrEmpty(o.StateTopic) || o.StateDirectoryMaxMiB is < 1 or > 65536))
+        {
+            errors.Add("Kafka:StateDirectory needs Kafka:StateTopic, and Kafka:StateDirectoryMaxMiB must be 1-65536.");
+        }
+
         if (o.DeadLetterMaxBytes is < 1024 or > 16 * 1024 * 1024)
         {
             errors.Add("Kafka:DeadLetterMaxBytes must be between 1024 and 16777216.");

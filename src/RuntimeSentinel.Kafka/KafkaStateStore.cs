@@ -43,18 +43,20 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         _connection = connection;
         _logger = logger;
         _stage = health.Register("state-table");
-        _records = metrics.CreateCounter("sentinel_state_records_total", "Records read from the state topic, by result (loaded, stale: older than the table's, deleted: tombstones, ignored: not a checkpoint, table_full).", ["result"]);
-        _writes = metrics.CreateCounter("sentinel_state_writes_total", "Checkpoints written to the state topic, by result (ok, failed).", ["result"]);
+        _records = metrics.CreateCounter("sentinel_state_records_total", "Checkpoints read, by result (loaded: from the topic, local: from the local copy, stale: older than the table's, deleted: tombstones, ignored: not a checkpoint, table_full).", ["result"]);
+        _writes = metrics.CreateCounter("sentinel_state_writes_total", "Checkpoints written, by result (ok, failed: to the topic; local, local_full, local_failed: to the local copy).", ["result"]);
         _workloads = metrics.CreateGauge("sentinel_state_table_workloads", "Workloads with a checkpoint in this instance's state table.");
         _bytes = metrics.CreateGauge("sentinel_state_table_bytes", "Bytes of checkpoints held in this instance's state table.");
         _restoreSeconds = metrics.CreateGauge("sentinel_state_restore_seconds", "Time the state table took to read the state topic to its end at start-up.");
-        foreach (var r in new[] { "loaded", "stale", "deleted", "ignored", "table_full" })
+        foreach (var r in new[] { "loaded", "local", "stale", "deleted", "ignored", "table_full" })
         {
             _records.WithLabels(r);
         }
 
-        _writes.WithLabels("ok");
-        _writes.WithLabels("failed");
+        foreach (var r in new[] { "ok", "failed", "local", "local_full", "local_failed" })
+        {
+            _writes.WithLabels(r);
+        }
     }
 
     /// <summary>Workloads in the table.</summary>
@@ -67,6 +69,12 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
+        if (HasLocalCopy)
+        {
+            // The local copy first: the topic's records then replace only what is newer there.
+            LoadLocalCopy();
+        }
+
         _reader = new Thread(Run) { IsBackground = true, Name = "sentinel-state" };
         _reader.Start();
         var finished = await Task.WhenAny(_caughtUp.Task, Task.Delay(_options.StateRestoreTimeout, cancellationToken)).ConfigureAwait(false);
@@ -129,6 +137,11 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     {
         // In the table at once: a workload evicted and seen again here finds it before the topic echoes it back.
         Put(workload, checkpoint);
+        if (HasLocalCopy)
+        {
+            SaveLocal(workload, checkpoint);
+        }
+
         try
         {
             Producer().Produce(_options.StateTopic!, new Message<string, byte[]> { Key = workload, Value = checkpoint }, r =>
@@ -148,7 +161,11 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         }
     }
 
-    public bool Flush(TimeSpan timeout) => _producer is not { } p || p.Flush(timeout) == 0;
+    public bool Flush(TimeSpan timeout)
+    {
+        var local = !HasLocalCopy || FlushLocal(timeout);
+        return (_producer is not { } p || p.Flush(timeout) == 0) && local;
+    }
 
     public void Dispose()
     {
@@ -160,6 +177,14 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 
         _stop.Cancel();
         _reader?.Join(TimeSpan.FromSeconds(5));
+        try
+        {
+            _writer.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException ex)
+        {
+            LogLocalCopyFailed(_logger, _options.StateDirectory ?? "", ex.InnerException?.Message ?? ex.Message);
+        }
         if (_producer is { } p)
         {
             p.Flush(TimeSpan.FromSeconds(5));
@@ -167,6 +192,7 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         }
 
         _stop.Dispose();
+        _wake.Dispose();
     }
 
     private IProducer<string, byte[]> Producer()
