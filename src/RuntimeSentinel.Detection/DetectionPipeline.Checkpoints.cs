@@ -36,6 +36,12 @@ public sealed partial class DetectionPipeline
 
     private long _alertsInFlight;
 
+    /// <summary>
+    /// Set (before <see cref="Start"/>) when ingestion runs the checkpoint rounds itself, so that it can commit only
+    /// what a written checkpoint covers; the pipeline then keeps no timer of its own.
+    /// </summary>
+    public bool CheckpointsDrivenByIngestion { get; set; }
+
     /// <summary>Events whose alerts are not yet delivered or on disk: their offsets wait (see <see cref="AlertReceipt"/>).</summary>
     public long EventsAwaitingAlerts => Interlocked.Read(ref _alertsInFlight);
 

@@ -70,7 +70,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             LogStarted(_logger, _shards.Length);
             _metricsTimer = _time.CreateTimer(_ => _ = PublishWorkloadMetricsAsync(), null, _options.MetricsInterval, _options.MetricsInterval);
-            if (_options.CheckpointInterval > TimeSpan.Zero)
+            if (_options.CheckpointInterval > TimeSpan.Zero && !CheckpointsDrivenByIngestion)
             {
                 _checkpointTimer = _time.CreateTimer(_ => RequestCheckpoints(), null, _options.CheckpointInterval, _options.CheckpointInterval);
             }

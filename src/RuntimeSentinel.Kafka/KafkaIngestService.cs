@@ -104,6 +104,9 @@ public sealed partial class KafkaIngestService : BackgroundService
     private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
     private volatile bool _consumeThreadStarted;
     private readonly KafkaStateStore? _state;
+    private readonly TimeSpan _checkpointInterval;
+    private Task _checkpointRound = Task.CompletedTask;
+    private long _lastRound = Stopwatch.GetTimestamp();
     private readonly Core.Alerts.IAlertPublisher? _alerts;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -131,6 +134,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         _health = health;
         _logger = logger;
         _resolver = new WorkloadResolver(detection.Value.Cluster);
+        _checkpointInterval = detection.Value.CheckpointInterval;
         _peers = new Detection.Network.PeerResolver(detection.Value.Network);
     }
 
@@ -149,6 +153,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         if (_state is not null)
         {
             await _state.StartAsync(cancellationToken).ConfigureAwait(false);
+            _pipeline.CheckpointsDrivenByIngestion = true;
         }
 
         _pipeline.Start();
@@ -225,6 +230,7 @@ public sealed partial class KafkaIngestService : BackgroundService
                 var now = Stopwatch.GetTimestamp();
                 if (result is null || Stopwatch.GetElapsedTime(lastStore, now) >= StoreInterval)
                 {
+                    StartCheckpointRound(now);
                     StoreCompleted(consumer);
                     lastStore = now;
                 }
@@ -394,6 +400,49 @@ public sealed partial class KafkaIngestService : BackgroundService
         return t;
     }
 
+    /// <summary>
+    /// Every <c>Detection:CheckpointInterval</c>: note how far each partition is processed, checkpoint every changed
+    /// workload, and once that is written let commits advance to the noted positions. Events processed before the
+    /// round began are in its checkpoints, so a crash never commits past what the restored baselines have seen.
+    /// </summary>
+    private void StartCheckpointRound(long now)
+    {
+        if (_state is null || _checkpointInterval <= TimeSpan.Zero || !_checkpointRound.IsCompleted || Stopwatch.GetElapsedTime(_lastRound, now) < _checkpointInterval)
+        {
+            return;
+        }
+
+        _lastRound = now;
+        var covered = _trackers.Values.Select(t => (Tracker: t, Next: t.Completed)).Where(x => x.Next >= 0).ToList();
+        _checkpointRound = _pipeline.CheckpointAsync(TimeSpan.FromSeconds(30)).ContinueWith(
+            t =>
+            {
+                if (t.IsCompletedSuccessfully && t.Result)
+                {
+                    foreach (var (tracker, next) in covered)
+                    {
+                        tracker.AllowUpTo(next);
+                    }
+                }
+                else
+                {
+                    _metrics.Commits.WithLabels("checkpoint_pending").Inc();
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>After a synchronous checkpoint (revoke, stop): everything processed so far may be committed.</summary>
+    private static void AllowAll(IEnumerable<PartitionTracker> trackers)
+    {
+        foreach (var t in trackers)
+        {
+            t.AllowUpTo(long.MaxValue);
+        }
+    }
+
     private void StoreCompleted(IConsumer<Ignore, DecodedMessage> consumer)
     {
         foreach (var t in _trackers.Values)
@@ -448,7 +497,7 @@ public sealed partial class KafkaIngestService : BackgroundService
 
                 foreach (var tp in partitions)
                 {
-                    _trackers[tp] = new PartitionTracker(tp);
+                    _trackers[tp] = new PartitionTracker(tp, checkpointed: _state is not null);
                 }
 
                 _health.JoinedGroup = true;
@@ -462,12 +511,19 @@ public sealed partial class KafkaIngestService : BackgroundService
                 // Checkpoint the workloads whose events we are giving up, so the next owner restores them rather than
                 // learning again; then commit what detection finished, so it does not redo that; in-flight events of
                 // those partitions will be redone there (at-least-once).
-                if (_state is not null && !_pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult())
-                {
-                    LogCheckpointOnRevokeTimedOut(_logger);
-                }
-
                 AwaitAlerts(TimeSpan.FromSeconds(5));
+                if (_state is not null)
+                {
+                    if (_pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult())
+                    {
+                        AllowAll(partitions.Select(p => _trackers.GetValueOrDefault(p.TopicPartition)).OfType<PartitionTracker>());
+                    }
+                    else
+                    {
+                        // Not committed past the last written checkpoint: the next owner replays into what it restores.
+                        LogCheckpointOnRevokeTimedOut(_logger);
+                    }
+                }
 
                 CommitSafely(c, Release(partitions, "revoked"));
             })
@@ -534,10 +590,11 @@ public sealed partial class KafkaIngestService : BackgroundService
             // leave the group.
             _pipeline.CompleteAsync().GetAwaiter().GetResult();
             AwaitAlerts(TimeSpan.FromSeconds(10));
-            if (_state is not null)
+            if (_state is not null && _pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult())
             {
-                // Again, now that the alerts are safe: the checkpoint then holds their cooldowns too.
-                _pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+                // Again, now that the alerts are safe (the checkpoint then holds their cooldowns too); it covers
+                // everything processed, so everything may be committed.
+                AllowAll(_trackers.Values);
             }
             if (consumer is null)
             {
@@ -611,7 +668,21 @@ public sealed partial class KafkaIngestService : BackgroundService
                 foreach (var p in partitions.EnumerateObject())
                 {
                     // librdkafka reports an internal "-1" partition, and -1 lag before the first fetch; skip both.
-                    if (p.Name == "-1" || !p.Value.TryGetProperty("consumer_lag_stored", out var lagEl) || !lagEl.TryGetInt64(out var lag) || lag < 0)
+                    if (p.Name == "-1" || !p.Value.TryGetProperty("consumer_lag_stored", out var lagEl) || !lagEl.TryGetInt64(out var lag))
+                    {
+                        continue;
+                    }
+
+                    // What detection has still to do: the partition's end minus what it finished. Commits wait for
+                    // checkpoints, so the stored position trails by up to a checkpoint interval and is no measure of it.
+                    if (int.TryParse(p.Name, System.Globalization.CultureInfo.InvariantCulture, out var partition)
+                        && _trackers.TryGetValue(new TopicPartition(topic.Name, partition), out var tracker) && tracker.Completed >= 0
+                        && p.Value.TryGetProperty("ls_offset", out var endEl) && endEl.TryGetInt64(out var end) && end >= 0)
+                    {
+                        lag = Math.Max(0, end - tracker.Completed);
+                    }
+
+                    if (lag < 0)
                     {
                         continue;
                     }

@@ -15,7 +15,7 @@ public sealed class KafkaMetrics
         DeadLetterFailures = factory.CreateCounter("sentinel_dead_letter_failures_total", "Dead-letter write attempts that failed (each is retried; the source offset waits).", ["topic"]);
         DeadLetterBlocked = factory.CreateGauge("sentinel_dead_letter_blocked_partitions", "Source partitions paused because their dead-letter topic cannot be written.");
         ConsumeErrors = factory.CreateCounter("sentinel_consume_errors_total", "Errors returned by the consume call that did not stop ingestion, by code.", ["code"]);
-        Lag = factory.CreateGauge("sentinel_consumer_lag", "Messages between the committed-to-be position and the partition end, by topic and partition.", ["topic", "partition"]);
+        Lag = factory.CreateGauge("sentinel_consumer_lag", "Messages between what detection finished and the partition end, by topic and partition.", ["topic", "partition"]);
         Assigned = factory.CreateGauge("sentinel_assigned_partitions", "Partitions assigned to this consumer.");
         Rebalances = factory.CreateCounter("sentinel_rebalances_total", "Partition assignment changes, by type.", ["type"]);
         KafkaErrors = factory.CreateCounter("sentinel_kafka_errors_total", "Errors reported by the Kafka client, by code.", ["code"]);

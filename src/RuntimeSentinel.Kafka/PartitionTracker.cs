@@ -8,13 +8,19 @@ namespace RuntimeSentinel.Kafka;
 /// shards and finish out of order; the committable position only advances over a contiguous run of finished
 /// offsets, so a crash never commits past an event that was not processed.
 /// </summary>
-public sealed class PartitionTracker(TopicPartition partition) : IOffsetCompletion
+/// <param name="checkpointed">Whether commits wait for checkpoints (see <see cref="AllowUpTo"/>); false: no barrier.</param>
+public sealed class PartitionTracker(TopicPartition partition, bool checkpointed = false) : IOffsetCompletion
 {
     private readonly Lock _gate = new();
     private readonly Queue<long> _pending = new();
     private readonly HashSet<long> _finishedEarly = [];
     private long _next = -1;
     private bool _dirty;
+
+    // With checkpoints, the committable position never passes what a written checkpoint covers: after a crash the
+    // events since the commit are replayed into a baseline that has not seen them (at-least-once, never skipped).
+    private long _barrier = checkpointed ? -1 : long.MaxValue;
+    private long _taken = -1;
 
     public TopicPartition Partition { get; } = partition;
 
@@ -61,19 +67,47 @@ public sealed class PartitionTracker(TopicPartition partition) : IOffsetCompleti
         }
     }
 
+    /// <summary>The position processing has finished (next offset to read), checkpoint or not; -1 before any.</summary>
+    public long Completed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _next;
+            }
+        }
+    }
+
+    /// <summary>A checkpoint covers everything before <paramref name="next"/>: it may be committed.</summary>
+    public void AllowUpTo(long next)
+    {
+        lock (_gate)
+        {
+            if (next > _barrier)
+            {
+                _barrier = next;
+                _dirty = true;
+            }
+        }
+    }
+
     /// <summary>The next offset to commit if it moved since the last call (Kafka commits "next to read").</summary>
     public bool TryTakeCommittable(out TopicPartitionOffset position)
     {
         lock (_gate)
         {
-            if (!_dirty)
+            var next = Math.Min(_next, _barrier);
+            if (!_dirty || next <= _taken)
             {
+                _dirty = false;
                 position = null!;
                 return false;
             }
 
             _dirty = false;
-            position = new TopicPartitionOffset(Partition, new Offset(_next));
+            _taken = next;
+            position = new TopicPartitionOffset(Partition, new Offset(next));
             return true;
         }
     }

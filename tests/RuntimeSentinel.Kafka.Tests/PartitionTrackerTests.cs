@@ -64,4 +64,30 @@ public class PartitionTrackerTests
         Assert.True(t.TryTakeCommittable(out var p));
         Assert.Equal(10_000, p.Offset.Value);
     }
+
+    [Fact]
+    public void TryTakeCommittable_WithCheckpoints_NeverPassesWhatTheLastCheckpointCovers()
+    {
+        var t = new PartitionTracker(new TopicPartition("t", 0), checkpointed: true);
+        foreach (var o in new long[] { 10, 11, 12, 13 })
+        {
+            t.Track(o);
+        }
+
+        t.Complete(10);
+        t.Complete(11);
+        Assert.False(t.TryTakeCommittable(out _)); // processed, but no checkpoint has seen it yet
+        Assert.Equal(12, t.Completed);
+
+        t.AllowUpTo(12); // a checkpoint round that began after offset 11 was processed
+        t.Complete(12);
+        t.Complete(13);
+        Assert.True(t.TryTakeCommittable(out var p));
+        Assert.Equal(12, p.Offset.Value);
+        Assert.False(t.TryTakeCommittable(out _));
+
+        t.AllowUpTo(long.MaxValue); // stop or revoke, after a checkpoint of everything
+        Assert.True(t.TryTakeCommittable(out p));
+        Assert.Equal(14, p.Offset.Value);
+    }
 }

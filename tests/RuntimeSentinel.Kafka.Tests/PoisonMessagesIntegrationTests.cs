@@ -70,6 +70,7 @@ public sealed class PoisonMessagesIntegrationTests : IDisposable
             ["Detection:LearningDuration"] = "00:00:00",
             ["Detection:MinLearningEvents"] = "100",
             ["Detection:Shards"] = "2",
+            ["Detection:CheckpointInterval"] = "00:00:01",
             ["Alerting:Console"] = "false",
             ["Alerting:SpillDirectory"] = Path.Combine(_temp.Path, "spill"),
         };
