@@ -31,7 +31,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private ITimer? _metricsTimer;
     private int _started;
 
-    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, Workloads.IWorkloadStateStore? stateStore = null)
+    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, Workloads.IWorkloadStateStore? stateStore = null, Workloads.NodeMemoryBudget? nodeMemory = null)
     {
         _stateStore = stateStore ?? Workloads.NoWorkloadStateStore.Instance;
         health ??= new Core.Health.HealthRegistry();
@@ -45,7 +45,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "rarity_bits").Set(o.RarityBits);
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "resource_z").Set(o.ResourceZThreshold);
         metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
-        _nodeMemory = new ModelMemoryBudget(o.MemoryBudgetMiB * 1024L * 1024L);
+        _nodeMemory = nodeMemory?.Budget ?? new ModelMemoryBudget(o.MemoryBudgetMiB * 1024L * 1024L);
         _modelMemory = new ModelMemoryBudget(o.Models.MemoryBudgetMiB * 1024L * 1024L, _nodeMemory);
         metrics.MemoryBudget.Set(_nodeMemory.Limit);
         metrics.ModelMemoryBudget.Set(_modelMemory.Limit);
@@ -220,6 +220,11 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Workload {Workload}: {Feature} baseline reached its cap of {Cap} items; further new items are counted, not learned")]
     private static partial void LogCapacity(ILogger logger, string workload, string feature, int cap);
+
+    [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "Detection:MemoryBudgetMiB is spent ({Used} of {Limit} bytes): {Workload} could not learn a new {Feature} item; baselines learn no new items until evictions free memory (sentinel_model_memory_refusals_total{{what=\"baseline_items\"}})")]
+    private static partial void LogMemorySpent(ILogger logger, string workload, string feature, long used, long limit);
+
+    private int _memoryRefusalLogged;
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Evicted idle workload {Workload}: MaxWorkloads reached")]
     private static partial void LogEvicted(ILogger logger, string workload);
@@ -893,7 +898,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         public void CapacityExceeded(Feature feature)
         {
             var counter = _metrics.CapacityExceeded.WithLabels(feature.ToWire());
-            if (counter.Value == 0 || _current is not null && _baselines.TryGetValue(_current, out var b) && b.Counter(feature).Overflow == 1)
+            var c = _current is not null && _baselines.TryGetValue(_current, out var b) ? b.Counter(feature) : null;
+            if (c?.MemoryRefused > 0 && Interlocked.Exchange(ref _owner._memoryRefusalLogged, 1) == 0)
+            {
+                // Once per process: the node's budget is spent, every workload learns no more items until memory is freed.
+                LogMemorySpent(_logger, _current?.Value ?? "?", feature.ToWire(), _owner.NodeMemory.Used, _owner.NodeMemory.Limit);
+            }
+            else if (c?.MemoryRefused == 0 && (counter.Value == 0 || c.Overflow == 1))
             {
                 LogCapacity(_logger, _current?.Value ?? "?", feature.ToWire(), _options.MaxItemsPerFeature);
             }

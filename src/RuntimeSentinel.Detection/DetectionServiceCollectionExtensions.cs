@@ -19,6 +19,7 @@ public static class DetectionServiceCollectionExtensions
         services.TryAddSingleton<DetectionMetrics>();
         services.TryAddSingleton<Core.Health.HealthRegistry>();
         services.TryAddSingleton<Workloads.IWorkloadStateStore>(Workloads.NoWorkloadStateStore.Instance);
+        services.TryAddSingleton<Workloads.NodeMemoryBudget>();
         services.TryAddSingleton<DetectionPipeline>();
         if (!string.IsNullOrEmpty(configuration.GetSection(DetectionOptions.SectionName)["Models:Directory"]))
         {

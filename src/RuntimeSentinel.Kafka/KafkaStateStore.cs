@@ -37,8 +37,12 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     private readonly ConcurrentDictionary<int, long> _next = new();
     private int _disposed;
 
-    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger)
+    private readonly Detection.Models.ModelMemoryBudget? _memory;
+
+    /// <param name="nodeMemory">The node's memory budget: the table's checkpoints reserve from it (besides <c>Kafka:StateTableMaxMiB</c>).</param>
+    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger, NodeMemoryBudget? nodeMemory = null)
     {
+        _memory = nodeMemory?.Budget;
         _options = options.Value;
         _connection = connection;
         _logger = logger;
@@ -228,16 +232,34 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
                     return true;
                 }
 
+                var grow = (long)checkpoint.Length - old.Length;
+                if (grow > 0 && _memory?.TryReserve(grow) == false)
+                {
+                    // The node's budget is spent: the older checkpoint stays (its workload restores less fresh).
+                    _records.WithLabels("table_full").Inc();
+                    return false;
+                }
+
                 if (!_table.TryUpdate(workload, checkpoint, old))
                 {
+                    if (grow > 0)
+                    {
+                        _memory?.Release(grow);
+                    }
+
                     continue;
                 }
 
-                _bytes.Set(Interlocked.Add(ref _tableBytes, checkpoint.Length - old.Length));
+                if (grow < 0)
+                {
+                    _memory?.Release(-grow);
+                }
+
+                _bytes.Set(Interlocked.Add(ref _tableBytes, grow));
                 return true;
             }
 
-            if (Interlocked.Read(ref _tableBytes) + checkpoint.Length > (long)_options.StateTableMaxMiB << 20)
+            if (Interlocked.Read(ref _tableBytes) + checkpoint.Length > (long)_options.StateTableMaxMiB << 20 || _memory?.TryReserve(checkpoint.Length) == false)
             {
                 _records.WithLabels("table_full").Inc();
                 return false;
@@ -249,6 +271,8 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
                 _workloads.Set(_table.Count);
                 return true;
             }
+
+            _memory?.Release(checkpoint.Length);
         }
     }
 
@@ -357,6 +381,7 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         {
             if (_table.TryRemove(workload, out var old))
             {
+                _memory?.Release(old.Length);
                 _bytes.Set(Interlocked.Add(ref _tableBytes, -old.Length));
                 _workloads.Set(_table.Count);
             }

@@ -36,12 +36,12 @@ public sealed class KafkaStateStoreTests
         return WorkloadCheckpoint.Write(workload, b, at);
     }
 
-    private static (KafkaStateStore Store, KafkaConnection Connection, CollectorRegistry Registry) Store(MockKafkaCluster cluster, string? directory, int maxMiB = 32)
+    private static (KafkaStateStore Store, KafkaConnection Connection, CollectorRegistry Registry) Store(MockKafkaCluster cluster, string? directory, int maxMiB = 32, NodeMemoryBudget? memory = null)
     {
         var options = Options.Create(new KafkaOptions { BootstrapServers = cluster.BootstrapServers, Topics = ["events"], StateDirectory = directory, StateDirectoryMaxMiB = maxMiB });
         var connection = new KafkaConnection(options, NullLogger<KafkaConnection>.Instance);
         var registry = Metrics.NewCustomRegistry();
-        return (new KafkaStateStore(options, connection, Metrics.WithCustomRegistry(registry), new Core.Health.HealthRegistry(), NullLogger<KafkaStateStore>.Instance), connection, registry);
+        return (new KafkaStateStore(options, connection, Metrics.WithCustomRegistry(registry), new Core.Health.HealthRegistry(), NullLogger<KafkaStateStore>.Instance, memory), connection, registry);
     }
 
     [Fact]
@@ -112,6 +112,30 @@ public sealed class KafkaStateStoreTests
             var onDisk = Directory.GetFiles(temp.Path, "*.ckpt").Sum(f => new FileInfo(f).Length);
             Assert.InRange(onDisk, 1, 1 << 20);
             Assert.True(Exposition.Sum(Exposition.Export(registry), "sentinel_state_writes_total", "local_full") > 0);
+        }
+    }
+
+    [Fact]
+    public async Task Save_NodeMemoryBudgetSpent_TableKeepsWhatFitsAndCountsTheRest()
+    {
+        using var cluster = new MockKafkaCluster();
+        cluster.CreateTopic("sentinel.state", 1);
+        var memory = new NodeMemoryBudget(Options.Create(new DetectionOptions { MemoryBudgetMiB = 1 }));
+        var (store, connection, registry) = Store(cluster, null, memory: memory);
+        using (connection)
+        using (store)
+        {
+            await store.StartAsync(default);
+            var checkpoint = Checkpoint("x", 200, Some.Time);
+            for (var i = 0; i < 1000; i++)
+            {
+                store.Save($"prod/shop/Deployment/svc{i}/app", checkpoint);
+            }
+
+            Assert.True(store.Flush(TimeSpan.FromSeconds(30)));
+            Assert.InRange(memory.Budget.Used, (1L << 20) - checkpoint.Length, 1L << 20);
+            Assert.Equal(memory.Budget.Used / checkpoint.Length, store.Count);
+            Assert.True(Exposition.Sum(Exposition.Export(registry), "sentinel_state_records_total", "table_full") > 0);
         }
     }
 }
