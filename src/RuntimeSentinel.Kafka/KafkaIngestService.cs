@@ -103,7 +103,7 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly Dictionary<string, Prometheus.Counter.Child> _bytesByTopic = new(StringComparer.Ordinal);
     private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
     private volatile bool _consumeThreadStarted;
-    private readonly KafkaStateStore? _state;
+    private KafkaStateStore? _state;
     private readonly TimeSpan _checkpointInterval;
     private Task _checkpointRound = Task.CompletedTask;
     private long _lastRound = Stopwatch.GetTimestamp();
@@ -153,7 +153,15 @@ public sealed partial class KafkaIngestService : BackgroundService
         if (_state is not null)
         {
             await _state.StartAsync(cancellationToken).ConfigureAwait(false);
-            _pipeline.CheckpointsDrivenByIngestion = true;
+            if (_state.Persistent)
+            {
+                _pipeline.CheckpointsDrivenByIngestion = true;
+            }
+            else
+            {
+                // Nothing to restore from after a restart: commits need not wait for checkpoints.
+                _state = null;
+            }
         }
 
         _pipeline.Start();

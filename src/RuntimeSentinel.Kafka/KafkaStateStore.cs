@@ -63,6 +63,12 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether checkpoints outlive the process: not with the embedded cluster (it dies with the process) unless a local
+    /// copy is configured. Otherwise the table only serves workloads evicted and seen again here.
+    /// </summary>
+    public bool Persistent => !_connection.IsEmbedded || HasLocalCopy;
+
     /// <summary>Workloads in the table.</summary>
     public int Count => _table.Count;
 
@@ -72,6 +78,13 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!Persistent)
+        {
+            LogNotPersistent(_logger);
+            _caughtUp.TrySetResult();
+            return;
+        }
+
         var sw = Stopwatch.StartNew();
         if (HasLocalCopy)
         {
@@ -144,6 +157,16 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         if (HasLocalCopy)
         {
             SaveLocal(workload, checkpoint);
+        }
+
+        Produce(workload, checkpoint);
+    }
+
+    private void Produce(string workload, byte[] checkpoint)
+    {
+        if (!Persistent)
+        {
+            return;
         }
 
         try
@@ -410,6 +433,9 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         var t = meta.Topics.FirstOrDefault(x => x.Topic == topic);
         return t is null || t.Error.Code != ErrorCode.NoError ? [] : t.Partitions.Select(p => p.PartitionId).Order().ToList();
     }
+
+    [LoggerMessage(EventId = 1508, Level = LogLevel.Information, Message = "Embedded Kafka without Kafka:StateDirectory: workload checkpoints are kept in memory only and do not survive a restart")]
+    private static partial void LogNotPersistent(ILogger logger);
 
     [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "State table read to its end: {Workloads} workload checkpoints, {Bytes} bytes, in {Ms} ms")]
     private static partial void LogRestored(ILogger logger, int workloads, long bytes, long ms);
