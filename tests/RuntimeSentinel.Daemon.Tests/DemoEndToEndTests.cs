@@ -4,6 +4,7 @@ using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Daemon.Tests;
 
+[Collection(TimingSensitiveCollection.Name)]
 public class DemoEndToEndTests
 {
     private static readonly string[] Attacks = ["reverse_shell", "shadow_read", "connection_burst", "cryptominer", "exfil_new_host", "bulk_upload_known_peer", "bind_shell"];

@@ -10,6 +10,7 @@ namespace RuntimeSentinel.Daemon.Tests;
 /// Real <c>sentinel run</c> processes in one consumer group, against a mock cluster they do not host (this test process
 /// hosts it, over TCP), so a kill is a real SIGKILL: nothing is flushed, committed or checkpointed on the way out.
 /// </summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class FaultToleranceTests : IDisposable
 {
     private const int Workloads = 12;
