@@ -154,8 +154,11 @@ public class CheckpointRestoreTests
         var store = new MemoryStore();
         var time = new FakeTimeProvider(Some.Time);
         var (pipeline, _, metrics) = Start(store, time);
-        await FeedAsync(pipeline, new SyntheticWorkload(43).Seconds(Some.Time, 30));
+        var events = new SyntheticWorkload(43).Seconds(Some.Time, 30).ToList();
+        await FeedAsync(pipeline, events);
 
+        // A checkpoint command may run between two queued events: wait until every event is in the baseline.
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Sum(s => s.EventsLearned + s.EventsScored) == events.Count, TimeSpan.FromSeconds(10), "every event processed");
         Assert.True(await pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)));
         Assert.True(await pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)));
         await pipeline.CompleteAsync();
