@@ -222,9 +222,10 @@ public sealed class IngestionIntegrationTests : IDisposable
 
         var ingest2 = second.Services.GetRequiredService<KafkaIngestService>();
         await KafkaTestKit.EventuallyAsync(() => ingest2.EventsIngested == 8, TimeSpan.FromSeconds(30), "second run ingests the 8 new events");
-        var pipeline = second.Services.GetRequiredService<DetectionPipeline>();
-        var after = await pipeline.SnapshotAsync();
         await second.StopAsync();
+
+        // Taken once drained: "ingested" means handed to detection, and a snapshot may run between two queued events.
+        var after = await second.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
 
         Assert.Equal(4, after.Count);
         foreach (var s in after)
@@ -275,8 +276,8 @@ public sealed class IngestionIntegrationTests : IDisposable
         producer.Flush(TimeSpan.FromSeconds(10));
         var ingestB = b.Services.GetRequiredService<KafkaIngestService>();
         await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested + ingestB.EventsIngested >= (Workloads * 30) + (Workloads * 2), TimeSpan.FromSeconds(30), "the new events processed");
-        var onB = await b.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
         await b.StopAsync();
+        var onB = await b.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync(); // drained: every event is in it
 
         // Let the group settle before the last member leaves: librdkafka 2.16 can abort the process (an assertion in
         // rd_kafka_cgrp_terminated) when a consumer closes while a cooperative assignment is still in progress.
