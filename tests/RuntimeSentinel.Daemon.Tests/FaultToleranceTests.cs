@@ -123,20 +123,7 @@ public sealed class FaultToleranceTests : IDisposable
         producer.Flush(TimeSpan.FromSeconds(10));
 
         // Every workload's new program reaches the alerts topic, from whichever member now owns it.
-        var alerted = new HashSet<string>(StringComparer.Ordinal);
-        KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", rs =>
-        {
-            foreach (var r in rs)
-            {
-                if (Encoding.UTF8.GetString(r.Message.Value).Contains("/usr/bin/nc", StringComparison.Ordinal) && r.Message.Key is { } key)
-                {
-                    alerted.Add(Encoding.UTF8.GetString(key));
-                }
-            }
-
-            return alerted.Count >= Workloads;
-        }, TimeSpan.FromSeconds(60));
-        Assert.Equal(Workloads, alerted.Count);
+        Assert.Equal(Workloads, AlertedOnNc());
 
         // No survivor learns a workload again: those that moved came back from their checkpoints.
         var metrics = new List<string>();
