@@ -99,6 +99,9 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly Detection.Network.PeerResolver _peers;
     private readonly Core.Health.StageHealth _stage;
     private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
+
+    /// <summary>Set once shutdown starts: partitions assigned while leaving are not worth a state catch-up.</summary>
+    private volatile bool _leaving;
     private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Prometheus.Counter.Child> _bytesByTopic = new(StringComparer.Ordinal);
     private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
@@ -498,7 +501,7 @@ public sealed partial class KafkaIngestService : BackgroundService
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 // Their previous owner checkpointed on revoke, just before: read that before their first event.
-                if (partitions.Count > 0)
+                if (partitions.Count > 0 && !_leaving)
                 {
                     _state?.CatchUp(TimeSpan.FromSeconds(30));
                 }
@@ -596,6 +599,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         {
             // Stop order: no more input; let detection finish what it holds; make its alerts safe; store and commit;
             // leave the group.
+            _leaving = true;
             _pipeline.CompleteAsync().GetAwaiter().GetResult();
             AwaitAlerts(TimeSpan.FromSeconds(10));
             if (_state is not null && _pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult())
@@ -610,8 +614,7 @@ public sealed partial class KafkaIngestService : BackgroundService
             }
 
             StoreCompleted(consumer);
-            var commit = new List<TopicPartitionOffset>();
-            CommitSafely(consumer, commit);
+            CommitOnLeaving(consumer, _options.CloseTimeout / 2);
             if (!ConsumerClose.CloseWithin(consumer, _options.CloseTimeout))
             {
                 LogCloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
@@ -630,7 +633,31 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
     }
 
-    private void CommitSafely(IConsumer<Ignore, DecodedMessage> consumer, List<TopicPartitionOffset> offsets)
+    /// <summary>
+    /// A member that stops while another member's join or leave is being settled is refused its commit
+    /// (rebalance in progress, stale generation). Rather than leave the next owner to redo those events, poll the
+    /// group until that rebalance is through and commit again, within the budget.
+    /// </summary>
+    private void CommitOnLeaving(IConsumer<Ignore, DecodedMessage> consumer, TimeSpan budget)
+    {
+        var sw = Stopwatch.StartNew();
+        while (CommitSafely(consumer, []) is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration && sw.Elapsed < budget)
+        {
+            try
+            {
+                // Polled only to drive the group protocol: a message returned now is not processed, and its offset is
+                // never stored, so whoever owns its partition next reads it.
+                consumer.Consume(TimeSpan.FromMilliseconds(100));
+            }
+            catch (ConsumeException)
+            {
+            }
+
+            StoreCompleted(consumer);
+        }
+    }
+
+    private ErrorCode CommitSafely(IConsumer<Ignore, DecodedMessage> consumer, List<TopicPartitionOffset> offsets)
     {
         try
         {
@@ -644,15 +671,18 @@ public sealed partial class KafkaIngestService : BackgroundService
             }
 
             _metrics.Commits.WithLabels("ok").Inc();
+            return ErrorCode.NoError;
         }
         catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_NoOffset)
         {
             // Nothing new to commit.
+            return ErrorCode.NoError;
         }
         catch (KafkaException ex)
         {
             _metrics.Commits.WithLabels("failed").Inc();
             LogCommitFailed(_logger, ex.Error.Reason);
+            return ex.Error.Code;
         }
     }
 

@@ -12,7 +12,7 @@ public class CliTests
         var root = Datasets.Require("tool-samples", "tool-samples");
         var files = Directory.GetFiles(root, "*.json*", SearchOption.AllDirectories).Where(f => f.EndsWith(".jsonl", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)).Order().ToArray();
         using var sentinel = new SentinelProcess(["convert", "--from", "auto", .. files]);
-        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(60));
         var lines = sentinel.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(62 + 30 + 19 + 1916 - 13, lines.Length); // every record but the 13 ignored ones
         var decoder = new EventDecoder();
@@ -48,7 +48,7 @@ public class CliTests
     {
         var zip = Datasets.Require("lid-ds/aggressive_nightingale_1018.zip", "lid-ds");
         using var sentinel = new SentinelProcess("replay", zip, "--learning", "5", "--json");
-        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(120));
         var summary = JsonDocument.Parse(sentinel.Stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(12668, summary.GetProperty("published").GetInt64());
         Assert.Equal(0, summary.GetProperty("rejected").GetInt64());
@@ -67,7 +67,7 @@ public class CliTests
     {
         var data = Datasets.Require("adfa-ld", "adfa-ld");
         using var sentinel = new SentinelProcess("evaluate", "adfa-ld", "--data", data, "--json");
-        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(120));
         var r = JsonDocument.Parse(sentinel.Stdout.Trim()).RootElement;
         Assert.Equal(1830, r.GetProperty("normal").GetInt32());
         Assert.Equal(371, r.GetProperty("attack").GetInt32());

@@ -53,7 +53,7 @@ public class DemoEndToEndTests
             Assert.Contains("postgres", postgres.GetProperty("workloads")[0].GetProperty("key").GetString(), StringComparison.Ordinal);
             Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await admin.GetAsync("/workloads?limit=0")).StatusCode);
 
-            Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120))); // non-zero would mean an attack was missed
+            await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(120)); // non-zero would mean an attack was missed
             // Incidents (schema v2): exactly one per attack, each holding the attack's alerts.
             var incidents = (await File.ReadAllLinesAsync(alertsFile)).Select(l => JsonDocument.Parse(l).RootElement)
                 .GroupBy(i => i.GetProperty("id").GetString()).Select(g => g.Last()).ToList();

@@ -108,7 +108,7 @@ public sealed class HostileKafkaDaemonTests : IDisposable
         await File.WriteAllTextAsync(verdictFile, verdict + "\n");
 
         using var sentinel = new SentinelProcess("feedback", "send", "--bootstrap-servers", _cluster.BootstrapServers, "--analyst", "alice", "--key-file", keyFile, verdictFile);
-        Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(60));
 
         var sent = Assert.Single(KafkaTestKit.ReadAll(_cluster, "sentinel.feedback", r => r.Count >= 1, TimeSpan.FromSeconds(20)));
         Assert.Equal(verdict, Encoding.UTF8.GetString(sent.Message.Value));

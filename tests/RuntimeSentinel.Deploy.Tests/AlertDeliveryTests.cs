@@ -56,7 +56,7 @@ public class AlertDeliveryTests(ITestOutputHelper output)
                 ["SENTINEL_Alerting__SpillDirectory"] = Path.Combine(dir.FullName, "spill"),
             };
             using var sentinel = new SentinelProcess(env, "demo", "--duration", "60", "--learning", "20", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--alerts-file", alertsFile);
-            Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+            await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(120));
 
             var incidents = Incidents(alertsFile).Where(i => i.GetProperty("kind").GetString() == "detection").ToList();
             using var doc = JsonDocument.Parse(await http.GetStringAsync("/api/v2/alerts"));
@@ -140,7 +140,7 @@ public class AlertDeliveryTests(ITestOutputHelper output)
         receiver = Receiver();
         try
         {
-            Assert.Equal(0, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+            await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(120));
         }
         finally
         {

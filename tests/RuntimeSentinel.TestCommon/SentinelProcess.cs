@@ -108,6 +108,20 @@ public sealed class SentinelProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Waits for the exit and fails with what the daemon said when the code is not <paramref name="expected"/>: a
+    /// demo's summary and the tail of its log are what tell a missed attack from a stage that stopped.
+    /// </summary>
+    public async Task AssertExitsWithAsync(int expected, TimeSpan timeout)
+    {
+        var code = await WaitForExitAsync(timeout);
+        if (code != expected)
+        {
+            static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
+            throw new Xunit.Sdk.XunitException($"sentinel exited with {code}, expected {expected}\n--- stdout (tail) ---\n{Tail(Stdout, 40)}\n--- stderr (tail) ---\n{Tail(Stderr, 60)}");
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown hook, no flush, no commit, no checkpoint; what a node failure or an OOM kill does.</summary>
     public void KillHard()
     {
