@@ -63,6 +63,17 @@ public sealed class DetectionOptions
     public TimeSpan AdaptationPeriod { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
+    /// The cycle of a workload's activity profile: each slot of it learns its busiest minute, and a minute far busier
+    /// than its slot ever was (an admin session at an hour the database is never used) is raised as
+    /// <c>off_hours_activity</c>. A day by default; compressed in tests. Zero: no profile. Only slots the learning period
+    /// covered are judged, so learning should last a cycle for the whole day to count.
+    /// </summary>
+    public TimeSpan ActivityCycle { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Slots of the activity cycle (24: the hours of a day).</summary>
+    public int ActivitySlots { get; set; } = 24;
+
+    /// <summary>
     /// How long the behaviour models leave a workload alone after one of its containers starts once learning is over
     /// (a new replica, a restart): start-up windows are not steady state. Item novelty keeps alerting.
     /// </summary>

@@ -57,6 +57,16 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             errors.Add("Detection:CheckpointMaxBytes must be between 64 KiB and 64 MiB (and below the topic's max.message.bytes).");
         }
 
+        if (o.ActivityCycle < TimeSpan.Zero || o.ActivityCycle > TimeSpan.FromDays(31) || (o.ActivityCycle > TimeSpan.Zero && o.ActivityCycle < TimeSpan.FromMinutes(o.ActivitySlots)))
+        {
+            errors.Add("Detection:ActivityCycle must be 0 (off) or up to 31 days, and at least a minute per slot.");
+        }
+
+        if (o.ActivitySlots is < 1 or > 1440)
+        {
+            errors.Add("Detection:ActivitySlots must be between 1 and 1440.");
+        }
+
         if (o.AdaptationPeriod < TimeSpan.Zero || o.AdaptationPeriod > TimeSpan.FromDays(7))
         {
             errors.Add("Detection:AdaptationPeriod must be between 0 (relearn on a new image) and 7 days.");

@@ -46,6 +46,12 @@ public class WorkloadCheckpointTests
     private static RuntimeEvent Sent(string ip, long bytes) =>
         Some.Event(EventKind.NetFlow) with { Net = new NetInfo("tcp", "10.244.1.12", 5432, ip, 44000, 0, bytes) { Direction = NetDirection.Inbound } };
 
+    private static RuntimeEvent Dial(int localPort) =>
+        Some.Connect("10.96.0.5", 5432) with { Net = new NetInfo("tcp", "10.0.0.5", localPort, "10.96.0.5", 5432, 0, 0) { Direction = NetDirection.Outbound } };
+
+    private static RuntimeEvent HangUp(int localPort) =>
+        Some.Event(EventKind.NetFlow) with { SyscallName = "close", Net = new NetInfo("tcp", "10.0.0.5", localPort, "10.96.0.5", 5432, 0, 0) { Direction = NetDirection.Outbound } };
+
     /// <summary>A cart service that learned for ten minutes, went active and already alerted once.</summary>
     private static (WorkloadBaseline Baseline, DateTimeOffset Now) Learned(DetectionOptions o)
     {
@@ -63,6 +69,7 @@ public class WorkloadCheckpointTests
             Observe(b, Some.Listen(8080), t);
             Observe(b, Some.Resource(0.2 + (0.01 * (i % 3)), (100 << 20) + (i % 5 << 20)), t);
             Observe(b, Sent("10.244.1.10", 20_000), t);
+            Observe(b, Dial(40000), t); // a pooled connection: the database's minutes pass with no failures
         }
 
         var now = t0.AddMinutes(11);
@@ -94,6 +101,12 @@ public class WorkloadCheckpointTests
         foreach (var e in probes)
         {
             seen.AddRange(Observe(b, e, now).Select(f => $"{f.Category} {f.Item} {f.Severity} {f.Score:0.###}/{f.Threshold:0.###}"));
+        }
+
+        for (var i = 0; i < 12; i++)
+        {
+            // Password guessing: each connection closed at once.
+            seen.AddRange(Observe(b, Dial(50000 + i), now.AddSeconds(i)).Concat(Observe(b, HangUp(50000 + i), now.AddSeconds(i).AddMilliseconds(4))).Select(f => $"{f.Category} {f.Item} {f.Severity}"));
         }
 
         for (var i = 0; i < 200; i++)
@@ -130,6 +143,7 @@ public class WorkloadCheckpointTests
         Assert.Contains(expected, s => s.StartsWith("unexpected_process /usr/bin/curl", StringComparison.Ordinal));
         Assert.Contains(expected, s => s.StartsWith("resource_anomaly cpu", StringComparison.Ordinal));
         Assert.Contains(expected, s => s.StartsWith("peer_volume", StringComparison.Ordinal));
+        Assert.Contains(expected, s => s.StartsWith("failed_sessions", StringComparison.Ordinal));
         Assert.DoesNotContain(expected, s => s.Contains("/bin/sh", StringComparison.Ordinal) || s.Contains("uploads", StringComparison.Ordinal) || s.Contains("exfil", StringComparison.Ordinal));
         Assert.Equal(expected, Probe(b, now.AddMinutes(1)));
     }

@@ -21,6 +21,7 @@ public static class MitreMapping
     private static readonly MitreTechnique KernelModules = new("Persistence", "T1547.006", "Boot or Logon Autostart Execution: Kernel Modules and Extensions");
     private static readonly MitreTechnique PrivilegeEscalation = new("Privilege Escalation", "T1068", "Exploitation for Privilege Escalation");
     private static readonly MitreTechnique DiscoverySystem = new("Discovery", "T1082", "System Information Discovery");
+    private static readonly MitreTechnique PasswordGuessing = new("Credential Access", "T1110.001", "Brute Force: Password Guessing");
 
     private static readonly string[] Shells = ["sh", "bash", "dash", "zsh", "ash", "ksh", "busybox"];
     private static readonly string[] Miners = ["xmrig", "minerd", "cpuminer", "xmr-stak", "ethminer", "kdevtmpfsi", "kinsing"];
@@ -56,6 +57,7 @@ public static class MitreMapping
             "rate_spike" when o.StartsWith("spike:bytes_out", StringComparison.Ordinal) => ExfilOverC2,
             "run_anomaly" when o == "run:bytes_out" => ExfilOverC2,
             "peer_volume" => ExfilOverC2,
+            "failed_sessions" => PasswordGuessing,
             _ => null,
         };
     }

@@ -74,6 +74,8 @@ public sealed partial class WorkloadBaseline
 
         _runs.WriteState(w);
         _peerVolume.WriteState(w);
+        _sessions.WriteState(w);
+        _activity.WriteState(w);
     }
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
@@ -186,6 +188,11 @@ public sealed partial class WorkloadBaseline
 
             b._runs.ReadState(r);
             b._peerVolume.ReadState(r);
+            if (r.Format >= 2)
+            {
+                b._sessions.ReadState(r);
+                b._activity.ReadState(r);
+            }
             return b;
         }
         catch

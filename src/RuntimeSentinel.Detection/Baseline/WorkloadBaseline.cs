@@ -55,6 +55,8 @@ public sealed partial class WorkloadBaseline
         _options = options;
         _budget = memory;
         _peerVolume = new PeerVolume(options.MaxItemsPerFeature);
+        _sessions = new PeerSessions(options.MaxItemsPerFeature);
+        _activity = new ActivityProfile(options.ActivityCycle, options.ActivitySlots);
         FirstSeen = firstSeen;
         LastSeen = firstSeen;
         LearningSince = firstSeen;
@@ -210,6 +212,9 @@ public sealed partial class WorkloadBaseline
                     {
                         _peerVolume.Observe(e, peer, now, learning: true, out _, out _);
                     }
+
+                    _sessions.Observe(e, peer, now, learning: true, out _, out _);
+                    _activity.Observe(e, now, learning: true, out _, out _, LearningSince);
                 }
 
                 EventsLearned++;
@@ -258,6 +263,7 @@ public sealed partial class WorkloadBaseline
                 $"{minuteBytes:N0} bytes to {who} within a minute; the most it was sent in a minute while learning was {learnedMax:N0}"));
         }
 
+        ScoreSessionsAndActivity(e, peer, now, findings);
         if (findings.Count > before && IsAdapting(now))
         {
             AdaptFindings(findings, before, observer);
@@ -266,6 +272,37 @@ public sealed partial class WorkloadBaseline
 
     private readonly RunHistory _runs = new();
     private readonly PeerVolume _peerVolume;
+    private readonly PeerSessions _sessions;
+    private readonly ActivityProfile _activity;
+
+    /// <summary>Failed or at-once-closed connections to one peer (password guessing), and a busy minute at a quiet hour.</summary>
+    private void ScoreSessionsAndActivity(in RuntimeEvent e, string? peer, DateTimeOffset now, List<Finding> findings)
+    {
+        if (_sessions.Observe(e, peer, now, learning: false, out var failures, out var learnedFailures) && !Accepts(Feature.Resource, now))
+        {
+            var who = (peer ?? e.Net.RemoteIp) + ":" + e.Net.RemotePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (peer is not null && peer != e.Net.RemoteIp)
+            {
+                who += $" (last at {e.Net.RemoteIp})";
+            }
+
+            var ratio = failures / (double)Math.Max(1, learnedFailures);
+            findings.Add(new Finding(
+                Feature.Resource, new FeatureKey("sessions:" + (peer ?? e.Net.RemoteIp) + ":" + e.Net.RemotePort.ToString(System.Globalization.CultureInfo.InvariantCulture)), "failed_sessions", failures >= 3 * PeerSessions.Floor ? Severity.High : Severity.Medium, ratio, PeerSessions.Factor, learnedFailures, _sessions.Count,
+                $"{failures} connections to {who} within a minute failed or closed within {PeerSessions.ShortLived.TotalSeconds:0} s (how repeated failed logins look); while learning at most {learnedFailures} a minute"));
+        }
+
+        if (_activity.Observe(e, now, learning: false, out var events, out var slot) && !Accepts(Feature.Resource, now))
+        {
+            var learned = _activity.LearnedMax(slot);
+            var busiest = Enumerable.Range(0, _activity.Slots).Max(_activity.LearnedMax);
+            var span = _options.ActivityCycle / _activity.Slots;
+            var from = TimeSpan.FromTicks(span.Ticks * slot);
+            findings.Add(new Finding(
+                Feature.Resource, new FeatureKey("activity:" + slot.ToString(System.Globalization.CultureInfo.InvariantCulture)), "off_hours_activity", Severity.Medium, events / (double)Math.Max(1, learned), ActivityProfile.Factor, learned, _activity.Slots,
+                $"{events} events within a minute in its quiet slot {from:hh\\:mm}-{from + span:hh\\:mm} (UTC, of a {_options.ActivityCycle.TotalHours:0.##} h cycle); while learning at most {learned} a minute then, {busiest} in its busiest slot"));
+        }
+    }
     private bool? _runBased;
 
     /// <summary>Runs (pods) of a CronJob or Job finished since it began learning; such a workload learns across runs.</summary>
@@ -397,6 +434,8 @@ public sealed partial class WorkloadBaseline
         LearningSince = now;
         LastSeen = now;
         ProvisionalClock = false;
+        _activity.Clear(); // inventory timestamps are no hours the workload was watched in
+        _sessions.Clear();
     }
 
     /// <summary>True when the digest was not seen before (recorded; a rolling update's two digests both count as known).</summary>
@@ -433,6 +472,8 @@ public sealed partial class WorkloadBaseline
         _lastAlerted.Clear();
         _runs.Clear();
         _peerVolume.Clear();
+        _sessions.Clear();
+        _activity.Clear();
         _cpu = default;
         _memory = default;
         EventsLearned = 0;

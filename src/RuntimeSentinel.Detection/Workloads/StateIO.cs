@@ -59,6 +59,9 @@ internal sealed class StateWriter(Stream stream) : IDisposable
 /// </summary>
 internal sealed class StateReader(Stream stream) : IDisposable
 {
+    /// <summary>The checkpoint format being read: parts added in later formats are read only when present.</summary>
+    public int Format { get; init; } = WorkloadCheckpoint.FormatVersion;
+
     private readonly BinaryReader _r = new(stream, Encoding.UTF8, leaveOpen: true);
 
     public int Count(int max, string what)

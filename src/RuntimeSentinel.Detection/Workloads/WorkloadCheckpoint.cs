@@ -18,7 +18,10 @@ public sealed record RestoredWorkload(string Workload, DateTimeOffset WrittenAt,
 /// </summary>
 public static class WorkloadCheckpoint
 {
-    public const int FormatVersion = 1;
+    /// <summary>Format written; 2 added failed sessions per peer and the activity profile. Format 1 is still read.</summary>
+    public const int FormatVersion = 2;
+
+    private const int OldestReadable = 1;
 
     /// <summary>Largest body after decompression: a baseline at every cap, with its model, stays well below.</summary>
     public const int MaxBodyBytes = 32 << 20;
@@ -68,7 +71,7 @@ public static class WorkloadCheckpoint
     /// <summary>When the checkpoint was written, from its header; null when it is not a checkpoint of this format.</summary>
     public static DateTimeOffset? WrittenAt(ReadOnlySpan<byte> data)
     {
-        if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic || data[4] != FormatVersion)
+        if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic || data[4] is < OldestReadable or > FormatVersion)
         {
             return null;
         }
@@ -86,15 +89,15 @@ public static class WorkloadCheckpoint
             throw new CheckpointRejectedException("not a workload checkpoint (no magic)");
         }
 
-        if (data[4] != FormatVersion)
+        if (data[4] is < OldestReadable or > FormatVersion)
         {
-            throw new CheckpointRejectedException($"checkpoint format {data[4]}; this build reads {FormatVersion}");
+            throw new CheckpointRejectedException($"checkpoint format {data[4]}; this build reads {OldestReadable} to {FormatVersion}");
         }
 
         var body = Decompress(data[HeaderBytes..]);
         try
         {
-            using var r = new StateReader(body);
+            using var r = new StateReader(body) { Format = data[4] };
             var workload = r.String("workload", 1024);
             var at = r.Time("written_at");
             var baseline = WorkloadBaseline.ReadState(r, options, memory);
