@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Formats.Native;
 
 namespace RuntimeSentinel.Benchmarks;
 

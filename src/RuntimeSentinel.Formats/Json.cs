@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Formats.Native;
 
 namespace RuntimeSentinel.Formats;
 

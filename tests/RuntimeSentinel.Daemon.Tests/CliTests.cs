@@ -1,5 +1,6 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Formats.Native;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Daemon.Tests;

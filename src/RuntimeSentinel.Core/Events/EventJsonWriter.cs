@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace RuntimeSentinel.Core.Events;
 
-/// <summary>Writes events in native schema v1 (the exact shape <see cref="EventDecoder"/> reads). Absent fields are omitted.</summary>
+/// <summary>Writes events in native schema v1 (the exact shape the native decoder, <c>Formats.Native.EventDecoder</c>, reads). Absent fields are omitted.</summary>
 public static class EventJsonWriter
 {
     private static readonly JsonEncodedText Schema = JsonEncodedText.Encode("schema");

@@ -1,4 +1,4 @@
-namespace RuntimeSentinel.Core.Events;
+namespace RuntimeSentinel.Formats.Native;
 
 /// <summary>Limits that keep one hostile message from costing unbounded CPU or memory.</summary>
 public sealed record EventDecoderOptions

@@ -1,8 +1,9 @@
 using System.Text;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Formats.Native;
 using RuntimeSentinel.TestCommon;
 
-namespace RuntimeSentinel.Core.Tests;
+namespace RuntimeSentinel.Formats.Tests;
 
 public class EventDecoderTests
 {

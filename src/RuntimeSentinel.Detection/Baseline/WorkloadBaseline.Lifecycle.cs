@@ -1,0 +1,258 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Baseline;
+
+/// <summary>Learning items, containers starting and stopping, rollouts (adapting or relearning), the clock.</summary>
+public sealed partial class WorkloadBaseline
+{
+    private readonly Queue<string> _containers = new();
+    private readonly HashSet<string> _knownContainers = new(StringComparer.Ordinal);
+
+    /// <summary>Distinct containers the workload ran while learning: three or more mean starts are its normal.</summary>
+    public int ContainersWhileLearning { get; private set; }
+
+    /// <summary>Until when a container that started after learning warms up (see <see cref="WarmingUp"/>).</summary>
+    public DateTimeOffset WarmupUntil { get; private set; }
+
+    /// <summary>
+    /// True while a replica, restart or rollout of the workload is starting: its first windows (entrypoints, caches,
+    /// connection pools) are unlike steady state, so the behaviour models do not judge them. Item novelty still does.
+    /// </summary>
+    public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil;
+
+    /// <summary>Notes the container an event came from; a container first seen after learning starts a warm-up.</summary>
+    private void NoteContainer(string? containerId, DateTimeOffset now)
+    {
+        if (containerId is null || _knownContainers.Contains(containerId))
+        {
+            return;
+        }
+
+        if (_knownContainers.Count >= 64)
+        {
+            _knownContainers.Remove(_containers.Dequeue());
+        }
+
+        _knownContainers.Add(containerId);
+        _containers.Enqueue(containerId);
+        if (Phase is BaselinePhase.Learning or BaselinePhase.Stale)
+        {
+            ContainersWhileLearning++;
+        }
+        else if (ContainersWhileLearning < 3)
+        {
+            // Starts were not part of what the models learned (long-running pods): give a new one time to settle.
+            // A workload that started containers all along (a CronJob, a batch Deployment) learned its starts: no pause.
+            WarmupUntil = now + _options.WarmupPeriod;
+        }
+    }
+
+    /// <summary>
+    /// When a container's entrypoint (its PID 1, as the sensor reports it) exits, the container stops (a rollout, a
+    /// replacement, a scale-down, a restart): its last windows are as unlike steady state as a start's. The parent
+    /// alone cannot tell: exec probes and <c>kubectl exec</c> are children of the runtime too.
+    /// </summary>
+    private void NoteContainerStop(DateTimeOffset now)
+    {
+        if (Phase is not (BaselinePhase.Learning or BaselinePhase.Stale) && ContainersWhileLearning < 3)
+        {
+            WarmupUntil = now + _options.WarmupPeriod;
+        }
+    }
+
+    /// <summary>The image the workload is adapting to after a rollout, while <see cref="AdaptingUntil"/> lasts.</summary>
+    public string? AdaptingTo { get; private set; }
+
+    public DateTimeOffset AdaptingUntil { get; private set; }
+
+    public bool IsAdapting(DateTimeOffset now) => AdaptingTo is not null && now < AdaptingUntil;
+
+    /// <summary>
+    /// While adapting to a new image, a novel item below high severity is the new version's normal: it is learned, not
+    /// raised. High and critical findings (shells under servers, credential files, miners, /tmp executables, new
+    /// external peers...) still alert, and say the workload is adapting.
+    /// </summary>
+    private void AdaptFindings(List<Finding> findings, int from, IBaselineObserver observer)
+    {
+        for (var i = findings.Count - 1; i >= from; i--)
+        {
+            var f = findings[i];
+            if (f.Severity >= Severity.High)
+            {
+                findings[i] = f with { Reason = $"{f.Reason}; workload adapting to image {ShortDigest(AdaptingTo!)}" };
+                continue;
+            }
+
+            if (f.Feature != Feature.Resource)
+            {
+                Add(f.Feature, f.Item, observer);
+                if (f.Feature == Feature.Exec && f.Item.B is { } parent)
+                {
+                    Add(Feature.Lineage, new FeatureKey(f.Item.A, parent), observer);
+                }
+            }
+
+            AdaptedItems++;
+            findings.RemoveAt(i);
+        }
+    }
+
+    /// <summary>Items learned silently while adapting to a new image (instead of alerting).</summary>
+    public long AdaptedItems { get; private set; }
+
+    private static string ShortDigest(string digest) => digest.Length > 19 ? digest[..19] : digest;
+
+    /// <summary>
+    /// True while the baseline's clock comes only from inventory events (processes found running when the sensor
+    /// started, stamped with their old start times): the first live event restarts it.
+    /// </summary>
+    public bool ProvisionalClock { get; set; }
+
+    /// <summary>Restarts the learning clock at the first live event (see <see cref="ProvisionalClock"/>).</summary>
+    public void RestartClock(DateTimeOffset now)
+    {
+        FirstSeen = now;
+        LearningSince = now;
+        LastSeen = now;
+        ProvisionalClock = false;
+        _activity.Clear(); // inventory timestamps are no hours the workload was watched in
+        _sessions.Clear();
+    }
+
+    /// <summary>True when the digest was not seen before (recorded; a rolling update's two digests both count as known).</summary>
+    private bool IsNewImage(string digest)
+    {
+        if (_imageDigests.Contains(digest))
+        {
+            return false;
+        }
+
+        if (_imageDigests.Count >= 8)
+        {
+            _imageDigests.Clear();
+        }
+
+        var first = _imageDigests.Count == 0;
+        _imageDigests.Add(digest);
+        return !first;
+    }
+
+    /// <summary>
+    /// A new image means new binaries and behaviour: what was learned no longer describes the workload, so it is
+    /// forgotten and learned again (phase stale) rather than alerting on everything the new version does.
+    /// </summary>
+    private void Relearn(string digest, DateTimeOffset now, IBaselineObserver observer)
+    {
+        for (var i = 0; i < _counters.Length; i++)
+        {
+            _counters[i].ReleaseMemory();
+            _counters[i] = new BoundedCounter(_options.MaxItemsPerFeature, _budget);
+        }
+
+        _directoryChildren.Clear();
+        _lastAlerted.Clear();
+        _runs.Clear();
+        _peerVolume.Clear();
+        _sessions.Clear();
+        _activity.Clear();
+        _cpu = default;
+        _memory = default;
+        EventsLearned = 0;
+        LearningSince = now;
+        ShadowSince = null;
+        ActiveSince = null;
+        RelearnedFor = digest;
+        var from = Phase;
+        Phase = BaselinePhase.Stale;
+        observer.PhaseChanged(from, BaselinePhase.Stale);
+    }
+
+    private void Learn(in RuntimeEvent e, string? path, string? peer, IBaselineObserver observer)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.ProcessExec when e.Process.Exe is { } exe:
+                LastEventKnown = Add(Feature.Exec, new FeatureKey(exe), observer) == 0;
+                if (e.Process.ParentExe is { } parent)
+                {
+                    Add(Feature.Lineage, new FeatureKey(exe, parent), observer);
+                }
+
+                break;
+            case EventKind.Syscall when e.SyscallName is { } sc:
+                Add(Feature.Syscall, new FeatureKey(sc), observer);
+                break;
+            case EventKind.FileOpen when path is not null:
+                var added = Add(Feature.File, new FeatureKey(path), observer);
+                LastEventKnown = added == 0;
+                if (added == 1)
+                {
+                    CountDirectoryChild(path);
+                }
+
+                break;
+            case EventKind.NetConnect when e.Net.RemoteIp is not null:
+                LastEventKnown = Add(Feature.Endpoint, EndpointKey(e, peer), observer) == 0;
+                break;
+            case EventKind.NetFlow:
+                LearnFlow(e, peer, observer);
+                break;
+            case EventKind.DnsQuery when e.DnsName is { } dns:
+                Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)), observer);
+                break;
+            case EventKind.SensorAlert when e.Labels[EventLabels.SensorRule] is { } rule:
+                Add(Feature.SensorRule, new FeatureKey(rule, e.Labels[EventLabels.Source]), observer);
+                break;
+            case EventKind.NetListen or EventKind.NetAccept:
+                Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
+                break;
+            case EventKind.ResourceUsage:
+                if (e.Resource.CpuCores >= 0)
+                {
+                    _cpu.Add(e.Resource.CpuCores);
+                }
+
+                if (e.Resource.MemoryBytes >= 0)
+                {
+                    _memory.Add(e.Resource.MemoryBytes);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Traffic on an existing connection is never a new endpoint by itself, but it says what the workload talks to
+    /// (connections opened before the sensor or the baseline started): an outbound flow's peer and an inbound flow's
+    /// service port are learned, silently, in every phase.
+    /// </summary>
+    private void LearnFlow(in RuntimeEvent e, string? peer, IBaselineObserver observer)
+    {
+        if (e.Net.Direction == NetDirection.Outbound && e.Net.RemoteIp is not null)
+        {
+            Add(Feature.Endpoint, EndpointKey(e, peer), observer);
+        }
+        else if (e.Net.Direction == NetDirection.Inbound && e.Net.LocalPort > 0 && !IsEphemeral(e.Net.LocalPort))
+        {
+            Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
+        }
+    }
+
+    /// <summary>Counts the item: 1 when it was new, 0 when known, -1 when new but the feature is full.</summary>
+    private int Add(Feature f, in FeatureKey key, IBaselineObserver observer)
+    {
+        var result = _counters[(int)f].Add(key);
+        switch (result)
+        {
+            case 1:
+                observer.ItemLearned(f);
+                break;
+            case -1:
+                observer.CapacityExceeded(f);
+                break;
+        }
+
+        return result;
+    }
+}

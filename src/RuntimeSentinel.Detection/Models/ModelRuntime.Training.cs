@@ -1,0 +1,222 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>Training from the collected windows and traces, memory charged to the budget, and putting a model in service.</summary>
+public sealed partial class ModelRuntime
+{
+    /// <summary>
+    /// Trains and calibrates from what was collected while learning; null when there was too little to train
+    /// anything. The collection is released either way.
+    /// </summary>
+    public WorkloadModel? Train(DateTimeOffset now, string version, string source, KnownItems? known = null)
+    {
+        WorkloadModel? model;
+        try
+        {
+            model = ModelTrainer.Build(
+                _workload, version, source, _o, _target, _windows, _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
+                _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents, known);
+        }
+        finally
+        {
+            // Released before the model reserves its own memory: the two are never both needed.
+            DiscardTraining();
+        }
+
+        if (model is not null)
+        {
+            Swap(model);
+        }
+
+        return model;
+    }
+
+    /// <summary>Releases learning data without training (a promoted model is in service).</summary>
+    public void DiscardTraining()
+    {
+        _windows.Clear();
+        _windows.TrimExcess();
+        _traces.Clear();
+        _traces.TrimExcess();
+        _trainingCalls = 0;
+        ReleaseTraining();
+    }
+
+    private void ReleaseTraining()
+    {
+        _budget.Release(_trainingReserved);
+        _trainingReserved = _trainingUsed = 0;
+    }
+
+    /// <summary>Charges learning data to the budget, a chunk at a time; false (counted) when the budget is spent.</summary>
+    private bool ChargeTraining(long bytes)
+    {
+        if (_trainingUsed + bytes > _trainingReserved)
+        {
+            var chunk = Math.Max(Chunk, bytes);
+            if (!_budget.TryReserve(chunk))
+            {
+                _budget.Refused(MemoryRefusal.Training);
+                return false;
+            }
+
+            _trainingReserved += chunk;
+        }
+
+        _trainingUsed += bytes;
+        return true;
+    }
+
+    private void ReleaseStream(ProcessStream stream)
+    {
+        _budget.Release(stream.Bytes);
+        _streamsReserved -= stream.Bytes;
+    }
+
+    private void ClearStreams()
+    {
+        _processes.Clear();
+        _processOrder.Clear();
+        _budget.Release(_streamsReserved);
+        _streamsReserved = 0;
+    }
+
+    /// <summary>
+    /// Puts a model in service between two events (the shard thread calls this); process streams start again. When the
+    /// node's memory budget cannot hold it whole, the per-executable sequence tables go first, then the sequence
+    /// model; a model that does not fit even then is not put in service (<see cref="LastFit"/> says which). Returns
+    /// whether a model is in service.
+    /// </summary>
+    public bool Swap(WorkloadModel model, bool promoted = false)
+    {
+        // The previous model's reservation is given back first: a swap replaces, it does not add.
+        _budget.Release(_modelReserved);
+        _modelReserved = 0;
+        foreach (var (fitted, cut) in Fits(model))
+        {
+            var bytes = LiveBaseBytes + fitted.EstimatedBytes;
+            if (_budget.TryReserve(bytes))
+            {
+                _modelReserved = bytes;
+                LastFit = cut;
+                if (cut is { } c)
+                {
+                    _budget.Refused(c);
+                }
+
+                Install(fitted, promoted);
+                return true;
+            }
+        }
+
+        _budget.Refused(MemoryRefusal.Model);
+        LastFit = MemoryRefusal.Model;
+        Model = null;
+        Promoted = false;
+        _spikes = [];
+        ClearStreams();
+        return false;
+    }
+
+    /// <summary>The model whole, then without per-executable tables, then without sequences.</summary>
+    private static IEnumerable<(WorkloadModel Model, MemoryRefusal? Cut)> Fits(WorkloadModel model)
+    {
+        yield return (model, null);
+        if (model.Sequences is { } seq)
+        {
+            if (seq.Executables.Any())
+            {
+                yield return (model.WithSequences(seq.WithoutExecutables()), MemoryRefusal.ExecutableSequences);
+            }
+
+            yield return (model.WithSequences(null), MemoryRefusal.Sequences);
+        }
+    }
+
+    private void Install(WorkloadModel model, bool promoted)
+    {
+        Model = model;
+        Promoted = promoted;
+        _spikes = BehaviourSchema.Series.Select(s => Seeded(s.Feature, s.MinScale, model.Card)).ToArray();
+
+        // Streams start again under the new model (its order and window may differ from the old one's).
+        ClearStreams();
+        _shadowScores.Clear();
+    }
+
+    /// <summary>
+    /// End of shadow: where a detector would have alerted clearly more often than its budget on live normal data,
+    /// its threshold is recalibrated on the shadow scores. Returns the detectors whose threshold moved.
+    /// </summary>
+    public IReadOnlyList<string> ConfirmShadow(TimeSpan shadowDuration)
+    {
+        var moved = new List<string>();
+        if (Model is null || shadowDuration <= TimeSpan.Zero)
+        {
+            return moved;
+        }
+
+        var thresholds = new Dictionary<string, double>(Model.Card.Thresholds, StringComparer.Ordinal);
+        var detectors = Math.Max(1, thresholds.Count);
+        foreach (var (detector, scores) in _shadowScores)
+        {
+            if (scores.Count < Calibration.MinScores || !thresholds.TryGetValue(detector, out var t))
+            {
+                continue;
+            }
+
+            var perDay = scores.Count / shadowDuration.TotalDays;
+            var allowed = _target / detectors * shadowDuration.TotalDays;
+            var exceeded = scores.Count(s => s > t);
+            if (exceeded > Math.Max(1, 3 * allowed))
+            {
+                var floor = detector.StartsWith(WorkloadModel.SpikePrefix, StringComparison.Ordinal) ? _o.MinSpikeZ : 0;
+                thresholds[detector] = Math.Max(floor, Math.Max(t, Calibration.Threshold(scores, Calibration.ExceedanceFor(_target, detectors, perDay))));
+                moved.Add(detector);
+            }
+        }
+
+        if (moved.Count > 0)
+        {
+            Model = new WorkloadModel(Model.Card with { Thresholds = thresholds }, Model.Behaviour, Model.Sequences);
+        }
+
+        _shadowScores.Clear();
+        ReleaseTraining();
+        return moved;
+    }
+
+    private SpikeDetector Seeded(string feature, double minScale, ModelCard card)
+    {
+        var d = NewSpike(minScale);
+        if (card.SpikeHistory.TryGetValue(feature, out var history))
+        {
+            foreach (var (v, i) in history.Select((v, i) => (v, i)))
+            {
+                d.Update(v, i);
+            }
+        }
+
+        return d;
+    }
+
+    internal SpikeDetector NewSpike(double minScale)
+    {
+        var buckets = _o.SeasonPeriod > TimeSpan.Zero ? 24 : 0;
+        return new SpikeDetector(history: 120, seasonBuckets: buckets, perBucket: 12, minScale: minScale);
+    }
+
+    /// <summary>Season slot of a window end: one of 24 slots of the season period.</summary>
+    internal long Bucket(DateTimeOffset end) =>
+        _o.SeasonPeriod > TimeSpan.Zero ? (long)(end.ToUnixTimeMilliseconds() % (long)_o.SeasonPeriod.TotalMilliseconds / (_o.SeasonPeriod.TotalMilliseconds / 24)) : 0;
+
+    /// <summary>A detector this many times over its threshold alerts without waiting for confirmation.</summary>
+    public const double ConfirmBypassRatio = 2.0;
+
+    private int _exceededRun;
+
+    /// <summary>Windows over a threshold that did not alert because the next window did not confirm them.</summary>
+    public long UnconfirmedWindows { get; private set; }
+}

@@ -1,0 +1,174 @@
+using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>Closing a behaviour window: scoring it with the detectors in service, recording scores for calibration and shadow.</summary>
+public sealed partial class ModelRuntime
+{
+    private void CloseWindow(DateTimeOffset end, BaselinePhase phase, List<ModelFinding> findings)
+    {
+        // Copied before Close clears them; only alerting windows need it, but a window is closed at most every 100 ms.
+        var notable = _window.Notable.Count == 0 || Model is null || phase != BaselinePhase.Active ? [] : _window.Notable.ToArray();
+        _window.Close(_vector, ref _lastCpu, ref _lastMemory);
+        if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
+        {
+            if (_windows.Count >= MaxTrainingWindows)
+            {
+                // Bounded (≈ 1.8 MB): a very long learning period keeps its later half (the more representative part).
+                _trainingUsed -= _windows.Count / 2 * WindowBytes;
+                _windows.RemoveRange(0, _windows.Count / 2);
+            }
+
+            if (ChargeTraining(WindowBytes))
+            {
+                _windows.Add(((float[])_vector.Clone(), end));
+            }
+
+            return;
+        }
+
+        if (Model is null)
+        {
+            return;
+        }
+
+        WindowsScored++;
+        var maxRatio = _maxSequenceRatio;
+        _maxSequenceRatio = 0;
+        var scores = new List<DetectorScore>(2);
+        var contributions = new List<FeatureContribution>();
+        if (Model.Behaviour is { } pca)
+        {
+            var s = pca.Score(_vector);
+            var t = ThresholdOf(WorkloadModel.BehaviourDetector);
+            Record(WorkloadModel.BehaviourDetector, s, t, phase);
+            var pcaRatio = s / t;
+            if (s > t)
+            {
+                // A window that is unusual only for what is missing (a quiet spell, no connections) is a
+                // reliability question, not a security alert: it needs at least one main contributor above baseline.
+                var explained = pca.Explain(_vector, _o.TopFeatures).Select(Unscaled).ToList();
+                if (explained.Any(c => c.Share >= 0.1 && c.Observed > c.Baseline))
+                {
+                    scores.Add(new DetectorScore(WorkloadModel.BehaviourDetector, s, t));
+                    // Weighted by how far the detector is over its threshold, like the spike series below.
+                    contributions.AddRange(explained.Select(c => c with { Share = c.Share * s / t }));
+                }
+                else
+                {
+                    DeficitWindows++;
+                    pcaRatio = Math.BitDecrement(1.0);
+                }
+            }
+
+            maxRatio = Math.Max(maxRatio, pcaRatio);
+        }
+
+        var bucket = Bucket(end);
+        for (var k = 0; k < _spikes.Length; k++)
+        {
+            var (feature, _) = BehaviourSchema.Series[k];
+            var i = _seriesIndex[k];
+            var name = WorkloadModel.SpikePrefix + feature;
+            var t = ThresholdOf(name);
+            var z = _spikes[k].Score(_vector[i], bucket, out var median);
+            if (!double.IsNaN(z))
+            {
+                Record(name, z, t, phase);
+                maxRatio = Math.Max(maxRatio, z / t);
+                if (z > t)
+                {
+                    scores.Add(new DetectorScore(name, z, t));
+                    contributions.Add(new FeatureContribution(feature, BehaviourWindow.Unscale(i, _vector[i]), BehaviourWindow.Unscale(i, median), z / t));
+                }
+            }
+
+            // An alerting value enters the history only up to the alert level (see SpikeDetector).
+            _spikes[k].Update(_vector[i], bucket, double.IsNaN(z) || z <= t ? double.PositiveInfinity : _spikes[k].ValueAt(t, bucket));
+        }
+
+        WindowScored?.Invoke(end, maxRatio);
+        var exceededBefore = _exceededRun;
+        _exceededRun = scores.Count == 0 ? 0 : _exceededRun + 1;
+        if (scores.Count == 0 || phase != BaselinePhase.Active)
+        {
+            return;
+        }
+
+        scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
+        var top = scores[0];
+
+        // A single window a little over its threshold is the tail of normal (thresholds come from a short learning
+        // period); an anomaly that lasts, or one far over, is not. Raise on the ConfirmWindows-th window in a row, or
+        // at once when a detector is twice over. The run continues silently once raised (cooldown is per incident).
+        if (top.Score / top.Threshold < ConfirmBypassRatio && exceededBefore + 1 < _o.ConfirmWindows)
+        {
+            UnconfirmedWindows++;
+            return;
+        }
+        // Shares: each feature's part of the window's excess over the thresholds, normalised over the listed features.
+        var features = contributions.OrderByDescending(c => c.Share).DistinctBy(c => c.Feature).Take(_o.TopFeatures).ToList();
+        var shareTotal = features.Sum(c => c.Share);
+        if (shareTotal > 0)
+        {
+            features = features.Select(c => c with { Share = c.Share / shareTotal }).ToList();
+        }
+        var ratio = top.Score / top.Threshold;
+        var isResource = top.Detector is "spike:cpu_cores" or "spike:memory_mib";
+        // Evidence: what the anomaly is made of (an example event of each top feature: the largest transfer, the
+        // process behind most of a burst), then the window's new items.
+        var examples = features.Select(f => BehaviourSchema.Index(f.Feature)).Where(i => i >= 0).Select(_window.ClosedExample).OfType<RuntimeEvent>().ToList();
+        if (examples.Count > 0)
+        {
+            notable = [.. examples.Concat(notable).Distinct().Take(4)];
+        }
+
+        findings.Add(new ModelFinding(
+            top.Detector,
+            isResource ? "resource_spike" : top.Detector == WorkloadModel.BehaviourDetector ? "behaviour_anomaly" : "rate_spike",
+            ratio >= 3 || scores.Count >= 3 ? Severity.High : Severity.Medium,
+            top.Score,
+            top.Threshold,
+            scores,
+            features,
+            $"{Describe(top)}; top features: {string.Join(", ", features.Select(f => $"{f.Feature} {f.Observed:0.##} (baseline {f.Baseline:0.##})"))}",
+            string.Join(",", scores.Select(s => s.Detector)))
+        {
+            Evidence = notable,
+        });
+    }
+
+    private static string Describe(DetectorScore s) => s.Detector == WorkloadModel.BehaviourDetector
+        ? $"behaviour window unlike the baseline (PCA residual {s.Score:0.###} > calibrated {s.Threshold:0.###})"
+        : $"{s.Detector[WorkloadModel.SpikePrefix.Length..]} spiked (robust z {s.Score:0.#} > calibrated {s.Threshold:0.#})";
+
+    private static FeatureContribution Unscaled(FeatureContribution c)
+    {
+        var i = BehaviourSchema.Index(c.Feature);
+        return c with { Observed = BehaviourWindow.Unscale(i, c.Observed), Baseline = BehaviourWindow.Unscale(i, c.Baseline) };
+    }
+
+    private void Record(string detector, double score, double threshold, BaselinePhase phase)
+    {
+        if (phase != BaselinePhase.Shadow)
+        {
+            return;
+        }
+
+        if (!_shadowScores.TryGetValue(detector, out var list))
+        {
+            _shadowScores[detector] = list = [];
+        }
+
+        if (list.Count < 50_000 && ChargeTraining(ShadowScoreBytes))
+        {
+            list.Add(score);
+        }
+
+        if (score > threshold)
+        {
+            ShadowExceedances++;
+        }
+    }
+}
