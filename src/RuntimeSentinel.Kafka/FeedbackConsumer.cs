@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RuntimeSentinel.Core.Health;
 using RuntimeSentinel.Detection;
-using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Feedback;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -34,6 +34,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
     private readonly KafkaProducer? _producer;
     private readonly StageHealth _stage;
     private readonly FeedbackKeys _keys;
+    private readonly VerdictLimits _limits;
     private readonly Guid _instance = Guid.NewGuid();
 
     public FeedbackConsumer(
@@ -56,6 +57,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
         // Supervised (and reported) only when there is a feedback topic to read.
         _stage = (string.IsNullOrEmpty(_options.FeedbackTopic) || health is null ? new HealthRegistry() : health).Register("feedback");
         _keys = new FeedbackKeys(_options.FeedbackKeysDirectory, time);
+        _limits = new VerdictLimits(_options.FeedbackMaxFeatureAcceptance, _options.FeedbackPendingTtl);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -149,7 +151,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
     public async Task<string> HandleAsync(byte[] message, Headers? headers = null, DateTimeOffset? timestamp = null)
     {
         var published = timestamp ?? _time.GetUtcNow();
-        var audit = new AuditRecord();
+        var audit = new VerdictAudit();
         try
         {
             await HandleCoreAsync(message, headers, published, audit).ConfigureAwait(false);
@@ -167,7 +169,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
         return audit.Result;
     }
 
-    private async Task HandleCoreAsync(byte[] message, Headers? headers, DateTimeOffset published, AuditRecord a)
+    private async Task HandleCoreAsync(byte[] message, Headers? headers, DateTimeOffset published, VerdictAudit a)
     {
         if (message.Length > MaxVerdictBytes)
         {
@@ -207,142 +209,16 @@ public sealed partial class FeedbackConsumer : BackgroundService
         }
     }
 
-    private async Task ApplyAsync(JsonElement root, string? signer, DateTimeOffset published, AuditRecord a)
+    private async Task ApplyAsync(JsonElement root, string? signer, DateTimeOffset published, VerdictAudit a)
     {
-        string? S(string n) => root.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.String ? Bounded(v.GetString()) : null;
-        a.Verdict = S("verdict") ?? "";
-        var claimed = S("analyst") ?? "";
-        a.Analyst = signer ?? claimed;
-        a.Reason = S("reason") ?? "";
-        a.Workload = S("workload") ?? "";
-        a.Scope = S("scope") ?? "item";
-        a.Feature = S("feature") ?? "";
-        var errors = new List<string>();
-        if (a.Verdict is not ("false_positive" or "true_positive"))
+        var verdict = VerdictReader.Read(root, signer, published, _time.GetUtcNow(), _limits, a);
+        if (verdict is null)
         {
-            errors.Add("verdict must be false_positive or true_positive");
-        }
-
-        if (signer is not null && claimed.Length > 0 && claimed != signer)
-        {
-            errors.Add($"analyst '{claimed}' is not the owner of the signing key '{signer}'");
-        }
-
-        if (a.Analyst.Length == 0 || a.Reason.Length == 0)
-        {
-            errors.Add("analyst and reason are required (the audit needs who and why)");
-        }
-
-        if (a.Workload.Length == 0)
-        {
-            errors.Add("workload (the alert's workload.key) is required");
-        }
-
-        var featureIndex = Array.IndexOf(FeatureNames.All.ToArray(), a.Feature);
-        if (featureIndex < 0 && a.Scope != "detector")
-        {
-            errors.Add($"feature must be one of {string.Join(", ", FeatureNames.All)}");
-        }
-
-        FeatureKey? key = null;
-        string? detector = null;
-        var score = double.NaN;
-        var acceptUntil = default(DateTimeOffset);
-        if (a.Scope == "detector")
-        {
-            // A model alert: the detector and its score come from the alert's model.detectors[].
-            detector = S("detector");
-            score = root.TryGetProperty("score", out var sv) && sv.ValueKind == JsonValueKind.Number && sv.TryGetDouble(out var d) ? d : double.NaN;
-            if (detector is null || !Detection.Models.WorkloadModel.IsDetector(detector))
-            {
-                errors.Add("scope detector needs detector: behaviour_pca, sequence or spike:<series> (copy it from the alert's model.detectors[].detector)");
-            }
-
-            if (!(score > 0) || double.IsInfinity(score))
-            {
-                errors.Add("scope detector needs the positive score the detector gave (model.detectors[].score)");
-            }
-
-            a.Feature = detector ?? "";
-            a.Item = double.IsNaN(score) ? "" : score.ToString("R", CultureInfo.InvariantCulture);
-        }
-        else if (a.Scope == "item")
-        {
-            if (root.TryGetProperty("item", out var it) && it.ValueKind == JsonValueKind.Object && it.TryGetProperty("a", out var av) && av.ValueKind == JsonValueKind.String && Bounded(av.GetString()) is { Length: > 0 } first)
-            {
-                var b = it.TryGetProperty("b", out var bv) && bv.ValueKind == JsonValueKind.String ? Bounded(bv.GetString()) : null;
-                var n = -1;
-                if (it.TryGetProperty("n", out var nv) && !(nv.ValueKind == JsonValueKind.Number && nv.TryGetInt32(out n)))
-                {
-                    errors.Add("item.n must be an integer (a port or count, as in the alert)");
-                    n = -1;
-                }
-
-                key = new FeatureKey(first, b, n);
-                a.Item = key.Value.ToString();
-            }
-            else
-            {
-                errors.Add("scope item needs item {a, b?, n?} with a non-empty string a (copy it from the alert's explanation.item)");
-            }
-        }
-        else if (a.Scope == "feature")
-        {
-            // Accepting every new item of a feature is the strongest verdict: it must end, and not far away.
-            var expires = S("expires");
-            if (expires is null || !DateTimeOffset.TryParse(expires, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out acceptUntil))
-            {
-                errors.Add("scope feature needs expires (RFC 3339): accepting a whole feature is always temporary");
-            }
-            else if (acceptUntil > published + _options.FeedbackMaxFeatureAcceptance)
-            {
-                errors.Add($"scope feature: expires may be at most {_options.FeedbackMaxFeatureAcceptance.TotalHours:0.#} h after the verdict (Kafka:FeedbackMaxFeatureAcceptance)");
-            }
-            else if (acceptUntil <= _time.GetUtcNow())
-            {
-                a.Result = "expired";
-                a.Detail = "the acceptance has already ended";
-                return;
-            }
-
-            a.Item = "until " + acceptUntil.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
-        }
-        else
-        {
-            errors.Add("scope must be item, feature or detector");
-        }
-
-        if (errors.Count > 0)
-        {
-            a.Reject(string.Join("; ", errors));
             return;
         }
 
-        if (a.Verdict == "true_positive")
-        {
-            a.Result = "recorded";
-            a.Detail = "confirmed; the baseline is unchanged";
-            return;
-        }
-
-        var verdict = new FeedbackVerdict(a.Workload, (Feature)Math.Max(0, featureIndex), key, detector, score, acceptUntil, published + _options.FeedbackPendingTtl);
         var applied = await _pipeline.ApplyFeedbackAsync(verdict).ConfigureAwait(false);
-        a.Result = applied switch
-        {
-            FeedbackResult.Applied => "applied",
-            FeedbackResult.Pending => "pending",
-            FeedbackResult.Expired => "expired",
-            _ => "rejected",
-        };
-        a.Detail = applied switch
-        {
-            FeedbackResult.Pending => $"workload not tracked yet; applied if it appears before {verdict.PendingUntil.UtcDateTime:O}",
-            FeedbackResult.Expired => $"workload not tracked here and the verdict is older than Kafka:FeedbackPendingTtl ({_options.FeedbackPendingTtl})",
-            FeedbackResult.Rejected => "the workload has no model detectors (models disabled)",
-            _ when detector is not null => $"{detector} threshold raised to {score * Detection.Models.ModelRuntime.FeedbackMargin:0.###} for the workload (at most Detection:Models:MaxThresholdRaise times the calibrated threshold)",
-            _ when key is null => $"every new {a.Feature} item accepted until {acceptUntil.UtcDateTime:O}",
-            _ => "absorbed into the baseline",
-        };
+        VerdictReader.Record(a, verdict, applied, _limits);
     }
 
     // Audit lines are read by people and log pipelines, not embedded in HTML: keep quotes and apostrophes readable.
@@ -351,9 +227,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
     /// <summary>Verdicts are small; a bigger message is not one (and is not parsed).</summary>
     public const int MaxVerdictBytes = 64 * 1024;
 
-    private static string? Bounded(string? s) => s is { Length: > 1024 } ? s[..1024] : s;
-
-    private void Audit(AuditRecord a, DateTimeOffset published)
+    private void Audit(VerdictAudit a, DateTimeOffset published)
     {
         var record = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
@@ -406,35 +280,6 @@ public sealed partial class FeedbackConsumer : BackgroundService
         {
             _stage.ItemFailed("audit file: " + ex.Message);
             LogAuditFailed(_logger, ex, _options.FeedbackAuditFile);
-        }
-    }
-
-    private sealed class AuditRecord
-    {
-        public string Verdict { get; set; } = "unknown";
-
-        public string Analyst { get; set; } = "";
-
-        public bool Signed { get; set; }
-
-        public string Reason { get; set; } = "";
-
-        public string Workload { get; set; } = "";
-
-        public string Scope { get; set; } = "";
-
-        public string Feature { get; set; } = "";
-
-        public string Item { get; set; } = "";
-
-        public string Result { get; set; } = "rejected";
-
-        public string Detail { get; set; } = "";
-
-        public void Reject(string why)
-        {
-            Result = "rejected";
-            Detail = why;
         }
     }
 
