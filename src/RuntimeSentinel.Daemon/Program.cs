@@ -8,6 +8,7 @@ using RuntimeSentinel.Daemon.Demo;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Formats;
 using RuntimeSentinel.Kafka;
+using RuntimeSentinel.Lab.Recordings;
 
 // prometheus-net's EventCounter adapter and debug metrics publish names that break Prometheus conventions
 // (`*_count` gauges, also from the System.Runtime meter); process_* and dotnet_* runtime metrics stay, and
@@ -347,7 +348,7 @@ static DateTimeOffset? TryExploitTime(string zip)
 {
     try
     {
-        return RuntimeSentinel.Formats.Recordings.LidDsRecording.Open(zip).ExploitTime;
+        return RuntimeSentinel.Lab.Recordings.LidDsRecording.Open(zip).ExploitTime;
     }
     catch (InvalidDataException)
     {

@@ -1,5 +1,5 @@
-using RuntimeSentinel.Detection.Evaluation;
 using RuntimeSentinel.Detection.Sequences;
+using RuntimeSentinel.Lab.Evaluation;
 
 namespace RuntimeSentinel.Detection.Tests;
 

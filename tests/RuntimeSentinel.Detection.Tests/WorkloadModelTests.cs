@@ -1,6 +1,7 @@
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.Lab.Evaluation;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Detection.Tests;

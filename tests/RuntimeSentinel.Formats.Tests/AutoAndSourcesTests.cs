@@ -1,5 +1,5 @@
 using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Formats.Recordings;
+using RuntimeSentinel.Lab.Recordings;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Formats.Tests;

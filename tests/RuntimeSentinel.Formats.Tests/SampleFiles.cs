@@ -1,4 +1,5 @@
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Lab.Recordings;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Formats.Tests;

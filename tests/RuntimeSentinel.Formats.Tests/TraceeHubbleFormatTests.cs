@@ -1,4 +1,5 @@
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Formats.Tests;
 

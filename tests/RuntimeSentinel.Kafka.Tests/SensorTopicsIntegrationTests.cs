@@ -8,6 +8,7 @@ using RuntimeSentinel.Alerting;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Formats;
+using RuntimeSentinel.Lab.Recordings;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Kafka.Tests;

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using RuntimeSentinel.Detection.Evaluation;
 using RuntimeSentinel.Detection.Sequences;
-using RuntimeSentinel.Formats.Recordings;
+using RuntimeSentinel.Lab.Evaluation;
+using RuntimeSentinel.Lab.Recordings;
+using RuntimeSentinel.Lab.Sequences;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Formats;
+using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

@@ -4,10 +4,11 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection;
-using RuntimeSentinel.Detection.Evaluation;
 using RuntimeSentinel.Detection.Models;
 using RuntimeSentinel.Formats;
 using RuntimeSentinel.Kafka;
+using RuntimeSentinel.Lab.Evaluation;
+using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

@@ -7,6 +7,7 @@ using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Formats;
+using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

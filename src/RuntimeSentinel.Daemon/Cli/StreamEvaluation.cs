@@ -9,6 +9,7 @@ using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Network;
 using RuntimeSentinel.Formats;
+using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using RuntimeSentinel.Core.Events;
 
-namespace RuntimeSentinel.Formats.Recordings;
+namespace RuntimeSentinel.Lab.Recordings;
 
 /// <summary>One ADFA-LD trace: a process's system-call numbers (i386), with its split and label from the path.</summary>
 public sealed record AdfaTrace(string Path, string Split, bool IsAttack, string? Family, int[] Calls);

@@ -1,4 +1,4 @@
-namespace RuntimeSentinel.Detection.Evaluation;
+namespace RuntimeSentinel.Lab.Evaluation;
 
 /// <summary>
 /// Detection quality from scores of labelled samples (higher = more anomalous): ROC AUC with ties counted half,

@@ -1,4 +1,4 @@
-namespace RuntimeSentinel.Formats.Recordings;
+namespace RuntimeSentinel.Lab.Recordings;
 
 /// <summary>
 /// Linux i386 system call numbers (arch/x86/entry/syscalls/syscall_32.tbl, 0-340), the numbering ADFA-LD traces use

@@ -2,9 +2,11 @@ using System.Security.Cryptography;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Models;
 
-namespace RuntimeSentinel.Detection.Models;
+namespace RuntimeSentinel.Lab.Evaluation;
 
 /// <summary>One scored behaviour window in a labelled evaluation.</summary>
 public readonly record struct LabelledWindow(string Workload, DateTimeOffset End, double Ratio, bool Positive);
@@ -21,7 +23,7 @@ public sealed class OfflineModels
 {
     private readonly DetectionOptions _options;
     private readonly WorkloadResolver _resolver;
-    private readonly Network.PeerResolver _peers;
+    private readonly Detection.Network.PeerResolver _peers;
     private readonly Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)> _workloads = new();
     private readonly Dictionary<WorkloadKey, IncrementalHash> _digests = new();
     private readonly NullObserver _observer = new();
@@ -32,7 +34,7 @@ public sealed class OfflineModels
     {
         _options = options;
         _resolver = new WorkloadResolver(options.Cluster);
-        _peers = new Network.PeerResolver(options.Network);
+        _peers = new Detection.Network.PeerResolver(options.Network);
     }
 
     public long Events { get; private set; }
@@ -130,7 +132,7 @@ public sealed class OfflineModels
         Action<string, RuntimeEvent, List<ModelFinding>> observed)
     {
         var resolver = new WorkloadResolver(options.Cluster);
-        var peers = new Network.PeerResolver(options.Network);
+        var peers = new Detection.Network.PeerResolver(options.Network);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
         var findings = new List<ModelFinding>();
         foreach (var e in events)

@@ -2,9 +2,9 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Formats.Recordings;
+using RuntimeSentinel.Formats;
 
-namespace RuntimeSentinel.Formats;
+namespace RuntimeSentinel.Lab.Recordings;
 
 /// <summary>One input record and what decoding made of it.</summary>
 public readonly record struct SourceRecord(string Source, int Line, DecodeStatus Status, RuntimeEvent Event, DecodeError Error, string? Note, byte[]? Raw);

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Formats;
 
-namespace RuntimeSentinel.Formats.Recordings;
+namespace RuntimeSentinel.Lab.Recordings;
 
 /// <summary>
 /// A LID-DS 2021 recording (<c>.zip</c> holding <c>&lt;name&gt;.sc</c>, <c>.json</c>, <c>.res</c>, <c>.pcap</c>) read as native
