@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using RuntimeSentinel.Detection.Sequences;
@@ -126,5 +127,21 @@ internal static class AdfaLdEvaluation
     {
         var sorted = values.Order().ToList();
         return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    }
+
+    /// <summary>sentinel evaluate adfa-ld: the sequence model on ADFA-LD.</summary>
+    public static Command Create(CliOptions cli)
+    {
+        var dataOption = new Option<string>("--data") { Description = "Folder holding ADFA-LD-traces.zip and manifest.csv.", Required = true };
+        var sequenceModelOption = new Option<string>("--model") { Description = "Sequence model: ngram (default) or lstm (neural, slower).", DefaultValueFactory = _ => "ngram" };
+        sequenceModelOption.AcceptOnlyFromAmong("ngram", "lstm");
+        var epochsOption = new Option<int>("--epochs") { Description = "LSTM training epochs.", DefaultValueFactory = _ => 30 };
+        var hiddenOption = new Option<int>("--hidden") { Description = "LSTM hidden units.", DefaultValueFactory = _ => 200 };
+        var adfa = new Command("adfa-ld", "Train the syscall-sequence model on ADFA-LD training traces; score validation and attack traces.")
+        {
+            dataOption, cli.Json, sequenceModelOption, epochsOption, hiddenOption,
+        };
+        adfa.SetAction((parse, _) => AdfaLdEvaluation.RunAsync(parse.GetValue(dataOption)!, parse.GetValue(cli.Json), Console.Out, Console.Error, parse.GetValue(sequenceModelOption)!, parse.GetValue(epochsOption), parse.GetValue(hiddenOption)));
+        return adfa;
     }
 }

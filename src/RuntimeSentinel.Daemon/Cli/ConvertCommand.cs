@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Formats;
@@ -75,5 +76,21 @@ internal static class ConvertCommand
 
         await stdout.FlushAsync();
         return totalRejected == 0 ? 0 : 1;
+    }
+
+    /// <summary>sentinel convert: sensor or native events to native JSON lines.</summary>
+    public static Command Create(CliOptions cli)
+    {
+        var filesArgument = new Argument<string[]>("files") { Description = "Input files (JSON lines or one JSON document each); none or '-' reads standard input.", Arity = ArgumentArity.ZeroOrMore };
+        var convert = new Command("convert", "Decode sensor or native events and write native schema v1 JSON lines to stdout.")
+        {
+            cli.From, filesArgument,
+        };
+        convert.SetAction(async (parse, ct) =>
+        {
+            var stdout = Console.OpenStandardOutput();
+            return await ConvertCommand.RunAsync(parse.GetValue(cli.From)!, parse.GetValue(filesArgument) ?? [], Console.Error, stdout).ConfigureAwait(false);
+        });
+        return convert;
     }
 }

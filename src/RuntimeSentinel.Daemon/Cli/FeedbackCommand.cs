@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Confluent.Kafka;
 using RuntimeSentinel.Kafka;
 
@@ -69,5 +70,19 @@ internal static class FeedbackCommand
         }
 
         return n == b.Length ? b : b[..n];
+    }
+
+    /// <summary>sentinel feedback send: a signed verdict to the feedback topic.</summary>
+    public static Command Create(CliOptions cli)
+    {
+        var analystOption = new Option<string>("--analyst") { Description = "Your name: the file name of your key in the daemon's Kafka:FeedbackKeysDirectory.", Required = true };
+        var keyFileOption = new Option<string>("--key-file") { Description = "File holding your verdict key (the same content as the daemon's copy).", Required = true };
+        var feedbackTopicOption = new Option<string>("--topic") { Description = "Feedback topic.", DefaultValueFactory = _ => "sentinel.feedback" };
+        var feedbackBootstrapOption = new Option<string>("--bootstrap-servers") { Description = "Kafka brokers.", Required = true };
+        var verdictFileArgument = new Argument<string?>("verdict") { Description = "Verdict JSON file (docs/alerts.md, Feedback); '-' or none reads standard input.", Arity = ArgumentArity.ZeroOrOne };
+        var feedbackSend = new Command("send", "Sign a verdict with your analyst key and publish it to the feedback topic.") { feedbackBootstrapOption, feedbackTopicOption, analystOption, keyFileOption, verdictFileArgument };
+        feedbackSend.SetAction((parse, ct) => FeedbackCommand.SendAsync(parse.GetValue(feedbackBootstrapOption)!, parse.GetValue(feedbackTopicOption)!, parse.GetValue(analystOption)!, parse.GetValue(keyFileOption)!, parse.GetValue(verdictFileArgument), Console.Out, Console.Error, ct));
+        var feedbackCommand = new Command("feedback", "Analysts' verdicts on alerts.") { feedbackSend };
+        return feedbackCommand;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -7,6 +8,7 @@ using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Formats;
+using RuntimeSentinel.Kafka;
 using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;
@@ -143,5 +145,90 @@ internal static class ReplayCommand
         return sb.ToString();
 
         static string Fmt(Dictionary<string, int> d) => d.Count == 0 ? "" : "(" + string.Join(", ", d.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value}")) + ")";
+    }
+
+    /// <summary>sentinel replay: recorded events into Kafka (and, embedded, through the daemon).</summary>
+    public static Command Create(CliOptions cli)
+    {
+        var replayFiles = new Argument<string[]>("files") { Description = "JSON-lines files (any format), LID-DS recordings (.zip) or the ADFA-LD archive (.zip).", Arity = ArgumentArity.OneOrMore };
+        var replayTopic = new Option<string>("--topic") { Description = "Topic to publish to.", DefaultValueFactory = _ => "sentinel.events" };
+        var speedOption = new Option<string>("--speed") { Description = "'max' (as fast as possible) or a multiple of the recorded pace, e.g. 10x.", DefaultValueFactory = _ => "max" };
+        var rawOption = new Option<bool>("--raw") { Description = "Publish JSON lines as they are instead of converted to native events." };
+        var replayLearning = new Option<double>("--learning") { Description = "Embedded daemon: seconds of event time each workload learns.", DefaultValueFactory = _ => 5 };
+        var replayBootstrap = new Option<string>("--bootstrap-servers") { Description = "Kafka to publish to; 'embedded' (default) also runs the daemon in this process and reports what it detected.", DefaultValueFactory = _ => KafkaOptions.Embedded };
+        var replay = new Command("replay", "Publish recorded events into Kafka, preserving per-workload order and (optionally) pacing.")
+        {
+            replayFiles, cli.From, replayTopic, speedOption, rawOption, cli.Json, replayLearning, replayBootstrap, cli.AlertsFile, cli.Listen,
+        };
+        replay.SetAction(async (parse, ct) =>
+        {
+            var files = parse.GetValue(replayFiles) ?? [];
+            var format = parse.GetValue(cli.From)!;
+            var topic = parse.GetValue(replayTopic)!;
+            var json = parse.GetValue(cli.Json);
+            if (!ReplayCommand.TryParseSpeed(parse.GetValue(speedOption), out var speed) || !EventFormats.IsKnown(format) || files.Any(f => !File.Exists(f)))
+            {
+                await Console.Error.WriteLineAsync("replay: check --speed (max or e.g. 10x), --from and that every file exists").ConfigureAwait(false);
+                return 2;
+            }
+
+            var records = files.SelectMany(f => EventSources.Read(f, format));
+            var exploit = files.Where(f => f.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)).Select(TryExploitTime).FirstOrDefault(t => t is not null);
+            var bootstrap = parse.GetValue(replayBootstrap)!;
+            if (!string.Equals(bootstrap, KafkaOptions.Embedded, StringComparison.OrdinalIgnoreCase))
+            {
+                using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, EnableIdempotence = true, LingerMs = 5 }).Build();
+                var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+                Console.WriteLine(ReplayCommand.Summarize(report, [], exploit, json));
+                return report.Rejected == 0 ? 0 : 1;
+            }
+
+            // Embedded: run the daemon here, with event-time learning so any replay speed behaves like the recording.
+            var overrides = HostRunner.CommonOverrides(parse.GetValue(cli.AlertsFile), parse.GetValue(cli.Listen) ?? "127.0.0.1:0", adminListen: "");
+            overrides["Kafka:BootstrapServers"] = KafkaOptions.Embedded;
+            overrides["Kafka:Topics:0"] = topic;
+            overrides["Kafka:GroupId"] = "sentinel-replay";
+            overrides["Kafka:SessionTimeoutMs"] = "6000";
+            overrides["Kafka:HeartbeatIntervalMs"] = "500";
+            overrides["Detection:Clock"] = "event";
+            overrides["Detection:LearningDuration"] = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(replayLearning))).ToString("c");
+            overrides["Detection:MinLearningEvents"] = "100";
+            overrides["Alerting:Console"] = json ? "false" : "true";
+            var collected = new CollectingIncidents();
+            var app = SentinelHost.Build(null, overrides, (services, _) => services.AddSingleton<IIncidentObserver>(collected));
+            var failures = SentinelHost.ValidateAll(app.Services);
+            if (failures.Count > 0)
+            {
+                failures.ForEach(f => Console.Error.WriteLine("  - " + f));
+                return 2;
+            }
+
+            await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+            var ingest = app.Services.GetRequiredService<KafkaIngestService>();
+            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (ingest.EventsIngested + ingest.MessagesRejected < published.Published && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+            {
+                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            Console.WriteLine(ReplayCommand.Summarize(published, collected.Alerts, exploit, json));
+            await app.DisposeAsync().ConfigureAwait(false);
+            return published.Rejected == 0 ? 0 : 1;
+        });
+        return replay;
+    }
+
+    private static DateTimeOffset? TryExploitTime(string zip)
+    {
+        try
+        {
+            return RuntimeSentinel.Lab.Recordings.LidDsRecording.Open(zip).ExploitTime;
+        }
+        catch (InvalidDataException)
+        {
+            return null; // not a LID-DS recording (e.g. the ADFA-LD archive)
+        }
     }
 }

@@ -8,7 +8,6 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Network;
-using RuntimeSentinel.Formats;
 using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;

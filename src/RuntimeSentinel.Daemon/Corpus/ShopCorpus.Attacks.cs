@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using static RuntimeSentinel.Daemon.Corpus.SensorJson;
 
 namespace RuntimeSentinel.Daemon.Corpus;

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using static RuntimeSentinel.Daemon.Corpus.SensorJson;
 
 namespace RuntimeSentinel.Daemon.Corpus;

@@ -1,0 +1,109 @@
+using RuntimeSentinel.Daemon.Demo;
+using RuntimeSentinel.Kafka;
+
+namespace RuntimeSentinel.Daemon.Cli;
+
+/// <summary>Runs a built host until its duration ends or it is stopped, and the options every host verb shares.</summary>
+internal static class HostRunner
+{
+    public static Dictionary<string, string?> CommonOverrides(string? alertsFile, string? listen, string? adminListen = null)
+    {
+        var o = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (adminListen is not null)
+        {
+            o["Http:AdminListen"] = adminListen;
+        }
+
+        if (alertsFile is not null)
+        {
+            o["Alerting:File"] = alertsFile;
+        }
+
+        if (listen is not null)
+        {
+            o["Http:Listen"] = listen;
+        }
+
+        return o;
+    }
+
+    public static async Task<int> RunHostAsync(WebApplication app, int? durationSeconds, Func<int>? summary, CancellationToken ct)
+    {
+        // Validate every options section before anything starts, so one run lists every mistake at once.
+        var failures = SentinelHost.ValidateAll(app.Services);
+        if (failures.Count > 0)
+        {
+            await Console.Error.WriteLineAsync("Configuration is invalid:").ConfigureAwait(false);
+            foreach (var failure in failures)
+            {
+                await Console.Error.WriteLineAsync("  - " + failure).ConfigureAwait(false);
+            }
+
+            await app.DisposeAsync().ConfigureAwait(false);
+            return 2;
+        }
+
+        await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+
+        await Console.Error.WriteLineAsync($"RuntimeSentinel serving /metrics /healthz /readyz on {SentinelHost.BoundAddress(app)}").ConfigureAwait(false);
+        if (SentinelHost.AdminAddress(app) is { } admin)
+        {
+            await Console.Error.WriteLineAsync($"RuntimeSentinel admin /workloads on {admin}").ConfigureAwait(false);
+        }
+
+        var stopping = app.Lifetime.ApplicationStopping;
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, ct);
+        try
+        {
+            await Task.Delay(durationSeconds is { } s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan, both.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        var health = app.Services.GetRequiredService<IngestionHealth>();
+        var faulted = app.Services.GetRequiredService<RuntimeSentinel.Core.Health.HealthRegistry>().Faulted.ToList();
+        foreach (var stage in faulted)
+        {
+            await Console.Error.WriteLineAsync($"stage {stage.Name} stopped on an error: {stage.Reason}").ConfigureAwait(false);
+        }
+
+        var code = health.Faulted || faulted.Count > 0 ? 1 : summary?.Invoke() ?? 0;
+        await app.DisposeAsync().ConfigureAwait(false);
+        return code;
+    }
+
+    public static int PrintDemoSummary(WebApplication app, DemoTally tally)
+    {
+        var generator = app.Services.GetRequiredService<DemoEventGenerator>();
+        var ingest = app.Services.GetRequiredService<KafkaIngestService>();
+        Console.WriteLine();
+        Console.WriteLine("=== RuntimeSentinel demo summary ===");
+        Console.WriteLine($"events produced: {generator.Produced}   consumed: {ingest.EventsIngested}   malformed sent: {generator.MalformedSent}   dead-lettered: {ingest.MessagesRejected}");
+        Console.WriteLine($"learning ended:  {(generator.LearningEndedAt is { } t ? t.ToString("u", System.Globalization.CultureInfo.InvariantCulture) : "not yet (run longer)")}");
+        Console.WriteLine($"incidents: {tally.Incidents} ({tally.Alerts} alerts folded into them)");
+        foreach (var (category, n) in tally.ByCategory)
+        {
+            Console.WriteLine($"  {category,-20} {n}");
+        }
+
+        Console.WriteLine("attacks:");
+        var scenarios = tally.ByScenario;
+        var missed = 0;
+        foreach (var attack in DemoScenario.AttackNames)
+        {
+            var injected = generator.AttacksInjected.Contains(attack);
+            var found = scenarios.GetValueOrDefault("attack:" + attack);
+            var stealthy = DemoScenario.StealthyAttacks.Contains(attack) ? " (stealthy: only a rate or volume changes)" : "";
+            missed += injected && found.Incidents == 0 ? 1 : 0;
+            Console.WriteLine($"  {attack,-24} {(injected ? "injected" : "not injected"),-13} {(found.Incidents > 0 ? $"DETECTED ({found.Incidents} incident, {found.Alerts} alerts)" : injected ? "MISSED" : "-")}{stealthy}");
+        }
+
+        Console.WriteLine($"benign churn after learning: {string.Join(", ", generator.ChurnDone)}");
+        Console.WriteLine($"alerts on normal behaviour after learning: {tally.NormalAfterLearning}");
+
+        // The demo is a check, not a show: a missed attack fails it.
+        return missed == 0 ? 0 : 1;
+    }
+}
