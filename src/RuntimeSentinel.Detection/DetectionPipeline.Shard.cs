@@ -218,8 +218,7 @@ public sealed partial class DetectionPipeline
 
         private FeedbackResult ApplyFeedback(FeedbackVerdict verdict)
         {
-            var baseline = _baselines.FirstOrDefault(kv => kv.Key.Value == verdict.Workload).Value;
-            if (baseline is null)
+            if (!WorkloadKey.TryParse(verdict.Workload, out var key) || !_baselines.TryGetValue(key, out var baseline))
             {
                 var now = _time.GetUtcNow();
                 _pendingFeedback.RemoveAll(f => f.PendingUntil <= now);
@@ -244,7 +243,7 @@ public sealed partial class DetectionPipeline
 
         private FeedbackResult SwapModel(WorkloadModel model)
         {
-            var baseline = _baselines.FirstOrDefault(kv => kv.Key.Value == model.Card.Workload).Value;
+            var baseline = WorkloadKey.TryParse(model.Card.Workload, out var key) ? _baselines.GetValueOrDefault(key) : null;
             if (baseline?.Models is null)
             {
                 if (!_options.Models.Enabled)

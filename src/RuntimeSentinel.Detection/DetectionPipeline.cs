@@ -153,9 +153,18 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     /// <summary>Queues an event; waits while the shard is full. Returns false once the pipeline is completing.</summary>
     public ValueTask<bool> EnqueueAsync(in IngestItem item, CancellationToken cancellationToken)
     {
-        var shard = _shards[(item.Key.GetHashCode() & 0x7fffffff) % _shards.Length];
-        return shard.EnqueueAsync(item, cancellationToken);
+        return ShardFor(item.Key).EnqueueAsync(item, cancellationToken);
     }
+
+    /// <summary>
+    /// The one routing rule: a workload's events, verdicts, model swaps and checkpoints all go to the shard its key hashes
+    /// to (the key's hash is the ordinal hash of its value, so a key and its value route alike).
+    /// </summary>
+    private Shard ShardFor(WorkloadKey key) => ShardAt(key.GetHashCode());
+
+    private Shard ShardFor(string workload) => ShardAt(StringComparer.Ordinal.GetHashCode(workload));
+
+    private Shard ShardAt(int hash) => _shards[(hash & 0x7fffffff) % _shards.Length];
 
     /// <summary>Stops accepting events and waits until every queued one has been processed.</summary>
     public async Task CompleteAsync()
@@ -176,14 +185,14 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     /// becomes known (or, with no item, the whole feature is accepted), so the same behaviour stops alerting.
     /// </summary>
     public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict) =>
-        _shards[(StringComparer.Ordinal.GetHashCode(verdict.Workload) & 0x7fffffff) % _shards.Length].ApplyFeedbackAsync(verdict);
+        ShardFor(verdict.Workload).ApplyFeedbackAsync(verdict);
 
     /// <summary>
     /// Puts a model version in service for its workload on the shard that owns it, between two events: nothing is
     /// dropped or reordered. A workload not seen yet gets it when its first event arrives.
     /// </summary>
     public Task<FeedbackResult> SwapModelAsync(WorkloadModel model) =>
-        _shards[(StringComparer.Ordinal.GetHashCode(model.Card.Workload) & 0x7fffffff) % _shards.Length].SwapModelAsync(model);
+        ShardFor(model.Card.Workload).SwapModelAsync(model);
 
     /// <summary>A copy of each workload's state, for the CLI summary and tests. Taken between events of each shard.</summary>
     public async Task<IReadOnlyList<WorkloadSnapshot>> SnapshotAsync()

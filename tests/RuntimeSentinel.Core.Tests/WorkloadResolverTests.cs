@@ -101,4 +101,23 @@ public class WorkloadResolverTests
 
         Assert.True(resolver.Evictions >= 9);
     }
+
+    [Fact]
+    public void TryParse_ValueOfAResolvedKey_EqualKeyThatFindsItInADictionary()
+    {
+        var resolved = WorkloadResolver.Compute(Ref(pod: "cart-7d9f8b6c5b-x2k4p", ownerKind: "ReplicaSet", ownerName: "cart-7d9f8b6c5b"), "prod");
+        var table = new Dictionary<WorkloadKey, int> { [resolved] = 1 };
+
+        Assert.True(WorkloadKey.TryParse(resolved.Value, out var parsed));
+        Assert.Equal(resolved, parsed);
+        Assert.Equal(resolved.GetHashCode(), parsed.GetHashCode());
+        Assert.Equal(1, table[parsed]);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("shop/Deployment/cart")]
+    [InlineData("prod/shop/Deployment/cart/app/extra")]
+    public void TryParse_NotFiveParts_False(string? value) => Assert.False(WorkloadKey.TryParse(value, out _));
 }

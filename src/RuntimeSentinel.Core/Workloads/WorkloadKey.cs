@@ -43,4 +43,22 @@ public sealed class WorkloadKey : IEquatable<WorkloadKey>
     public override int GetHashCode() => _hash;
 
     public override string ToString() => Value;
+
+    /// <summary>
+    /// The key a <see cref="Value"/> names, as control paths (verdicts, model cards, checkpoints) carry it: equal to the
+    /// instance the resolver made for the same workload, so a dictionary finds it. False unless it has exactly the five
+    /// parts, none with a slash.
+    /// </summary>
+    public static bool TryParse(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out WorkloadKey? key)
+    {
+        key = null;
+        var parts = value?.Split('/');
+        if (parts is not { Length: 5 })
+        {
+            return false;
+        }
+
+        key = new WorkloadKey(parts[0], parts[1], parts[2], parts[3], parts[4]);
+        return true;
+    }
 }
