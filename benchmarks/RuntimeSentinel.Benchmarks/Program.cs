@@ -5,7 +5,9 @@ using BenchmarkDotNet.Running;
 
 // `budgets`: run each benchmark method many times in-process and compare bytes allocated per call with
 // allocation-budgets.json. Allocation counts are deterministic, so this is a CI gate; timings are not.
-// `e2e [events] [rounds]`: end-to-end throughput on the embedded Kafka, as a ratio to raw consumption.
+// `e2e [--events N] [--rounds R] [--format tetragon|native] [--workloads W] [--group-wait-ms G] [--latency-seconds S]`:
+// end-to-end throughput on the embedded Kafka as a ratio to raw consumption, event-to-incident latency at half of it,
+// managed memory per workload; the last line is one JSON object.
 // `flood [events] [budgetMiB]`: resident memory under a flood of unique paths, peers and workload keys.
 // `restore [workloads] [rounds]`: how long a new instance takes to read N workload checkpoints back.
 // Anything else goes to BenchmarkDotNet (e.g. `--filter *` or `--job dry --filter *`).
@@ -54,9 +56,7 @@ if (args.Length > 0 && args[0] == "budgets")
 
 if (args.Length > 0 && args[0] == "e2e")
 {
-    var n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
-    var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
-    return RuntimeSentinel.Benchmarks.EndToEnd.Run(n, rounds);
+    return RuntimeSentinel.Benchmarks.EndToEnd.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "flood")
