@@ -24,12 +24,11 @@ public sealed class PeerSessions(int maxPeers)
     public static readonly TimeSpan ShortLived = TimeSpan.FromSeconds(2);
 
     private const int MaxOpen = 1024;
-    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private readonly Dictionary<(int LocalPort, int RemotePort, string RemoteIp), DateTimeOffset> _open = [];
     // Keyed by peer identity and service port: "the cluster" or an external provider is many services, and password
     // guessing is against one of them.
-    private readonly Dictionary<(string Peer, int Port), Entry> _peers = [];
+    private readonly Dictionary<(string Peer, int Port), MinuteMax> _peers = [];
     private DateTimeOffset _lastSweep;
 
     public int Count => _peers.Count;
@@ -81,30 +80,15 @@ public sealed class PeerSessions(int maxPeers)
                 return false;
             }
 
-            p = new Entry { MinuteStart = now };
+            p = MinuteMax.StartingAt(now);
         }
 
-        if (now - p.MinuteStart >= Minute)
+        // A peer met while learning has a history even if nothing failed (zero).
+        p.Add(failed ? 1 : 0, now, learning);
+        var raise = p.Exceeds(learning, Floor, Factor);
+        if (raise)
         {
-            if (learning)
-            {
-                // Only whole minutes teach, and a peer met while learning has a history even if nothing failed (zero).
-                p.LearnedMax = Math.Max(p.LearnedMax, p.MinuteCount);
-                p.Learned = true;
-            }
-
-            p.MinuteStart = now;
-            p.MinuteCount = 0;
-            p.Raised = false;
-        }
-
-        p.MinuteCount += failed ? 1 : 0;
-        var raise = false;
-        if (!learning && p.Learned && !p.Raised && p.MinuteCount >= Floor && p.MinuteCount > Factor * p.LearnedMax)
-        {
-            p.Raised = true;
-            raise = true;
-            (minuteCount, learnedMax) = (p.MinuteCount, p.LearnedMax);
+            (minuteCount, learnedMax) = ((int)Math.Min(int.MaxValue, p.Total), (int)Math.Min(int.MaxValue, p.LearnedMax));
         }
 
         _peers[key] = p;
@@ -147,11 +131,7 @@ public sealed class PeerSessions(int maxPeers)
         {
             w.String(peer);
             w.Long(port);
-            w.Time(p.MinuteStart);
-            w.Long(p.MinuteCount);
-            w.Long(p.LearnedMax);
-            w.Bool(p.Learned);
-            w.Bool(p.Raised);
+            p.Write(w);
         }
     }
 
@@ -162,23 +142,7 @@ public sealed class PeerSessions(int maxPeers)
         for (var i = 0; i < n; i++)
         {
             var key = (r.String("session peer", 1024), (int)Math.Min(65535, r.NonNegative("session port")));
-            _peers[key] = new Entry
-            {
-                MinuteStart = r.Time("session minute"),
-                MinuteCount = (int)Math.Min(int.MaxValue, r.NonNegative("session minute count")),
-                LearnedMax = (int)Math.Min(int.MaxValue, r.NonNegative("session learned max")),
-                Learned = r.Bool(),
-                Raised = r.Bool(),
-            };
+            _peers[key] = MinuteMax.Read(r, "session");
         }
-    }
-
-    private struct Entry
-    {
-        public DateTimeOffset MinuteStart;
-        public int MinuteCount;
-        public int LearnedMax;
-        public bool Learned;
-        public bool Raised;
     }
 }

@@ -17,9 +17,7 @@ public sealed class PeerVolume(int maxPeers)
     /// <summary>A minute this many times the peer's largest learned minute is raised.</summary>
     public const int Factor = 5;
 
-    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
-
-    private readonly Dictionary<string, Entry> _peers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MinuteMax> _peers = new(StringComparer.Ordinal);
 
     public int Count => _peers.Count;
 
@@ -45,31 +43,15 @@ public sealed class PeerVolume(int maxPeers)
                 return false;
             }
 
-            p = new Entry { MinuteStart = now };
+            p = MinuteMax.StartingAt(now);
         }
 
-        if (now - p.MinuteStart >= Minute)
+        // Peers first met after learning are new endpoints (novelty says so); their volume has no history.
+        p.Add(e.Net.BytesOut, now, learning);
+        var raise = p.Exceeds(learning, Floor + 1, Factor);
+        if (raise)
         {
-            if (learning)
-            {
-                // Only whole minutes teach: a peer whose first minute has not ended yet has no history.
-                p.LearnedMax = Math.Max(p.LearnedMax, p.MinuteBytes);
-                p.Learned = true;
-            }
-
-            p.MinuteStart = now;
-            p.MinuteBytes = 0;
-            p.Raised = false;
-        }
-
-        p.MinuteBytes += e.Net.BytesOut;
-        var raise = false;
-        if (!learning && p.Learned && !p.Raised && p.MinuteBytes > Math.Max(Floor, Factor * p.LearnedMax))
-        {
-            // Peers first met after learning are new endpoints (novelty says so); their volume has no history.
-            p.Raised = true;
-            raise = true;
-            (minuteBytes, learnedMax) = (p.MinuteBytes, p.LearnedMax);
+            (minuteBytes, learnedMax) = (p.Total, p.LearnedMax);
         }
 
         _peers[key] = p;
@@ -82,11 +64,7 @@ public sealed class PeerVolume(int maxPeers)
         foreach (var (peer, p) in _peers)
         {
             w.String(peer);
-            w.Time(p.MinuteStart);
-            w.Long(p.MinuteBytes);
-            w.Long(p.LearnedMax);
-            w.Bool(p.Learned);
-            w.Bool(p.Raised);
+            p.Write(w);
         }
     }
 
@@ -96,23 +74,7 @@ public sealed class PeerVolume(int maxPeers)
         var n = r.Count(maxPeers, "peers");
         for (var i = 0; i < n; i++)
         {
-            _peers[r.String("peer", 1024)] = new Entry
-            {
-                MinuteStart = r.Time("peer minute"),
-                MinuteBytes = r.NonNegative("peer minute bytes"),
-                LearnedMax = r.NonNegative("peer learned max"),
-                Learned = r.Bool(),
-                Raised = r.Bool(),
-            };
+            _peers[r.String("peer", 1024)] = MinuteMax.Read(r, "peer");
         }
-    }
-
-    private struct Entry
-    {
-        public DateTimeOffset MinuteStart;
-        public long MinuteBytes;
-        public long LearnedMax;
-        public bool Learned;
-        public bool Raised;
     }
 }
