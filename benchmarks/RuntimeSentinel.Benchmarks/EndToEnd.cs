@@ -282,6 +282,7 @@ public static class EndToEnd
             ["Detection:MinLearningEvents"] = "50",
             ["Detection:MaxWorkloads"] = Math.Max(5000, o.Workloads * 2).ToString(CultureInfo.InvariantCulture),
             ["Detection:Models:Enabled"] = o.Models ? "true" : "false",
+            ["Detection:Models:TrainInBackground"] = "true", // as the daemon runs (appsettings.json)
             ["Alerting:Console"] = "false",
             ["Alerting:IncidentGroupWait"] = o.GroupWait.ToString("c", CultureInfo.InvariantCulture),
         });

@@ -323,33 +323,95 @@ public sealed partial class DetectionPipeline
                 return;
             }
 
+            var version = "auto-" + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            var known = _options.Models.SaveTrained ? KnownItems.From(_baselines[key]) : null;
+            if (_options.Models.TrainInBackground)
+            {
+                // Off the shard: its other workloads (and the consume loop behind it) go on meanwhile; the model comes
+                // back as a command, between two events, like a hot swap.
+                var job = models.TakeTraining(now, version, "daemon", known);
+                _ = Task.Run(() =>
+                {
+                    WorkloadModel? trained = null;
+                    Exception? error = null;
+                    try
+                    {
+                        trained = job.Build();
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        error = ex;
+                    }
+                    finally
+                    {
+                        job.Dispose(); // released before the model reserves its own memory: never both needed
+                    }
+
+                    return OnShardAsync(() => InstallTrained(key, models, job, trained, error));
+                });
+                return;
+            }
+
             try
             {
-                var version = "auto-" + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-                var model = models.Train(now, version, "daemon", _options.Models.SaveTrained ? KnownItems.From(_baselines[key]) : null);
-                if (model is null)
-                {
-                    _metrics.ModelsTrained.WithLabels("insufficient_data").Inc();
-                    LogModelInsufficient(_logger, key.Value);
-                    return;
-                }
-
-                _metrics.ModelsTrained.WithLabels("trained").Inc();
-                LogModelTrained(_logger, key.Value, version, string.Join(", ", model.Card.Thresholds.Select(t => $"{t.Key}={t.Value:0.###}")));
-                if (models.LastFit is not null)
-                {
-                    ReportFit(key.Value, version, models);
-                }
-                if (_store is not null && _options.Models.SaveTrained)
-                {
-                    model.Save(_store.VersionPath(key.Value, version));
-                }
+                InstallTrained(key, models, null, models.Train(now, version, "daemon", known), null);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                InstallTrained(key, models, null, null, ex);
+            }
+        }
+
+        /// <summary>Puts a model trained for a workload in service (on the shard thread), unless the workload moved on.</summary>
+        /// <param name="job">The background job it came from; null when it was trained inline (and already installed).</param>
+        private FeedbackResult InstallTrained(WorkloadKey key, ModelRuntime models, ModelRuntime.TrainingJob? job, WorkloadModel? model, Exception? error)
+        {
+            if (error is not null)
+            {
                 _metrics.ModelsTrained.WithLabels("failed").Inc();
+                LogModelFailed(_logger, error, key.Value);
+                return FeedbackResult.Rejected;
+            }
+
+            if (model is null)
+            {
+                _metrics.ModelsTrained.WithLabels("insufficient_data").Inc();
+                LogModelInsufficient(_logger, key.Value);
+                return FeedbackResult.Rejected;
+            }
+
+            if (job is not null)
+            {
+                // Evicted, relearning, or a data scientist's version promoted meanwhile: this model is not wanted any more.
+                if (!_baselines.TryGetValue(key, out var b) || !ReferenceEquals(b.Models, models) || !job.StillCurrent || models.Promoted)
+                {
+                    _metrics.ModelsTrained.WithLabels("discarded").Inc();
+                    return FeedbackResult.Rejected;
+                }
+
+                models.Swap(model);
+            }
+
+            _metrics.ModelsTrained.WithLabels("trained").Inc();
+            LogModelTrained(_logger, key.Value, model.Card.Version, string.Join(", ", model.Card.Thresholds.Select(t => $"{t.Key}={t.Value:0.###}")));
+            if (models.LastFit is not null)
+            {
+                ReportFit(key.Value, model.Card.Version, models);
+            }
+
+            try
+            {
+                if (_store is not null && _options.Models.SaveTrained)
+                {
+                    model.Save(_store.VersionPath(key.Value, model.Card.Version));
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
                 LogModelFailed(_logger, ex, key.Value);
             }
+
+            return FeedbackResult.Applied;
         }
 
         private List<WorkloadSnapshot> TakeSnapshot() =>

@@ -145,6 +145,65 @@ public sealed class ModelLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task TrainInBackground_EndOfLearning_ModelArrivesBetweenEventsAndTrainingMemoryIsReturned()
+    {
+        var options = WorkloadModelTests.Options();
+        options.Clock = "event";
+        options.LearningDuration = TimeSpan.FromMinutes(20);
+        options.MinLearningEvents = 100;
+        options.Models.TrainInBackground = true;
+        var alerts = new RecordingAlerts();
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), alerts, metrics, new FakeTimeProvider(Some.Time), NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        var resolver = new WorkloadResolver("t");
+        var completions = new Completions();
+        long offset = 0;
+        foreach (var e in new SyntheticWorkload(21).Seconds(Some.Time, 1500))
+        {
+            await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
+        }
+
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Single().ModelVersion is { } v && v.StartsWith("auto-", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "model trained in the background and put in service");
+        await pipeline.CompleteAsync();
+
+        var snapshot = Assert.Single(await pipeline.SnapshotAsync());
+        Assert.Equal(offset, completions.Count);
+        Assert.Equal(offset, snapshot.EventsLearned + snapshot.EventsScored);
+        Assert.Equal(1, metrics.ModelsTrained.WithLabels("trained").Value);
+
+        // What the budget holds is the model in service and its live state, no training data any more.
+        Assert.Equal(snapshot.ModelMemoryBytes, pipeline.ModelMemory.Used);
+    }
+
+    [Fact]
+    public void TakeTraining_RuntimeRelearnsBeforeTheJobEnds_JobIsNoLongerCurrentAndReleasesItsMemoryOnce()
+    {
+        var budget = new ModelMemoryBudget(64 << 20);
+        var options = WorkloadModelTests.Options();
+        var runtime = new ModelRuntime("t/shop/Deployment/w/w", options.Models, 1, budget);
+        var t = Some.Time;
+        foreach (var e in new SyntheticWorkload(5).Seconds(t, 600))
+        {
+            runtime.Observe(e, known: true, BaselinePhase.Learning, e.Timestamp, []);
+        }
+
+        var held = budget.Used;
+        Assert.True(held > 0, "learning data is charged to the budget");
+        using var job = runtime.TakeTraining(t.AddMinutes(10), "auto-1", "test");
+        Assert.True(job.StillCurrent);
+        Assert.Equal(held, budget.Used); // handed over, not released yet
+
+        runtime.Reset();
+        Assert.False(job.StillCurrent);
+        Assert.NotNull(job.Build()); // still trains (off the shard), but would not be installed
+
+        job.Dispose();
+        job.Dispose();
+        Assert.Equal(0, budget.Used);
+    }
+
+    [Fact]
     public async Task SwapModel_PromotedWhileEventsFlow_InServiceWithoutDroppingAnEvent()
     {
         // Learn and go active in a running pipeline (event clock), with its own automatically trained model.

@@ -72,6 +72,14 @@ public sealed class ModelOptions
     /// <summary>Save each model trained when a workload finishes learning as a new (unpromoted) version.</summary>
     public bool SaveTrained { get; set; }
 
+    /// <summary>
+    /// Train off the shard thread (the daemon's setting): ML.NET training takes from milliseconds to seconds, and on the
+    /// shard it would hold up every other workload of the shard and, behind it, the consume loop. The model comes back
+    /// through the same path as a hot swap, between two events. Off (the default): training runs inline, so offline
+    /// evaluation on the event clock is deterministic.
+    /// </summary>
+    public bool TrainInBackground { get; set; }
+
     /// <summary>How often the folder is checked for newly promoted versions to hot-swap.</summary>
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(5);
 

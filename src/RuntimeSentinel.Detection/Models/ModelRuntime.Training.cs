@@ -33,6 +33,42 @@ public sealed partial class ModelRuntime
         return model;
     }
 
+    /// <summary>
+    /// Hands what was collected while learning to a job that trains off the shard thread; collection here starts empty
+    /// again. The job holds the training data's memory reservation until it is disposed.
+    /// </summary>
+    public TrainingJob TakeTraining(DateTimeOffset now, string version, string source, KnownItems? known = null)
+    {
+        var job = new TrainingJob(
+            this, Generation, version, source, [.. _windows], _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
+            _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents, known, _trainingReserved);
+        _trainingReserved = _trainingUsed = 0; // the job's now
+        DiscardTraining();
+        return job;
+    }
+
+    /// <summary>Bumped when what was learned is thrown away (relearning): a job trained on the old data is not installed.</summary>
+    public long Generation { get; private set; }
+
+    /// <summary>A training run on data taken from a runtime; <see cref="Build"/> may run on any thread.</summary>
+    public sealed class TrainingJob(
+        ModelRuntime owner, long generation, string version, string source, List<(float[] Vector, DateTimeOffset End)> windows,
+        List<(string? Exe, int[] Calls)> traces, List<string> symbols, DateTimeOffset from, DateTimeOffset to, long events, KnownItems? known, long reserved) : IDisposable
+    {
+        private long _reserved = reserved;
+
+        public string Version => version;
+
+        /// <summary>True while the runtime it came from has not relearned since: the model still fits what it learned.</summary>
+        public bool StillCurrent => owner.Generation == generation;
+
+        public WorkloadModel? Build() =>
+            ModelTrainer.Build(owner._workload, version, source, owner._o, owner._target, windows, traces, symbols, from, to, events, known);
+
+        /// <summary>Gives the training data's memory back to the node's budget (once).</summary>
+        public void Dispose() => owner._budget.Release(Interlocked.Exchange(ref _reserved, 0));
+    }
+
     /// <summary>Releases learning data without training (a promoted model is in service).</summary>
     public void DiscardTraining()
     {

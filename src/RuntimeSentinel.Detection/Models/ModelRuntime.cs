@@ -226,6 +226,7 @@ public sealed partial class ModelRuntime
     /// <summary>Forgets models and training data (the workload relearns after an image change).</summary>
     public void Reset()
     {
+        Generation++;
         Model = null;
         Promoted = false;
         _windows.Clear();
