@@ -67,4 +67,23 @@ public class PeerVolumeTests
             Assert.False(v.Observe(Sent("52.218.48.10", 50_000), "s3", t.AddMilliseconds(100 * i), learning: false, out _, out _));
         }
     }
+
+    [Fact]
+    public void Observe_NodeBudgetSpent_NewPeersRefusedAndCountedClearGivesTheMemoryBack()
+    {
+        // A flood of unique peers: the table stops at what the node's budget holds, not at the per-workload cap alone.
+        var budget = new Models.ModelMemoryBudget(16 * 1024);
+        var v = new PeerVolume(maxPeers: 100_000, budget);
+        for (var i = 0; i < 10_000; i++)
+        {
+            v.Observe(Sent($"10.{i / 65536}.{i / 256 % 256}.{i % 256}", 1_000), null, Some.Time.AddMilliseconds(i), learning: true, out _, out _);
+        }
+
+        Assert.InRange(v.Count, 50, 200);
+        Assert.True(budget.Refusals(Models.MemoryRefusal.BaselineItems) > 9_000);
+        Assert.True(budget.Used > 0);
+
+        v.Clear();
+        Assert.Equal(0, budget.Used);
+    }
 }

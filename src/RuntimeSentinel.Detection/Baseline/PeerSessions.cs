@@ -12,7 +12,7 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// peer (a proxy to its upstream) has that as its normal and is not flagged. Bounded: the open-connection table and
 /// the peer table both have caps, an attacker flooding unique ports or peers saturates them instead of memory.
 /// </summary>
-public sealed class PeerSessions(int maxPeers)
+public sealed class PeerSessions(int maxPeers, Models.ModelMemoryBudget? memory = null)
 {
     /// <summary>Fewer short or failed connections than this in a minute are never raised, whatever the history.</summary>
     public const int Floor = 10;
@@ -23,7 +23,15 @@ public sealed class PeerSessions(int maxPeers)
     /// <summary>A connection closed this soon after it was opened counts as short (a refused login, a probe).</summary>
     public static readonly TimeSpan ShortLived = TimeSpan.FromSeconds(2);
 
-    private const int MaxOpen = 1024;
+    // Enough for a client's connection attempts of the last two seconds; long-lived ones are swept out when it fills.
+    private const int MaxOpen = 256;
+
+    /// <summary>An entry's bytes besides its key (dictionary slot, tuple, minute figures), and the open table's whole reservation.</summary>
+    private const long EntryBytes = 112;
+    private const long OpenTableBytes = MaxOpen * 72L;
+
+    private readonly TableReservation _memory = new(memory);
+    private bool _openReserved;
 
     private readonly Dictionary<(int LocalPort, int RemotePort, string RemoteIp), DateTimeOffset> _open = [];
     // Keyed by peer identity and service port: "the cluster" or an external provider is many services, and password
@@ -37,6 +45,8 @@ public sealed class PeerSessions(int maxPeers)
     {
         _open.Clear();
         _peers.Clear();
+        _memory.ReleaseAll();
+        _openReserved = false;
     }
 
     /// <summary>
@@ -75,7 +85,7 @@ public sealed class PeerSessions(int maxPeers)
         var key = (peer ?? ip, e.Net.RemotePort);
         if (!_peers.TryGetValue(key, out var p))
         {
-            if (_peers.Count >= maxPeers)
+            if (_peers.Count >= maxPeers || !_memory.TryTake(EntryBytes + (2L * key.Item1.Length)))
             {
                 return false;
             }
@@ -101,6 +111,11 @@ public sealed class PeerSessions(int maxPeers)
 
     private void Remember((int, int, string) connection, DateTimeOffset now)
     {
+        if (!_openReserved && !(_openReserved = _memory.TryTake(OpenTableBytes)))
+        {
+            return; // the node's budget is spent: connections are not followed (failed connects still count)
+        }
+
         if (_open.Count >= MaxOpen && now - _lastSweep > ShortLived)
         {
             // Connections that stayed open are not short any more: forget them before refusing to track a new one. At
@@ -142,7 +157,11 @@ public sealed class PeerSessions(int maxPeers)
         for (var i = 0; i < n; i++)
         {
             var key = (r.String("session peer", 1024), (int)Math.Min(65535, r.NonNegative("session port")));
-            _peers[key] = MinuteMax.Read(r, "session");
+            var entry = MinuteMax.Read(r, "session");
+            if (_memory.TryTake(EntryBytes + (2L * key.Item1.Length)))
+            {
+                _peers[key] = entry;
+            }
         }
     }
 }

@@ -9,8 +9,13 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// lets a dump to the wrong peer through; per peer, the api's usual kilobytes make 26 MB stand out. Learned while the
 /// workload learns (the largest minute per peer), then each minute is compared with it. Bounded by the caller's cap.
 /// </summary>
-public sealed class PeerVolume(int maxPeers)
+public sealed class PeerVolume(int maxPeers, Models.ModelMemoryBudget? memory = null)
 {
+    /// <summary>An entry's bytes besides its key: dictionary slot, the minute's figures.</summary>
+    private const long EntryBytes = 96;
+
+    private readonly TableReservation _memory = new(memory);
+
     /// <summary>Below this a minute is small whatever its history (no alert for 400 KB against 40 KB).</summary>
     public const long Floor = 4L << 20;
 
@@ -21,7 +26,11 @@ public sealed class PeerVolume(int maxPeers)
 
     public int Count => _peers.Count;
 
-    public void Clear() => _peers.Clear();
+    public void Clear()
+    {
+        _peers.Clear();
+        _memory.ReleaseAll();
+    }
 
     /// <summary>
     /// Counts the event's bytes out to its peer. While <paramref name="learning"/>, finished minutes raise the peer's
@@ -38,7 +47,7 @@ public sealed class PeerVolume(int maxPeers)
 
         if (!_peers.TryGetValue(key, out var p))
         {
-            if (_peers.Count >= maxPeers)
+            if (_peers.Count >= maxPeers || !_memory.TryTake(EntryBytes + (2L * key.Length)))
             {
                 return false;
             }
@@ -70,11 +79,16 @@ public sealed class PeerVolume(int maxPeers)
 
     internal void ReadState(StateReader r)
     {
-        _peers.Clear();
+        Clear();
         var n = r.Count(maxPeers, "peers");
         for (var i = 0; i < n; i++)
         {
-            _peers[r.String("peer", 1024)] = MinuteMax.Read(r, "peer");
+            var peer = r.String("peer", 1024);
+            var entry = MinuteMax.Read(r, "peer");
+            if (_memory.TryTake(EntryBytes + (2L * peer.Length)))
+            {
+                _peers[peer] = entry;
+            }
         }
     }
 }

@@ -54,8 +54,8 @@ public sealed partial class WorkloadBaseline
     {
         _options = options;
         _budget = memory;
-        _peerVolume = new PeerVolume(options.MaxItemsPerFeature);
-        _sessions = new PeerSessions(options.MaxItemsPerFeature);
+        _peerVolume = new PeerVolume(options.MaxItemsPerFeature, memory);
+        _sessions = new PeerSessions(options.MaxItemsPerFeature, memory);
         _activity = new ActivityProfile(options.ActivityCycle, options.ActivitySlots);
         FirstSeen = firstSeen;
         LastSeen = firstSeen;
@@ -74,6 +74,9 @@ public sealed partial class WorkloadBaseline
         {
             c.ReleaseMemory();
         }
+
+        _peerVolume.Clear();
+        _sessions.Clear();
     }
 
     public BaselinePhase Phase { get; private set; } = BaselinePhase.Learning;
