@@ -1,5 +1,4 @@
 using RuntimeSentinel.Core.Alerts;
-using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Detection.Models;
 

@@ -1,6 +1,3 @@
-using RuntimeSentinel.Core.Alerts;
-using RuntimeSentinel.Core.Events;
-
 namespace RuntimeSentinel.Detection.Models;
 
 /// <summary>Training from the collected windows and traces, memory charged to the budget, and putting a model in service.</summary>
