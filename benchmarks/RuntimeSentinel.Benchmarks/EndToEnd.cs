@@ -319,8 +319,7 @@ public static class EndToEnd
         }
 
         // Count only what detection finished, not just what was queued.
-        IReadOnlyList<WorkloadSnapshot> snapshot;
-        while ((snapshot = await pipeline.SnapshotAsync()).Sum(s => s.EventsLearned + s.EventsScored) < ingest.EventsIngested)
+        while ((await pipeline.SnapshotAsync()).Sum(s => s.EventsLearned + s.EventsScored) < ingest.EventsIngested)
         {
             await Task.Delay(5);
         }
@@ -328,7 +327,6 @@ public static class EndToEnd
         var rate = (o.Events - start) / sw.Elapsed.TotalSeconds;
 
         // What the learned workloads hold, on the managed heap (baselines, models, caches), per workload tracked.
-        snapshot = null!;
         var heapAfter = GC.GetTotalMemory(forceFullCollection: true);
         var tracked = (await pipeline.SnapshotAsync()).Count;
         await host.StopAsync();

@@ -48,25 +48,19 @@ public static class FeatureNames
 public sealed class BoundedCounter(int capacity, Models.ModelMemoryBudget? memory = null)
 {
     private readonly Dictionary<FeatureKey, long> _counts = new();
+    private readonly TableReservation _memory = new(memory);
 
     /// <summary>What a learned item costs: the dictionary entry (key of two references and an int, count, hash, next) and its strings.</summary>
     public static long ItemBytes(in FeatureKey key) => 64 + (2L * (key.A.Length + (key.B?.Length ?? 0)));
 
     /// <summary>Bytes reserved from the node's memory budget for the items held.</summary>
-    public long ReservedBytes { get; private set; }
+    public long ReservedBytes => _memory.Bytes;
 
     /// <summary>Items not learned because the node's memory budget was spent (part of <see cref="Overflow"/>).</summary>
     public long MemoryRefused { get; private set; }
 
     /// <summary>Gives the items' memory back to the node's budget (the counter is being dropped).</summary>
-    public void ReleaseMemory()
-    {
-        if (ReservedBytes > 0)
-        {
-            memory?.Release(ReservedBytes);
-            ReservedBytes = 0;
-        }
-    }
+    public void ReleaseMemory() => _memory.ReleaseAll();
 
     public int Capacity { get; } = capacity;
 
@@ -133,20 +127,12 @@ public sealed class BoundedCounter(int capacity, Models.ModelMemoryBudget? memor
 
     private bool Reserve(in FeatureKey key)
     {
-        if (memory is null)
+        if (_memory.TryTake(ItemBytes(key)))
         {
             return true;
         }
 
-        var bytes = ItemBytes(key);
-        if (!memory.TryReserve(bytes))
-        {
-            memory.Refused(Models.MemoryRefusal.BaselineItems);
-            MemoryRefused++;
-            return false;
-        }
-
-        ReservedBytes += bytes;
-        return true;
+        MemoryRefused++;
+        return false;
     }
 }

@@ -71,30 +71,3 @@ internal struct MinuteMax
         Raised = r.Bool(),
     };
 }
-
-/// <summary>
-/// What a per-workload table holds, charged to the node's memory budget: a new entry is refused (counted as
-/// <c>baseline_items</c>) once the budget is spent, and everything is given back when the table is cleared or dropped.
-/// </summary>
-internal sealed class TableReservation(Models.ModelMemoryBudget? memory)
-{
-    private long _bytes;
-
-    public bool TryTake(long bytes)
-    {
-        if (memory is not null && !memory.TryReserve(bytes))
-        {
-            memory.Refused(Models.MemoryRefusal.BaselineItems);
-            return false;
-        }
-
-        _bytes += bytes;
-        return true;
-    }
-
-    public void ReleaseAll()
-    {
-        memory?.Release(_bytes);
-        _bytes = 0;
-    }
-}
