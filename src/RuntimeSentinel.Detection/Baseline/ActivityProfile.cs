@@ -91,8 +91,13 @@ public sealed class ActivityProfile
         }
 
         _minuteCount++;
+        if (learning || _raised || _minuteCount < Floor)
+        {
+            return false; // the common case: no slot arithmetic per event
+        }
+
         slot = SlotOf(_minuteStart);
-        if (learning || _raised || !Covered(slot) || _minuteCount < Floor || _minuteCount <= Factor * _learnedMax[slot])
+        if (!Covered(slot) || _minuteCount <= Factor * _learnedMax[slot])
         {
             return false;
         }
