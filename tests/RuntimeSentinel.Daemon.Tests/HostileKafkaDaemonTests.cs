@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Formats;
 using RuntimeSentinel.Kafka;
 using RuntimeSentinel.TestCommon;
@@ -23,6 +24,7 @@ public sealed class HostileKafkaDaemonTests : IDisposable
         _cluster.CreateTopic("sentinel.alerts", 1);
         _cluster.CreateTopic("sentinel.feedback", 1);
         _cluster.CreateTopic("sentinel.feedback.audit", 1);
+        _cluster.CreateTopic("sentinel.state", 3);
     }
 
     public void Dispose() => _cluster.Dispose();
@@ -50,6 +52,47 @@ public sealed class HostileKafkaDaemonTests : IDisposable
             }
         }
 
+        // The state topic is input too: checkpoints for the very workloads the events belong to (so restores are
+        // attempted), and records no daemon wrote, before the daemon starts (read at start-up) and while it runs (tailed).
+        var resolver = new WorkloadResolver("local");
+        var workloads = seeds.Select(m => decoder.Decode(m, out var e, out _, out _) == DecodeStatus.Event ? resolver.Resolve(e.Workload).Value : null).OfType<string>().Distinct().ToList();
+        var random = new Random(7);
+        byte[] HostileState(int i)
+        {
+            var body = new byte[i % 7 == 0 ? 0 : random.Next(1, 40_000)];
+            random.NextBytes(body);
+            if (i % 3 == 1 && body.Length >= 13)
+            {
+                "RSWC"u8.CopyTo(body); // the checkpoint magic, then a format byte and garbage
+                body[4] = (byte)(i % 5);
+            }
+
+            return body;
+        }
+
+        int stateRecords = 0;
+        void ProduceState(IProducer<byte[]?, byte[]> p, int i)
+        {
+            byte[]? key = (i % 4) switch
+            {
+                0 => null,
+                1 => [0xC3, 0x28],
+                _ => Encoding.UTF8.GetBytes(workloads[i % workloads.Count]),
+            };
+            p.Produce("sentinel.state", new Message<byte[]?, byte[]> { Key = key, Value = HostileState(i) });
+            stateRecords++;
+        }
+
+        using (var early = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = _cluster.BootstrapServers }).Build())
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                ProduceState(early, i);
+            }
+
+            early.Flush(TimeSpan.FromSeconds(10));
+        }
+
         using var sentinel = new SentinelProcess(
             new Dictionary<string, string> { ["SENTINEL_Kafka__SessionTimeoutMs"] = "3000", ["SENTINEL_Kafka__HeartbeatIntervalMs"] = "300", ["SENTINEL_Alerting__Console"] = "false" },
             "run", "--bootstrap-servers", _cluster.BootstrapServers, "--group", "hostile", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--duration", "90");
@@ -65,6 +108,7 @@ public sealed class HostileKafkaDaemonTests : IDisposable
                 {
                     // Verdicts nobody signed, and garbage, on the feedback topic.
                     producer.Produce("sentinel.feedback", new Message<byte[]?, byte[]> { Value = inputs.Mutate(events[i], i, seeds).Bytes });
+                    ProduceState(producer, 60 + (i / 10));
                 }
 
                 if (i % 500 == 0)
@@ -95,6 +139,12 @@ public sealed class HostileKafkaDaemonTests : IDisposable
         Assert.Equal(300, Exposition.Sum(metrics, "sentinel_feedback_total", "rejected"));
         Assert.Equal(0, Exposition.Sum(metrics, "sentinel_stage_item_failures_total", "ingest"));
         Assert.DoesNotContain("sentinel_stage_up{stage=\"ingest\"} 0", metrics, StringComparison.Ordinal);
+
+        // No hostile checkpoint was taken for a workload's state: each one met was refused, and the workloads learn anew.
+        Assert.True(stateRecords > 300, $"{stateRecords} state records");
+        Assert.True(Exposition.Sum(metrics, "sentinel_state_restores_total", "refused") > 0, "hostile checkpoints of the events' workloads were met and refused");
+        Assert.Equal(0, Exposition.Sum(metrics, "sentinel_state_restores_total", "restored"));
+        Assert.DoesNotContain("sentinel_stage_up{stage=\"state-table\"} 0", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
