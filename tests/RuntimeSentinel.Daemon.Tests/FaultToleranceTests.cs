@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Kafka;
 using RuntimeSentinel.TestCommon;
+using Xunit.Abstractions;
 
 namespace RuntimeSentinel.Daemon.Tests;
 
@@ -16,9 +17,11 @@ public sealed class FaultToleranceTests : IDisposable
     private const int Workloads = 12;
     private readonly MockKafkaCluster _cluster = new();
     private readonly List<(string Name, SentinelProcess Process)> _started = [];
+    private readonly ITestOutputHelper _output;
 
-    public FaultToleranceTests()
+    public FaultToleranceTests(ITestOutputHelper output)
     {
+        _output = output;
         _cluster.CreateTopic("sentinel.events", 6);
         _cluster.CreateTopic("sentinel.events.dlq", 1);
         _cluster.CreateTopic("sentinel.alerts", 1);
@@ -430,6 +433,7 @@ public sealed class FaultToleranceTests : IDisposable
 
             return alerted.Count >= Workloads;
         }, TimeSpan.FromSeconds(60));
+        _output.WriteLine($"workloads alerted on the new program: {alerted.Count} of {Workloads}");
         return alerted.Count;
     }
 
@@ -462,6 +466,8 @@ public sealed class FaultToleranceTests : IDisposable
             throw new Xunit.Sdk.XunitException(string.Join('\n', behind) + "\n" + string.Join('\n', said));
         }
 
+        // The counts a closing note quotes: every event in was committed by some member.
+        _output.WriteLine($"events in {total}, committed {committed.Sum(t => t.Offset.Value)} on {partitions.Count} partitions");
         Assert.True(total > 0);
     }
 }
