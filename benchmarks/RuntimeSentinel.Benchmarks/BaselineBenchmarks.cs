@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Baseline;
 
@@ -9,23 +8,7 @@ namespace RuntimeSentinel.Benchmarks;
 [MemoryDiagnoser]
 public class BaselineBenchmarks
 {
-    private sealed class NoObserver : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(Core.Alerts.BaselinePhase from, Core.Alerts.BaselinePhase to)
-        {
-        }
-    }
-
     private readonly List<Finding> _findings = new(4);
-    private readonly NoObserver _observer = new();
     private readonly DateTimeOffset _now = new(2026, 11, 29, 13, 0, 0, TimeSpan.Zero);
     private WorkloadBaseline _baseline = null!;
     private string _path = null!;
@@ -37,28 +20,28 @@ public class BaselineBenchmarks
         _path = PathNormalizer.Normalize(Samples.FileEvent.FilePath!);
         foreach (var e in new[] { Samples.ExecEvent, Samples.FileEvent, Samples.ConnectEvent })
         {
-            _baseline.Observe(e, e.FilePath is null ? null : _path, _now.AddMinutes(-30), _observer, _findings);
+            _baseline.Observe(e, e.FilePath is null ? null : _path, _now.AddMinutes(-30), _findings);
         }
     }
 
     [Benchmark]
     public int ScoreKnownExec()
     {
-        _baseline.Observe(Samples.ExecEvent, null, _now, _observer, _findings);
+        _baseline.Observe(Samples.ExecEvent, null, _now, _findings);
         return _findings.Count;
     }
 
     [Benchmark]
     public int ScoreKnownFile()
     {
-        _baseline.Observe(Samples.FileEvent, _path, _now, _observer, _findings);
+        _baseline.Observe(Samples.FileEvent, _path, _now, _findings);
         return _findings.Count;
     }
 
     [Benchmark]
     public int ScoreKnownConnect()
     {
-        _baseline.Observe(Samples.ConnectEvent, null, _now, _observer, _findings);
+        _baseline.Observe(Samples.ConnectEvent, null, _now, _findings);
         return _findings.Count;
     }
 }

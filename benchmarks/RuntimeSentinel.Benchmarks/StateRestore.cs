@@ -84,7 +84,6 @@ public static class StateRestore
     {
         var t0 = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
         var b = new WorkloadBaseline(options, t0);
-        var observer = new NoObserver();
         var findings = new List<Finding>();
         var wl = Samples.ExecEvent.Workload with { OwnerName = $"svc{seed}-7d9f8b6c5b", Pod = $"svc{seed}-7d9f8b6c5b-x2k4p" };
         for (var i = 0; i < 2000; i++)
@@ -98,10 +97,10 @@ public static class StateRestore
                 3 => Samples.FileEvent with { Workload = wl, Kind = EventKind.DnsQuery, FilePath = null, DnsName = $"svc{i % 30}.ns{seed % 40}.svc.cluster.local" },
                 _ => Samples.FileEvent with { Workload = wl, Kind = EventKind.Syscall, FilePath = null, SyscallName = i % 2 == 0 ? "read" : "openat" },
             };
-            b.Observe(e, e.FilePath, t, observer, findings);
+            b.Observe(e, e.FilePath, t, findings);
         }
 
-        return WorkloadCheckpoint.Write($"prod/ns{seed % 40}/Deployment/svc{seed}/app", b, t0.AddHours(2));
+        return WorkloadCheckpoint.Write($"prod/ns{seed % 40}/Deployment/svc{seed}/app", b, null, t0.AddHours(2));
     }
 
     private static double Median(List<double> xs)
@@ -110,18 +109,4 @@ public static class StateRestore
         return s[s.Count / 2];
     }
 
-    private sealed class NoObserver : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(Core.Alerts.BaselinePhase from, Core.Alerts.BaselinePhase to)
-        {
-        }
-    }
 }

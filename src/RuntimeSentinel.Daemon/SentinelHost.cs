@@ -69,8 +69,8 @@ internal static class SentinelHost
         services.AddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.AddSingleton(TimeProvider.System);
 
-        // Registration order is start order; the host stops in reverse: ingestion (drains detection, commits),
-        // then alert delivery, so nothing detected is left undelivered.
+        // Registration order is start order; the host stops in reverse: ingestion (stops sending, completes
+        // detection, commits), then detection's service, then alert delivery, so nothing detected is left undelivered.
         services.AddSentinelAlerting(config);
         services.AddSentinelDetection(config);
         services.AddSentinelKafka(config);

@@ -115,7 +115,7 @@ public sealed class DetectionOptions
     public double TargetAlertsPerWorkloadDay { get; set; } = 1;
 
     /// <summary>How network peers are identified (section <c>Detection:Network</c>).</summary>
-    public Network.NetworkOptions Network { get; set; } = new();
+    public Core.Workloads.NetworkOptions Network { get; set; } = new();
 
     /// <summary>Behaviour, sequence and spike models (section <c>Detection:Models</c>).</summary>
     public Models.ModelOptions Models { get; set; } = new();

@@ -34,19 +34,23 @@ public sealed partial class DetectionPipeline
         return _stateStore.Flush(timeout);
     }
 
-    private long _alertsInFlight;
+    private volatile bool _checkpointsDriven;
 
-    /// <summary>
-    /// Set (before <see cref="Start"/>) when ingestion runs the checkpoint rounds itself, so that it can commit only
-    /// what a written checkpoint covers; the pipeline then keeps no timer of its own.
-    /// </summary>
-    public bool CheckpointsDrivenByIngestion { get; set; }
+    public TimeSpan CheckpointInterval => _options.CheckpointInterval;
+
+    /// <inheritdoc/>
+    public void DriveCheckpoints() => _checkpointsDriven = true;
 
     /// <summary>Events whose alerts are not yet delivered or on disk: their offsets wait (see <see cref="AlertReceipt"/>).</summary>
-    public long EventsAwaitingAlerts => Interlocked.Read(ref _alertsInFlight);
+    public long EventsAwaitingAlerts => _shared.AlertsInFlight;
 
     private void RequestCheckpoints()
     {
+        if (_checkpointsDriven)
+        {
+            return;
+        }
+
         foreach (var s in _shards)
         {
             _ = s.CheckpointAsync();
@@ -121,16 +125,16 @@ public sealed partial class DetectionPipeline
             return (f, item) => open.Contains((f, item));
         }
 
-        private static (DateTimeOffset, long, BaselinePhase) ChangeMark(WorkloadBaseline b) => (b.LastSeen, b.EventsLearned + b.EventsScored, b.Phase);
+        private static (DateTimeOffset, long, BaselinePhase) ChangeMark(WorkloadState state) => (state.Baseline.LastSeen, state.Baseline.EventsLearned + state.Baseline.EventsScored, state.Phase);
 
         /// <summary>A receipt for an event's alerts: when all are safe, the event's offset completes.</summary>
         private AlertReceipt Receipt(int alerts, IOffsetCompletion completion, long offset)
         {
-            Interlocked.Increment(ref _owner._alertsInFlight);
+            _shared.AlertsRaised();
             return new AlertReceipt(alerts, () =>
             {
                 completion.Complete(offset);
-                Interlocked.Decrement(ref _owner._alertsInFlight);
+                _shared.AlertsSafe();
             });
         }
 
@@ -159,7 +163,7 @@ public sealed partial class DetectionPipeline
 
         private void CheckpointChanged()
         {
-            foreach (var (key, b) in _baselines)
+            foreach (var (key, b) in _workloads)
             {
                 if (!_checkpointed.TryGetValue(key, out var mark) || mark != ChangeMark(b))
                 {
@@ -168,17 +172,17 @@ public sealed partial class DetectionPipeline
             }
         }
 
-        private void Checkpoint(WorkloadKey key, WorkloadBaseline b)
+        private void Checkpoint(WorkloadKey key, WorkloadState state)
         {
             try
             {
                 var at = _time.GetUtcNow();
                 var unsafeCooldowns = UnsafeCooldowns(key);
-                var bytes = WorkloadCheckpoint.Write(key.Value, b, at, unsafeCooldown: unsafeCooldowns);
+                var bytes = state.Snapshot(at, unsafeCooldown: unsafeCooldowns);
                 var result = "written";
                 if (bytes.Length > _options.CheckpointMaxBytes)
                 {
-                    bytes = WorkloadCheckpoint.Write(key.Value, b, at, includeModel: false, unsafeCooldown: unsafeCooldowns);
+                    bytes = state.Snapshot(at, includeModel: false, unsafeCooldown: unsafeCooldowns);
                     result = "without_model";
                     if (bytes.Length > _options.CheckpointMaxBytes)
                     {
@@ -189,7 +193,7 @@ public sealed partial class DetectionPipeline
                 _stateStore.Save(key.Value, bytes);
 
                 // While alerts are unsafe the checkpoint lacks their cooldowns: write it again until they settle.
-                _checkpointed[key] = unsafeCooldowns is null ? ChangeMark(b) : default;
+                _checkpointed[key] = unsafeCooldowns is null ? ChangeMark(state) : default;
                 _metrics.Checkpoints.WithLabels(result).Inc();
                 _metrics.CheckpointBytes.Inc(bytes.Length);
             }
@@ -201,7 +205,7 @@ public sealed partial class DetectionPipeline
         }
 
         /// <summary>The workload as its last checkpoint left it, or null (none, or refused: it learns again).</summary>
-        private RestoredWorkload? Restore(WorkloadKey key)
+        private WorkloadState? Restore(WorkloadKey key)
         {
             byte[]? data;
             try
@@ -222,17 +226,17 @@ public sealed partial class DetectionPipeline
 
             try
             {
-                var r = WorkloadCheckpoint.Read(data, _options, _owner.NodeMemory);
-                if (r.Workload != key.Value)
-                {
-                    r.Baseline.ReleaseMemory();
-                    throw new CheckpointRejectedException($"it is the checkpoint of {r.Workload}");
-                }
-
+                var state = WorkloadState.Restore(key, data, _options, _shared.NodeMemory, _shared.ModelMemory, out var r, out var modelServed);
                 _metrics.Restores.WithLabels("restored").Inc();
                 var items = Enum.GetValues<Feature>().Sum(f => (long)r.Baseline.Counter(f).Count);
                 LogRestored(_logger, key.Value, r.WrittenAt, r.Baseline.Phase.ToWire(), items, r.Model?.Card.Version ?? "none");
-                return r;
+                if (modelServed is { } served && r.Model is { } model)
+                {
+                    _metrics.ModelSwaps.WithLabels(served ? "applied" : "rejected").Inc();
+                    ReportFit(key.Value, model.Card.Version, state.Models!);
+                }
+
+                return state;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

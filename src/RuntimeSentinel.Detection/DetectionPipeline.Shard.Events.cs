@@ -4,6 +4,7 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.Detection.Workloads;
 
 namespace RuntimeSentinel.Detection;
 
@@ -20,8 +21,9 @@ public sealed partial class DetectionPipeline
             {
                 var inventory = item.Event.Labels[EventLabels.Inventory] is not null;
                 var now = _options.UseEventTime ? EventClock(item.Event.Timestamp, inventory) : _time.GetUtcNow();
-                var existed = _baselines.ContainsKey(item.Key);
-                var baseline = GetBaseline(item.Key, now);
+                var existed = _workloads.ContainsKey(item.Key);
+                var state = GetState(item.Key, now);
+                var baseline = state.Baseline;
                 if (_options.UseEventTime)
                 {
                     if (!existed && inventory && _watermark.Now == default)
@@ -34,60 +36,11 @@ public sealed partial class DetectionPipeline
                     }
                 }
 
-                _current = item.Key;
                 var e = item.Event;
                 var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
-                var suppressedBefore = baseline.CooldownSuppressed;
-                var adaptedBefore = baseline.AdaptedItems;
-                var phase = baseline.Phase;
-                (phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
-                baseline.Observe(e, path, now, this, _findings, item.Peer);
-                if (baseline.Models is { } models)
-                {
-                    // The phase the event was observed in: the event that ends learning is still learning data.
-                    var windows = models.WindowsScored;
-                    var shadow = models.ShadowExceedances;
-                    models.Observe(e, baseline.LastEventKnown, phase, now, _modelFindings);
-                    if (models.WindowsScored != windows)
-                    {
-                        _metrics.ModelWindows.Inc(models.WindowsScored - windows);
-                    }
-
-                    if (models.ShadowExceedances != shadow)
-                    {
-                        _metrics.ShadowExceedances.Inc(models.ShadowExceedances - shadow);
-                    }
-                }
-
-                if (baseline.Phase != phase)
-                {
-                    OnPhaseChanged(item.Key, baseline, phase, now);
-                }
-
-                if (baseline.CooldownSuppressed != suppressedBefore)
-                {
-                    _metrics.Findings.WithLabels("cooldown").Inc(baseline.CooldownSuppressed - suppressedBefore);
-                }
-
-                if (baseline.AdaptedItems != adaptedBefore)
-                {
-                    _metrics.Findings.WithLabels("adapted").Inc(baseline.AdaptedItems - adaptedBefore);
-                }
-
-                if (!double.IsNaN(baseline.LastScoreMargin))
-                {
-                    _scoreMargin.Observe(baseline.LastScoreMargin);
-                }
-
-                if (_modelFindings.Count > 0 && baseline.WarmingUp(now))
-                {
-                    // A container starting or stopping (a replica, a restart, a rollout) makes processes, files and CPU
-                    // unlike steady state: a finding made (90 % of its score) of those is counted, not raised. Volumes,
-                    // peers and failures still alert.
-                    var before = _modelFindings.Count;
-                    _modelFindings.RemoveAll(IsStartupOnly);
-                    _metrics.Findings.WithLabels("warmup").Inc(before - _modelFindings.Count);
-                }
+                (baseline.Phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
+                var observed = state.Observe(e, path, item.Peer, now, _findings, _modelFindings);
+                Count(item.Key, state, observed, now);
 
                 // The event's offset completes once its alerts are safe (delivered or on disk), not when they are queued.
                 raised = _findings.Count + _modelFindings.Count;
@@ -96,7 +49,7 @@ public sealed partial class DetectionPipeline
                 {
                     foreach (var f in _findings)
                     {
-                        _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, baseline.Models, _options.Models.TopFeatures) with { Receipt = receipt });
+                        _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, state.Models, _options.Models.TopFeatures) with { Receipt = receipt });
                         published++;
                         if (receipt is not null)
                         {
@@ -113,7 +66,7 @@ public sealed partial class DetectionPipeline
                 {
                     foreach (var f in _modelFindings)
                     {
-                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, baseline.Models?.Model?.Card.Version) with { Receipt = receipt });
+                        _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, state.Models?.Model?.Card.Version) with { Receipt = receipt });
                         published++;
                         baseline.AlertsRaised++;
                         _rate.Record(_time.GetUtcNow());
@@ -151,11 +104,11 @@ public sealed partial class DetectionPipeline
             var now = _watermark.Observe(ts, inventory, out var jumped);
             if (jumped)
             {
-                foreach (var b in _baselines.Values)
+                foreach (var w in _workloads.Values)
                 {
-                    if (b.Phase is BaselinePhase.Learning or BaselinePhase.Stale)
+                    if (w.Phase is BaselinePhase.Learning or BaselinePhase.Stale)
                     {
-                        b.RestartClock(now);
+                        w.Baseline.RestartClock(now);
                     }
                 }
 
@@ -165,87 +118,82 @@ public sealed partial class DetectionPipeline
             return now;
         }
 
-        private WorkloadBaseline GetBaseline(WorkloadKey key, DateTimeOffset now)
+        private WorkloadState GetState(WorkloadKey key, DateTimeOffset now)
         {
-            if (_baselines.TryGetValue(key, out var b))
+            if (_workloads.TryGetValue(key, out var state))
             {
-                return b;
+                return state;
             }
 
-            if (_baselines.Count >= _maxWorkloads)
+            if (_workloads.Count >= _maxWorkloads)
             {
-                // Idle learning workloads go first: they lose minutes of learning, an active one its whole baseline.
-                var idle = _baselines.Where(kv => kv.Value.Phase is BaselinePhase.Learning or BaselinePhase.Stale).DefaultIfEmpty().MinBy(kv => kv.Value?.LastSeen ?? DateTimeOffset.MaxValue);
-                if (idle.Value is null)
-                {
-                    idle = _baselines.MinBy(kv => kv.Value.LastSeen);
-                }
-
-                // Its checkpoint brings it back as it was when it returns (here or on another node).
-                Checkpoint(idle.Key, idle.Value);
-                _checkpointed.Remove(idle.Key);
-                _unsafeCooldowns.Remove(idle.Key);
-                _baselines.Remove(idle.Key);
-                idle.Value.ReleaseMemory();
-                idle.Value.Models?.Release();
-                _owner.OnGone(idle.Key.Value);
-                _metrics.WorkloadsEvicted.Inc();
-                _metrics.Workloads.WithLabels(idle.Value.Phase.ToWire()).Dec();
-                foreach (var f in Enum.GetValues<Feature>())
-                {
-                    _metrics.ItemsLearned.WithLabels(f.ToWire()).Dec(idle.Value.Counter(f).Count);
-                }
-
-                LogEvicted(_logger, idle.Key.Value);
+                Evict();
             }
 
             var restored = Restore(key);
-            b = restored?.Baseline ?? new WorkloadBaseline(_options, now, _owner.NodeMemory);
-            if (_options.Models.Enabled)
+            state = restored ?? WorkloadState.New(key, _options, now, _shared.NodeMemory, _shared.ModelMemory);
+            if (state.Models is { } models && _pendingModels.Remove(key.Value, out var pending))
             {
-                b.Models = new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay, _owner.ModelMemory);
-                if (restored?.Model is { } model)
-                {
-                    _metrics.ModelSwaps.WithLabels(b.Models.Swap(model, restored.ModelPromoted) ? "applied" : "rejected").Inc();
-                    ReportFit(key.Value, model.Card.Version, b.Models);
-                }
-
-                if (_pendingModels.Remove(key.Value, out var pending))
-                {
-                    _metrics.ModelSwaps.WithLabels(b.Models.Swap(pending, promoted: true) ? "applied" : "rejected").Inc();
-                    ReportFit(key.Value, pending.Card.Version, b.Models);
-                }
+                _metrics.ModelSwaps.WithLabels(models.Swap(pending, promoted: true) ? "applied" : "rejected").Inc();
+                ReportFit(key.Value, pending.Card.Version, models);
             }
 
-            _baselines.Add(key, b);
-            _owner.OnAppeared(key.Value);
+            _workloads.Add(key, state);
+            _shared.Tracked[key.Value] = 0;
+            _shared.Appeared?.Invoke(key.Value);
             if (_pendingFeedback.Count > 0)
             {
                 var wall = _time.GetUtcNow();
-                foreach (var pending in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
+                foreach (var verdict in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
                 {
                     // Wall-clock expiry: a verdict waits for its workload for a bounded time, not for ever.
-                    if (pending.PendingUntil > wall)
+                    if (verdict.PendingUntil > wall)
                     {
-                        pending.ApplyTo(b);
+                        verdict.ApplyTo(state);
                     }
 
-                    _pendingFeedback.Remove(pending);
+                    _pendingFeedback.Remove(verdict);
                 }
             }
 
-            _metrics.Workloads.WithLabels(b.Phase.ToWire()).Inc();
+            _metrics.Workloads.WithLabels(state.Phase.ToWire()).Inc();
             if (restored is not null)
             {
                 foreach (var f in Enum.GetValues<Feature>())
                 {
-                    _metrics.ItemsLearned.WithLabels(f.ToWire()).Inc(b.Counter(f).Count);
+                    _metrics.ItemsLearned.WithLabels(f.ToWire()).Inc(state.Baseline.Counter(f).Count);
                 }
 
-                _checkpointed[key] = ChangeMark(b);
+                _checkpointed[key] = ChangeMark(state);
             }
 
-            return b;
+            return state;
+        }
+
+        /// <summary>Makes room for a new workload: idle learning workloads go first (they lose minutes of learning, an active one its whole baseline).</summary>
+        private void Evict()
+        {
+            var idle = _workloads.Where(kv => kv.Value.Phase is BaselinePhase.Learning or BaselinePhase.Stale).DefaultIfEmpty().MinBy(kv => kv.Value?.Baseline.LastSeen ?? DateTimeOffset.MaxValue);
+            if (idle.Value is null)
+            {
+                idle = _workloads.MinBy(kv => kv.Value.Baseline.LastSeen);
+            }
+
+            // Its checkpoint brings it back as it was when it returns (here or on another node).
+            Checkpoint(idle.Key, idle.Value);
+            _checkpointed.Remove(idle.Key);
+            _unsafeCooldowns.Remove(idle.Key);
+            _workloads.Remove(idle.Key);
+            idle.Value.Release();
+            _shared.Tracked.TryRemove(idle.Key.Value, out _);
+            _metrics.WorkloadsEvicted.Inc();
+            _metrics.Workloads.WithLabels(idle.Value.Phase.ToWire()).Dec();
+            foreach (var f in Enum.GetValues<Feature>())
+            {
+                _metrics.ItemsLearned.WithLabels(f.ToWire()).Dec(idle.Value.Baseline.Counter(f).Count);
+            }
+
+            LogEvicted(_logger, idle.Key.Value);
         }
 
         private string NormalizePath(string raw)
@@ -265,34 +213,86 @@ public sealed partial class DetectionPipeline
             return n;
         }
 
-        public void ItemLearned(Feature feature) => _metrics.ItemsLearned.WithLabels(feature.ToWire()).Inc();
-
-        public void CapacityExceeded(Feature feature)
+        /// <summary>Counts and logs what an event changed in a workload's state, and acts on a phase change.</summary>
+        private void Count(WorkloadKey key, WorkloadState state, in WorkloadObservation o, DateTimeOffset now)
         {
-            var counter = _metrics.CapacityExceeded.WithLabels(feature.ToWire());
-            var c = _current is not null && _baselines.TryGetValue(_current, out var b) ? b.Counter(feature) : null;
-            if (c?.MemoryRefused > 0 && Interlocked.Exchange(ref _owner._memoryRefusalLogged, 1) == 0)
+            var changes = o.Baseline;
+            if (changes.Any)
             {
-                // Once per process: the node's budget is spent, every workload learns no more items until memory is freed.
-                LogMemorySpent(_logger, _current?.Value ?? "?", feature.ToWire(), _owner.NodeMemory.Used, _owner.NodeMemory.Limit);
-            }
-            else if (c?.MemoryRefused == 0 && (counter.Value == 0 || c.Overflow == 1))
-            {
-                LogCapacity(_logger, _current?.Value ?? "?", feature.ToWire(), _options.MaxItemsPerFeature);
+                foreach (var f in Enum.GetValues<Feature>())
+                {
+                    if (changes.Learned(f) > 0)
+                    {
+                        _metrics.ItemsLearned.WithLabels(f.ToWire()).Inc(changes.Learned(f));
+                    }
+
+                    if (changes.Exceeded(f) > 0)
+                    {
+                        CapacityExceeded(key, state.Baseline, f, changes.Exceeded(f));
+                    }
+                }
             }
 
-            counter.Inc();
+            if (changes.PhaseChanged)
+            {
+                _metrics.Workloads.WithLabels(changes.From.ToWire()).Dec();
+                _metrics.Workloads.WithLabels(changes.To.ToWire()).Inc();
+                if (changes.From is BaselinePhase.Learning or BaselinePhase.Stale && changes.To is BaselinePhase.Active or BaselinePhase.Shadow)
+                {
+                    var b = state.Baseline;
+                    _metrics.LearningDuration.Observe(((b.ActiveSince ?? b.LastSeen) - b.FirstSeen).TotalSeconds);
+                    LogActive(_logger, key.Value, b.EventsLearned);
+                }
+
+                OnPhaseChanged(key, state, changes.From, now);
+            }
+
+            if (o.ModelWindows > 0)
+            {
+                _metrics.ModelWindows.Inc(o.ModelWindows);
+            }
+
+            if (o.ShadowExceedances > 0)
+            {
+                _metrics.ShadowExceedances.Inc(o.ShadowExceedances);
+            }
+
+            if (o.CooldownSuppressed > 0)
+            {
+                _metrics.Findings.WithLabels("cooldown").Inc(o.CooldownSuppressed);
+            }
+
+            if (o.Adapted > 0)
+            {
+                _metrics.Findings.WithLabels("adapted").Inc(o.Adapted);
+            }
+
+            if (o.WarmupHeld > 0)
+            {
+                _metrics.Findings.WithLabels("warmup").Inc(o.WarmupHeld);
+            }
+
+            if (!double.IsNaN(o.ScoreMargin))
+            {
+                _scoreMargin.Observe(o.ScoreMargin);
+            }
         }
 
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
+        private void CapacityExceeded(WorkloadKey key, WorkloadBaseline b, Feature feature, int refused)
         {
-            _metrics.Workloads.WithLabels(from.ToWire()).Dec();
-            _metrics.Workloads.WithLabels(to.ToWire()).Inc();
-            if (from is BaselinePhase.Learning or BaselinePhase.Stale && _current is not null && _baselines.TryGetValue(_current, out var b))
+            var counter = _metrics.CapacityExceeded.WithLabels(feature.ToWire());
+            var c = b.Counter(feature);
+            if (c.MemoryRefused > 0 && _shared.FirstMemoryRefusal())
             {
-                _metrics.LearningDuration.Observe(((b.ActiveSince ?? b.LastSeen) - b.FirstSeen).TotalSeconds);
-                LogActive(_logger, _current.Value, b.EventsLearned);
+                // Once per process: the node's budget is spent, every workload learns no more items until memory is freed.
+                LogMemorySpent(_logger, key.Value, feature.ToWire(), _shared.NodeMemory.Used, _shared.NodeMemory.Limit);
             }
+            else if (c.MemoryRefused == 0 && (counter.Value == 0 || c.Overflow == 1))
+            {
+                LogCapacity(_logger, key.Value, feature.ToWire(), _options.MaxItemsPerFeature);
+            }
+
+            counter.Inc(refused);
         }
     }
 }

@@ -3,6 +3,7 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.Detection.Workloads;
 
 namespace RuntimeSentinel.Detection;
 
@@ -15,8 +16,8 @@ public sealed partial class DetectionPipeline
 
         private FeedbackResult SwapModel(WorkloadModel model)
         {
-            var baseline = WorkloadKey.TryParse(model.Card.Workload, out var key) ? _baselines.GetValueOrDefault(key) : null;
-            if (baseline?.Models is null)
+            var state = WorkloadKey.TryParse(model.Card.Workload, out var key) ? _workloads.GetValueOrDefault(key) : null;
+            if (state?.Models is not { } models)
             {
                 if (!_options.Models.Enabled)
                 {
@@ -35,9 +36,9 @@ public sealed partial class DetectionPipeline
             }
 
             // A model the memory budget cannot hold is not in service: counted as rejected, like a broken one.
-            var served = baseline.Models.Swap(model, promoted: true);
+            var served = models.Swap(model, promoted: true);
             _metrics.ModelSwaps.WithLabels(served ? "applied" : "rejected").Inc();
-            ReportFit(model.Card.Workload, model.Card.Version, baseline.Models);
+            ReportFit(model.Card.Workload, model.Card.Version, models);
             return served ? FeedbackResult.Applied : FeedbackResult.Rejected;
         }
 
@@ -50,26 +51,25 @@ public sealed partial class DetectionPipeline
                     LogModelSwapped(_logger, workload, version);
                     break;
                 case MemoryRefusal.Model:
-                    LogModelRefused(_logger, workload, version, _owner.ModelMemory.Used, _owner.ModelMemory.Limit);
+                    LogModelRefused(_logger, workload, version, _shared.ModelMemory.Used, _shared.ModelMemory.Limit);
                     break;
                 case { } cut:
-                    LogModelTrimmed(_logger, workload, version, cut.ToWire(), _owner.ModelMemory.Used, _owner.ModelMemory.Limit);
+                    LogModelTrimmed(_logger, workload, version, cut.ToWire(), _shared.ModelMemory.Used, _shared.ModelMemory.Limit);
                     break;
             }
         }
 
-        private void OnPhaseChanged(WorkloadKey key, WorkloadBaseline baseline, BaselinePhase from, DateTimeOffset now)
+        private void OnPhaseChanged(WorkloadKey key, WorkloadState state, BaselinePhase from, DateTimeOffset now)
         {
-            var models = baseline.Models;
-            if (models is null)
+            if (state.Models is not { } models)
             {
                 return;
             }
 
-            switch (baseline.Phase)
+            switch (state.Phase)
             {
                 case BaselinePhase.Stale:
-                    LogRelearning(_logger, key.Value, baseline.RelearnedFor ?? "?");
+                    LogRelearning(_logger, key.Value, state.Baseline.RelearnedFor ?? "?");
                     models.Reset();
                     break;
                 case BaselinePhase.Shadow or BaselinePhase.Active when from is BaselinePhase.Learning or BaselinePhase.Stale:
@@ -96,7 +96,7 @@ public sealed partial class DetectionPipeline
             }
 
             var version = "auto-" + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-            var known = _options.Models.SaveTrained ? KnownItems.From(_baselines[key]) : null;
+            var known = _options.Models.SaveTrained ? KnownItems.From(_workloads[key].Baseline) : null;
             if (_options.Models.TrainInBackground)
             {
                 // Off the shard: its other workloads (and the consume loop behind it) go on meanwhile; the model comes
@@ -155,7 +155,7 @@ public sealed partial class DetectionPipeline
             if (job is not null)
             {
                 // Evicted, relearning, or a data scientist's version promoted meanwhile: this model is not wanted any more.
-                if (!_baselines.TryGetValue(key, out var b) || !ReferenceEquals(b.Models, models) || !job.StillCurrent || models.Promoted)
+                if (!_workloads.TryGetValue(key, out var w) || !ReferenceEquals(w.Models, models) || !job.StillCurrent || models.Promoted)
                 {
                     _metrics.ModelsTrained.WithLabels("discarded").Inc();
                     return FeedbackResult.Rejected;

@@ -5,15 +5,16 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.Detection.Workloads;
 
 namespace RuntimeSentinel.Detection;
 
 public sealed partial class DetectionPipeline
 {
-    private sealed partial class Shard : IBaselineObserver
+    private sealed partial class Shard
     {
         private readonly Channel<IngestItem> _queue;
-        private readonly Dictionary<WorkloadKey, WorkloadBaseline> _baselines = new();
+        private readonly Dictionary<WorkloadKey, WorkloadState> _workloads = new();
         private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
         private readonly List<Finding> _findings = new(4);
         private readonly List<ModelFinding> _modelFindings = new(2);
@@ -32,18 +33,17 @@ public sealed partial class DetectionPipeline
         private readonly Prometheus.Counter.Child _active;
         private readonly Prometheus.Histogram.Child _scoreMargin;
         private readonly AlertRate _rate;
-        private readonly DetectionPipeline _owner;
+        private readonly ShardShared _shared;
         private readonly Core.Health.StageHealth _stage;
         private readonly EventWatermark _watermark;
-        private WorkloadKey? _current;
         private Task _loop = Task.CompletedTask;
 
-        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, DetectionPipeline owner, Core.Health.StageHealth stage, Workloads.IWorkloadStateStore stateStore)
+        public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ShardShared shared, Core.Health.StageHealth stage, IWorkloadStateStore stateStore)
         {
             _stateStore = stateStore;
             _stage = stage;
             _rate = rate;
-            _owner = owner;
+            _shared = shared;
             _watermark = new EventWatermark(options.EventTimeMaxLead);
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
@@ -215,7 +215,7 @@ public sealed partial class DetectionPipeline
 
         private FeedbackResult ApplyFeedback(FeedbackVerdict verdict)
         {
-            if (!WorkloadKey.TryParse(verdict.Workload, out var key) || !_baselines.TryGetValue(key, out var baseline))
+            if (!WorkloadKey.TryParse(verdict.Workload, out var key) || !_workloads.TryGetValue(key, out var state))
             {
                 var now = _time.GetUtcNow();
                 _pendingFeedback.RemoveAll(f => f.PendingUntil <= now);
@@ -233,42 +233,23 @@ public sealed partial class DetectionPipeline
                 return FeedbackResult.Pending;
             }
 
-            return verdict.ApplyTo(baseline) ? FeedbackResult.Applied : FeedbackResult.Rejected;
+            return verdict.ApplyTo(state) ? FeedbackResult.Applied : FeedbackResult.Rejected;
         }
 
         private List<WorkloadSnapshot> TakeSnapshot() =>
-            _baselines.Select(kv => new WorkloadSnapshot(
-                kv.Key, kv.Value.Phase, kv.Value.FirstSeen, kv.Value.ActiveSince, kv.Value.EventsLearned, kv.Value.EventsScored,
-                Enum.GetValues<Feature>().ToDictionary(f => f, f => kv.Value.Counter(f).Count))
-            {
-                AlertsRaised = kv.Value.AlertsRaised,
-                LastSeen = kv.Value.LastSeen,
-                ModelVersion = kv.Value.Models?.Model?.Card.Version,
-                ModelThresholds = kv.Value.Models is { Model: { } m } models ? m.Card.Thresholds.Keys.ToDictionary(d => d, models.ThresholdOf, StringComparer.Ordinal) : null,
-                ModelWindowsScored = kv.Value.Models?.WindowsScored ?? 0,
-                ModelMemoryBytes = kv.Value.Models?.ReservedBytes ?? 0,
-                ModelServedWithout = kv.Value.Models?.LastFit?.ToWire(),
-            }).ToList();
+            _workloads.Select(kv => Snapshot(kv.Key, kv.Value.Baseline, kv.Value.Models)).ToList();
 
-        /// <summary>A model finding whose score is (90 % or more) features that a container start or stop moves.</summary>
-        private static bool IsStartupOnly(ModelFinding f)
+        private static WorkloadSnapshot Snapshot(WorkloadKey key, WorkloadBaseline b, ModelRuntime? models) => new(
+            key, b.Phase, b.FirstSeen, b.ActiveSince, b.EventsLearned, b.EventsScored,
+            Enum.GetValues<Feature>().ToDictionary(f => f, f => b.Counter(f).Count))
         {
-            if (f.TopFeatures.Count == 0)
-            {
-                return false;
-            }
-
-            double startup = 0, total = 0;
-            foreach (var c in f.TopFeatures)
-            {
-                total += c.Share;
-                if (Models.BehaviourSchema.IsStartupFeature(c.Feature))
-                {
-                    startup += c.Share;
-                }
-            }
-
-            return total > 0 ? startup >= 0.9 * total : f.TopFeatures.All(c => Models.BehaviourSchema.IsStartupFeature(c.Feature));
-        }
+            AlertsRaised = b.AlertsRaised,
+            LastSeen = b.LastSeen,
+            ModelVersion = models?.Model?.Card.Version,
+            ModelThresholds = models is { Model: { } m } ? m.Card.Thresholds.Keys.ToDictionary(d => d, models.ThresholdOf, StringComparer.Ordinal) : null,
+            ModelWindowsScored = models?.WindowsScored ?? 0,
+            ModelMemoryBytes = models?.ReservedBytes ?? 0,
+            ModelServedWithout = models?.LastFit?.ToWire(),
+        };
     }
 }

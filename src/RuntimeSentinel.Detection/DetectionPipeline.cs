@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RuntimeSentinel.Core.Alerts;
@@ -14,7 +13,7 @@ namespace RuntimeSentinel.Detection;
 /// and its events stay in order. Ingestion blocks when a shard queue is full (backpressure reaches the Kafka
 /// consumer instead of dropping). After an event is processed its offset is reported complete.
 /// </summary>
-public sealed partial class DetectionPipeline : IAsyncDisposable
+public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposable
 {
     private readonly Shard[] _shards;
     private readonly ILogger<DetectionPipeline> _logger;
@@ -25,13 +24,13 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     private readonly DateTimeOffset _startedAt;
     private readonly ModelMemoryBudget _modelMemory;
     private readonly ModelMemoryBudget _nodeMemory;
-    private readonly ConcurrentDictionary<string, byte> _tracked = new(StringComparer.Ordinal);
+    private readonly ShardShared _shared;
     private ITimer? _metricsTimer;
     private int _started;
 
-    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, Workloads.IWorkloadStateStore? stateStore = null, Workloads.NodeMemoryBudget? nodeMemory = null)
+    public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, IWorkloadStateStore? stateStore = null, Workloads.NodeMemoryBudget? nodeMemory = null)
     {
-        _stateStore = stateStore ?? Workloads.NoWorkloadStateStore.Instance;
+        _stateStore = stateStore ?? NoWorkloadStateStore.Instance;
         health ??= new Core.Health.HealthRegistry();
         var o = options.Value;
         _logger = logger;
@@ -45,13 +44,14 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
         metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
         _nodeMemory = nodeMemory?.Budget ?? new ModelMemoryBudget(o.MemoryBudgetMiB * 1024L * 1024L);
         _modelMemory = new ModelMemoryBudget(o.Models.MemoryBudgetMiB * 1024L * 1024L, _nodeMemory);
+        _shared = new ShardShared(_nodeMemory, _modelMemory) { Appeared = w => WorkloadAppeared?.Invoke(w) };
         metrics.MemoryBudget.Set(_nodeMemory.Limit);
         metrics.ModelMemoryBudget.Set(_modelMemory.Limit);
         var n = o.EffectiveShards;
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, this, health.Register($"detect-shard-{i}"), _stateStore);
+            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, _shared, health.Register($"detect-shard-{i}"), _stateStore);
         }
     }
 
@@ -68,8 +68,9 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
             LogStarted(_logger, _shards.Length);
             _metricsTimer = _time.CreateTimer(_ => _ = PublishWorkloadMetricsAsync(), null, _options.MetricsInterval, _options.MetricsInterval);
-            if (_options.CheckpointInterval > TimeSpan.Zero && !CheckpointsDrivenByIngestion)
+            if (_options.CheckpointInterval > TimeSpan.Zero)
             {
+                // Ingestion may take the rounds over after start-up (once it knows its state store persists).
                 _checkpointTimer = _time.CreateTimer(_ => RequestCheckpoints(), null, _options.CheckpointInterval, _options.CheckpointInterval);
             }
         }
@@ -132,15 +133,7 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
     public event Action<string>? WorkloadAppeared;
 
     /// <summary>Whether a workload has a baseline on this node now.</summary>
-    public bool Tracks(string workload) => _tracked.ContainsKey(workload);
-
-    private void OnAppeared(string workload)
-    {
-        _tracked[workload] = 0;
-        WorkloadAppeared?.Invoke(workload);
-    }
-
-    private void OnGone(string workload) => _tracked.TryRemove(workload, out _);
+    public bool Tracks(string workload) => _shared.Tracked.ContainsKey(workload);
 
     /// <summary>The node's memory budget for models, shared by the shards (for tests and the CLI summary).</summary>
     public ModelMemoryBudget ModelMemory => _modelMemory;
@@ -230,8 +223,6 @@ public sealed partial class DetectionPipeline : IAsyncDisposable
 
     [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "Detection:MemoryBudgetMiB is spent ({Used} of {Limit} bytes): {Workload} could not learn a new {Feature} item; baselines learn no new items until evictions free memory (sentinel_model_memory_refusals_total{{what=\"baseline_items\"}})")]
     private static partial void LogMemorySpent(ILogger logger, string workload, string feature, long used, long limit);
-
-    private int _memoryRefusalLogged;
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Evicted idle workload {Workload}: MaxWorkloads reached")]
     private static partial void LogEvicted(ILogger logger, string workload);
@@ -347,15 +338,15 @@ public sealed class AlertRate
 public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item, string? Detector = null, double Score = double.NaN, DateTimeOffset AcceptUntil = default, DateTimeOffset PendingUntil = default)
 {
     /// <summary>Applies the verdict to a workload's baseline or models; false when it cannot apply (no such detector).</summary>
-    public bool ApplyTo(WorkloadBaseline baseline)
+    public bool ApplyTo(Workloads.WorkloadState state)
     {
         if (Detector is null)
         {
-            baseline.Absorb(Feature, Item, AcceptUntil);
+            state.Baseline.Absorb(Feature, Item, AcceptUntil);
             return true;
         }
 
-        return baseline.Models?.RaiseThreshold(Detector, Score) == true;
+        return state.RaiseThreshold(Detector, Score);
     }
 }
 

@@ -3,6 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Feedback;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 
 namespace RuntimeSentinel.Detection;
@@ -18,9 +21,22 @@ public static class DetectionServiceCollectionExtensions
         services.TryAddSingleton<IMetricFactory>(_ => Metrics.DefaultFactory);
         services.TryAddSingleton<DetectionMetrics>();
         services.TryAddSingleton<Core.Health.HealthRegistry>();
-        services.TryAddSingleton<Workloads.IWorkloadStateStore>(Workloads.NoWorkloadStateStore.Instance);
+        services.TryAddSingleton<IWorkloadStateStore>(NoWorkloadStateStore.Instance);
         services.TryAddSingleton<Workloads.NodeMemoryBudget>();
+        services.TryAddSingleton<IMemoryBudget>(sp => sp.GetRequiredService<Workloads.NodeMemoryBudget>().Budget);
         services.TryAddSingleton<DetectionPipeline>();
+        services.TryAddSingleton<IDetectionIngress>(sp => sp.GetRequiredService<DetectionPipeline>());
+        services.TryAddSingleton<IVerdictHandler, Feedback.VerdictHandler>();
+
+        // One enrichment per ordered stream (its address map is learned in stream order): transient.
+        services.TryAddTransient(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
+            return new EventEnrichment(o.Cluster, o.Network);
+        });
+
+        // Start order is registration order and the host stops in reverse: after alerting, before ingestion.
+        services.AddHostedService<DetectionService>();
         if (!string.IsNullOrEmpty(configuration.GetSection(DetectionOptions.SectionName)["Models:Directory"]))
         {
             services.TryAddSingleton<Models.ModelWatcher>();
@@ -79,7 +95,7 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
 
         foreach (var cidr in o.Network.ClusterNetworks)
         {
-            if (Network.PeerResolver.ParseCidr(cidr).Network is null)
+            if (PeerResolver.ParseCidr(cidr).Network is null)
             {
                 errors.Add($"Detection:Network:ClusterNetworks: '{cidr}' is not a CIDR (e.g. 10.0.0.0/8).");
             }

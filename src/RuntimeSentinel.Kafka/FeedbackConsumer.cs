@@ -6,9 +6,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RuntimeSentinel.Core.Feedback;
 using RuntimeSentinel.Core.Health;
-using RuntimeSentinel.Detection;
-using RuntimeSentinel.Detection.Feedback;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -27,7 +26,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
 {
     private readonly KafkaConnection _connection;
     private readonly KafkaOptions _options;
-    private readonly DetectionPipeline _pipeline;
+    private readonly IVerdictHandler _verdicts;
     private readonly KafkaMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<FeedbackConsumer> _logger;
@@ -40,7 +39,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
     public FeedbackConsumer(
         KafkaConnection connection,
         IOptions<KafkaOptions> options,
-        DetectionPipeline pipeline,
+        IVerdictHandler verdicts,
         KafkaMetrics metrics,
         TimeProvider time,
         ILogger<FeedbackConsumer> logger,
@@ -49,7 +48,7 @@ public sealed partial class FeedbackConsumer : BackgroundService
     {
         _connection = connection;
         _options = options.Value;
-        _pipeline = pipeline;
+        _verdicts = verdicts;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -205,20 +204,8 @@ public sealed partial class FeedbackConsumer : BackgroundService
                 return;
             }
 
-            await ApplyAsync(root, signer, published, a).ConfigureAwait(false);
+            await _verdicts.ApplyAsync(root, signer, published, _limits, a).ConfigureAwait(false);
         }
-    }
-
-    private async Task ApplyAsync(JsonElement root, string? signer, DateTimeOffset published, VerdictAudit a)
-    {
-        var verdict = VerdictReader.Read(root, signer, published, _time.GetUtcNow(), _limits, a);
-        if (verdict is null)
-        {
-            return;
-        }
-
-        var applied = await _pipeline.ApplyFeedbackAsync(verdict).ConfigureAwait(false);
-        VerdictReader.Record(a, verdict, applied, _limits);
     }
 
     // Audit lines are read by people and log pipelines, not embedded in HTML: keep quotes and apostrophes readable.

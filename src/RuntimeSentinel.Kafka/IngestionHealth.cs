@@ -1,13 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Confluent.Kafka;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Core.Workloads;
-using RuntimeSentinel.Detection;
-
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>Liveness and readiness of ingestion, read by /healthz and /readyz.</summary>

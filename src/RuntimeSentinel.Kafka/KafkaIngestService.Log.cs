@@ -1,12 +1,4 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Confluent.Kafka;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Core.Workloads;
-using RuntimeSentinel.Detection;
 
 namespace RuntimeSentinel.Kafka;
 

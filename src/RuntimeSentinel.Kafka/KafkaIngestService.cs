@@ -1,12 +1,10 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
-using RuntimeSentinel.Detection;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -15,21 +13,21 @@ namespace RuntimeSentinel.Kafka;
 /// does not decode, and hands events to detection (blocking when detection is behind, so backpressure reaches
 /// Kafka instead of memory). Offsets are stored only after detection finished an event, and committed by
 /// librdkafka's auto-commit, on revocation and on shutdown: at-least-once delivery.
-/// Registered last, so the host stops it first; stopping drains detection and commits before closing.
+/// Registered last, so the host stops it first; stopping completes detection (it is the only sender) and commits before
+/// closing, then detection's own service and alert delivery stop.
 /// </summary>
 public sealed partial class KafkaIngestService : BackgroundService
 {
     private readonly KafkaConnection _connection;
     private readonly KafkaOptions _options;
-    private readonly DetectionPipeline _pipeline;
+    private readonly IDetectionIngress _pipeline;
     private readonly DeadLetterPublisher _deadLetters;
     private readonly KafkaMetrics _metrics;
     private readonly IngestionHealth _health;
     private readonly ILogger<KafkaIngestService> _logger;
-    private readonly WorkloadResolver _resolver;
 
-    // Resolved here, on the one consume thread, in stream order: the address map is learned from every workload's events.
-    private readonly Detection.Network.PeerResolver _peers;
+    // Enriched here, on the one consume thread, in stream order: the address map is learned from every workload's events.
+    private readonly EventEnrichment _enrichment;
     private readonly Core.Health.StageHealth _stage;
     private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
 
@@ -49,14 +47,14 @@ public sealed partial class KafkaIngestService : BackgroundService
     public KafkaIngestService(
         KafkaConnection connection,
         IOptions<KafkaOptions> options,
-        IOptions<DetectionOptions> detection,
-        DetectionPipeline pipeline,
+        IDetectionIngress pipeline,
+        EventEnrichment enrichment,
         DeadLetterPublisher deadLetters,
         KafkaMetrics metrics,
         IngestionHealth health,
         ILogger<KafkaIngestService> logger,
         Core.Health.HealthRegistry? registry = null,
-        Detection.Workloads.IWorkloadStateStore? state = null,
+        IWorkloadStateStore? state = null,
         Core.Alerts.IAlertPublisher? alerts = null)
     {
         _alerts = alerts;
@@ -69,9 +67,8 @@ public sealed partial class KafkaIngestService : BackgroundService
         _metrics = metrics;
         _health = health;
         _logger = logger;
-        _resolver = new WorkloadResolver(detection.Value.Cluster);
-        _checkpointInterval = detection.Value.CheckpointInterval;
-        _peers = new Detection.Network.PeerResolver(detection.Value.Network);
+        _checkpointInterval = pipeline.CheckpointInterval;
+        _enrichment = enrichment;
     }
 
     /// <summary>Events handed to detection so far.</summary>
@@ -91,7 +88,7 @@ public sealed partial class KafkaIngestService : BackgroundService
             await _state.StartAsync(cancellationToken).ConfigureAwait(false);
             if (_state.Persistent)
             {
-                _pipeline.CheckpointsDrivenByIngestion = true;
+                _pipeline.DriveCheckpoints();
             }
             else
             {
@@ -100,7 +97,6 @@ public sealed partial class KafkaIngestService : BackgroundService
             }
         }
 
-        _pipeline.Start();
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -298,10 +294,8 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
 
         var evt = decoded.Event;
-        var key = _resolver.Resolve(evt.Workload);
         ConsumedCounter(result.Topic, evt.Kind).Inc();
-        var peer = _peers.Observe(evt, key);
-        var item = new IngestItem(evt, key, tracker, result.Offset.Value, Stopwatch.GetTimestamp(), peer);
+        var item = _enrichment.Enrich(evt, tracker, result.Offset.Value, Stopwatch.GetTimestamp());
         var enqueue = _pipeline.EnqueueAsync(item, stoppingToken);
         var accepted = enqueue.IsCompletedSuccessfully ? enqueue.Result : enqueue.AsTask().GetAwaiter().GetResult();
         if (accepted)

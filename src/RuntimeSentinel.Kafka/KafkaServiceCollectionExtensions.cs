@@ -30,7 +30,7 @@ public static class KafkaServiceCollectionExtensions
         var stateTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.StateTopic)];
         if (stateTopic is null || stateTopic.Length > 0)
         {
-            services.Replace(ServiceDescriptor.Singleton<Detection.Workloads.IWorkloadStateStore>(sp => sp.GetRequiredService<KafkaStateStore>()));
+            services.Replace(ServiceDescriptor.Singleton<Core.Workloads.IWorkloadStateStore>(sp => sp.GetRequiredService<KafkaStateStore>()));
         }
 
         var alertsTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.AlertsTopic)];

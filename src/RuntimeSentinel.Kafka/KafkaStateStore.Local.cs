@@ -3,7 +3,8 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using RuntimeSentinel.Detection.Workloads;
+
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -48,7 +49,7 @@ public sealed partial class KafkaStateStore
 
                 var workload = new UTF8Encoding(false, true).GetString(data, 2, keyLength);
                 var checkpoint = data[(2 + keyLength)..];
-                if (WorkloadCheckpoint.WrittenAt(checkpoint) is null || Path.GetFileName(file) != FileName(workload))
+                if (CheckpointEnvelope.WrittenAt(checkpoint) is null || Path.GetFileName(file) != FileName(workload))
                 {
                     _records.WithLabels("ignored").Inc();
                     continue;

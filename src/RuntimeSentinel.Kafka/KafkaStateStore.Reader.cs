@@ -1,11 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Prometheus;
-using RuntimeSentinel.Detection.Workloads;
+
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -127,7 +123,7 @@ public sealed partial class KafkaStateStore
         }
 
         // Only the header is checked here; the whole record is checked when its workload appears.
-        if (value.Length > _options.StateRecordMaxBytes || WorkloadCheckpoint.WrittenAt(value) is null)
+        if (value.Length > _options.StateRecordMaxBytes || CheckpointEnvelope.WrittenAt(value) is null)
         {
             _records.WithLabels("ignored").Inc();
             return;

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
-using RuntimeSentinel.Detection.Workloads;
+
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -37,12 +37,12 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     private readonly ConcurrentDictionary<int, long> _next = new();
     private int _disposed;
 
-    private readonly Detection.Models.ModelMemoryBudget? _memory;
+    private readonly IMemoryBudget? _memory;
 
     /// <param name="nodeMemory">The node's memory budget: the table's checkpoints reserve from it (besides <c>Kafka:StateTableMaxMiB</c>).</param>
-    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger, NodeMemoryBudget? nodeMemory = null)
+    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger, IMemoryBudget? nodeMemory = null)
     {
-        _memory = nodeMemory?.Budget;
+        _memory = nodeMemory;
         _options = options.Value;
         _connection = connection;
         _logger = logger;
@@ -244,12 +244,12 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     /// <summary>Keeps the newer of the table's checkpoint and <paramref name="checkpoint"/>; false when the table is full.</summary>
     private bool Put(string workload, byte[] checkpoint)
     {
-        var at = WorkloadCheckpoint.WrittenAt(checkpoint);
+        var at = CheckpointEnvelope.WrittenAt(checkpoint);
         while (true)
         {
             if (_table.TryGetValue(workload, out var old))
             {
-                if (WorkloadCheckpoint.WrittenAt(old) > at)
+                if (CheckpointEnvelope.WrittenAt(old) > at)
                 {
                     _records.WithLabels("stale").Inc();
                     return true;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Formats.Native;
 using RuntimeSentinel.TestCommon;
 

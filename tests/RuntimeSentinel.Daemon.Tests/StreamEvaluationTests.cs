@@ -5,7 +5,6 @@ using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Daemon.Cli;
 using RuntimeSentinel.Daemon.Corpus;
 using RuntimeSentinel.Formats;
-using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Daemon.Tests;
 

@@ -1,4 +1,3 @@
-using RuntimeSentinel.Detection.Sequences;
 using RuntimeSentinel.Lab.Sequences;
 
 namespace RuntimeSentinel.Detection.Tests;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
@@ -17,19 +16,18 @@ public sealed class ModelLifecycleTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private sealed class Phases : IBaselineObserver
+    /// <summary>The phase changes the observed events made.</summary>
+    private sealed class Phases
     {
         public List<(BaselinePhase From, BaselinePhase To)> Changes { get; } = [];
 
-        public void ItemLearned(Feature feature)
+        public void Add(in BaselineChanges c)
         {
+            if (c.PhaseChanged)
+            {
+                Changes.Add((c.From, c.To));
+            }
         }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to) => Changes.Add((from, to));
     }
 
     private static DetectionOptions Options(TimeSpan shadow) => new()
@@ -50,13 +48,13 @@ public sealed class ModelLifecycleTests : IDisposable
         var findings = new List<Finding>();
         for (var i = 0; i <= 300; i++)
         {
-            b.Observe(WithImage(Some.Syscall("read"), "sha256:a", Some.Time.AddSeconds(i)), null, Some.Time.AddSeconds(i), phases, findings);
+            phases.Add(b.Observe(WithImage(Some.Syscall("read"), "sha256:a", Some.Time.AddSeconds(i)), null, Some.Time.AddSeconds(i), findings));
         }
 
         Assert.Equal(BaselinePhase.Shadow, b.Phase);
-        b.Observe(WithImage(Some.Syscall("ptrace"), "sha256:a", Some.Time.AddMinutes(6)), null, Some.Time.AddMinutes(6), phases, findings);
+        phases.Add(b.Observe(WithImage(Some.Syscall("ptrace"), "sha256:a", Some.Time.AddMinutes(6)), null, Some.Time.AddMinutes(6), findings));
         Assert.Single(findings); // item novelty needs no threshold confirmation
-        b.Observe(WithImage(Some.Syscall("read"), "sha256:a", Some.Time.AddMinutes(16)), null, Some.Time.AddMinutes(16), phases, findings);
+        phases.Add(b.Observe(WithImage(Some.Syscall("read"), "sha256:a", Some.Time.AddMinutes(16)), null, Some.Time.AddMinutes(16), findings));
         Assert.Equal(BaselinePhase.Active, b.Phase);
         Assert.Equal([(BaselinePhase.Learning, BaselinePhase.Shadow), (BaselinePhase.Shadow, BaselinePhase.Active)], phases.Changes);
     }
@@ -72,14 +70,14 @@ public sealed class ModelLifecycleTests : IDisposable
         var t = Some.Time;
         for (var i = 0; i <= 420; i++)
         {
-            b.Observe(WithImage(Some.Exec("/usr/bin/node"), "sha256:a", t.AddSeconds(i)), null, t.AddSeconds(i), phases, findings);
+            phases.Add(b.Observe(WithImage(Some.Exec("/usr/bin/node"), "sha256:a", t.AddSeconds(i)), null, t.AddSeconds(i), findings));
         }
 
         Assert.Equal(BaselinePhase.Active, b.Phase);
         t = t.AddMinutes(10);
 
         // The new version runs a new binary: no alert, the workload relearns.
-        b.Observe(WithImage(Some.Exec("/usr/bin/bun"), "sha256:b", t), null, t, phases, findings);
+        phases.Add(b.Observe(WithImage(Some.Exec("/usr/bin/bun"), "sha256:b", t), null, t, findings));
         Assert.Equal(BaselinePhase.Stale, b.Phase);
         Assert.Equal("sha256:b", b.RelearnedFor);
         Assert.Empty(findings);
@@ -89,7 +87,7 @@ public sealed class ModelLifecycleTests : IDisposable
         for (var i = 1; i <= 301; i++)
         {
             var digest = i % 2 == 0 ? "sha256:a" : "sha256:b";
-            b.Observe(WithImage(Some.Exec("/usr/bin/bun"), digest, t.AddSeconds(i)), null, t.AddSeconds(i), phases, findings);
+            phases.Add(b.Observe(WithImage(Some.Exec("/usr/bin/bun"), digest, t.AddSeconds(i)), null, t.AddSeconds(i), findings));
         }
 
         Assert.Equal(BaselinePhase.Shadow, b.Phase);
@@ -107,14 +105,14 @@ public sealed class ModelLifecycleTests : IDisposable
         var t = Some.Time;
         for (var i = 0; i <= 420; i++)
         {
-            b.Observe(WithImage(Some.Exec("/usr/bin/node"), "sha256:a", t.AddSeconds(i)), null, t.AddSeconds(i), phases, findings);
+            phases.Add(b.Observe(WithImage(Some.Exec("/usr/bin/node"), "sha256:a", t.AddSeconds(i)), null, t.AddSeconds(i), findings));
         }
 
         Assert.Equal(BaselinePhase.Active, b.Phase);
         t = t.AddMinutes(10);
 
         // The new version runs a new helper: learned silently while adapting; what was learned stays known.
-        b.Observe(WithImage(Some.Exec("/usr/bin/bun"), "sha256:b", t), null, t, phases, findings);
+        phases.Add(b.Observe(WithImage(Some.Exec("/usr/bin/bun"), "sha256:b", t), null, t, findings));
         Assert.Equal(BaselinePhase.Active, b.Phase);
         Assert.True(b.IsAdapting(t));
         Assert.Empty(findings);
@@ -123,7 +121,7 @@ public sealed class ModelLifecycleTests : IDisposable
         Assert.True(b.Counter(Feature.Exec).CountOf(new FeatureKey("/usr/bin/bun")) > 0);
 
         // A shell under the server is high risk: it alerts during adaptation, and says so.
-        b.Observe(WithImage(Some.Exec("/bin/sh", "/usr/bin/node"), "sha256:b", t.AddMinutes(1)), null, t.AddMinutes(1), phases, findings);
+        phases.Add(b.Observe(WithImage(Some.Exec("/bin/sh", "/usr/bin/node"), "sha256:b", t.AddMinutes(1)), null, t.AddMinutes(1), findings));
         var shell = Assert.Single(findings);
         Assert.Equal(Severity.High, shell.Severity);
         Assert.Contains("workload adapting to image sha256:b", shell.Reason, StringComparison.Ordinal);
@@ -131,7 +129,7 @@ public sealed class ModelLifecycleTests : IDisposable
         // After the adaptation period a new item alerts again as usual.
         findings.Clear();
         var later = t.AddMinutes(20);
-        b.Observe(WithImage(Some.Exec("/usr/bin/deno"), "sha256:b", later), null, later, phases, findings);
+        phases.Add(b.Observe(WithImage(Some.Exec("/usr/bin/deno"), "sha256:b", later), null, later, findings));
         Assert.False(b.IsAdapting(later));
         Assert.Single(findings);
         Assert.DoesNotContain(phases.Changes, c => c.To == BaselinePhase.Stale);

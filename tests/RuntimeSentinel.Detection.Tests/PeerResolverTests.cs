@@ -1,6 +1,5 @@
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
-using RuntimeSentinel.Detection.Network;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Detection.Tests;

@@ -67,7 +67,7 @@ public class RunHistoryTests
         {
             foreach (var e in run)
             {
-                b.Observe(e, null, at, new NullObserver(), findings);
+                b.Observe(e, null, at, findings);
             }
         }
 
@@ -95,18 +95,4 @@ public class RunHistoryTests
         Assert.Equal("peer_volume", Assert.Single(findings, f => f.Category != "run_anomaly").Category);
     }
 
-    private sealed class NullObserver : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
-        {
-        }
-    }
 }

@@ -48,21 +48,6 @@ public class SuspiciousCatalogueTests
         Assert.True(expected is null ? !matched : matched && m.Id == expected, $"{what}: {(matched ? m.Id : "no match")}");
     }
 
-    private sealed class Quiet : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
-        {
-        }
-    }
-
     [Fact]
     public void Observe_CatalogueBehaviourWhileLearning_RaisedOncePerCooldownAndNeverLearned()
     {
@@ -73,7 +58,7 @@ public class SuspiciousCatalogueTests
         List<Finding> Observe(RuntimeEvent e, DateTimeOffset at)
         {
             var findings = new List<Finding>();
-            b.Observe(e, null, at, new Quiet(), findings);
+            b.Observe(e, null, at, findings);
             return findings;
         }
 
@@ -97,7 +82,7 @@ public class SuspiciousCatalogueTests
         var c = new WorkloadBaseline(o, t0);
         c.Absorb(Feature.Lineage, new FeatureKey("/bin/sh", "/usr/sbin/nginx"));
         var findings = new List<Finding>();
-        c.Observe(shell, null, t0.AddMinutes(1), new Quiet(), findings);
+        c.Observe(shell, null, t0.AddMinutes(1), findings);
         Assert.Empty(findings);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RuntimeSentinel.Core.Feedback;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Feedback;
 using RuntimeSentinel.TestCommon;

@@ -7,7 +7,8 @@ namespace RuntimeSentinel.Detection.Tests;
 
 public class WorkloadBaselineTests
 {
-    private sealed class Recorder : IBaselineObserver
+    /// <summary>Adds up what each observed event changed (<see cref="BaselineChanges"/>).</summary>
+    private sealed class Recorder
     {
         public Dictionary<Feature, int> Learned { get; } = [];
 
@@ -15,11 +16,26 @@ public class WorkloadBaselineTests
 
         public List<(BaselinePhase From, BaselinePhase To)> Phases { get; } = [];
 
-        public void ItemLearned(Feature feature) => Learned[feature] = Learned.GetValueOrDefault(feature) + 1;
+        public void Add(in BaselineChanges c)
+        {
+            foreach (var f in Enum.GetValues<Feature>())
+            {
+                if (c.Learned(f) > 0)
+                {
+                    Learned[f] = Learned.GetValueOrDefault(f) + c.Learned(f);
+                }
 
-        public void CapacityExceeded(Feature feature) => Exceeded[feature] = Exceeded.GetValueOrDefault(feature) + 1;
+                if (c.Exceeded(f) > 0)
+                {
+                    Exceeded[f] = Exceeded.GetValueOrDefault(f) + c.Exceeded(f);
+                }
+            }
 
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to) => Phases.Add((from, to));
+            if (c.PhaseChanged)
+            {
+                Phases.Add((c.From, c.To));
+            }
+        }
     }
 
     private static DetectionOptions Options(int minEvents = 10, int minutes = 5, int maxItems = 1024, double rarity = 0) => new()
@@ -38,7 +54,8 @@ public class WorkloadBaselineTests
     {
         var findings = new List<Finding>();
         var path = e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
-        b.Observe(e, path, now, r ?? new Recorder(), findings);
+        var changes = b.Observe(e, path, now, findings);
+        r?.Add(changes);
         return findings;
     }
 

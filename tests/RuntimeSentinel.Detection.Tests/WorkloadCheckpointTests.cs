@@ -13,21 +13,6 @@ public class WorkloadCheckpointTests
 {
     private const string Workload = "prod/shop/Deployment/cart/cart";
 
-    private sealed class NoObserver : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
-        {
-        }
-    }
-
     private static DetectionOptions Options() => new()
     {
         LearningDuration = TimeSpan.FromMinutes(5),
@@ -39,7 +24,7 @@ public class WorkloadCheckpointTests
     private static List<Finding> Observe(WorkloadBaseline b, RuntimeEvent e, DateTimeOffset now)
     {
         var findings = new List<Finding>();
-        b.Observe(e, e.FilePath is { } p ? PathNormalizer.Normalize(p) : null, now, new NoObserver(), findings);
+        b.Observe(e, e.FilePath is { } p ? PathNormalizer.Normalize(p) : null, now, findings);
         return findings;
     }
 
@@ -122,7 +107,7 @@ public class WorkloadCheckpointTests
     {
         var o = Options();
         var (original, now) = Learned(o);
-        var bytes = WorkloadCheckpoint.Write(Workload, original, now);
+        var bytes = WorkloadCheckpoint.Write(Workload, original, null, now);
 
         var restored = WorkloadCheckpoint.Read(bytes, o);
 
@@ -158,7 +143,7 @@ public class WorkloadCheckpointTests
             Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), Some.Time.AddSeconds(i));
         }
 
-        var restored = WorkloadCheckpoint.Read(WorkloadCheckpoint.Write(Workload, b, Some.Time.AddMinutes(2)), o).Baseline;
+        var restored = WorkloadCheckpoint.Read(WorkloadCheckpoint.Write(Workload, b, null, Some.Time.AddMinutes(2)), o).Baseline;
 
         Assert.Equal(BaselinePhase.Learning, restored.Phase);
         Observe(restored, Some.Exec("/usr/bin/node", "/usr/bin/tini"), Some.Time.AddMinutes(4));
@@ -173,10 +158,10 @@ public class WorkloadCheckpointTests
         var o = Options();
         var (baseline, now) = Learned(o);
         var (model, workload) = WorkloadModelTests.Trained(seed: 31, version: "v7");
-        baseline.Models = new ModelRuntime(workload, o.Models, 1);
-        Assert.True(baseline.Models.Swap(model, promoted: true));
+        var models = new ModelRuntime(workload, o.Models, 1);
+        Assert.True(models.Swap(model, promoted: true));
 
-        var bytes = WorkloadCheckpoint.Write(workload, baseline, now);
+        var bytes = WorkloadCheckpoint.Write(workload, baseline, models, now);
         var restored = WorkloadCheckpoint.Read(bytes, o);
 
         Assert.NotNull(restored.Model);
@@ -190,7 +175,7 @@ public class WorkloadCheckpointTests
     public void Read_FormatOrMagicOfSomethingElse_RefusedWithTheReason()
     {
         var (b, now) = Learned(Options());
-        var bytes = WorkloadCheckpoint.Write(Workload, b, now);
+        var bytes = WorkloadCheckpoint.Write(Workload, b, null, now);
 
         Assert.Contains("no magic", Assert.Throws<CheckpointRejectedException>(() => WorkloadCheckpoint.Read("{\"a\":1}"u8, Options())).Message, StringComparison.Ordinal);
         bytes[4] = 9;
@@ -233,7 +218,7 @@ public class WorkloadCheckpointTests
 
         var narrow = Options();
         narrow.MaxItemsPerFeature = 100;
-        var ex = Assert.Throws<CheckpointRejectedException>(() => WorkloadCheckpoint.Read(WorkloadCheckpoint.Write(Workload, b, Some.Time), narrow));
+        var ex = Assert.Throws<CheckpointRejectedException>(() => WorkloadCheckpoint.Read(WorkloadCheckpoint.Write(Workload, b, null, Some.Time), narrow));
         Assert.Contains("file items", ex.Message, StringComparison.Ordinal);
     }
 
@@ -242,7 +227,7 @@ public class WorkloadCheckpointTests
     {
         var o = Options();
         var (b, now) = Learned(o);
-        var valid = WorkloadCheckpoint.Write(Workload, b, now);
+        var valid = WorkloadCheckpoint.Write(Workload, b, null, now);
 
         // Mutate the decompressed body too, so the reader's own checks are reached, not only Brotli's.
         var body = Body(valid);

@@ -1,6 +1,5 @@
 using System.Reflection;
 using Confluent.Kafka;
-using RuntimeSentinel.Kafka;
 
 namespace RuntimeSentinel.Kafka.Tests;
 

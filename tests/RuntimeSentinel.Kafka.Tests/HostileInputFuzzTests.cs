@@ -229,7 +229,7 @@ internal static class FeedbackTestKit
         var detection = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(new DetectionOptions { Shards = 1 }), new NoAlerts(), new DetectionMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), time ?? TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
         detection.Start();
         var connection = new KafkaConnection(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaConnection>.Instance);
-        return (new FeedbackConsumer(connection, options, detection, metrics, time ?? TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance), detection, connection);
+        return (new FeedbackConsumer(connection, options, new Detection.Feedback.VerdictHandler(detection, time ?? TimeProvider.System), metrics, time ?? TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FeedbackConsumer>.Instance), detection, connection);
     }
 
     private sealed class NoAlerts : IAlertPublisher

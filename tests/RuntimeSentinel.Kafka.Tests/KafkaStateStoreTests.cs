@@ -10,30 +10,15 @@ namespace RuntimeSentinel.Kafka.Tests;
 
 public sealed class KafkaStateStoreTests
 {
-    private sealed class NoObserver : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(Core.Alerts.BaselinePhase from, Core.Alerts.BaselinePhase to)
-        {
-        }
-    }
-
     private static byte[] Checkpoint(string workload, int items, DateTimeOffset at)
     {
         var b = new WorkloadBaseline(new DetectionOptions(), Some.Time);
         for (var i = 0; i < items; i++)
         {
-            b.Observe(Some.Exec("/usr/bin/tool" + i), null, Some.Time, new NoObserver(), []);
+            b.Observe(Some.Exec("/usr/bin/tool" + i), null, Some.Time, []);
         }
 
-        return WorkloadCheckpoint.Write(workload, b, at);
+        return WorkloadCheckpoint.Write(workload, b, null, at);
     }
 
     private static (KafkaStateStore Store, KafkaConnection Connection, CollectorRegistry Registry) Store(MockKafkaCluster cluster, string? directory, int maxMiB = 32, NodeMemoryBudget? memory = null)
@@ -41,7 +26,7 @@ public sealed class KafkaStateStoreTests
         var options = Options.Create(new KafkaOptions { BootstrapServers = cluster.BootstrapServers, Topics = ["events"], StateDirectory = directory, StateDirectoryMaxMiB = maxMiB });
         var connection = new KafkaConnection(options, NullLogger<KafkaConnection>.Instance);
         var registry = Metrics.NewCustomRegistry();
-        return (new KafkaStateStore(options, connection, Metrics.WithCustomRegistry(registry), new Core.Health.HealthRegistry(), NullLogger<KafkaStateStore>.Instance, memory), connection, registry);
+        return (new KafkaStateStore(options, connection, Metrics.WithCustomRegistry(registry), new Core.Health.HealthRegistry(), NullLogger<KafkaStateStore>.Instance, memory?.Budget), connection, registry);
     }
 
     [Fact]

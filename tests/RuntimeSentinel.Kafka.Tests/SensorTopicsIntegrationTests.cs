@@ -7,7 +7,6 @@ using Prometheus;
 using RuntimeSentinel.Alerting;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection;
-using RuntimeSentinel.Formats;
 using RuntimeSentinel.Lab.Recordings;
 using RuntimeSentinel.TestCommon;
 

@@ -7,7 +7,6 @@ using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
-using RuntimeSentinel.Detection.Network;
 using RuntimeSentinel.Lab.Recordings;
 
 namespace RuntimeSentinel.Daemon.Cli;
@@ -94,8 +93,7 @@ internal static class StreamEvaluation
         await dispatcher.StartAsync(ct).ConfigureAwait(false);
         pipeline.Start();
 
-        var workloads = new WorkloadResolver(detection.Cluster);
-        var peers = new PeerResolver(detection.Network);
+        var enrichment = new EventEnrichment(detection.Cluster, detection.Network);
         var keys = new HashSet<WorkloadKey>();
         long decoded = 0, ignored = 0, rejected = 0;
         var bySource = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -130,10 +128,9 @@ internal static class StreamEvaluation
                 last = e.Timestamp > last ? e.Timestamp : last;
             }
 
-            var key = workloads.Resolve(e.Workload);
-            keys.Add(key);
-            var peer = peers.Observe(e, key);
-            await pipeline.EnqueueAsync(new IngestItem(e, key, null, 0, 0, peer), ct).ConfigureAwait(false);
+            var item = enrichment.Enrich(e, null, 0, 0);
+            keys.Add(item.Key);
+            await pipeline.EnqueueAsync(item, ct).ConfigureAwait(false);
         }
 
         await pipeline.CompleteAsync().ConfigureAwait(false);

@@ -73,7 +73,7 @@ public sealed partial class WorkloadBaseline
     /// raised. High and critical findings (shells under servers, credential files, miners, /tmp executables, new
     /// external peers...) still alert, and say the workload is adapting.
     /// </summary>
-    private void AdaptFindings(List<Finding> findings, int from, IBaselineObserver observer)
+    private void AdaptFindings(List<Finding> findings, int from)
     {
         for (var i = findings.Count - 1; i >= from; i--)
         {
@@ -86,10 +86,10 @@ public sealed partial class WorkloadBaseline
 
             if (f.Feature != Feature.Resource)
             {
-                Add(f.Feature, f.Item, observer);
+                Add(f.Feature, f.Item);
                 if (f.Feature == Feature.Exec && f.Item.B is { } parent)
                 {
-                    Add(Feature.Lineage, new FeatureKey(f.Item.A, parent), observer);
+                    Add(Feature.Lineage, new FeatureKey(f.Item.A, parent));
                 }
             }
 
@@ -142,7 +142,7 @@ public sealed partial class WorkloadBaseline
     /// A new image means new binaries and behaviour: what was learned no longer describes the workload, so it is
     /// forgotten and learned again (phase stale) rather than alerting on everything the new version does.
     /// </summary>
-    private void Relearn(string digest, DateTimeOffset now, IBaselineObserver observer)
+    private void Relearn(string digest, DateTimeOffset now)
     {
         for (var i = 0; i < _counters.Length; i++)
         {
@@ -163,28 +163,26 @@ public sealed partial class WorkloadBaseline
         ShadowSince = null;
         ActiveSince = null;
         RelearnedFor = digest;
-        var from = Phase;
         Phase = BaselinePhase.Stale;
-        observer.PhaseChanged(from, BaselinePhase.Stale);
     }
 
-    private void Learn(in RuntimeEvent e, string? path, string? peer, IBaselineObserver observer)
+    private void Learn(in RuntimeEvent e, string? path, string? peer)
     {
         switch (e.Kind)
         {
             case EventKind.ProcessExec when e.Process.Exe is { } exe:
-                LastEventKnown = Add(Feature.Exec, new FeatureKey(exe), observer) == 0;
+                LastEventKnown = Add(Feature.Exec, new FeatureKey(exe)) == 0;
                 if (e.Process.ParentExe is { } parent)
                 {
-                    Add(Feature.Lineage, new FeatureKey(exe, parent), observer);
+                    Add(Feature.Lineage, new FeatureKey(exe, parent));
                 }
 
                 break;
             case EventKind.Syscall when e.SyscallName is { } sc:
-                Add(Feature.Syscall, new FeatureKey(sc), observer);
+                Add(Feature.Syscall, new FeatureKey(sc));
                 break;
             case EventKind.FileOpen when path is not null:
-                var added = Add(Feature.File, new FeatureKey(path), observer);
+                var added = Add(Feature.File, new FeatureKey(path));
                 LastEventKnown = added == 0;
                 if (added == 1)
                 {
@@ -193,19 +191,19 @@ public sealed partial class WorkloadBaseline
 
                 break;
             case EventKind.NetConnect when e.Net.RemoteIp is not null:
-                LastEventKnown = Add(Feature.Endpoint, EndpointKey(e, peer), observer) == 0;
+                LastEventKnown = Add(Feature.Endpoint, EndpointKey(e, peer)) == 0;
                 break;
             case EventKind.NetFlow:
-                LearnFlow(e, peer, observer);
+                LearnFlow(e, peer);
                 break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
-                Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)), observer);
+                Add(Feature.Dns, new FeatureKey(NormalizeDns(dns)));
                 break;
             case EventKind.SensorAlert when e.Labels[EventLabels.SensorRule] is { } rule:
-                Add(Feature.SensorRule, new FeatureKey(rule, e.Labels[EventLabels.Source]), observer);
+                Add(Feature.SensorRule, new FeatureKey(rule, e.Labels[EventLabels.Source]));
                 break;
             case EventKind.NetListen or EventKind.NetAccept:
-                Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
+                Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort));
                 break;
             case EventKind.ResourceUsage:
                 if (e.Resource.CpuCores >= 0)
@@ -227,29 +225,29 @@ public sealed partial class WorkloadBaseline
     /// (connections opened before the sensor or the baseline started): an outbound flow's peer and an inbound flow's
     /// service port are learned, silently, in every phase.
     /// </summary>
-    private void LearnFlow(in RuntimeEvent e, string? peer, IBaselineObserver observer)
+    private void LearnFlow(in RuntimeEvent e, string? peer)
     {
         if (e.Net.Direction == NetDirection.Outbound && e.Net.RemoteIp is not null)
         {
-            Add(Feature.Endpoint, EndpointKey(e, peer), observer);
+            Add(Feature.Endpoint, EndpointKey(e, peer));
         }
         else if (e.Net.Direction == NetDirection.Inbound && e.Net.LocalPort > 0 && !IsEphemeral(e.Net.LocalPort))
         {
-            Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), observer);
+            Add(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort));
         }
     }
 
     /// <summary>Counts the item: 1 when it was new, 0 when known, -1 when new but the feature is full.</summary>
-    private int Add(Feature f, in FeatureKey key, IBaselineObserver observer)
+    private int Add(Feature f, in FeatureKey key)
     {
         var result = _counters[(int)f].Add(key);
         switch (result)
         {
             case 1:
-                observer.ItemLearned(f);
+                _changes.ItemLearned(f);
                 break;
             case -1:
-                observer.CapacityExceeded(f);
+                _changes.CapacityExceeded(f);
                 break;
         }
 

@@ -51,7 +51,7 @@ public sealed partial class WorkloadBaseline
             $"this run's {name} is {observed:N0}{unit}, {ratio:0.#}x the most of the last {Math.Min(_runs.FinishedRuns, RunHistory.MaxRuns)} runs ({largest:N0}; median {median:N0})"));
     }
 
-    private void Score(in RuntimeEvent e, string? path, string? peer, DateTimeOffset now, List<Finding> findings, IBaselineObserver observer)
+    private void Score(in RuntimeEvent e, string? path, string? peer, DateTimeOffset now, List<Finding> findings)
     {
         // Severity and reason are worked out only for items that are surprising: known behaviour, the common
         // case, must not allocate.
@@ -135,7 +135,7 @@ public sealed partial class WorkloadBaseline
 
                 break;
             case EventKind.NetFlow:
-                LearnFlow(e, peer, observer);
+                LearnFlow(e, peer);
                 break;
             case EventKind.DnsQuery when e.DnsName is { } dns:
                 {

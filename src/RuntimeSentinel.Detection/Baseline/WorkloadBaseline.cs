@@ -16,14 +16,45 @@ public readonly record struct Finding(
     string Reason,
     string? Catalogue = null);
 
-/// <summary>What a baseline learns from, and reports, for an event. Implemented by the shard to count bounds and findings.</summary>
-public interface IBaselineObserver
+/// <summary>
+/// What observing one event changed in a baseline (items learned, items a cap refused, the phase before and after),
+/// returned to the caller to count and log: the baseline calls nobody back.
+/// </summary>
+public struct BaselineChanges(BaselinePhase from)
 {
-    void ItemLearned(Feature feature);
+    private FeatureCounts _learned;
+    private FeatureCounts _exceeded;
 
-    void CapacityExceeded(Feature feature);
+    public BaselinePhase From { get; } = from;
 
-    void PhaseChanged(BaselinePhase from, BaselinePhase to);
+    public BaselinePhase To { get; internal set; } = from;
+
+    public readonly bool PhaseChanged => From != To;
+
+    /// <summary>Whether anything was learned or refused (the common steady-state event changes nothing).</summary>
+    public bool Any { readonly get; private set; }
+
+    public readonly int Learned(Feature f) => _learned[(int)f];
+
+    public readonly int Exceeded(Feature f) => _exceeded[(int)f];
+
+    internal void ItemLearned(Feature f)
+    {
+        _learned[(int)f]++;
+        Any = true;
+    }
+
+    internal void CapacityExceeded(Feature f)
+    {
+        _exceeded[(int)f]++;
+        Any = true;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(16)]
+    private struct FeatureCounts
+    {
+        private byte _first;
+    }
 }
 
 /// <summary>
@@ -127,9 +158,6 @@ public sealed partial class WorkloadBaseline
         }
     }
 
-    /// <summary>Model state of the workload (null when models are disabled); owned by the same shard.</summary>
-    public Models.ModelRuntime? Models { get; set; }
-
     /// <summary>
     /// Whether the last observed event's main item (executable, file, endpoint) was known before it: what the
     /// models' new-item ratios count, found by the lookup the baseline does anyway. True for other kinds.
@@ -176,9 +204,20 @@ public sealed partial class WorkloadBaseline
     /// <summary>Image digest that started the current relearning, if any.</summary>
     public string? RelearnedFor { get; private set; }
 
+    private BaselineChanges _changes;
+
     /// <summary>Learns from or scores one event; findings (only in the active phase) are appended to <paramref name="findings"/>.</summary>
-    /// <param name="peer">For network events, the identity of the remote peer (<see cref="Network.PeerResolver"/>); null: its address.</param>
-    public void Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, IBaselineObserver observer, List<Finding> findings, string? peer = null)
+    /// <param name="peer">For network events, the identity of the remote peer (<see cref="Core.Workloads.PeerResolver"/>); null: its address.</param>
+    /// <returns>What the event changed: items learned or refused, and the phase before and after it.</returns>
+    public BaselineChanges Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, List<Finding> findings, string? peer = null)
+    {
+        _changes = new BaselineChanges(Phase);
+        ObserveCore(e, normalizedPath, now, findings, peer);
+        _changes.To = Phase;
+        return _changes;
+    }
+
+    private void ObserveCore(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, List<Finding> findings, string? peer)
     {
         LastSeen = now;
         LastEventKnown = true;
@@ -201,7 +240,7 @@ public sealed partial class WorkloadBaseline
             }
             else
             {
-                Relearn(digest, now, observer);
+                Relearn(digest, now);
             }
         }
 
@@ -210,7 +249,7 @@ public sealed partial class WorkloadBaseline
             case BaselinePhase.Learning or BaselinePhase.Stale:
                 if (!(SuspiciousCatalogue.TryMatch(e, normalizedPath, out var match) && RaiseWhileLearning(match, now, findings)))
                 {
-                    Learn(e, normalizedPath, peer, observer);
+                    Learn(e, normalizedPath, peer);
                     if (e.Net.BytesOut > 0)
                     {
                         _peerVolume.Observe(e, peer, now, learning: true, out _, out _);
@@ -224,7 +263,6 @@ public sealed partial class WorkloadBaseline
                 if ((now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
                     || (_runBased == true && _runs.FinishedRuns >= _options.MinLearningRuns))
                 {
-                    var from = Phase;
                     ActiveSince = now;
                     if (_options.Models.Enabled && _options.Models.ShadowDuration > TimeSpan.Zero)
                     {
@@ -235,14 +273,11 @@ public sealed partial class WorkloadBaseline
                     {
                         Phase = BaselinePhase.Active;
                     }
-
-                    observer.PhaseChanged(from, Phase);
                 }
 
                 return;
             case BaselinePhase.Shadow when now - ShadowSince >= _options.Models.ShadowDuration:
                 Phase = BaselinePhase.Active;
-                observer.PhaseChanged(BaselinePhase.Shadow, BaselinePhase.Active);
                 break;
         }
 
@@ -251,7 +286,7 @@ public sealed partial class WorkloadBaseline
         EventsScored++;
         LastScoreMargin = double.NaN;
         var before = findings.Count;
-        Score(e, normalizedPath, peer, now, findings, observer);
+        Score(e, normalizedPath, peer, now, findings);
         if (run is not null)
         {
             ScoreRun(run, now, findings);
@@ -269,7 +304,7 @@ public sealed partial class WorkloadBaseline
         ScoreSessionsAndActivity(e, peer, now, findings);
         if (findings.Count > before && IsAdapting(now))
         {
-            AdaptFindings(findings, before, observer);
+            AdaptFindings(findings, before);
         }
     }
 

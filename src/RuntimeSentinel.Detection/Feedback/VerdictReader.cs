@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using RuntimeSentinel.Core.Feedback;
 using RuntimeSentinel.Detection.Baseline;
 
 namespace RuntimeSentinel.Detection.Feedback;
-
-/// <summary>How far an analyst's verdict may reach: a whole feature only for a while; a verdict for a workload not seen yet only so long.</summary>
-public sealed record VerdictLimits(TimeSpan MaxFeatureAcceptance, TimeSpan PendingTtl);
 
 /// <summary>
 /// Reads and validates an analyst's verdict (docs/alerts.md, Feedback) into what the pipeline applies. Everything in it

@@ -28,7 +28,7 @@ public enum MemoryRefusal
 /// pod's memory limit; this is the cap on the product. Reservations are estimates of what the structures hold
 /// (measured against the GC), taken in chunks so the hot path adds and compares a number most of the time.
 /// </summary>
-public sealed class ModelMemoryBudget
+public sealed class ModelMemoryBudget : Core.Workloads.IMemoryBudget
 {
     private readonly long[] _refusals = new long[Enum.GetValues<MemoryRefusal>().Length];
     private readonly ModelMemoryBudget? _parent;

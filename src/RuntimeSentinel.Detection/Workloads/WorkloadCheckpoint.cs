@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Models;
 
@@ -18,10 +18,10 @@ public sealed record RestoredWorkload(string Workload, DateTimeOffset WrittenAt,
 /// </summary>
 public static class WorkloadCheckpoint
 {
-    /// <summary>Format written; 2 added failed sessions per peer and the activity profile. Format 1 is still read.</summary>
-    public const int FormatVersion = 2;
+    /// <summary>Format written (<see cref="CheckpointEnvelope"/>); format 1 is still read.</summary>
+    public const int FormatVersion = CheckpointEnvelope.FormatVersion;
 
-    private const int OldestReadable = 1;
+    private const int OldestReadable = CheckpointEnvelope.OldestReadable;
 
     /// <summary>Largest body after decompression: a baseline at every cap, with its model, stays well below.</summary>
     public const int MaxBodyBytes = 32 << 20;
@@ -29,21 +29,18 @@ public static class WorkloadCheckpoint
     /// <summary>A model larger than this (packed) is not checkpointed: the workload keeps its baseline and retrains.</summary>
     public const int MaxModelBytes = 4 << 20;
 
-    private const uint Magic = 0x43575352; // "RSWC" little-endian
-    private const int HeaderBytes = 13;
+    private const int HeaderBytes = CheckpointEnvelope.HeaderBytes;
 
     // Packing a model saves ML.NET parts to disk: done once per model instance, not at every checkpoint.
     private static readonly ConditionalWeakTable<WorkloadModel, byte[]> PackedModels = new();
 
     /// <param name="includeModel">False to leave the model out (the record would be too large for the topic).</param>
     /// <param name="unsafeCooldown">Cooldowns to leave out: those of alerts that are not safe yet (see <see cref="WorkloadBaseline"/>).</param>
-    public static byte[] Write(string workload, WorkloadBaseline baseline, DateTimeOffset at, bool includeModel = true, Func<Feature, FeatureKey, bool>? unsafeCooldown = null)
+    public static byte[] Write(string workload, WorkloadBaseline baseline, ModelRuntime? models, DateTimeOffset at, bool includeModel = true, Func<Feature, FeatureKey, bool>? unsafeCooldown = null)
     {
         using var output = new MemoryStream();
         Span<byte> header = stackalloc byte[HeaderBytes];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-        header[4] = FormatVersion;
-        BinaryPrimitives.WriteInt64LittleEndian(header[5..], at.UtcTicks);
+        CheckpointEnvelope.WriteHeader(header, at);
         output.Write(header);
         using (var brotli = new BrotliStream(output, CompressionLevel.Fastest, leaveOpen: true))
         using (var w = new StateWriter(brotli))
@@ -51,12 +48,12 @@ public static class WorkloadCheckpoint
             w.String(workload);
             w.Time(at);
             baseline.WriteState(w, unsafeCooldown);
-            var model = includeModel ? baseline.Models?.Model : null;
+            var model = includeModel ? models?.Model : null;
             var packed = model is null ? null : PackedModels.GetValue(model, Pack);
             if (packed is { Length: > 0 and <= MaxModelBytes })
             {
                 w.Bool(true);
-                w.Bool(baseline.Models!.Promoted);
+                w.Bool(models!.Promoted);
                 w.Bytes(packed);
             }
             else
@@ -69,22 +66,13 @@ public static class WorkloadCheckpoint
     }
 
     /// <summary>When the checkpoint was written, from its header; null when it is not a checkpoint of this format.</summary>
-    public static DateTimeOffset? WrittenAt(ReadOnlySpan<byte> data)
-    {
-        if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic || data[4] is < OldestReadable or > FormatVersion)
-        {
-            return null;
-        }
-
-        var ticks = BinaryPrimitives.ReadInt64LittleEndian(data[5..]);
-        return ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
-    }
+    public static DateTimeOffset? WrittenAt(ReadOnlySpan<byte> data) => CheckpointEnvelope.WrittenAt(data);
 
     /// <summary>Reads a checkpoint; throws <see cref="CheckpointRejectedException"/> with the reason when it cannot be used.</summary>
     /// <param name="memory">The node's memory budget the restored items reserve from (null: none).</param>
     public static RestoredWorkload Read(ReadOnlySpan<byte> data, DetectionOptions options, ModelMemoryBudget? memory = null)
     {
-        if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic)
+        if (!CheckpointEnvelope.HasMagic(data))
         {
             throw new CheckpointRejectedException("not a workload checkpoint (no magic)");
         }

@@ -22,19 +22,16 @@ public sealed record OfflineFinding(string Workload, DateTimeOffset Time, ModelF
 public sealed class OfflineModels
 {
     private readonly DetectionOptions _options;
-    private readonly WorkloadResolver _resolver;
-    private readonly Detection.Network.PeerResolver _peers;
+    private readonly EventEnrichment _enrichment;
     private readonly Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)> _workloads = new();
     private readonly Dictionary<WorkloadKey, IncrementalHash> _digests = new();
-    private readonly NullObserver _observer = new();
     private readonly List<Finding> _ignored = [];
     private readonly List<ModelFinding> _findings = [];
 
     public OfflineModels(DetectionOptions options)
     {
         _options = options;
-        _resolver = new WorkloadResolver(options.Cluster);
-        _peers = new Detection.Network.PeerResolver(options.Network);
+        _enrichment = new EventEnrichment(options.Cluster, options.Network);
     }
 
     public long Events { get; private set; }
@@ -45,8 +42,7 @@ public sealed class OfflineModels
     public void Learn(in RuntimeEvent e)
     {
         Events++;
-        var key = _resolver.Resolve(e.Workload);
-        var peer = _peers.Observe(e, key);
+        var (key, peer) = KeyAndPeer(_enrichment, e);
         if (!_workloads.TryGetValue(key, out var w))
         {
             w = (new WorkloadBaseline(Learning(_options), e.Timestamp), new ModelRuntime(key.Value, _options.Models, _options.TargetAlertsPerWorkloadDay));
@@ -60,7 +56,7 @@ public sealed class OfflineModels
         digest.AppendData("\n"u8);
 
         var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
-        w.Baseline.Observe(e, path, e.Timestamp, _observer, _ignored, peer);
+        w.Baseline.Observe(e, path, e.Timestamp, _ignored, peer);
         w.Runtime.Observe(e, w.Baseline.LastEventKnown, BaselinePhase.Learning, e.Timestamp, _findings);
     }
 
@@ -123,6 +119,12 @@ public sealed class OfflineModels
         return result;
     }
 
+    private static (WorkloadKey Key, string? Peer) KeyAndPeer(EventEnrichment enrichment, in RuntimeEvent e)
+    {
+        var item = enrichment.Enrich(e, null, 0, 0);
+        return (item.Key, item.Peer);
+    }
+
     /// <summary>Runs events through each workload's model (active, not learning), reporting after each event.</summary>
     private static void Replay(
         DetectionOptions options,
@@ -131,14 +133,12 @@ public sealed class OfflineModels
         Action<string, ModelRuntime>? created,
         Action<string, RuntimeEvent, List<ModelFinding>> observed)
     {
-        var resolver = new WorkloadResolver(options.Cluster);
-        var peers = new Detection.Network.PeerResolver(options.Network);
+        var enrichment = new EventEnrichment(options.Cluster, options.Network);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
         var findings = new List<ModelFinding>();
         foreach (var e in events)
         {
-            var key = resolver.Resolve(e.Workload);
-            var peer = peers.Observe(e, key);
+            var (key, peer) = KeyAndPeer(enrichment, e);
             if (!models.TryGetValue(key.Value, out var model))
             {
                 continue;
@@ -171,19 +171,4 @@ public sealed class OfflineModels
         Network = o.Network,
         Models = o.Models,
     };
-
-    private sealed class NullObserver : IBaselineObserver
-    {
-        public void ItemLearned(Feature feature)
-        {
-        }
-
-        public void CapacityExceeded(Feature feature)
-        {
-        }
-
-        public void PhaseChanged(BaselinePhase from, BaselinePhase to)
-        {
-        }
-    }
 }

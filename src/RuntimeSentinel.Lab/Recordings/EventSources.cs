@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Formats;

@@ -1,7 +1,3 @@
-using System.Numerics;
-using System.Runtime.InteropServices;
-using RuntimeSentinel.Detection.Sequences;
-
 namespace RuntimeSentinel.Lab.Sequences;
 
 /// <summary>Training: truncated back-propagation through time with Adam, on the shuffled training sequences.</summary>

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using RuntimeSentinel.Detection.Sequences;
 
 namespace RuntimeSentinel.Lab.Sequences;
 

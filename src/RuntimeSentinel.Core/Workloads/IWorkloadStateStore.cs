@@ -1,4 +1,4 @@
-namespace RuntimeSentinel.Detection.Workloads;
+namespace RuntimeSentinel.Core.Workloads;
 
 /// <summary>
 /// Where workload checkpoints are kept between processes (a compacted Kafka topic in the daemon). Detection asks for a

@@ -1,9 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Core.Workloads;
 
-namespace RuntimeSentinel.Detection.Network;
+namespace RuntimeSentinel.Core.Workloads;
 
 /// <summary>
 /// Turns the remote address of a network event into an identity that survives pod churn, so that a workload's
@@ -256,7 +255,7 @@ public sealed class PeerResolver
     private static bool IsUnicast(string ip) =>
         !(ip.StartsWith("127.", StringComparison.Ordinal) || ip is "::1" or "0.0.0.0" or "::" || ip.StartsWith("169.254.", StringComparison.Ordinal));
 
-    internal static (IPAddress? Network, int Bits) ParseCidr(string cidr)
+    public static (IPAddress? Network, int Bits) ParseCidr(string cidr)
     {
         var slash = cidr.IndexOf('/');
         if (slash <= 0 || !IPAddress.TryParse(cidr.AsSpan(0, slash), out var ip) || !int.TryParse(cidr.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture, out var bits))

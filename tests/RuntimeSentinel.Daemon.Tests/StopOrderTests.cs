@@ -1,0 +1,91 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using RuntimeSentinel.Alerting;
+using RuntimeSentinel.Detection;
+using RuntimeSentinel.Kafka;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Daemon.Tests;
+
+/// <summary>
+/// The host starts services in registration order and stops them in reverse. The daemon's must stop as the pipeline
+/// flows: ingestion first (it stops sending, completes detection and commits), then detection, then alert delivery.
+/// </summary>
+[Collection(TimingSensitiveCollection.Name)]
+public sealed class StopOrderTests : IDisposable
+{
+    private readonly MockKafkaCluster _cluster = new();
+
+    public StopOrderTests()
+    {
+        _cluster.CreateTopic("sentinel.events", 2);
+        _cluster.CreateTopic("sentinel.events.dlq", 1);
+        _cluster.CreateTopic("sentinel.alerts", 1);
+        _cluster.CreateTopic("sentinel.feedback", 1);
+        _cluster.CreateTopic("sentinel.feedback.audit", 1);
+        _cluster.CreateTopic("sentinel.state", 2);
+    }
+
+    public void Dispose() => _cluster.Dispose();
+
+    private WebApplication Build(string groupWait) => SentinelHost.Build(null, new Dictionary<string, string?>
+    {
+        ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
+        ["Kafka:GroupId"] = "stop-order",
+        ["Kafka:StateDirectory"] = "",
+        ["Http:Listen"] = "127.0.0.1:0",
+        ["Detection:LearningDuration"] = "00:00:00",
+        ["Detection:MinLearningEvents"] = "20",
+        ["Alerting:IncidentGroupWait"] = groupWait,
+        ["Alerting:Console"] = "false",
+        ["Alerting:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "sentinel-stop-order-" + Guid.NewGuid().ToString("N")),
+    });
+
+    [Fact]
+    public async Task Build_HostedServices_RegisteredAlertingThenDetectionThenIngestion()
+    {
+        await using var app = Build("00:00:01");
+        var services = app.Services.GetServices<IHostedService>().ToList();
+        int IndexOf<T>() => services.FindIndex(s => s is T);
+
+        Assert.True(IndexOf<AlertDispatcher>() >= 0 && IndexOf<DetectionService>() >= 0 && IndexOf<KafkaIngestService>() >= 0);
+        Assert.True(IndexOf<AlertDispatcher>() < IndexOf<DetectionService>(), "alert delivery must start before and stop after detection");
+        Assert.True(IndexOf<DetectionService>() < IndexOf<KafkaIngestService>(), "detection must start before and stop after ingestion");
+    }
+
+    [Fact]
+    public async Task Stop_AlertStillWaitingForGrouping_IsDetectedDeliveredAndItsOffsetCommitted()
+    {
+        var app = Build("00:01:00");
+        await app.StartAsync();
+        using var producer = KafkaTestKit.Producer(_cluster);
+        var workload = Some.Workload(owner: "stopper", pod: "stopper-7d9f8b6c5b-x2k4p");
+        for (var i = 0; i < 30; i++)
+        {
+            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("stopper"), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", workload)) });
+        }
+
+        producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("stopper"), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", workload)) });
+        producer.Flush(TimeSpan.FromSeconds(10));
+        var ingest = app.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested >= 31, TimeSpan.FromSeconds(60), "every event handed to detection");
+
+        // The incident waits a minute for related alerts; stopping must not wait for it, nor lose it.
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        var alerts = KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", rs => rs.Count > 0, TimeSpan.FromSeconds(10));
+        Assert.Contains(alerts, r => Encoding.UTF8.GetString(r.Message.Value).Contains("/usr/bin/nc", StringComparison.Ordinal));
+        using var c = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _cluster.BootstrapServers, GroupId = "stop-order", EnableAutoCommit = false }).Build();
+        long committed = 0;
+        foreach (var tpo in c.Committed([new TopicPartition("sentinel.events", 0), new TopicPartition("sentinel.events", 1)], TimeSpan.FromSeconds(10)))
+        {
+            committed += Math.Max(0, tpo.Offset.Value);
+        }
+
+        Assert.Equal(31, committed);
+    }
+}
