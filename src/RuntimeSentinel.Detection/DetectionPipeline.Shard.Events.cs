@@ -219,8 +219,10 @@ public sealed partial class DetectionPipeline
             var changes = o.Baseline;
             if (changes.Any)
             {
-                foreach (var f in Enum.GetValues<Feature>())
+                // Learning events come here often: no Enum.GetValues array per call.
+                for (var i = 0; i < FeatureNames.All.Count; i++)
                 {
+                    var f = (Feature)i;
                     if (changes.Learned(f) > 0)
                     {
                         _metrics.ItemsLearned.WithLabels(f.ToWire()).Inc(changes.Learned(f));

@@ -22,12 +22,7 @@ public sealed class FaultToleranceTests : IDisposable
     public FaultToleranceTests(ITestOutputHelper output)
     {
         _output = output;
-        _cluster.CreateTopic("sentinel.events", 6);
-        _cluster.CreateTopic("sentinel.events.dlq", 1);
-        _cluster.CreateTopic("sentinel.alerts", 1);
-        _cluster.CreateTopic("sentinel.feedback", 1);
-        _cluster.CreateTopic("sentinel.feedback.audit", 1);
-        _cluster.CreateTopic("sentinel.state", 3);
+        KafkaTestKit.CreateSentinelTopics(_cluster, 6, 3);
     }
 
     public void Dispose() => _cluster.Dispose();

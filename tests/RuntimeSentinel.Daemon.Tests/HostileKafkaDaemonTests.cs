@@ -19,12 +19,7 @@ public sealed class HostileKafkaDaemonTests : IDisposable
 
     public HostileKafkaDaemonTests()
     {
-        _cluster.CreateTopic("sentinel.events", 3);
-        _cluster.CreateTopic("sentinel.events.dlq", 1);
-        _cluster.CreateTopic("sentinel.alerts", 1);
-        _cluster.CreateTopic("sentinel.feedback", 1);
-        _cluster.CreateTopic("sentinel.feedback.audit", 1);
-        _cluster.CreateTopic("sentinel.state", 3);
+        KafkaTestKit.CreateSentinelTopics(_cluster, 3, 3);
     }
 
     public void Dispose() => _cluster.Dispose();

@@ -21,12 +21,7 @@ public sealed class StopOrderTests : IDisposable
 
     public StopOrderTests()
     {
-        _cluster.CreateTopic("sentinel.events", 2);
-        _cluster.CreateTopic("sentinel.events.dlq", 1);
-        _cluster.CreateTopic("sentinel.alerts", 1);
-        _cluster.CreateTopic("sentinel.feedback", 1);
-        _cluster.CreateTopic("sentinel.feedback.audit", 1);
-        _cluster.CreateTopic("sentinel.state", 2);
+        KafkaTestKit.CreateSentinelTopics(_cluster, 2, 2);
     }
 
     public void Dispose() => _cluster.Dispose();

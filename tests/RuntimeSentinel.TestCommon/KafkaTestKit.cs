@@ -6,6 +6,20 @@ namespace RuntimeSentinel.TestCommon;
 /// <summary>Real producers and consumers against a mock cluster, with the short timeouts it needs to rebalance quickly.</summary>
 public static class KafkaTestKit
 {
+    /// <summary>
+    /// The daemon's default topics, created before it starts (the mock cluster would auto-create them with one partition):
+    /// events and state with the given partitions, the rest with one.
+    /// </summary>
+    public static void CreateSentinelTopics(MockKafkaCluster cluster, int eventPartitions, int statePartitions)
+    {
+        cluster.CreateTopic("sentinel.events", eventPartitions);
+        cluster.CreateTopic("sentinel.events.dlq", 1);
+        cluster.CreateTopic("sentinel.alerts", 1);
+        cluster.CreateTopic("sentinel.feedback", 1);
+        cluster.CreateTopic("sentinel.feedback.audit", 1);
+        cluster.CreateTopic("sentinel.state", statePartitions);
+    }
+
     public static IProducer<byte[]?, byte[]> Producer(MockKafkaCluster cluster) =>
         new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, LingerMs = 2 }).Build();
 
