@@ -25,6 +25,7 @@ public static class AlertingServiceCollectionExtensions
         services.TryAddSingleton<IAlertPublisher>(sp => sp.GetRequiredService<AlertDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<AlertDispatcher>());
 
+        // Which sinks exist is decided here, from configuration; each sink is built from the validated options.
         var o = configuration.GetSection(AlertingOptions.SectionName).Get<AlertingOptions>() ?? new AlertingOptions();
         if (o.Console)
         {
@@ -33,29 +34,43 @@ public static class AlertingServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(o.File))
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, JsonLinesFileAlertSink>(_ => new JsonLinesFileAlertSink(o.File, o.RunbookUrlTemplate)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, JsonLinesFileAlertSink>(sp => new JsonLinesFileAlertSink(Options(sp).File!, Options(sp).RunbookUrlTemplate)));
         }
 
         if (o.Webhook.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, WebhookAlertSink>(sp => new WebhookAlertSink(Http(o.Webhook), o.Webhook, o.RunbookUrlTemplate, sp.GetService<TimeProvider>())));
+            AddHttpSink(services, "sentinel-webhook", a => a.Webhook, (sp, http, a) => new WebhookAlertSink(http, a.Webhook, a.RunbookUrlTemplate, sp.GetService<TimeProvider>()));
         }
 
         if (o.Alertmanager.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, AlertmanagerAlertSink>(_ => new AlertmanagerAlertSink(Http(o.Alertmanager), o.Alertmanager, o.RunbookUrlTemplate, o)));
+            AddHttpSink(services, "sentinel-alertmanager", a => a.Alertmanager, (_, http, a) => new AlertmanagerAlertSink(http, a.Alertmanager, a.RunbookUrlTemplate, a));
         }
 
         if (o.Slack.Enabled)
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, SlackAlertSink>(_ => new SlackAlertSink(Http(o.Slack), o.Slack, o.RunbookUrlTemplate)));
+            AddHttpSink(services, "sentinel-slack", a => a.Slack, (_, http, a) => new SlackAlertSink(http, a.Slack, a.RunbookUrlTemplate));
         }
 
         return services;
     }
 
-    /// <summary>A redirect is not an acknowledgement: deliveries must be answered 2xx by the configured URL itself.</summary>
-    private static HttpClient Http(EndpointOptions o) => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = o.Timeout };
+    private static AlertingOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<AlertingOptions>>().Value;
+
+    /// <summary>An HTTP sink with its own named client: its timeout from its options, no redirects followed.</summary>
+    private static void AddHttpSink<T>(IServiceCollection services, string client, Func<AlertingOptions, EndpointOptions> endpoint, Func<IServiceProvider, Func<HttpClient>, AlertingOptions, T> create)
+        where T : class, IAlertSink
+    {
+        // A redirect is not an acknowledgement: deliveries must be answered 2xx by the configured URL itself.
+        services.AddHttpClient(client)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+            .ConfigureHttpClient((sp, http) => http.Timeout = endpoint(Options(sp)).Timeout);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, T>(sp =>
+        {
+            var factory = sp.GetRequiredService<IHttpClientFactory>();
+            return create(sp, () => factory.CreateClient(client), Options(sp));
+        }));
+    }
 }
 
 /// <summary>Reports every invalid alerting setting at once.</summary>

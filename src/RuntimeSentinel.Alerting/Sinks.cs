@@ -64,9 +64,13 @@ public sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate 
 }
 
 /// <summary>Base for HTTP sinks: POST a JSON body, treat any non-2xx as a failure (the pipeline retries).</summary>
-public abstract class HttpAlertSink(HttpClient http) : IAlertSink
+/// <param name="http">
+/// A client per delivery (from <c>IHttpClientFactory</c> in the daemon): the factory recycles handlers, so a receiver
+/// whose address changes (a rolled-out Alertmanager Service) is found again without a restart.
+/// </param>
+public abstract class HttpAlertSink(Func<HttpClient> http) : IAlertSink
 {
-    protected HttpClient Http { get; } = http;
+    protected HttpClient Http => http();
 
     public abstract string Name { get; }
 
@@ -118,7 +122,7 @@ public abstract class HttpAlertSink(HttpClient http) : IAlertSink
 /// seconds&gt;</c> and <c>X-Sentinel-Signature: sha256=&lt;hex HMAC-SHA256(secret, timestamp + "." + body)&gt;</c> let
 /// the receiver verify origin and integrity and refuse replays (a signed body re-sent later carries an old timestamp).
 /// </summary>
-public sealed class WebhookAlertSink(HttpClient http, WebhookOptions options, string? runbookTemplate, TimeProvider? time = null) : HttpAlertSink(http)
+public sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider? time = null) : HttpAlertSink(http)
 {
     public const string SignatureHeader = "X-Sentinel-Signature";
     public const string TimestampHeader = "X-Sentinel-Timestamp";
@@ -165,7 +169,7 @@ public sealed class WebhookAlertSink(HttpClient http, WebhookOptions options, st
 /// Prometheus Alertmanager, API v2 (<c>POST /api/v2/alerts</c>). Labels identify the incident (Alertmanager groups
 /// and de-duplicates on them; re-sends of an open incident refresh the same alert); annotations carry the text.
 /// </summary>
-public sealed class AlertmanagerAlertSink(HttpClient http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting) : HttpAlertSink(http)
+public sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting) : HttpAlertSink(http)
 {
     public override string Name => "alertmanager";
 
@@ -231,7 +235,7 @@ public sealed class AlertmanagerAlertSink(HttpClient http, EndpointOptions optio
 /// <c>&lt;</c>, <c>&gt;</c>), so it cannot become a link, a mention or markup. The URL is a secret: give
 /// <c>Alerting:Slack:UrlFile</c>.
 /// </summary>
-public sealed class SlackAlertSink(HttpClient http, EndpointOptions options, string? runbookTemplate) : HttpAlertSink(http)
+public sealed class SlackAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate) : HttpAlertSink(http)
 {
     private readonly string _url = options.ResolveUrl();
 

@@ -251,10 +251,10 @@ public class AlertDispatcherTests
         });
         var incident = new Incident(TestAlerts.Exec("/bin/sh", 7), Some.Time) { Status = IncidentStatus.Firing, Version = 1 };
         using var http = new HttpClient();
-        var slack = new SlackAlertSink(http, new EndpointOptions { Url = $"http://127.0.0.1:{port}/slack" }, "https://rb/{category}");
+        var slack = new SlackAlertSink(() => http, new EndpointOptions { Url = $"http://127.0.0.1:{port}/slack" }, "https://rb/{category}");
         await slack.SendAsync([slack.Render(incident)], default);
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Some.Time);
-        var webhook = new WebhookAlertSink(http, new WebhookOptions { Url = $"http://127.0.0.1:{port}/hook", Secret = "k" }, null, clock);
+        var webhook = new WebhookAlertSink(() => http, new WebhookOptions { Url = $"http://127.0.0.1:{port}/hook", Secret = "k" }, null, clock);
         await webhook.SendAsync([webhook.Render(incident)], default);
         await serve;
 

@@ -51,7 +51,7 @@ public class HostileAlertTests
     public void SlackRender_SummaryWithMarkup_IsEscaped()
     {
         var alert = TestAlerts.Make(Some.Exec("/tmp/<!channel>&<https://evil.example|click>"));
-        var slack = new SlackAlertSink(new HttpClient(), new EndpointOptions { Url = "http://127.0.0.1:1/" }, null);
+        var slack = new SlackAlertSink(() => new HttpClient(), new EndpointOptions { Url = "http://127.0.0.1:1/" }, null);
         var text = Encoding.UTF8.GetString(slack.Render(new Incident(alert, Some.Time) { Status = IncidentStatus.Firing, Version = 1 }));
         Assert.DoesNotContain("<!channel>", text, StringComparison.Ordinal);
         Assert.DoesNotContain("<https://evil", text, StringComparison.Ordinal);
