@@ -11,11 +11,11 @@ namespace RuntimeSentinel.Daemon;
 
 /// <summary>
 /// Builds the daemon: configuration (appsettings.json, an optional --config file, SENTINEL_* environment
-/// variables, then command-line overrides), the pipeline services in stop order, and the HTTP endpoints.
+/// variables, then the command's typed profile), the pipeline services in stop order, and the HTTP endpoints.
 /// </summary>
 internal static class SentinelHost
 {
-    public static WebApplication Build(string? configFile, IDictionary<string, string?> overrides, Action<IServiceCollection, IConfiguration>? extra = null, Action<IConfigurationBuilder>? configure = null)
+    public static WebApplication Build(string? configFile, Cli.HostProfile profile, Action<IServiceCollection, IConfiguration>? extra = null, Action<IConfigurationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         if (configFile is not null)
@@ -24,7 +24,7 @@ internal static class SentinelHost
         }
 
         builder.Configuration.AddEnvironmentVariables("SENTINEL_");
-        builder.Configuration.AddInMemoryCollection(overrides);
+        builder.Configuration.AddInMemoryCollection(profile.ToConfiguration());
         configure?.Invoke(builder.Configuration);
 
         // Logs go to stderr so stdout carries only alerts (console sink) and summaries.

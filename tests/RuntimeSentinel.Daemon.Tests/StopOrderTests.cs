@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RuntimeSentinel.Alerting;
@@ -26,18 +27,23 @@ public sealed class StopOrderTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    private WebApplication Build(string groupWait) => SentinelHost.Build(null, new Dictionary<string, string?>
-    {
-        ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
-        ["Kafka:GroupId"] = "stop-order",
-        ["Kafka:StateDirectory"] = "",
-        ["Http:Listen"] = "127.0.0.1:0",
-        ["Detection:LearningDuration"] = "00:00:00",
-        ["Detection:MinLearningEvents"] = "20",
-        ["Alerting:IncidentGroupWait"] = groupWait,
-        ["Alerting:Console"] = "false",
-        ["Alerting:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "sentinel-stop-order-" + Guid.NewGuid().ToString("N")),
-    });
+    private WebApplication Build(string groupWait) => SentinelHost.Build(
+        null,
+        new Cli.HostProfile
+        {
+            BootstrapServers = _cluster.BootstrapServers,
+            GroupId = "stop-order",
+            Listen = "127.0.0.1:0",
+            LearningDuration = TimeSpan.Zero,
+            MinLearningEvents = 20,
+            ConsoleAlerts = false,
+        },
+        configure: c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:StateDirectory"] = "",
+            ["Alerting:IncidentGroupWait"] = groupWait,
+            ["Alerting:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "sentinel-stop-order-" + Guid.NewGuid().ToString("N")),
+        }));
 
     [Fact]
     public async Task Build_HostedServices_RegisteredAlertingThenDetectionThenIngestion()

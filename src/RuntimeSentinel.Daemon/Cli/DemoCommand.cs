@@ -18,29 +18,14 @@ internal static class DemoCommand
         };
         demo.SetAction((parse, ct) =>
         {
-            var overrides = HostRunner.CommonOverrides(parse.GetValue(cli.AlertsFile), parse.GetValue(cli.Listen), parse.GetValue(cli.AdminListen));
-            overrides["Kafka:BootstrapServers"] = KafkaOptions.Embedded;
-            overrides["Kafka:Topics:0"] = "sentinel.events";
-            overrides["Kafka:GroupId"] = "sentinel-demo";
-            overrides["Kafka:SessionTimeoutMs"] = "6000";
-            overrides["Kafka:HeartbeatIntervalMs"] = "500";
-            overrides["Kafka:StatisticsIntervalMs"] = "2000";
-            overrides["Detection:LearningDuration"] = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(learningOption))).ToString("c");
-            overrides["Detection:MinLearningEvents"] = "300";
-
-            // The demo compresses time: half-second behaviour windows give the models enough windows in under a minute
-            // of learning; attacks start once the shadow (a quarter of learning, 2-10 s) has confirmed the thresholds.
-            overrides["Detection:Models:Window"] = "00:00:00.5";
-            overrides["Detection:Models:ShadowDuration"] = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(learningOption) / 4.0, 2, 10)).ToString("c");
-            overrides["Detection:Models:SeasonPeriod"] = "00:00:00";
-            // A processless model alert (a CPU spike) joins its workload's incident within three windows, as 30 s is three of
-            // the default 10 s windows; with half-second windows, attacks seconds apart stay separate incidents.
-            overrides["Alerting:ProcesslessJoinWindow"] = "00:00:01.5";
-            // The demo's analysts are the reader of this terminal: verdicts need no signature here (never in production).
-            overrides["Kafka:FeedbackAllowUnsigned"] = "true";
-            overrides["Demo:Seed"] = parse.GetValue(cli.Seed).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var profile = HostProfile.Demo(parse.GetValue(learningOption), parse.GetValue(cli.Seed)) with
+            {
+                AlertsFile = parse.GetValue(cli.AlertsFile),
+                Listen = parse.GetValue(cli.Listen),
+                AdminListen = parse.GetValue(cli.AdminListen),
+            };
             var tally = new DemoTally();
-            var app = SentinelHost.Build(null, overrides, (services, config) =>
+            var app = SentinelHost.Build(null, profile, (services, config) =>
             {
                 services.AddOptions<DemoOptions>().Bind(config.GetSection(DemoOptions.SectionName));
                 services.AddSingleton<IIncidentObserver>(tally);

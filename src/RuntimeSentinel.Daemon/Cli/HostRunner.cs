@@ -6,27 +6,6 @@ namespace RuntimeSentinel.Daemon.Cli;
 /// <summary>Runs a built host until its duration ends or it is stopped, and the options every host verb shares.</summary>
 internal static class HostRunner
 {
-    public static Dictionary<string, string?> CommonOverrides(string? alertsFile, string? listen, string? adminListen = null)
-    {
-        var o = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        if (adminListen is not null)
-        {
-            o["Http:AdminListen"] = adminListen;
-        }
-
-        if (alertsFile is not null)
-        {
-            o["Alerting:File"] = alertsFile;
-        }
-
-        if (listen is not null)
-        {
-            o["Http:Listen"] = listen;
-        }
-
-        return o;
-    }
-
     public static async Task<int> RunHostAsync(WebApplication app, int? durationSeconds, Func<int>? summary, CancellationToken ct)
     {
         // Validate every options section before anything starts, so one run lists every mistake at once.

@@ -184,18 +184,14 @@ internal static class ReplayCommand
             }
 
             // Embedded: run the daemon here, with event-time learning so any replay speed behaves like the recording.
-            var overrides = HostRunner.CommonOverrides(parse.GetValue(cli.AlertsFile), parse.GetValue(cli.Listen) ?? "127.0.0.1:0", adminListen: "");
-            overrides["Kafka:BootstrapServers"] = KafkaOptions.Embedded;
-            overrides["Kafka:Topics:0"] = topic;
-            overrides["Kafka:GroupId"] = "sentinel-replay";
-            overrides["Kafka:SessionTimeoutMs"] = "6000";
-            overrides["Kafka:HeartbeatIntervalMs"] = "500";
-            overrides["Detection:Clock"] = "event";
-            overrides["Detection:LearningDuration"] = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(replayLearning))).ToString("c");
-            overrides["Detection:MinLearningEvents"] = "100";
-            overrides["Alerting:Console"] = json ? "false" : "true";
+            var profile = HostProfile.Replay(topic, parse.GetValue(replayLearning), json) with
+            {
+                AlertsFile = parse.GetValue(cli.AlertsFile),
+                Listen = parse.GetValue(cli.Listen) ?? "127.0.0.1:0",
+                AdminListen = "",
+            };
             var collected = new CollectingIncidents();
-            var app = SentinelHost.Build(null, overrides, (services, _) => services.AddSingleton<IIncidentObserver>(collected));
+            var app = SentinelHost.Build(null, profile, (services, _) => services.AddSingleton<IIncidentObserver>(collected));
             var failures = SentinelHost.ValidateAll(app.Services);
             if (failures.Count > 0)
             {

@@ -17,31 +17,18 @@ internal static class RunCommand
         };
         run.SetAction((parse, ct) =>
         {
-            var overrides = HostRunner.CommonOverrides(parse.GetValue(cli.AlertsFile), parse.GetValue(cli.Listen), parse.GetValue(cli.AdminListen));
-            if (parse.GetValue(cli.Bootstrap) is { } b)
+            var profile = new HostProfile
             {
-                overrides["Kafka:BootstrapServers"] = b;
-            }
+                AlertsFile = parse.GetValue(cli.AlertsFile),
+                Listen = parse.GetValue(cli.Listen),
+                AdminListen = parse.GetValue(cli.AdminListen),
+                BootstrapServers = parse.GetValue(cli.Bootstrap),
+                Topics = parse.GetValue(topicsOption) is { Length: > 0 } topics ? topics : null,
+                GroupId = parse.GetValue(groupOption),
+                ModelsDirectory = parse.GetValue(runModelsOption) is { } m ? Path.GetFullPath(m) : null,
+            };
 
-            if (parse.GetValue(topicsOption) is { Length: > 0 } topics)
-            {
-                for (var i = 0; i < topics.Length; i++)
-                {
-                    overrides[$"Kafka:Topics:{i}"] = topics[i];
-                }
-            }
-
-            if (parse.GetValue(groupOption) is { } g)
-            {
-                overrides["Kafka:GroupId"] = g;
-            }
-
-            if (parse.GetValue(runModelsOption) is { } m)
-            {
-                overrides["Detection:Models:Directory"] = Path.GetFullPath(m);
-            }
-
-            return HostRunner.RunHostAsync(SentinelHost.Build(parse.GetValue(cli.Config), overrides), parse.GetValue(cli.Duration), null, ct);
+            return HostRunner.RunHostAsync(SentinelHost.Build(parse.GetValue(cli.Config), profile), parse.GetValue(cli.Duration), null, ct);
         });
         return run;
     }
