@@ -303,11 +303,23 @@ public static class FeedbackSignature
 
     public static string Sign(byte[] key, ReadOnlySpan<byte> body) => "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, body));
 
-    public static Headers Headers(string analyst, byte[] key, ReadOnlySpan<byte> body) => new()
+    /// <summary>The two headers that sign a verdict, as name and bytes (for <see cref="RecordProducer.SendAsync"/>).</summary>
+    public static KeyValuePair<string, byte[]>[] HeaderPairs(string analyst, byte[] key, ReadOnlySpan<byte> body) =>
+    [
+        new(KeyHeader, Encoding.UTF8.GetBytes(analyst)),
+        new(SignatureHeader, Encoding.UTF8.GetBytes(Sign(key, body))),
+    ];
+
+    public static Headers Headers(string analyst, byte[] key, ReadOnlySpan<byte> body)
     {
-        { KeyHeader, Encoding.UTF8.GetBytes(analyst) },
-        { SignatureHeader, Encoding.UTF8.GetBytes(Sign(key, body)) },
-    };
+        var headers = new Headers();
+        foreach (var (name, value) in HeaderPairs(analyst, key, body))
+        {
+            headers.Add(name, value);
+        }
+
+        return headers;
+    }
 }
 
 /// <summary>

@@ -33,6 +33,11 @@ public sealed partial class KafkaProducer : IDisposable
 
     public IProducer<byte[]?, byte[]> Producer => _producer.Value;
 
+    /// <summary>This producer for code outside the Kafka project (demo, replay): keyed bytes, no Confluent types.</summary>
+    public RecordProducer Records => _records ??= new RecordProducer(_producer.Value, owned: false);
+
+    private RecordProducer? _records;
+
     public void Dispose()
     {
         if (_producer.IsValueCreated)

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Daemon.Demo;
-using RuntimeSentinel.Kafka;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Confluent.Kafka;
 using RuntimeSentinel.Kafka;
 
 namespace RuntimeSentinel.Daemon.Cli;
@@ -55,9 +54,9 @@ internal static class FeedbackCommand
             return 2;
         }
 
-        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, EnableIdempotence = true }).Build();
-        var result = await producer.ProduceAsync(topic, new Message<byte[]?, byte[]> { Value = body, Headers = FeedbackSignature.Headers(analyst, key, body) }, ct).ConfigureAwait(false);
-        await stdout.WriteLineAsync($"sent verdict signed by {analyst} to {result.TopicPartitionOffset}; its result appears in the feedback audit").ConfigureAwait(false);
+        using var producer = RecordProducer.Connect(bootstrap, lingerMs: 0);
+        var written = await producer.SendAsync(topic, null, body, FeedbackSignature.HeaderPairs(analyst, key, body), ct).ConfigureAwait(false);
+        await stdout.WriteLineAsync($"sent verdict signed by {analyst} to {written}; its result appears in the feedback audit").ConfigureAwait(false);
         return 0;
     }
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Confluent.Kafka;
-using Microsoft.Extensions.Logging.Abstractions;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Models;
@@ -309,54 +307,12 @@ internal static class ModelCommands
 
     private static long ReadKafka(EventInput input, string topic, List<RuntimeEvent> events, TextWriter stderr, CancellationToken ct)
     {
-        var kafka = new KafkaOptions { BootstrapServers = input.Bootstrap };
-        using var connection = new KafkaConnection(Microsoft.Extensions.Options.Options.Create(kafka), NullLogger<KafkaConnection>.Instance);
-        var config = connection.Configure(new ConsumerConfig { GroupId = "sentinel-train-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, EnableAutoOffsetStore = false, AutoOffsetReset = AutoOffsetReset.Earliest, EnablePartitionEof = true });
-        using var admin = new AdminClientBuilder(connection.Configure(new AdminClientConfig())).Build();
-        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]>(config).Build();
-        var ends = new Dictionary<int, long>();
-        var starts = new Dictionary<int, long>();
-        foreach (var tp in partitions)
-        {
-            var marks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
-            ends[tp.Partition.Value] = input.ToOffset is { } to ? Math.Min(to + 1, marks.High.Value) : marks.High.Value;
-            starts[tp.Partition.Value] = Math.Max(input.FromOffset, marks.Low.Value);
-            if (marks.Low.Value > input.FromOffset)
-            {
-                // Say so: a model trained on less data than asked for must not look like the full range.
-                stderr.WriteLine($"{topic} [{tp.Partition.Value}]: offsets below {marks.Low.Value} are no longer on the broker (retention); reading from there");
-            }
-        }
-
-        var active = partitions.Where(tp => ends[tp.Partition.Value] > starts[tp.Partition.Value]).ToList();
-        consumer.Assign(active.Select(tp => new TopicPartitionOffset(tp, starts[tp.Partition.Value])));
-        var total = active.Sum(tp => ends[tp.Partition.Value] - starts[tp.Partition.Value]);
-        var bar = ProgressBar.Create("reading " + topic, total);
         var format = EventFormats.Create(input.Format);
-        long read = 0, rejected = 0;
-        var remaining = active.Select(tp => tp.Partition.Value).ToHashSet();
-        while (remaining.Count > 0 && !ct.IsCancellationRequested)
+        long rejected = 0;
+        ProgressBar? bar = null;
+        var read = TopicRange.Read(input.Bootstrap!, topic, input.FromOffset, input.ToOffset, stderr, value =>
         {
-            var result = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException($"no message from {topic} for 10 s with {remaining.Count} partitions unfinished");
-            if (result.IsPartitionEOF)
-            {
-                if (result.Offset.Value >= ends[result.Partition.Value])
-                {
-                    remaining.Remove(result.Partition.Value);
-                }
-
-                continue;
-            }
-
-            var p = result.Partition.Value;
-            if (result.Offset.Value >= ends[p])
-            {
-                remaining.Remove(p);
-                continue;
-            }
-
-            switch (format.Decode(result.Message.Value, out var e, out _, out _))
+            switch (format.Decode(value, out var e, out _, out _))
             {
                 case DecodeStatus.Event:
                     events.Add(e);
@@ -365,19 +321,8 @@ internal static class ModelCommands
                     rejected++;
                     break;
             }
-
-            if (result.Offset.Value + 1 >= ends[p])
-            {
-                remaining.Remove(p);
-            }
-
-            if (++read % 5000 == 0)
-            {
-                bar.Report(read);
-            }
-        }
-
-        bar.Done($"{read} messages");
+        }, (done, total) => (bar ??= ProgressBar.Create("reading " + topic, total)).Report(done), ct);
+        (bar ?? ProgressBar.Create("reading " + topic, read)).Done($"{read} messages");
         return rejected;
     }
 }

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Confluent.Kafka;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
@@ -35,7 +34,7 @@ internal static class ReplayCommand
         return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out speed) && speed > 0;
     }
 
-    public static async Task<ReplayReport> PublishAsync(IProducer<byte[]?, byte[]> producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct)
+    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct)
     {
         long published = 0, ignored = 0, rejected = 0;
         DateTimeOffset? first = null, last = null;
@@ -82,19 +81,7 @@ internal static class ReplayCommand
             }
 
             var value = raw && r.Raw is not null ? r.Raw : EventJsonWriter.ToUtf8(e);
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(topic, new Message<byte[]?, byte[]> { Key = key, Value = value });
-                    break;
-                }
-                catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    // The local queue is full: let librdkafka deliver, then retry (backpressure, not loss).
-                    producer.Poll(TimeSpan.FromMilliseconds(50));
-                }
-            }
+            producer.Produce(topic, key, value); // waits while the local queue is full: backpressure, not loss
 
             published++;
             var scenario = e.Labels["scenario"] ?? "unlabelled";
@@ -177,7 +164,7 @@ internal static class ReplayCommand
             var bootstrap = parse.GetValue(replayBootstrap)!;
             if (!string.Equals(bootstrap, KafkaOptions.Embedded, StringComparison.OrdinalIgnoreCase))
             {
-                using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, EnableIdempotence = true, LingerMs = 5 }).Build();
+                using var producer = RecordProducer.Connect(bootstrap);
                 var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
                 Console.WriteLine(ReplayCommand.Summarize(report, [], exploit, json));
                 return report.Rejected == 0 ? 0 : 1;
@@ -201,7 +188,7 @@ internal static class ReplayCommand
 
             await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
             var ingest = app.Services.GetRequiredService<KafkaIngestService>();
-            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while (ingest.EventsIngested + ingest.MessagesRejected < published.Published && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
             {

@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Detection;
@@ -112,7 +111,7 @@ internal sealed partial class DemoEventGenerator(
                 if (now >= nextMalformed)
                 {
                     nextMalformed = now + o.MalformedEvery;
-                    producer.Producer.Produce(_topic, new Message<byte[]?, byte[]> { Value = DemoScenario.Malformed((int)MalformedSent) });
+                    producer.Records.Produce(_topic, null, DemoScenario.Malformed((int)MalformedSent));
                     MalformedSent++;
                 }
             }
@@ -121,7 +120,7 @@ internal sealed partial class DemoEventGenerator(
         {
         }
 
-        producer.Producer.Flush(TimeSpan.FromSeconds(5));
+        producer.Records.Flush(TimeSpan.FromSeconds(5));
     }
 
     private async Task<bool> AllActiveAsync()
@@ -135,7 +134,7 @@ internal sealed partial class DemoEventGenerator(
     {
         foreach (var (key, value) in batch)
         {
-            producer.Producer.Produce(_topic, new Message<byte[]?, byte[]> { Key = key, Value = value });
+            producer.Records.Produce(_topic, key, value);
             Produced++;
         }
     }
