@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Workloads;
@@ -23,7 +24,7 @@ public static class StateRestore
     public static int Run(int workloads, int rounds)
     {
         var options = new DetectionOptions();
-        var checkpoints = Enumerable.Range(0, workloads).Select(w => (Key: $"prod/ns{w % 40}/Deployment/svc{w}/app", Bytes: Checkpoint(options, w))).ToList();
+        var checkpoints = Enumerable.Range(0, workloads).Select(w => (Key: new WorkloadKey("prod", $"ns{w % 40}", "Deployment", $"svc{w}", "app"), Bytes: Checkpoint(options, w))).ToList();
         var bytes = checkpoints.Sum(c => (long)c.Bytes.Length);
         var reads = new List<double>();
         var decodes = new List<double>();
@@ -35,7 +36,7 @@ public static class StateRestore
             {
                 foreach (var (key, value) in checkpoints)
                 {
-                    producer.Produce("sentinel.state", new Message<string, byte[]> { Key = key, Value = value });
+                    producer.Produce("sentinel.state", new Message<string, byte[]> { Key = key.Value, Value = value });
                 }
 
                 producer.Flush(TimeSpan.FromSeconds(60));

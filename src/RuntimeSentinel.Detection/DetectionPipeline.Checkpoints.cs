@@ -190,7 +190,7 @@ public sealed partial class DetectionPipeline
                     }
                 }
 
-                _stateStore.Save(key.Value, bytes);
+                _stateStore.Save(key, bytes);
 
                 // While alerts are unsafe the checkpoint lacks their cooldowns: write it again until they settle.
                 _checkpointed[key] = unsafeCooldowns is null ? ChangeMark(state) : default;
@@ -210,7 +210,7 @@ public sealed partial class DetectionPipeline
             byte[]? data;
             try
             {
-                data = _stateStore.Find(key.Value);
+                data = _stateStore.Find(key);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

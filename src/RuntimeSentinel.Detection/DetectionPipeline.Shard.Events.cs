@@ -132,19 +132,19 @@ public sealed partial class DetectionPipeline
 
             var restored = Restore(key);
             state = restored ?? WorkloadState.New(key, _options, now, _shared.NodeMemory, _shared.ModelMemory);
-            if (state.Models is { } models && _pendingModels.Remove(key.Value, out var pending))
+            if (state.Models is { } models && _pendingModels.Remove(key, out var pending))
             {
                 _metrics.ModelSwaps.WithLabels(models.Swap(pending, promoted: true) ? "applied" : "rejected").Inc();
                 ReportFit(key.Value, pending.Card.Version, models);
             }
 
             _workloads.Add(key, state);
-            _shared.Tracked[key.Value] = 0;
-            _shared.Appeared?.Invoke(key.Value);
+            _shared.Tracked[key] = 0;
+            _shared.Appeared?.Invoke(key);
             if (_pendingFeedback.Count > 0)
             {
                 var wall = _time.GetUtcNow();
-                foreach (var verdict in _pendingFeedback.Where(f => f.Workload == key.Value).ToList())
+                foreach (var verdict in _pendingFeedback.Where(f => key.Equals(f.Key)).ToList())
                 {
                     // Wall-clock expiry: a verdict waits for its workload for a bounded time, not for ever.
                     if (verdict.PendingUntil > wall)
@@ -185,7 +185,7 @@ public sealed partial class DetectionPipeline
             _unsafeCooldowns.Remove(idle.Key);
             _workloads.Remove(idle.Key);
             idle.Value.Release();
-            _shared.Tracked.TryRemove(idle.Key.Value, out _);
+            _shared.Tracked.TryRemove(idle.Key, out _);
             _metrics.WorkloadsEvicted.Inc();
             _metrics.Workloads.WithLabels(idle.Value.Phase.ToWire()).Dec();
             foreach (var f in Enum.GetValues<Feature>())

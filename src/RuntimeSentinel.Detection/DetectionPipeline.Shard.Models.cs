@@ -12,11 +12,11 @@ public sealed partial class DetectionPipeline
     /// <summary>The shard's models: training at the end of learning (inline or in the background), hot swaps, what the memory budget cut.</summary>
     private sealed partial class Shard
     {
-        public Task<FeedbackResult> SwapModelAsync(WorkloadModel model) => OnShardAsync(() => SwapModel(model));
+        public Task<FeedbackResult> SwapModelAsync(WorkloadKey key, WorkloadModel model) => OnShardAsync(() => SwapModel(key, model));
 
-        private FeedbackResult SwapModel(WorkloadModel model)
+        private FeedbackResult SwapModel(WorkloadKey key, WorkloadModel model)
         {
-            var state = WorkloadKey.TryParse(model.Card.Workload, out var key) ? _workloads.GetValueOrDefault(key) : null;
+            var state = _workloads.GetValueOrDefault(key);
             if (state?.Models is not { } models)
             {
                 if (!_options.Models.Enabled)
@@ -25,12 +25,12 @@ public sealed partial class DetectionPipeline
                     return FeedbackResult.Rejected;
                 }
 
-                if (_pendingModels.Count >= 1000 && !_pendingModels.ContainsKey(model.Card.Workload))
+                if (_pendingModels.Count >= 1000 && !_pendingModels.ContainsKey(key))
                 {
                     _pendingModels.Remove(_pendingModels.Keys.First());
                 }
 
-                _pendingModels[model.Card.Workload] = model;
+                _pendingModels[key] = model;
                 _metrics.ModelSwaps.WithLabels("pending").Inc();
                 return FeedbackResult.Pending;
             }

@@ -18,7 +18,7 @@ public sealed partial class DetectionPipeline
         private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
         private readonly List<Finding> _findings = new(4);
         private readonly List<ModelFinding> _modelFindings = new(2);
-        private readonly Dictionary<string, WorkloadModel> _pendingModels = new(StringComparer.Ordinal);
+        private readonly Dictionary<WorkloadKey, WorkloadModel> _pendingModels = new();
         private readonly ModelStore? _store;
         private readonly Channel<Action> _commands = Channel.CreateUnbounded<Action>();
         private readonly List<FeedbackVerdict> _pendingFeedback = [];
@@ -215,7 +215,7 @@ public sealed partial class DetectionPipeline
 
         private FeedbackResult ApplyFeedback(FeedbackVerdict verdict)
         {
-            if (!WorkloadKey.TryParse(verdict.Workload, out var key) || !_workloads.TryGetValue(key, out var state))
+            if (verdict.Key is not { } key || !_workloads.TryGetValue(key, out var state))
             {
                 var now = _time.GetUtcNow();
                 _pendingFeedback.RemoveAll(f => f.PendingUntil <= now);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Detection;
@@ -15,10 +16,10 @@ public sealed partial class DetectionPipeline
 
         public ModelMemoryBudget ModelMemory { get; } = modelMemory;
 
-        public ConcurrentDictionary<string, byte> Tracked { get; } = new(StringComparer.Ordinal);
+        public ConcurrentDictionary<WorkloadKey, byte> Tracked { get; } = new();
 
         /// <summary>Told (on the shard's thread) when a workload gets state on this node.</summary>
-        public Action<string>? Appeared { get; set; }
+        public Action<WorkloadKey>? Appeared { get; set; }
 
         private long _alertsInFlight;
         private int _memoryRefusalLogged;

@@ -130,10 +130,10 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     /// node, first or again after eviction. The model watcher loads a promoted version only then, so a node does not
     /// hold the models of every workload in the cluster.
     /// </summary>
-    public event Action<string>? WorkloadAppeared;
+    public event Action<WorkloadKey>? WorkloadAppeared;
 
     /// <summary>Whether a workload has a baseline on this node now.</summary>
-    public bool Tracks(string workload) => _shared.Tracked.ContainsKey(workload);
+    public bool Tracks(WorkloadKey workload) => _shared.Tracked.ContainsKey(workload);
 
     /// <summary>The node's memory budget for models, shared by the shards (for tests and the CLI summary).</summary>
     public ModelMemoryBudget ModelMemory => _modelMemory;
@@ -153,7 +153,6 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     /// </summary>
     private Shard ShardFor(WorkloadKey key) => ShardAt(key.GetHashCode());
 
-    private Shard ShardFor(string workload) => ShardAt(StringComparer.Ordinal.GetHashCode(workload));
 
     private Shard ShardAt(int hash) => _shards[(hash & 0x7fffffff) % _shards.Length];
 
@@ -176,14 +175,15 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     /// becomes known (or, with no item, the whole feature is accepted), so the same behaviour stops alerting.
     /// </summary>
     public Task<FeedbackResult> ApplyFeedbackAsync(FeedbackVerdict verdict) =>
-        ShardFor(verdict.Workload).ApplyFeedbackAsync(verdict);
+        // A verdict naming no valid key can match no workload: any shard keeps it until it expires.
+        (verdict.Key is { } key ? ShardFor(key) : _shards[0]).ApplyFeedbackAsync(verdict);
 
     /// <summary>
     /// Puts a model version in service for its workload on the shard that owns it, between two events: nothing is
     /// dropped or reordered. A workload not seen yet gets it when its first event arrives.
     /// </summary>
     public Task<FeedbackResult> SwapModelAsync(WorkloadModel model) =>
-        ShardFor(model.Card.Workload).SwapModelAsync(model);
+        WorkloadKey.TryParse(model.Card.Workload, out var key) ? ShardFor(key).SwapModelAsync(key, model) : Task.FromResult(FeedbackResult.Rejected);
 
     /// <summary>A copy of each workload's state, for the CLI summary and tests. Taken between events of each shard.</summary>
     public async Task<IReadOnlyList<WorkloadSnapshot>> SnapshotAsync()
@@ -337,6 +337,9 @@ public sealed class AlertRate
 /// <param name="PendingUntil">For a workload not on this node yet: the verdict is dropped if it has not appeared by then.</param>
 public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item, string? Detector = null, double Score = double.NaN, DateTimeOffset AcceptUntil = default, DateTimeOffset PendingUntil = default)
 {
+    /// <summary>The workload's key, parsed once; null when the verdict names none (it can only wait and expire).</summary>
+    public WorkloadKey? Key { get; } = WorkloadKey.TryParse(Workload, out var key) ? key : null;
+
     /// <summary>Applies the verdict to a workload's baseline or models; false when it cannot apply (no such detector).</summary>
     public bool ApplyTo(Workloads.WorkloadState state)
     {

@@ -148,18 +148,19 @@ public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         }
     }
 
-    public byte[]? Find(string workload) => _table.TryGetValue(workload, out var b) ? b : null;
+    // The table is keyed by the key's value: records on the topic are keyed by it, and so are local files.
+    public byte[]? Find(WorkloadKey workload) => _table.TryGetValue(workload.Value, out var b) ? b : null;
 
-    public void Save(string workload, byte[] checkpoint)
+    public void Save(WorkloadKey workload, byte[] checkpoint)
     {
         // In the table at once: a workload evicted and seen again here finds it before the topic echoes it back.
-        Put(workload, checkpoint);
+        Put(workload.Value, checkpoint);
         if (HasLocalCopy)
         {
-            SaveLocal(workload, checkpoint);
+            SaveLocal(workload.Value, checkpoint);
         }
 
-        Produce(workload, checkpoint);
+        Produce(workload.Value, checkpoint);
     }
 
     private void Produce(string workload, byte[] checkpoint)

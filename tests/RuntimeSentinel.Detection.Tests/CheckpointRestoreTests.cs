@@ -19,12 +19,12 @@ public class CheckpointRestoreTests
 
         public int Saves;
 
-        public byte[]? Find(string workload) => Records.TryGetValue(workload, out var b) ? b : null;
+        public byte[]? Find(WorkloadKey workload) => Records.TryGetValue(workload.Value, out var b) ? b : null;
 
-        public void Save(string workload, byte[] checkpoint)
+        public void Save(WorkloadKey workload, byte[] checkpoint)
         {
             Interlocked.Increment(ref Saves);
-            Records[workload] = checkpoint;
+            Records[workload.Value] = checkpoint;
         }
 
         public bool Flush(TimeSpan timeout) => true;

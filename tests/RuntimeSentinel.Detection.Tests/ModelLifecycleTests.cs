@@ -312,7 +312,7 @@ public sealed class ModelLifecycleTests : IDisposable
         // Two other workloads evict it; when it comes back, the promoted version is loaded again.
         var later = Some.Time.AddMinutes(1); // eviction takes the workload seen least recently (event clock)
         await Feed([Some.Syscall("read", Some.Workload(owner: "other1", pod: "other1-7d9f8b6c5b-x2k4p")) with { Timestamp = later }, Some.Syscall("read", Some.Workload(owner: "other2", pod: "other2-7d9f8b6c5b-x2k4p")) with { Timestamp = later }]);
-        await KafkaTestKit.EventuallyAsync(() => metrics.WorkloadsEvicted.Value >= 1 && !pipeline.Tracks(workload), TimeSpan.FromSeconds(20), "workload evicted");
+        await KafkaTestKit.EventuallyAsync(() => metrics.WorkloadsEvicted.Value >= 1 && !pipeline.Tracks(Core.Workloads.WorkloadKey.TryParse(workload, out var k1) ? k1 : throw new InvalidOperationException(workload)), TimeSpan.FromSeconds(20), "workload evicted");
         await Feed(w.Seconds(later.AddSeconds(1), 5));
         await KafkaTestKit.EventuallyAsync(() => VersionOf(workload).Result == "v1", TimeSpan.FromSeconds(20), "promoted model back in service after eviction");
         Assert.Equal(2, metrics.ModelSwaps.WithLabels("applied").Value);
@@ -337,7 +337,7 @@ public sealed class ModelLifecycleTests : IDisposable
         Assert.Equal(FeedbackResult.Pending, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "spike:cpu_cores", 100, PendingUntil: later)));
         var e = new SyntheticWorkload(3).Seconds(Some.Time, 1).First();
         await pipeline.EnqueueAsync(new IngestItem(e, new WorkloadResolver("t").Resolve(e.Workload), null, 0, 0), default);
-        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(workload), TimeSpan.FromSeconds(10), "workload tracked");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(Core.Workloads.WorkloadKey.TryParse(workload, out var k2) ? k2 : throw new InvalidOperationException(workload)), TimeSpan.FromSeconds(10), "workload tracked");
         Assert.Equal(FeedbackResult.Applied, await pipeline.SwapModelAsync(model));
         Assert.Equal(FeedbackResult.Applied, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "behaviour_pca", 50)));
         Assert.Equal(FeedbackResult.Rejected, await pipeline.ApplyFeedbackAsync(new FeedbackVerdict(workload, default, null, "spike:colour", 50)));

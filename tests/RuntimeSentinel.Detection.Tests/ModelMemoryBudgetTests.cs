@@ -245,7 +245,7 @@ public class ModelMemoryBudgetTests
         pipeline.Start();
         var e = new SyntheticWorkload(3).Seconds(Some.Time, 1).First();
         await pipeline.EnqueueAsync(new IngestItem(e, new Core.Workloads.WorkloadResolver("t").Resolve(e.Workload), null, 0, 0), default);
-        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(workload), TimeSpan.FromSeconds(10), "workload tracked");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(Core.Workloads.WorkloadKey.TryParse(workload, out var k2) ? k2 : throw new InvalidOperationException(workload)), TimeSpan.FromSeconds(10), "workload tracked");
 
         Assert.True(pipeline.ModelMemory.TryReserve(pipeline.ModelMemory.Limit - pipeline.ModelMemory.Used));
         Assert.Equal(FeedbackResult.Rejected, await pipeline.SwapModelAsync(model));

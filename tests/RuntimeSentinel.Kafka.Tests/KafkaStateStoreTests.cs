@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Workloads;
@@ -10,6 +11,8 @@ namespace RuntimeSentinel.Kafka.Tests;
 
 public sealed class KafkaStateStoreTests
 {
+    private static WorkloadKey Key(string workload) => WorkloadKey.TryParse(workload, out var k) ? k : throw new ArgumentException(workload);
+
     private static byte[] Checkpoint(string workload, int items, DateTimeOffset at)
     {
         var b = new WorkloadBaseline(new DetectionOptions(), Some.Time);
@@ -44,11 +47,11 @@ public sealed class KafkaStateStoreTests
                 await store.StartAsync(default);
                 foreach (var w in workloads)
                 {
-                    store.Save(w, Checkpoint(w, 3, Some.Time));
+                    store.Save(Key(w), Checkpoint(w, 3, Some.Time));
                 }
 
                 // A newer checkpoint of one workload replaces its file.
-                store.Save(workloads[0], Checkpoint(workloads[0], 9, Some.Time.AddMinutes(5)));
+                store.Save(Key(workloads[0]), Checkpoint(workloads[0], 9, Some.Time.AddMinutes(5)));
                 Assert.True(store.Flush(TimeSpan.FromSeconds(10)));
             }
         }
@@ -67,9 +70,9 @@ public sealed class KafkaStateStoreTests
         {
             await again.StartAsync(default);
             Assert.Equal(20, again.Count);
-            var first = WorkloadCheckpoint.Read(again.Find(workloads[0])!, new DetectionOptions());
+            var first = WorkloadCheckpoint.Read(again.Find(Key(workloads[0]))!, new DetectionOptions());
             Assert.Equal(9, first.Baseline.Counter(Feature.Exec).Count); // the newer one
-            Assert.All(workloads, w => Assert.Equal(w, WorkloadCheckpoint.Read(again.Find(w)!, new DetectionOptions()).Workload));
+            Assert.All(workloads, w => Assert.Equal(w, WorkloadCheckpoint.Read(again.Find(Key(w))!, new DetectionOptions()).Workload));
             var exposition = Exposition.Export(registry);
             Assert.Equal(20, Exposition.Sum(exposition, "sentinel_state_records_total", "local"));
             Assert.Equal(2, Exposition.Sum(exposition, "sentinel_state_records_total", "ignored"));
@@ -90,7 +93,7 @@ public sealed class KafkaStateStoreTests
             var big = Checkpoint("x", 2000, Some.Time);
             for (var i = 0; i < 200; i++)
             {
-                store.Save($"prod/shop/Deployment/big{i}/app", big);
+                store.Save(Key($"prod/shop/Deployment/big{i}/app"), big);
             }
 
             Assert.True(store.Flush(TimeSpan.FromSeconds(30)));
@@ -114,7 +117,7 @@ public sealed class KafkaStateStoreTests
             var checkpoint = Checkpoint("x", 200, Some.Time);
             for (var i = 0; i < 1000; i++)
             {
-                store.Save($"prod/shop/Deployment/svc{i}/app", checkpoint);
+                store.Save(Key($"prod/shop/Deployment/svc{i}/app"), checkpoint);
             }
 
             Assert.True(store.Flush(TimeSpan.FromSeconds(30)));

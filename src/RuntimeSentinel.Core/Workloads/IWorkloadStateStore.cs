@@ -7,10 +7,10 @@ namespace RuntimeSentinel.Core.Workloads;
 public interface IWorkloadStateStore
 {
     /// <summary>The newest checkpoint known for the workload, or null. Called on shard threads: must not block.</summary>
-    byte[]? Find(string workload);
+    byte[]? Find(WorkloadKey workload);
 
     /// <summary>Hands a checkpoint over for writing. Called on shard threads: must not block.</summary>
-    void Save(string workload, byte[] checkpoint);
+    void Save(WorkloadKey workload, byte[] checkpoint);
 
     /// <summary>Waits until what was handed over is durable; false when <paramref name="timeout"/> passed first.</summary>
     bool Flush(TimeSpan timeout);
@@ -21,9 +21,9 @@ public sealed class NoWorkloadStateStore : IWorkloadStateStore
 {
     public static NoWorkloadStateStore Instance { get; } = new();
 
-    public byte[]? Find(string workload) => null;
+    public byte[]? Find(WorkloadKey workload) => null;
 
-    public void Save(string workload, byte[] checkpoint)
+    public void Save(WorkloadKey workload, byte[] checkpoint)
     {
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Detection.Models;
 
@@ -20,7 +21,7 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
     private readonly DetectionMetrics _metrics;
     private readonly ILogger<ModelWatcher> _logger;
     private readonly Dictionary<string, string> _seen = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string Path, string Version)> _promoted = new(StringComparer.Ordinal);
+    private readonly Dictionary<WorkloadKey, (string Path, string Version)> _promoted = new();
     private readonly Lock _promotedLock = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ITimer? _timer;
@@ -82,10 +83,11 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
                 }
 
                 _seen[dir] = marker;
-                string workload;
+                WorkloadKey workload;
                 try
                 {
-                    workload = WorkloadModel.ReadCard(path).Workload ?? throw new ModelRejectedException($"{path}: the card names no workload");
+                    var named = WorkloadModel.ReadCard(path).Workload ?? throw new ModelRejectedException($"{path}: the card names no workload");
+                    workload = WorkloadKey.TryParse(named, out var key) ? key : throw new ModelRejectedException($"{path}: the card's workload '{named}' is not a workload key (cluster/namespace/Kind/name/container)");
                 }
                 catch (ModelRejectedException ex)
                 {
@@ -104,7 +106,7 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
                 {
                     // Not on this node (yet): nothing is loaded until its first event (OnWorkloadAppeared).
                     _metrics.ModelSwaps.WithLabels("pending").Inc();
-                    LogPromoted(_logger, workload, version, FeedbackResult.Pending.ToString());
+                    LogPromoted(_logger, workload.Value, version, FeedbackResult.Pending.ToString());
                     applied++;
                 }
                 else if (await ApplyAsync(workload, path, version).ConfigureAwait(false))
@@ -128,13 +130,13 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Loads, checks and swaps in one version; false when it is refused.</summary>
-    private async Task<bool> ApplyAsync(string workload, string path, string version)
+    private async Task<bool> ApplyAsync(WorkloadKey workload, string path, string version)
     {
         try
         {
             var model = WorkloadModel.Load(path);
             var result = await _pipeline.SwapModelAsync(model).ConfigureAwait(false);
-            LogPromoted(_logger, workload, version, result.ToString());
+            LogPromoted(_logger, workload.Value, version, result.ToString());
             return true;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -147,7 +149,7 @@ public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         }
     }
 
-    private void OnWorkloadAppeared(string workload)
+    private void OnWorkloadAppeared(WorkloadKey workload)
     {
         (string Path, string Version) entry;
         lock (_promotedLock)
