@@ -176,7 +176,7 @@ public sealed partial class ModelRuntime
 
         // Streams start again under the new model (its order and window may differ from the old one's).
         ClearStreams();
-        _shadowScores.Clear();
+        _shadow.Clear();
     }
 
     /// <summary>
@@ -185,38 +185,18 @@ public sealed partial class ModelRuntime
     /// </summary>
     public IReadOnlyList<string> ConfirmShadow(TimeSpan shadowDuration)
     {
-        var moved = new List<string>();
         if (Model is null || shadowDuration <= TimeSpan.Zero)
         {
-            return moved;
+            return [];
         }
 
-        var thresholds = new Dictionary<string, double>(Model.Card.Thresholds, StringComparer.Ordinal);
-        var detectors = Math.Max(1, thresholds.Count);
-        foreach (var (detector, scores) in _shadowScores)
-        {
-            if (scores.Count < Calibration.MinScores || !thresholds.TryGetValue(detector, out var t))
-            {
-                continue;
-            }
-
-            var perDay = scores.Count / shadowDuration.TotalDays;
-            var allowed = _target / detectors * shadowDuration.TotalDays;
-            var exceeded = scores.Count(s => s > t);
-            if (exceeded > Math.Max(1, 3 * allowed))
-            {
-                var floor = detector.StartsWith(WorkloadModel.SpikePrefix, StringComparison.Ordinal) ? _o.MinSpikeZ : 0;
-                thresholds[detector] = Math.Max(floor, Math.Max(t, Calibration.Threshold(scores, Calibration.ExceedanceFor(_target, detectors, perDay))));
-                moved.Add(detector);
-            }
-        }
-
+        var moved = _shadow.Recalibrate(Model.Card, shadowDuration, _target, _o.MinSpikeZ, out var thresholds);
         if (moved.Count > 0)
         {
             Model = new WorkloadModel(Model.Card with { Thresholds = thresholds }, Model.Behaviour, Model.Sequences);
         }
 
-        _shadowScores.Clear();
+        _shadow.Clear();
         ReleaseTraining();
         return moved;
     }

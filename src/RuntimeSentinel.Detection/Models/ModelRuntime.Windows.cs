@@ -156,17 +156,7 @@ public sealed partial class ModelRuntime
             return;
         }
 
-        if (!_shadowScores.TryGetValue(detector, out var list))
-        {
-            _shadowScores[detector] = list = [];
-        }
-
-        if (list.Count < 50_000 && ChargeTraining(ShadowScoreBytes))
-        {
-            list.Add(score);
-        }
-
-        if (score > threshold)
+        if (_shadow.Record(detector, score, threshold, _chargeTraining))
         {
             ShadowExceedances++;
         }

@@ -36,7 +36,6 @@ public sealed partial class ModelRuntime
     private const long CallBytes = 8;                    // an int in a List<int> that may have doubled
     private const long TraceBytes = 128;                 // a new process's list and dictionary entry
     private const long SymbolBytes = 96;                 // an interned syscall name's dictionary entry
-    private const long ShadowScoreBytes = 16;            // a double in a list that may have doubled
     public const long LiveBaseBytes = 32 * 1024;         // spike detectors' histories (6 × 408 doubles) and the open window
     private const long Chunk = 64 * 1024;
 
@@ -59,7 +58,8 @@ public sealed partial class ModelRuntime
 
     // Live scoring state.
     private SpikeDetector[] _spikes = [];
-    private readonly Dictionary<string, List<double>> _shadowScores = new(StringComparer.Ordinal);
+    private readonly ShadowScores _shadow = new();
+    private readonly Func<long, bool> _chargeTraining; // one delegate, not one per recorded score
     private DateTimeOffset _windowStart;
     private double _lastCpu, _lastMemory;
 
@@ -74,44 +74,20 @@ public sealed partial class ModelRuntime
         _o = options;
         _target = targetAlertsPerDay;
         _budget = budget ?? ModelMemoryBudget.Unlimited();
+        _thresholds = new ThresholdsInForce(options.MaxThresholdRaise);
+        _chargeTraining = ChargeTraining;
     }
 
     /// <summary>A detector's threshold after an analyst's verdict: this far above the score they marked as fine.</summary>
-    public const double FeedbackMargin = 1.05;
+    public const double FeedbackMargin = ThresholdsInForce.FeedbackMargin;
 
-    // Thresholds raised by analysts' verdicts (at most one per detector). They outlive model swaps and relearning:
-    // the verdict was about this workload's behaviour, and verdicts are replayed from the feedback topic on restart.
-    private readonly Dictionary<string, double> _raised = new(StringComparer.Ordinal);
+    private readonly ThresholdsInForce _thresholds;
 
-    /// <summary>
-    /// An analyst marked a model alert as a false positive: the detector's threshold for this workload is raised to
-    /// <see cref="FeedbackMargin"/> times the score, so the same behaviour stops alerting and clearly stronger
-    /// behaviour still does. False for a name that is not a model detector or a score that is not positive.
-    /// </summary>
-    public bool RaiseThreshold(string detector, double score)
-    {
-        if (!WorkloadModel.IsDetector(detector) || !(score > 0) || double.IsInfinity(score))
-        {
-            return false;
-        }
-
-        _raised[detector] = Math.Max(_raised.GetValueOrDefault(detector), score * FeedbackMargin);
-        return true;
-    }
+    /// <summary>An analyst marked a model alert as a false positive (<see cref="ThresholdsInForce.Raise"/>).</summary>
+    public bool RaiseThreshold(string detector, double score) => _thresholds.Raise(detector, score);
 
     /// <summary>The threshold in force: the model's calibrated one, or an analyst's raised one if higher.</summary>
-    public double ThresholdOf(string detector)
-    {
-        var t = Model?.ThresholdOf(detector) ?? double.PositiveInfinity;
-        if (_raised.Count == 0 || !_raised.TryGetValue(detector, out var raised) || !(raised > t))
-        {
-            return t;
-        }
-
-        // Capped against the threshold in force, whatever model that is: a verdict may quieten a detector for the
-        // behaviour it saw, never switch it off (a "score: 1e300" verdict).
-        return Math.Min(raised, t * _o.MaxThresholdRaise);
-    }
+    public double ThresholdOf(string detector) => _thresholds.Of(detector, Model);
 
     /// <summary>Memory of one process's syscall stream: three arrays (history, calls, surprise) and the object, with headers.</summary>
     public static long StreamBytes(int order, int window) => 160 + (window * 12L) + (Math.Max(1, order - 1) * 4L);
@@ -232,7 +208,7 @@ public sealed partial class ModelRuntime
         _windows.Clear();
         _traces.Clear();
         _symbols.Clear();
-        _shadowScores.Clear();
+        _shadow.Clear();
         _spikes = [];
         _trainingCalls = _trainingEvents = 0;
         _trainingFrom = _windowStart;
