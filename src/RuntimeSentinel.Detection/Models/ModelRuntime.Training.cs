@@ -148,7 +148,7 @@ public sealed partial class ModelRuntime
         LastFit = MemoryRefusal.Model;
         Model = null;
         Promoted = false;
-        _spikes = [];
+        _detectors = [];
         ClearStreams();
         return false;
     }
@@ -172,7 +172,9 @@ public sealed partial class ModelRuntime
     {
         Model = model;
         Promoted = promoted;
-        _spikes = BehaviourSchema.Series.Select(s => Seeded(s.Feature, s.MinScale, model.Card)).ToArray();
+        // The behaviour model first, then the spike series: the order explanations are gathered in.
+        IEnumerable<IWindowDetector> behaviour = model.Behaviour is { } pca ? [new BehaviourWindowDetector(pca)] : [];
+        _detectors = [.. behaviour, .. BehaviourSchema.Series.Select(s => new SpikeSeries(s.Feature, Seeded(s.Feature, s.MinScale, model.Card)))];
 
         // Streams start again under the new model (its order and window may differ from the old one's).
         ClearStreams();

@@ -38,54 +38,40 @@ public sealed partial class ModelRuntime
         _maxSequenceRatio = 0;
         var scores = new List<DetectorScore>(2);
         var contributions = new List<FeatureContribution>();
-        if (Model.Behaviour is { } pca)
-        {
-            var s = pca.Score(_vector);
-            var t = ThresholdOf(WorkloadModel.BehaviourDetector);
-            Record(WorkloadModel.BehaviourDetector, s, t, phase);
-            var pcaRatio = s / t;
-            if (s > t)
-            {
-                // A window that is unusual only for what is missing (a quiet spell, no connections) is a
-                // reliability question, not a security alert: it needs at least one main contributor above baseline.
-                var explained = pca.Explain(_vector, _o.TopFeatures).Select(Unscaled).ToList();
-                if (explained.Any(c => c.Share >= 0.1 && c.Observed > c.Baseline))
-                {
-                    scores.Add(new DetectorScore(WorkloadModel.BehaviourDetector, s, t));
-                    // Weighted by how far the detector is over its threshold, like the spike series below.
-                    contributions.AddRange(explained.Select(c => c with { Share = c.Share * s / t }));
-                }
-                else
-                {
-                    DeficitWindows++;
-                    pcaRatio = Math.BitDecrement(1.0);
-                }
-            }
-
-            maxRatio = Math.Max(maxRatio, pcaRatio);
-        }
-
         var bucket = Bucket(end);
-        for (var k = 0; k < _spikes.Length; k++)
+        foreach (var d in _detectors)
         {
-            var (feature, _) = BehaviourSchema.Series[k];
-            var i = _seriesIndex[k];
-            var name = WorkloadModel.SpikePrefix + feature;
-            var t = ThresholdOf(name);
-            var z = _spikes[k].Score(_vector[i], bucket, out var median);
-            if (!double.IsNaN(z))
+            var s = d.Score(_vector, bucket);
+            var t = ThresholdOf(d.Name);
+            if (!double.IsNaN(s))
             {
-                Record(name, z, t, phase);
-                maxRatio = Math.Max(maxRatio, z / t);
-                if (z > t)
+                Record(d.Name, s, t, phase);
+                var over = s / t;
+                if (s > t)
                 {
-                    scores.Add(new DetectorScore(name, z, t));
-                    contributions.Add(new FeatureContribution(feature, BehaviourWindow.Unscale(i, _vector[i]), BehaviourWindow.Unscale(i, median), z / t));
+                    // A window that is unusual only for what is missing (a quiet spell, no connections) is a
+                    // reliability question, not a security alert: it needs at least one main contributor above baseline.
+                    var explained = d.Explain(_vector, bucket, _o.TopFeatures);
+                    if (explained.Any(c => c.Share >= 0.1 && c.Observed > c.Baseline))
+                    {
+                        scores.Add(new DetectorScore(d.Name, s, t));
+
+                        // Weighted by how far the detector is over its threshold, so the features of the detector
+                        // furthest over lead the explanation.
+                        contributions.AddRange(explained.Select(c => c with { Share = c.Share * s / t }));
+                    }
+                    else
+                    {
+                        DeficitWindows++;
+                        over = Math.BitDecrement(1.0);
+                    }
                 }
+
+                maxRatio = Math.Max(maxRatio, over);
             }
 
-            // An alerting value enters the history only up to the alert level (see SpikeDetector).
-            _spikes[k].Update(_vector[i], bucket, double.IsNaN(z) || z <= t ? double.PositiveInfinity : _spikes[k].ValueAt(t, bucket));
+            // An alerting value enters a spike series' history only up to the alert level (see SpikeDetector).
+            d.Learn(_vector, bucket, s, t);
         }
 
         WindowScored?.Invoke(end, maxRatio);
@@ -142,12 +128,6 @@ public sealed partial class ModelRuntime
     private static string Describe(DetectorScore s) => s.Detector == WorkloadModel.BehaviourDetector
         ? $"behaviour window unlike the baseline (PCA residual {s.Score:0.###} > calibrated {s.Threshold:0.###})"
         : $"{s.Detector[WorkloadModel.SpikePrefix.Length..]} spiked (robust z {s.Score:0.#} > calibrated {s.Threshold:0.#})";
-
-    private static FeatureContribution Unscaled(FeatureContribution c)
-    {
-        var i = BehaviourSchema.Index(c.Feature);
-        return c with { Observed = BehaviourWindow.Unscale(i, c.Observed), Baseline = BehaviourWindow.Unscale(i, c.Baseline) };
-    }
 
     private void Record(string detector, double score, double threshold, BaselinePhase phase)
     {

@@ -44,7 +44,6 @@ public sealed partial class ModelRuntime
     private readonly double _target;
     private readonly BehaviourWindow _window = new();
     private readonly float[] _vector = new float[BehaviourSchema.Features.Length];
-    private readonly int[] _seriesIndex = BehaviourSchema.Series.Select(s => BehaviourSchema.Index(s.Feature)).ToArray();
     private readonly Dictionary<int, ProcessStream> _processes = new();
     private readonly Queue<int> _processOrder = new();
 
@@ -57,7 +56,7 @@ public sealed partial class ModelRuntime
     private DateTimeOffset _trainingFrom;
 
     // Live scoring state.
-    private SpikeDetector[] _spikes = [];
+    private IWindowDetector[] _detectors = [];
     private readonly ShadowScores _shadow = new();
     private readonly Func<long, bool> _chargeTraining; // one delegate, not one per recorded score
     private DateTimeOffset _windowStart;
@@ -209,7 +208,7 @@ public sealed partial class ModelRuntime
         _traces.Clear();
         _symbols.Clear();
         _shadow.Clear();
-        _spikes = [];
+        _detectors = [];
         _trainingCalls = _trainingEvents = 0;
         _trainingFrom = _windowStart;
         Release();
