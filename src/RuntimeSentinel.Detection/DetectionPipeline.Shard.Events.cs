@@ -21,8 +21,9 @@ public sealed partial class DetectionPipeline
             {
                 var inventory = item.Event.Labels[EventLabels.Inventory] is not null;
                 var now = _options.UseEventTime ? EventClock(item.Event.Timestamp, inventory) : _time.GetUtcNow();
-                var existed = _workloads.ContainsKey(item.Key);
-                var state = GetState(item.Key, now);
+                // One lookup per event in the common case (the workload is known).
+                var existed = _workloads.TryGetValue(item.Key, out var state);
+                state ??= GetState(item.Key, now);
                 var baseline = state.Baseline;
                 if (_options.UseEventTime)
                 {
