@@ -173,14 +173,65 @@ public sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions
 {
     public override string Name => "alertmanager";
 
+    // Labels are an alert's identity in Alertmanager. An incident's next version can change some (its severity rises,
+    // its primary alert and so category or technique changes): sent as is, it would be a second alert beside the
+    // first, which would fire on until it expired. So the labels last sent per open incident are remembered (bounded),
+    // and a version with other labels also resolves the previous ones.
+    private const int RememberedIncidents = 10_000;
+    private readonly Dictionary<string, byte[]> _sentLabels = new(StringComparer.Ordinal);
+    private readonly Queue<string> _sentOrder = new();
+    private readonly Lock _gate = new();
+
     public override byte[] Render(Incident incident)
     {
         var i = incident;
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        var labels = Labels(i);
+        var alert = Alert(i, labels, (i.Status == IncidentStatus.Resolved ? DateTimeOffset.UtcNow : DateTimeOffset.UtcNow + alerting.IncidentWindow).UtcDateTime);
+        var previous = Remember(i.Id, labels, i.Status == IncidentStatus.Resolved);
+        if (previous is null || previous.AsSpan().SequenceEqual(labels))
+        {
+            return alert;
+        }
+
+        // One item, two alerts: the HTTP body joins items into one JSON array.
+        return [.. Resolved(i, previous), (byte)',', .. alert];
+    }
+
+    private byte[]? Remember(string id, byte[] labels, bool resolved)
+    {
+        lock (_gate)
+        {
+            _sentLabels.TryGetValue(id, out var previous);
+            if (resolved)
+            {
+                _sentLabels.Remove(id);
+                return previous;
+            }
+
+            if (previous is null)
+            {
+                if (_sentLabels.Count >= RememberedIncidents)
+                {
+                    while (_sentOrder.TryDequeue(out var oldest) && !_sentLabels.Remove(oldest))
+                    {
+                        // Already resolved and forgotten: keep looking for one still remembered.
+                    }
+                }
+
+                _sentOrder.Enqueue(id);
+            }
+
+            _sentLabels[id] = labels;
+            return previous;
+        }
+    }
+
+    private static byte[] Labels(Incident i)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteStartObject("labels");
             w.WriteString("alertname", "RuntimeSentinel" + Pascal(i.Category));
             w.WriteString("severity", i.Severity.ToWire());
             w.WriteString("category", i.Category);
@@ -195,6 +246,36 @@ public sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions
             }
 
             w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The previous labels of an incident, resolved now (superseded by its new version's labels).</summary>
+    private static byte[] Resolved(Incident i, byte[] labels)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(labels.Length + 128);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("labels");
+            w.WriteRawValue(labels, skipInputValidation: true);
+            w.WriteString("startsAt", i.FirstSeen.UtcDateTime);
+            w.WriteString("endsAt", DateTimeOffset.UtcNow.UtcDateTime);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private byte[] Alert(Incident i, byte[] labels, DateTime endsAt)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("labels");
+            w.WriteRawValue(labels, skipInputValidation: true);
             w.WriteStartObject("annotations");
             w.WriteString("summary", i.Primary.Summary);
             w.WriteString("description", $"{i.Count} alert(s) [{string.Join(", ", i.Categories)}] on pods {string.Join(", ", i.Pods)}; score {i.Primary.Score:0.00} over threshold {i.Primary.Threshold:0.00}. {i.Primary.Explanation.Reason}.{(i.Note is null ? "" : " " + i.Note)}");
@@ -215,7 +296,7 @@ public sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions
             w.WriteString("startsAt", i.FirstSeen.UtcDateTime);
 
             // Firing until the incident window ends; Alertmanager resolves it then unless it is re-sent.
-            w.WriteString("endsAt", (i.Status == IncidentStatus.Resolved ? DateTimeOffset.UtcNow : DateTimeOffset.UtcNow + alerting.IncidentWindow).UtcDateTime);
+            w.WriteString("endsAt", endsAt);
             w.WriteEndObject();
         }
 
