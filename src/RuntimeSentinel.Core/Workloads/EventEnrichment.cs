@@ -12,8 +12,6 @@ public sealed class EventEnrichment(string cluster, NetworkOptions network)
     private readonly WorkloadResolver _workloads = new(cluster);
     private readonly PeerResolver _peers = new(network);
 
-    public PeerResolver Peers => _peers;
-
     /// <summary>The event, ready for detection: its workload key and, for network events, its peer's identity.</summary>
     public IngestItem Enrich(in RuntimeEvent e, IOffsetCompletion? completion, long offset, long enqueuedTimestamp)
     {

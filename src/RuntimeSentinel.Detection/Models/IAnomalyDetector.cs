@@ -57,8 +57,6 @@ public sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindowDe
 
     public string Name { get; } = WorkloadModel.SpikePrefix + feature;
 
-    public SpikeDetector Spike => spike;
-
     /// <summary>Its histories: recent values and, with a season, every slot's (doubles).</summary>
     public long MemoryBytes => 8L * (120 + (spike.SeasonBuckets * 12)) + 256;
 
