@@ -27,7 +27,7 @@ public class ModelBenchmarks
         var traces = Enumerable.Range(0, 20)
             .Select(_ => ((string?)Samples.ExecEvent.Process.Exe, Enumerable.Range(0, 600).Select(i => (i + rng.Next(2)) % Calls.Length).ToArray()))
             .ToList();
-        var model = ModelTrainer.Build("bench", "v1", "bench", options, 1, windows, traces, Calls, _now.AddHours(-1), _now, 10_000)
+        var model = ModelTrainer.Build("bench", "v1", "bench", options, 1, new TrainingSet(windows, traces, Calls, _now.AddHours(-1), _now, 10_000))
             ?? throw new InvalidOperationException("no model");
         _runtime = new ModelRuntime("bench", options, 1);
         _runtime.Swap(model);

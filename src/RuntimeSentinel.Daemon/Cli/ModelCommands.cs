@@ -205,7 +205,7 @@ internal static class ModelCommands
             var model = WorkloadModel.Load(m.Path);
             var bytes = model.EstimatedBytes + ModelRuntime.LiveBaseBytes;
             var sequences = model.Sequences?.EstimatedBytes ?? 0;
-            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  in service: about {bytes / 1024.0:0} KiB of the model memory budget ({sequences / 1024.0:0} KiB of it sequence tables), plus {ModelRuntime.StreamBytes(c.SequenceOrder, c.SequenceWindow)} bytes per process it scores")).ConfigureAwait(false);
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  in service: about {bytes / 1024.0:0} KiB of the model memory budget ({sequences / 1024.0:0} KiB of it sequence tables), plus {SequenceStreams.StreamBytes(c.SequenceOrder, c.SequenceWindow)} bytes per process it scores")).ConfigureAwait(false);
         }
 
         return 0;

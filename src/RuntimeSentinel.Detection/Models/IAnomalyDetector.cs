@@ -5,7 +5,8 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>
 /// A model detector in service for one workload. <see cref="Name"/> is how cards, thresholds, verdicts
 /// (<c>scope: detector</c>) and alerts name it; <see cref="MemoryBytes"/> is what it holds, charged to the node's
-/// model budget. Training is <see cref="ModelTrainer"/>'s (PCA, sequences) or online (<see cref="IWindowDetector.Learn"/>).
+/// model budget. Training is <see cref="ModelTrainer"/>'s (PCA, sequences) or online (<see cref="IWindowDetector.Learn"/>);
+/// the trained artefacts (<see cref="PcaDetector"/>, <see cref="SequenceModel"/>) are served through these contracts.
 /// </summary>
 public interface IAnomalyDetector
 {
@@ -26,6 +27,29 @@ public interface IWindowDetector : IAnomalyDetector
 
     /// <summary>Learns from the window after it was scored, where the detector learns online (an alerting window teaches only up to the threshold).</summary>
     void Learn(ReadOnlySpan<float> window, long bucket, double score, double threshold);
+}
+
+/// <summary>
+/// A detector of item streams scored as they grow (the syscall sequence model: one stream per process). It keeps each
+/// stream's recent items itself, bounded and charged to the node's model budget (<see cref="IAnomalyDetector.MemoryBytes"/>).
+/// </summary>
+public interface IStreamDetector : IAnomalyDetector
+{
+    /// <summary>Adds an item to a stream; the stream's score once it holds enough items, NaN before (or when it cannot be kept).</summary>
+    /// <param name="source">What produces the stream (an executable), for detectors with a model per source.</param>
+    double Push(int stream, string? source, string item);
+
+    /// <summary>True when the score opens an anomalous stretch of the stream (over the threshold after being normal): one alert per stretch.</summary>
+    bool Opens(int stream, double score, double threshold);
+
+    /// <summary>The stream's least likely recent items, beside the <paramref name="typical"/> score of held-back normal data.</summary>
+    IReadOnlyList<FeatureContribution> Explain(int stream, int top, double typical);
+
+    /// <summary>The stream ended (the process exited): its memory goes back.</summary>
+    void End(int stream);
+
+    /// <summary>Drops every stream and gives their memory back.</summary>
+    void Clear();
 }
 
 /// <summary>The behaviour model: a PCA residual of the whole window vector.</summary>
@@ -56,6 +80,10 @@ public sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindowDe
     private readonly int _index = BehaviourSchema.Index(feature);
 
     public string Name { get; } = WorkloadModel.SpikePrefix + feature;
+
+    /// <summary>An empty series' detector as configured: 120 recent windows and, with a season, 12 per slot of 24.</summary>
+    public static SpikeDetector NewDetector(ModelOptions o, double minScale) =>
+        new(history: 120, seasonBuckets: o.SeasonPeriod > TimeSpan.Zero ? 24 : 0, perBucket: 12, minScale: minScale);
 
     /// <summary>Its histories: recent values and, with a season, every slot's (doubles).</summary>
     public long MemoryBytes => 8L * (120 + (spike.SeasonBuckets * 12)) + 256;

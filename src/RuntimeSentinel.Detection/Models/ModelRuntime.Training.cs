@@ -12,14 +12,12 @@ public sealed partial class ModelRuntime
         WorkloadModel? model;
         try
         {
-            model = ModelTrainer.Build(
-                _workload, version, source, _o, _target, _windows, _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
-                _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents, known);
+            model = ModelTrainer.Build(_workload, version, source, _o, _target, _training.Snapshot(now), known);
         }
         finally
         {
             // Released before the model reserves its own memory: the two are never both needed.
-            DiscardTraining();
+            _training.Discard();
         }
 
         if (model is not null)
@@ -36,21 +34,15 @@ public sealed partial class ModelRuntime
     /// </summary>
     public TrainingJob TakeTraining(DateTimeOffset now, string version, string source, KnownItems? known = null)
     {
-        var job = new TrainingJob(
-            this, Generation, version, source, [.. _windows], _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(),
-            _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), _trainingFrom, now, _trainingEvents, known, _trainingReserved);
-        _trainingReserved = _trainingUsed = 0; // the job's now
-        DiscardTraining();
-        return job;
+        var (set, reserved) = _training.Take(now);
+        return new TrainingJob(this, Generation, version, source, set, known, reserved);
     }
 
     /// <summary>Bumped when what was learned is thrown away (relearning): a job trained on the old data is not installed.</summary>
     public long Generation { get; private set; }
 
     /// <summary>A training run on data taken from a runtime; <see cref="Build"/> may run on any thread.</summary>
-    public sealed class TrainingJob(
-        ModelRuntime owner, long generation, string version, string source, List<(float[] Vector, DateTimeOffset End)> windows,
-        List<(string? Exe, int[] Calls)> traces, List<string> symbols, DateTimeOffset from, DateTimeOffset to, long events, KnownItems? known, long reserved) : IDisposable
+    public sealed class TrainingJob(ModelRuntime owner, long generation, string version, string source, TrainingSet set, KnownItems? known, long reserved) : IDisposable
     {
         private long _reserved = reserved;
 
@@ -59,62 +51,14 @@ public sealed partial class ModelRuntime
         /// <summary>True while the runtime it came from has not relearned since: the model still fits what it learned.</summary>
         public bool StillCurrent => owner.Generation == generation;
 
-        public WorkloadModel? Build() =>
-            ModelTrainer.Build(owner._workload, version, source, owner._o, owner._target, windows, traces, symbols, from, to, events, known);
+        public WorkloadModel? Build() => ModelTrainer.Build(owner._workload, version, source, owner._o, owner._target, set, known);
 
         /// <summary>Gives the training data's memory back to the node's budget (once).</summary>
         public void Dispose() => owner._budget.Release(Interlocked.Exchange(ref _reserved, 0));
     }
 
     /// <summary>Releases learning data without training (a promoted model is in service).</summary>
-    public void DiscardTraining()
-    {
-        _windows.Clear();
-        _windows.TrimExcess();
-        _traces.Clear();
-        _traces.TrimExcess();
-        _trainingCalls = 0;
-        ReleaseTraining();
-    }
-
-    private void ReleaseTraining()
-    {
-        _budget.Release(_trainingReserved);
-        _trainingReserved = _trainingUsed = 0;
-    }
-
-    /// <summary>Charges learning data to the budget, a chunk at a time; false (counted) when the budget is spent.</summary>
-    private bool ChargeTraining(long bytes)
-    {
-        if (_trainingUsed + bytes > _trainingReserved)
-        {
-            var chunk = Math.Max(Chunk, bytes);
-            if (!_budget.TryReserve(chunk))
-            {
-                _budget.Refused(MemoryRefusal.Training);
-                return false;
-            }
-
-            _trainingReserved += chunk;
-        }
-
-        _trainingUsed += bytes;
-        return true;
-    }
-
-    private void ReleaseStream(ProcessStream stream)
-    {
-        _budget.Release(stream.Bytes);
-        _streamsReserved -= stream.Bytes;
-    }
-
-    private void ClearStreams()
-    {
-        _processes.Clear();
-        _processOrder.Clear();
-        _budget.Release(_streamsReserved);
-        _streamsReserved = 0;
-    }
+    public void DiscardTraining() => _training.Discard();
 
     /// <summary>
     /// Puts a model in service between two events (the shard thread calls this); process streams start again. When the
@@ -149,7 +93,8 @@ public sealed partial class ModelRuntime
         Model = null;
         Promoted = false;
         _detectors = [];
-        ClearStreams();
+        _sequences?.Clear();
+        _sequences = null;
         return false;
     }
 
@@ -177,7 +122,8 @@ public sealed partial class ModelRuntime
         _detectors = [.. behaviour, .. BehaviourSchema.Series.Select(s => new SpikeSeries(s.Feature, Seeded(s.Feature, s.MinScale, model.Card)))];
 
         // Streams start again under the new model (its order and window may differ from the old one's).
-        ClearStreams();
+        _sequences?.Clear();
+        _sequences = model.Sequences is { } seq ? new SequenceStreams(seq, _o, _budget) : null;
         _shadow.Clear();
     }
 
@@ -199,13 +145,13 @@ public sealed partial class ModelRuntime
         }
 
         _shadow.Clear();
-        ReleaseTraining();
+        _training.Release();
         return moved;
     }
 
     private SpikeDetector Seeded(string feature, double minScale, ModelCard card)
     {
-        var d = NewSpike(minScale);
+        var d = SpikeSeries.NewDetector(_o, minScale);
         if (card.SpikeHistory.TryGetValue(feature, out var history))
         {
             foreach (var (v, i) in history.Select((v, i) => (v, i)))
@@ -216,16 +162,6 @@ public sealed partial class ModelRuntime
 
         return d;
     }
-
-    internal SpikeDetector NewSpike(double minScale)
-    {
-        var buckets = _o.SeasonPeriod > TimeSpan.Zero ? 24 : 0;
-        return new SpikeDetector(history: 120, seasonBuckets: buckets, perBucket: 12, minScale: minScale);
-    }
-
-    /// <summary>Season slot of a window end: one of 24 slots of the season period.</summary>
-    internal long Bucket(DateTimeOffset end) =>
-        _o.SeasonPeriod > TimeSpan.Zero ? (long)(end.ToUnixTimeMilliseconds() % (long)_o.SeasonPeriod.TotalMilliseconds / (_o.SeasonPeriod.TotalMilliseconds / 24)) : 0;
 
     /// <summary>A detector this many times over its threshold alerts without waiting for confirmation.</summary>
     public const double ConfirmBypassRatio = 2.0;

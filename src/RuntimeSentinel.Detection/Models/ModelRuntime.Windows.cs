@@ -13,18 +13,7 @@ public sealed partial class ModelRuntime
         _window.Close(_vector, ref _lastCpu, ref _lastMemory);
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
-            if (_windows.Count >= MaxTrainingWindows)
-            {
-                // Bounded (≈ 1.8 MB): a very long learning period keeps its later half (the more representative part).
-                _trainingUsed -= _windows.Count / 2 * WindowBytes;
-                _windows.RemoveRange(0, _windows.Count / 2);
-            }
-
-            if (ChargeTraining(WindowBytes))
-            {
-                _windows.Add(((float[])_vector.Clone(), end));
-            }
-
+            _training.AddWindow(_vector, end);
             return;
         }
 
@@ -38,7 +27,7 @@ public sealed partial class ModelRuntime
         _maxSequenceRatio = 0;
         var scores = new List<DetectorScore>(2);
         var contributions = new List<FeatureContribution>();
-        var bucket = Bucket(end);
+        var bucket = WindowSchedule.Bucket(_o, end);
         foreach (var d in _detectors)
         {
             var s = d.Score(_vector, bucket);
@@ -136,7 +125,7 @@ public sealed partial class ModelRuntime
             return;
         }
 
-        if (_shadow.Record(detector, score, threshold, _chargeTraining))
+        if (_shadow.Record(detector, score, threshold, _chargeShadow))
         {
             ShadowExceedances++;
         }

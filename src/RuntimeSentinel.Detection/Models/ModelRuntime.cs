@@ -22,50 +22,37 @@ public sealed record ModelFinding(
 }
 
 /// <summary>
-/// The model side of one workload, owned by its detection shard: cuts events into behaviour windows, keeps each
-/// process's syscall stream, collects training data while the workload learns, trains and calibrates the models
-/// when learning ends, and scores afterwards (in shadow without alerting, then active). Every structure is bounded.
+/// The model side of one workload, owned by its detection shard. It puts together the parts that each do one thing:
+/// <see cref="WindowSchedule"/> and <see cref="BehaviourWindow"/> cut events into behaviour windows,
+/// <see cref="TrainingData"/> collects while the workload learns, the detectors in service score afterwards
+/// (<see cref="IWindowDetector"/>s on each closed window, the <see cref="IStreamDetector"/> on each process's syscalls),
+/// <see cref="ShadowScores"/> records them while a new model is in shadow (not alerting) and
+/// <see cref="ThresholdsInForce"/> applies analysts' verdicts. Every structure is bounded and charged to the node's budget.
 /// </summary>
 public sealed partial class ModelRuntime
 {
-    /// <summary>Behaviour windows kept for training: 20,000 × 22 features × 4 bytes, at most about 1.8 MB.</summary>
-    public const int MaxTrainingWindows = 20_000;
-
-    // Memory estimates charged to the budget (array headers, list slack and dictionary entries included).
-    private const long WindowBytes = 24 + (4 * 22) + 24; // float[22] + list slot with its end time
-    private const long CallBytes = 8;                    // an int in a List<int> that may have doubled
-    private const long TraceBytes = 128;                 // a new process's list and dictionary entry
-    private const long SymbolBytes = 96;                 // an interned syscall name's dictionary entry
-    public const long LiveBaseBytes = 32 * 1024;         // spike detectors' histories (6 × 408 doubles) and the open window
-    private const long Chunk = 64 * 1024;
+    /// <summary>Spike detectors' histories (6 × 408 doubles) and the open window, charged with each model in service.</summary>
+    public const long LiveBaseBytes = 32 * 1024;
 
     private readonly string _workload;
     private readonly ModelOptions _o;
     private readonly double _target;
+    private readonly WindowSchedule _schedule = new();
     private readonly BehaviourWindow _window = new();
     private readonly float[] _vector = new float[BehaviourSchema.Features.Length];
-    private readonly Dictionary<int, ProcessStream> _processes = new();
-    private readonly Queue<int> _processOrder = new();
-
-    // Training data, collected while learning.
-    private readonly List<(float[] Vector, DateTimeOffset End)> _windows = [];
-    private readonly Dictionary<int, (string? Exe, List<int> Calls)> _traces = new();
-    private readonly Dictionary<string, int> _symbols = new(StringComparer.Ordinal);
-    private long _trainingCalls;
-    private long _trainingEvents;
-    private DateTimeOffset _trainingFrom;
+    private readonly TrainingData _training;
 
     // Live scoring state.
     private IWindowDetector[] _detectors = [];
+    private IStreamDetector? _sequences;
     private readonly ShadowScores _shadow = new();
-    private readonly Func<long, bool> _chargeTraining; // one delegate, not one per recorded score
-    private DateTimeOffset _windowStart;
+    private readonly Func<long, bool> _chargeShadow; // one delegate, not one per recorded score
     private double _lastCpu, _lastMemory;
 
-    // Bytes reserved from the node's budget: training data (released when training ends) and what serves (model,
-    // spike histories, process streams; released when the workload is reset or evicted).
+    // Bytes reserved from the node's budget for the model in service (the training data and the process streams
+    // hold their own reservations).
     private readonly ModelMemoryBudget _budget;
-    private long _trainingReserved, _trainingUsed, _modelReserved, _streamsReserved;
+    private long _modelReserved;
 
     public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget = null)
     {
@@ -73,8 +60,9 @@ public sealed partial class ModelRuntime
         _o = options;
         _target = targetAlertsPerDay;
         _budget = budget ?? ModelMemoryBudget.Unlimited();
+        _training = new TrainingData(options, _budget);
         _thresholds = new ThresholdsInForce(options.MaxThresholdRaise);
-        _chargeTraining = ChargeTraining;
+        _chargeShadow = _training.Charge;
     }
 
     /// <summary>A detector's threshold after an analyst's verdict: this far above the score they marked as fine.</summary>
@@ -88,14 +76,11 @@ public sealed partial class ModelRuntime
     /// <summary>The threshold in force: the model's calibrated one, or an analyst's raised one if higher.</summary>
     public double ThresholdOf(string detector) => _thresholds.Of(detector, Model);
 
-    /// <summary>Memory of one process's syscall stream: three arrays (history, calls, surprise) and the object, with headers.</summary>
-    public static long StreamBytes(int order, int window) => 160 + (window * 12L) + (Math.Max(1, order - 1) * 4L);
-
     /// <summary>What the memory budget cut from the last model put in service (null: it fits whole).</summary>
     public MemoryRefusal? LastFit { get; private set; }
 
     /// <summary>Bytes this workload holds reserved from the budget.</summary>
-    public long ReservedBytes => _trainingReserved + _modelReserved + _streamsReserved;
+    public long ReservedBytes => _training.ReservedBytes + _modelReserved + (_sequences?.MemoryBytes ?? 0);
 
     public WorkloadModel? Model { get; private set; }
 
@@ -124,46 +109,29 @@ public sealed partial class ModelRuntime
     /// <summary>Observes one event. <paramref name="known"/>: the baseline already knew its main item (read before it learns the event).</summary>
     public void Observe(in RuntimeEvent e, bool known, BaselinePhase phase, DateTimeOffset now, List<ModelFinding> findings)
     {
-        if (_windowStart == default)
+        if (!_schedule.Started)
         {
-            _windowStart = now;
-            _trainingFrom = now;
+            _training.Restart(now);
         }
 
-        var window = Window;
-        if (now - _windowStart >= window)
+        if (_schedule.Advance(now, Window) is { } end)
         {
-            CloseWindow(_windowStart + window, phase, findings);
-
-            // Idle gaps are not replayed window by window: the next window starts at the current one.
-            var steps = (long)((now - _windowStart) / window);
-            _windowStart += window * steps;
+            CloseWindow(end, phase, findings);
         }
 
         _window.Add(e, known);
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
-            _trainingEvents++;
+            _training.CountEvent();
         }
 
         if (e.Kind == EventKind.Syscall && e.SyscallName is { } name)
         {
             OnSyscall(e.Process.Pid, e.Process.Exe, name, phase, findings);
         }
-        else if (e.Kind == EventKind.ProcessExit && _processes.Remove(e.Process.Pid, out var exited))
+        else if (e.Kind == EventKind.ProcessExit)
         {
-            ReleaseStream(exited);
-            if (_processOrder.Count > 2 * Math.Max(_processes.Count, 64))
-            {
-                // Exited processes stay queued until their turn; without this a workload of short-lived processes
-                // would grow the queue by one entry per process for ever.
-                var alive = _processOrder.Where(_processes.ContainsKey).ToList();
-                _processOrder.Clear();
-                foreach (var pid in alive)
-                {
-                    _processOrder.Enqueue(pid);
-                }
-            }
+            _sequences?.End(e.Process.Pid);
         }
     }
 
@@ -204,21 +172,18 @@ public sealed partial class ModelRuntime
         Generation++;
         Model = null;
         Promoted = false;
-        _windows.Clear();
-        _traces.Clear();
-        _symbols.Clear();
         _shadow.Clear();
         _detectors = [];
-        _trainingCalls = _trainingEvents = 0;
-        _trainingFrom = _windowStart;
         Release();
+        _sequences = null;
+        _training.Restart(_schedule.Start);
     }
 
     /// <summary>Gives back every byte reserved from the budget (the workload is evicted, or relearns from nothing).</summary>
     public void Release()
     {
-        ReleaseTraining();
-        ClearStreams();
+        _training.Discard();
+        _sequences?.Clear();
         _budget.Release(_modelReserved);
         _modelReserved = 0;
     }

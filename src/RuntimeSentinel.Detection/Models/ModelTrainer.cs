@@ -18,15 +18,11 @@ public static class ModelTrainer
         string source,
         ModelOptions o,
         double targetAlertsPerDay,
-        IReadOnlyList<(float[] Vector, DateTimeOffset End)> windows,
-        IReadOnlyList<(string? Exe, int[] Calls)> traces,
-        IReadOnlyList<string> symbols,
-        DateTimeOffset from,
-        DateTimeOffset to,
-        long events,
+        TrainingSet set,
         KnownItems? known = null,
         Action<string>? progress = null)
     {
+        var (windows, traces, symbols, from, to, events) = (set.Windows, set.Traces, set.Symbols, set.From, set.To, set.Events);
         var thresholds = new Dictionary<string, double>(StringComparer.Ordinal);
         var evaluation = new Dictionary<string, HeldBackFigures>(StringComparer.Ordinal);
         var windowsPerDay = TimeSpan.FromDays(1) / o.Window;
@@ -64,22 +60,21 @@ public static class ModelTrainer
         if (usable.Count >= Calibration.MinScores + 5)
         {
             progress?.Invoke($"spikes: {BehaviourSchema.Series.Length} series over {usable.Count} windows");
-            var runtime = new ModelRuntime(workload, o, targetAlertsPerDay);
             for (var k = 0; k < BehaviourSchema.Series.Length; k++)
             {
                 var (feature, minScale) = BehaviourSchema.Series[k];
                 var i = BehaviourSchema.Index(feature);
-                var d = runtime.NewSpike(minScale);
+                var d = SpikeSeries.NewDetector(o, minScale);
                 var zs = new List<double>();
                 foreach (var w in usable)
                 {
-                    var z = d.Score(w.Vector[i], runtime.Bucket(w.End), out _);
+                    var z = d.Score(w.Vector[i], WindowSchedule.Bucket(o, w.End), out _);
                     if (!double.IsNaN(z))
                     {
                         zs.Add(z);
                     }
 
-                    d.Update(w.Vector[i], runtime.Bucket(w.End));
+                    d.Update(w.Vector[i], WindowSchedule.Bucket(o, w.End));
                 }
 
                 if (zs.Count >= Calibration.MinScores)

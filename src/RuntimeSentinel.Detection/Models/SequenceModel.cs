@@ -6,12 +6,8 @@ namespace RuntimeSentinel.Detection.Models;
 /// The syscall-sequence model of one workload: an n-gram model per executable that made enough calls while learning,
 /// and one for the whole workload used for the rest. Syscall names map to small ids in a table stored with the model.
 /// </summary>
-public sealed class SequenceModel : IAnomalyDetector
+public sealed class SequenceModel
 {
-    public string Name => WorkloadModel.SequenceDetector;
-
-    public long MemoryBytes => EstimatedBytes;
-
     /// <summary>Calls an executable needs in training to get a model of its own.</summary>
     public const int MinCallsPerExecutable = 500;
 

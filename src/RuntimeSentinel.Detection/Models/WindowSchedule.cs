@@ -1,0 +1,38 @@
+namespace RuntimeSentinel.Detection.Models;
+
+/// <summary>
+/// Cuts one workload's event time into behaviour windows: the first event starts the clock, an event at or past the
+/// open window's end closes it. Idle gaps are not replayed window by window: the next window starts at the current one.
+/// </summary>
+public sealed class WindowSchedule
+{
+    private DateTimeOffset _start;
+
+    public bool Started => _start != default;
+
+    /// <summary>Starts the clock at the first event; returns the end of the window this event closes, if it closes one.</summary>
+    public DateTimeOffset? Advance(DateTimeOffset now, TimeSpan window)
+    {
+        if (_start == default)
+        {
+            _start = now;
+            return null;
+        }
+
+        if (now - _start < window)
+        {
+            return null;
+        }
+
+        var end = _start + window;
+        _start += window * (long)((now - _start) / window);
+        return end;
+    }
+
+    /// <summary>Where the open window started (collection restarts there after a relearn).</summary>
+    public DateTimeOffset Start => _start;
+
+    /// <summary>Season slot of a window end: one of 24 slots of <see cref="ModelOptions.SeasonPeriod"/> (0 without a season).</summary>
+    public static long Bucket(ModelOptions o, DateTimeOffset end) =>
+        o.SeasonPeriod > TimeSpan.Zero ? (long)(end.ToUnixTimeMilliseconds() % (long)o.SeasonPeriod.TotalMilliseconds / (o.SeasonPeriod.TotalMilliseconds / 24)) : 0;
+}
