@@ -74,7 +74,7 @@ public static class AlertingServiceCollectionExtensions
 }
 
 /// <summary>Reports every invalid alerting setting at once.</summary>
-public sealed class AlertingOptionsValidator : IValidateOptions<AlertingOptions>
+internal sealed class AlertingOptionsValidator : IValidateOptions<AlertingOptions>
 {
     public ValidateOptionsResult Validate(string? name, AlertingOptions o)
     {

@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Alerting;
 /// or token; alerts go to chat, ticketing and SIEMs). Patterns run with <see cref="RegexOptions.NonBacktracking"/>,
 /// so argument strings an attacker chose cannot make them slow.
 /// </summary>
-public sealed class ArgumentRedactor
+internal sealed class ArgumentRedactor
 {
     public const string Mask = "[REDACTED]";
 

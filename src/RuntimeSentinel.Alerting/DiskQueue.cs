@@ -5,7 +5,7 @@ namespace RuntimeSentinel.Alerting;
 /// name and renamed, so a crash never leaves a half batch. Survives restarts; when over its byte bound, the oldest
 /// batches are dropped (and counted by the caller).
 /// </summary>
-public sealed class DiskQueue
+internal sealed class DiskQueue
 {
     private readonly string _dir;
     private readonly long _maxBytes;

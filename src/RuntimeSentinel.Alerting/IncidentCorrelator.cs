@@ -13,7 +13,7 @@ namespace RuntimeSentinel.Alerting;
 /// Incidents are first emitted after <c>IncidentGroupWait</c>, re-emitted with new alerts at most every
 /// <c>IncidentGroupInterval</c>, and closed after <c>IncidentWindow</c> without new alerts.
 /// </summary>
-public sealed class IncidentCorrelator(AlertingOptions options)
+internal sealed class IncidentCorrelator(AlertingOptions options)
 {
     private readonly Dictionary<string, State> _byFingerprint = new(StringComparer.Ordinal);
     private readonly Dictionary<(WorkloadKey, int), State> _byProcess = new();

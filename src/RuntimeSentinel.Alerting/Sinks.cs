@@ -7,7 +7,7 @@ using RuntimeSentinel.Core.Alerts;
 namespace RuntimeSentinel.Alerting;
 
 /// <summary>One human-readable line per incident on standard output, for <c>kubectl logs</c> and the demo.</summary>
-public sealed class ConsoleAlertSink(TextWriter? output = null) : IAlertSink
+internal sealed class ConsoleAlertSink(TextWriter? output = null) : IAlertSink
 {
     private readonly TextWriter _out = output ?? Console.Out;
 
@@ -37,7 +37,7 @@ public sealed class ConsoleAlertSink(TextWriter? output = null) : IAlertSink
 }
 
 /// <summary>Appends incidents as JSON lines (schema sentinel.alert/v2) to a file; flushed after every batch.</summary>
-public sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate = null) : IAlertSink
+internal sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate = null) : IAlertSink
 {
     public string FilePath { get; } = path;
 
@@ -68,7 +68,7 @@ public sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate 
 /// A client per delivery (from <c>IHttpClientFactory</c> in the daemon): the factory recycles handlers, so a receiver
 /// whose address changes (a rolled-out Alertmanager Service) is found again without a restart.
 /// </param>
-public abstract class HttpAlertSink(Func<HttpClient> http) : IAlertSink
+internal abstract class HttpAlertSink(Func<HttpClient> http) : IAlertSink
 {
     protected HttpClient Http => http();
 
@@ -122,7 +122,7 @@ public abstract class HttpAlertSink(Func<HttpClient> http) : IAlertSink
 /// seconds&gt;</c> and <c>X-Sentinel-Signature: sha256=&lt;hex HMAC-SHA256(secret, timestamp + "." + body)&gt;</c> let
 /// the receiver verify origin and integrity and refuse replays (a signed body re-sent later carries an old timestamp).
 /// </summary>
-public sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider? time = null) : HttpAlertSink(http)
+internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider? time = null) : HttpAlertSink(http)
 {
     public const string SignatureHeader = "X-Sentinel-Signature";
     public const string TimestampHeader = "X-Sentinel-Timestamp";
@@ -169,7 +169,7 @@ public sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions optio
 /// Prometheus Alertmanager, API v2 (<c>POST /api/v2/alerts</c>). Labels identify the incident (Alertmanager groups
 /// and de-duplicates on them; re-sends of an open incident refresh the same alert); annotations carry the text.
 /// </summary>
-public sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting) : HttpAlertSink(http)
+internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting) : HttpAlertSink(http)
 {
     public override string Name => "alertmanager";
 
@@ -316,7 +316,7 @@ public sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions
 /// <c>&lt;</c>, <c>&gt;</c>), so it cannot become a link, a mention or markup. The URL is a secret: give
 /// <c>Alerting:Slack:UrlFile</c>.
 /// </summary>
-public sealed class SlackAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate) : HttpAlertSink(http)
+internal sealed class SlackAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate) : HttpAlertSink(http)
 {
     private readonly string _url = options.ResolveUrl();
 

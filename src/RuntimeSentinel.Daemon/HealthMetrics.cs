@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Daemon;
 /// otherwise), <c>sentinel_stage_degraded{stage}</c> and <c>sentinel_stage_item_failures_total{stage}</c>. Stage
 /// names are a fixed set (ingest, detect-shard-N, alert-dispatcher, sink-NAME, feedback, model-watcher).
 /// </summary>
-public sealed class HealthMetrics
+internal sealed class HealthMetrics
 {
     private readonly Gauge _up;
     private readonly Gauge _degraded;

@@ -293,7 +293,7 @@ public sealed record WorkloadSnapshot(
 }
 
 /// <summary>Alerts per minute over the last 24 hours, in a fixed ring (thread-safe, no allocation per alert).</summary>
-public sealed class AlertRate
+internal sealed class AlertRate
 {
     private readonly long[] _minutes = new long[1440];
     private readonly long[] _stamps = new long[1440];

@@ -48,7 +48,7 @@ public static class DetectionServiceCollectionExtensions
 }
 
 /// <summary>Reports every invalid detection setting at once, so one start-up shows all that needs fixing.</summary>
-public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOptions>
+internal sealed class DetectionOptionsValidator : IValidateOptions<DetectionOptions>
 {
     public ValidateOptionsResult Validate(string? name, DetectionOptions o)
     {

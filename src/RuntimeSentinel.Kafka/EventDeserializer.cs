@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Kafka;
 /// The result of decoding one message: the event; or why it was ignored; or the reason it was rejected together
 /// with a copy of the original bytes for the dead-letter topic (bytes are copied only on rejection).
 /// </summary>
-public readonly struct DecodedMessage
+internal readonly struct DecodedMessage
 {
     private DecodedMessage(DecodeStatus status, in RuntimeEvent evt, DecodeError error, string? note, DeadLetterPayload? raw, int size)
     {
@@ -48,7 +48,7 @@ public readonly struct DecodedMessage
 /// configured for the message's topic. One instance per consumer: decoders keep intern caches and are not
 /// thread-safe, and the consumer calls this from its own thread.
 /// </summary>
-public sealed class EventDeserializer(Func<string, string> formatOfTopic, int deadLetterMaxBytes = KafkaOptions.DefaultDeadLetterMaxBytes) : IDeserializer<DecodedMessage>
+internal sealed class EventDeserializer(Func<string, string> formatOfTopic, int deadLetterMaxBytes = KafkaOptions.DefaultDeadLetterMaxBytes) : IDeserializer<DecodedMessage>
 {
     private readonly Dictionary<string, IEventFormat> _formats = new(StringComparer.Ordinal);
 

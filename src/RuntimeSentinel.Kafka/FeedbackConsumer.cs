@@ -22,7 +22,7 @@ namespace RuntimeSentinel.Kafka;
 /// is audited: logged, counted, produced to <c>Kafka:FeedbackAuditTopic</c> and appended to
 /// <c>Kafka:FeedbackAuditFile</c>, with who signed, when, why and the result. No message can stop this loop.
 /// </summary>
-public sealed partial class FeedbackConsumer : BackgroundService
+internal sealed partial class FeedbackConsumer : BackgroundService
 {
     private readonly KafkaConnection _connection;
     private readonly KafkaOptions _options;

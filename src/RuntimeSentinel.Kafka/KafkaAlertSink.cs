@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Kafka;
 /// Publishes incidents (JSON, schema sentinel.alert/v2) to the alerts topic, keyed by workload so one workload's
 /// incidents stay ordered. Rendered items are <c>key\n json</c>; the delivery pipeline stores them as they are.
 /// </summary>
-public sealed class KafkaAlertSink(KafkaProducer producer, IOptions<KafkaOptions> options, KafkaMetrics metrics, IConfiguration configuration) : IAlertSink
+internal sealed class KafkaAlertSink(KafkaProducer producer, IOptions<KafkaOptions> options, KafkaMetrics metrics, IConfiguration configuration) : IAlertSink
 {
     private readonly string _topic = options.Value.AlertsTopic ?? throw new InvalidOperationException("Kafka:AlertsTopic is not set");
     private readonly string? _runbook = configuration["Alerting:RunbookUrlTemplate"];

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>Lists every Kafka configuration error at start-up (cross-field rules included).</summary>
-public sealed class KafkaOptionsValidator(Func<string, string?>? environment = null) : IValidateOptions<KafkaOptions>
+internal sealed class KafkaOptionsValidator(Func<string, string?>? environment = null) : IValidateOptions<KafkaOptions>
 {
     private readonly Func<string, string?> _environment = environment ?? Environment.GetEnvironmentVariable;
 

@@ -13,7 +13,7 @@ namespace RuntimeSentinel.Kafka;
 /// checkpoint), written off the shard threads by one writer (the newest checkpoint per workload wins), bounded by
 /// <c>Kafka:StateDirectoryMaxMiB</c>. Read at start-up before the topic; files are input like any other.
 /// </summary>
-public sealed partial class KafkaStateStore
+internal sealed partial class KafkaStateStore
 {
     private readonly ConcurrentDictionary<string, byte[]> _unwritten = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _fileSizes = new(StringComparer.Ordinal);

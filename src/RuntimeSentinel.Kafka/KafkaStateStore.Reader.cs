@@ -6,7 +6,7 @@ using RuntimeSentinel.Core.Workloads;
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>The reader thread: tails the state topic into the table, newest checkpoint per workload.</summary>
-public sealed partial class KafkaStateStore
+internal sealed partial class KafkaStateStore
 {
     private void Run()
     {

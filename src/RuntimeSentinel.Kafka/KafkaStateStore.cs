@@ -16,7 +16,7 @@ namespace RuntimeSentinel.Kafka;
 /// what its previous owner checkpointed on revoke. Records are input like any other: unreadable ones are ignored and
 /// counted, and the table is bounded by <c>Kafka:StateTableMaxMiB</c>.
 /// </summary>
-public sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
+internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 {
     private readonly KafkaOptions _options;
     private readonly KafkaConnection _connection;

@@ -4,7 +4,7 @@ using RuntimeSentinel.Core.Events;
 namespace RuntimeSentinel.Core.Alerts;
 
 /// <summary>Serialises alerts to the documented JSON shape (docs/alerts.md).</summary>
-public static class AlertJsonWriter
+internal static class AlertJsonWriter
 {
     public static byte[] ToUtf8(Alert alert)
     {

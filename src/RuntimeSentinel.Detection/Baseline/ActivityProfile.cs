@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// as learned once learning spanned half of it, whether or not anything happened then (a quiet hour is what is being
 /// learned); slots the learning period never covered are not judged. Fixed size: one entry per slot.
 /// </summary>
-public sealed class ActivityProfile
+internal sealed class ActivityProfile
 {
     /// <summary>Fewer events than this in a minute are never raised, whatever the hour.</summary>
     public const int Floor = 120;

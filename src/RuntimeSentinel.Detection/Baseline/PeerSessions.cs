@@ -12,7 +12,7 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// peer (a proxy to its upstream) has that as its normal and is not flagged. Bounded: the open-connection table and
 /// the peer table both have caps, an attacker flooding unique ports or peers saturates them instead of memory.
 /// </summary>
-public sealed class PeerSessions(int maxPeers, Models.ModelMemoryBudget? memory = null)
+internal sealed class PeerSessions(int maxPeers, Models.ModelMemoryBudget? memory = null)
 {
     /// <summary>Fewer short or failed connections than this in a minute are never raised, whatever the history.</summary>
     public const int Floor = 10;

@@ -9,7 +9,7 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// lets a dump to the wrong peer through; per peer, the api's usual kilobytes make 26 MB stand out. Learned while the
 /// workload learns (the largest minute per peer), then each minute is compared with it. Bounded by the caller's cap.
 /// </summary>
-public sealed class PeerVolume(int maxPeers, Models.ModelMemoryBudget? memory = null)
+internal sealed class PeerVolume(int maxPeers, Models.ModelMemoryBudget? memory = null)
 {
     /// <summary>An entry's bytes besides its key: dictionary slot, the minute's figures.</summary>
     private const long EntryBytes = 96;

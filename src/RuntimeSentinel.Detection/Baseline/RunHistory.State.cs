@@ -3,7 +3,7 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>The checkpoint form of the run history: finished and open runs; limits are worked out again.</summary>
-public sealed partial class RunHistory
+internal sealed partial class RunHistory
 {
     internal void WriteState(StateWriter w)
     {

@@ -3,7 +3,7 @@ using RuntimeSentinel.Core.Events;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>What one run (one pod of a CronJob or Job) did, as far as a volume can tell.</summary>
-public struct RunStats
+internal struct RunStats
 {
     public DateTimeOffset Started;
     public DateTimeOffset LastSeen;
@@ -29,7 +29,7 @@ public struct RunStats
 /// a stealthy abuse changes — bytes sent, connections opened, programs run. Parallel pods are separate runs; a run is
 /// finished when another pod has started and it has been idle for a minute. Bounded: 32 finished runs, 8 open ones.
 /// </summary>
-public sealed partial class RunHistory
+internal sealed partial class RunHistory
 {
     public const int MaxRuns = 32;
     public const int MaxOpen = 8;

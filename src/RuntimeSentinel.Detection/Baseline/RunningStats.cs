@@ -1,7 +1,7 @@
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>Welford's online mean and variance: numerically stable, O(1) memory.</summary>
-public struct RunningStats
+internal struct RunningStats
 {
     private double _m2;
 

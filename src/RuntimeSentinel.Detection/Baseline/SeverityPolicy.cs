@@ -6,7 +6,7 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// How bad a never-seen item is, from what it is (documented in docs/alerts.md, "Severity"). A novel shell in a
 /// web server matters more than a novel library path; this is domain knowledge, kept in one reviewed place.
 /// </summary>
-public static class SeverityPolicy
+internal static class SeverityPolicy
 {
     private static readonly string[] Shells = ["sh", "bash", "dash", "zsh", "ash", "ksh", "csh", "tcsh", "fish", "busybox"];
     private static readonly string[] NetTools = ["nc", "ncat", "netcat", "socat", "telnet", "nmap", "curl", "wget", "ssh", "scp"];

@@ -4,7 +4,7 @@ using RuntimeSentinel.Core.Events;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>One behaviour of the catalogue that an event showed: the baseline item it concerns, and why it matters.</summary>
-public readonly record struct CatalogueMatch(string Id, Feature Feature, FeatureKey Item, string Category, Severity Severity, string Reason);
+internal readonly record struct CatalogueMatch(string Id, Feature Feature, FeatureKey Item, string Category, Severity Severity, string Reason);
 
 /// <summary>
 /// Behaviour that is suspicious in any container, judged from a workload's first event: the prior that keeps a
@@ -13,7 +13,7 @@ public readonly record struct CatalogueMatch(string Id, Feature Feature, Feature
 /// rule engine: once a workload is active its baseline judges, and a catalogue item is never learned silently, so a
 /// workload that really does one of these things is told once per cooldown until an analyst accepts it (feedback).
 /// </summary>
-public static class SuspiciousCatalogue
+internal static class SuspiciousCatalogue
 {
     private static readonly string[] Miners = ["xmrig", "minerd", "cpuminer", "xmr-stak", "ethminer", "kdevtmpfsi", "kinsing", "t-rex", "nbminer", "lolminer"];
     private static readonly string[] PoolMarks = ["xmr", "monero", "nicehash", "supportxmr", "nanopool", "2miners", "f2pool", "ethermine", "minergate", "hashvault"];

@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Detection.Feedback;
 /// is untrusted: strings are bounded, every field is checked, a feature-wide acceptance must end soon, a detector's
 /// threshold is raised only to a positive score it gave. Whatever is wrong is said in the audit, all at once.
 /// </summary>
-public static class VerdictReader
+internal static class VerdictReader
 {
     private static string? Bounded(string? s) => s is { Length: > 1024 } ? s[..1024] : s;
 

@@ -9,7 +9,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// against; its fingerprint goes into every model card, and a model trained on another schema is refused.
 /// Counts and byte totals enter as log(1+x), which keeps a busy window and a quiet one on comparable scales.
 /// </summary>
-public static class BehaviourSchema
+internal static class BehaviourSchema
 {
     /// <summary>Bumped when the meaning of a feature changes without its name changing.</summary>
     public const int Version = 1;
@@ -50,7 +50,7 @@ public static class BehaviourSchema
 /// Accumulates one workload's events into the current window's raw feature values. Reused across windows; distinct
 /// sets are capped (an attacker flooding unique paths saturates the count instead of memory).
 /// </summary>
-public sealed class BehaviourWindow
+internal sealed class BehaviourWindow
 {
     private const int DistinctCap = 1024;
 

@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// approach of SPOT by Siffer et al., KDD 2017, with a Gumbel-domain tail), giving u + β·ln(P(X&gt;u)/p), where β
 /// is the mean excess. The result never falls below the largest held-back score when p &lt; 1/n.
 /// </summary>
-public static class Calibration
+internal static class Calibration
 {
     /// <summary>Minimum held-back scores before a calibrated threshold is trusted.</summary>
     public const int MinScores = 20;

@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// model budget. Training is <see cref="ModelTrainer"/>'s (PCA, sequences) or online (<see cref="IWindowDetector.Learn"/>);
 /// the trained artefacts (<see cref="PcaDetector"/>, <see cref="SequenceModel"/>) are served through these contracts.
 /// </summary>
-public interface IAnomalyDetector
+internal interface IAnomalyDetector
 {
     string Name { get; }
 
@@ -16,7 +16,7 @@ public interface IAnomalyDetector
 }
 
 /// <summary>A detector of closed behaviour windows (<see cref="BehaviourSchema"/> vectors): the PCA behaviour model, a spike series.</summary>
-public interface IWindowDetector : IAnomalyDetector
+internal interface IWindowDetector : IAnomalyDetector
 {
     /// <summary>How unusual the window is, on the detector's own scale (compared with its threshold); NaN when it cannot say yet.</summary>
     /// <param name="bucket">The window's season slot.</param>
@@ -33,7 +33,7 @@ public interface IWindowDetector : IAnomalyDetector
 /// A detector of item streams scored as they grow (the syscall sequence model: one stream per process). It keeps each
 /// stream's recent items itself, bounded and charged to the node's model budget (<see cref="IAnomalyDetector.MemoryBytes"/>).
 /// </summary>
-public interface IStreamDetector : IAnomalyDetector
+internal interface IStreamDetector : IAnomalyDetector
 {
     /// <summary>Adds an item to a stream; the stream's score once it holds enough items, NaN before (or when it cannot be kept).</summary>
     /// <param name="source">What produces the stream (an executable), for detectors with a model per source.</param>
@@ -53,7 +53,7 @@ public interface IStreamDetector : IAnomalyDetector
 }
 
 /// <summary>The behaviour model: a PCA residual of the whole window vector.</summary>
-public sealed class BehaviourWindowDetector(PcaDetector pca) : IWindowDetector
+internal sealed class BehaviourWindowDetector(PcaDetector pca) : IWindowDetector
 {
     public string Name => WorkloadModel.BehaviourDetector;
 
@@ -75,7 +75,7 @@ public sealed class BehaviourWindowDetector(PcaDetector pca) : IWindowDetector
 }
 
 /// <summary>One spike series (<see cref="BehaviourSchema.Series"/>): a robust z-score of one window feature against its recent (or seasonal) history.</summary>
-public sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindowDetector
+internal sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindowDetector
 {
     private readonly int _index = BehaviourSchema.Index(feature);
 

@@ -104,7 +104,7 @@ public sealed class ModelMemoryBudget : Core.Workloads.IMemoryBudget
 }
 
 /// <summary>Label values of <see cref="MemoryRefusal"/>.</summary>
-public static class MemoryRefusalNames
+internal static class MemoryRefusalNames
 {
     public static string ToWire(this MemoryRefusal r) => r switch
     {

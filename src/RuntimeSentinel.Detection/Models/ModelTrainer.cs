@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// scored before it joins the history), syscall sequences on the latest part of each process
 /// (<see cref="ModelOptions.HeldBackFraction"/>).
 /// </summary>
-public static class ModelTrainer
+internal static class ModelTrainer
 {
     private const int Folds = 5;
 

@@ -12,7 +12,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// and the version in service stays. The folder is shared by every node, so a version is loaded only for a workload
 /// this node tracks; the others are remembered by path and loaded when (and each time) their workload appears.
 /// </summary>
-public sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
+internal sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
 {
     private readonly DetectionPipeline _pipeline;
     private readonly ModelStore _store;

@@ -5,7 +5,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// shadow: a detector that would have alerted clearly more often than its share of the alert budget is recalibrated
 /// on them.
 /// </summary>
-public sealed class ShadowScores
+internal sealed class ShadowScores
 {
     private const int MaxPerDetector = 50_000;
 

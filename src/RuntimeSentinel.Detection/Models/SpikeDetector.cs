@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// Values judged anomalous enter the history clipped to the alert level, so an attack cannot teach itself in
 /// quickly, while a lasting level shift is still absorbed over time. Fixed memory per series.
 /// </summary>
-public sealed class SpikeDetector
+internal sealed class SpikeDetector
 {
     private readonly double[] _recent;
     private readonly double[][]? _seasonal;

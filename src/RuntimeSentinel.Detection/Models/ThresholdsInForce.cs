@@ -5,7 +5,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// (at most one raise per detector). Raises outlive model swaps and relearning: a verdict was about this workload's
 /// behaviour, and verdicts are replayed from the feedback topic on restart.
 /// </summary>
-public sealed class ThresholdsInForce(double maxRaise)
+internal sealed class ThresholdsInForce(double maxRaise)
 {
     /// <summary>A detector's threshold after an analyst's verdict: this far above the score they marked as fine.</summary>
     public const double FeedbackMargin = 1.05;

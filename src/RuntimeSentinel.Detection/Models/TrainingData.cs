@@ -14,7 +14,7 @@ public sealed record TrainingSet(
 /// calls, symbols) and charged to the node's model memory budget a chunk at a time, so a flood of short windows or
 /// processes is refused (counted) instead of growing. Owned by the workload's <see cref="ModelRuntime"/>.
 /// </summary>
-public sealed class TrainingData(ModelOptions options, ModelMemoryBudget budget)
+internal sealed class TrainingData(ModelOptions options, ModelMemoryBudget budget)
 {
     /// <summary>Behaviour windows kept for training: 20,000 × 22 features × 4 bytes, at most about 1.8 MB.</summary>
     public const int MaxWindows = 20_000;

@@ -4,7 +4,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// Cuts one workload's event time into behaviour windows: the first event starts the clock, an event at or past the
 /// open window's end closes it. Idle gaps are not replayed window by window: the next window starts at the current one.
 /// </summary>
-public sealed class WindowSchedule
+internal sealed class WindowSchedule
 {
     private DateTimeOffset _start;
 

@@ -3,7 +3,7 @@ using System.Text;
 namespace RuntimeSentinel.Detection.Workloads;
 
 /// <summary>A checkpoint that cannot be restored (corrupt, crafted, from another format version); the reason says why.</summary>
-public sealed class CheckpointRejectedException(string reason, Exception? inner = null) : Exception(reason, inner);
+internal sealed class CheckpointRejectedException(string reason, Exception? inner = null) : Exception(reason, inner);
 
 /// <summary>Writes checkpoint fields: 7-bit lengths and counts, UTF-8 strings, instants as UTC ticks.</summary>
 internal sealed class StateWriter(Stream stream) : IDisposable
