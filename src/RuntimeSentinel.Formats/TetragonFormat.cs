@@ -9,13 +9,22 @@ namespace RuntimeSentinel.Formats;
 /// <c>process_close</c>, <c>process_listen</c>), plus <c>node_name</c> and <c>time</c>. Identity comes from
 /// <c>process.pod</c>; lineage from <c>parent</c> (and <c>exec_id</c>/<c>parent_exec_id</c>, kept as labels).
 /// </summary>
-internal sealed class TetragonFormat : JsonDocumentFormat
+internal sealed partial class TetragonFormat : IEventFormat
 {
     private static readonly string[] Types = ["process_exec", "process_exit", "process_kprobe", "process_tracepoint", "process_uprobe", "process_lsm", "process_connect", "process_close", "process_listen", "process_throttle", "process_loader"];
 
     private static readonly byte[][] Utf8Types = Array.ConvertAll(Types, System.Text.Encoding.UTF8.GetBytes);
 
-    public override string Name => "tetragon";
+    private readonly Native.EventValidator _validator = new();
+
+    // Lineage labels and image splits repeat per process and per image: built once, bounded.
+    private readonly Dictionary<(string Type, string? ExecId, string? ParentExecId, string? Policy, bool Inventory, bool Init), LabelSet> _lineage = new();
+    private readonly Dictionary<string, (string? Image, string? Digest)> _images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _syscallNames = new(StringComparer.Ordinal);
+
+    public string Name => "tetragon";
+
+    public int MaxMessageBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Label on events that report state found at sensor start (an inventory), not something that happened then.</summary>
     public const string InventoryLabel = EventLabels.Inventory;
@@ -23,63 +32,99 @@ internal sealed class TetragonFormat : JsonDocumentFormat
     public static bool Recognises(string topLevelKey) => Array.IndexOf(Types, topLevelKey) >= 0;
 
     /// <summary>The same check on the raw (unescaped) UTF-8 name, without decoding it (it may not be valid text).</summary>
-    public static bool Recognises(ReadOnlySpan<byte> topLevelKey)
+    public static bool Recognises(ReadOnlySpan<byte> topLevelKey) => IndexOfType(topLevelKey) >= 0;
+
+    private static int IndexOfType(ReadOnlySpan<byte> name)
     {
-        foreach (var t in Utf8Types)
+        for (var i = 0; i < Utf8Types.Length; i++)
         {
-            if (topLevelKey.SequenceEqual(t))
+            if (name.SequenceEqual(Utf8Types[i]))
             {
-                return true;
+                return i;
             }
         }
 
-        return false;
+        return -1;
     }
 
-    protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
+    public DecodeStatus Decode(ReadOnlySpan<byte> utf8, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
-        string? type = null;
-        JsonElement body = default;
-        foreach (var p in root.EnumerateObject())
+        if (utf8.IsEmpty)
         {
-            if (Recognises(p.Name))
-            {
-                type = p.Name;
-                body = p.Value;
-                break;
-            }
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.Empty, "", "message has no bytes");
         }
 
-        if (type is null)
+        if (utf8.Length > MaxMessageBytes)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MessageTooLarge, "", $"{utf8.Length} bytes exceeds the {MaxMessageBytes}-byte limit");
+        }
+
+        var r = new Record { Size = -1, SourcePort = -1, DestinationPort = -1, Port = -1 };
+        r.Process.Pid = r.Process.Uid = r.Parent.Pid = r.Parent.Uid = -1;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, ReaderOptions);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return Json.Reject(out evt, out error, out note, DecodeErrorCode.NotAnObject, "", $"expected a JSON object, got {reader.TokenType}");
+            }
+
+            ReadRoot(ref reader, utf8, ref r);
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                return Json.Reject(out evt, out error, out note, DecodeErrorCode.MalformedJson, "", $"invalid JSON at byte {reader.BytesConsumed}");
+            }
+        }
+        catch (JsonException ex)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MalformedJson, "", $"invalid JSON at byte {ex.BytePositionInLine}");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.WrongType, "", ex.Message);
+        }
+
+        var status = Decode(ref r, out evt, out error, out note);
+        if (status != DecodeStatus.Event)
+        {
+            return status;
+        }
+
+        // Whatever a sensor sent, what leaves here must be valid native schema v1 (sizes, addresses, required fields).
+        return _validator.Validate(evt, out error) ? DecodeStatus.Event : Json.Reject(out evt, out error, out note, error.Code, error.Field, error.Detail);
+    }
+
+    private DecodeStatus Decode(ref Record r, out RuntimeEvent evt, out DecodeError error, out string? note)
+    {
+        if (r.Type is not { } type)
         {
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.UnknownKind, "", "no Tetragon event type (process_exec, process_kprobe, ...) at the top level");
         }
 
         if (type is "process_throttle" or "process_loader")
         {
-            return Json.Ignore(out evt, out error, out note, "tetragon_" + type);
+            return Json.Ignore(out evt, out error, out note, type == "process_throttle" ? "tetragon_process_throttle" : "tetragon_process_loader");
         }
 
-        var node = root.Str("node_name");
-        var ts = Json.Time(root.Get("time")) ?? Json.Time(body.Path("process", "start_time"));
+        var ts = r.Time ?? r.Process.StartTime;
         if (ts is null)
         {
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "time", "no event time");
         }
 
-        if (body.Get("process") is not { } process)
+        if (!r.Process.Present)
         {
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, type + ".process", "required");
         }
 
-        var parent = body.Get("parent");
+        ref var process = ref r.Process;
         var e = new RuntimeEvent
         {
             Timestamp = ts.Value,
-            Node = node,
-            Workload = Identity(process, node),
-            Process = new ProcessInfo(process.Int("pid"), parent?.Int("pid") ?? -1, process.Int("uid"), process.Str("binary"), process.Str("arguments"), parent?.Str("binary")),
-            Labels = Lineage(process, type, body),
+            Node = r.Node,
+            Workload = Identity(ref process, r.Node),
+            Process = new ProcessInfo(process.Pid, r.Parent.Present ? r.Parent.Pid : -1, process.Uid, process.Binary, process.Arguments, r.Parent.Binary),
+            Labels = Lineage(ref process, type, r.Policy),
         };
 
         switch (type)
@@ -92,72 +137,40 @@ internal sealed class TetragonFormat : JsonDocumentFormat
 
                 return Json.Accept(e with { Kind = EventKind.ProcessExec }, out evt, out error, out note);
             case "process_exit":
-                return Json.Accept(e with { Kind = EventKind.ProcessExit, ReturnCode = body.Long("status") }, out evt, out error, out note);
+                return Json.Accept(e with { Kind = EventKind.ProcessExit, ReturnCode = r.Status }, out evt, out error, out note);
             case "process_connect":
-                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = Legacy(body) with { Direction = NetDirection.Outbound } }, out evt, out error, out note);
+                return Json.Accept(e with { Kind = EventKind.NetConnect, Net = Legacy(ref r) with { Direction = NetDirection.Outbound } }, out evt, out error, out note);
             case "process_listen":
                 // The older listen event names the socket as ip/port (newer exports: source_ip/source_port).
-                var listenPort = body.Int("port") is >= 0 and var lp ? lp : body.Int("source_port");
-                return Json.Accept(e with { Kind = EventKind.NetListen, Net = new NetInfo(Protocol(body.Str("protocol")), body.Str("ip") ?? body.Str("source_ip"), listenPort, null, -1, 0, 0) }, out evt, out error, out note);
+                var listenPort = r.Port >= 0 ? r.Port : r.SourcePort;
+                return Json.Accept(e with { Kind = EventKind.NetListen, Net = new NetInfo(Protocol(r.LegacyProtocol), r.Ip ?? r.SourceIp, listenPort, null, -1, 0, 0) }, out evt, out error, out note);
             case "process_close":
                 // The older socket-close event: the end of a connection (with its byte counts), not a new endpoint.
-                var closed = Legacy(body);
+                var closed = Legacy(ref r);
                 return Json.Accept(e with { Kind = closed.RemoteIp is null ? EventKind.Syscall : EventKind.NetFlow, SyscallName = "close", Net = closed with { Direction = Direction(closed) } }, out evt, out error, out note);
             default:
-                return Probe(body, e, out evt, out error, out note);
+                return Probe(ref r, e, out evt, out error, out note);
         }
     }
 
-    private static DecodeStatus Probe(JsonElement body, RuntimeEvent e, out RuntimeEvent evt, out DecodeError error, out string? note)
+    private DecodeStatus Probe(ref Record r, RuntimeEvent e, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
-        var function = body.Str("function_name") ?? body.Str("event") ?? body.Str("subsys");
+        var function = r.Function ?? r.Event ?? r.Subsys;
         if (function is null)
         {
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "function_name", "kprobe without a function name");
         }
 
-        var name = SyscallName(function);
-        var ret = body.Long("return", "int_arg");
-        string? path = null;
-        string? flags = null;
-        NetInfo? net = null;
-        long size = -1;
-        if (body.Get("args") is { ValueKind: JsonValueKind.Array } args)
-        {
-            foreach (var a in args.EnumerateArray())
-            {
-                if ((a.Get("file_arg") ?? a.Get("path_arg")) is { } f)
-                {
-                    path ??= f.Str("path");
-                    flags ??= f.Str("permission") ?? f.Str("flags");
-                }
-                else if (a.Get("sock_arg") is { } s)
-                {
-                    net ??= Sock(s);
-                }
-                else if (a.Get("sockaddr_arg") is { } sa)
-                {
-                    net ??= new NetInfo(null, null, -1, sa.Str("addr") ?? sa.Str("sin_addr"), sa.Get("port") is not null ? sa.Int("port") : sa.Int("sin_port"), 0, 0);
-                }
-                else if (a.Get("linux_binprm_arg") is { } b)
-                {
-                    path ??= b.Str("path");
-                }
-                else if (a.Get("module_arg") is { } m)
-                {
-                    path ??= m.Str("name");
-                }
-                else if (size < 0 && (a.Get("int_arg") ?? a.Get("size_arg") ?? a.Get("uint_arg") ?? a.Get("long_arg")) is not null)
-                {
-                    // The byte count of tcp_sendmsg / udp_sendmsg (size_t size): the policy's second argument.
-                    size = a.Long("int_arg") ?? a.Long("size_arg") ?? a.Long("uint_arg") ?? a.Long("long_arg") ?? -1;
-                }
-            }
-        }
+        var name = CachedSyscallName(function);
+        var ret = r.Return;
+        var path = r.Path;
+        var flags = r.FileFlags;
+        var net = r.Net;
+        var size = r.Size;
 
         // inet_csk_accept and friends return the new socket: who connected to which service port.
-        var returned = body.Path("return", "sock_arg") is { } rs ? Sock(rs) : (NetInfo?)null;
-        var lower = function.ToLowerInvariant();
+        var returned = r.ReturnSock.Present ? r.ReturnSock.ToNet() : (NetInfo?)null;
+        var lower = Lower(function);
         switch (NetRole(lower))
         {
             case Role.Connect when net is { RemoteIp: not null } c:
@@ -233,8 +246,6 @@ internal sealed class TetragonFormat : JsonDocumentFormat
         _ => Role.None,
     };
 
-    private static NetInfo Sock(JsonElement s) => new(Protocol(s.Str("protocol") ?? s.Str("type")), s.Str("saddr"), s.Int("sport"), s.Str("daddr"), s.Int("dport"), 0, 0);
-
     /// <summary>Linux's default local port range: the client side of a connection has its port from it.</summary>
     internal static bool IsEphemeral(int port) => port is >= 32768 and <= 60999;
 
@@ -250,9 +261,26 @@ internal sealed class TetragonFormat : JsonDocumentFormat
         };
 
     /// <summary><c>__x64_sys_setuid</c> → <c>setuid</c>; kernel functions keep their name.</summary>
+    private string CachedSyscallName(string function)
+    {
+        if (!_syscallNames.TryGetValue(function, out var name))
+        {
+            if (_syscallNames.Count >= 1024)
+            {
+                _syscallNames.Clear();
+            }
+
+            _syscallNames[function] = name = SyscallName(function);
+        }
+
+        return name;
+    }
+
+    private static readonly string[] SyscallPrefixes = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_"];
+
     internal static string SyscallName(string function)
     {
-        foreach (var prefix in new[] { "__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_" })
+        foreach (var prefix in SyscallPrefixes)
         {
             if (function.StartsWith(prefix, StringComparison.Ordinal))
             {
@@ -263,70 +291,109 @@ internal sealed class TetragonFormat : JsonDocumentFormat
         return function.Length > 64 ? function[..64] : function;
     }
 
-    private static NetInfo Legacy(JsonElement body) => new(
-        Protocol(body.Str("protocol")), body.Str("source_ip"), body.Int("source_port"), body.Str("destination_ip"), body.Int("destination_port"),
-        Math.Max(0, body.Long("stats", "bytes_received") ?? 0), Math.Max(0, body.Long("stats", "bytes_sent") ?? 0));
+    private static NetInfo Legacy(ref Record r) => new(
+        Protocol(r.LegacyProtocol), r.SourceIp, r.SourcePort, r.DestinationIp, r.DestinationPort, Math.Max(0, r.BytesReceived ?? 0), Math.Max(0, r.BytesSent ?? 0));
 
-    private static string? Protocol(string? p) => p?.ToLowerInvariant() switch
+    /// <summary>Function names are lower case already; only one that is not costs a new string.</summary>
+    private static string Lower(string function)
+    {
+        foreach (var c in function)
+        {
+            if (char.IsUpper(c))
+            {
+                return function.ToLowerInvariant();
+            }
+        }
+
+        return function;
+    }
+
+    private static string? Protocol(string? p) => p switch
     {
         null => null,
-        var x when x.Contains("tcp", StringComparison.Ordinal) => "tcp",
-        var x when x.Contains("udp", StringComparison.Ordinal) => "udp",
-        var x => x,
+        _ when p.Contains("tcp", StringComparison.OrdinalIgnoreCase) => "tcp",
+        _ when p.Contains("udp", StringComparison.OrdinalIgnoreCase) => "udp",
+        _ => Lower(p),
     };
 
-    private static WorkloadRef Identity(JsonElement process, string? node)
+    private WorkloadRef Identity(ref Proc process, string? node)
     {
-        if (process.Get("pod") is not { } pod)
+        if (!process.HasPod)
         {
             return Json.Host(node);
         }
 
-        var container = pod.Get("container");
-        var (image, digest) = Json.SplitDigest(container?.Str("image", "id"));
-        var labels = LabelSet.Empty;
-        if (pod.Get("pod_labels") is { ValueKind: JsonValueKind.Object } pl)
-        {
-            labels = new LabelSet(pl.EnumerateObject().Take(64).Select(p => KeyValuePair.Create(p.Name, p.Value.ToString())).ToArray());
-        }
-
-        var kind = pod.Str("workload_kind");
-        var owner = pod.Str("workload");
+        var (image, digest) = SplitImage(process.ImageId);
+        var owner = process.Owner;
         return new WorkloadRef(
-            null, pod.Str("namespace"), pod.Str("name"), container?.Str("name"), container?.Str("id"), container?.Str("image", "name") ?? image, digest,
-            owner is null ? null : kind ?? "Deployment", owner, labels);
+            null, process.Namespace, process.PodName, process.Container, process.ContainerId, process.ImageName ?? image, digest,
+            owner is null ? null : process.OwnerKind ?? "Deployment", owner, process.PodLabels ?? LabelSet.Empty);
     }
 
-    private static LabelSet Lineage(JsonElement process, string type, JsonElement body)
+    private (string? Image, string? Digest) SplitImage(string? imageId)
     {
+        if (imageId is null)
+        {
+            return (null, null);
+        }
+
+        if (!_images.TryGetValue(imageId, out var split))
+        {
+            if (_images.Count >= 1024)
+            {
+                _images.Clear(); // bounded: a flood of unique images costs a split each, never memory
+            }
+
+            _images[imageId] = split = Json.SplitDigest(imageId);
+        }
+
+        return split;
+    }
+
+    private LabelSet Lineage(ref Proc process, string type, string? policy)
+    {
+        // Processes found running when the sensor started: their start time is no event time (docs/formats.md).
+        var inventory = process.Flags is { } procFlags && procFlags.Contains("procFS", StringComparison.Ordinal);
+
+        // PID 1 of the container's namespace is its entrypoint: when it exits, the container stops (docs/formats.md).
+        var init = process.HasPod && process.HasContainer && process.ContainerInit;
+        var key = (type, process.ExecId, process.ParentExecId, policy, inventory, init);
+        if (_lineage.TryGetValue(key, out var labels))
+        {
+            return labels;
+        }
+
         var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "tetragon"), KeyValuePair.Create("tetragon.type", type) };
-        if (process.Str("exec_id") is { } id)
+        if (process.ExecId is { } id)
         {
             items.Add(KeyValuePair.Create("exec_id", id));
         }
 
-        // Processes found running when the sensor started: their start time is no event time (docs/formats.md).
-        if (process.Str("flags") is { } procFlags && procFlags.Contains("procFS", StringComparison.Ordinal))
+        if (inventory)
         {
             items.Add(KeyValuePair.Create(InventoryLabel, "procfs"));
         }
 
-        // PID 1 of the container's namespace is its entrypoint: when it exits, the container stops (docs/formats.md).
-        if (process.Get("pod") is { } pod && pod.Get("container") is { } container && (container.Int("pid", "value") == 1 || container.Int("pid") == 1))
+        if (init)
         {
             items.Add(KeyValuePair.Create(EventLabels.ContainerInit, "true"));
         }
 
-        if (process.Str("parent_exec_id") is { } pid)
+        if (process.ParentExecId is { } pid)
         {
             items.Add(KeyValuePair.Create("parent_exec_id", pid));
         }
 
-        if (body.Str("policy_name") is { } policy)
+        if (policy is not null)
         {
             items.Add(KeyValuePair.Create("tetragon.policy", policy));
         }
 
-        return new LabelSet(items.ToArray());
+        if (_lineage.Count >= 4096)
+        {
+            _lineage.Clear(); // bounded: processes come and go
+        }
+
+        return _lineage[key] = new LabelSet([.. items]);
     }
 }

@@ -98,6 +98,11 @@ public class TetragonFormatTests
     [InlineData("""{"process_exec":{"process":{"binary":"/x"}}}""", DecodeErrorCode.MissingField, "time")]
     [InlineData("""{"something_else":{}}""", DecodeErrorCode.UnknownKind, "")]
     [InlineData("""{"process_exec": """, DecodeErrorCode.MalformedJson, "")]
+    [InlineData("""{"process_exec":{"process":{"binary":"/x"}},"time":"2024-01-01T00:00:00Z"} {"more":1}""", DecodeErrorCode.MalformedJson, "")]
+    [InlineData("""{"process_exec":{"process":{"binary":"/x"}},"time":"2024-01-01T00:00:00Z",}""", DecodeErrorCode.MalformedJson, "")]
+    [InlineData("""[{"process_exec":{}}]""", DecodeErrorCode.NotAnObject, "")]
+    [InlineData("""{"process_kprobe":{"process":{"binary":"/x","pod":{"name":"p","namespace":"n"}},"function_name":"tcp_connect","args":[{"sock_arg":{"saddr":"10.0.0.1","daddr":"not-an-ip","sport":40000,"dport":443}}]},"time":"2024-01-01T00:00:00Z"}""", DecodeErrorCode.InvalidValue, "net.remote_ip")]
+    [InlineData("""{"process_kprobe":{"process":{"binary":"/x","pod":{"name":"p","namespace":"n"}},"function_name":"tcp_connect","args":[{"sock_arg":{"saddr":"10.0.0.1","daddr":"10.0.0.2","sport":40000,"dport":70000}}]},"time":"2024-01-01T00:00:00Z"}""", DecodeErrorCode.InvalidValue, "net.remote_port")]
     public void Decode_Invalid_RejectsWithReason(string json, DecodeErrorCode code, string field)
     {
         Assert.Equal(DecodeStatus.Rejected, EventFormats.Create("tetragon").Decode(System.Text.Encoding.UTF8.GetBytes(json), out _, out var error, out _));
@@ -105,7 +110,39 @@ public class TetragonFormatTests
         Assert.Equal(field, error.Field);
     }
 
-    private static RuntimeEvent Kprobe(string function, string args, string? ret = null, string flags = "execve clone")
+    [Fact]
+    public void Decode_FieldsInAnyOrderAndWrongTypes_ReadTheSameAndWrongTypesAsAbsent()
+    {
+        // Time and node before the body, pid as a protobuf string, uid as an object (absent), a nanosecond time.
+        var json = """
+            {"time":"2026-12-01T10:00:00.123456789Z","node_name":"n1","process_kprobe":{"policy_name":"p","args":[{"int_arg":"12"},{"sock_arg":{"saddr":"10.0.0.1","daddr":"10.0.0.2","sport":41000,"dport":443,"protocol":"IPPROTO_TCP"}}],
+             "function_name":"tcp_connect","process":{"uid":{"x":1},"pid":"77","binary":"/bin/curl","pod":{"workload":"w","namespace":"ns","name":"w-1"}}}}
+            """;
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("tetragon").Decode(System.Text.Encoding.UTF8.GetBytes(json.ReplaceLineEndings("")), out var e, out var error, out _));
+        Assert.True(error == default, error.ToString());
+        Assert.Equal((EventKind.NetConnect, 77, -1, "/bin/curl"), (e.Kind, e.Process.Pid, e.Process.Uid, e.Process.Exe));
+        Assert.Equal(("10.0.0.2", 443, "tcp", NetDirection.Outbound), (e.Net.RemoteIp, e.Net.RemotePort, e.Net.Protocol, e.Net.Direction));
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero).AddTicks(1234568), e.Timestamp); // rounded to the nearest tick
+        Assert.Equal(("n1", "Deployment", "w"), (e.Node, e.Workload.OwnerKind, e.Workload.OwnerName));
+
+        // A label whose value is an object is kept as its JSON text; unknown top-level fields are skipped.
+        var odd = """{"process_exec":{"process":{"binary":"/x","pod":{"name":"p","namespace":"n","pod_labels":{"a":{"deep":[1,{"x":"y"}]}}}}},"time":"2024-01-01T00:00:00Z","x":"\u00e9"}""";
+        Assert.Equal(DecodeStatus.Event, EventFormats.Create("tetragon").Decode(System.Text.Encoding.UTF8.GetBytes(odd), out e, out error, out _));
+        Assert.Equal("""{"deep":[1,{"x":"y"}]}""", e.Workload.Labels["a"]);
+    }
+
+    [Fact]
+    public void Decode_SameProcessRepeated_ReusesStringsAndLabels()
+    {
+        var format = EventFormats.Create("tetragon");
+        var first = Kprobe("tcp_sendmsg", ServerSock + ",{\"int_arg\":100}", format: format);
+        var second = Kprobe("tcp_sendmsg", ServerSock + ",{\"int_arg\":200}", format: format);
+        Assert.Same(first.Process.Exe, second.Process.Exe);
+        Assert.Same(first.Labels, second.Labels);
+        Assert.Equal((100L, 200L), (first.Net.BytesIn + first.Net.BytesOut, second.Net.BytesIn + second.Net.BytesOut));
+    }
+
+    private static RuntimeEvent Kprobe(string function, string args, string? ret = null, string flags = "execve clone", IEventFormat? format = null)
     {
         const string process = """
             "process":{"exec_id":"eA==","pid":812,"uid":999,"binary":"/usr/lib/postgresql/16/bin/postgres","start_time":"2026-11-30T08:00:00Z",
@@ -113,7 +150,7 @@ public class TetragonFormatTests
             """;
         var json = "{\"process_kprobe\":{" + process + "\"flags\":\"" + flags + "\"},\"function_name\":\"" + function + "\",\"args\":[" + args + "]"
             + (ret is null ? "" : ",\"return\":" + ret) + ",\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"network\"},\"node_name\":\"node-b\",\"time\":\"2026-12-01T10:00:00.123Z\"}";
-        Assert.Equal(DecodeStatus.Event, EventFormats.Create("tetragon").Decode(System.Text.Encoding.UTF8.GetBytes(json.ReplaceLineEndings("")), out var e, out var error, out _));
+        Assert.Equal(DecodeStatus.Event, (format ?? EventFormats.Create("tetragon")).Decode(System.Text.Encoding.UTF8.GetBytes(json.ReplaceLineEndings("")), out var e, out var error, out _));
         Assert.True(error == default, error.ToString());
         return e;
     }

@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Core.Text;
 
 namespace RuntimeSentinel.Formats.Native;
 

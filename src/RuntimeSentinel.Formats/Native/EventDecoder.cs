@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Text;
