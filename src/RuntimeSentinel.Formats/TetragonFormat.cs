@@ -17,11 +17,6 @@ internal sealed partial class TetragonFormat : IEventFormat
 
     private readonly Native.EventValidator _validator = new();
 
-    // Lineage labels and image splits repeat per process and per image: built once, bounded.
-    private readonly Dictionary<(string Type, string? ExecId, string? ParentExecId, string? Policy, bool Inventory, bool Init), LabelSet> _lineage = new();
-    private readonly Dictionary<string, (string? Image, string? Digest)> _images = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _syscallNames = new(StringComparer.Ordinal);
-
     public string Name => "tetragon";
 
     public int MaxMessageBytes { get; init; } = 1024 * 1024;
@@ -261,21 +256,6 @@ internal sealed partial class TetragonFormat : IEventFormat
         };
 
     /// <summary><c>__x64_sys_setuid</c> → <c>setuid</c>; kernel functions keep their name.</summary>
-    private string CachedSyscallName(string function)
-    {
-        if (!_syscallNames.TryGetValue(function, out var name))
-        {
-            if (_syscallNames.Count >= 1024)
-            {
-                _syscallNames.Clear();
-            }
-
-            _syscallNames[function] = name = SyscallName(function);
-        }
-
-        return name;
-    }
-
     private static readonly string[] SyscallPrefixes = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_"];
 
     internal static string SyscallName(string function)
@@ -315,85 +295,4 @@ internal sealed partial class TetragonFormat : IEventFormat
         _ when p.Contains("udp", StringComparison.OrdinalIgnoreCase) => "udp",
         _ => Lower(p),
     };
-
-    private WorkloadRef Identity(ref Proc process, string? node)
-    {
-        if (!process.HasPod)
-        {
-            return Json.Host(node);
-        }
-
-        var (image, digest) = SplitImage(process.ImageId);
-        var owner = process.Owner;
-        return new WorkloadRef(
-            null, process.Namespace, process.PodName, process.Container, process.ContainerId, process.ImageName ?? image, digest,
-            owner is null ? null : process.OwnerKind ?? "Deployment", owner, process.PodLabels ?? LabelSet.Empty);
-    }
-
-    private (string? Image, string? Digest) SplitImage(string? imageId)
-    {
-        if (imageId is null)
-        {
-            return (null, null);
-        }
-
-        if (!_images.TryGetValue(imageId, out var split))
-        {
-            if (_images.Count >= 1024)
-            {
-                _images.Clear(); // bounded: a flood of unique images costs a split each, never memory
-            }
-
-            _images[imageId] = split = Json.SplitDigest(imageId);
-        }
-
-        return split;
-    }
-
-    private LabelSet Lineage(ref Proc process, string type, string? policy)
-    {
-        // Processes found running when the sensor started: their start time is no event time (docs/formats.md).
-        var inventory = process.Flags is { } procFlags && procFlags.Contains("procFS", StringComparison.Ordinal);
-
-        // PID 1 of the container's namespace is its entrypoint: when it exits, the container stops (docs/formats.md).
-        var init = process.HasPod && process.HasContainer && process.ContainerInit;
-        var key = (type, process.ExecId, process.ParentExecId, policy, inventory, init);
-        if (_lineage.TryGetValue(key, out var labels))
-        {
-            return labels;
-        }
-
-        var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "tetragon"), KeyValuePair.Create("tetragon.type", type) };
-        if (process.ExecId is { } id)
-        {
-            items.Add(KeyValuePair.Create("exec_id", id));
-        }
-
-        if (inventory)
-        {
-            items.Add(KeyValuePair.Create(InventoryLabel, "procfs"));
-        }
-
-        if (init)
-        {
-            items.Add(KeyValuePair.Create(EventLabels.ContainerInit, "true"));
-        }
-
-        if (process.ParentExecId is { } pid)
-        {
-            items.Add(KeyValuePair.Create("parent_exec_id", pid));
-        }
-
-        if (policy is not null)
-        {
-            items.Add(KeyValuePair.Create("tetragon.policy", policy));
-        }
-
-        if (_lineage.Count >= 4096)
-        {
-            _lineage.Clear(); // bounded: processes come and go
-        }
-
-        return _lineage[key] = new LabelSet([.. items]);
-    }
 }
