@@ -1,6 +1,4 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using RuntimeSentinel.Core.Alerts;
 
 namespace RuntimeSentinel.Alerting;
 
