@@ -9,15 +9,16 @@ public sealed partial class ModelRuntime
     /// </summary>
     public WorkloadModel? Train(DateTimeOffset now, string version, string source, KnownItems? known = null)
     {
+        var (set, reserved) = _training.Take(now);
         WorkloadModel? model;
         try
         {
-            model = ModelTrainer.Build(_workload, version, source, _o, _target, _training.Snapshot(now), known);
+            model = ModelTrainer.Build(_workload, version, source, _o, _target, set, known);
         }
         finally
         {
             // Released before the model reserves its own memory: the two are never both needed.
-            _training.Discard();
+            _budget.Release(reserved);
         }
 
         if (model is not null)
@@ -93,8 +94,7 @@ public sealed partial class ModelRuntime
         Model = null;
         Promoted = false;
         _detectors = [];
-        _sequences?.Clear();
-        _sequences = null;
+        Serve(null);
         return false;
     }
 
@@ -122,9 +122,15 @@ public sealed partial class ModelRuntime
         _detectors = [.. behaviour, .. BehaviourSchema.Series.Select(s => new SpikeSeries(s.Feature, Seeded(s.Feature, s.MinScale, model.Card)))];
 
         // Streams start again under the new model (its order and window may differ from the old one's).
-        _sequences?.Clear();
-        _sequences = model.Sequences is { } seq ? new SequenceStreams(seq, _o, _budget) : null;
+        Serve(model.Sequences);
         _shadow.Clear();
+    }
+
+    /// <summary>The stream detector for a sequence model (none without one); the previous one's streams and memory go.</summary>
+    private void Serve(SequenceModel? sequences)
+    {
+        _sequences?.Clear();
+        _sequences = sequences is null ? null : new SequenceStreams(sequences, _o, _budget);
     }
 
     /// <summary>

@@ -175,7 +175,7 @@ public sealed partial class ModelRuntime
         _shadow.Clear();
         _detectors = [];
         Release();
-        _sequences = null;
+        Serve(null);
         _training.Restart(_schedule.Start);
     }
 

@@ -28,7 +28,7 @@ internal sealed class TrainingData(ModelOptions options, ModelMemoryBudget budge
     private const long SymbolBytes = 96;                 // an interned syscall name's dictionary entry
     private const long Chunk = 64 * 1024;
 
-    private readonly List<(float[] Vector, DateTimeOffset End)> _windows = [];
+    private List<(float[] Vector, DateTimeOffset End)> _windows = [];
     private readonly Dictionary<int, (string? Exe, List<int> Calls)> _traces = new();
     private readonly Dictionary<string, int> _symbols = new(StringComparer.Ordinal);
     private long _calls;
@@ -104,13 +104,19 @@ internal sealed class TrainingData(ModelOptions options, ModelMemoryBudget budge
     }
 
     /// <summary>A copy of what was collected, for training up to <paramref name="to"/>.</summary>
-    public TrainingSet Snapshot(DateTimeOffset to) => new(
-        [.. _windows], _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList(), _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList(), From, to, Events);
+    public TrainingSet Snapshot(DateTimeOffset to) => new([.. _windows], Traces(), Symbols(), From, to, Events);
+
+    private List<(string? Exe, int[] Calls)> Traces() => _traces.Values.Select(t => (t.Exe, t.Calls.ToArray())).ToList();
+
+    private List<string> Symbols() => _symbols.OrderBy(p => p.Value).Select(p => p.Key).ToList();
 
     /// <summary>Hands the collection to a training job with its memory reservation; collection here starts empty again.</summary>
     public (TrainingSet Set, long Reserved) Take(DateTimeOffset to)
     {
-        var taken = (Snapshot(to), _reserved);
+        // The window list itself goes (up to 20,000 entries): no copy, and collection continues in a new one.
+        var windows = _windows;
+        _windows = [];
+        var taken = (new TrainingSet(windows, Traces(), Symbols(), From, to, Events), _reserved);
         _reserved = _used = 0; // the job's now
         Discard();
         return taken;
