@@ -80,13 +80,7 @@ internal static class Json
         switch (t.ValueKind)
         {
             case JsonValueKind.String:
-                var s = t.GetString();
-                if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var dto))
-                {
-                    return dto;
-                }
-
-                return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ns) ? FromNanos(ns) : null;
+                return TimeFromText(t.GetString());
             case JsonValueKind.Number:
                 return t.TryGetInt64(out var n) ? FromNanos(n) : null;
             case JsonValueKind.Object:
@@ -95,6 +89,17 @@ internal static class Json
             default:
                 return null;
         }
+    }
+
+    /// <summary>An RFC 3339 time (a zone-less one is UTC), or unix nanoseconds written as text.</summary>
+    public static DateTimeOffset? TimeFromText(string? s)
+    {
+        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var dto))
+        {
+            return dto;
+        }
+
+        return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ns) ? FromNanos(ns) : null;
     }
 
     public static DateTimeOffset FromNanos(long ns) =>

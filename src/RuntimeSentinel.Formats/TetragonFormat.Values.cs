@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 
@@ -122,13 +121,7 @@ internal sealed partial class TetragonFormat
                     return (roundUp ? iso.AddTicks(1) : iso).ToUniversalTime();
                 }
 
-                var s = reader.GetString();
-                if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var dto))
-                {
-                    return dto;
-                }
-
-                return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ns) ? Json.FromNanos(ns) : null;
+                return Json.TimeFromText(reader.GetString());
             case JsonTokenType.Number:
                 return reader.TryGetInt64(out var n) ? Json.FromNanos(n) : null;
             case JsonTokenType.StartObject:

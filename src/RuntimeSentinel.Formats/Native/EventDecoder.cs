@@ -93,7 +93,6 @@ public sealed partial class EventDecoder
         string? dnsName = null;
         string? dnsAnswers = null;
         var resource = ResourceSample.None;
-        var haveResource = false;
         var labels = LabelSet.Empty;
         var seen = 0;
 
@@ -218,7 +217,6 @@ public sealed partial class EventDecoder
                         return false;
                     }
 
-                    haveResource = true;
                     break;
                 case TopLevel.Labels:
                     if (!ReadLabels(ref reader, utf8, "labels", out labels, out error))
@@ -251,31 +249,9 @@ public sealed partial class EventDecoder
             return false;
         }
 
-        if (workload.Pod is null && workload.ContainerId is null && workload.Image is null && workload.OwnerName is null)
+        if (!RequiredFields.Identifies(workload))
         {
             error = new DecodeError(DecodeErrorCode.MissingField, "workload", "needs at least one of pod, container_id, image or owner_name");
-            return false;
-        }
-
-        var missing = kind switch
-        {
-            EventKind.ProcessExec when process.Exe is null => "process.exe",
-            EventKind.ProcessExit when process.Pid < 0 && process.Exe is null => "process.pid",
-            EventKind.FileOpen when path is null => "file.path",
-            EventKind.Syscall when syscall is null => "syscall.name",
-            EventKind.NetConnect when net.RemoteIp is null => "net.remote_ip",
-            EventKind.NetConnect when net.RemotePort < 0 => "net.remote_port",
-            EventKind.NetAccept when net.LocalPort < 0 => "net.local_port",
-            EventKind.NetListen when net.LocalPort < 0 => "net.local_port",
-            EventKind.NetFlow when net.RemoteIp is null => "net.remote_ip",
-            EventKind.SensorAlert when labels[EventLabels.SensorRule] is null => "labels.sensor.rule",
-            EventKind.DnsQuery when dnsName is null => "dns.name",
-            EventKind.ResourceUsage when !haveResource || (resource.CpuCores < 0 && resource.MemoryBytes < 0) => "resource.cpu_cores",
-            _ => null,
-        };
-        if (missing is not null)
-        {
-            error = new DecodeError(DecodeErrorCode.MissingField, missing, $"required for {kind.ToWire()}");
             return false;
         }
 
@@ -296,6 +272,13 @@ public sealed partial class EventDecoder
             Resource = resource,
             Labels = labels,
         };
+        if (RequiredFields.Missing(evt) is { } missing)
+        {
+            evt = default;
+            error = new DecodeError(DecodeErrorCode.MissingField, missing, $"required for {kind.ToWire()}");
+            return false;
+        }
+
         error = default;
         return true;
     }

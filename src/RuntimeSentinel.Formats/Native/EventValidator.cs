@@ -55,28 +55,13 @@ internal sealed class EventValidator(EventDecoderOptions? options = null)
             return false;
         }
 
-        if (w.Pod is null && w.ContainerId is null && w.Image is null && w.OwnerName is null)
+        if (!RequiredFields.Identifies(w))
         {
             error = new DecodeError(DecodeErrorCode.MissingField, "workload", "needs at least one of pod, container_id, image or owner_name");
             return false;
         }
 
-        var missing = e.Kind switch
-        {
-            EventKind.ProcessExec when p.Exe is null => "process.exe",
-            EventKind.ProcessExit when p.Pid < 0 && p.Exe is null => "process.pid",
-            EventKind.FileOpen when e.FilePath is null => "file.path",
-            EventKind.Syscall when e.SyscallName is null => "syscall.name",
-            EventKind.NetConnect when n.RemoteIp is null => "net.remote_ip",
-            EventKind.NetConnect when n.RemotePort < 0 => "net.remote_port",
-            EventKind.NetAccept when n.LocalPort < 0 => "net.local_port",
-            EventKind.NetListen when n.LocalPort < 0 => "net.local_port",
-            EventKind.NetFlow when n.RemoteIp is null => "net.remote_ip",
-            EventKind.SensorAlert when e.Labels[EventLabels.SensorRule] is null => "labels.sensor.rule",
-            EventKind.DnsQuery when e.DnsName is null => "dns.name",
-            EventKind.ResourceUsage when e.Resource.CpuCores < 0 && e.Resource.MemoryBytes < 0 => "resource.cpu_cores",
-            _ => null,
-        };
+        var missing = RequiredFields.Missing(e);
         if (missing is not null)
         {
             error = new DecodeError(DecodeErrorCode.MissingField, missing, $"required for {e.Kind.ToWire()}");
