@@ -40,6 +40,7 @@ public static class EndToEnd
         var mix = o.Format == "native" ? NativeMix(o.Workloads) : TetragonMix(o.Workloads);
         Console.WriteLine($"mix: {o.Format}, {mix.Workloads:N0} workloads, {mix.Templates:N0} distinct messages, median {mix.MedianBytes:N0} bytes");
         var raw = new List<double>();
+        var decode = new List<double>();
         var pipeline = new List<double>();
         var perWorkload = new List<double>();
         for (var round = 0; round < o.Rounds; round++)
@@ -49,10 +50,11 @@ public static class EndToEnd
             cluster.CreateTopic(Topic + ".dlq", 1);
             Produce(cluster, mix, o.Events);
             raw.Add(RawRate(cluster, o.Events));
+            decode.Add(DecodeRate(cluster, o));
             var (rate, bytes) = PipelineRate(cluster, o, mix).GetAwaiter().GetResult();
             pipeline.Add(rate);
             perWorkload.Add(bytes);
-            Console.WriteLine($"round {round + 1}: raw {raw[^1]:N0} msg/s, pipeline {pipeline[^1]:N0} msg/s, {bytes / 1024:N1} KiB managed heap per workload");
+            Console.WriteLine($"round {round + 1}: raw {raw[^1]:N0} msg/s, consume and decode {decode[^1]:N0} msg/s, pipeline {pipeline[^1]:N0} msg/s, {bytes / 1024:N1} KiB managed heap per workload");
         }
 
         var r = Median(raw);
@@ -64,6 +66,9 @@ public static class EndToEnd
         {
             ["raw_events_per_s"] = Math.Round(r),
             ["pipeline_events_per_s"] = Math.Round(p),
+
+            // Where the gap is: consuming with the pipeline's decoder and nothing after it.
+            ["decode_events_per_s"] = Math.Round(Median(decode)),
             ["ratio"] = Math.Round(p / r, 3),
             ["p50_ms"] = Math.Round(p50, 1),
             ["p99_ms"] = Math.Round(p99, 1),
@@ -88,7 +93,8 @@ public static class EndToEnd
         public static Options Parse(string[] args)
         {
             // Positional `e2e [events] [rounds]` (the old form) and named options.
-            var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+            // A value that follows a named option is that option's, not a positional one.
+            var positional = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))).ToList();
             string? Named(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
             int Int(string? s, int fallback) => s is null ? fallback : int.Parse(s, CultureInfo.InvariantCulture);
             var format = Named("--format") ?? "tetragon";
@@ -240,6 +246,31 @@ public static class EndToEnd
         }
 
         producer.Flush(TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>The consume thread's share alone: a consumer with the pipeline's deserializer (the topic's decoder), nothing after it.</summary>
+    private static double DecodeRate(MockKafkaCluster cluster, Options o)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, DecodedMessage>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            GroupId = "decode-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = true,
+        }).SetValueDeserializer(new EventDeserializer(_ => o.Format)).Build();
+        consumer.Subscribe(Topic);
+        var n = 0;
+        Stopwatch? sw = null;
+        while (n < o.Events)
+        {
+            if (consumer.Consume(TimeSpan.FromSeconds(1)) is { } r)
+            {
+                sw ??= Stopwatch.StartNew();
+                n += r.Message.Value.Ok ? 1 : throw new InvalidOperationException(r.Message.Value.Error.ToString());
+            }
+        }
+
+        return (n - 1) / sw!.Elapsed.TotalSeconds;
     }
 
     private static double RawRate(MockKafkaCluster cluster, int events)
