@@ -53,7 +53,7 @@ public sealed class AlertingOptions
     /// </summary>
     public TimeSpan ProcesslessJoinWindow { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>An open incident with new alerts is re-sent at most this often.</summary>
+    /// <summary>An open incident with new alerts is re-sent at most this often (at once when they raise it to high or critical).</summary>
     public TimeSpan IncidentGroupInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>An incident closes after this long without new alerts; later repeats open a new one.</summary>

@@ -11,7 +11,8 @@ namespace RuntimeSentinel.Alerting;
 /// connection, its syscalls), or when it names no process or judges a whole behaviour window and the workload's latest
 /// incident is still grouping or had an alert within <c>ProcesslessJoinWindow</c> before it.
 /// Incidents are first emitted after <c>IncidentGroupWait</c>, re-emitted with new alerts at most every
-/// <c>IncidentGroupInterval</c>, and closed after <c>IncidentWindow</c> without new alerts.
+/// <c>IncidentGroupInterval</c> (at once when an alert raises an emitted incident to high or critical: an analyst does
+/// not wait a minute for a root shell that joined a lesser incident), and closed after <c>IncidentWindow</c> without new alerts.
 /// </summary>
 internal sealed class IncidentCorrelator(AlertingOptions options)
 {
@@ -60,7 +61,7 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
                 i.Status = IncidentStatus.Firing;
                 Emit(s, now, due);
             }
-            else if (s.Emitted && i.Pending > 0 && (flushAll || expired || now - s.LastEmitted >= options.IncidentGroupInterval))
+            else if (s.Emitted && i.Pending > 0 && (flushAll || expired || Escalated(s) || now - s.LastEmitted >= options.IncidentGroupInterval))
             {
                 // A flush at shutdown is not the incident ending: a restarted daemon (or Alertmanager's endsAt) settles it.
                 i.Status = expired ? IncidentStatus.Resolved : IncidentStatus.Updated;
@@ -76,8 +77,12 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         return due;
     }
 
+    /// <summary>Raised to high or critical since it was last emitted (at most two such updates per incident).</summary>
+    private static bool Escalated(State s) => s.Incident.Severity >= Severity.High && s.Incident.Severity > s.EmittedSeverity;
+
     private static void Emit(State s, DateTimeOffset now, List<Incident> due)
     {
+        s.EmittedSeverity = s.Incident.Severity;
         s.Incident.Version++;
         s.Incident.Pending = 0;
         s.Emitted = true;
@@ -228,6 +233,9 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         public DateTimeOffset LastHappened { get; set; }
 
         public bool Emitted { get; set; }
+
+        /// <summary>The incident's severity when it was last emitted.</summary>
+        public Severity EmittedSeverity { get; set; }
 
         public HashSet<string> Fingerprints { get; } = new(StringComparer.Ordinal);
 

@@ -27,6 +27,33 @@ public class IncidentCorrelatorTests
     }
 
     [Fact]
+    public void Due_SeriousAlertJoinsAnEmittedLesserIncident_UpdatesAtOnceNotAfterTheGroupInterval()
+    {
+        var correlator = new IncidentCorrelator(new AlertingOptions { IncidentGroupWait = TimeSpan.Zero, IncidentGroupInterval = TimeSpan.FromMinutes(1) });
+        var t = Some.Time;
+
+        // One process tree: python (41) and what it starts.
+        Alert Exec(string exe, int pid, Severity severity, int seconds) =>
+            TestAlerts.Make(Some.Exec(exe, "/usr/bin/python3", Some.Workload()) with { Process = new ProcessInfo(pid, pid == 41 ? 1 : 41, 0, exe, null, "/usr/bin/python3") }, severity: severity) with { Time = t.AddSeconds(seconds) };
+        correlator.Add(Exec("/usr/bin/python3", 41, Severity.Medium, 0), t);
+        Assert.Equal(Severity.Medium, Assert.Single(correlator.Due(t.AddSeconds(1))).Severity);
+
+        // Another lesser finding of the same process tree waits for the interval, as before.
+        correlator.Add(Exec("/usr/bin/wget", 42, Severity.Medium, 2), t.AddSeconds(2));
+        Assert.Empty(correlator.Due(t.AddSeconds(3)));
+
+        // A root shell of the same tree raises the incident to critical: the analyst gets it now.
+        correlator.Add(Exec("/bin/sh", 43, Severity.Critical, 4), t.AddSeconds(4));
+        var update = Assert.Single(correlator.Due(t.AddSeconds(5)));
+        Assert.Equal((Severity.Critical, IncidentStatus.Updated), (update.Severity, update.Status));
+
+        // Once emitted at that severity, more of the same waits for the interval again.
+        correlator.Add(Exec("/bin/bash", 44, Severity.Critical, 6), t.AddSeconds(6));
+        Assert.Empty(correlator.Due(t.AddSeconds(7)));
+        Assert.Single(correlator.Due(t.AddSeconds(66)));
+    }
+
+    [Fact]
     public void Due_FlushAtShutdownWithNewAlerts_IsAnUpdateNotAResolution()
     {
         var correlator = new IncidentCorrelator(new AlertingOptions());
