@@ -210,12 +210,31 @@ public static class EndToEnd
         return i < 0 ? null : NamespaceOf(line) + "/" + line[(i + marker.Length)..line.IndexOf('"', i + marker.Length)];
     }
 
+    /// <summary>
+    /// The template's process becomes a new execution of <paramref name="exe"/>: a new process (its own pid and exec id)
+    /// started at run time, so never in Tetragon's procFS inventory of processes found at sensor start. A template
+    /// taken as it was made the attack the workload's own long-running process, found by the inventory.
+    /// </summary>
     private static string ReplaceFirstBinary(string line, string exe)
     {
-        const string marker = "\"binary\":\"";
+        line = ReplaceFirst(line, "\"binary\":\"", exe);
+        line = ReplaceFirst(line, "\"exec_id\":\"", Convert.ToBase64String(Encoding.UTF8.GetBytes("bench:" + exe)));
+        line = ReplaceNumber(line, "\"pid\":", 60_000 + int.Parse(exe[(exe.LastIndexOf('-') + 1)..], CultureInfo.InvariantCulture));
+        return ReplaceFirst(line, "\"flags\":\"", "execve clone");
+    }
+
+    private static string ReplaceNumber(string line, string marker, int value)
+    {
+        var i = line.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
+        var end = line.IndexOfAny([',', '}'], i);
+        return string.Concat(line.AsSpan(0, i), value.ToString(CultureInfo.InvariantCulture), line.AsSpan(end));
+    }
+
+    private static string ReplaceFirst(string line, string marker, string value)
+    {
         var i = line.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
         var end = line.IndexOf('"', i);
-        return string.Concat(line.AsSpan(0, i), exe, line.AsSpan(end));
+        return string.Concat(line.AsSpan(0, i), value, line.AsSpan(end));
     }
 
     private static IProducer<byte[], byte[]> Producer(MockKafkaCluster cluster, int lingerMs) =>
