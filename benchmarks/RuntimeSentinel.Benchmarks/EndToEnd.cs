@@ -42,6 +42,7 @@ public static class EndToEnd
         var raw = new List<double>();
         var decode = new List<double>();
         var pipeline = new List<double>();
+        var inMemory = new List<(double Rate, double Bytes)>();
         var perWorkload = new List<double>();
         for (var round = 0; round < o.Rounds; round++)
         {
@@ -51,10 +52,11 @@ public static class EndToEnd
             Produce(cluster, mix, o.Events);
             raw.Add(RawRate(cluster, o.Events));
             decode.Add(DecodeRate(cluster, o));
+            inMemory.Add(InMemoryDecodeRate(mix, o));
             var (rate, bytes) = PipelineRate(cluster, o, mix).GetAwaiter().GetResult();
             pipeline.Add(rate);
             perWorkload.Add(bytes);
-            Console.WriteLine($"round {round + 1}: raw {raw[^1]:N0} msg/s, consume and decode {decode[^1]:N0} msg/s, pipeline {pipeline[^1]:N0} msg/s, {bytes / 1024:N1} KiB managed heap per workload");
+            Console.WriteLine($"round {round + 1}: raw {raw[^1]:N0} msg/s, consume and decode {decode[^1]:N0} msg/s, decode alone {inMemory[^1].Rate:N0} msg/s ({inMemory[^1].Bytes:N0} B/msg), pipeline {pipeline[^1]:N0} msg/s, {bytes / 1024:N1} KiB managed heap per workload");
         }
 
         var r = Median(raw);
@@ -69,6 +71,10 @@ public static class EndToEnd
 
             // Where the gap is: consuming with the pipeline's decoder and nothing after it.
             ["decode_events_per_s"] = Math.Round(Median(decode)),
+
+            // The decoder alone on one thread, no Kafka: what a message costs to decode, and what it allocates.
+            ["decoder_events_per_s"] = Math.Round(Median(inMemory.Select(m => m.Rate).ToList())),
+            ["decoder_bytes_per_event"] = Math.Round(Median(inMemory.Select(m => m.Bytes).ToList()), 1),
             ["ratio"] = Math.Round(p / r, 3),
             ["p50_ms"] = Math.Round(p50, 1),
             ["p99_ms"] = Math.Round(p99, 1),
@@ -264,7 +270,11 @@ public static class EndToEnd
             Send(producer, mix.Get(i));
         }
 
-        producer.Flush(TimeSpan.FromSeconds(120));
+        var left = producer.Flush(TimeSpan.FromSeconds(120));
+        if (left > 0)
+        {
+            throw new InvalidOperationException($"{left:N0} of {events:N0} messages not delivered to the embedded cluster within 2 min");
+        }
     }
 
     /// <summary>The consume thread's share alone: a consumer with the pipeline's deserializer (the topic's decoder), nothing after it.</summary>
@@ -274,22 +284,63 @@ public static class EndToEnd
         {
             BootstrapServers = cluster.BootstrapServers,
             GroupId = "decode-" + Guid.NewGuid().ToString("N"),
+            FetchQueueBackoffMs = new KafkaOptions().FetchQueueBackoffMs,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnableAutoCommit = true,
         }).SetValueDeserializer(new EventDeserializer(_ => o.Format)).Build();
         consumer.Subscribe(Topic);
         var n = 0;
         Stopwatch? sw = null;
+        var idle = Stopwatch.StartNew();
         while (n < o.Events)
         {
             if (consumer.Consume(TimeSpan.FromSeconds(1)) is { } r)
             {
                 sw ??= Stopwatch.StartNew();
                 n += r.Message.Value.Ok ? 1 : throw new InvalidOperationException(r.Message.Value.Error.ToString());
+                idle.Restart();
+            }
+            else
+            {
+                StopIfStalled(idle, n, o.Events);
             }
         }
 
         return (n - 1) / sw!.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The topic's decoder alone over the mix's messages (distinct, as produced), on this thread: rate and bytes allocated per message.</summary>
+    private static (double Rate, double BytesPerEvent) InMemoryDecodeRate(Mix mix, Options o)
+    {
+        var messages = Enumerable.Range(0, Math.Min(o.Events, 50_000)).Select(i => mix.Get(i).Value).ToArray();
+        var decoder = new EventDeserializer(_ => o.Format);
+        var context = new SerializationContext(MessageComponentType.Value, Topic);
+        foreach (var m in messages)
+        {
+            _ = decoder.Deserialize(m, false, context); // warm: JIT and caches, as a running consumer has them
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var sw = Stopwatch.StartNew();
+        var n = 0;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            foreach (var m in messages)
+            {
+                n += decoder.Deserialize(m, false, context).Ok ? 1 : 0;
+            }
+        }
+
+        return (n / sw.Elapsed.TotalSeconds, (GC.GetAllocatedBytesForCurrentThread() - before) / (double)n);
+    }
+
+    /// <summary>A phase that waits for messages that never come (the embedded cluster lost some) fails instead of hanging.</summary>
+    private static void StopIfStalled(Stopwatch idle, int consumed, int expected)
+    {
+        if (idle.Elapsed > TimeSpan.FromSeconds(30))
+        {
+            throw new InvalidOperationException($"no message for 30 s after {consumed:N0} of {expected:N0}: the embedded cluster did not keep every produced message");
+        }
     }
 
     private static double RawRate(MockKafkaCluster cluster, int events)
@@ -298,18 +349,28 @@ public static class EndToEnd
         {
             BootstrapServers = cluster.BootstrapServers,
             GroupId = "raw-" + Guid.NewGuid().ToString("N"),
+
+            // The pipeline's fetch settings: with librdkafka's 1 s default a consumer idles whenever its prefetch
+            // queue fills, and the raw rate swung between 70k and 290k msg/s from run to run.
+            FetchQueueBackoffMs = new KafkaOptions().FetchQueueBackoffMs,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnableAutoCommit = true,
         }).Build();
         consumer.Subscribe(Topic);
         var n = 0;
         Stopwatch? sw = null;
+        var idle = Stopwatch.StartNew();
         while (n < events)
         {
             if (consumer.Consume(TimeSpan.FromSeconds(1)) is not null)
             {
                 sw ??= Stopwatch.StartNew(); // from the first message: group join is not throughput
                 n++;
+                idle.Restart();
+            }
+            else
+            {
+                StopIfStalled(idle, n, events);
             }
         }
 

@@ -83,6 +83,7 @@ public sealed partial class KafkaIngestService
             HeartbeatIntervalMs = _options.HeartbeatIntervalMs,
             MaxPollIntervalMs = _options.MaxPollIntervalMs,
             StatisticsIntervalMs = _options.StatisticsIntervalMs,
+            FetchQueueBackoffMs = _options.FetchQueueBackoffMs,
             EnablePartitionEof = false,
         });
 

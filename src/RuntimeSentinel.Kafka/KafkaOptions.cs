@@ -109,6 +109,13 @@ public sealed class KafkaOptions
     /// </summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(8);
 
+    /// <summary>
+    /// How long librdkafka waits before fetching again for a partition whose prefetched messages are over its queue
+    /// thresholds. librdkafka's default (1 s) starves a consumer that decodes slower than it fetches: the queue drains
+    /// during the wait and the consume thread idles (measured: 40k against 142k Tetragon messages/s). Short is cheap.
+    /// </summary>
+    public int FetchQueueBackoffMs { get; set; } = 20;
+
     /// <summary>How often librdkafka reports statistics (consumer lag comes from them). 0 disables lag metrics.</summary>
     public int StatisticsIntervalMs { get; set; } = 5_000;
 

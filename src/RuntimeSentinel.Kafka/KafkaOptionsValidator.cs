@@ -149,6 +149,11 @@ internal sealed class KafkaOptionsValidator(Func<string, string?>? environment =
             errors.Add("Kafka:MaxPollIntervalMs must be at least SessionTimeoutMs.");
         }
 
+        if (o.FetchQueueBackoffMs is < 0 or > 300_000)
+        {
+            errors.Add("Kafka:FetchQueueBackoffMs must be between 0 and 300000.");
+        }
+
         if (o.StatisticsIntervalMs < 0)
         {
             errors.Add("Kafka:StatisticsIntervalMs must not be negative.");

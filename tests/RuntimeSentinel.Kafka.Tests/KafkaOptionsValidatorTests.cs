@@ -22,6 +22,7 @@ public class KafkaOptionsValidatorTests
             SaslMechanism = "GSSAPI",
             SslCaLocation = "/nonexistent/ca.pem",
             CloseTimeout = TimeSpan.Zero,
+            FetchQueueBackoffMs = -1,
         };
         var result = new KafkaOptionsValidator().Validate(null, o);
         Assert.True(result.Failed);
@@ -35,6 +36,7 @@ public class KafkaOptionsValidatorTests
         Assert.Contains(failures, f => f.Contains("SaslPassword", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("/nonexistent/ca.pem", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("CloseTimeout", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("FetchQueueBackoffMs", StringComparison.Ordinal));
     }
 
     [Fact]
