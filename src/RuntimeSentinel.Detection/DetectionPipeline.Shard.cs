@@ -13,7 +13,11 @@ public sealed partial class DetectionPipeline
 {
     private sealed partial class Shard
     {
-        private readonly Channel<IngestItem> _queue;
+        private readonly Channel<IngestBatch> _queue;
+
+        // Emptied batches, for the writer to fill again: a hand-over allocates nothing in steady state.
+        private readonly System.Collections.Concurrent.ConcurrentQueue<IngestBatch> _free = new();
+        private int _queued;
         private readonly Dictionary<WorkloadKey, WorkloadState> _workloads = new();
         private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
         private readonly List<Finding> _findings = new(4);
@@ -56,7 +60,8 @@ public sealed partial class DetectionPipeline
             _logger = logger;
             _learning = metrics.EventsProcessed.WithLabels("learning");
             _active = metrics.EventsProcessed.WithLabels("active");
-            _queue = Channel.CreateBounded<IngestItem>(new BoundedChannelOptions(options.ShardQueueCapacity)
+            // Capacity in events, as configured; the queue holds batches of up to BatchSize.
+            _queue = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(Math.Max(1, options.ShardQueueCapacity / BatchSize))
             {
                 SingleReader = true,
                 SingleWriter = false,
@@ -67,29 +72,50 @@ public sealed partial class DetectionPipeline
         public Task Completion => _loop;
 
         /// <summary>Events waiting; read when metrics are refreshed (a shared gauge per event would contend across threads).</summary>
-        public int QueueCount => _queue.Reader.Count;
+        public int QueueCount => Volatile.Read(ref _queued);
 
         public void Start() => _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
-        public ValueTask<bool> EnqueueAsync(IngestItem item, CancellationToken ct)
+        public IngestBatch Rent() => _free.TryDequeue(out var batch) ? batch : new IngestBatch();
+
+        /// <summary>One event on its own (callers that send few events); the consume loop batches through a writer.</summary>
+        public ValueTask<bool> EnqueueAsync(in IngestItem item, CancellationToken ct)
         {
-            if (_queue.Writer.TryWrite(item))
+            var batch = Rent();
+            batch.Add(item);
+            return SendAsync(batch, ct);
+        }
+
+        /// <summary>Hands a batch over, waiting while the shard is full (backpressure); false once the shard is completing.</summary>
+        public ValueTask<bool> SendAsync(IngestBatch batch, CancellationToken ct)
+        {
+            Interlocked.Add(ref _queued, batch.Count);
+            if (_queue.Writer.TryWrite(batch))
             {
                 return ValueTask.FromResult(true);
             }
 
-            return SlowAsync(item, ct);
+            return SlowAsync(batch, ct);
 
-            async ValueTask<bool> SlowAsync(IngestItem item, CancellationToken ct)
+            async ValueTask<bool> SlowAsync(IngestBatch batch, CancellationToken ct)
             {
-                while (await _queue.Writer.WaitToWriteAsync(ct).ConfigureAwait(false))
+                try
                 {
-                    if (_queue.Writer.TryWrite(item))
+                    while (await _queue.Writer.WaitToWriteAsync(ct).ConfigureAwait(false))
                     {
-                        return true;
+                        if (_queue.Writer.TryWrite(batch))
+                        {
+                            return true;
+                        }
                     }
                 }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Add(ref _queued, -batch.Count);
+                    throw;
+                }
 
+                Interlocked.Add(ref _queued, -batch.Count);
                 return false;
             }
         }
@@ -160,9 +186,16 @@ public sealed partial class DetectionPipeline
                     break;
                 }
 
-                while (reader.TryRead(out var item))
+                while (reader.TryRead(out var batch))
                 {
-                    Process(item);
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        Process(batch.Items[i]);
+                    }
+
+                    Interlocked.Add(ref _queued, -batch.Count);
+                    batch.Clear();
+                    _free.Enqueue(batch);
                 }
             }
 

@@ -153,8 +153,9 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     /// </summary>
     private Shard ShardFor(WorkloadKey key) => ShardAt(key.GetHashCode());
 
+    private Shard ShardAt(int hash) => _shards[ShardIndex(hash)];
 
-    private Shard ShardAt(int hash) => _shards[(hash & 0x7fffffff) % _shards.Length];
+    private int ShardIndex(int hash) => (hash & 0x7fffffff) % _shards.Length;
 
     /// <summary>Stops accepting events and waits until every queued one has been processed.</summary>
     public async Task CompleteAsync()

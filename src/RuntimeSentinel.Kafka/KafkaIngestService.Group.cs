@@ -84,6 +84,7 @@ public sealed partial class KafkaIngestService
             MaxPollIntervalMs = _options.MaxPollIntervalMs,
             StatisticsIntervalMs = _options.StatisticsIntervalMs,
             FetchQueueBackoffMs = _options.FetchQueueBackoffMs,
+            FetchWaitMaxMs = _options.FetchWaitMaxMs ?? (_connection.IsEmbedded ? KafkaOptions.EmbeddedFetchWaitMaxMs : null),
             EnablePartitionEof = false,
         });
 
@@ -119,6 +120,7 @@ public sealed partial class KafkaIngestService
                 // Checkpoint the workloads whose events we are giving up, so the next owner restores them rather than
                 // learning again; then commit what detection finished, so it does not redo that; in-flight events of
                 // those partitions will be redone there (at-least-once).
+                Flush(CancellationToken.None);
                 AwaitAlerts(TimeSpan.FromSeconds(5));
                 if (_state is not null)
                 {
@@ -197,6 +199,7 @@ public sealed partial class KafkaIngestService
             // Stop order: no more input; let detection finish what it holds; make its alerts safe; store and commit;
             // leave the group.
             _leaving = true;
+            Flush(CancellationToken.None);
             _pipeline.CompleteAsync().GetAwaiter().GetResult();
             AwaitAlerts(TimeSpan.FromSeconds(10));
             if (_state is not null && _pipeline.CheckpointAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult())

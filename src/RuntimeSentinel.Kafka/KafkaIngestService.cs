@@ -21,6 +21,11 @@ public sealed partial class KafkaIngestService : BackgroundService
     private readonly KafkaConnection _connection;
     private readonly KafkaOptions _options;
     private readonly IDetectionIngress _pipeline;
+
+    // The consume thread's batched hand-off to the shards: handed over when a shard's batch is full, when the consumer
+    // has nothing more at the moment, and at the latest MaxBatchDelay after the oldest pending event.
+    private readonly IIngestWriter _writer;
+    private static readonly TimeSpan MaxBatchDelay = TimeSpan.FromMilliseconds(5);
     private readonly DeadLetterPublisher _deadLetters;
     private readonly KafkaMetrics _metrics;
     private readonly IngestionHealth _health;
@@ -63,6 +68,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         _connection = connection;
         _options = options.Value;
         _pipeline = pipeline;
+        _writer = pipeline.CreateWriter();
         _deadLetters = deadLetters;
         _metrics = metrics;
         _health = health;
@@ -143,7 +149,8 @@ public sealed partial class KafkaIngestService : BackgroundService
                 ConsumeResult<Ignore, DecodedMessage>? result;
                 try
                 {
-                    result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                    // With events pending, only look: if nothing is there right now they are handed over before waiting.
+                    result = consumer.Consume(_writer.Pending > 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200));
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
@@ -165,9 +172,14 @@ public sealed partial class KafkaIngestService : BackgroundService
                     HandleSafely(result, stoppingToken);
                 }
 
+                var now = Stopwatch.GetTimestamp();
+                if (_writer.Pending > 0 && (result is null || Stopwatch.GetElapsedTime(_writer.PendingSince, now) >= MaxBatchDelay))
+                {
+                    Flush(stoppingToken);
+                }
+
                 // Storing offsets costs a lock per partition and a native call; every 50 ms is plenty for a
                 // 1 s auto-commit and keeps it off the per-message path.
-                var now = Stopwatch.GetTimestamp();
                 if (result is null || Stopwatch.GetElapsedTime(lastStore, now) >= StoreInterval)
                 {
                     StartCheckpointRound(now);
@@ -296,11 +308,21 @@ public sealed partial class KafkaIngestService : BackgroundService
         var evt = decoded.Event;
         ConsumedCounter(result.Topic, evt.Kind).Inc();
         var item = _enrichment.Enrich(evt, tracker, result.Offset.Value, Stopwatch.GetTimestamp());
-        var enqueue = _pipeline.EnqueueAsync(item, stoppingToken);
-        var accepted = enqueue.IsCompletedSuccessfully ? enqueue.Result : enqueue.AsTask().GetAwaiter().GetResult();
+        var write = _writer.WriteAsync(item, stoppingToken);
+        var accepted = write.IsCompletedSuccessfully ? write.Result : write.AsTask().GetAwaiter().GetResult();
         if (accepted)
         {
             EventsIngested++;
+        }
+    }
+
+    /// <summary>Hands every pending event to detection, waiting while a shard is full (backpressure).</summary>
+    private void Flush(CancellationToken stoppingToken)
+    {
+        var flush = _writer.FlushAsync(stoppingToken);
+        if (!flush.IsCompletedSuccessfully)
+        {
+            flush.AsTask().GetAwaiter().GetResult();
         }
     }
 

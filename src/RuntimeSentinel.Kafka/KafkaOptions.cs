@@ -116,6 +116,16 @@ public sealed class KafkaOptions
     /// </summary>
     public int FetchQueueBackoffMs { get; set; } = 20;
 
+    /// <summary>
+    /// Longest a fetch waits at the broker for data (librdkafka's <c>fetch.wait.max.ms</c>). Unset: librdkafka's 500 ms
+    /// on a real cluster, where a waiting fetch returns as soon as data arrives, so the wait adds no latency; and
+    /// <see cref="EmbeddedFetchWaitMaxMs"/> on the embedded cluster, which answers only when the wait is over (measured:
+    /// p50 event to incident 400 ms with 500, 30 ms with 10).
+    /// </summary>
+    public int? FetchWaitMaxMs { get; set; }
+
+    public const int EmbeddedFetchWaitMaxMs = 10;
+
     /// <summary>How often librdkafka reports statistics (consumer lag comes from them). 0 disables lag metrics.</summary>
     public int StatisticsIntervalMs { get; set; } = 5_000;
 

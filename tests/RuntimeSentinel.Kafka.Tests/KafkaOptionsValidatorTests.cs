@@ -23,6 +23,7 @@ public class KafkaOptionsValidatorTests
             SslCaLocation = "/nonexistent/ca.pem",
             CloseTimeout = TimeSpan.Zero,
             FetchQueueBackoffMs = -1,
+            FetchWaitMaxMs = 400_000,
         };
         var result = new KafkaOptionsValidator().Validate(null, o);
         Assert.True(result.Failed);
@@ -37,6 +38,7 @@ public class KafkaOptionsValidatorTests
         Assert.Contains(failures, f => f.Contains("/nonexistent/ca.pem", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("CloseTimeout", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("FetchQueueBackoffMs", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("FetchWaitMaxMs", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -16,6 +16,9 @@ public interface IDetectionIngress
     /// <summary>Hands an event to its workload's shard, waiting while that shard is full (backpressure). False once stopping.</summary>
     ValueTask<bool> EnqueueAsync(in IngestItem item, CancellationToken cancellationToken);
 
+    /// <summary>A batching writer for one thread that produces many events (the consume loop); see <see cref="IIngestWriter"/>.</summary>
+    IIngestWriter CreateWriter();
+
     /// <summary>
     /// Ingestion runs the checkpoint rounds itself (so it commits only what a written checkpoint covers): detection keeps
     /// no checkpoint timer of its own.

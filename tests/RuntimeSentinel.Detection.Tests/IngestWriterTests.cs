@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.TestCommon;
+
+namespace RuntimeSentinel.Detection.Tests;
+
+public class IngestWriterTests
+{
+    /// <summary>Offsets in the order detection finished them, per workload (each workload its own completion).</summary>
+    private sealed class Finished : IOffsetCompletion
+    {
+        private readonly List<long> _offsets = [];
+
+        public List<long> Offsets
+        {
+            get
+            {
+                lock (_offsets)
+                {
+                    return [.. _offsets];
+                }
+            }
+        }
+
+        public void Complete(long offset)
+        {
+            lock (_offsets)
+            {
+                _offsets.Add(offset);
+            }
+        }
+    }
+
+    private static DetectionPipeline Create(int shards, int queueCapacity = 4096)
+    {
+        var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var options = Options.Create(new DetectionOptions { Shards = shards, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = 5, ShardQueueCapacity = queueCapacity });
+        var pipeline = new DetectionPipeline(options, new RecordingAlerts(), metrics, new FakeTimeProvider(Some.Time), NullLogger<DetectionPipeline>.Instance);
+        pipeline.Start();
+        return pipeline;
+    }
+
+    private static IngestItem Item(WorkloadResolver resolver, int workload, IOffsetCompletion completion, long offset)
+    {
+        var e = Some.Syscall("read", Some.Workload(owner: "svc" + workload, pod: $"svc{workload}-7d9f8b6c5b-x2k4p"));
+        return new IngestItem(e, resolver.Resolve(e.Workload), completion, offset, Stopwatch.GetTimestamp());
+    }
+
+    [Fact]
+    public async Task WriteAsync_FewerThanABatch_HandedOverOnlyByFlush()
+    {
+        await using var pipeline = Create(shards: 2);
+        var writer = pipeline.CreateWriter();
+        var finished = new Finished();
+        var resolver = new WorkloadResolver("t");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await writer.WriteAsync(Item(resolver, 0, finished, i), default));
+        }
+
+        Assert.Equal(3, writer.Pending);
+        Assert.NotEqual(0, writer.PendingSince);
+        await Task.Delay(100);
+        Assert.Empty(finished.Offsets); // still with the writer: nothing processed, nothing committable
+
+        Assert.True(await writer.FlushAsync(default));
+        Assert.Equal(0, writer.Pending);
+        Assert.Equal(0, writer.PendingSince);
+        await pipeline.CompleteAsync();
+        Assert.Equal([0, 1, 2], finished.Offsets);
+    }
+
+    [Fact]
+    public async Task WriteAsync_ManyWorkloadsInterleaved_EachWorkloadProcessedInOrderAndNothingLost()
+    {
+        // A small queue (one batch per shard), so the writer also waits on full shards on the way.
+        await using var pipeline = Create(shards: 3, queueCapacity: 8);
+        var writer = pipeline.CreateWriter();
+        var resolver = new WorkloadResolver("t");
+        var perWorkload = Enumerable.Range(0, 7).Select(_ => new Finished()).ToArray();
+        const int Events = 2_000;
+        for (var i = 0; i < Events; i++)
+        {
+            var w = (i * 31) % perWorkload.Length;
+            Assert.True(await writer.WriteAsync(Item(resolver, w, perWorkload[w], i), default));
+        }
+
+        Assert.True(await writer.FlushAsync(default));
+        await pipeline.CompleteAsync();
+        Assert.Equal(Events, perWorkload.Sum(f => f.Offsets.Count));
+        foreach (var f in perWorkload)
+        {
+            Assert.Equal(f.Offsets.Order(), f.Offsets);
+        }
+
+        var snapshot = await pipeline.SnapshotAsync();
+        Assert.Equal(Events, snapshot.Sum(s => s.EventsLearned + s.EventsScored));
+    }
+
+    [Fact]
+    public async Task WriteAsync_AfterCompletion_ReportsNotAccepted()
+    {
+        await using var pipeline = Create(shards: 1);
+        var writer = pipeline.CreateWriter();
+        var resolver = new WorkloadResolver("t");
+        await pipeline.CompleteAsync();
+        Assert.True(await writer.WriteAsync(Item(resolver, 0, new Finished(), 0), default)); // pending, not yet handed over
+        Assert.False(await writer.FlushAsync(default));
+        Assert.Equal(0, writer.Pending);
+    }
+}
