@@ -157,7 +157,7 @@ internal abstract class JsonDocumentFormat : IEventFormat
 {
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
-    private readonly EventDecoder _validator = new();
+    private readonly EventValidator _validator = new();
 
     public abstract string Name { get; }
 
@@ -201,16 +201,9 @@ internal abstract class JsonDocumentFormat : IEventFormat
                     return status;
                 }
 
-                // Whatever a sensor sent, what leaves here must be valid native schema v1 (sizes, required fields):
-                // run it through the strict decoder. Sensor formats are not the hot path; this guarantee is worth 2 µs.
-                var native = EventJsonWriter.ToUtf8(evt);
-                if (!_validator.TryDecode(native, out evt, out error))
-                {
-                    note = null;
-                    return DecodeStatus.Rejected;
-                }
-
-                return DecodeStatus.Event;
+                // Whatever a sensor sent, what leaves here must be valid native schema v1 (sizes, addresses, ports,
+                // labels, required fields): the native decoder's rules, checked on the event itself.
+                return _validator.Validate(evt, out error) ? DecodeStatus.Event : Json.Reject(out evt, out error, out note, error.Code, error.Field, error.Detail);
             }
             catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
             {
