@@ -301,33 +301,9 @@ public static class EndToEnd
     /// <summary>The consume thread's share alone: a consumer with the pipeline's deserializer (the topic's decoder), nothing after it.</summary>
     private static double DecodeRate(MockKafkaCluster cluster, Options o)
     {
-        using var consumer = new ConsumerBuilder<Ignore, DecodedMessage>(new ConsumerConfig
-        {
-            BootstrapServers = cluster.BootstrapServers,
-            GroupId = "decode-" + Guid.NewGuid().ToString("N"),
-            FetchQueueBackoffMs = new KafkaOptions().FetchQueueBackoffMs,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = true,
-        }).SetValueDeserializer(new EventDeserializer(_ => o.Format)).Build();
-        consumer.Subscribe(Topic);
-        var n = 0;
-        Stopwatch? sw = null;
-        var idle = Stopwatch.StartNew();
-        while (n < o.Events)
-        {
-            if (consumer.Consume(TimeSpan.FromSeconds(1)) is { } r)
-            {
-                sw ??= Stopwatch.StartNew();
-                n += r.Message.Value.Ok ? 1 : throw new InvalidOperationException(r.Message.Value.Error.ToString());
-                idle.Restart();
-            }
-            else
-            {
-                StopIfStalled(idle, n, o.Events);
-            }
-        }
-
-        return (n - 1) / sw!.Elapsed.TotalSeconds;
+        using var consumer = new ConsumerBuilder<Ignore, DecodedMessage>(ReferenceConsumer(cluster, "decode"))
+            .SetValueDeserializer(new EventDeserializer(_ => o.Format)).Build();
+        return ReadAll(consumer, o.Events, r => r.Message.Value.Ok ? true : throw new InvalidOperationException(r.Message.Value.Error.ToString()));
     }
 
     /// <summary>The topic's decoder alone over the mix's messages (distinct, as produced), on this thread: rate and bytes allocated per message.</summary>
@@ -366,27 +342,36 @@ public static class EndToEnd
 
     private static double RawRate(MockKafkaCluster cluster, int events)
     {
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = cluster.BootstrapServers,
-            GroupId = "raw-" + Guid.NewGuid().ToString("N"),
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(ReferenceConsumer(cluster, "raw")).Build();
+        return ReadAll(consumer, events, _ => true);
+    }
 
-            // The pipeline's fetch settings: with librdkafka's 1 s default a consumer idles whenever its prefetch
-            // queue fills, and the raw rate swung between 70k and 290k msg/s from run to run.
-            FetchQueueBackoffMs = new KafkaOptions().FetchQueueBackoffMs,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = true,
-        }).Build();
+    /// <summary>
+    /// The reference consumers get the pipeline's fetch settings: with librdkafka's 1 s default a consumer idles whenever
+    /// its prefetch queue fills, and the raw rate swung between 70k and 290k msg/s from run to run.
+    /// </summary>
+    private static ConsumerConfig ReferenceConsumer(MockKafkaCluster cluster, string name) => new()
+    {
+        BootstrapServers = cluster.BootstrapServers,
+        GroupId = name + "-" + Guid.NewGuid().ToString("N"),
+        FetchQueueBackoffMs = new KafkaOptions().FetchQueueBackoffMs,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = true,
+    };
+
+    /// <summary>Reads <paramref name="events"/> messages; the rate counts from the first one (group join is not throughput).</summary>
+    private static double ReadAll<T>(IConsumer<Ignore, T> consumer, int events, Func<ConsumeResult<Ignore, T>, bool> check)
+    {
         consumer.Subscribe(Topic);
         var n = 0;
         Stopwatch? sw = null;
         var idle = Stopwatch.StartNew();
         while (n < events)
         {
-            if (consumer.Consume(TimeSpan.FromSeconds(1)) is not null)
+            if (consumer.Consume(TimeSpan.FromSeconds(1)) is { } r)
             {
-                sw ??= Stopwatch.StartNew(); // from the first message: group join is not throughput
-                n++;
+                sw ??= Stopwatch.StartNew();
+                n += check(r) ? 1 : 0;
                 idle.Restart();
             }
             else

@@ -52,27 +52,25 @@ public sealed partial class DetectionPipeline
                 return ValueTask.FromResult(true);
             }
 
-            _open[index] = null;
-            Taken(batch.Count);
-            return shard.SendAsync(batch, cancellationToken);
+            return shard.SendAsync(Take(index)!, cancellationToken);
         }
 
-        public ValueTask<bool> FlushAsync(CancellationToken cancellationToken)
+        public ValueTask<bool> FlushAsync(CancellationToken cancellationToken) => FlushFrom(0, true, cancellationToken);
+
+        /// <summary>Hands over the open batches of shards <paramref name="first"/> on; synchronous unless a shard is full.</summary>
+        private ValueTask<bool> FlushFrom(int first, bool accepted, CancellationToken cancellationToken)
         {
-            var accepted = true;
-            for (var i = 0; i < _open.Length; i++)
+            for (var i = first; i < _open.Length; i++)
             {
-                if (_open[i] is not { } batch)
+                if (Take(i) is not { } batch)
                 {
                     continue;
                 }
 
-                _open[i] = null;
-                Taken(batch.Count);
                 var send = pipeline._shards[i].SendAsync(batch, cancellationToken);
                 if (!send.IsCompletedSuccessfully)
                 {
-                    return Rest(send, i + 1, cancellationToken);
+                    return WaitThenFlushFrom(send, i + 1, accepted, cancellationToken);
                 }
 
                 accepted &= send.Result;
@@ -81,30 +79,29 @@ public sealed partial class DetectionPipeline
             return ValueTask.FromResult(accepted);
         }
 
-        /// <summary>A shard was full: wait for it, then hand over the remaining shards' batches.</summary>
-        private async ValueTask<bool> Rest(ValueTask<bool> waiting, int next, CancellationToken cancellationToken)
+        private async ValueTask<bool> WaitThenFlushFrom(ValueTask<bool> send, int next, bool accepted, CancellationToken cancellationToken)
         {
-            var accepted = await waiting.ConfigureAwait(false);
-            for (var i = next; i < _open.Length; i++)
-            {
-                if (_open[i] is { } batch)
-                {
-                    _open[i] = null;
-                    Taken(batch.Count);
-                    accepted &= await pipeline._shards[i].SendAsync(batch, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            return accepted;
+            accepted &= await send.ConfigureAwait(false);
+            return await FlushFrom(next, accepted, cancellationToken).ConfigureAwait(false);
         }
 
-        private void Taken(int count)
+        /// <summary>Takes shard <paramref name="index"/>'s open batch, if any, out of the pending count.</summary>
+        private IngestBatch? Take(int index)
         {
-            Pending -= count;
+            var batch = _open[index];
+            if (batch is null)
+            {
+                return null;
+            }
+
+            _open[index] = null;
+            Pending -= batch.Count;
             if (Pending == 0)
             {
                 PendingSince = 0;
             }
+
+            return batch;
         }
     }
 }
