@@ -9,11 +9,18 @@ namespace RuntimeSentinel.Formats;
 /// describes (an exec, a file open, a connection); rule, priority and tags travel as event labels. Alerts from the
 /// <c>k8s_audit</c> source and Falco's internal metrics snapshots describe no container behaviour and are ignored.
 /// </summary>
-internal sealed class FalcoFormat : JsonDocumentFormat
+internal sealed class FalcoFormat : JsonTapeFormat
 {
+    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
+    private const int MaxCachedKey = 512;
+
+    private readonly BoundedCache<(string Rule, string? Priority, string? Source, string? Tags, bool Finding), LabelSet> _labels = new(1024);
+    private readonly BoundedCache<string, string?> _exes = new(4096, StringComparer.Ordinal);
+    private readonly BoundedCache<(string Repository, string Tag), string> _images = new(1024);
+
     public override string Name => "falco";
 
-    protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
+    protected override DecodeStatus Decode(JsonNode root, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
         if (root.Get("output_fields") is not { ValueKind: JsonValueKind.Object } f)
         {
@@ -51,7 +58,7 @@ internal sealed class FalcoFormat : JsonDocumentFormat
 
         var node = root.Str("hostname") ?? f.Str("evt.hostname");
         var cmdline = f.Str("proc.cmdline");
-        var exe = f.Str("proc.exepath") ?? f.Str("proc.exe") ?? ExeFromCmdline(cmdline) ?? f.Str("proc.name");
+        var exe = f.Str("proc.exepath") ?? f.Str("proc.exe") ?? CachedExe(cmdline) ?? f.Str("proc.name");
         var parent = f.Str("proc.pexepath") ?? f.Str("proc.pname");
         var e = new RuntimeEvent
         {
@@ -59,12 +66,15 @@ internal sealed class FalcoFormat : JsonDocumentFormat
             Node = node,
             Workload = Identity(f, node),
             Process = new ProcessInfo(f.Int("proc.pid"), f.Int("proc.ppid"), f.Int("user.uid"), exe, cmdline, parent),
-            Labels = Labels(root, rule, source),
+            Labels = Labels(root, rule, source, finding: false),
         };
 
         var evtType = f.Str("evt.type");
-        var fd = f.Str("fd.name");
-        if (evtType is "connect" or "accept" or "accept4" or "listen" or "bind" or "sendto" or "sendmsg" || (fd is not null && fd.Contains("->", StringComparison.Ordinal)) || f.Str("fd.sip") is not null)
+        // fd.name names a file or a connection (client:port->server:port, a new one per ephemeral port): read as bytes,
+        // made a string only when it is a path.
+        var fdNode = f.Get("fd.name");
+        var fd = fdNode is { ValueKind: JsonValueKind.String } fdText ? fdText.Utf8 : default;
+        if (evtType is "connect" or "accept" or "accept4" or "listen" or "bind" or "sendto" or "sendmsg" || fd.IndexOf("->"u8) >= 0 || f.Str("fd.sip") is not null)
         {
             if (Connection(f, fd, evtType) is { } net)
             {
@@ -84,9 +94,9 @@ internal sealed class FalcoFormat : JsonDocumentFormat
             }
         }
 
-        if (fd is not null && fd.StartsWith('/'))
+        if (fd.StartsWith("/"u8))
         {
-            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = fd, FileFlags = f.Str("evt.arg.flags") ?? f.Str("evt.arg[2]"), SyscallName = evtType }, out evt, out error, out note);
+            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = fdNode!.Value.GetString(), FileFlags = f.Str("evt.arg.flags") ?? f.Str("evt.arg[2]"), SyscallName = evtType }, out evt, out error, out note);
         }
 
         if (evtType is not null and not ("execve" or "execveat") && exe is null)
@@ -98,12 +108,15 @@ internal sealed class FalcoFormat : JsonDocumentFormat
         {
             // A rule that fired without naming a process, file or connection (rule-only output, plugin sources): still
             // a finding for the workload, with Falco as its detector.
-            return Json.Accept(e with { Kind = EventKind.SensorAlert, Labels = WithRule(e.Labels, rule, root.Str("priority")) }, out evt, out error, out note);
+            return Json.Accept(e with { Kind = EventKind.SensorAlert, Labels = Labels(root, rule, source, finding: true) }, out evt, out error, out note);
         }
 
         // Shell spawned, binary dropped and run, ...: the alert is about a process starting.
         return Json.Accept(e with { Kind = EventKind.ProcessExec }, out evt, out error, out note);
     }
+
+    private string? CachedExe(string? cmdline) =>
+        cmdline is null ? null : cmdline.Length > MaxCachedKey ? ExeFromCmdline(cmdline) : _exes.GetOrAdd(cmdline, 0, static (c, _) => ExeFromCmdline(c));
 
     private static string? ExeFromCmdline(string? cmdline)
     {
@@ -124,14 +137,14 @@ internal sealed class FalcoFormat : JsonDocumentFormat
     /// an outbound flow, and any other call on a connected socket traffic on it (side from <c>fd.is_server</c> or,
     /// without it, from which port is ephemeral).
     /// </summary>
-    private static (EventKind Kind, NetInfo Net)? Connection(JsonElement f, string? fd, string? evtType)
+    private (EventKind Kind, NetInfo Net)? Connection(JsonNode f, ReadOnlySpan<byte> fd, string? evtType)
     {
         var proto = Protocol(f.Str("fd.l4proto") ?? f.Str("fd.type"));
         string? cip = f.Str("fd.cip"), sip = f.Str("fd.sip");
         int cport = f.Get("fd.cport") is null ? -1 : f.Int("fd.cport"), sport = f.Get("fd.sport") is null ? -1 : f.Int("fd.sport");
-        if (fd is not null)
+        if (!fd.IsEmpty)
         {
-            var arrow = fd.IndexOf("->", StringComparison.Ordinal);
+            var arrow = fd.IndexOf("->"u8);
             if (arrow > 0 && Split(fd[..arrow], out var a, out var ap) && Split(fd[(arrow + 2)..], out var b, out var bp))
             {
                 (cip, cport, sip, sport) = (cip ?? a, cport >= 0 ? cport : ap, sip ?? b, sport >= 0 ? sport : bp);
@@ -184,21 +197,23 @@ internal sealed class FalcoFormat : JsonDocumentFormat
         var x => x,
     };
 
-    private static bool Split(string endpoint, out string? ip, out int port)
+    /// <summary><c>ip:port</c> or <c>[ip]:port</c> from UTF-8; the address interned.</summary>
+    private bool Split(ReadOnlySpan<byte> endpoint, out string? ip, out int port)
     {
-        var colon = endpoint.LastIndexOf(':');
+        var colon = endpoint.LastIndexOf((byte)':');
         ip = null;
         port = -1;
-        if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port > 65535)
+        if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port > 65535)
         {
             return false;
         }
 
-        ip = endpoint[..colon].Trim('[', ']');
-        return System.Net.IPAddress.TryParse(ip, out _);
+        var host = endpoint[..colon].Trim("[]"u8);
+        ip = host.IsEmpty ? string.Empty : Strings.Get(host);
+        return IsIp(ip);
     }
 
-    private static WorkloadRef Identity(JsonElement f, string? node)
+    private WorkloadRef Identity(JsonNode f, string? node)
     {
         var id = f.Str("container.id");
         var pod = f.Str("k8s.pod.name");
@@ -209,34 +224,48 @@ internal sealed class FalcoFormat : JsonDocumentFormat
 
         var repo = f.Str("container.image.repository");
         var tag = f.Str("container.image.tag");
-        var image = f.Str("container.image") ?? (repo is null ? null : tag is null ? repo : repo + ":" + tag);
+        var image = f.Str("container.image") ?? (repo is null ? null : tag is null ? repo : repo.Length + tag.Length > MaxCachedKey ? repo + ":" + tag : _images.GetOrAdd((repo, tag), 0, static (k, _) => k.Repository + ":" + k.Tag));
         return new WorkloadRef(null, f.Str("k8s.ns.name"), pod, f.Str("container.name"), id, image, f.Str("container.image.digest"), null, null, LabelSet.Empty);
     }
 
-    private static LabelSet WithRule(LabelSet labels, string rule, string? priority)
+    /// <summary>Rule, priority, source and tags as labels; a finding (no process, file or connection) also as the sensor's verdict.</summary>
+    private LabelSet Labels(JsonNode root, string rule, string? source, bool finding)
     {
-        var items = new List<KeyValuePair<string, string>>(labels.Items.ToArray());
-        items.Add(KeyValuePair.Create(EventLabels.SensorRule, rule.Length > 256 ? rule[..256] : rule));
-        items.Add(KeyValuePair.Create(EventLabels.SensorPriority, priority ?? "Warning"));
-        return new LabelSet(items.ToArray());
+        var priority = root.Str("priority");
+        var tags = root.Get("tags") is { ValueKind: JsonValueKind.Array } t ? t.GetRawText() : null;
+        var key = (rule, priority, source, tags, finding);
+        var keyLength = rule.Length + (priority?.Length ?? 0) + (source?.Length ?? 0) + (tags?.Length ?? 0);
+        return keyLength > MaxCachedKey ? BuildLabels(key, root) : _labels.GetOrAdd(key, root, BuildLabels);
     }
 
-    private static LabelSet Labels(JsonElement root, string rule, string? source)
+    private static LabelSet BuildLabels((string Rule, string? Priority, string? Source, string? Tags, bool Finding) key, JsonNode root)
     {
-        var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "falco"), KeyValuePair.Create("falco.rule", rule) };
-        if (root.Str("priority") is { } p)
+        var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "falco"), KeyValuePair.Create("falco.rule", key.Rule) };
+        if (key.Priority is { } p)
         {
             items.Add(KeyValuePair.Create("falco.priority", p));
         }
 
-        if (source is not null)
+        if (key.Source is not null)
         {
-            items.Add(KeyValuePair.Create("falco.source", source));
+            items.Add(KeyValuePair.Create("falco.source", key.Source));
         }
 
         if (root.Get("tags") is { ValueKind: JsonValueKind.Array } tags)
         {
-            items.Add(KeyValuePair.Create("falco.tags", string.Join(",", tags.EnumerateArray().Select(t => t.ToString()))));
+            var text = new List<string>();
+            foreach (var tag in tags.EnumerateArray())
+            {
+                text.Add(tag.ToString());
+            }
+
+            items.Add(KeyValuePair.Create("falco.tags", string.Join(",", text)));
+        }
+
+        if (key.Finding)
+        {
+            items.Add(KeyValuePair.Create(EventLabels.SensorRule, key.Rule.Length > 256 ? key.Rule[..256] : key.Rule));
+            items.Add(KeyValuePair.Create(EventLabels.SensorPriority, key.Priority ?? "Warning"));
         }
 
         return new LabelSet(items.ToArray());

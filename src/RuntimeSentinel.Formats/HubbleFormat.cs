@@ -1,5 +1,6 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Text;
 
 namespace RuntimeSentinel.Formats;
 
@@ -10,11 +11,30 @@ namespace RuntimeSentinel.Formats;
 /// its port; replies are mapped to the same logical connection. L7 DNS requests become <c>dns_query</c>; the verdict,
 /// direction and L7 details travel as labels.
 /// </summary>
-internal sealed class HubbleFormat : JsonDocumentFormat
+internal sealed class HubbleFormat : JsonTapeFormat
 {
+    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
+    private const int MaxCachedKey = 512;
+
+    private static readonly Utf8Factory<JsonNode, LabelSet> EndpointLabelsFactory = static (_, labels) => EndpointLabels(labels);
+
+    private readonly BoundedCache<LabelKey, LabelSet> _labels = new(4096);
+    private readonly BoundedCache<string, string?> _answers = new(1024, StringComparer.Ordinal);
+    private readonly BoundedCache<string, string> _protocols = new(64, StringComparer.Ordinal);
+    private readonly Utf8InternCache<LabelSet> _endpointLabels = new(1024, 8192);
+
     public override string Name => "hubble";
 
-    protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
+    /// <summary>What a flow's labels are made of; flows of one connection share them.</summary>
+    private readonly record struct LabelKey(
+        string? Verdict, string Direction, bool Reply, bool Arrival, string? PeerNamespace, string? PeerKind, string? PeerName,
+        bool L7, string? L7Type, bool Http, string? Method, string? Url)
+    {
+        public int Length => (Verdict?.Length ?? 0) + Direction.Length + (PeerNamespace?.Length ?? 0) + (PeerKind?.Length ?? 0) + (PeerName?.Length ?? 0)
+            + (L7Type?.Length ?? 0) + (Method?.Length ?? 0) + (Url?.Length ?? 0);
+    }
+
+    protected override DecodeStatus Decode(JsonNode root, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
         // `hubble observe -o json` wraps each flow; the API, exporters and docs also give bare flows.
         var flow = root.Get("flow") ?? (IsBareFlow(root) ? root : null);
@@ -59,28 +79,20 @@ internal sealed class HubbleFormat : JsonDocumentFormat
         var node = root.Str("node_name") ?? f.Str("node_name");
         var localInitiated = localIsSource == sourceInitiated;
         var (localIp, localPort, remoteIp, remotePort) = localIsSource ? (srcIp, srcPort, dstIp, dstPort) : (dstIp, dstPort, srcIp, srcPort);
-        var labels = new List<KeyValuePair<string, string>>
-        {
-            KeyValuePair.Create("source", "hubble"),
-            KeyValuePair.Create("hubble.verdict", f.Str("verdict") ?? "UNKNOWN"),
-            KeyValuePair.Create("hubble.direction", direction),
-        };
-        if (reply)
-        {
-            labels.Add(KeyValuePair.Create("hubble.reply", "true"));
-        }
-
-        if (arrival)
-        {
-            labels.Add(KeyValuePair.Create("time", "arrival"));
-        }
-
         // Hubble names the peer's workload itself: the endpoint identity that survives pod IP churn.
         var peer = localIsSource ? destination : source;
-        if (peer?.Str("namespace") is { } peerNs && peer.Value.Get("workloads") is { ValueKind: JsonValueKind.Array } pw && pw.GetArrayLength() > 0 && pw[0].Str("name") is { } peerName)
+        string? peerNs = null, peerKind = null, peerName = null;
+        if (peer?.Str("namespace") is { } ns && peer.Value.Get("workloads") is { ValueKind: JsonValueKind.Array } pw && pw.GetArrayLength() > 0 && pw[0].Str("name") is { } name)
         {
-            labels.Add(KeyValuePair.Create(PeerWorkloadLabel, $"{peerNs}/{pw[0].Str("kind") ?? "Deployment"}/{peerName}"));
+            (peerNs, peerKind, peerName) = (ns, pw[0].Str("kind") ?? "Deployment", name);
         }
+
+        var l7 = f.Get("l7");
+        var http = l7?.Get("http");
+        var labelKey = new LabelKey(
+            f.Str("verdict"), direction, reply, arrival, peerNs, peerKind, peerName, l7 is not null, l7?.Str("type"),
+            http is not null && l7?.Get("dns") is null, http?.Str("method"), http?.Str("url"));
+        var labels = labelKey.Length > MaxCachedKey ? BuildLabels(labelKey, 0) : _labels.GetOrAdd(labelKey, 0, BuildLabels);
 
         var e = new RuntimeEvent
         {
@@ -89,10 +101,9 @@ internal sealed class HubbleFormat : JsonDocumentFormat
             Workload = Identity(local, node),
         };
 
-        if (f.Get("l7") is { } l7)
+        if (l7 is { } l7Flow)
         {
-            labels.Add(KeyValuePair.Create("hubble.l7", l7.Str("type") ?? "UNKNOWN"));
-            if (l7.Get("dns") is { } dns)
+            if (l7Flow.Get("dns") is { } dns)
             {
                 var query = dns.Str("query");
                 if (query is null)
@@ -102,25 +113,18 @@ internal sealed class HubbleFormat : JsonDocumentFormat
 
                 // Requests and responses both name the query; the requesting side is the workload that resolved it.
                 // A response also carries the addresses (ips): what later connections to them are called.
-                var response = l7.Str("type") == "RESPONSE";
+                var response = l7Flow.Str("type") == "RESPONSE";
                 var requester = response ? !localIsSource : localIsSource;
                 var who = requester ? local : (localIsSource ? destination : source);
                 string? answers = null;
                 if (response && dns.Get("ips") is { ValueKind: JsonValueKind.Array } ips && ips.GetArrayLength() > 0)
                 {
-                    answers = string.Join(',', ips.EnumerateArray().Select(i => i.ToString()).Where(i => System.Net.IPAddress.TryParse(i, out _)).Take(16));
+                    // Answers repeat per name: joined once per distinct list.
+                    var raw = ips.GetRawText();
+                    answers = raw.Length > MaxCachedKey ? Answers(ips) : _answers.GetOrAdd(raw, ips, static (_, list) => Answers(list));
                 }
 
-                return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = query, DnsAnswers = Json.NullIfEmpty(answers), Workload = Identity(who, node), Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
-            }
-
-            if (l7.Get("http") is { } http)
-            {
-                labels.Add(KeyValuePair.Create("http.method", http.Str("method") ?? "?"));
-                if (http.Str("url") is { } url)
-                {
-                    labels.Add(KeyValuePair.Create("http.url", url.Length > 512 ? url[..512] : url));
-                }
+                return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = query, DnsAnswers = Json.NullIfEmpty(answers), Workload = Identity(who, node), Labels = labels }, out evt, out error, out note);
             }
         }
 
@@ -132,7 +136,7 @@ internal sealed class HubbleFormat : JsonDocumentFormat
         var opening = tcp is null || (tcp.Value.Path("flags", "SYN")?.ValueKind == JsonValueKind.True && tcp.Value.Path("flags", "ACK")?.ValueKind != JsonValueKind.True && !reply);
         if (!opening || (tcp is null && reply))
         {
-            return Json.Accept(e with { Kind = EventKind.NetFlow, Net = net, Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
+            return Json.Accept(e with { Kind = EventKind.NetFlow, Net = net, Labels = labels }, out evt, out error, out note);
         }
 
         var kind = localInitiated ? EventKind.NetConnect : EventKind.NetAccept;
@@ -146,29 +150,86 @@ internal sealed class HubbleFormat : JsonDocumentFormat
             net = net with { LocalPort = 0 };
         }
 
-        return Json.Accept(e with { Kind = kind, Net = net, Labels = new LabelSet(labels.ToArray()) }, out evt, out error, out note);
+        return Json.Accept(e with { Kind = kind, Net = net, Labels = labels }, out evt, out error, out note);
     }
 
     private const string PeerWorkloadLabel = "peer.workload";
 
-    private static bool IsBareFlow(JsonElement root) =>
+    private static LabelSet BuildLabels(LabelKey key, int unused)
+    {
+        var labels = new List<KeyValuePair<string, string>>
+        {
+            KeyValuePair.Create("source", "hubble"),
+            KeyValuePair.Create("hubble.verdict", key.Verdict ?? "UNKNOWN"),
+            KeyValuePair.Create("hubble.direction", key.Direction),
+        };
+        if (key.Reply)
+        {
+            labels.Add(KeyValuePair.Create("hubble.reply", "true"));
+        }
+
+        if (key.Arrival)
+        {
+            labels.Add(KeyValuePair.Create("time", "arrival"));
+        }
+
+        if (key.PeerName is not null)
+        {
+            labels.Add(KeyValuePair.Create(PeerWorkloadLabel, $"{key.PeerNamespace}/{key.PeerKind}/{key.PeerName}"));
+        }
+
+        if (key.L7)
+        {
+            labels.Add(KeyValuePair.Create("hubble.l7", key.L7Type ?? "UNKNOWN"));
+        }
+
+        if (key.Http)
+        {
+            labels.Add(KeyValuePair.Create("http.method", key.Method ?? "?"));
+            if (key.Url is { } url)
+            {
+                labels.Add(KeyValuePair.Create("http.url", url.Length > 512 ? url[..512] : url));
+            }
+        }
+
+        return new LabelSet(labels.ToArray());
+    }
+
+    /// <summary>The answers' addresses (at most 16), comma-separated.</summary>
+    private static string Answers(JsonNode ips)
+    {
+        var valid = new List<string>();
+        foreach (var ip in ips.EnumerateArray())
+        {
+            var text = ip.ToString();
+            if (valid.Count < 16 && System.Net.IPAddress.TryParse(text, out _))
+            {
+                valid.Add(text);
+            }
+        }
+
+        return string.Join(',', valid);
+    }
+
+    private static bool IsBareFlow(JsonNode root) =>
         root.Get("IP") is not null || root.Get("verdict") is not null || root.Get("l4") is not null || root.Get("traffic_direction") is not null
         || (root.Get("source") is { ValueKind: JsonValueKind.Object } && root.Get("destination") is { ValueKind: JsonValueKind.Object });
 
-    private static (string Protocol, int Source, int Destination) L4(JsonElement f)
+    private (string Protocol, int Source, int Destination) L4(JsonNode f)
     {
         if (f.Get("l4") is { } l4)
         {
             foreach (var p in l4.EnumerateObject())
             {
-                return (p.Name.ToLowerInvariant(), p.Value.Int("source_port"), p.Value.Int("destination_port"));
+                var protocol = p.Name.Length > MaxCachedKey ? p.Name.ToLowerInvariant() : _protocols.GetOrAdd(p.Name, 0, static (n, _) => n.ToLowerInvariant());
+                return (protocol, p.Value.Int("source_port"), p.Value.Int("destination_port"));
             }
         }
 
         return ("ip", -1, -1);
     }
 
-    private static WorkloadRef Identity(JsonElement? endpoint, string? node)
+    private WorkloadRef Identity(JsonNode? endpoint, string? node)
     {
         if (endpoint is not { } ep || ep.Str("pod_name") is not { } pod)
         {
@@ -176,24 +237,8 @@ internal sealed class HubbleFormat : JsonDocumentFormat
             return Json.Host(node);
         }
 
-        var labels = new List<KeyValuePair<string, string>>();
-        if (ep.Get("labels") is { ValueKind: JsonValueKind.Array } ls)
-        {
-            foreach (var l in ls.EnumerateArray())
-            {
-                var s = l.GetString();
-                if (s is null || !s.StartsWith("k8s:", StringComparison.Ordinal) || s.StartsWith("k8s:io.cilium.", StringComparison.Ordinal) || s.StartsWith("k8s:io.kubernetes.pod.namespace", StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                var eq = s.IndexOf('=');
-                if (eq > 4 && labels.Count < 64)
-                {
-                    labels.Add(KeyValuePair.Create(s[4..eq], s[(eq + 1)..]));
-                }
-            }
-        }
+        // An endpoint's labels are the same in every flow of its pod: built once per distinct list.
+        var labels = ep.Get("labels") is { ValueKind: JsonValueKind.Array } ls ? _endpointLabels.GetOrAdd(ls.Utf8, ls, EndpointLabelsFactory) : LabelSet.Empty;
 
         string? ownerKind = null, ownerName = null;
         if (ep.Get("workloads") is { ValueKind: JsonValueKind.Array } ws && ws.GetArrayLength() > 0)
@@ -202,6 +247,28 @@ internal sealed class HubbleFormat : JsonDocumentFormat
             ownerName = ws[0].Str("name");
         }
 
-        return new WorkloadRef(null, ep.Str("namespace"), pod, null, null, null, null, ownerName is null ? null : ownerKind ?? "Deployment", ownerName, new LabelSet(labels.ToArray()));
+        return new WorkloadRef(null, ep.Str("namespace"), pod, null, null, null, null, ownerName is null ? null : ownerKind ?? "Deployment", ownerName, labels);
+    }
+
+    /// <summary>Cilium's <c>k8s:key=value</c> labels of an endpoint (its own, not Cilium's or the namespace's), at most 64.</summary>
+    private static LabelSet EndpointLabels(JsonNode list)
+    {
+        var labels = new List<KeyValuePair<string, string>>();
+        foreach (var l in list.EnumerateArray())
+        {
+            var s = l.GetString();
+            if (s is null || !s.StartsWith("k8s:", StringComparison.Ordinal) || s.StartsWith("k8s:io.cilium.", StringComparison.Ordinal) || s.StartsWith("k8s:io.kubernetes.pod.namespace", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var eq = s.IndexOf('=');
+            if (eq > 4 && labels.Count < 64)
+            {
+                labels.Add(KeyValuePair.Create(s[4..eq], s[(eq + 1)..]));
+            }
+        }
+
+        return new LabelSet(labels.ToArray());
     }
 }

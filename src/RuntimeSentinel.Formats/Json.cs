@@ -1,32 +1,34 @@
 using System.Globalization;
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Text;
 using RuntimeSentinel.Formats.Native;
 
 namespace RuntimeSentinel.Formats;
 
-/// <summary>Small, forgiving accessors over <see cref="JsonElement"/> for sensor formats, whose fields vary by version.</summary>
+/// <summary>Small, forgiving accessors over <see cref="JsonNode"/> for sensor formats, whose fields vary by version.</summary>
 internal static class Json
 {
-    public static JsonElement? Get(this JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+    public static JsonNode? Get(this JsonNode e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
-    public static JsonElement? Path(this JsonElement e, params string[] names)
+    public static JsonNode? Path(this JsonNode e, params ReadOnlySpan<string> names)
     {
-        JsonElement? cur = e;
+        var cur = e;
         foreach (var n in names)
         {
-            cur = cur?.Get(n);
-            if (cur is null)
+            if (cur.Get(n) is not { } next)
             {
                 return null;
             }
+
+            cur = next;
         }
 
         return cur;
     }
 
-    public static string? Str(this JsonElement e, params string[] path)
+    public static string? Str(this JsonNode e, params ReadOnlySpan<string> path)
     {
         var v = e.Path(path);
         return v?.ValueKind switch
@@ -39,29 +41,29 @@ internal static class Json
         };
     }
 
-    public static long? Long(this JsonElement e, params string[] path)
+    public static long? Long(this JsonNode e, params ReadOnlySpan<string> path)
     {
         var v = e.Path(path);
-        if (v is null)
+        if (v is not { } n)
         {
             return null;
         }
 
-        if (v.Value.ValueKind == JsonValueKind.Number && v.Value.TryGetInt64(out var l))
+        if (n.TryGetInt64(out var l))
         {
             return l;
         }
 
-        if (v.Value.ValueKind == JsonValueKind.Number && v.Value.TryGetDouble(out var d) && Math.Abs(d) < 9e18)
+        if (n.TryGetDouble(out var d) && Math.Abs(d) < 9e18)
         {
             return (long)d;
         }
 
         // protobuf-JSON writes 64-bit integers as strings.
-        return v.Value.ValueKind == JsonValueKind.String && long.TryParse(v.Value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out l) ? l : null;
+        return n.TryParseInt64Text(out l) ? l : null;
     }
 
-    public static int Int(this JsonElement e, params string[] path)
+    public static int Int(this JsonNode e, params ReadOnlySpan<string> path)
     {
         var l = e.Long(path);
         return l is >= 0 and <= int.MaxValue ? (int)l.Value : -1;
@@ -70,7 +72,7 @@ internal static class Json
     public static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     /// <summary>RFC 3339 string, unix nanoseconds (number or string), or protobuf <c>{seconds, nanos}</c>.</summary>
-    public static DateTimeOffset? Time(JsonElement? v)
+    public static DateTimeOffset? Time(JsonNode? v)
     {
         if (v is not { } t)
         {
@@ -80,7 +82,21 @@ internal static class Json
         switch (t.ValueKind)
         {
             case JsonValueKind.String:
-                return TimeFromText(t.GetString());
+                var quoted = t.Quoted;
+                var span = t.Utf8;
+                if (!quoted.IsEmpty && span.Length >= 20 && (span[^1] is (byte)'Z' or (byte)'z' || span[^6] is (byte)'+' or (byte)'-'))
+                {
+                    // With a zone, the JSON reader's ISO 8601 parser is exact and allocates nothing.
+                    var reader = new Utf8JsonReader(quoted);
+                    if (reader.Read() && reader.TryGetDateTimeOffset(out var iso))
+                    {
+                        return RoundedToTicks(span, iso).ToUniversalTime();
+                    }
+                }
+
+                // Anything else (no zone, unix nanoseconds as text, escapes): the lenient path. Event times are unique,
+                // so the text is not interned.
+                return TimeFromText(span.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(span));
             case JsonValueKind.Number:
                 return t.TryGetInt64(out var n) ? FromNanos(n) : null;
             case JsonValueKind.Object:
@@ -89,6 +105,17 @@ internal static class Json
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// Sensors write nanoseconds; the reader's ISO parser truncates them to ticks where the lenient parse rounds: round
+    /// the same way, so a time reads the same whichever path it takes.
+    /// </summary>
+    public static DateTimeOffset RoundedToTicks(ReadOnlySpan<byte> text, DateTimeOffset parsed)
+    {
+        var dot = text.IndexOf((byte)'.');
+        var roundUp = dot > 0 && dot + 8 < text.Length && text[dot + 8] is >= (byte)'5' and <= (byte)'9' && text[(dot + 1)..(dot + 8)].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
+        return roundUp ? parsed.AddTicks(1) : parsed;
     }
 
     /// <summary>An RFC 3339 time (a zone-less one is UTC), or unix nanoseconds written as text.</summary>
@@ -152,16 +179,30 @@ internal static class Json
     }
 }
 
-/// <summary>Parses a message into a pooled <see cref="JsonDocument"/> and turns JSON errors into rejections.</summary>
-internal abstract class JsonDocumentFormat : IEventFormat
+/// <summary>
+/// Reads a message onto a reused <see cref="JsonTape"/> (no document per message) and turns JSON errors into
+/// rejections; what a sensor format decodes is checked against the native schema's rules.
+/// </summary>
+internal abstract class JsonTapeFormat : IEventFormat
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
-
     private readonly EventValidator _validator = new();
+
+    protected JsonTapeFormat() => Tape = new JsonTape(Strings);
 
     public abstract string Name { get; }
 
     public int MaxMessageBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Interned strings: a node repeats the same pods, binaries, rules and addresses.</summary>
+    protected Utf8StringCache Strings { get; } = new(8192, 512);
+
+    private JsonTape Tape { get; }
+
+    private readonly BoundedCache<string, bool> _addresses = new(4096, StringComparer.Ordinal);
+
+    /// <summary>Whether an (interned) string is an IP address; parsed once per distinct address.</summary>
+    protected bool IsIp(string? s) =>
+        s is not null && s.Length <= 64 && _addresses.GetOrAdd(s, 0, static (ip, _) => System.Net.IPAddress.TryParse(ip, out var _));
 
     public DecodeStatus Decode(ReadOnlySpan<byte> utf8, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
@@ -175,43 +216,39 @@ internal abstract class JsonDocumentFormat : IEventFormat
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MessageTooLarge, "", $"{utf8.Length} bytes exceeds the {MaxMessageBytes}-byte limit");
         }
 
-        JsonDocument doc;
         try
         {
-            // JsonDocument rents its buffers from a pool; the copy is needed because it may outlive the span.
-            doc = JsonDocument.Parse(utf8.ToArray(), Options);
+            Tape.Load(utf8);
         }
         catch (JsonException ex)
         {
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MalformedJson, "", $"invalid JSON at byte {ex.BytePositionInLine}");
         }
 
-        using (doc)
+        var root = Tape.Root;
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.NotAnObject, "", $"expected a JSON object, got {root.ValueKind}");
+        }
+
+        try
+        {
+            var status = Decode(root, out evt, out error, out note);
+            if (status != DecodeStatus.Event)
             {
-                return Json.Reject(out evt, out error, out note, DecodeErrorCode.NotAnObject, "", $"expected a JSON object, got {doc.RootElement.ValueKind}");
+                return status;
             }
 
-            try
-            {
-                var status = Decode(doc.RootElement, out evt, out error, out note);
-                if (status != DecodeStatus.Event)
-                {
-                    return status;
-                }
-
-                // Whatever a sensor sent, what leaves here must be valid native schema v1 (sizes, addresses, ports,
-                // labels, required fields): the native decoder's rules, checked on the event itself.
-                return _validator.Validate(evt, out error) ? DecodeStatus.Event : Json.Reject(out evt, out error, out note, error.Code, error.Field, error.Detail);
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
-            {
-                // A field with an unexpected JSON type deep in a sensor record.
-                return Json.Reject(out evt, out error, out note, DecodeErrorCode.WrongType, "", ex.Message);
-            }
+            // Whatever a sensor sent, what leaves here must be valid native schema v1 (sizes, addresses, ports,
+            // labels, required fields): the native decoder's rules, checked on the event itself.
+            return _validator.Validate(evt, out error) ? DecodeStatus.Event : Json.Reject(out evt, out error, out note, error.Code, error.Field, error.Detail);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            // A field with an unexpected JSON type deep in a sensor record.
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.WrongType, "", ex.Message);
         }
     }
 
-    protected abstract DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note);
+    protected abstract DecodeStatus Decode(JsonNode root, out RuntimeEvent evt, out DecodeError error, out string? note);
 }

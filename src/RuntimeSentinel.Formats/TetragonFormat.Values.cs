@@ -115,10 +115,7 @@ internal sealed partial class TetragonFormat
                 // With a zone (Z or ±hh:mm) the reader's own ISO 8601 parser is exact; anything else takes the lenient path.
                 if (!reader.ValueIsEscaped && span.Length >= 20 && (span[^1] is (byte)'Z' or (byte)'z' || span[^6] is (byte)'+' or (byte)'-') && reader.TryGetDateTimeOffset(out var iso))
                 {
-                    // Tetragon writes nanoseconds; the reader truncates to ticks where a lenient parse rounds: round the same way.
-                    var dot = span.IndexOf((byte)'.');
-                    var roundUp = dot > 0 && dot + 8 < span.Length && span[dot + 8] is >= (byte)'5' and <= (byte)'9' && span[(dot + 1)..(dot + 8)].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
-                    return (roundUp ? iso.AddTicks(1) : iso).ToUniversalTime();
+                    return Json.RoundedToTicks(span, iso).ToUniversalTime();
                 }
 
                 return Json.TimeFromText(reader.GetString());

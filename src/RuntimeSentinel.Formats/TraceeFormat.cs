@@ -10,11 +10,46 @@ namespace RuntimeSentinel.Formats;
 /// name: exec → process_exec, file opens → file_open, DNS packets → dns_query, TCP/UDP packets and connects →
 /// net_connect; any other event is a kernel call of that name (syscall).
 /// </summary>
-internal sealed class TraceeFormat : JsonDocumentFormat
+internal sealed class TraceeFormat : JsonTapeFormat
 {
+    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
+    private const int MaxCachedKey = 512;
+
+    private static readonly string[] DnsArguments = ["proto_dns", "dns_questions", "dns"];
+
+    private readonly Arguments _args = new();
+    private readonly BoundedCache<string, LabelSet> _labels = new(1024, StringComparer.Ordinal);
+    private readonly BoundedCache<string, string> _argLists = new(4096, StringComparer.Ordinal);
+    private readonly BoundedCache<string, (string? Question, string? AnswerName, string? Addresses)> _dns = new(4096, StringComparer.Ordinal);
+
     public override string Name => "tracee";
 
-    protected override DecodeStatus Decode(JsonElement root, out RuntimeEvent evt, out DecodeError error, out string? note)
+    /// <summary>An event's arguments by name (when a name repeats, the last counts); reused from event to event.</summary>
+    private sealed class Arguments
+    {
+        private readonly List<KeyValuePair<string, JsonNode>> _items = [];
+
+        public void Clear() => _items.Clear();
+
+        public void Set(string name, JsonNode value) => _items.Add(KeyValuePair.Create(name, value));
+
+        public bool TryGetValue(string name, out JsonNode value)
+        {
+            for (var i = _items.Count - 1; i >= 0; i--)
+            {
+                if (_items[i].Key == name)
+                {
+                    value = _items[i].Value;
+                    return true;
+                }
+            }
+
+            value = default;
+            return false;
+        }
+    }
+
+    protected override DecodeStatus Decode(JsonNode root, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
         var legacy = root.Get("eventName") is not null;
         var name = legacy ? root.Str("eventName") : root.Str("name") ?? root.Str("id");
@@ -29,9 +64,9 @@ internal sealed class TraceeFormat : JsonDocumentFormat
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "timestamp", "required");
         }
 
-        var args = Args(root, legacy);
+        var args = Args(root, legacy, _args);
         var e = legacy ? Legacy(root, ts.Value) : Current(root, ts.Value, args);
-        e = e with { Labels = new LabelSet([KeyValuePair.Create("source", "tracee"), KeyValuePair.Create("tracee.event", name)]) };
+        e = e with { Labels = name.Length > MaxCachedKey ? EventLabels(name, 0) : _labels.GetOrAdd(name, 0, EventLabels) };
 
         // Detections (v1beta1 "threat") are named after the finding; the event they were detected from tells the behaviour.
         var behaviour = root.Str("detected_from", "event_name") ?? root.Str("detected_from", "name") ?? name;
@@ -125,7 +160,9 @@ internal sealed class TraceeFormat : JsonDocumentFormat
         }
     }
 
-    private static RuntimeEvent Legacy(JsonElement r, DateTimeOffset ts)
+    private static LabelSet EventLabels(string name, int unused) => new([KeyValuePair.Create("source", "tracee"), KeyValuePair.Create("tracee.event", name)]);
+
+    private static RuntimeEvent Legacy(JsonNode r, DateTimeOffset ts)
     {
         var host = r.Str("hostName");
         var container = r.Get("container");
@@ -145,7 +182,7 @@ internal sealed class TraceeFormat : JsonDocumentFormat
         };
     }
 
-    private static RuntimeEvent Current(JsonElement r, DateTimeOffset ts, Dictionary<string, JsonElement> args)
+    private static RuntimeEvent Current(JsonNode r, DateTimeOffset ts, Arguments args)
     {
         var w = r.Get("workload");
         var p = w?.Get("process");
@@ -175,9 +212,9 @@ internal sealed class TraceeFormat : JsonDocumentFormat
     }
 
     /// <summary>Arguments by name: legacy <c>args[{name, value}]</c>, v1beta1 <c>data[{name, str|int|...}]</c> or <c>data{}</c>.</summary>
-    private static Dictionary<string, JsonElement> Args(JsonElement root, bool legacy)
+    private static Arguments Args(JsonNode root, bool legacy, Arguments result)
     {
-        var result = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        result.Clear();
         var list = legacy ? root.Get("args") : root.Get("data");
         if (list is { ValueKind: JsonValueKind.Array } arr)
         {
@@ -192,7 +229,7 @@ internal sealed class TraceeFormat : JsonDocumentFormat
                 {
                     if (p.Name != "name" && p.Name != "type")
                     {
-                        result[n] = p.Value;
+                        result.Set(n, p.Value);
                         break;
                     }
                 }
@@ -202,14 +239,14 @@ internal sealed class TraceeFormat : JsonDocumentFormat
         {
             foreach (var p in obj.EnumerateObject())
             {
-                result[p.Name] = p.Value;
+                result.Set(p.Name, p.Value);
             }
         }
 
         return result;
     }
 
-    private static string? Arg(Dictionary<string, JsonElement> args, string name) =>
+    private static string? Arg(Arguments args, string name) =>
         args.TryGetValue(name, out var v) ? v.ValueKind switch
         {
             JsonValueKind.String => Json.NullIfEmpty(v.GetString()),
@@ -218,7 +255,7 @@ internal sealed class TraceeFormat : JsonDocumentFormat
             _ => null,
         } : null;
 
-    private static string? ArgList(Dictionary<string, JsonElement> args, string name)
+    private string? ArgList(Arguments args, string name)
     {
         if (!args.TryGetValue(name, out var v))
         {
@@ -230,13 +267,31 @@ internal sealed class TraceeFormat : JsonDocumentFormat
             v = inner;
         }
 
-        return v.ValueKind == JsonValueKind.Array ? string.Join(' ', v.EnumerateArray().Select(x => x.ToString())) : Arg(args, name);
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            return Arg(args, name);
+        }
+
+        // A process's argv repeats in every event it sends: joined once per distinct list.
+        var raw = v.GetRawText();
+        return raw.Length > MaxCachedKey ? Join(v) : _argLists.GetOrAdd(raw, v, static (_, list) => Join(list));
+    }
+
+    private static string Join(JsonNode list)
+    {
+        var items = new List<string>();
+        foreach (var x in list.EnumerateArray())
+        {
+            items.Add(x.ToString());
+        }
+
+        return string.Join(' ', items);
     }
 
     /// <summary>The first question's name, the first named answer, and the answers' addresses (A and AAAA records).</summary>
-    private static (string? Question, string? AnswerName, string? Addresses) Dns(Dictionary<string, JsonElement> args)
+    private (string? Question, string? AnswerName, string? Addresses) Dns(Arguments args)
     {
-        foreach (var key in new[] { "proto_dns", "dns_questions", "dns" })
+        foreach (var key in DnsArguments)
         {
             if (!args.TryGetValue(key, out var v))
             {
@@ -248,6 +303,16 @@ internal sealed class TraceeFormat : JsonDocumentFormat
                 v = inner;
             }
 
+            var raw = v.GetRawText();
+            return raw.Length > MaxCachedKey ? Dns(v) : _dns.GetOrAdd(raw, v, static (_, packet) => Dns(packet));
+        }
+
+        return (null, null, null);
+    }
+
+    private static (string? Question, string? AnswerName, string? Addresses) Dns(JsonNode v)
+    {
+        {
             string? question = null, answerName = null;
             if (v.Get("questions") is { ValueKind: JsonValueKind.Array } qs && qs.GetArrayLength() > 0)
             {
@@ -269,8 +334,6 @@ internal sealed class TraceeFormat : JsonDocumentFormat
 
             return (question, answerName, ips.Count == 0 ? null : string.Join(',', ips));
         }
-
-        return (null, null, null);
     }
 
     /// <summary>
@@ -280,7 +343,7 @@ internal sealed class TraceeFormat : JsonDocumentFormat
     /// the ephemeral port. A TCP SYN without ACK opens a connection; a datagram to a service port starts a flow;
     /// anything else is traffic on a connection.
     /// </summary>
-    private static DecodeStatus Packet(RuntimeEvent e, Dictionary<string, JsonElement> args, string behaviour, out RuntimeEvent evt, out DecodeError error, out string? note)
+    private DecodeStatus Packet(RuntimeEvent e, Arguments args, string behaviour, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
         var protocol = behaviour.Contains("udp", StringComparison.Ordinal) ? "udp" : behaviour.Contains("icmp", StringComparison.Ordinal) ? "icmp" : "tcp";
         var packet = Endpoints(args, protocol);
@@ -306,7 +369,7 @@ internal sealed class TraceeFormat : JsonDocumentFormat
         var localClient = TetragonFormat.IsEphemeral(net.LocalPort) && !TetragonFormat.IsEphemeral(net.RemotePort);
         var localServer = TetragonFormat.IsEphemeral(net.RemotePort) && !TetragonFormat.IsEphemeral(net.LocalPort);
         net = net with { Direction = localClient ? NetDirection.Outbound : localServer ? NetDirection.Inbound : NetDirection.Unknown };
-        var tcp = args.TryGetValue("proto_tcp", out var t) ? t.Get("value") ?? t : (JsonElement?)null;
+        var tcp = args.TryGetValue("proto_tcp", out var t) ? t.Get("value") ?? t : (JsonNode?)null;
         var syn = tcp is { } seg && seg.Long("SYN") == 1 && seg.Long("ACK") != 1;
         var opens = protocol == "tcp" ? syn : !received && localClient;
         var kind = (opens, net.Direction) switch
@@ -319,17 +382,17 @@ internal sealed class TraceeFormat : JsonDocumentFormat
     }
 
     /// <summary>src/dst (or local/remote) addresses and ports as a packet has them: Local* = src, Remote* = dst.</summary>
-    private static NetInfo Endpoints(Dictionary<string, JsonElement> args, string protocol)
+    private NetInfo Endpoints(Arguments args, string protocol)
     {
         var src = Arg(args, "src") ?? Arg(args, "local_addr") ?? Arg(args, "src_addr");
         var dst = Arg(args, "dst") ?? Arg(args, "remote_addr") ?? Arg(args, "dst_addr");
         var sport = int.TryParse(Arg(args, "src_port"), out var sp) ? sp : -1;
         var dport = int.TryParse(Arg(args, "dst_port"), out var dp) ? dp : -1;
-        return new NetInfo(protocol, src is not null && System.Net.IPAddress.TryParse(src, out _) ? src : null, sport, dst is not null && System.Net.IPAddress.TryParse(dst, out _) ? dst : null, dport, 0, 0);
+        return new NetInfo(protocol, IsIp(src) ? src : null, sport, IsIp(dst) ? dst : null, dport, 0, 0);
     }
 
     /// <summary>A sockaddr argument (<c>{sa_family, sin_addr, sin_port}</c> or the IPv6 form) as the remote side, or null.</summary>
-    private static NetInfo? Address(Dictionary<string, JsonElement> args, string name)
+    private static NetInfo? Address(Arguments args, string name)
     {
         if (!args.TryGetValue(name, out var a))
         {
@@ -356,7 +419,7 @@ internal sealed class TraceeFormat : JsonDocumentFormat
         return name == "local_addr" ? new NetInfo("tcp", ip, port, null, -1, 0, 0) : new NetInfo("tcp", null, -1, ip, port, 0, 0);
     }
 
-    private static string? UnixPath(Dictionary<string, JsonElement> args, string name)
+    private static string? UnixPath(Arguments args, string name)
     {
         if (!args.TryGetValue(name, out var a))
         {

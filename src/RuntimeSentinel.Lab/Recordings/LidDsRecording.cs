@@ -58,11 +58,24 @@ public sealed class LidDsRecording
         var sc = zip.Entries.FirstOrDefault(e => e.Name.EndsWith(".sc", StringComparison.Ordinal)) ?? throw new InvalidDataException($"{zipPath}: no .sc syscall file in the recording");
         var res = zip.Entries.FirstOrDefault(e => e.Name.EndsWith(".res", StringComparison.Ordinal));
         using var stream = json.Open();
-        using var doc = JsonDocument.Parse(stream);
-        var root = doc.RootElement;
-        var victim = root.Get("container") is { ValueKind: JsonValueKind.Array } cs
-            ? cs.EnumerateArray().FirstOrDefault(c => c.Str("role") == "victim")
-            : default;
+        using var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        var tape = new JsonTape(new RuntimeSentinel.Core.Text.Utf8StringCache());
+        tape.Load(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
+        var root = tape.Root;
+        JsonNode? victim = null;
+        if (root.Get("container") is { ValueKind: JsonValueKind.Array } cs)
+        {
+            foreach (var c in cs.EnumerateArray())
+            {
+                if (c.Str("role") == "victim")
+                {
+                    victim = c;
+                    break;
+                }
+            }
+        }
+
         DateTimeOffset? exploitTime = null;
         if (root.Path("time", "exploit") is { ValueKind: JsonValueKind.Array } ex && ex.GetArrayLength() > 0 && ex[0].Get("absolute") is { } abs && abs.TryGetDouble(out var seconds))
         {
@@ -74,8 +87,8 @@ public sealed class LidDsRecording
             zipPath,
             Path.GetFileNameWithoutExtension(sc.Name),
             root.Str("image") ?? "unknown",
-            victim.ValueKind == JsonValueKind.Object ? victim.Str("name") ?? "victim" : "victim",
-            victim.ValueKind == JsonValueKind.Object ? victim.Str("ip") : null,
+            victim is { ValueKind: JsonValueKind.Object } v ? v.Str("name") ?? "victim" : "victim",
+            victim is { ValueKind: JsonValueKind.Object } vip ? vip.Str("ip") : null,
             exploit,
             root.Str("exploit_name") ?? "exploit",
             exploit ? exploitTime : null,
