@@ -23,13 +23,52 @@ public class SensorDecodeBenchmarks
         {"process_exec":{"process":{"exec_id":"c2hvcC1wcm9kLW5vZGUtYjoxNzk1ODE2ODAwNDAyMDAwMDA3OjIwMDA3","pid":20007,"uid":1000,"cwd":"/app","binary":"/usr/local/bin/python3.11","arguments":"/usr/local/bin/gunicorn shop.wsgi:application --bind 0.0.0.0:8000 --workers 3","flags":"procFS auid rootcwd","start_time":"2026-11-27T22:00:00.4020000Z","auid":4294967295,"pod":{"namespace":"shop","name":"api-f2xz46z557-pqqp6","container":{"id":"containerd://cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","name":"api","image":{"id":"ghcr.io/acme/shop-api@sha256:9ecdf2d113afa7f33730c62572df461df76c05b3b17b34e66b91513c5aa2be60","name":"ghcr.io/acme/shop-api:3.14.1"},"start_time":"2026-11-27T22:00:00.0000000Z","pid":4},"pod_labels":{"app":"api","tier":"backend"},"workload":"api","workload_kind":"Deployment"},"docker":"cd7fc9364ce0d5474edabe41bad52c0","parent_exec_id":"c2hvcC1wcm9kLW5vZGUtYjoxNzk1ODE2ODAwMDAwMDAwMDA0OjIwMDA0","tid":20007},"parent":{"exec_id":"c2hvcC1wcm9kLW5vZGUtYjoxNzk1ODE2ODAwMDAwMDAwMDA0OjIwMDA0","pid":20004,"uid":1000,"cwd":"/app","binary":"/usr/local/bin/python3.11","arguments":"/usr/local/bin/gunicorn shop.wsgi:application --bind 0.0.0.0:8000 --workers 3","flags":"execve clone","start_time":"2026-11-27T22:00:00.0000000Z","auid":4294967295,"pod":{"namespace":"shop","name":"api-f2xz46z557-pqqp6","container":{"id":"containerd://cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","name":"api","image":{"id":"ghcr.io/acme/shop-api@sha256:9ecdf2d113afa7f33730c62572df461df76c05b3b17b34e66b91513c5aa2be60","name":"ghcr.io/acme/shop-api:3.14.1"},"start_time":"2026-11-27T22:00:00.0000000Z","pid":1},"pod_labels":{"app":"api","tier":"backend"},"workload":"api","workload_kind":"Deployment"},"docker":"cd7fc9364ce0d5474edabe41bad52c0","parent_exec_id":"c2hvcC1wcm9kLW5vZGUtYjoxNzk0OTYzNjAwMDAwMDAwODAxOjE4MDE=","tid":20004}},"node_name":"shop-prod-node-b","time":"2026-11-27T22:00:00.4020000Z"}
         """);
 
+    /// <summary>A falcosidekick-forwarded "Terminal shell in container" alert (Falco 0.39 output fields, tags, hostname).</summary>
+    public static readonly byte[] FalcoShell = Encoding.UTF8.GetBytes("""
+        {"uuid":"6c3f2b1e-1d9a-4a0e-9a53-0f1b2c3d4e5f","output":"09:12:31.123456789: Notice A shell was spawned in a container with an attached terminal (evt_type=execve user=root user_uid=0 user_loginuid=-1 process=bash proc_exepath=/usr/bin/bash parent=runc command=bash -il terminal=34816 exe_flags=EXE_WRITABLE container_id=58572e15b889 container_image=docker.io/library/nginx container_image_tag=1.27.2 container_name=nginx k8s_ns=shop k8s_pod_name=frontend-9bd4dz2d9c-r97jb)","priority":"Notice","rule":"Terminal shell in container","time":"2026-11-30T09:12:31.123456789Z","source":"syscall","hostname":"shop-prod-node-a","tags":["T1059","container","maturity_stable","mitre_execution","shell"],"output_fields":{"container.id":"58572e15b889","container.image.repository":"docker.io/library/nginx","container.image.tag":"1.27.2","container.name":"nginx","evt.arg.flags":"EXE_WRITABLE","evt.time":1795597951123456789,"evt.type":"execve","k8s.ns.name":"shop","k8s.pod.name":"frontend-9bd4dz2d9c-r97jb","proc.cmdline":"bash -il","proc.exepath":"/usr/bin/bash","proc.name":"bash","proc.pexepath":"/usr/bin/runc","proc.pid":31337,"proc.ppid":31300,"proc.pname":"runc","proc.tty":34816,"user.loginuid":-1,"user.name":"root","user.uid":0}}
+        """);
+
+    /// <summary>A Falco outbound-connection alert: the connection in fd.name (client:port->server:port), L4 protocol, server side flag.</summary>
+    public static readonly byte[] FalcoConnect = Encoding.UTF8.GetBytes("""
+        {"output":"09:12:40.000000000: Notice Unexpected outbound connection (connection=10.244.0.11:51805->31.188.239.177:4444 process=python3 container_id=cd7fc9364ce0)","priority":"Notice","rule":"Unexpected outbound connection destination","time":"2026-11-30T09:12:40.000000000Z","source":"syscall","hostname":"shop-prod-node-b","tags":["T1041","container","network","mitre_exfiltration"],"output_fields":{"container.id":"cd7fc9364ce0","container.image.repository":"ghcr.io/acme/shop-api","container.image.tag":"3.14.1","container.name":"api","evt.type":"connect","fd.l4proto":"tcp","fd.name":"10.244.0.11:51805->31.188.239.177:4444","fd.is_server":false,"k8s.ns.name":"shop","k8s.pod.name":"api-f2xz46z557-pqqp6","proc.cmdline":"python3 -c import socket","proc.exepath":"/usr/local/bin/python3.11","proc.name":"python3","proc.pid":20007,"proc.ppid":20004,"proc.pname":"gunicorn","user.uid":1000}}
+        """);
+
+    /// <summary>A Tracee v1beta1 security_file_open event (protobuf-JSON: timestamp object, workload.process/container/k8s, typed data).</summary>
+    public static readonly byte[] TraceeFileOpen = Encoding.UTF8.GetBytes("""
+        {"timestamp":{"seconds":"1795597951","nanos":123456789},"id":"security_file_open","name":"security_file_open","workload":{"process":{"executable":{"path":"/usr/local/bin/python3.11"},"unique_id":{"value":2815214473},"host_pid":{"value":20007},"pid":{"value":7},"real_user":{"id":{"value":1000}},"thread":{"start_time":"2026-11-27T22:00:00.402Z","name":"gunicorn","unique_id":{"value":2815214473},"host_tid":{"value":20007},"tid":{"value":7},"syscall":"openat"},"ancestors":[{"unique_id":{"value":1230941},"host_pid":{"value":20004},"pid":{"value":1},"executable":{"path":"/usr/local/bin/python3.11"}}]},"container":{"id":"cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","name":"api","image":{"id":"sha256:9ecdf2d113af","name":"ghcr.io/acme/shop-api:3.14.1","digest":"sha256:9ecdf2d113afa7f33730c62572df461df76c05b3b17b34e66b91513c5aa2be60"},"started":true},"k8s":{"pod":{"name":"api-f2xz46z557-pqqp6","uid":"3f2c9a1e-2d1b-4c55-9a3e-7d8e6f5a4b3c"},"namespace":{"name":"shop"}}},"data":[{"name":"pathname","str":"/app/shop/settings.py"},{"name":"flags","str":"O_RDONLY|O_CLOEXEC"},{"name":"dev","u_int32":264241153},{"name":"inode","u_int64":"1837291"},{"name":"ctime","u_int64":"1795580000000000000"},{"name":"syscall_pathname","str":"/app/shop/settings.py"}],"policies":{"matched":["file-access"]},"node":{"name":"shop-prod-node-b"}}
+        """);
+
+    /// <summary>A Tracee legacy (flat) sched_process_exec event with argv.</summary>
+    public static readonly byte[] TraceeExec = Encoding.UTF8.GetBytes("""
+        {"timestamp":1795597951123456789,"threadStartTime":1795597951120000000,"processorId":1,"processId":7,"cgroupId":10592,"threadId":7,"parentProcessId":1,"hostProcessId":20007,"hostThreadId":20007,"hostParentProcessId":20004,"userId":1000,"mountNamespace":4026532505,"pidNamespace":4026532506,"processName":"gunicorn","executable":{"path":"/usr/local/bin/python3.11"},"hostName":"shop-prod-node-b","containerId":"cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","container":{"id":"cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","name":"api","image":"ghcr.io/acme/shop-api:3.14.1","imageDigest":"sha256:9ecdf2d113afa7f33730c62572df461df76c05b3b17b34e66b91513c5aa2be60"},"kubernetes":{"podName":"api-f2xz46z557-pqqp6","podNamespace":"shop","podUID":"3f2c9a1e-2d1b-4c55-9a3e-7d8e6f5a4b3c"},"eventId":"715","eventName":"sched_process_exec","matchedPolicies":["exec"],"argsNum":4,"returnValue":0,"syscall":"execve","args":[{"name":"cmdpath","type":"const char*","value":"/usr/local/bin/gunicorn"},{"name":"pathname","type":"const char*","value":"/usr/local/bin/python3.11"},{"name":"argv","type":"const char**","value":["/usr/local/bin/gunicorn","shop.wsgi:application","--bind","0.0.0.0:8000","--workers","3"]},{"name":"interpreter_pathname","type":"const char*","value":""}]}
+        """);
+
+    /// <summary>A Hubble TCP flow (hubble observe -o json): endpoints with Cilium labels and workloads, SYN, egress, trace observation point.</summary>
+    public static readonly byte[] HubbleTcp = Encoding.UTF8.GetBytes("""
+        {"flow":{"time":"2026-11-30T09:12:31.123456789Z","uuid":"1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f","verdict":"FORWARDED","ethernet":{"source":"6a:1b:2c:3d:4e:5f","destination":"7a:1b:2c:3d:4e:5f"},"IP":{"source":"10.244.0.11","destination":"10.244.1.23","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":51805,"destination_port":5432,"flags":{"SYN":true}}},"source":{"ID":1711,"identity":29898,"namespace":"shop","labels":["k8s:app=api","k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop","k8s:io.cilium.k8s.policy.cluster=default","k8s:io.cilium.k8s.policy.serviceaccount=api","k8s:io.kubernetes.pod.namespace=shop","k8s:tier=backend"],"pod_name":"api-f2xz46z557-pqqp6","workloads":[{"name":"api","kind":"Deployment"}]},"destination":{"ID":3211,"identity":41124,"namespace":"shop","labels":["k8s:app=postgres","k8s:io.cilium.k8s.policy.cluster=default","k8s:io.kubernetes.pod.namespace=shop"],"pod_name":"postgres-0","workloads":[{"name":"postgres","kind":"StatefulSet"}]},"Type":"L3_L4","node_name":"shop-prod-node-b","event_type":{"type":4,"sub_type":3},"traffic_direction":"EGRESS","trace_observation_point":"TO_STACK","is_reply":false,"Summary":"TCP Flags: SYN"},"node_name":"shop-prod-node-b","time":"2026-11-30T09:12:31.123456789Z"}
+        """);
+
+    /// <summary>A Hubble L7 DNS response with answers, seen at the requesting pod.</summary>
+    public static readonly byte[] HubbleDns = Encoding.UTF8.GetBytes("""
+        {"flow":{"time":"2026-11-30T09:12:31.223456789Z","verdict":"FORWARDED","IP":{"source":"10.96.0.10","destination":"10.244.0.11","ipVersion":"IPv4"},"l4":{"UDP":{"source_port":53,"destination_port":41000}},"source":{"namespace":"kube-system","labels":["k8s:k8s-app=kube-dns"],"pod_name":"coredns-5d78c9869d-x7k2p","workloads":[{"name":"coredns","kind":"Deployment"}]},"destination":{"ID":1711,"identity":29898,"namespace":"shop","labels":["k8s:app=api","k8s:tier=backend"],"pod_name":"api-f2xz46z557-pqqp6","workloads":[{"name":"api","kind":"Deployment"}]},"Type":"L7","node_name":"shop-prod-node-b","l7":{"type":"RESPONSE","latency_ns":"2180000","dns":{"query":"api.paygate.example.","ips":["198.51.100.7","198.51.100.8"],"ttl":30,"cnames":[],"rcode":0,"qtypes":["A"],"rrtypes":["A"]}},"traffic_direction":"INGRESS","is_reply":true,"Summary":"DNS Answer \"198.51.100.7,198.51.100.8\" TTL: 30 (Proxy api.paygate.example. A)"},"node_name":"shop-prod-node-b","time":"2026-11-30T09:12:31.223456789Z"}
+        """);
+
     private readonly IEventFormat _tetragon = EventFormats.Create("tetragon");
+    private readonly IEventFormat _falco = EventFormats.Create("falco");
+    private readonly IEventFormat _tracee = EventFormats.Create("tracee");
+    private readonly IEventFormat _hubble = EventFormats.Create("hubble");
 
     [GlobalSetup]
     public void Setup()
     {
         TetragonKprobe();
         TetragonProcessExec();
+        FalcoShellAlert();
+        FalcoConnectAlert();
+        TraceeCurrentFileOpen();
+        TraceeLegacyExec();
+        HubbleTcpFlow();
+        HubbleDnsResponse();
     }
 
     [Benchmark]
@@ -37,6 +76,24 @@ public class SensorDecodeBenchmarks
 
     [Benchmark]
     public EventKind TetragonProcessExec() => Decode(_tetragon, TetragonExec);
+
+    [Benchmark]
+    public EventKind FalcoShellAlert() => Decode(_falco, FalcoShell);
+
+    [Benchmark]
+    public EventKind FalcoConnectAlert() => Decode(_falco, FalcoConnect);
+
+    [Benchmark]
+    public EventKind TraceeCurrentFileOpen() => Decode(_tracee, TraceeFileOpen);
+
+    [Benchmark]
+    public EventKind TraceeLegacyExec() => Decode(_tracee, TraceeExec);
+
+    [Benchmark]
+    public EventKind HubbleTcpFlow() => Decode(_hubble, HubbleTcp);
+
+    [Benchmark]
+    public EventKind HubbleDnsResponse() => Decode(_hubble, HubbleDns);
 
     private static EventKind Decode(IEventFormat format, byte[] bytes) =>
         format.Decode(bytes, out var e, out var error, out _) == DecodeStatus.Event ? e.Kind : throw new InvalidOperationException(error.ToString());
