@@ -44,6 +44,8 @@ public static class EndToEnd
         var mix = o.Format == "native" ? NativeMix(o.Workloads) : TetragonMix(o.Workloads);
         Console.WriteLine($"mix: {o.Format}, {mix.Workloads:N0} workloads, {mix.Templates:N0} distinct messages, median {mix.MedianBytes:N0} bytes");
         var raw = new List<double>();
+        var rawCpu = new List<double>();
+        var pipelineCpu = new List<double>();
         var decode = new List<double>();
         var pipeline = new List<double>();
         var inMemory = new List<(double Rate, double Bytes)>();
@@ -55,15 +57,18 @@ public static class EndToEnd
             cluster.CreateTopic(Topic, Partitions);
             cluster.CreateTopic(Topic + ".dlq", 1);
             Produce(cluster, mix, o.Events);
-            raw.Add(RawRate(cluster, o.Events));
-            decode.Add(DecodeRate(cluster, o));
+            var (rawRate, rawCost) = RawRate(cluster, o.Events);
+            raw.Add(rawRate);
+            rawCpu.Add(rawCost);
+            decode.Add(DecodeRate(cluster, o).Rate);
             inMemory.Add(InMemoryDecodeRate(mix, o));
             Console.WriteLine($"round {round + 1}: raw {raw[^1]:N0} msg/s, consume and decode {decode[^1]:N0} msg/s, decode alone {inMemory[^1].Rate:N0} msg/s ({inMemory[^1].Bytes:N0} B/msg); pipeline (pid {Environment.ProcessId}) ...");
-            var (rate, bytes, learned) = PipelineRate(cluster, o, mix).GetAwaiter().GetResult();
+            var (rate, cost, bytes, learned) = PipelineRate(cluster, o, mix).GetAwaiter().GetResult();
             learnedShare.Add(learned);
             pipeline.Add(rate);
+            pipelineCpu.Add(cost);
             perWorkload.Add(bytes);
-            Console.WriteLine($"round {round + 1}: pipeline {pipeline[^1]:N0} msg/s, {bytes / 1024:N1} KiB managed heap per workload");
+            Console.WriteLine($"round {round + 1}: pipeline {pipeline[^1]:N0} msg/s ({cost:0.0} CPU µs a message, raw {rawCost:0.0}), {bytes / 1024:N1} KiB managed heap per workload");
         }
 
         var r = Median(raw);
@@ -83,6 +88,12 @@ public static class EndToEnd
             ["decoder_events_per_s"] = Math.Round(Median(inMemory.Select(m => m.Rate).ToList())),
             ["decoder_bytes_per_event"] = Math.Round(Median(inMemory.Select(m => m.Bytes).ToList()), 1),
             ["ratio"] = Math.Round(p / r, 3),
+
+            // CPU time of the whole process (consumer, embedded broker, pipeline) per message while each phase ran: what
+            // a message costs whatever the core count; 1e6 / pipeline_cpu_us_per_event is events/s per core.
+            ["raw_cpu_us_per_event"] = Math.Round(Median(rawCpu), 2),
+            ["pipeline_cpu_us_per_event"] = Math.Round(Median(pipelineCpu), 2),
+            ["pipeline_events_per_core_s"] = Math.Round(1e6 / Median(pipelineCpu)),
             ["p50_ms"] = Math.Round(p50, 1),
             ["p99_ms"] = Math.Round(p99, 1),
             ["offered_events_per_s"] = Math.Round(p / 2),
@@ -299,7 +310,7 @@ public static class EndToEnd
     }
 
     /// <summary>The consume thread's share alone: a consumer with the pipeline's deserializer (the topic's decoder), nothing after it.</summary>
-    private static double DecodeRate(MockKafkaCluster cluster, Options o)
+    private static (double Rate, double CpuMicroseconds) DecodeRate(MockKafkaCluster cluster, Options o)
     {
         using var consumer = new ConsumerBuilder<Ignore, DecodedMessage>(ReferenceConsumer(cluster, "decode"))
             .SetValueDeserializer(new EventDeserializer(_ => o.Format)).Build();
@@ -340,7 +351,7 @@ public static class EndToEnd
         }
     }
 
-    private static double RawRate(MockKafkaCluster cluster, int events)
+    private static (double Rate, double CpuMicroseconds) RawRate(MockKafkaCluster cluster, int events)
     {
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ReferenceConsumer(cluster, "raw")).Build();
         return ReadAll(consumer, events, _ => true);
@@ -360,17 +371,23 @@ public static class EndToEnd
     };
 
     /// <summary>Reads <paramref name="events"/> messages; the rate counts from the first one (group join is not throughput).</summary>
-    private static double ReadAll<T>(IConsumer<Ignore, T> consumer, int events, Func<ConsumeResult<Ignore, T>, bool> check)
+    private static (double Rate, double CpuMicroseconds) ReadAll<T>(IConsumer<Ignore, T> consumer, int events, Func<ConsumeResult<Ignore, T>, bool> check)
     {
         consumer.Subscribe(Topic);
         var n = 0;
         Stopwatch? sw = null;
+        var cpu = TimeSpan.Zero;
         var idle = Stopwatch.StartNew();
         while (n < events)
         {
             if (consumer.Consume(TimeSpan.FromSeconds(1)) is { } r)
             {
-                sw ??= Stopwatch.StartNew();
+                if (sw is null)
+                {
+                    cpu = ProcessCpu();
+                    sw = Stopwatch.StartNew();
+                }
+
                 n += check(r) ? 1 : 0;
                 idle.Restart();
             }
@@ -380,7 +397,13 @@ public static class EndToEnd
             }
         }
 
-        return (n - 1) / sw!.Elapsed.TotalSeconds;
+        return ((n - 1) / sw!.Elapsed.TotalSeconds, (ProcessCpu() - cpu).TotalMicroseconds / (n - 1));
+    }
+
+    private static TimeSpan ProcessCpu()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     private static IHost Pipeline(MockKafkaCluster cluster, Options o, IIncidentObserver? observer = null)
@@ -421,7 +444,7 @@ public static class EndToEnd
         return builder.Build();
     }
 
-    private static async Task<(double Rate, double BytesPerWorkload, double LearnedShare)> PipelineRate(MockKafkaCluster cluster, Options o, Mix mix)
+    private static async Task<(double Rate, double CpuMicroseconds, double BytesPerWorkload, double LearnedShare)> PipelineRate(MockKafkaCluster cluster, Options o, Mix mix)
     {
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         using var host = Pipeline(cluster, o);
@@ -433,6 +456,7 @@ public static class EndToEnd
             await Task.Delay(1);
         }
 
+        var cpu = ProcessCpu();
         var sw = Stopwatch.StartNew();
         var start = ingest.EventsIngested + ingest.MessagesRejected;
         while (ingest.EventsIngested + ingest.MessagesRejected < o.Events)
@@ -447,6 +471,7 @@ public static class EndToEnd
         }
 
         var rate = (o.Events - start) / sw.Elapsed.TotalSeconds;
+        var cost = (ProcessCpu() - cpu).TotalMicroseconds / (o.Events - start);
 
         // What the learned workloads hold, on the managed heap (baselines, models, caches), per workload tracked.
         var heapAfter = GC.GetTotalMemory(forceFullCollection: true);
@@ -454,7 +479,7 @@ public static class EndToEnd
         var tracked = workloads.Count;
         var learned = workloads.Count(w => w.Phase is BaselinePhase.Active or BaselinePhase.Shadow);
         await host.StopAsync();
-        return (rate, (heapAfter - heapBefore) / (double)Math.Max(1, tracked), learned / (double)Math.Max(1, tracked));
+        return (rate, cost, (heapAfter - heapBefore) / (double)Math.Max(1, tracked), learned / (double)Math.Max(1, tracked));
     }
 
     private sealed class IncidentClock : IIncidentObserver
