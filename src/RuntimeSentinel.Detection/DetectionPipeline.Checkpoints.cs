@@ -142,7 +142,7 @@ public sealed partial class DetectionPipeline
         public Task CheckpointAsync()
         {
             var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_commands.Writer.TryWrite(() =>
+            if (!Post(() =>
             {
                 CheckpointChanged();
                 tcs.TrySetResult();

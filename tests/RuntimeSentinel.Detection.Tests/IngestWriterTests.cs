@@ -35,6 +35,16 @@ public class IngestWriterTests
         }
     }
 
+    /// <summary>Holds the shard thread in its first completion until the gate opens.</summary>
+    private sealed class Stall(TaskCompletionSource blocked, ManualResetEventSlim gate) : IOffsetCompletion
+    {
+        public void Complete(long offset)
+        {
+            blocked.TrySetResult();
+            gate.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+
     private static DetectionPipeline Create(int shards, int queueCapacity = 4096)
     {
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
@@ -111,5 +121,79 @@ public class IngestWriterTests
         Assert.True(await writer.WriteAsync(Item(resolver, 0, new Finished(), 0), default)); // pending, not yet handed over
         Assert.False(await writer.FlushAsync(default));
         Assert.Equal(0, writer.Pending);
+    }
+
+    [Fact]
+    public async Task WriteAsync_FromADedicatedThreadOnFullShards_BlocksUntilRoomAndLosesNothing()
+    {
+        // The consume loop runs on its own thread: a full shard makes it wait for room (not a thread-pool hop per batch).
+        await using var pipeline = Create(shards: 2, queueCapacity: 64);
+        var writer = pipeline.CreateWriter();
+        var resolver = new WorkloadResolver("t");
+        var perWorkload = Enumerable.Range(0, 5).Select(_ => new Finished()).ToArray();
+        const int Events = 5_000;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                for (var i = 0; i < Events; i++)
+                {
+                    var w = (i * 7) % perWorkload.Length;
+                    var write = writer.WriteAsync(Item(resolver, w, perWorkload[w], i), default);
+                    Assert.True(write.IsCompleted, "a dedicated sender waits synchronously");
+                    Assert.True(write.Result);
+                }
+
+                Assert.True(writer.FlushAsync(default).AsTask().GetAwaiter().GetResult());
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(60)), "the sender never got room");
+        Assert.Null(failure);
+        await pipeline.CompleteAsync();
+        Assert.Equal(Events, perWorkload.Sum(f => f.Offsets.Count));
+        Assert.All(perWorkload, f => Assert.Equal(f.Offsets.Order(), f.Offsets));
+    }
+
+    [Fact]
+    public async Task WriteAsync_DedicatedSenderWaitingWhenPipelineCompletes_IsReleasedWithNotAccepted()
+    {
+        await using var pipeline = Create(shards: 1, queueCapacity: 64);
+        var writer = pipeline.CreateWriter();
+        var resolver = new WorkloadResolver("t");
+        using var gate = new ManualResetEventSlim();
+        var blocked = new TaskCompletionSource();
+
+        // The shard finishes its first event only when the test lets it: its one-batch queue stays full meanwhile.
+        var stall = new Stall(blocked, gate);
+        Assert.True(await writer.WriteAsync(Item(resolver, 0, stall, 0), default));
+        Assert.True(await writer.FlushAsync(default));
+        await blocked.Task;
+        bool? last = null;
+        var thread = new Thread(() =>
+        {
+            for (var i = 0; i < 4 * 64; i++)
+            {
+                if (!writer.WriteAsync(Item(resolver, 0, new Finished(), i), default).AsTask().GetAwaiter().GetResult())
+                {
+                    last = false;
+                    return;
+                }
+            }
+
+            last = writer.FlushAsync(default).AsTask().GetAwaiter().GetResult();
+        });
+        thread.Start();
+        Assert.False(thread.Join(TimeSpan.FromMilliseconds(300)), "the sender should wait for room");
+        var completing = pipeline.CompleteAsync();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(10)), "completion must release a waiting sender");
+        gate.Set();
+        await completing;
+        Assert.False(last);
     }
 }
