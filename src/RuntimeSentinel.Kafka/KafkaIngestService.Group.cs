@@ -50,7 +50,7 @@ public sealed partial class KafkaIngestService
         }
     }
 
-    private void StoreCompleted(IConsumer<Ignore, DecodedMessage> consumer)
+    private void StoreCompleted(IConsumer<Ignore, Ignore> consumer)
     {
         foreach (var t in _trackers.Values)
         {
@@ -69,7 +69,7 @@ public sealed partial class KafkaIngestService
         }
     }
 
-    private IConsumer<Ignore, DecodedMessage> Build()
+    private IConsumer<Ignore, Ignore> Build()
     {
         var config = _connection.Configure(new ConsumerConfig
         {
@@ -88,8 +88,8 @@ public sealed partial class KafkaIngestService
             EnablePartitionEof = false,
         });
 
-        return new ConsumerBuilder<Ignore, DecodedMessage>(config)
-            .SetValueDeserializer(new EventDeserializer(_options.FormatOf, _options.DeadLetterMaxBytes))
+        return new ConsumerBuilder<Ignore, Ignore>(config)
+            .SetValueDeserializer(_decoder)
             .SetErrorHandler((_, e) =>
             {
                 _metrics.KafkaErrors.WithLabels(e.Code.ToString()).Inc();
@@ -191,7 +191,7 @@ public sealed partial class KafkaIngestService
         return committable;
     }
 
-    private void Shutdown(IConsumer<Ignore, DecodedMessage>? consumer)
+    private void Shutdown(IConsumer<Ignore, Ignore>? consumer)
     {
         var sw = Stopwatch.StartNew();
         try
@@ -238,7 +238,7 @@ public sealed partial class KafkaIngestService
     /// (rebalance in progress, stale generation). Rather than leave the next owner to redo those events, poll the
     /// group until that rebalance is through and commit again, within the budget.
     /// </summary>
-    private void CommitOnLeaving(IConsumer<Ignore, DecodedMessage> consumer, TimeSpan budget)
+    private void CommitOnLeaving(IConsumer<Ignore, Ignore> consumer, TimeSpan budget)
     {
         var sw = Stopwatch.StartNew();
         while (CommitSafely(consumer, []) is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration && sw.Elapsed < budget)
@@ -257,7 +257,7 @@ public sealed partial class KafkaIngestService
         }
     }
 
-    private ErrorCode CommitSafely(IConsumer<Ignore, DecodedMessage> consumer, List<TopicPartitionOffset> offsets)
+    private ErrorCode CommitSafely(IConsumer<Ignore, Ignore> consumer, List<TopicPartitionOffset> offsets)
     {
         try
         {

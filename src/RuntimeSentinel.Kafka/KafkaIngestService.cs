@@ -9,8 +9,8 @@ using RuntimeSentinel.Core.Workloads;
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>
-/// The consume loop: one dedicated thread that polls Kafka, decodes in librdkafka's buffer, dead-letters what
-/// does not decode, and hands events to detection (blocking when detection is behind, so backpressure reaches
+/// The consume loop: one dedicated thread that polls Kafka, copies each message to decoder threads and takes the
+/// results back in stream order (<see cref="OrderedDecoder"/>), dead-letters what does not decode, and hands events to detection (blocking when detection is behind, so backpressure reaches
 /// Kafka instead of memory). Offsets are stored only after detection finished an event, and committed by
 /// librdkafka's auto-commit, on revocation and on shutdown: at-least-once delivery.
 /// Registered last, so the host stops it first; stopping completes detection (it is the only sender) and commits before
@@ -48,6 +48,7 @@ public sealed partial class KafkaIngestService : BackgroundService
     private long _lastRound = Stopwatch.GetTimestamp();
     private readonly Core.Alerts.IAlertPublisher? _alerts;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private OrderedDecoder _decoder = null!;
 
     public KafkaIngestService(
         KafkaConnection connection,
@@ -126,7 +127,8 @@ public sealed partial class KafkaIngestService : BackgroundService
 
     private void Run(CancellationToken stoppingToken)
     {
-        IConsumer<Ignore, DecodedMessage>? consumer = null;
+        IConsumer<Ignore, Ignore>? consumer = null;
+        _decoder = new OrderedDecoder(_options.EffectiveDecodeThreads, () => new EventDeserializer(_options.FormatOf, _options.DeadLetterMaxBytes), _options.DeadLetterMaxBytes);
         try
         {
             consumer = Build();
@@ -146,11 +148,11 @@ public sealed partial class KafkaIngestService : BackgroundService
             {
                 _health.Beat();
                 ApplyPauseRequests(consumer);
-                ConsumeResult<Ignore, DecodedMessage>? result;
+                ConsumeResult<Ignore, Ignore>? result;
                 try
                 {
                     // With events pending, only look: if nothing is there right now they are handed over before waiting.
-                    result = consumer.Consume(_writer.Pending > 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200));
+                    result = consumer.Consume(_writer.Pending > 0 || _decoder.Pending > 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200));
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
@@ -169,13 +171,22 @@ public sealed partial class KafkaIngestService : BackgroundService
 
                 if (result is not null)
                 {
-                    HandleSafely(result, stoppingToken);
+                    // Tracked now, in offset order; completed once detection finished it (or it was dead-lettered).
+                    TrackerFor(result.TopicPartition).Track(result.Offset.Value);
+                    _decoder.Add(result);
+                }
+                else
+                {
+                    _decoder.Submit(); // nothing more right now: decode what there is
                 }
 
+                // Decoded batches come back in the order they went out; wait for them only when there is nothing new to
+                // read or as many are out as the decoder threads can work on.
+                TakeDecoded(result is null, stoppingToken);
                 var now = Stopwatch.GetTimestamp();
                 if (_writer.Pending > 0 && (result is null || Stopwatch.GetElapsedTime(_writer.PendingSince, now) >= MaxBatchDelay))
                 {
-                    Flush(stoppingToken);
+                    FlushWriter(stoppingToken);
                 }
 
                 // Storing offsets costs a lock per partition and a native call; every 50 ms is plenty for a
@@ -201,13 +212,44 @@ public sealed partial class KafkaIngestService : BackgroundService
             _stage.Faulted(reason);
             LogFatal(_logger, ex, reason);
             Shutdown(consumer);
+            _decoder.Dispose();
             _done.TrySetException(ex);
             return;
         }
 
         Shutdown(consumer);
+        _decoder.Dispose();
         _stage.Stopped();
         _done.TrySetResult();
+    }
+
+    private static readonly TimeSpan DecodeWait = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Handles the decoded batches that are back, oldest first; waits for them if asked or if too many are out.</summary>
+    private void TakeDecoded(bool wait, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            if (!_decoder.TryTake(wait || _decoder.Saturated ? DecodeWait : TimeSpan.Zero, out var batch))
+            {
+                if (!_decoder.Saturated)
+                {
+                    return;
+                }
+
+                // As many batches out as allowed: no more input until the oldest is back (memory stays bounded).
+                _health.Beat();
+                continue;
+            }
+
+            for (var i = 0; i < batch.Count; i++)
+            {
+                HandleSafely(batch.Result(i), batch.Decoded(i), stoppingToken);
+            }
+
+            _decoder.Return(batch);
+            wait = false;
+        }
     }
 
     private void OnConsumeError(ConsumeException ex)
@@ -227,11 +269,11 @@ public sealed partial class KafkaIngestService : BackgroundService
     }
 
     /// <summary>Handles one message; whatever it makes fail is dead-lettered with the reason, never fatal.</summary>
-    private void HandleSafely(ConsumeResult<Ignore, DecodedMessage> result, CancellationToken stoppingToken)
+    private void HandleSafely(ConsumeResult<Ignore, Ignore> result, in DecodedMessage decoded, CancellationToken stoppingToken)
     {
         try
         {
-            Handle(result, stoppingToken);
+            Handle(result, decoded, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -241,7 +283,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         {
             // Tracked already (Handle tracks first); the dead letter completes it.
             var error = new DecodeError(DecodeErrorCode.DecoderFault, "", $"ingestion failed on this message ({ex.GetType().Name}: {ex.Message})");
-            Reject(result.TopicPartitionOffset, TrackerFor(result.TopicPartition), error, result.Message?.Value.Raw ?? new DeadLetterPayload([], 0, null));
+            Reject(result.TopicPartitionOffset, TrackerFor(result.TopicPartition), error, decoded.Raw ?? new DeadLetterPayload([], 0, null));
         }
     }
 
@@ -258,7 +300,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         _deadLetters.Publish(source, error, payload, tracker);
     }
 
-    private void ApplyPauseRequests(IConsumer<Ignore, DecodedMessage> consumer)
+    private void ApplyPauseRequests(IConsumer<Ignore, Ignore> consumer)
     {
         while (_deadLetters.TakePauseRequest(out var partition, out var pause))
         {
@@ -285,11 +327,9 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
     }
 
-    private void Handle(ConsumeResult<Ignore, DecodedMessage> result, CancellationToken stoppingToken)
+    private void Handle(ConsumeResult<Ignore, Ignore> result, in DecodedMessage decoded, CancellationToken stoppingToken)
     {
         var tracker = TrackerFor(result.TopicPartition);
-        tracker.Track(result.Offset.Value);
-        var decoded = result.Message.Value;
         BytesCounter(result.Topic).Inc(decoded.Size);
         if (decoded.Status == DecodeStatus.Ignored)
         {
@@ -316,8 +356,22 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
     }
 
-    /// <summary>Hands every pending event to detection, waiting while a shard is full (backpressure).</summary>
+    /// <summary>
+    /// Hands every consumed message to detection: decodes what is still with the decoder, then hands over the writer's
+    /// pending events, waiting while a shard is full (backpressure). Before a revoke or stop, nothing stays behind.
+    /// </summary>
     private void Flush(CancellationToken stoppingToken)
+    {
+        _decoder.Submit();
+        while (_decoder.Pending > 0)
+        {
+            TakeDecoded(wait: true, stoppingToken);
+        }
+
+        FlushWriter(stoppingToken);
+    }
+
+    private void FlushWriter(CancellationToken stoppingToken)
     {
         var flush = _writer.FlushAsync(stoppingToken);
         if (!flush.IsCompletedSuccessfully)

@@ -126,6 +126,14 @@ public sealed class KafkaOptions
 
     public const int EmbeddedFetchWaitMaxMs = 10;
 
+    /// <summary>
+    /// Threads that decode messages beside the consume thread (which then only consumes, copies, enriches in stream
+    /// order and hands over). 0: half the cores, at least 1 and at most 4.
+    /// </summary>
+    public int DecodeThreads { get; set; }
+
+    public int EffectiveDecodeThreads => DecodeThreads > 0 ? DecodeThreads : Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
+
     /// <summary>How often librdkafka reports statistics (consumer lag comes from them). 0 disables lag metrics.</summary>
     public int StatisticsIntervalMs { get; set; } = 5_000;
 

@@ -154,6 +154,11 @@ internal sealed class KafkaOptionsValidator(Func<string, string?>? environment =
             errors.Add("Kafka:FetchQueueBackoffMs must be between 0 and 300000.");
         }
 
+        if (o.DecodeThreads is < 0 or > 64)
+        {
+            errors.Add("Kafka:DecodeThreads must be between 0 (half the cores) and 64.");
+        }
+
         if (o.FetchWaitMaxMs is < 0 or > 300_000)
         {
             errors.Add("Kafka:FetchWaitMaxMs must be between 0 and 300000.");
