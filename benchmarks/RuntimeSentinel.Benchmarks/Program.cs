@@ -5,8 +5,9 @@ using BenchmarkDotNet.Running;
 
 // `budgets`: run each benchmark method many times in-process and compare bytes allocated per call with
 // allocation-budgets.json. Allocation counts are deterministic, so this is a CI gate; timings are not.
-// `e2e [--events N] [--rounds R] [--format tetragon|native] [--workloads W] [--group-wait-ms G] [--latency-seconds S]`:
-// end-to-end throughput on the embedded Kafka as a ratio to raw consumption, event-to-incident latency at half of it,
+// `e2e [--events N] [--rounds R] [--format tetragon|native] [--workloads W] [--group-wait-ms G] [--latency-seconds S] [--offered R] [--models off]`:
+// end-to-end throughput on the embedded Kafka as a ratio to raw consumption, event-to-incident latency at half of it
+// (or at R events/s),
 // managed memory per workload; the last line is one JSON object.
 // `flood [events] [budgetMiB]`: resident memory under a flood of unique paths, peers and workload keys.
 // `restore [workloads] [rounds]`: how long a new instance takes to read N workload checkpoints back.
