@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Formats;
 /// name: exec → process_exec, file opens → file_open, DNS packets → dns_query, TCP/UDP packets and connects →
 /// net_connect; any other event is a kernel call of that name (syscall).
 /// </summary>
-internal sealed class TraceeFormat : JsonTapeFormat
+internal sealed partial class TraceeFormat : JsonTapeFormat
 {
     // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
     private const int MaxCachedKey = 512;
@@ -23,31 +23,6 @@ internal sealed class TraceeFormat : JsonTapeFormat
     private readonly BoundedCache<string, (string? Question, string? AnswerName, string? Addresses)> _dns = new(4096, StringComparer.Ordinal);
 
     public override string Name => "tracee";
-
-    /// <summary>An event's arguments by name (when a name repeats, the last counts); reused from event to event.</summary>
-    private sealed class Arguments
-    {
-        private readonly List<KeyValuePair<string, JsonNode>> _items = [];
-
-        public void Clear() => _items.Clear();
-
-        public void Set(string name, JsonNode value) => _items.Add(KeyValuePair.Create(name, value));
-
-        public bool TryGetValue(string name, out JsonNode value)
-        {
-            for (var i = _items.Count - 1; i >= 0; i--)
-            {
-                if (_items[i].Key == name)
-                {
-                    value = _items[i].Value;
-                    return true;
-                }
-            }
-
-            value = default;
-            return false;
-        }
-    }
 
     protected override DecodeStatus Decode(JsonNode root, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
@@ -209,131 +184,6 @@ internal sealed class TraceeFormat : JsonTapeFormat
             Workload = workload,
             Process = new ProcessInfo(p?.Int("pid", "value") is >= 0 and var pid ? pid : p?.Int("pid") ?? -1, -1, p?.Int("real_user", "id", "value") ?? -1, exe, null, parent),
         };
-    }
-
-    /// <summary>Arguments by name: legacy <c>args[{name, value}]</c>, v1beta1 <c>data[{name, str|int|...}]</c> or <c>data{}</c>.</summary>
-    private static Arguments Args(JsonNode root, bool legacy, Arguments result)
-    {
-        result.Clear();
-        var list = legacy ? root.Get("args") : root.Get("data");
-        if (list is { ValueKind: JsonValueKind.Array } arr)
-        {
-            foreach (var a in arr.EnumerateArray())
-            {
-                if (a.Str("name") is not { } n)
-                {
-                    continue;
-                }
-
-                foreach (var p in a.EnumerateObject())
-                {
-                    if (p.Name != "name" && p.Name != "type")
-                    {
-                        result.Set(n, p.Value);
-                        break;
-                    }
-                }
-            }
-        }
-        else if (list is { ValueKind: JsonValueKind.Object } obj)
-        {
-            foreach (var p in obj.EnumerateObject())
-            {
-                result.Set(p.Name, p.Value);
-            }
-        }
-
-        return result;
-    }
-
-    private static string? Arg(Arguments args, string name) =>
-        args.TryGetValue(name, out var v) ? v.ValueKind switch
-        {
-            JsonValueKind.String => Json.NullIfEmpty(v.GetString()),
-            JsonValueKind.Number => v.GetRawText(),
-            JsonValueKind.Object => v.Str("value"),
-            _ => null,
-        } : null;
-
-    private string? ArgList(Arguments args, string name)
-    {
-        if (!args.TryGetValue(name, out var v))
-        {
-            return null;
-        }
-
-        if (v.ValueKind == JsonValueKind.Object && v.Get("value") is { } inner)
-        {
-            v = inner;
-        }
-
-        if (v.ValueKind != JsonValueKind.Array)
-        {
-            return Arg(args, name);
-        }
-
-        // A process's argv repeats in every event it sends: joined once per distinct list.
-        var raw = v.GetRawText();
-        return raw.Length > MaxCachedKey ? Join(v) : _argLists.GetOrAdd(raw, v, static (_, list) => Join(list));
-    }
-
-    private static string Join(JsonNode list)
-    {
-        var items = new List<string>();
-        foreach (var x in list.EnumerateArray())
-        {
-            items.Add(x.ToString());
-        }
-
-        return string.Join(' ', items);
-    }
-
-    /// <summary>The first question's name, the first named answer, and the answers' addresses (A and AAAA records).</summary>
-    private (string? Question, string? AnswerName, string? Addresses) Dns(Arguments args)
-    {
-        foreach (var key in DnsArguments)
-        {
-            if (!args.TryGetValue(key, out var v))
-            {
-                continue;
-            }
-
-            if (v.ValueKind == JsonValueKind.Object && v.Get("value") is { ValueKind: JsonValueKind.Object } inner)
-            {
-                v = inner;
-            }
-
-            var raw = v.GetRawText();
-            return raw.Length > MaxCachedKey ? Dns(v) : _dns.GetOrAdd(raw, v, static (_, packet) => Dns(packet));
-        }
-
-        return (null, null, null);
-    }
-
-    private static (string? Question, string? AnswerName, string? Addresses) Dns(JsonNode v)
-    {
-        {
-            string? question = null, answerName = null;
-            if (v.Get("questions") is { ValueKind: JsonValueKind.Array } qs && qs.GetArrayLength() > 0)
-            {
-                question = qs[0].Str("name");
-            }
-
-            var ips = new List<string>();
-            if (v.Get("answers") is { ValueKind: JsonValueKind.Array } answers)
-            {
-                foreach (var a in answers.EnumerateArray())
-                {
-                    answerName ??= a.Str("name");
-                    if (a.Str("IP") is { } ip && ips.Count < 16 && System.Net.IPAddress.TryParse(ip, out _))
-                    {
-                        ips.Add(ip);
-                    }
-                }
-            }
-
-            return (question, answerName, ips.Count == 0 ? null : string.Join(',', ips));
-        }
     }
 
     /// <summary>

@@ -172,8 +172,9 @@ public sealed partial class KafkaIngestService : BackgroundService
                 if (result is not null)
                 {
                     // Tracked now, in offset order; completed once detection finished it (or it was dead-lettered).
-                    TrackerFor(result.TopicPartition).Track(result.Offset.Value);
-                    _decoder.Add(result);
+                    var tracker = TrackerFor(result.TopicPartition);
+                    tracker.Track(result.Offset.Value);
+                    _decoder.Add(result, tracker);
                 }
                 else
                 {
@@ -223,35 +224,6 @@ public sealed partial class KafkaIngestService : BackgroundService
         _done.TrySetResult();
     }
 
-    private static readonly TimeSpan DecodeWait = TimeSpan.FromMilliseconds(5);
-
-    /// <summary>Handles the decoded batches that are back, oldest first; waits for them if asked or if too many are out.</summary>
-    private void TakeDecoded(bool wait, CancellationToken stoppingToken)
-    {
-        while (true)
-        {
-            if (!_decoder.TryTake(wait || _decoder.Saturated ? DecodeWait : TimeSpan.Zero, out var batch))
-            {
-                if (!_decoder.Saturated)
-                {
-                    return;
-                }
-
-                // As many batches out as allowed: no more input until the oldest is back (memory stays bounded).
-                _health.Beat();
-                continue;
-            }
-
-            for (var i = 0; i < batch.Count; i++)
-            {
-                HandleSafely(batch.Result(i), batch.Decoded(i), stoppingToken);
-            }
-
-            _decoder.Return(batch);
-            wait = false;
-        }
-    }
-
     private void OnConsumeError(ConsumeException ex)
     {
         _metrics.ConsumeErrors.WithLabels(ex.Error.Code.ToString()).Inc();
@@ -269,11 +241,17 @@ public sealed partial class KafkaIngestService : BackgroundService
     }
 
     /// <summary>Handles one message; whatever it makes fail is dead-lettered with the reason, never fatal.</summary>
-    private void HandleSafely(ConsumeResult<Ignore, Ignore> result, in DecodedMessage decoded, CancellationToken stoppingToken)
+    private void HandleSafely(ConsumeResult<Ignore, Ignore> result, PartitionTracker tracker, in DecodedMessage decoded, CancellationToken stoppingToken)
     {
+        if (tracker.Revoked)
+        {
+            // Its partition was lost while the message was with the decoder: the new owner reads it again.
+            return;
+        }
+
         try
         {
-            Handle(result, decoded, stoppingToken);
+            Handle(result, tracker, decoded, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -283,7 +261,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         {
             // Tracked already (Handle tracks first); the dead letter completes it.
             var error = new DecodeError(DecodeErrorCode.DecoderFault, "", $"ingestion failed on this message ({ex.GetType().Name}: {ex.Message})");
-            Reject(result.TopicPartitionOffset, TrackerFor(result.TopicPartition), error, decoded.Raw ?? new DeadLetterPayload([], 0, null));
+            Reject(result.TopicPartitionOffset, tracker, error, decoded.Raw ?? new DeadLetterPayload([], 0, null));
         }
     }
 
@@ -327,9 +305,9 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
     }
 
-    private void Handle(ConsumeResult<Ignore, Ignore> result, in DecodedMessage decoded, CancellationToken stoppingToken)
+    /// <summary>Handles one decoded message with the tracker its offset was tracked on when it was consumed.</summary>
+    private void Handle(ConsumeResult<Ignore, Ignore> result, PartitionTracker tracker, in DecodedMessage decoded, CancellationToken stoppingToken)
     {
-        var tracker = TrackerFor(result.TopicPartition);
         BytesCounter(result.Topic).Inc(decoded.Size);
         if (decoded.Status == DecodeStatus.Ignored)
         {
@@ -353,30 +331,6 @@ public sealed partial class KafkaIngestService : BackgroundService
         if (accepted)
         {
             EventsIngested++;
-        }
-    }
-
-    /// <summary>
-    /// Hands every consumed message to detection: decodes what is still with the decoder, then hands over the writer's
-    /// pending events, waiting while a shard is full (backpressure). Before a revoke or stop, nothing stays behind.
-    /// </summary>
-    private void Flush(CancellationToken stoppingToken)
-    {
-        _decoder.Submit();
-        while (_decoder.Pending > 0)
-        {
-            TakeDecoded(wait: true, stoppingToken);
-        }
-
-        FlushWriter(stoppingToken);
-    }
-
-    private void FlushWriter(CancellationToken stoppingToken)
-    {
-        var flush = _writer.FlushAsync(stoppingToken);
-        if (!flush.IsCompletedSuccessfully)
-        {
-            flush.AsTask().GetAwaiter().GetResult();
         }
     }
 

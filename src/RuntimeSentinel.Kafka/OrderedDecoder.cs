@@ -58,9 +58,9 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
     /// Adds the message just consumed (its value staged by <see cref="Deserialize"/>) and hands the batch to the decoder
     /// threads when it is full. Waits for the oldest batch when as many as the threads can work on are out.
     /// </summary>
-    public void Add(ConsumeResult<Ignore, Ignore> result)
+    public void Add(ConsumeResult<Ignore, Ignore> result, PartitionTracker tracker)
     {
-        _current.Commit(result);
+        _current.Commit(result, tracker);
         Pending++;
         if (_current.Count == BatchSize || _current.Used >= MaxBatchBytes)
         {
@@ -169,6 +169,7 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
         private readonly bool[] _null = new bool[BatchSize];
         private readonly ConsumeResult<Ignore, Ignore>?[] _results = new ConsumeResult<Ignore, Ignore>?[BatchSize];
         private readonly DecodedMessage[] _decoded = new DecodedMessage[BatchSize];
+        private readonly PartitionTracker?[] _trackers = new PartitionTracker?[BatchSize];
         private byte[] _arena = new byte[64 * 1024];
         private int _stagedStart, _stagedLength;
         private bool _stagedNull;
@@ -183,6 +184,9 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
 
         public DecodedMessage Decoded(int i) => _decoded[i];
 
+        /// <summary>The tracker the message's offset was tracked on when consumed (its partition may be gone since).</summary>
+        public PartitionTracker Tracker(int i) => _trackers[i]!;
+
         public void Stage(ReadOnlySpan<byte> data, bool isNull)
         {
             if (Used + data.Length > _arena.Length)
@@ -194,8 +198,9 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
             (_stagedStart, _stagedLength, _stagedNull) = (Used, data.Length, isNull);
         }
 
-        public void Commit(ConsumeResult<Ignore, Ignore> result)
+        public void Commit(ConsumeResult<Ignore, Ignore> result, PartitionTracker tracker)
         {
+            _trackers[Count] = tracker;
             _start[Count] = _stagedStart;
             _length[Count] = _stagedLength;
             _null[Count] = _stagedNull;
@@ -228,6 +233,7 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
         {
             Array.Clear(_results, 0, Count);
             Array.Clear(_decoded, 0, Count);
+            Array.Clear(_trackers, 0, Count);
             Count = 0;
             Used = 0;
             Done = false;

@@ -31,7 +31,7 @@ public class OrderedDecoderTests
     {
         decoder.Deserialize(Encoding.UTF8.GetBytes(value), false, new SerializationContext(MessageComponentType.Value, topic));
         var result = new ConsumeResult<Ignore, Ignore> { TopicPartitionOffset = new TopicPartitionOffset(topic, 0, offset), Message = new Message<Ignore, Ignore>() };
-        decoder.Add(result);
+        decoder.Add(result, new PartitionTracker(new TopicPartition(topic, 0)));
         return result;
     }
 
