@@ -542,14 +542,22 @@ public static class EndToEnd
             await Task.Delay(10);
         }
 
-        // Then until detection has processed the warm-up and the models it started training are in service: otherwise
-        // the first seconds measure the warm-up's backlog, not the offered load.
+        // Then until detection has processed the warm-up and the models it started training are in service (no new
+        // model for a second; some workloads never get one, too little data): otherwise the first seconds measure the
+        // warm-up's backlog and training, not the offered load.
         var pipeline = host.Services.GetRequiredService<DetectionPipeline>();
-        while (deadline.Elapsed < TimeSpan.FromMinutes(5))
+        var settle = Stopwatch.StartNew();
+        var (models, stable) = (-1, Stopwatch.StartNew());
+        while (settle.Elapsed < TimeSpan.FromMinutes(1))
         {
             var workloads = await pipeline.SnapshotAsync();
-            if (workloads.Sum(w => w.EventsLearned + w.EventsScored) >= ingest.EventsIngested
-                && (!o.Models || workloads.All(w => w.Phase == BaselinePhase.Learning || w.ModelVersion is not null)))
+            var inService = workloads.Count(w => w.ModelVersion is not null);
+            if (inService != models)
+            {
+                (models, stable) = (inService, Stopwatch.StartNew());
+            }
+
+            if (workloads.Sum(w => w.EventsLearned + w.EventsScored) >= ingest.EventsIngested && (!o.Models || stable.Elapsed >= TimeSpan.FromSeconds(1)))
             {
                 break;
             }
