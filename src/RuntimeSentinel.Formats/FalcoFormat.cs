@@ -11,9 +11,6 @@ namespace RuntimeSentinel.Formats;
 /// </summary>
 internal sealed class FalcoFormat : JsonTapeFormat
 {
-    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
-    private const int MaxCachedKey = 512;
-
     private readonly BoundedCache<(string Rule, string? Priority, string? Source, string? Tags, bool Finding), LabelSet> _labels = new(1024);
     private readonly BoundedCache<string, string?> _exes = new(4096, StringComparer.Ordinal);
     private readonly BoundedCache<(string Repository, string Tag), string> _images = new(1024);
@@ -116,7 +113,7 @@ internal sealed class FalcoFormat : JsonTapeFormat
     }
 
     private string? CachedExe(string? cmdline) =>
-        cmdline is null ? null : cmdline.Length > MaxCachedKey ? ExeFromCmdline(cmdline) : _exes.GetOrAdd(cmdline, 0, static (c, _) => ExeFromCmdline(c));
+        cmdline is null ? null : _exes.GetOrAdd(cmdline, cmdline.Length, 0, static (c, _) => ExeFromCmdline(c));
 
     private static string? ExeFromCmdline(string? cmdline)
     {
@@ -224,7 +221,7 @@ internal sealed class FalcoFormat : JsonTapeFormat
 
         var repo = f.Str("container.image.repository");
         var tag = f.Str("container.image.tag");
-        var image = f.Str("container.image") ?? (repo is null ? null : tag is null ? repo : repo.Length + tag.Length > MaxCachedKey ? repo + ":" + tag : _images.GetOrAdd((repo, tag), 0, static (k, _) => k.Repository + ":" + k.Tag));
+        var image = f.Str("container.image") ?? (repo is null ? null : tag is null ? repo : _images.GetOrAdd((repo, tag), repo.Length + tag.Length, 0, static (k, _) => k.Repository + ":" + k.Tag));
         return new WorkloadRef(null, f.Str("k8s.ns.name"), pod, f.Str("container.name"), id, image, f.Str("container.image.digest"), null, null, LabelSet.Empty);
     }
 
@@ -234,8 +231,7 @@ internal sealed class FalcoFormat : JsonTapeFormat
         var priority = root.Str("priority");
         var tags = root.Get("tags") is { ValueKind: JsonValueKind.Array } t ? t.GetRawText() : null;
         var key = (rule, priority, source, tags, finding);
-        var keyLength = rule.Length + (priority?.Length ?? 0) + (source?.Length ?? 0) + (tags?.Length ?? 0);
-        return keyLength > MaxCachedKey ? BuildLabels(key, root) : _labels.GetOrAdd(key, root, BuildLabels);
+        return _labels.GetOrAdd(key, rule.Length + (priority?.Length ?? 0) + (source?.Length ?? 0) + (tags?.Length ?? 0), root, BuildLabels);
     }
 
     private static LabelSet BuildLabels((string Rule, string? Priority, string? Source, string? Tags, bool Finding) key, JsonNode root)

@@ -13,13 +13,11 @@ namespace RuntimeSentinel.Formats;
 /// </summary>
 internal sealed class HubbleFormat : JsonTapeFormat
 {
-    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
-    private const int MaxCachedKey = 512;
-
     private static readonly Utf8Factory<JsonNode, LabelSet> EndpointLabelsFactory = static (_, labels) => EndpointLabels(labels);
+    private static readonly Utf8Factory<JsonNode, string> AnswersFactory = static (_, ips) => Answers(ips);
 
     private readonly BoundedCache<LabelKey, LabelSet> _labels = new(4096);
-    private readonly BoundedCache<string, string?> _answers = new(1024, StringComparer.Ordinal);
+    private readonly Utf8InternCache<string> _answers = new(1024, BoundedCache<string, string>.MaxKeyLength);
     private readonly BoundedCache<string, string> _protocols = new(64, StringComparer.Ordinal);
     private readonly Utf8InternCache<LabelSet> _endpointLabels = new(1024, 8192);
 
@@ -92,7 +90,7 @@ internal sealed class HubbleFormat : JsonTapeFormat
         var labelKey = new LabelKey(
             f.Str("verdict"), direction, reply, arrival, peerNs, peerKind, peerName, l7 is not null, l7?.Str("type"),
             http is not null && l7?.Get("dns") is null, http?.Str("method"), http?.Str("url"));
-        var labels = labelKey.Length > MaxCachedKey ? BuildLabels(labelKey, 0) : _labels.GetOrAdd(labelKey, 0, BuildLabels);
+        var labels = _labels.GetOrAdd(labelKey, labelKey.Length, 0, BuildLabels);
 
         var e = new RuntimeEvent
         {
@@ -120,8 +118,7 @@ internal sealed class HubbleFormat : JsonTapeFormat
                 if (response && dns.Get("ips") is { ValueKind: JsonValueKind.Array } ips && ips.GetArrayLength() > 0)
                 {
                     // Answers repeat per name: joined once per distinct list.
-                    var raw = ips.GetRawText();
-                    answers = raw.Length > MaxCachedKey ? Answers(ips) : _answers.GetOrAdd(raw, ips, static (_, list) => Answers(list));
+                    answers = _answers.GetOrAdd(ips.Utf8, ips, AnswersFactory);
                 }
 
                 return Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = query, DnsAnswers = Json.NullIfEmpty(answers), Workload = Identity(who, node), Labels = labels }, out evt, out error, out note);
@@ -221,7 +218,7 @@ internal sealed class HubbleFormat : JsonTapeFormat
         {
             foreach (var p in l4.EnumerateObject())
             {
-                var protocol = p.Name.Length > MaxCachedKey ? p.Name.ToLowerInvariant() : _protocols.GetOrAdd(p.Name, 0, static (n, _) => n.ToLowerInvariant());
+                var protocol = _protocols.GetOrAdd(p.Name, p.Name.Length, 0, static (n, _) => n.ToLowerInvariant());
                 return (protocol, p.Value.Int("source_port"), p.Value.Int("destination_port"));
             }
         }

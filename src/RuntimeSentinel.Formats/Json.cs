@@ -202,7 +202,7 @@ internal abstract class JsonTapeFormat : IEventFormat
 
     /// <summary>Whether an (interned) string is an IP address; parsed once per distinct address.</summary>
     protected bool IsIp(string? s) =>
-        s is not null && s.Length <= 64 && _addresses.GetOrAdd(s, 0, static (ip, _) => System.Net.IPAddress.TryParse(ip, out var _));
+        s is not null && s.Length <= 64 && _addresses.GetOrAdd(s, s.Length, 0, static (ip, _) => System.Net.IPAddress.TryParse(ip, out var _));
 
     public DecodeStatus Decode(ReadOnlySpan<byte> utf8, out RuntimeEvent evt, out DecodeError error, out string? note)
     {

@@ -9,32 +9,11 @@ namespace RuntimeSentinel.Formats;
 internal sealed partial class TetragonFormat
 {
     // Lineage labels and image splits repeat per process and per image: built once, bounded.
-    private readonly Dictionary<(string Type, string? ExecId, string? ParentExecId, string? Policy, bool Inventory, bool Init), LabelSet> _lineage = new();
-    private readonly Dictionary<string, (string? Image, string? Digest)> _images = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _syscallNames = new(StringComparer.Ordinal);
+    private readonly BoundedCache<(string Type, string? ExecId, string? ParentExecId, string? Policy, bool Inventory, bool Init), LabelSet> _lineage = new(4096);
+    private readonly BoundedCache<string, (string? Image, string? Digest)> _images = new(1024, StringComparer.Ordinal);
+    private readonly BoundedCache<string, string> _syscallNames = new(1024, StringComparer.Ordinal);
 
-    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
-    private const int MaxCachedKey = 512;
-
-    private string CachedSyscallName(string function)
-    {
-        if (function.Length > MaxCachedKey)
-        {
-            return SyscallName(function); // hostile lengths are never kept
-        }
-
-        if (!_syscallNames.TryGetValue(function, out var name))
-        {
-            if (_syscallNames.Count >= 1024)
-            {
-                _syscallNames.Clear();
-            }
-
-            _syscallNames[function] = name = SyscallName(function);
-        }
-
-        return name;
-    }
+    private string CachedSyscallName(string function) => _syscallNames.GetOrAdd(function, function.Length, 0, static (f, _) => SyscallName(f));
 
     private WorkloadRef Identity(ref Proc process, string? node)
     {
@@ -50,30 +29,8 @@ internal sealed partial class TetragonFormat
             owner is null ? null : process.OwnerKind ?? "Deployment", owner, process.PodLabels ?? LabelSet.Empty);
     }
 
-    private (string? Image, string? Digest) SplitImage(string? imageId)
-    {
-        if (imageId is null)
-        {
-            return (null, null);
-        }
-
-        if (imageId.Length > MaxCachedKey)
-        {
-            return Json.SplitDigest(imageId);
-        }
-
-        if (!_images.TryGetValue(imageId, out var split))
-        {
-            if (_images.Count >= 1024)
-            {
-                _images.Clear(); // bounded: a flood of unique images costs a split each, never memory
-            }
-
-            _images[imageId] = split = Json.SplitDigest(imageId);
-        }
-
-        return split;
-    }
+    private (string? Image, string? Digest) SplitImage(string? imageId) =>
+        imageId is null ? (null, null) : _images.GetOrAdd(imageId, imageId.Length, 0, static (id, _) => Json.SplitDigest(id));
 
     private LabelSet Lineage(ref Proc process, string type, string? policy)
     {
@@ -83,49 +40,37 @@ internal sealed partial class TetragonFormat
         // PID 1 of the container's namespace is its entrypoint: when it exits, the container stops (docs/formats.md).
         var init = process.HasPod && process.HasContainer && process.ContainerInit;
         var key = (type, process.ExecId, process.ParentExecId, policy, inventory, init);
-        var cacheable = (process.ExecId?.Length ?? 0) + (process.ParentExecId?.Length ?? 0) + (policy?.Length ?? 0) <= MaxCachedKey;
-        if (cacheable && _lineage.TryGetValue(key, out var labels))
-        {
-            return labels;
-        }
+        return _lineage.GetOrAdd(key, (process.ExecId?.Length ?? 0) + (process.ParentExecId?.Length ?? 0) + (policy?.Length ?? 0), 0, BuildLineage);
+    }
 
-        var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "tetragon"), KeyValuePair.Create("tetragon.type", type) };
-        if (process.ExecId is { } id)
+    private static LabelSet BuildLineage((string Type, string? ExecId, string? ParentExecId, string? Policy, bool Inventory, bool Init) key, int unused)
+    {
+        var items = new List<KeyValuePair<string, string>> { KeyValuePair.Create("source", "tetragon"), KeyValuePair.Create("tetragon.type", key.Type) };
+        if (key.ExecId is { } id)
         {
             items.Add(KeyValuePair.Create("exec_id", id));
         }
 
-        if (inventory)
+        if (key.Inventory)
         {
             items.Add(KeyValuePair.Create(InventoryLabel, "procfs"));
         }
 
-        if (init)
+        if (key.Init)
         {
             items.Add(KeyValuePair.Create(EventLabels.ContainerInit, "true"));
         }
 
-        if (process.ParentExecId is { } pid)
+        if (key.ParentExecId is { } pid)
         {
             items.Add(KeyValuePair.Create("parent_exec_id", pid));
         }
 
-        if (policy is not null)
+        if (key.Policy is not null)
         {
-            items.Add(KeyValuePair.Create("tetragon.policy", policy));
+            items.Add(KeyValuePair.Create("tetragon.policy", key.Policy));
         }
 
-        labels = new LabelSet([.. items]);
-        if (!cacheable)
-        {
-            return labels;
-        }
-
-        if (_lineage.Count >= 4096)
-        {
-            _lineage.Clear(); // bounded: processes come and go
-        }
-
-        return _lineage[key] = labels;
+        return new LabelSet([.. items]);
     }
 }

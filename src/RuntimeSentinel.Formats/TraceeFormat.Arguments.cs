@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RuntimeSentinel.Core.Text;
 
 namespace RuntimeSentinel.Formats;
 
@@ -92,8 +93,16 @@ internal sealed partial class TraceeFormat
         }
 
         // A process's argv repeats in every event it sends: joined once per distinct list.
-        var raw = v.GetRawText();
-        return raw.Length > MaxCachedKey ? Join(v) : _argLists.GetOrAdd(raw, v, static (_, list) => Join(list));
+        return _argLists.GetOrAdd(v.Utf8, v, JoinFactory);
+    }
+
+    private static readonly Utf8Factory<JsonNode, string> JoinFactory = static (_, list) => Join(list);
+    private static readonly Utf8Factory<JsonNode, DnsPacket> DnsFactory = static (_, packet) => Dns(packet);
+
+    /// <summary>What a DNS packet argument says: cached per distinct packet (a name's answers repeat).</summary>
+    private sealed record DnsPacket(string? Question, string? AnswerName, string? Addresses)
+    {
+        public static DnsPacket None { get; } = new(null, null, null);
     }
 
     private static string Join(JsonNode list)
@@ -108,7 +117,7 @@ internal sealed partial class TraceeFormat
     }
 
     /// <summary>The first question's name, the first named answer, and the answers' addresses (A and AAAA records).</summary>
-    private (string? Question, string? AnswerName, string? Addresses) Dns(Arguments args)
+    private DnsPacket Dns(Arguments args)
     {
         foreach (var key in DnsArguments)
         {
@@ -122,14 +131,13 @@ internal sealed partial class TraceeFormat
                 v = inner;
             }
 
-            var raw = v.GetRawText();
-            return raw.Length > MaxCachedKey ? Dns(v) : _dns.GetOrAdd(raw, v, static (_, packet) => Dns(packet));
+            return _dns.GetOrAdd(v.Utf8, v, DnsFactory);
         }
 
-        return (null, null, null);
+        return DnsPacket.None;
     }
 
-    private static (string? Question, string? AnswerName, string? Addresses) Dns(JsonNode v)
+    private static DnsPacket Dns(JsonNode v)
     {
         string? question = null, answerName = null;
         if (v.Get("questions") is { ValueKind: JsonValueKind.Array } qs && qs.GetArrayLength() > 0)
@@ -150,6 +158,6 @@ internal sealed partial class TraceeFormat
             }
         }
 
-        return (question, answerName, ips.Count == 0 ? null : string.Join(',', ips));
+        return new DnsPacket(question, answerName, ips.Count == 0 ? null : string.Join(',', ips));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Text;
 
 namespace RuntimeSentinel.Formats;
 
@@ -12,15 +13,12 @@ namespace RuntimeSentinel.Formats;
 /// </summary>
 internal sealed partial class TraceeFormat : JsonTapeFormat
 {
-    // Keys longer than this are not cached: the caches' memory stays bounded by count × this, whatever messages hold.
-    private const int MaxCachedKey = 512;
-
     private static readonly string[] DnsArguments = ["proto_dns", "dns_questions", "dns"];
 
     private readonly Arguments _args = new();
     private readonly BoundedCache<string, LabelSet> _labels = new(1024, StringComparer.Ordinal);
-    private readonly BoundedCache<string, string> _argLists = new(4096, StringComparer.Ordinal);
-    private readonly BoundedCache<string, (string? Question, string? AnswerName, string? Addresses)> _dns = new(4096, StringComparer.Ordinal);
+    private readonly Utf8InternCache<string> _argLists = new(4096, BoundedCache<string, string>.MaxKeyLength);
+    private readonly Utf8InternCache<DnsPacket> _dns = new(4096, BoundedCache<string, string>.MaxKeyLength);
 
     public override string Name => "tracee";
 
@@ -41,7 +39,7 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
 
         var args = Args(root, legacy, _args);
         var e = legacy ? Legacy(root, ts.Value) : Current(root, ts.Value, args);
-        e = e with { Labels = name.Length > MaxCachedKey ? EventLabels(name, 0) : _labels.GetOrAdd(name, 0, EventLabels) };
+        e = e with { Labels = _labels.GetOrAdd(name, name.Length, 0, EventLabels) };
 
         // Detections (v1beta1 "threat") are named after the finding; the event they were detected from tells the behaviour.
         var behaviour = root.Str("detected_from", "event_name") ?? root.Str("detected_from", "name") ?? name;
