@@ -1,3 +1,5 @@
+using RuntimeSentinel.Core.Threading;
+
 namespace RuntimeSentinel.Detection;
 
 public sealed partial class DetectionPipeline
@@ -5,15 +7,13 @@ public sealed partial class DetectionPipeline
     /// <summary>The shard's thread: how batches and commands reach it, how it sleeps and is woken, its loop.</summary>
     private sealed partial class Shard
     {
-        // The shard runs on its own thread and waits on this monitor when it has nothing to do; a hand-over pulses it
-        // only when the shard said it sleeps. Awaiting the channel instead woke thread-pool workers for every batch and
+        // The shard runs on its own thread and waits on this doorbell when it has nothing to do; a hand-over rings it,
+        // which wakes the shard only when it sleeps. Awaiting the channel instead woke thread-pool workers for every batch and
         // cost about 250,000 context switches a second at 150k events/s.
-        private readonly object _bell = new();
-        private int _sleeping;
+        private readonly Doorbell _work = new();
 
-        // The same for a dedicated sender (the consume thread) waiting for room: the shard pulses it after taking a batch.
-        private readonly object _room = new();
-        private int _senderWaiting;
+        // The same for a dedicated sender (the consume thread) waiting for room: the shard rings it after taking a batch.
+        private readonly Doorbell _room = new();
         private bool _completing;
 
         // A missed ring (there should be none) costs at most this much delay, never a stuck shard.
@@ -66,35 +66,21 @@ public sealed partial class DetectionPipeline
 
         private bool WaitForRoom(IngestBatch batch, CancellationToken ct)
         {
-            try
+            while (!_queue.Writer.TryWrite(batch))
             {
-                lock (_room)
+                if (Volatile.Read(ref _completing))
                 {
-                    Interlocked.Exchange(ref _senderWaiting, 1);
-                    try
-                    {
-                        while (!_queue.Writer.TryWrite(batch))
-                        {
-                            if (Volatile.Read(ref _completing))
-                            {
-                                Interlocked.Add(ref _queued, -batch.Count);
-                                return false;
-                            }
-
-                            ct.ThrowIfCancellationRequested();
-                            Monitor.Wait(_room, IdleWake);
-                        }
-                    }
-                    finally
-                    {
-                        Volatile.Write(ref _senderWaiting, 0);
-                    }
+                    Interlocked.Add(ref _queued, -batch.Count);
+                    return false;
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                Interlocked.Add(ref _queued, -batch.Count);
-                throw;
+
+                if (ct.IsCancellationRequested)
+                {
+                    Interlocked.Add(ref _queued, -batch.Count);
+                    ct.ThrowIfCancellationRequested();
+                }
+
+                _room.Wait(this, static s => s._queue.Reader.Count < s._capacity || Volatile.Read(ref s._completing), IdleWake);
             }
 
             Ring();
@@ -104,10 +90,7 @@ public sealed partial class DetectionPipeline
         public void Complete()
         {
             Volatile.Write(ref _completing, true);
-            lock (_room)
-            {
-                Monitor.PulseAll(_room);
-            }
+            _room.Ring();
 
             _queue.Writer.TryComplete();
             _commands.Writer.TryComplete();
@@ -126,46 +109,12 @@ public sealed partial class DetectionPipeline
             return true;
         }
 
-        /// <summary>Wakes the shard if it sleeps. The fence pairs with the one in <see cref="Sleep"/>: either the shard sees the new work, or this sees it sleeping.</summary>
-        private void Ring()
-        {
-            Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _sleeping) == 1)
-            {
-                lock (_bell)
-                {
-                    Monitor.Pulse(_bell);
-                }
-            }
-        }
+        /// <summary>Wakes the shard if it sleeps.</summary>
+        private void Ring() => _work.Ring();
 
-        /// <summary>Wakes a dedicated sender waiting for room (see <see cref="WaitForRoom"/>); fenced as <see cref="Ring"/>.</summary>
-        private void MakeRoom()
-        {
-            Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _senderWaiting) == 1)
-            {
-                lock (_room)
-                {
-                    Monitor.Pulse(_room);
-                }
-            }
-        }
-
-        /// <summary>Waits for work. Announces itself under the lock, so a ring between the check and the wait is not lost.</summary>
-        private void Sleep()
-        {
-            lock (_bell)
-            {
-                Interlocked.Exchange(ref _sleeping, 1);
-                if (!_queue.Reader.TryPeek(out _) && !_commands.Reader.TryPeek(out _) && !_queue.Reader.Completion.IsCompleted)
-                {
-                    Monitor.Wait(_bell, IdleWake);
-                }
-
-                Volatile.Write(ref _sleeping, 0);
-            }
-        }
+        /// <summary>Waits for work: a batch, a command, or completion.</summary>
+        private void Sleep() =>
+            _work.Wait(this, static s => s._queue.Reader.TryPeek(out _) || s._commands.Reader.TryPeek(out _) || s._queue.Reader.Completion.IsCompleted, IdleWake);
 
         private void Run(TaskCompletionSource done)
         {
@@ -193,7 +142,7 @@ public sealed partial class DetectionPipeline
                 RunCommands();
                 if (reader.TryRead(out var batch))
                 {
-                    MakeRoom();
+                    _room.Ring();
                     for (var i = 0; i < batch.Count; i++)
                     {
                         Process(batch.Items[i]);

@@ -15,6 +15,9 @@ public sealed partial class DetectionPipeline
     {
         private readonly Channel<IngestBatch> _queue;
 
+        // Batches the queue holds (its capacity in events over the batch size).
+        private readonly int _capacity;
+
         // Emptied batches, for the writer to fill again: a hand-over allocates nothing in steady state.
         private readonly System.Collections.Concurrent.ConcurrentQueue<IngestBatch> _free = new();
         private int _queued;
@@ -61,7 +64,8 @@ public sealed partial class DetectionPipeline
             _learning = metrics.EventsProcessed.WithLabels("learning");
             _active = metrics.EventsProcessed.WithLabels("active");
             // Capacity in events, as configured; the queue holds batches of up to BatchSize.
-            _queue = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(Math.Max(1, options.ShardQueueCapacity / BatchSize))
+            _capacity = Math.Max(1, options.ShardQueueCapacity / BatchSize);
+            _queue = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(_capacity)
             {
                 SingleReader = true,
                 SingleWriter = false,

@@ -198,11 +198,8 @@ internal abstract class JsonTapeFormat : IEventFormat
 
     private JsonTape Tape { get; }
 
-    private readonly BoundedCache<string, bool> _addresses = new(4096, StringComparer.Ordinal);
-
-    /// <summary>Whether an (interned) string is an IP address; parsed once per distinct address.</summary>
-    protected bool IsIp(string? s) =>
-        s is not null && s.Length <= 64 && _addresses.GetOrAdd(s, s.Length, 0, static (ip, _) => System.Net.IPAddress.TryParse(ip, out var _));
+    /// <summary>Whether a string is an IP address, from the validator's cache (which checks the event's addresses again).</summary>
+    protected bool IsIp(string? s) => _validator.IsIpAddress(s);
 
     public DecodeStatus Decode(ReadOnlySpan<byte> utf8, out RuntimeEvent evt, out DecodeError error, out string? note)
     {

@@ -155,8 +155,6 @@ internal readonly struct JsonNode(JsonTape tape, int index)
     /// <summary>The value's UTF-8 bytes: unescaped text for a string, the raw JSON otherwise.</summary>
     public ReadOnlySpan<byte> Utf8 => tape.Bytes(index);
 
-    public JsonTape Tape => tape;
-
     /// <summary>A property by name; when a name repeats, the last one counts (as <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>).</summary>
     public bool TryGetProperty(string name, out JsonNode value)
     {

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Threading;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -22,8 +23,7 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<Batch> _free = new();
     private readonly Thread[] _threads;
     private readonly int _maxInFlight;
-    private readonly object _doneGate = new();
-    private int _consumerWaiting;
+    private readonly Doorbell _done = new();
     private readonly int _deadLetterMaxBytes;
     private Batch _current;
 
@@ -101,16 +101,7 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
                 return false;
             }
 
-            lock (_doneGate)
-            {
-                Interlocked.Exchange(ref _consumerWaiting, 1);
-                if (!Volatile.Read(ref head.Done))
-                {
-                    Monitor.Wait(_doneGate, wait);
-                }
-
-                Volatile.Write(ref _consumerWaiting, 0);
-            }
+            _done.Wait(head, static b => Volatile.Read(ref b.Done), wait);
 
             if (!Volatile.Read(ref head.Done))
             {
@@ -147,14 +138,7 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
         {
             batch.Decode(deserializer, _deadLetterMaxBytes);
             Volatile.Write(ref batch.Done, true);
-            Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _consumerWaiting) == 1)
-            {
-                lock (_doneGate)
-                {
-                    Monitor.PulseAll(_doneGate);
-                }
-            }
+            _done.Ring();
         }
     }
 

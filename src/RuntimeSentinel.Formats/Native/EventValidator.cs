@@ -114,6 +114,23 @@ internal sealed class EventValidator(EventDecoderOptions? options = null)
             return true;
         }
 
+        var valid = IsIpAddress(ip);
+        if (!valid)
+        {
+            error = new DecodeError(DecodeErrorCode.InvalidValue, field, $"'{(ip.Length > 64 ? ip[..64] + "…" : ip)}' is not an IP address");
+        }
+
+        return valid;
+    }
+
+    /// <summary>Whether a string is an IP address, parsed once per distinct string (sensor decoders ask too).</summary>
+    public bool IsIpAddress(string? ip)
+    {
+        if (ip is null)
+        {
+            return false;
+        }
+
         if (!_addresses.TryGetValue(ip, out var valid))
         {
             valid = ip.Length <= 64 && System.Net.IPAddress.TryParse(ip, out _);
@@ -123,11 +140,6 @@ internal sealed class EventValidator(EventDecoderOptions? options = null)
             }
 
             _addresses[ip] = valid;
-        }
-
-        if (!valid)
-        {
-            error = new DecodeError(DecodeErrorCode.InvalidValue, field, $"'{(ip.Length > 64 ? ip[..64] + "…" : ip)}' is not an IP address");
         }
 
         return valid;
