@@ -93,13 +93,29 @@ public class WorkloadResolverTests
     [Fact]
     public void Resolve_MoreIdentitiesThanCapacity_StaysBounded()
     {
-        var resolver = new WorkloadResolver("c", capacity: 100);
+        const int capacity = 100;
+        var resolver = new WorkloadResolver("c", capacity);
         for (var i = 0; i < 1000; i++)
+        {
+            resolver.Resolve(Ref(pod: "p" + i));
+            Assert.True(resolver.Count <= capacity, $"after identity {i}: {resolver.Count} cached, capacity {capacity}");
+        }
+
+        // A full cache is cleared when a new identity arrives: at the 101st, 201st, ... 901st, dropping 900 of them.
+        Assert.Equal(9, resolver.Evictions);
+        Assert.Equal(capacity, resolver.Count);
+
+        // The last 100 are the ones held: resolving them again neither grows nor evicts; one more identity evicts.
+        for (var i = 900; i < 1000; i++)
         {
             resolver.Resolve(Ref(pod: "p" + i));
         }
 
-        Assert.True(resolver.Evictions >= 9);
+        Assert.Equal(9, resolver.Evictions);
+        Assert.Equal(capacity, resolver.Count);
+        resolver.Resolve(Ref(pod: "p1000"));
+        Assert.Equal(10, resolver.Evictions);
+        Assert.Equal(1, resolver.Count);
     }
 
     [Fact]

@@ -287,16 +287,30 @@ public class WorkloadBaselineTests
     [Fact]
     public void Observe_ManyDistinctNovelItems_CooldownMemoryStaysBounded()
     {
-        var o = Options(minutes: 0, minEvents: 1, maxItems: 32);
+        const int capacity = 32;
+        var o = Options(minutes: 0, minEvents: 1, maxItems: capacity);
         var b = new WorkloadBaseline(o, Some.Time);
         Observe(b, Some.Dns("seed"), Some.Time);
-        var alerts = 0;
+        int alerts = 0, peak = 0, evictions = 0;
         for (var i = 0; i < 1000; i++)
         {
+            var before = b.CooldownEntries;
             alerts += Observe(b, Some.Dns("n" + i), Some.Time.AddSeconds(1)).Count;
+            var after = b.CooldownEntries;
+            Assert.True(after <= capacity, $"after item {i}: {after} cooldown entries, capacity {capacity}");
+            peak = Math.Max(peak, after);
+
+            // Every item alerted and so added its cooldown: holding no more than before means older ones went out.
+            evictions += after <= before ? 1 : 0;
         }
 
         Assert.Equal(1000, alerts);
+        Assert.Equal(capacity, peak); // cooldowns are kept up to the bound, not dropped
+        // Each eviction frees at most the whole capacity, so 1000 items through 32 places need at least 31 of them.
+        Assert.True(evictions >= (1000 - capacity + capacity - 1) / capacity, $"{evictions} evictions");
+
+        // The newest item's cooldown survived the evictions: it does not alert again within the cooldown.
+        Assert.Empty(Observe(b, Some.Dns("n999"), Some.Time.AddSeconds(2)));
     }
 
     [Fact]

@@ -35,6 +35,21 @@ public sealed class Utf8InternCache<T>
 
     public long Misses { get; private set; }
 
+    /// <summary>Entries held (occupied slots), never more than the capacity. Counts on each call: for tests.</summary>
+    internal int Count
+    {
+        get
+        {
+            var n = 0;
+            foreach (var e in _entries)
+            {
+                n += e.Key is null ? 0 : 1;
+            }
+
+            return n;
+        }
+    }
+
     public T GetOrAdd<TState>(ReadOnlySpan<byte> key, TState state, Utf8Factory<TState, T> factory)
     {
         if (key.Length > _maxKeyBytes)
@@ -97,6 +112,8 @@ public sealed class Utf8StringCache(int capacityPowerOfTwo = 4096, int maxKeyByt
     public long Hits => _cache.Hits;
 
     public long Misses => _cache.Misses;
+
+    internal int Count => _cache.Count;
 
     public string Get(ReadOnlySpan<byte> utf8) => utf8.IsEmpty ? string.Empty : _cache.GetOrAdd(utf8, 0, Decode);
 }

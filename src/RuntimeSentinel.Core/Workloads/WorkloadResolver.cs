@@ -24,7 +24,11 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
 
     private readonly Dictionary<WorkloadRef, WorkloadKey> _cache = new(new IdentityComparer());
 
+    /// <summary>Times the identity cache was full and cleared (each time dropping <c>capacity</c> identities).</summary>
     public long Evictions { get; private set; }
+
+    /// <summary>Identities cached now, never more than the capacity (tests).</summary>
+    internal int Count => _cache.Count;
 
     public WorkloadKey Resolve(in WorkloadRef w)
     {

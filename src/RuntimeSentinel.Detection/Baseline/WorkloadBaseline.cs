@@ -131,6 +131,9 @@ public sealed partial class WorkloadBaseline
     /// <summary>Findings not reported because the same item alerted within the cooldown.</summary>
     public long CooldownSuppressed { get; private set; }
 
+    /// <summary>Items whose last alert time is kept for the cooldown; bounded by <see cref="DetectionOptions.MaxItemsPerFeature"/> (tests).</summary>
+    internal int CooldownEntries => _lastAlerted.Count;
+
     public BoundedCounter Counter(Feature f) => _counters[(int)f];
 
     /// <summary>
