@@ -27,6 +27,10 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     private readonly ArgumentRedactor _redactor;
     private readonly bool _eventClock;
     private DateTimeOffset _eventNow;
+
+    // Event clock: the time each detection shard has processed up to (UTC ticks, 0 = never reported), under its lock.
+    private readonly Lock _clockGate = new();
+    private long[] _shardClocks = [];
     private readonly Core.Health.StageHealth _stage;
     private DateTimeOffset _nextSuppressionCheck;
     private long _published;
@@ -163,6 +167,11 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 }
             }
 
+            if (_eventClock)
+            {
+                FollowShards();
+            }
+
             var now = Now();
             while (reader.TryRead(out var alert))
             {
@@ -210,6 +219,49 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 _nextSuppressionCheck = now + _options.SuppressionReloadInterval;
                 Guard(() => ReloadSuppression(file), "reload suppression rules");
             }
+        }
+    }
+
+    public void AdvanceClock(int source, DateTimeOffset eventTime)
+    {
+        if (!_eventClock || source < 0)
+        {
+            return;
+        }
+
+        lock (_clockGate)
+        {
+            if (source >= _shardClocks.Length)
+            {
+                Array.Resize(ref _shardClocks, Math.Max(source + 1, _shardClocks.Length * 2));
+            }
+
+            _shardClocks[source] = Math.Max(_shardClocks[source], eventTime.UtcTicks);
+        }
+    }
+
+    /// <summary>
+    /// The event time every reporting shard has passed: the slowest one's. Read before the queue is drained, so every
+    /// alert of an event up to it is already queued; the fastest shard's time would emit incidents before a slower
+    /// shard's related alerts arrived, and which ones would depend on thread scheduling.
+    /// </summary>
+    private void FollowShards()
+    {
+        long slowest = long.MaxValue;
+        lock (_clockGate)
+        {
+            foreach (var ticks in _shardClocks)
+            {
+                if (ticks > 0 && ticks < slowest)
+                {
+                    slowest = ticks;
+                }
+            }
+        }
+
+        if (slowest != long.MaxValue && slowest > _eventNow.UtcTicks)
+        {
+            _eventNow = new DateTimeOffset(slowest, TimeSpan.Zero);
         }
     }
 
