@@ -149,11 +149,6 @@ public sealed partial class DetectionPipeline
                     }
 
                     Interlocked.Add(ref _queued, -batch.Count);
-                    if (_options.UseEventTime && _watermark.Now != default)
-                    {
-                        _alerts.AdvanceClock(_index, _watermark.Now);
-                    }
-
                     batch.Clear();
                     _free.Enqueue(batch);
                     continue;

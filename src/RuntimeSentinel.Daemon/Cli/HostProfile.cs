@@ -103,8 +103,13 @@ internal sealed record HostProfile
         DemoExitWhenDone = exitWhenDone,
     };
 
-    /// <summary>A replay into the embedded Kafka: event-time learning, so any replay speed behaves like the recording.</summary>
-    public static HostProfile Replay(string topic, double learningSeconds, bool json) => new()
+    /// <summary>
+    /// A replay into the embedded Kafka, read as <c>evaluate stream</c> reads a recording: detection and incident
+    /// grouping on the event clock (any replay speed behaves like the recording), models trained inline, and one
+    /// partition so the daemon sees the records in the order they were published. The same recording then gives the
+    /// same incidents through either command.
+    /// </summary>
+    public static HostProfile Replay(string topic, double? learningSeconds, bool json) => new()
     {
         BootstrapServers = KafkaOptions.Embedded,
         Topics = [topic],
@@ -112,8 +117,11 @@ internal sealed record HostProfile
         SessionTimeoutMs = 6000,
         HeartbeatIntervalMs = 500,
         DetectionClock = "event",
-        LearningDuration = TimeSpan.FromSeconds(Math.Max(0, learningSeconds)),
-        MinLearningEvents = 100,
+        AlertingClock = "event",
+        TrainInBackground = false,
+        TopicPartitions = 1,
+        LearningDuration = learningSeconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null,
+        MinLearningEvents = learningSeconds is null ? null : RecordingLearning.MinEventsWithShortLearning,
         ConsoleAlerts = !json,
     };
 
