@@ -27,6 +27,12 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     private readonly ArgumentRedactor _redactor;
     private readonly bool _eventClock;
     private DateTimeOffset _eventNow;
+
+    // Event clock: the time each detection shard has processed up to (UTC ticks, 0 = never reported), under its lock.
+    private readonly Lock _clockGate = new();
+    private long[] _shardClocks = [];
+    private readonly PriorityQueue<Alert, (long Ticks, string Workload, long Arrival)> _pending = new(PendingOrder.Instance);
+    private long _arrivals;
     private readonly Core.Health.StageHealth _stage;
     private DateTimeOffset _nextSuppressionCheck;
     private long _published;
@@ -163,28 +169,46 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 }
             }
 
-            var now = Now();
-            while (reader.TryRead(out var alert))
+            DateTimeOffset now;
+            if (_eventClock && FollowShards() is { } marked)
             {
-                _metrics.QueueDepth.Dec();
-                if (_eventClock && alert.Time > _eventNow)
+                // Shards report clock marks: alerts are taken in event-time order up to the slowest shard's mark, so
+                // what each incident holds when it is emitted depends on the stream only, never on thread timing.
+                while (reader.TryRead(out var queued))
                 {
-                    // Replays and evaluations: grouping, windows and budgets follow the events' own time.
-                    _eventNow = alert.Time;
-                    now = _eventNow;
+                    _metrics.QueueDepth.Dec();
+                    _pending.Enqueue(queued, (queued.Time.UtcTicks, queued.Workload.Value, _arrivals++));
                 }
 
-                try
+                ReleasePending(open ? marked : DateTimeOffset.MaxValue);
+                now = _eventNow;
+            }
+            else
+            {
+                now = Now();
+
+                while (reader.TryRead(out var alert))
                 {
-                    Correlate(_redactor.Apply(alert), now);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // One alert that breaks a rule, the correlator or a renderer costs that alert, never the loop.
-                    _metrics.Dropped.WithLabels("failed").Inc();
-                    alert.Receipt?.Settle();
-                    _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
-                    LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
+                    _metrics.QueueDepth.Dec();
+                    if (_eventClock && alert.Time > _eventNow)
+                    {
+                        // Replays and evaluations: grouping, windows and budgets follow the events' own time.
+                        _eventNow = alert.Time;
+                        now = _eventNow;
+                    }
+
+                    try
+                    {
+                        Correlate(_redactor.Apply(alert), now);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // One alert that breaks a rule, the correlator or a renderer costs that alert, never the loop.
+                        _metrics.Dropped.WithLabels("failed").Inc();
+                        alert.Receipt?.Settle();
+                        _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
+                        LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
+                    }
                 }
             }
 
@@ -198,6 +222,8 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
             if (Interlocked.Exchange(ref _flushRequest, null) is { } flush)
             {
+                // A flush (revoke, stop) makes every published alert safe: the held ones too, whatever the clock says.
+                ReleasePending(DateTimeOffset.MaxValue);
                 Guard(() => Emit(_correlator.Due(now, flushAll: true), now), "flush incidents on request");
                 flush.TrySetResult();
             }
@@ -210,6 +236,100 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 _nextSuppressionCheck = now + _options.SuppressionReloadInterval;
                 Guard(() => ReloadSuppression(file), "reload suppression rules");
             }
+        }
+    }
+
+    public void AdvanceClock(int source, DateTimeOffset eventTime)
+    {
+        if (!_eventClock || source < 0)
+        {
+            return;
+        }
+
+        lock (_clockGate)
+        {
+            if (source >= _shardClocks.Length)
+            {
+                Array.Resize(ref _shardClocks, Math.Max(source + 1, _shardClocks.Length * 2));
+            }
+
+            _shardClocks[source] = Math.Max(_shardClocks[source], eventTime.UtcTicks);
+        }
+    }
+
+    /// <summary>
+    /// The event time every shard has passed (the slowest one's clock mark), or null when no shard reports marks (alerts
+    /// published directly, e.g. by tests: their own times drive the clock). Read before the queue is drained, so every
+    /// alert of an event up to it is already queued; the fastest shard's time would emit incidents before a slower
+    /// shard's related alerts arrived, and which ones would depend on thread scheduling.
+    /// </summary>
+    private DateTimeOffset? FollowShards()
+    {
+        long slowest = long.MaxValue;
+        lock (_clockGate)
+        {
+            foreach (var ticks in _shardClocks)
+            {
+                if (ticks > 0 && ticks < slowest)
+                {
+                    slowest = ticks;
+                }
+            }
+        }
+
+        return slowest == long.MaxValue ? null : new DateTimeOffset(slowest, TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// Correlates the held alerts up to <paramref name="until"/> in event-time order; before each, the incidents due by its
+    /// time are emitted, as they would have been live. Beyond the queue's capacity the oldest go regardless: a shard that
+    /// stalled costs ordering, never memory.
+    /// </summary>
+    private void ReleasePending(DateTimeOffset until)
+    {
+        while (_pending.TryPeek(out var alert, out _) && (alert.Time <= until || _pending.Count > _options.QueueCapacity))
+        {
+            _pending.Dequeue();
+            if (alert.Time > _eventNow)
+            {
+                _eventNow = alert.Time;
+                var due = _eventNow;
+                Guard(() => Emit(_correlator.Due(due), due), "emit incidents");
+            }
+
+            try
+            {
+                Correlate(_redactor.Apply(alert), _eventNow);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _metrics.Dropped.WithLabels("failed").Inc();
+                alert.Receipt?.Settle();
+                _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
+                LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
+            }
+        }
+
+        if (until != DateTimeOffset.MaxValue && until > _eventNow)
+        {
+            _eventNow = until;
+        }
+    }
+
+    private sealed class PendingOrder : IComparer<(long Ticks, string Workload, long Arrival)>
+    {
+        public static readonly PendingOrder Instance = new();
+
+        // Ties in time are broken by workload (ordinal) and then arrival, which is a workload's own, deterministic order.
+        public int Compare((long Ticks, string Workload, long Arrival) x, (long Ticks, string Workload, long Arrival) y)
+        {
+            var c = x.Ticks.CompareTo(y.Ticks);
+            if (c == 0)
+            {
+                c = string.CompareOrdinal(x.Workload, y.Workload);
+            }
+
+            return c != 0 ? c : x.Arrival.CompareTo(y.Arrival);
         }
     }
 

@@ -15,6 +15,20 @@ public sealed partial class DetectionPipeline
     {
         private void Process(in IngestItem item)
         {
+            if (item.IsClockMark)
+            {
+                // Everything ingested before the mark is done here: the shard's clock is at least the mark's time, and
+                // alerting may judge incidents up to it (its alerts of earlier events are already published).
+                var now = _watermark.Advance(item.Event.Timestamp, out var jumped);
+                if (jumped)
+                {
+                    RestartLearningClocks(now);
+                }
+
+                _alerts.AdvanceClock(_index, now);
+                return;
+            }
+
             AlertReceipt? receipt = null;
             int raised = 0, published = 0;
             try
@@ -105,18 +119,23 @@ public sealed partial class DetectionPipeline
             var now = _watermark.Observe(ts, inventory, out var jumped);
             if (jumped)
             {
-                foreach (var w in _workloads.Values)
-                {
-                    if (w.Phase is BaselinePhase.Learning or BaselinePhase.Stale)
-                    {
-                        w.Baseline.RestartClock(now);
-                    }
-                }
-
-                _metrics.ClockJumps.Inc();
+                RestartLearningClocks(now);
             }
 
             return now;
+        }
+
+        private void RestartLearningClocks(DateTimeOffset now)
+        {
+            foreach (var w in _workloads.Values)
+            {
+                if (w.Phase is BaselinePhase.Learning or BaselinePhase.Stale)
+                {
+                    w.Baseline.RestartClock(now);
+                }
+            }
+
+            _metrics.ClockJumps.Inc();
         }
 
         private WorkloadState GetState(WorkloadKey key, DateTimeOffset now)

@@ -12,11 +12,12 @@ public sealed partial class DetectionPipeline
     /// <summary>A run of one shard's events, in arrival order; pooled by the shard, so hand-overs allocate nothing.</summary>
     private sealed class IngestBatch
     {
-        public IngestItem[] Items { get; } = new IngestItem[BatchSize];
+        // One slot beyond the batch size: a clock mark always fits, even into a batch that just filled up.
+        public IngestItem[] Items { get; } = new IngestItem[BatchSize + 1];
 
         public int Count { get; private set; }
 
-        public bool Full => Count == Items.Length;
+        public bool Full => Count >= BatchSize;
 
         public void Add(in IngestItem item) => Items[Count++] = item;
 
@@ -28,9 +29,16 @@ public sealed partial class DetectionPipeline
         }
     }
 
+    /// <summary>Event time between two clock marks (see <see cref="IngestItem.ClockMark"/>).</summary>
+    internal static readonly TimeSpan ClockMarkStep = TimeSpan.FromMilliseconds(250);
+
     private sealed class Writer(DetectionPipeline pipeline) : IIngestWriter
     {
         private readonly IngestBatch?[] _open = new IngestBatch?[pipeline._shards.Length];
+
+        // On the event clock: the input's time (trusted as the shards trust theirs) and the next mark due.
+        private readonly EventWatermark? _input = pipeline._options.UseEventTime ? new EventWatermark(pipeline._options.EventTimeMaxLead) : null;
+        private DateTimeOffset _nextMark;
 
         public int Pending { get; private set; }
 
@@ -47,12 +55,43 @@ public sealed partial class DetectionPipeline
                 PendingSince = System.Diagnostics.Stopwatch.GetTimestamp();
             }
 
+            if (_input is not null && Mark(item.Event))
+            {
+                // A mark went into every shard's open batch: hand over those that filled up (all of them, simply).
+                return _open.Any(b => b is { Full: true }) ? FlushFrom(0, true, cancellationToken) : ValueTask.FromResult(true);
+            }
+
             if (!batch.Full)
             {
                 return ValueTask.FromResult(true);
             }
 
             return shard.SendAsync(Take(index)!, cancellationToken);
+        }
+
+        /// <summary>Adds a clock mark to every shard's open batch when the input's time passed the next step.</summary>
+        private bool Mark(in RuntimeEvent e)
+        {
+            var now = _input!.Observe(e.Timestamp, e.Labels[EventLabels.Inventory] is not null, out _);
+            if (now == default || now < _nextMark)
+            {
+                return false;
+            }
+
+            // Marks fall on whole steps, so two runs of one recording mark the same times.
+            var mark = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % ClockMarkStep.Ticks), TimeSpan.Zero);
+            _nextMark = mark + ClockMarkStep;
+            for (var i = 0; i < _open.Length; i++)
+            {
+                var batch = _open[i] ??= pipeline._shards[i].Rent();
+                batch.Add(IngestItem.ClockMark(mark)); // fits: a batch holds one item beyond BatchSize
+                if (Pending++ == 0)
+                {
+                    PendingSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+            }
+
+            return true;
         }
 
         public ValueTask<bool> FlushAsync(CancellationToken cancellationToken) => FlushFrom(0, true, cancellationToken);

@@ -15,27 +15,26 @@ public class DemoEndToEndTests
         var alertsFile = Path.Combine(Path.GetTempPath(), $"sentinel-demo-{Guid.NewGuid():N}.jsonl");
         try
         {
-            // 20 s of learning: enough half-second windows to train the models that catch the two stealthy attacks.
-            using var sentinel = new SentinelProcess("demo", "--duration", "60", "--learning", "20", "--alerts-file", alertsFile, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
-            var address = await sentinel.AddressAsync(TimeSpan.FromSeconds(60));
+            // The scenario runs on its own clock (DemoEventGenerator): at ten times its pace, on a busy machine or an idle
+            // one, the same events fall in the same windows. No --duration: the test waits for the scenario's end,
+            // then stops the daemon as Kubernetes would.
+            using var sentinel = new SentinelProcess("demo", "--learning", "20", "--speed", "10", "--alerts-file", alertsFile, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
+            var address = await sentinel.AddressAsync(Ceiling);
             using var http = new HttpClient { BaseAddress = new Uri(address) };
 
             Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
             await WaitAsync(async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode, "ready");
 
-            // Scrape while running, once alerts have been raised.
-            string metrics = "";
-            await WaitAsync(async () =>
-            {
-                metrics = await http.GetStringAsync("/metrics");
-                return Exposition.Sum(metrics, "sentinel_alerts_total") >= Attacks.Length;
-            }, "alerts counted in /metrics");
+            // The generator says so once the scenario is played and detection has processed every event of it.
+            await sentinel.LogLineAsync("Demo scenario complete", TimeSpan.FromMinutes(5));
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.True(Exposition.Sum(metrics, "sentinel_alerts_total") >= Attacks.Length, metrics);
             Assert.True(Exposition.Sum(metrics, "sentinel_events_consumed_total") > 1000);
             Assert.True(Exposition.Sum(metrics, "sentinel_workloads") >= 3);
 
             // /workloads is served on the admin listener only, never where metrics are scraped.
             Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/workloads")).StatusCode);
-            using var admin = new HttpClient { BaseAddress = new Uri(await sentinel.AdminAddressAsync(TimeSpan.FromSeconds(5))) };
+            using var admin = new HttpClient { BaseAddress = new Uri(await sentinel.AdminAddressAsync(Ceiling)) };
 
             // What the node knows per workload, most recently seen first; filtered and limited on request.
             var workloads = JsonDocument.Parse(await admin.GetStringAsync("/workloads")).RootElement;
@@ -53,7 +52,9 @@ public class DemoEndToEndTests
             Assert.Contains("postgres", postgres.GetProperty("workloads")[0].GetProperty("key").GetString(), StringComparison.Ordinal);
             Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await admin.GetAsync("/workloads?limit=0")).StatusCode);
 
-            await sentinel.AssertExitsWithAsync(0, TimeSpan.FromSeconds(120)); // non-zero would mean an attack was missed
+            // SIGTERM: open incidents are emitted, the summary printed; a non-zero exit would mean an attack was missed.
+            Assert.Equal(0, await sentinel.StopGracefullyAsync(Ceiling));
+
             // Incidents (schema v2): exactly one per attack, each holding the attack's alerts.
             var incidents = (await File.ReadAllLinesAsync(alertsFile)).Select(l => JsonDocument.Parse(l).RootElement)
                 .GroupBy(i => i.GetProperty("id").GetString()).Select(g => g.Last()).ToList();
@@ -61,23 +62,19 @@ public class DemoEndToEndTests
             IEnumerable<string> Scenarios(JsonElement i) => i.GetProperty("alerts").EnumerateArray().SelectMany(a => a.GetProperty("evidence").EnumerateArray()).Select(e => e.GetProperty("labels").GetProperty("scenario").GetString()!);
             foreach (var attack in Attacks)
             {
-                // Each attack is exactly one incident, and it holds the attack's own events. Which alert leads it is
-                // timing: the demo runs on the wall clock, and where its half-second windows fall decides whether a model
-                // alert confirmed on a window after the attack's (its largest transfer a normal one) comes first; CI on
-                // a loaded machine saw that for the bulk upload. The lead's quality is measured offline, where time is
-                // the events' own (docs/models.md, `evaluate events`).
+                // Each attack is exactly one incident, led by one of its own events.
                 var forAttack = incidents.Where(i => Scenarios(i).Contains("attack:" + attack)).ToList();
                 Assert.True(forAttack.Count == 1, $"{attack}: {forAttack.Count} incidents");
+                Assert.Equal("attack:" + attack, Scenario(forAttack[0]));
             }
 
             Assert.Contains("benign churn after learning: dns_rotation, rollout, cronjob_run", sentinel.Stdout, StringComparison.Ordinal);
 
-            // False positives: incidents after learning led by a normal event and holding no attack's event at all.
-            var normal = incidents.Where(i => Scenario(i) == "normal" && !Scenarios(i).Any(s => s.StartsWith("attack:", StringComparison.Ordinal)) && i.GetProperty("baseline").GetProperty("phase").GetString() == "active").ToList();
-            var normalAfterLearning = normal.Sum(i => i.GetProperty("count").GetInt64());
-
-            // Which detector said what, so a red run explains itself.
-            Assert.True(normalAfterLearning <= 1, $"{normalAfterLearning} alerts on normal behaviour after learning: " + string.Join("; ", normal.Select(i => $"{i.GetProperty("category").GetString()} on {i.GetProperty("workload").GetProperty("key").GetString()}: {i.GetProperty("summary").GetString()}")));
+            // False positives: incidents after learning led by a normal event and holding no attack's event at all. The
+            // README promises none, and the outcome does not depend on the machine: none it is.
+            var normal = incidents.Where(i => Scenario(i) == "normal" && !Scenarios(i).Any(s => s.StartsWith("attack:", StringComparison.Ordinal)) && i.GetProperty("baseline").GetProperty("phase").GetString() is "active" or "shadow").ToList();
+            Assert.True(normal.Count == 0, $"{normal.Count} incidents on normal behaviour after learning: " + string.Join("; ", normal.Select(i => $"{i.GetProperty("category").GetString()} on {i.GetProperty("workload").GetProperty("key").GetString()}: {i.GetProperty("summary").GetString()}")));
+            Assert.Contains("alerts on normal behaviour after learning: 0", sentinel.Stdout, StringComparison.Ordinal);
             Assert.Contains("=== RuntimeSentinel demo summary ===", sentinel.Stdout);
             Assert.Equal(Attacks.Length, sentinel.Stdout.Split('\n').Count(l => l.Contains("DETECTED", StringComparison.Ordinal)));
             Assert.Contains("EMBEDDED Kafka", sentinel.Stderr);
@@ -86,6 +83,35 @@ public class DemoEndToEndTests
         {
             File.Delete(alertsFile);
         }
+    }
+
+    [Fact]
+    public async Task Demo_SameSeedAtTwoSpeeds_RaisesTheSameIncidents()
+    {
+        // What makes the demo test safe on a loaded machine: the outcome is a function of the scenario, not of the
+        // wall clock. Two runs, three times apart in pace, raise the same incidents on the same event times.
+        async Task<List<string>> RunAsync(string speed)
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"sentinel-demo-{Guid.NewGuid():N}.jsonl");
+            try
+            {
+                using var sentinel = new SentinelProcess("demo", "--learning", "20", "--speed", speed, "--seed", "3", "--exit-when-done", "--alerts-file", file, "--listen", "127.0.0.1:0", "--admin-listen", "");
+                await sentinel.AssertExitsWithAsync(0, TimeSpan.FromMinutes(5));
+                var incidents = (await File.ReadAllLinesAsync(file)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+                var start = incidents.Min(i => i.GetProperty("first_seen").GetDateTimeOffset());
+                // Event times relative to the scenario's start (which is the wall clock's whole second at start-up).
+                return incidents.Select(i => $"{(i.GetProperty("first_seen").GetDateTimeOffset() - start).TotalMilliseconds} {i.GetProperty("category").GetString()} {i.GetProperty("workload").GetProperty("key").GetString()} v{i.GetProperty("version").GetInt32()} n{i.GetProperty("count").GetInt64()}").ToList();
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
+
+        var slow = await RunAsync("10");
+        var fast = await RunAsync("30");
+        Assert.True(slow.Count >= Attacks.Length, string.Join('\n', slow));
+        Assert.Equal(slow, fast);
     }
 
     [Fact]
@@ -100,9 +126,11 @@ public class DemoEndToEndTests
         Assert.Contains("Http:Listen", err);
     }
 
+    private static readonly TimeSpan Ceiling = TimeSpan.FromSeconds(120);
+
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow + Ceiling;
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline)

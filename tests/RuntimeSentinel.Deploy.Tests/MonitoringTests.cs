@@ -131,7 +131,7 @@ public class MonitoringTests(LiveDaemonFixture daemon)
 
             await KafkaTestKit.EventuallyAsync(() => Query("sum(sentinel_events_consumed_total)").Result > 0, TimeSpan.FromSeconds(60), "Prometheus has scraped sentinel_events_consumed_total");
             Assert.Equal(1, await Query("up{job=\"runtime-sentinel\"}"));
-            Assert.True(await Query("sum(sentinel_alerts_total)") >= 5);
+            Assert.True(await Query("sum(sentinel_alerts_total)") >= 7);
             Assert.Equal(1, await Query("sentinel_ready"));
             Assert.True(await Query("count(sentinel_workload_events_total)") >= 3);
             Assert.True(await Query("sentinel_model_memory_budget_bytes") > 0);

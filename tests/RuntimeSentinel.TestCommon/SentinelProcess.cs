@@ -11,6 +11,7 @@ public sealed class SentinelProcess : IDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _admin = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(string Text, TaskCompletionSource<string> Seen)> _awaited = [];
 
     public SentinelProcess(params string[] args)
         : this(new Dictionary<string, string>(), args)
@@ -54,6 +55,13 @@ public sealed class SentinelProcess : IDisposable
             lock (_stderr)
             {
                 _stderr.AppendLine(e.Data);
+                foreach (var (text, seen) in _awaited)
+                {
+                    if (e.Data.Contains(text, StringComparison.Ordinal))
+                    {
+                        seen.TrySetResult(e.Data);
+                    }
+                }
             }
 
             const string marker = " on http://";
@@ -100,6 +108,35 @@ public sealed class SentinelProcess : IDisposable
 
     /// <summary>The admin listener (/workloads) the daemon printed, when it has one.</summary>
     public Task<string> AdminAddressAsync(TimeSpan timeout) => _admin.Task.WaitAsync(timeout);
+
+    /// <summary>
+    /// The first line of the daemon's log (stderr) that contains <paramref name="text"/>, whenever it was written: the
+    /// signal a test waits for instead of a sleep. Fails with the log's tail when the ceiling passes or the daemon exits.
+    /// </summary>
+    public async Task<string> LogLineAsync(string text, TimeSpan ceiling)
+    {
+        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_stderr)
+        {
+            var earlier = _stderr.ToString().Split('\n').FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            if (earlier is not null)
+            {
+                return earlier;
+            }
+
+            _awaited.Add((text, seen));
+        }
+
+        var exited = _process.WaitForExitAsync();
+        var first = await Task.WhenAny(seen.Task, exited, Task.Delay(ceiling)).ConfigureAwait(false);
+        if (first == seen.Task)
+        {
+            return await seen.Task.ConfigureAwait(false);
+        }
+
+        static string Tail(string t) => string.Join('\n', t.Split('\n').TakeLast(40));
+        throw new TimeoutException($"no log line containing '{text}' {(first == exited ? "before the daemon exited" : $"within {ceiling.TotalSeconds:0} s")}\n--- stderr (tail) ---\n{Tail(Stderr)}");
+    }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

@@ -33,4 +33,13 @@ public interface IAlertPublisher
     /// before a stop or a revoke commits offsets. Completes when the emission is handed to the sinks, or at the timeout.
     /// </summary>
     Task FlushAsync(TimeSpan timeout) => Task.CompletedTask;
+
+    /// <summary>
+    /// On the event clock: detection shard <paramref name="source"/> has processed every event up to
+    /// <paramref name="eventTime"/> and published their alerts. Incident grouping then follows the events' time even
+    /// while no alert arrives (a quiet stream still closes its incidents). Called once per batch, never per event.
+    /// </summary>
+    void AdvanceClock(int source, DateTimeOffset eventTime)
+    {
+    }
 }

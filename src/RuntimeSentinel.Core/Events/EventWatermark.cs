@@ -26,6 +26,36 @@ public sealed class EventWatermark(TimeSpan maxLead, int confirm = 3)
     /// <summary>Far-ahead timestamps not (yet) trusted.</summary>
     public long Held { get; private set; }
 
+    /// <summary>
+    /// Moves the clock to a time another watermark already trusts (a clock mark from ingestion); never back.
+    /// <paramref name="jumped"/> when that skipped more than the lead, as a confirmed jump does.
+    /// </summary>
+    public DateTimeOffset Advance(DateTimeOffset time, out bool jumped)
+    {
+        jumped = false;
+        if (time <= _now)
+        {
+            return _now;
+        }
+
+        if (_now != default)
+        {
+            if (time - _now > maxLead)
+            {
+                jumped = true;
+                Jumps++;
+            }
+            else
+            {
+                Advanced += time - _now;
+            }
+        }
+
+        _now = time;
+        _ahead = 0;
+        return _now;
+    }
+
     /// <summary>Places an event on the stream's clock; <paramref name="jumped"/> when it confirmed a jump forward.</summary>
     public DateTimeOffset Observe(DateTimeOffset ts, bool inventory, out bool jumped)
     {

@@ -11,13 +11,22 @@ internal static class DemoCommand
     public static Command Create(CliOptions cli)
     {
         var learningOption = new Option<int>("--learning") { Description = "Seconds each demo workload learns before alerting.", DefaultValueFactory = _ => 45 };
+        var speedOption = new Option<double>("--speed") { Description = "Scenario seconds per wall-clock second (the scenario runs on its own clock; the outcome does not depend on it).", DefaultValueFactory = _ => 1 };
+        var exitOption = new Option<bool>("--exit-when-done") { Description = "Exit once the scenario is complete and detected (exit code 1 if an attack was missed)." };
         var demo = new Command("demo", "Embedded Kafka + generated workloads: learn, then catch injected attacks.")
         {
-            cli.AlertsFile, cli.Listen, cli.AdminListen, cli.Duration, learningOption, cli.Seed,
+            cli.AlertsFile, cli.Listen, cli.AdminListen, cli.Duration, learningOption, cli.Seed, speedOption, exitOption,
         };
+        demo.Validators.Add(r =>
+        {
+            if (r.GetValue(speedOption) is not (> 0 and <= 100))
+            {
+                r.AddError("--speed must be above 0 and at most 100.");
+            }
+        });
         demo.SetAction((parse, ct) =>
         {
-            var profile = HostProfile.Demo(parse.GetValue(learningOption), parse.GetValue(cli.Seed)) with
+            var profile = HostProfile.Demo(parse.GetValue(learningOption), parse.GetValue(cli.Seed), parse.GetValue(speedOption), parse.GetValue(exitOption)) with
             {
                 AlertsFile = parse.GetValue(cli.AlertsFile),
                 Listen = parse.GetValue(cli.Listen),

@@ -55,11 +55,30 @@ internal sealed record HostProfile
 
     public int? DemoSeed { get; init; }
 
+    public double? DemoSpeed { get; init; }
+
+    public bool? DemoExitWhenDone { get; init; }
+
+    /// <summary>Alerting's clock: "event" to group incidents on the events' time, "processing" live.</summary>
+    public string? AlertingClock { get; init; }
+
+    public bool? TrainInBackground { get; init; }
+
+    public int? TopicPartitions { get; init; }
+
     /// <summary>The demo: embedded Kafka, time compressed to seconds, unsigned verdicts from the terminal's reader.</summary>
-    public static HostProfile Demo(int learningSeconds, int seed) => new()
+    public static HostProfile Demo(int learningSeconds, int seed, double speed = 1, bool exitWhenDone = false) => new()
     {
         BootstrapServers = KafkaOptions.Embedded,
         Topics = ["sentinel.events"],
+
+        // The scenario is played on its own clock (DemoEventGenerator): detection and incident grouping follow the
+        // events' time, training runs inline (a model comes into service at the same event, however long it took), and
+        // one partition keeps the events in the order they were played. A loaded machine then sees the same incidents.
+        DetectionClock = "event",
+        AlertingClock = "event",
+        TrainInBackground = false,
+        TopicPartitions = 1,
         GroupId = "sentinel-demo",
         SessionTimeoutMs = 6000,
         HeartbeatIntervalMs = 500,
@@ -80,10 +99,17 @@ internal sealed record HostProfile
         // The demo's analysts are the reader of this terminal: verdicts need no signature here (never in production).
         FeedbackAllowUnsigned = true,
         DemoSeed = seed,
+        DemoSpeed = speed,
+        DemoExitWhenDone = exitWhenDone,
     };
 
-    /// <summary>A replay into the embedded Kafka: event-time learning, so any replay speed behaves like the recording.</summary>
-    public static HostProfile Replay(string topic, double learningSeconds, bool json) => new()
+    /// <summary>
+    /// A replay into the embedded Kafka, read as <c>evaluate stream</c> reads a recording: detection and incident
+    /// grouping on the event clock (any replay speed behaves like the recording), models trained inline, and one
+    /// partition so the daemon sees the records in the order they were published. The same recording then gives the
+    /// same incidents through either command.
+    /// </summary>
+    public static HostProfile Replay(string topic, double? learningSeconds, bool json) => new()
     {
         BootstrapServers = KafkaOptions.Embedded,
         Topics = [topic],
@@ -91,8 +117,11 @@ internal sealed record HostProfile
         SessionTimeoutMs = 6000,
         HeartbeatIntervalMs = 500,
         DetectionClock = "event",
-        LearningDuration = TimeSpan.FromSeconds(Math.Max(0, learningSeconds)),
-        MinLearningEvents = 100,
+        AlertingClock = "event",
+        TrainInBackground = false,
+        TopicPartitions = 1,
+        LearningDuration = learningSeconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null,
+        MinLearningEvents = learningSeconds is null ? null : RecordingLearning.MinEventsWithShortLearning,
         ConsoleAlerts = !json,
     };
 
@@ -121,6 +150,9 @@ internal sealed record HostProfile
         Set($"{Alerting}:{nameof(AlertingOptions.File)}", AlertsFile);
         Set($"{Alerting}:{nameof(AlertingOptions.Console)}", ConsoleAlerts);
         Set($"{Alerting}:{nameof(AlertingOptions.ProcesslessJoinWindow)}", ProcesslessJoinWindow);
+        Set($"{Alerting}:{nameof(AlertingOptions.Clock)}", AlertingClock);
+        Set($"{Kafka}:{nameof(KafkaOptions.TopicPartitions)}", TopicPartitions);
+        Set($"{Models}:{nameof(ModelOptions.TrainInBackground)}", TrainInBackground);
         Set($"{Kafka}:{nameof(KafkaOptions.BootstrapServers)}", BootstrapServers);
         for (var i = 0; i < (Topics?.Count ?? 0); i++)
         {
@@ -140,6 +172,8 @@ internal sealed record HostProfile
         Set($"{Models}:{nameof(ModelOptions.ShadowDuration)}", ShadowDuration);
         Set($"{Models}:{nameof(ModelOptions.SeasonPeriod)}", SeasonPeriod);
         Set($"{DemoOptions.SectionName}:{nameof(DemoOptions.Seed)}", DemoSeed);
+        Set($"{DemoOptions.SectionName}:{nameof(DemoOptions.Speed)}", DemoSpeed);
+        Set($"{DemoOptions.SectionName}:{nameof(DemoOptions.ExitWhenDone)}", DemoExitWhenDone);
         return c;
     }
 }

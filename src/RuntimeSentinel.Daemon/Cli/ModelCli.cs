@@ -41,14 +41,17 @@ internal static class ModelCli
         var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at least two thirds of the stealthy ones, at most 3 false incidents in all after learning, and no high or critical incident was held by a budget." };
         var streamFiles = new Argument<string[]>("files") { Description = "Recorded sensor streams (JSON lines, any format), each in time order.", Arity = ArgumentArity.OneOrMore };
         var incidentsOption = new Option<string?>("--incidents") { Description = "Also write every incident emission (schema sentinel.alert/v2) to this JSON-lines file." };
+        var learningOption = new Option<double?>("--learning") { Description = "Seconds of event time each workload learns (and at least 100 events), as 'replay --learning'; default: Detection:LearningDuration and MinLearningEvents." };
         var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
         {
-            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption,
+            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, learningOption,
         };
         evaluateStream.SetAction(async (parse, ct) =>
         {
             var labels = StreamEvaluation.ReadLabels(parse.GetValue(labelsOption)!, out _, out var attacksStart);
-            var report = await StreamEvaluation.RunAsync(parse.GetValue(streamFiles)!, labels, CliDetection(parse), attacksStart, Console.Error, ct, parse.GetValue(incidentsOption)).ConfigureAwait(false);
+            var detection = CliDetection(parse);
+            RecordingLearning.Apply(detection, parse.GetValue(learningOption));
+            var report = await StreamEvaluation.RunAsync(parse.GetValue(streamFiles)!, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption)).ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(cli.Json) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
             var newOnes = report.Attacks.Where(a => a.Kind == "attack-new").ToList();
             var stealthy = report.Attacks.Where(a => a.Kind == "attack-stealthy").ToList();

@@ -34,7 +34,7 @@ internal static class ReplayCommand
         return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out speed) && speed > 0;
     }
 
-    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct)
+    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct, RecordingTally? tally = null)
     {
         long published = 0, ignored = 0, rejected = 0;
         DateTimeOffset? first = null, last = null;
@@ -45,6 +45,7 @@ internal static class ReplayCommand
         foreach (var r in records)
         {
             ct.ThrowIfCancellationRequested();
+            tally?.Observe(r);
             if (r.Status == DecodeStatus.Ignored)
             {
                 ignored++;
@@ -141,11 +142,13 @@ internal static class ReplayCommand
         var replayTopic = new Option<string>("--topic") { Description = "Topic to publish to.", DefaultValueFactory = _ => "sentinel.events" };
         var speedOption = new Option<string>("--speed") { Description = "'max' (as fast as possible) or a multiple of the recorded pace, e.g. 10x.", DefaultValueFactory = _ => "max" };
         var rawOption = new Option<bool>("--raw") { Description = "Publish JSON lines as they are instead of converted to native events." };
-        var replayLearning = new Option<double>("--learning") { Description = "Embedded daemon: seconds of event time each workload learns.", DefaultValueFactory = _ => 5 };
+        var replayLearning = new Option<double?>("--learning") { Description = "Embedded daemon: seconds of event time each workload learns (and at least 100 events); default: Detection:LearningDuration and MinLearningEvents." };
+        var replayIncidents = new Option<string?>("--incidents") { Description = "Embedded daemon: also write every incident emission (schema sentinel.alert/v2) to this JSON-lines file, as 'evaluate stream --incidents'." };
+        var replayLabels = new Option<string?>("--labels") { Description = "Embedded daemon: judge the incidents against these labels (labels.json), exactly as 'evaluate stream' does." };
         var replayBootstrap = new Option<string>("--bootstrap-servers") { Description = "Kafka to publish to; 'embedded' (default) also runs the daemon in this process and reports what it detected.", DefaultValueFactory = _ => KafkaOptions.Embedded };
         var replay = new Command("replay", "Publish recorded events into Kafka, preserving per-workload order and (optionally) pacing.")
         {
-            replayFiles, cli.From, replayTopic, speedOption, rawOption, cli.Json, replayLearning, replayBootstrap, cli.AlertsFile, cli.Listen,
+            replayFiles, cli.From, replayTopic, speedOption, rawOption, cli.Json, replayLearning, replayLabels, replayIncidents, replayBootstrap, cli.AlertsFile, cli.Listen, cli.Config,
         };
         replay.SetAction(async (parse, ct) =>
         {
@@ -159,7 +162,9 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            var records = files.SelectMany(f => EventSources.Read(f, format));
+            // Merged in event-time order, as 'evaluate stream' reads them: a Hubble file after a Tetragon file is not an
+            // hour of late DNS records.
+            var records = EventSources.ReadMerged(files, format);
             var exploit = files.Where(f => f.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)).Select(TryExploitTime).FirstOrDefault(t => t is not null);
             var bootstrap = parse.GetValue(replayBootstrap)!;
             if (!string.Equals(bootstrap, KafkaOptions.Embedded, StringComparison.OrdinalIgnoreCase))
@@ -170,15 +175,15 @@ internal static class ReplayCommand
                 return report.Rejected == 0 ? 0 : 1;
             }
 
-            // Embedded: run the daemon here, with event-time learning so any replay speed behaves like the recording.
+            // Embedded: run the daemon here, reading the recording as 'evaluate stream' does (HostProfile.Replay).
             var profile = HostProfile.Replay(topic, parse.GetValue(replayLearning), json) with
             {
                 AlertsFile = parse.GetValue(cli.AlertsFile),
                 Listen = parse.GetValue(cli.Listen) ?? "127.0.0.1:0",
                 AdminListen = "",
             };
-            var collected = new CollectingIncidents();
-            var app = SentinelHost.Build(null, profile, (services, _) => services.AddSingleton<IIncidentObserver>(collected));
+            var history = new IncidentHistory();
+            var app = SentinelHost.Build(parse.GetValue(cli.Config), profile, (services, _) => services.AddSingleton<IIncidentObserver>(history));
             var failures = SentinelHost.ValidateAll(app.Services);
             if (failures.Count > 0)
             {
@@ -186,17 +191,45 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
-            var ingest = app.Services.GetRequiredService<KafkaIngestService>();
-            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (ingest.EventsIngested + ingest.MessagesRejected < published.Published && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+            List<StreamLabel>? labels = null;
+            DateTimeOffset? attacksStart = null;
+            if (parse.GetValue(replayLabels) is { } labelsFile)
             {
-                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+                labels = StreamEvaluation.ReadLabels(labelsFile, out _, out attacksStart);
+            }
+
+            var clock = Stopwatch.StartNew();
+            await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+            var detection = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RuntimeSentinel.Detection.DetectionOptions>>().Value;
+            var tally = new RecordingTally(detection);
+            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, tally).ConfigureAwait(false);
+
+            // Stopping drains: ingestion reads to the end of what was published (committed offsets), detection finishes, and
+            // open incidents are emitted. Waiting for the consumer to have read everything first, with a ceiling.
+            var ingest = app.Services.GetRequiredService<KafkaIngestService>();
+            var waited = Stopwatch.StartNew();
+            while (ingest.EventsIngested + ingest.MessagesRejected < published.Published && waited.Elapsed < TimeSpan.FromMinutes(10) && !ct.IsCancellationRequested)
+            {
+                await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
             }
 
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            Console.WriteLine(ReplayCommand.Summarize(published, collected.Alerts, exploit, json));
+            var held = app.Services.GetRequiredService<RuntimeSentinel.Alerting.AlertDispatcher>().Budget.HeldBySeverity.ToArray();
+            if (parse.GetValue(replayIncidents) is { } incidentsFile)
+            {
+                await File.WriteAllLinesAsync(incidentsFile, history.Lines(), ct).ConfigureAwait(false);
+            }
+
+            if (labels is not null)
+            {
+                var report = StreamEvaluation.Judge(history, tally, labels, detection, attacksStart, held, clock.Elapsed.TotalSeconds);
+                Console.WriteLine(json ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
+            }
+            else
+            {
+                Console.WriteLine(ReplayCommand.Summarize(published, history.All.SelectMany(i => i.Samples).DistinctBy(a => a.Id).ToList(), exploit, json));
+            }
+
             await app.DisposeAsync().ConfigureAwait(false);
             return published.Rejected == 0 ? 0 : 1;
         });

@@ -86,63 +86,47 @@ internal static class StreamEvaluation
         var clock = System.Diagnostics.Stopwatch.StartNew();
         detection.Clock = "event";
         var alerting = new AlertingOptions { Clock = "event", Console = false, QueueCapacity = 2_000_000, SpillDirectory = Path.Combine(Path.GetTempPath(), "sentinel-evaluate-" + Environment.ProcessId) };
-        var incidents = new Collect();
+        var incidents = new IncidentHistory();
         var alertingMetrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var dispatcher = new AlertDispatcher([], [incidents], Microsoft.Extensions.Options.Options.Create(alerting), alertingMetrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
         var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
         await dispatcher.StartAsync(ct).ConfigureAwait(false);
         pipeline.Start();
 
-        var enrichment = new EventEnrichment(detection.Cluster, detection.Network);
-        var keys = new HashSet<WorkloadKey>();
-        long decoded = 0, ignored = 0, rejected = 0;
-        var bySource = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
-        foreach (var r in Merge(files))
+        // The ingest service's path into detection (batches per shard, clock marks), so that replay and evaluation agree.
+        var tally = new RecordingTally(detection);
+        var writer = pipeline.CreateWriter();
+        foreach (var r in EventSources.ReadMerged(files, "auto"))
         {
             ct.ThrowIfCancellationRequested();
-            var source = Path.GetFileName(r.Source);
-            bySource[source] = bySource.GetValueOrDefault(source) + 1;
-            if (r.Status == DecodeStatus.Ignored)
+            if (tally.Observe(r) is { } item)
             {
-                ignored++;
-                continue;
+                await writer.WriteAsync(item, ct).ConfigureAwait(false);
             }
-
-            if (r.Status == DecodeStatus.Rejected)
+            else if (r.Status == DecodeStatus.Rejected && tally.Rejected <= 5)
             {
-                rejected++;
-                if (rejected <= 5)
-                {
-                    await log.WriteLineAsync($"{r.Source}:{r.Line}: rejected: {r.Error}").ConfigureAwait(false);
-                }
-
-                continue;
+                await log.WriteLineAsync($"{r.Source}:{r.Line}: rejected: {r.Error}").ConfigureAwait(false);
             }
-
-            var e = r.Event;
-            decoded++;
-            if (e.Labels[EventLabels.Inventory] is null)
-            {
-                first = e.Timestamp < first ? e.Timestamp : first;
-                last = e.Timestamp > last ? e.Timestamp : last;
-            }
-
-            var item = enrichment.Enrich(e, null, 0, 0);
-            keys.Add(item.Key);
-            await pipeline.EnqueueAsync(item, ct).ConfigureAwait(false);
         }
 
+        await writer.FlushAsync(ct).ConfigureAwait(false);
         await pipeline.CompleteAsync().ConfigureAwait(false);
         await dispatcher.StopAsync(ct).ConfigureAwait(false);
         if (incidentsFile is not null)
         {
             // Every emission, as sinks would have received it (schema sentinel.alert/v2), for reading what was raised.
-            await File.WriteAllLinesAsync(incidentsFile, incidents.History.Values.SelectMany(h => h).OrderBy(i => i.FirstSeen).ThenBy(i => i.Version).Select(i => System.Text.Encoding.UTF8.GetString(IncidentJsonWriter.ToUtf8(i, null))), ct).ConfigureAwait(false);
+            await File.WriteAllLinesAsync(incidentsFile, incidents.Lines(), ct).ConfigureAwait(false);
         }
-        var learningEnds = first + detection.LearningDuration;
-        var attacksStart = attacksStartHint ?? labels.Where(l => l.IsAttack).Select(l => l.Start).DefaultIfEmpty(last).Min();
-        return Judge(incidents.All, incidents.History, labels, keys.Count, first, learningEnds, attacksStart, last, decoded, ignored, rejected, bySource, dispatcher.Budget.HeldBySeverity.ToArray(), clock.Elapsed.TotalSeconds);
+
+        return Judge(incidents, tally, labels, detection, attacksStartHint, dispatcher.Budget.HeldBySeverity.ToArray(), clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The report on a recording, whichever command read it: the same counts, the same rules of attribution.</summary>
+    public static StreamReport Judge(IncidentHistory incidents, RecordingTally tally, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, IReadOnlyList<long> held, double seconds)
+    {
+        var learningEnds = tally.First + detection.LearningDuration;
+        var attacksStart = attacksStartHint ?? labels.Where(l => l.IsAttack).Select(l => l.Start).DefaultIfEmpty(tally.Last).Min();
+        return Judge(incidents.All, incidents.History, labels, tally.Workloads, tally.First, learningEnds, attacksStart, tally.Last, tally.Decoded, tally.Ignored, tally.Rejected, tally.BySource, held, seconds);
     }
 
     /// <summary>Scores incidents against labels (public for tests: the rules of attribution are the report's meaning).</summary>
@@ -203,37 +187,6 @@ internal static class StreamEvaluation
         return result;
     }
 
-    /// <summary>Merges several time-ordered files into one stream in event-time order (ties keep file order).</summary>
-    private static IEnumerable<SourceRecord> Merge(IReadOnlyList<string> files)
-    {
-        var readers = files.Select(f => EventSources.Read(f, "auto").GetEnumerator()).ToList();
-        var queue = new PriorityQueue<int, (DateTimeOffset, int)>();
-        for (var i = 0; i < readers.Count; i++)
-        {
-            if (readers[i].MoveNext())
-            {
-                queue.Enqueue(i, (TimeOf(readers[i].Current), i));
-            }
-        }
-
-        while (queue.TryDequeue(out var i, out _))
-        {
-            yield return readers[i].Current;
-            if (readers[i].MoveNext())
-            {
-                queue.Enqueue(i, (TimeOf(readers[i].Current), i));
-            }
-        }
-
-        foreach (var r in readers)
-        {
-            r.Dispose();
-        }
-
-        // Inventory records carry their processes' start times: order them by arrival, not by that time.
-        static DateTimeOffset TimeOf(SourceRecord r) => r.Status == DecodeStatus.Event && r.Event.Labels[EventLabels.Inventory] is null ? r.Event.Timestamp : DateTimeOffset.MinValue;
-    }
-
     public static string Text(StreamReport r)
     {
         var sb = new StringBuilder();
@@ -290,37 +243,4 @@ internal static class StreamEvaluation
         ["held_by_budget"] = new { total = r.HeldBySeverity.Sum(), high_or_critical = r.HeldHighOrCritical },
         ["seconds"] = Math.Round(r.Seconds, 1),
     });
-
-    private sealed class Collect : IIncidentObserver
-    {
-        private readonly Dictionary<string, Incident> _byId = new(StringComparer.Ordinal);
-
-        public Dictionary<string, List<Incident>> History { get; } = new(StringComparer.Ordinal);
-
-        public IReadOnlyList<Incident> All
-        {
-            get
-            {
-                lock (_byId)
-                {
-                    return _byId.Values.ToList();
-                }
-            }
-        }
-
-        public void OnIncident(Incident incident)
-        {
-            lock (_byId)
-            {
-                _byId[incident.Id] = incident;
-                if (!History.TryGetValue(incident.Id, out var list))
-                {
-                    list = [];
-                    History[incident.Id] = list;
-                }
-
-                list.Add(incident);
-            }
-        }
-    }
 }

@@ -5,7 +5,13 @@ namespace RuntimeSentinel.Daemon.Demo;
 /// <summary>A pod the demo pretends to observe.</summary>
 internal sealed record DemoPod(string Namespace, string Pod, string Container, string Image, string Digest, string OwnerKind, string OwnerName, string Node, LabelSet PodLabels)
 {
-    public string ContainerId { get; } = "containerd://" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Pod)));
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ContainerIds = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Derived from the pod on every read: a pod made with <c>with { Pod = ... }</c> (a rollout, the next CronJob run)
+    /// is a new container, and a stored value would be copied from the pod it replaced.
+    /// </summary>
+    public string ContainerId => ContainerIds.GetOrAdd(Pod, static p => "containerd://" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(p))));
 
     public WorkloadRef Ref(string cluster) => new(cluster, Namespace, Pod, Container, ContainerId, Image, Digest, OwnerKind, OwnerName, PodLabels);
 }

@@ -24,6 +24,9 @@ internal static class BehaviourSchema
 
     public static int Index(string name) => Array.IndexOf(Features, name);
 
+    /// <summary>Features that count events or distinct items in a window (entered as log(1+x)).</summary>
+    public static bool IsCount(string name) => Index(name) is >= 0 and <= 12;
+
     private static readonly string[] Startup =
     [
         "events", "exec", "exit", "file_open", "file_write", "syscall", "listen", "distinct_exe", "distinct_file", "new_exe_ratio",

@@ -246,6 +246,15 @@ public sealed record FeatureScaler(string[] Names, double[] Mean, double[] Scale
         {
             // Floor: a feature that never moved while learning (often 0) still gets a finite, large z when it does.
             scale[i] = Math.Max(Math.Sqrt(scale[i] / Math.Max(1, vectors.Count - 1)), Math.Max(0.1 * Math.Abs(mean[i]), 0.05));
+            if (BehaviourSchema.IsCount(names[i]))
+            {
+                // A count is at least as noisy as a Poisson count of its mean: sd sqrt(mu), which log(1+x) turns into
+                // about sqrt(mu)/(1+mu). Without it, a count that happened to be the same in every learning window (one
+                // DNS lookup per window, by a timer) calls one lookup more a 6-sigma event. A count never seen (mu 0)
+                // keeps the plain floor: its first occurrence is news.
+                var mu = Math.Max(0, Math.Exp(mean[i]) - 1);
+                scale[i] = Math.Max(scale[i], Math.Sqrt(mu) / (1 + mu));
+            }
         }
 
         return new FeatureScaler([.. names], mean, scale);

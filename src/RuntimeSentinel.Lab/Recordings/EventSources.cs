@@ -25,6 +25,46 @@ public static class EventSources
         return ReadJson(path, File.ReadAllBytes(path), EventFormats.Create(format));
     }
 
+    /// <summary>
+    /// Several recordings (each in time order, e.g. one file per sensor) as one stream in event-time order, ties in
+    /// file order: how every command that reads a recording (<c>replay</c>, <c>evaluate stream</c>) sees it, so they
+    /// see the same stream. Inventory records carry their processes' start times, hours or days back: they are taken
+    /// in arrival order (first), never sorted by that time.
+    /// </summary>
+    public static IEnumerable<SourceRecord> ReadMerged(IReadOnlyList<string> files, string format)
+    {
+        var readers = files.Select(f => Read(f, format).GetEnumerator()).ToList();
+        try
+        {
+            var queue = new PriorityQueue<int, (DateTimeOffset, int)>();
+            for (var i = 0; i < readers.Count; i++)
+            {
+                if (readers[i].MoveNext())
+                {
+                    queue.Enqueue(i, (TimeOf(readers[i].Current), i));
+                }
+            }
+
+            while (queue.TryDequeue(out var i, out _))
+            {
+                yield return readers[i].Current;
+                if (readers[i].MoveNext())
+                {
+                    queue.Enqueue(i, (TimeOf(readers[i].Current), i));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var r in readers)
+            {
+                r.Dispose();
+            }
+        }
+
+        static DateTimeOffset TimeOf(SourceRecord r) => r.Status == DecodeStatus.Event && r.Event.Labels[EventLabels.Inventory] is null ? r.Event.Timestamp : DateTimeOffset.MinValue;
+    }
+
     public static IEnumerable<SourceRecord> ReadJson(string source, byte[] content, IEventFormat format)
     {
         var span = content.AsSpan();
