@@ -20,6 +20,13 @@ public class PathNormalizerTests
     [InlineData("/usr/lib/python3.12/os.py", "/usr/lib/python3.{n}/os.py")]
     [InlineData("//etc/./nginx//nginx.conf", "/etc/nginx/nginx.conf")]
     [InlineData("relative/2/x", "/relative/{n}/x")]
+    [InlineData("/var/run/secrets/kubernetes.io/serviceaccount/..2026_11_30_01_23_45.123456789/token", "/var/run/secrets/kubernetes.io/serviceaccount/token")]
+    [InlineData("/var/run/secrets/kubernetes.io/serviceaccount/..2026_11_30_02_23_46.42/token", "/var/run/secrets/kubernetes.io/serviceaccount/token")]
+    [InlineData("/var/run/secrets/kubernetes.io/serviceaccount/..data/token", "/var/run/secrets/kubernetes.io/serviceaccount/token")]
+    [InlineData("/var/run/secrets/kubernetes.io/serviceaccount/token", "/var/run/secrets/kubernetes.io/serviceaccount/token")]
+    [InlineData("/etc/app/config/..2026_12_05_10_00_00.3904815729/settings.yaml", "/etc/app/config/settings.yaml")]
+    [InlineData("/etc/app/..2026_12_05_10_00_00/x", "/etc/app/..{n}_{n}_{n}_{n}_{n}_{n}/x")]
+    [InlineData("/srv/../etc/passwd", "/srv/../etc/passwd")]
     public void Normalize_ConcretePath_ReturnsShape(string path, string expected)
     {
         Assert.Equal(expected, PathNormalizer.Normalize(path));

@@ -6,6 +6,13 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// Turns concrete file paths into the shape a baseline should learn: process ids, numbers, hex ids, UUIDs and
 /// random-looking tokens become placeholders, so <c>/proc/4711/stat</c> and <c>/proc/42/stat</c> are one path and
 /// <c>/tmp/upload-8f3a2c9d.tmp</c> is <c>/tmp/upload-{hex}.tmp</c>. Also collapses <c>//</c> and drops <c>.</c> segments.
+/// <para>
+/// The kubelet writes ConfigMap, Secret, downward-API and projected volumes (service-account tokens) with its atomic
+/// writer: the files live in a directory named <c>..&lt;UTC time&gt;.&lt;random number&gt;</c>, reached through the
+/// <c>..data</c> symlink, and a refresh writes a new directory and swaps the link (tokens about hourly). A sensor that
+/// resolves paths reports whichever directory was current, so both components are dropped: the token is
+/// <c>/var/run/secrets/kubernetes.io/serviceaccount/token</c> however it was reached and after any refresh.
+/// </para>
 /// </summary>
 public static class PathNormalizer
 {
@@ -28,7 +35,7 @@ public static class PathNormalizer
         foreach (var range in path.AsSpan().Split('/'))
         {
             var seg = path.AsSpan(range);
-            if (seg.Length == 0 || seg is ".")
+            if (seg.Length == 0 || seg is "." || IsAtomicWriterDirectory(seg))
             {
                 continue;
             }
@@ -52,8 +59,42 @@ public static class PathNormalizer
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The kubelet's atomic-writer directories: <c>..data</c> and <c>..2026_11_30_01_23_45.1234567890</c> (Go's
+    /// <c>os.MkdirTemp</c> with the pattern <c>..2006_01_02_15_04_05.</c>: the time, then a random number of 1-10 digits).
+    /// </summary>
+    internal static bool IsAtomicWriterDirectory(ReadOnlySpan<char> seg)
+    {
+        if (seg is "..data")
+        {
+            return true;
+        }
+
+        // "..YYYY_MM_DD_HH_MM_SS." is 22 characters, then at least one digit.
+        if (seg.Length < 23 || seg.Length > 40 || !seg.StartsWith("..") || seg[21] != '.')
+        {
+            return false;
+        }
+
+        for (var i = 2; i < seg.Length; i++)
+        {
+            var separator = i is 6 or 9 or 12 or 15 or 18;
+            if (separator ? seg[i] != '_' : i != 21 && !char.IsAsciiDigit(seg[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static bool NeedsWork(string path)
     {
+        if (path.Contains("/..", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
         if (path.Contains("//", StringComparison.Ordinal) || path.Contains("/./", StringComparison.Ordinal) || path.EndsWith("/.", StringComparison.Ordinal))
         {
             return true;
