@@ -53,6 +53,21 @@ public class SensorDecodeBenchmarks
         {"flow":{"time":"2026-11-30T09:12:31.223456789Z","verdict":"FORWARDED","IP":{"source":"10.96.0.10","destination":"10.244.0.11","ipVersion":"IPv4"},"l4":{"UDP":{"source_port":53,"destination_port":41000}},"source":{"namespace":"kube-system","labels":["k8s:k8s-app=kube-dns"],"pod_name":"coredns-5d78c9869d-x7k2p","workloads":[{"name":"coredns","kind":"Deployment"}]},"destination":{"ID":1711,"identity":29898,"namespace":"shop","labels":["k8s:app=api","k8s:tier=backend"],"pod_name":"api-f2xz46z557-pqqp6","workloads":[{"name":"api","kind":"Deployment"}]},"Type":"L7","node_name":"shop-prod-node-b","l7":{"type":"RESPONSE","latency_ns":"2180000","dns":{"query":"api.paygate.example.","ips":["198.51.100.7","198.51.100.8"],"ttl":30,"cnames":[],"rcode":0,"qtypes":["A"],"rrtypes":["A"]}},"traffic_direction":"INGRESS","is_reply":true,"Summary":"DNS Answer \"198.51.100.7,198.51.100.8\" TTL: 30 (Proxy api.paygate.example. A)"},"node_name":"shop-prod-node-b","time":"2026-11-30T09:12:31.223456789Z"}
         """);
 
+    /// <summary>A Hubble 0.5 flow (Go encoding/json: numeric enums, {seconds, nanos}, the l4.Protocol oneof wrapper).</summary>
+    public static readonly byte[] HubbleGoJson = Encoding.UTF8.GetBytes("""
+        {"time":{"seconds":1591009260,"nanos":361284102},"verdict":1,"ethernet":{"source":"ae:2a:1e:41:4c:c4","destination":"b2:7a:14:e3:54:1c"},"IP":{"source":"10.16.3.45","destination":"93.184.216.34","ipVersion":1},"l4":{"Protocol":{"TCP":{"source_port":46412,"destination_port":443,"flags":{"SYN":true}}}},"source":{"ID":2317,"identity":41731,"namespace":"shop","labels":["k8s:app=checkout","k8s:io.cilium.k8s.policy.cluster=default","k8s:io.kubernetes.pod.namespace=shop"],"pod_name":"checkout-5c8d7f9b6-2xkqp"},"destination":{"identity":2,"labels":["reserved:world"]},"Type":1,"node_name":"gke-prod-pool-1-a1b2","event_type":{"type":4,"sub_type":3},"Summary":"TCP Flags: SYN"}
+        """);
+
+    /// <summary>A Tracee net_packet_dns_request: the question in dns_questions.</summary>
+    public static readonly byte[] TraceeDnsQuestions = Encoding.UTF8.GetBytes("""
+        {"timestamp":1696255905516744399,"threadStartTime":1696255905414902888,"processorId":3,"processId":27,"cgroupId":7812,"threadId":27,"parentProcessId":1,"hostProcessId":412771,"hostThreadId":412771,"hostParentProcessId":412702,"userId":0,"mountNamespace":4026532841,"pidNamespace":4026532844,"processName":"python3","hostName":"worker-1","executable":{"path":"/usr/local/bin/python3.11"},"containerId":"cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","container":{"id":"cd7fc9364ce0d5474edabe41bad52c029e1c558045c072899bb6062b744ffc91","name":"api","image":"ghcr.io/acme/shop-api:3.14.1","imageDigest":"sha256:9ecdf2d113afa7f33730c62572df461df76c05b3b17b34e66b91513c5aa2be60"},"kubernetes":{"podName":"api-f2xz46z557-pqqp6","podNamespace":"shop","podUID":"3f2c9a1e-2d1b-4c55-9a3e-7d8e6f5a4b3c"},"matchedPolicies":["net"],"syscall":"sendto","contextFlags":{"containerStarted":true,"isCompat":false},"eventId":"0","eventName":"net_packet_dns_request","argsNum":2,"returnValue":0,"stackAddresses":null,"args":[{"name":"metadata","type":"trace.PktMeta","value":{"src_ip":"10.244.0.11","dst_ip":"10.96.0.10","src_port":41000,"dst_port":53,"protocol":17,"packet_len":76,"iface":"any"}},{"name":"dns_questions","type":"[]trace.DnsQueryData","value":[{"query":"api.paygate.example","query_type":"A","query_class":"IN"}]}]}
+        """);
+
+    /// <summary>A Tetragon sys_enter_openat tracepoint with the filename as a string argument.</summary>
+    public static readonly byte[] TetragonOpenatTracepoint = Encoding.UTF8.GetBytes("""
+        {"process_tracepoint":{"process":{"exec_id":"a2luZC1jb250cm9sLXBsYW5lOjEyMzQ1Njc4OTo1MjY5OQ==","pid":52699,"uid":0,"cwd":"/","binary":"/usr/bin/cat","arguments":"/etc/shadow","flags":"execve clone","start_time":"2023-05-01T10:00:00Z","auid":4294967295,"pod":{"namespace":"default","name":"xwing","container":{"id":"containerd://2e6b1e5f8d9c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a","name":"spaceship","image":{"id":"docker.io/tgraf/netperf@sha256:8e86f744bfea165fd4ce68caa05abc96500f40130b857773186401926af7e9e6","name":"docker.io/tgraf/netperf:latest"},"start_time":"2023-05-01T09:00:00Z","pid":12},"pod_labels":{"app.kubernetes.io/name":"xwing","class":"xwing","org":"alliance"},"workload":"xwing","workload_kind":"Pod"},"docker":"2e6b1e5f8d9c4b3","parent_exec_id":"a2luZC1jb250cm9sLXBsYW5lOjEyMzQwMDAwMDo1MjY5MA==","tid":52699},"parent":{"exec_id":"a2luZC1jb250cm9sLXBsYW5lOjEyMzQwMDAwMDo1MjY5MA==","pid":52690,"uid":0,"cwd":"/","binary":"/bin/bash","flags":"execve clone","start_time":"2023-05-01T09:59:00Z","auid":4294967295,"pod":{"namespace":"default","name":"xwing","container":{"id":"containerd://2e6b1e5f8d9c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a","name":"spaceship","image":{"id":"docker.io/tgraf/netperf@sha256:8e86f744bfea165fd4ce68caa05abc96500f40130b857773186401926af7e9e6","name":"docker.io/tgraf/netperf:latest"},"start_time":"2023-05-01T09:00:00Z","pid":12},"pod_labels":{"app.kubernetes.io/name":"xwing","class":"xwing","org":"alliance"},"workload":"xwing","workload_kind":"Pod"},"docker":"2e6b1e5f8d9c4b3","parent_exec_id":"a2luZC1jb250cm9sLXBsYW5lOjEyMzAwMDAwMDo1MjYwMA==","tid":52690},"subsys":"syscalls","event":"sys_enter_openat","args":[{"int_arg":-100},{"string_arg":"/etc/shadow"},{"int_arg":0}],"policy_name":"sys-openat","action":"KPROBE_ACTION_POST"},"node_name":"kind-control-plane","time":"2023-05-01T10:00:00.123456789Z"}
+        """);
+
     private readonly IEventFormat _tetragon = EventFormats.Create("tetragon");
     private readonly IEventFormat _falco = EventFormats.Create("falco");
     private readonly IEventFormat _tracee = EventFormats.Create("tracee");
@@ -69,6 +84,9 @@ public class SensorDecodeBenchmarks
         TraceeLegacyExec();
         HubbleTcpFlow();
         HubbleDnsResponse();
+        HubbleLegacyFlow();
+        TraceeDnsRequest();
+        TetragonTracepoint();
     }
 
     [Benchmark]
@@ -94,6 +112,15 @@ public class SensorDecodeBenchmarks
 
     [Benchmark]
     public EventKind HubbleDnsResponse() => Decode(_hubble, HubbleDns);
+
+    [Benchmark]
+    public EventKind HubbleLegacyFlow() => Decode(_hubble, HubbleGoJson);
+
+    [Benchmark]
+    public EventKind TraceeDnsRequest() => Decode(_tracee, TraceeDnsQuestions);
+
+    [Benchmark]
+    public EventKind TetragonTracepoint() => Decode(_tetragon, TetragonOpenatTracepoint);
 
     private static EventKind Decode(IEventFormat format, byte[] bytes) =>
         format.Decode(bytes, out var e, out var error, out _) == DecodeStatus.Event ? e.Kind : throw new InvalidOperationException(error.ToString());

@@ -70,7 +70,7 @@ internal sealed class AutoFormat : IEventFormat
                 if (reader.ValueTextEquals("kind"u8)) hasKind = true;
                 else if (reader.ValueTextEquals("ts"u8)) hasTs = true;
                 else if (reader.ValueTextEquals("workload"u8)) hasWorkload = hasTraceeBody = true;
-                else if (reader.ValueTextEquals("flow"u8) || reader.ValueTextEquals("traffic_direction"u8) || reader.ValueTextEquals("verdict"u8)) return _hubble;
+                else if (reader.ValueTextEquals("flow"u8) || reader.ValueTextEquals("traffic_direction"u8) || reader.ValueTextEquals("trafficDirection"u8) || reader.ValueTextEquals("verdict"u8)) return _hubble;
                 else if (reader.ValueTextEquals("output_fields"u8)) return _falco;
                 else if (reader.ValueTextEquals("eventName"u8)) return _tracee;
                 else if (reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("id"u8)) hasName = true;

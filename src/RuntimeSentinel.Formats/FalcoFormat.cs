@@ -30,7 +30,7 @@ internal sealed class FalcoFormat : JsonTapeFormat
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "rule", "required");
         }
 
-        var source = root.Str("source") ?? f.Str("evt.source");
+        var source = root.Str("source") ?? Field(f, "evt.source");
         if (source is "k8s_audit" or "k8saudit" or "k8saudit-eks" or "k8saudit-gke" or "k8saudit-aks" or "aws_cloudtrail" or "okta" or "github" or "gcpaudit" or "gcp_auditlog" or "azure_platformlogs" or "cloudtrail")
         {
             return Json.Ignore(out evt, out error, out note, "falco_" + source.Replace('-', '_'));
@@ -41,22 +41,24 @@ internal sealed class FalcoFormat : JsonTapeFormat
         {
             return Json.Ignore(out evt, out error, out note, "falco_internal");
         }
-        if (source is not null and not ("syscall" or "syscalls") && f.Str("container.id") is null && f.Str("k8s.pod.name") is null && f.Str("proc.name") is null)
+        if (source is not null and not ("syscall" or "syscalls") && Field(f, "container.id") is null && Field(f, "k8s.pod.name") is null && Field(f, "proc.name") is null)
         {
             // Another plugin's events (cloud, SaaS, audit logs) describe no container behaviour on a node.
             return Json.Ignore(out evt, out error, out note, "falco_plugin_source");
         }
 
-        var ts = Json.Time(root.Get("time")) ?? Json.Time(f.Get("evt.time")) ?? Json.Time(f.Get("evt.time.iso8601"));
+        // falcosidekick's time (RFC 3339, with or without fractional seconds), else the event's own: evt.time (ns; the
+        // 2016-era output named it evt.time.iso8601), evt.rawtime (ns).
+        var ts = Json.Time(root.Get("time")) ?? Json.Time(f.Get("evt.time")) ?? Json.Time(f.Get("evt.time.iso8601")) ?? Json.Time(f.Get("evt.rawtime"));
         if (ts is null)
         {
-            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "time", "no alert time (time, evt.time)");
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "time", "no alert time (time, output_fields evt.time, evt.time.iso8601 or evt.rawtime)");
         }
 
-        var node = root.Str("hostname") ?? f.Str("evt.hostname");
-        var cmdline = f.Str("proc.cmdline");
-        var exe = f.Str("proc.exepath") ?? f.Str("proc.exe") ?? CachedExe(cmdline) ?? f.Str("proc.name");
-        var parent = f.Str("proc.pexepath") ?? f.Str("proc.pname");
+        var node = root.Str("hostname") ?? Field(f, "evt.hostname");
+        var cmdline = Field(f, "proc.cmdline");
+        var exe = Field(f, "proc.exepath") ?? Field(f, "proc.exe") ?? CachedExe(cmdline) ?? Field(f, "proc.name");
+        var parent = Field(f, "proc.pexepath") ?? Field(f, "proc.pname");
         var e = new RuntimeEvent
         {
             Timestamp = ts.Value,
@@ -66,12 +68,12 @@ internal sealed class FalcoFormat : JsonTapeFormat
             Labels = Labels(root, rule, source, finding: false),
         };
 
-        var evtType = f.Str("evt.type");
+        var evtType = Field(f, "evt.type");
         // fd.name names a file or a connection (client:port->server:port, a new one per ephemeral port): read as bytes,
         // made a string only when it is a path.
         var fdNode = f.Get("fd.name");
         var fd = fdNode is { ValueKind: JsonValueKind.String } fdText ? fdText.Utf8 : default;
-        if (evtType is "connect" or "accept" or "accept4" or "listen" or "bind" or "sendto" or "sendmsg" || fd.IndexOf("->"u8) >= 0 || f.Str("fd.sip") is not null)
+        if (evtType is "connect" or "accept" or "accept4" or "listen" or "bind" or "sendto" or "sendmsg" || fd.IndexOf("->"u8) >= 0 || Field(f, "fd.sip") is not null || Field(f, "fd.rip") is not null)
         {
             if (Connection(f, fd, evtType) is { } net)
             {
@@ -93,7 +95,7 @@ internal sealed class FalcoFormat : JsonTapeFormat
 
         if (fd.StartsWith("/"u8))
         {
-            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = fdNode!.Value.GetString(), FileFlags = f.Str("evt.arg.flags") ?? f.Str("evt.arg[2]"), SyscallName = evtType }, out evt, out error, out note);
+            return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = fdNode!.Value.GetString(), FileFlags = Field(f, "evt.arg.flags") ?? Field(f, "evt.arg[2]"), SyscallName = evtType }, out evt, out error, out note);
         }
 
         if (evtType is not null and not ("execve" or "execveat") && exe is null)
@@ -136,8 +138,8 @@ internal sealed class FalcoFormat : JsonTapeFormat
     /// </summary>
     private (EventKind Kind, NetInfo Net)? Connection(JsonNode f, ReadOnlySpan<byte> fd, string? evtType)
     {
-        var proto = Protocol(f.Str("fd.l4proto") ?? f.Str("fd.type"));
-        string? cip = f.Str("fd.cip"), sip = f.Str("fd.sip");
+        var proto = Protocol(Field(f, "fd.l4proto") ?? Field(f, "fd.type"));
+        string? cip = Field(f, "fd.cip"), sip = Field(f, "fd.sip");
         int cport = f.Get("fd.cport") is null ? -1 : f.Int("fd.cport"), sport = f.Get("fd.sport") is null ? -1 : f.Int("fd.sport");
         if (!fd.IsEmpty)
         {
@@ -156,6 +158,11 @@ internal sealed class FalcoFormat : JsonTapeFormat
         if (evtType is "listen" or "bind")
         {
             return sport >= 0 ? (EventKind.NetListen, new NetInfo(proto ?? "tcp", sip, sport, null, -1, 0, 0)) : null;
+        }
+
+        if (sip is null && cip is null && Field(f, "fd.rip") is { } rip && IsIp(rip))
+        {
+            return BySide(f, evtType, proto, rip);
         }
 
         if (sip is null || cip is null)
@@ -185,6 +192,33 @@ internal sealed class FalcoFormat : JsonTapeFormat
         return (EventKind.NetFlow, server.Value ? inbound : outbound);
     }
 
+    /// <summary>
+    /// A connection printed from the process's side (<c>fd.lip:fd.lport</c> local, <c>fd.rip:fd.rport</c> remote) instead of
+    /// client/server: accept is inbound, connect outbound, any other call traffic on the socket.
+    /// </summary>
+    private static (EventKind Kind, NetInfo Net)? BySide(JsonNode f, string? evtType, string? proto, string rip)
+    {
+        var lip = Field(f, "fd.lip");
+        int lport = f.Get("fd.lport") is null ? -1 : f.Int("fd.lport"), rport = f.Get("fd.rport") is null ? -1 : f.Int("fd.rport");
+        if (evtType is "listen" or "bind")
+        {
+            return lport >= 0 ? (EventKind.NetListen, new NetInfo(proto ?? "tcp", lip, lport, null, -1, 0, 0)) : null;
+        }
+
+        var inbound = evtType is "accept" or "accept4" || f.Get("fd.is_server")?.ValueKind == JsonValueKind.True;
+        var net = new NetInfo(proto ?? "tcp", lip, lport, rip, rport, 0, 0) { Direction = inbound ? NetDirection.Inbound : NetDirection.Outbound };
+        var kind = evtType switch
+        {
+            "accept" or "accept4" => EventKind.NetAccept,
+            null or "connect" => inbound ? EventKind.NetFlow : EventKind.NetConnect,
+            _ => EventKind.NetFlow,
+        };
+        return (kind, net);
+    }
+
+    /// <summary>An output field; older Falco releases printed a missing value as the text <c>&lt;NA&gt;</c>, newer ones write null.</summary>
+    private static string? Field(JsonNode fields, string name) => fields.Str(name) is { } v && v != "<NA>" ? v : null;
+
     private static string? Protocol(string? p) => p?.ToLowerInvariant() switch
     {
         null => null,
@@ -212,17 +246,17 @@ internal sealed class FalcoFormat : JsonTapeFormat
 
     private WorkloadRef Identity(JsonNode f, string? node)
     {
-        var id = f.Str("container.id");
-        var pod = f.Str("k8s.pod.name");
+        var id = Field(f, "container.id");
+        var pod = Field(f, "k8s.pod.name");
         if ((id is null || id == "host") && pod is null)
         {
             return Json.Host(node);
         }
 
-        var repo = f.Str("container.image.repository");
-        var tag = f.Str("container.image.tag");
-        var image = f.Str("container.image") ?? (repo is null ? null : tag is null ? repo : _images.GetOrAdd((repo, tag), repo.Length + tag.Length, 0, static (k, _) => k.Repository + ":" + k.Tag));
-        return new WorkloadRef(null, f.Str("k8s.ns.name"), pod, f.Str("container.name"), id, image, f.Str("container.image.digest"), null, null, LabelSet.Empty);
+        var repo = Field(f, "container.image.repository");
+        var tag = Field(f, "container.image.tag");
+        var image = Field(f, "container.image") ?? (repo is null ? null : tag is null ? repo : _images.GetOrAdd((repo, tag), repo.Length + tag.Length, 0, static (k, _) => k.Repository + ":" + k.Tag));
+        return new WorkloadRef(null, Field(f, "k8s.ns.name"), pod, Field(f, "container.name"), id, image, Field(f, "container.image.digest"), null, null, LabelSet.Empty);
     }
 
     /// <summary>Rule, priority, source and tags as labels; a finding (no process, file or connection) also as the sensor's verdict.</summary>

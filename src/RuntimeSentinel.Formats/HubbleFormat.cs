@@ -51,30 +51,32 @@ internal sealed class HubbleFormat : JsonTapeFormat
         var arrival = ts is null;
         ts ??= DateTimeOffset.UtcNow;
 
-        var srcIp = f.Str("IP", "source");
-        var dstIp = f.Str("IP", "destination");
+        var ip = HubbleFlowFields.Ip(f);
+        var srcIp = ip?.Str("source");
+        var dstIp = ip?.Str("destination");
         if (srcIp is null || dstIp is null)
         {
             // Ethernet-only flows (ARP and other L2 traffic) name no IP peer: nothing to learn per workload.
             return Json.Ignore(out evt, out error, out note, "hubble_flow_without_ip");
         }
 
-        var (protocol, srcPort, dstPort) = L4(f);
-        var direction = f.Str("traffic_direction") ?? "TRAFFIC_DIRECTION_UNKNOWN";
+        var l4 = HubbleFlowFields.L4(f);
+        var (protocol, srcPort, dstPort) = L4(l4);
+        var direction = HubbleFlowFields.Direction(f);
         var source = f.Get("source");
         var destination = f.Get("destination");
         var localIsSource = direction switch
         {
             "EGRESS" => true,
             "INGRESS" => false,
-            _ => source?.Str("pod_name") is not null,
+            _ => source is { } s && HubbleFlowFields.PodName(s) is not null,
         };
-        var reply = f.Get("is_reply")?.ValueKind == JsonValueKind.True || f.Get("reply")?.ValueKind == JsonValueKind.True;
+        var reply = HubbleFlowFields.IsReply(f);
 
         // The initiator of the connection: the source of a request, the destination of a reply.
         var sourceInitiated = !reply;
         var local = localIsSource ? source : destination;
-        var node = root.Str("node_name") ?? f.Str("node_name");
+        var node = HubbleFlowFields.NodeName(root) ?? HubbleFlowFields.NodeName(f);
         var localInitiated = localIsSource == sourceInitiated;
         var (localIp, localPort, remoteIp, remotePort) = localIsSource ? (srcIp, srcPort, dstIp, dstPort) : (dstIp, dstPort, srcIp, srcPort);
         // Hubble names the peer's workload itself: the endpoint identity that survives pod IP churn.
@@ -86,10 +88,11 @@ internal sealed class HubbleFormat : JsonTapeFormat
         }
 
         var l7 = f.Get("l7");
-        var http = l7?.Get("http");
+        var http = l7 is { } l7Section ? HubbleFlowFields.L7Record(l7Section, "http", "Http") : null;
+        var dns = l7 is { } l7Dns ? HubbleFlowFields.L7Record(l7Dns, "dns", "Dns") : null;
         var labelKey = new LabelKey(
-            f.Str("verdict"), direction, reply, arrival, peerNs, peerKind, peerName, l7 is not null, l7?.Str("type"),
-            http is not null && l7?.Get("dns") is null, http?.Str("method"), http?.Str("url"));
+            HubbleFlowFields.Verdict(f), direction, reply, arrival, peerNs, peerKind, peerName, l7 is not null, l7 is { } t ? HubbleFlowFields.L7Type(t) : null,
+            http is not null && dns is null, http?.Str("method"), http?.Str("url"));
         var labels = _labels.GetOrAdd(labelKey, labelKey.Length, 0, BuildLabels);
 
         var e = new RuntimeEvent
@@ -101,9 +104,9 @@ internal sealed class HubbleFormat : JsonTapeFormat
 
         if (l7 is { } l7Flow)
         {
-            if (l7Flow.Get("dns") is { } dns)
+            if (dns is { } dnsRecord)
             {
-                var query = dns.Str("query");
+                var query = dnsRecord.Str("query");
                 if (query is null)
                 {
                     return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "flow.l7.dns.query", "DNS flow without a query");
@@ -111,11 +114,11 @@ internal sealed class HubbleFormat : JsonTapeFormat
 
                 // Requests and responses both name the query; the requesting side is the workload that resolved it.
                 // A response also carries the addresses (ips): what later connections to them are called.
-                var response = l7Flow.Str("type") == "RESPONSE";
+                var response = HubbleFlowFields.L7Type(l7Flow) == "RESPONSE";
                 var requester = response ? !localIsSource : localIsSource;
                 var who = requester ? local : (localIsSource ? destination : source);
                 string? answers = null;
-                if (response && dns.Get("ips") is { ValueKind: JsonValueKind.Array } ips && ips.GetArrayLength() > 0)
+                if (response && dnsRecord.Get("ips") is { ValueKind: JsonValueKind.Array } ips && ips.GetArrayLength() > 0)
                 {
                     // Answers repeat per name: joined once per distinct list.
                     answers = _answers.GetOrAdd(ips.Utf8, ips, AnswersFactory);
@@ -129,8 +132,8 @@ internal sealed class HubbleFormat : JsonTapeFormat
 
         // A TCP connection is opened by its first SYN; every other segment (ACK, PSH, FIN, RST, and the SYN-ACK
         // reply) is traffic on it. UDP and ICMP have no handshake: each request flow stands for the connection.
-        var tcp = f.Path("l4", "TCP");
-        var opening = tcp is null || (tcp.Value.Path("flags", "SYN")?.ValueKind == JsonValueKind.True && tcp.Value.Path("flags", "ACK")?.ValueKind != JsonValueKind.True && !reply);
+        var tcp = l4 is { Name: var l4Name, Section: var section } && l4Name.Equals("TCP", StringComparison.OrdinalIgnoreCase) ? section : (JsonNode?)null;
+        var opening = tcp is null || (HubbleFlowFields.Flag(tcp.Value, "SYN") && !HubbleFlowFields.Flag(tcp.Value, "ACK") && !reply);
         if (!opening || (tcp is null && reply))
         {
             return Json.Accept(e with { Kind = EventKind.NetFlow, Net = net, Labels = labels }, out evt, out error, out note);
@@ -209,26 +212,23 @@ internal sealed class HubbleFormat : JsonTapeFormat
     }
 
     private static bool IsBareFlow(JsonNode root) =>
-        root.Get("IP") is not null || root.Get("verdict") is not null || root.Get("l4") is not null || root.Get("traffic_direction") is not null
+        HubbleFlowFields.Ip(root) is not null || root.Get("verdict") is not null || root.Get("l4") is not null || root.Either("traffic_direction", "trafficDirection") is not null
         || (root.Get("source") is { ValueKind: JsonValueKind.Object } && root.Get("destination") is { ValueKind: JsonValueKind.Object });
 
-    private (string Protocol, int Source, int Destination) L4(JsonNode f)
+    private (string Protocol, int Source, int Destination) L4((string Name, JsonNode Section)? l4)
     {
-        if (f.Get("l4") is { } l4)
+        if (l4 is not var (name, section))
         {
-            foreach (var p in l4.EnumerateObject())
-            {
-                var protocol = _protocols.GetOrAdd(p.Name, p.Name.Length, 0, static (n, _) => n.ToLowerInvariant());
-                return (protocol, p.Value.Int("source_port"), p.Value.Int("destination_port"));
-            }
+            return ("ip", -1, -1);
         }
 
-        return ("ip", -1, -1);
+        var protocol = _protocols.GetOrAdd(name, name.Length, 0, static (n, _) => n.ToLowerInvariant());
+        return (protocol, HubbleFlowFields.SourcePort(section), HubbleFlowFields.DestinationPort(section));
     }
 
     private WorkloadRef Identity(JsonNode? endpoint, string? node)
     {
-        if (endpoint is not { } ep || ep.Str("pod_name") is not { } pod)
+        if (endpoint is not { } ep || HubbleFlowFields.PodName(ep) is not { } pod)
         {
             // reserved:host / world / health: traffic of the node itself.
             return Json.Host(node);

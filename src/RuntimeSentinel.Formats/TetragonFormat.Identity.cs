@@ -26,7 +26,7 @@ internal sealed partial class TetragonFormat
         var owner = process.Owner;
         return new WorkloadRef(
             null, process.Namespace, process.PodName, process.Container, process.ContainerId, process.ImageName ?? image, digest,
-            owner is null ? null : process.OwnerKind ?? "Deployment", owner, process.PodLabels ?? LabelSet.Empty);
+            owner is null ? null : process.OwnerKind ?? "Deployment", owner, process.PodLabels ?? process.IdentityLabels ?? LabelSet.Empty);
     }
 
     private (string? Image, string? Digest) SplitImage(string? imageId) =>

@@ -14,9 +14,12 @@ internal sealed partial class TetragonFormat
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
     private static readonly Utf8Factory<TetragonFormat, LabelSet> PodLabelsFactory = static (utf8, self) => self.ParsePodLabels(utf8);
+    private static readonly Utf8Factory<TetragonFormat, LabelSet> IdentityLabelsFactory = static (utf8, self) => self.ParseIdentityLabels(utf8);
+    private static readonly Utf8Factory<TetragonFormat, string> AddressesFactory = static (utf8, self) => self.ParseAddresses(utf8);
 
     private readonly Utf8StringCache _strings = new(8192, 512);
     private readonly Utf8InternCache<LabelSet> _podLabels = new(1024, 8192);
+    private readonly Utf8InternCache<string> _dnsAnswers = new(1024, BoundedCache<string, string>.MaxKeyLength);
 
     /// <summary>A process as Tetragon describes it (<c>process</c> or <c>parent</c>).</summary>
     private struct Proc
@@ -28,6 +31,9 @@ internal sealed partial class TetragonFormat
         public bool HasPod, HasContainer, ContainerInit;
         public string? Namespace, PodName, Owner, OwnerKind, Container, ContainerId, ImageName, ImageId;
         public LabelSet PodLabels;
+
+        /// <summary>The pod's Cilium identity labels (<c>labels</c>, <c>k8s:key=value</c>): older exports have no pod_labels.</summary>
+        public LabelSet IdentityLabels;
     }
 
     /// <summary>A socket argument (<c>sock_arg</c>) or address (<c>sockaddr_arg</c>).</summary>
@@ -44,14 +50,17 @@ internal sealed partial class TetragonFormat
     private struct Record
     {
         public string? Type, Node, Function, Event, Subsys, Policy;
+
+        // process_uprobe: the symbol in the binary at ProbePath. process_dns: the query and the answers' addresses.
+        public string? Symbol, ProbePath, DnsQuery, DnsAnswers;
         public DateTimeOffset? Time;
         public bool HasBody;
         public Proc Process, Parent;
         public long? Return, Status;
         public Sock ReturnSock;
 
-        // From args, the first of each (the policy's argument order).
-        public string? Path, FileFlags;
+        // From args, the first of each (the policy's argument order); TextPath from a string argument that is a path.
+        public string? Path, FileFlags, TextPath;
         public NetInfo? Net;
         public long Size;
 
@@ -118,6 +127,9 @@ internal sealed partial class TetragonFormat
             else if (reader.ValueTextEquals("ip"u8)) { reader.Read(); r.Ip = Str(ref reader); }
             else if (reader.ValueTextEquals("port"u8)) { reader.Read(); r.Port = Int(ref reader); }
             else if (reader.ValueTextEquals("stats"u8)) { reader.Read(); ReadStats(ref reader, ref r); }
+            else if (reader.ValueTextEquals("symbol"u8)) { reader.Read(); r.Symbol = Str(ref reader); }
+            else if (reader.ValueTextEquals("path"u8)) { reader.Read(); r.ProbePath = Str(ref reader); }
+            else if (reader.ValueTextEquals("dns"u8)) { reader.Read(); ReadDns(ref reader, message, ref r); }
             else { reader.Read(); reader.Skip(); }
         }
     }
@@ -133,8 +145,8 @@ internal sealed partial class TetragonFormat
         p.Present = true;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("pid"u8)) { reader.Read(); p.Pid = Int(ref reader); }
-            else if (reader.ValueTextEquals("uid"u8)) { reader.Read(); p.Uid = Int(ref reader); }
+            if (reader.ValueTextEquals("pid"u8)) { reader.Read(); p.Pid = UInt32Value(ref reader); }
+            else if (reader.ValueTextEquals("uid"u8)) { reader.Read(); p.Uid = UInt32Value(ref reader); }
             else if (reader.ValueTextEquals("binary"u8)) { reader.Read(); p.Binary = Str(ref reader); }
             else if (reader.ValueTextEquals("arguments"u8)) { reader.Read(); p.Arguments = Str(ref reader); }
             else if (reader.ValueTextEquals("exec_id"u8)) { reader.Read(); p.ExecId = Str(ref reader); }
@@ -162,6 +174,20 @@ internal sealed partial class TetragonFormat
             else if (reader.ValueTextEquals("workload"u8)) { reader.Read(); p.Owner = Str(ref reader); }
             else if (reader.ValueTextEquals("workload_kind"u8)) { reader.Read(); p.OwnerKind = Str(ref reader); }
             else if (reader.ValueTextEquals("container"u8)) { reader.Read(); ReadContainer(ref reader, ref p); }
+            else if (reader.ValueTextEquals("labels"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    p.IdentityLabels = _podLabels.GetOrAdd(message[start..(int)reader.BytesConsumed], this, IdentityLabelsFactory);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
             else if (reader.ValueTextEquals("pod_labels"u8))
             {
                 reader.Read();
@@ -206,7 +232,8 @@ internal sealed partial class TetragonFormat
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
-                    reader.Skip();
+                    // Some exports name the image as one string.
+                    p.ImageName ??= Str(ref reader);
                     continue;
                 }
 
@@ -221,157 +248,32 @@ internal sealed partial class TetragonFormat
         }
     }
 
-    private void ReadArgs(ref Utf8JsonReader reader, ref Record r)
+    /// <summary>process_dns's <c>dns</c>: the query (else the first of <c>names</c>) and, for a response, the answers' <c>ips</c>.</summary>
+    private void ReadDns(ref Utf8JsonReader reader, ReadOnlySpan<byte> message, ref Record r)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
             reader.Skip();
             return;
         }
 
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        string? name = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.TokenType != JsonTokenType.StartObject)
+            if (reader.ValueTextEquals("query"u8)) { reader.Read(); r.DnsQuery = Str(ref reader); }
+            else if (reader.ValueTextEquals("names"u8)) { reader.Read(); name ??= FirstString(ref reader); }
+            else if (reader.ValueTextEquals("ips"u8))
             {
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                var list = reader.TokenType == JsonTokenType.StartArray;
                 reader.Skip();
-                continue;
+                r.DnsAnswers = list ? Json.NullIfEmpty(_dnsAnswers.GetOrAdd(message[start..(int)reader.BytesConsumed], this, AddressesFactory)) : null;
             }
-
-            // One argument: the first kind present wins, in this order (as Tetragon writes one kind per argument).
-            string? filePath = null, fileFlags = null, binPath = null, module = null;
-            bool file = false, binprm = false, mod = false;
-            Sock sock = default, addr = default;
-            long? size = null;
-            var sizeRank = int.MaxValue;
-            var sized = false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("file_arg"u8) || reader.ValueTextEquals("path_arg"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartObject && !file)
-                    {
-                        file = true;
-                        ReadFileArg(ref reader, out filePath, out fileFlags);
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
-                else if (reader.ValueTextEquals("sock_arg"u8)) { reader.Read(); ReadSock(ref reader, ref sock); }
-                else if (reader.ValueTextEquals("sockaddr_arg"u8)) { reader.Read(); ReadSock(ref reader, ref addr); }
-                else if (reader.ValueTextEquals("linux_binprm_arg"u8)) { reader.Read(); binprm |= reader.TokenType == JsonTokenType.StartObject; binPath ??= ObjectField(ref reader, "path"u8); }
-                else if (reader.ValueTextEquals("module_arg"u8)) { reader.Read(); mod |= reader.TokenType == JsonTokenType.StartObject; module ??= ObjectField(ref reader, "name"u8); }
-                else if (SizeRank(ref reader) is var rank and >= 0)
-                {
-                    reader.Read();
-                    sized |= reader.TokenType != JsonTokenType.Null;
-                    if (Long(ref reader) is { } v && rank < sizeRank)
-                    {
-                        (size, sizeRank) = (v, rank);
-                    }
-                }
-                else { reader.Read(); reader.Skip(); }
-            }
-
-            if (file)
-            {
-                r.Path ??= filePath;
-                r.FileFlags ??= fileFlags;
-            }
-            else if (sock.Present)
-            {
-                r.Net ??= sock.ToNet();
-            }
-            else if (addr.Present)
-            {
-                r.Net ??= new NetInfo(null, null, -1, addr.Daddr, addr.Dport, 0, 0);
-            }
-            else if (binprm)
-            {
-                r.Path ??= binPath;
-            }
-            else if (mod)
-            {
-                r.Path ??= module;
-            }
-            else if (r.Size < 0 && sized)
-            {
-                // The byte count of tcp_sendmsg / udp_sendmsg (size_t size): the policy's second argument.
-                r.Size = size ?? -1;
-            }
-        }
-    }
-
-    /// <summary>int_arg, size_arg, uint_arg, long_arg: their order of preference when one argument has several; -1 otherwise.</summary>
-    private static int SizeRank(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("int_arg"u8) ? 0 : reader.ValueTextEquals("size_arg"u8) ? 1 : reader.ValueTextEquals("uint_arg"u8) ? 2 : reader.ValueTextEquals("long_arg"u8) ? 3 : -1;
-
-    private void ReadFileArg(ref Utf8JsonReader reader, out string? path, out string? flags)
-    {
-        path = null;
-        string? permission = null, plain = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("path"u8)) { reader.Read(); path = Str(ref reader); }
-            else if (reader.ValueTextEquals("permission"u8)) { reader.Read(); permission = Str(ref reader); }
-            else if (reader.ValueTextEquals("flags"u8)) { reader.Read(); plain = Str(ref reader); }
             else { reader.Read(); reader.Skip(); }
         }
 
-        flags = permission ?? plain;
-    }
-
-    private void ReadSock(ref Utf8JsonReader reader, ref Sock s)
-    {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return;
-        }
-
-        s = new Sock { Present = true, Sport = -1, Dport = -1 };
-        int port = -1, sinPort = -1;
-        bool hasPort = false;
-        string? addr = null, sinAddr = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("protocol"u8)) { reader.Read(); s.Protocol = Str(ref reader); }
-            else if (reader.ValueTextEquals("type"u8)) { reader.Read(); s.Type = Str(ref reader); }
-            else if (reader.ValueTextEquals("saddr"u8)) { reader.Read(); s.Saddr = Str(ref reader); }
-            else if (reader.ValueTextEquals("daddr"u8)) { reader.Read(); s.Daddr = Str(ref reader); }
-            else if (reader.ValueTextEquals("sport"u8)) { reader.Read(); s.Sport = Int(ref reader); }
-            else if (reader.ValueTextEquals("dport"u8)) { reader.Read(); s.Dport = Int(ref reader); }
-            else if (reader.ValueTextEquals("addr"u8)) { reader.Read(); addr = Str(ref reader); }
-            else if (reader.ValueTextEquals("sin_addr"u8)) { reader.Read(); sinAddr = Str(ref reader); }
-            else if (reader.ValueTextEquals("port"u8)) { reader.Read(); hasPort |= reader.TokenType != JsonTokenType.Null; port = Int(ref reader); }
-            else if (reader.ValueTextEquals("sin_port"u8)) { reader.Read(); sinPort = Int(ref reader); }
-            else { reader.Read(); reader.Skip(); }
-        }
-
-        // sockaddr_arg names the peer as addr/port (older: sin_addr/sin_port); kept in the destination fields.
-        if (addr is not null || sinAddr is not null || hasPort || sinPort >= 0)
-        {
-            s.Daddr ??= addr ?? sinAddr;
-            s.Dport = s.Dport >= 0 ? s.Dport : hasPort ? port : sinPort;
-        }
-    }
-
-    private void ReadReturn(ref Utf8JsonReader reader, ref Record r)
-    {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return;
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("int_arg"u8)) { reader.Read(); r.Return = Long(ref reader); }
-            else if (reader.ValueTextEquals("sock_arg"u8)) { reader.Read(); ReadSock(ref reader, ref r.ReturnSock); }
-            else { reader.Read(); reader.Skip(); }
-        }
+        r.DnsQuery ??= name;
     }
 
     private void ReadStats(ref Utf8JsonReader reader, ref Record r)

@@ -105,6 +105,29 @@ internal sealed partial class TetragonFormat
 
     private static int Int(ref Utf8JsonReader reader) => Long(ref reader) is >= 0 and <= int.MaxValue and var l ? (int)l : -1;
 
+    /// <summary>A protobuf UInt32Value: the bare number protojson writes, or <c>{"value": n}</c> from Go's encoding/json.</summary>
+    private static int UInt32Value(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.StartObject ? Field(ref reader, "value"u8) is >= 0 and <= int.MaxValue and var l ? (int)l : -1 : Int(ref reader);
+
+    /// <summary>The first string of an array (the rest skipped); null for anything else.</summary>
+    private string? FirstString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? first = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            first ??= Str(ref reader);
+            reader.Skip();
+        }
+
+        return first;
+    }
+
     /// <summary>RFC 3339 string, unix nanoseconds (number or string), or protobuf <c>{seconds, nanos}</c>.</summary>
     private static DateTimeOffset? Time(ref Utf8JsonReader reader)
     {
@@ -135,6 +158,46 @@ internal sealed partial class TetragonFormat
                 reader.Skip();
                 return null;
         }
+    }
+
+    /// <summary>Cilium identity labels of a pod (<c>k8s:key=value</c>, the pod's own, at most 64), built once per distinct list.</summary>
+    private LabelSet ParseIdentityLabels(ReadOnlySpan<byte> raw)
+    {
+        var reader = new Utf8JsonReader(raw, ReaderOptions);
+        reader.Read();
+        var items = new List<KeyValuePair<string, string>>();
+        while (items.Count < 64 && reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var label = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            reader.Skip();
+            var eq = label?.IndexOf('=') ?? -1;
+            if (label is not null && label.StartsWith("k8s:", StringComparison.Ordinal) && !label.StartsWith("k8s:io.cilium.", StringComparison.Ordinal)
+                && !label.StartsWith("k8s:io.kubernetes.pod.namespace", StringComparison.Ordinal) && eq > 4)
+            {
+                items.Add(KeyValuePair.Create(label[4..eq], label[(eq + 1)..]));
+            }
+        }
+
+        return items.Count == 0 ? LabelSet.Empty : new LabelSet([.. items]);
+    }
+
+    /// <summary>A list of addresses (at most 16 valid ones), comma-separated.</summary>
+    private string ParseAddresses(ReadOnlySpan<byte> raw)
+    {
+        var reader = new Utf8JsonReader(raw, ReaderOptions);
+        reader.Read();
+        var valid = new List<string>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var ip = reader.TokenType == JsonTokenType.String ? Str(ref reader) : null;
+            reader.Skip();
+            if (ip is not null && valid.Count < 16 && System.Net.IPAddress.TryParse(ip, out _))
+            {
+                valid.Add(ip);
+            }
+        }
+
+        return string.Join(',', valid);
     }
 
     /// <summary>A pod's labels (at most 64; values as text whatever their JSON type), built once per distinct object.</summary>

@@ -6,12 +6,13 @@ namespace RuntimeSentinel.Formats;
 /// <summary>
 /// Tetragon's JSON export (<c>tetra getevents -o json</c>, export files): one object whose single top-level key names
 /// the event (<c>process_exec</c>, <c>process_exit</c>, <c>process_kprobe</c>, and the older <c>process_connect</c>,
-/// <c>process_close</c>, <c>process_listen</c>), plus <c>node_name</c> and <c>time</c>. Identity comes from
+/// <c>process_close</c>, <c>process_listen</c>, <c>process_dns</c>; the probes <c>process_tracepoint</c>,
+/// <c>process_lsm</c> and <c>process_uprobe</c>), plus <c>node_name</c> and <c>time</c>. Identity comes from
 /// <c>process.pod</c>; lineage from <c>parent</c> (and <c>exec_id</c>/<c>parent_exec_id</c>, kept as labels).
 /// </summary>
 internal sealed partial class TetragonFormat : IEventFormat
 {
-    private static readonly string[] Types = ["process_exec", "process_exit", "process_kprobe", "process_tracepoint", "process_uprobe", "process_lsm", "process_connect", "process_close", "process_listen", "process_throttle", "process_loader"];
+    private static readonly string[] Types = ["process_exec", "process_exit", "process_kprobe", "process_tracepoint", "process_uprobe", "process_lsm", "process_connect", "process_close", "process_listen", "process_dns", "process_throttle", "process_loader"];
 
     private static readonly byte[][] Utf8Types = Array.ConvertAll(Types, System.Text.Encoding.UTF8.GetBytes);
 
@@ -139,6 +140,11 @@ internal sealed partial class TetragonFormat : IEventFormat
                 // The older listen event names the socket as ip/port (newer exports: source_ip/source_port).
                 var listenPort = r.Port >= 0 ? r.Port : r.SourcePort;
                 return Json.Accept(e with { Kind = EventKind.NetListen, Net = new NetInfo(Protocol(r.LegacyProtocol), r.Ip ?? r.SourceIp, listenPort, null, -1, 0, 0) }, out evt, out error, out note);
+            case "process_dns":
+                // Early Tetragon's DNS sensor: the query (or the names) and, for a response, the addresses.
+                return r.DnsQuery is null
+                    ? Json.Ignore(out evt, out error, out note, "tetragon_dns_without_name")
+                    : Json.Accept(e with { Kind = EventKind.DnsQuery, DnsName = r.DnsQuery, DnsAnswers = r.DnsAnswers }, out evt, out error, out note);
             case "process_close":
                 // The older socket-close event: the end of a connection (with its byte counts), not a new endpoint.
                 var closed = Legacy(ref r);
@@ -150,15 +156,16 @@ internal sealed partial class TetragonFormat : IEventFormat
 
     private DecodeStatus Probe(ref Record r, RuntimeEvent e, out RuntimeEvent evt, out DecodeError error, out string? note)
     {
-        var function = r.Function ?? r.Event ?? r.Subsys;
+        // kprobes and LSM hooks name a function, tracepoints an event (sys_enter_openat), uprobes a symbol of a binary.
+        var function = r.Function ?? r.Event ?? r.Subsys ?? r.Symbol;
         if (function is null)
         {
-            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "function_name", "kprobe without a function name");
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "function_name", $"{r.Type} without the function, event or symbol it hooked");
         }
 
         var name = CachedSyscallName(function);
         var ret = r.Return;
-        var path = r.Path;
+        var path = r.Path ?? r.TextPath;
         var flags = r.FileFlags;
         var net = r.Net;
         var size = r.Size;
@@ -202,7 +209,8 @@ internal sealed partial class TetragonFormat : IEventFormat
         }
 
         // Everything else (module loads, credential changes, setns, capability checks) is a kernel call by name.
-        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = name, ReturnCode = ret, FilePath = path, Net = net ?? NetInfo.None }, out evt, out error, out note);
+        // A uprobe's path is the binary whose symbol ran.
+        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = name, ReturnCode = ret, FilePath = path ?? r.ProbePath, Net = net ?? NetInfo.None }, out evt, out error, out note);
     }
 
     private static string? Mask(long mask) => (mask & 0xE) switch
@@ -235,6 +243,13 @@ internal sealed partial class TetragonFormat : IEventFormat
         "tcp_recvmsg" or "tcp_cleanup_rbuf" or "udp_recvmsg" or "udpv6_recvmsg" or "sock_recvmsg" or "security_socket_recvmsg" => Role.Receive,
         "tcp_close" or "tcp_set_state" or "tcp_fin" or "inet_release" => Role.Close,
         "inet_listen" or "security_socket_listen" or "listen" or "__sys_listen" => Role.Listen,
+
+        // LSM hooks (process_lsm) are named without the security_ prefix.
+        "socket_connect" => Role.Connect,
+        "socket_accept" => Role.Accept,
+        "socket_listen" => Role.Listen,
+        "socket_sendmsg" => Role.Send,
+        "socket_recvmsg" => Role.Receive,
         _ when f.EndsWith("_sys_connect", StringComparison.Ordinal) => Role.Connect,
         _ when f.EndsWith("_sys_accept", StringComparison.Ordinal) || f.EndsWith("_sys_accept4", StringComparison.Ordinal) => Role.Accept,
         _ when f.EndsWith("_sys_listen", StringComparison.Ordinal) => Role.Listen,
@@ -255,8 +270,8 @@ internal sealed partial class TetragonFormat : IEventFormat
             _ => NetDirection.Unknown,
         };
 
-    /// <summary><c>__x64_sys_setuid</c> → <c>setuid</c>; kernel functions keep their name.</summary>
-    private static readonly string[] SyscallPrefixes = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_"];
+    /// <summary><c>__x64_sys_setuid</c> → <c>setuid</c>, the tracepoint <c>sys_enter_openat</c> → <c>openat</c>; kernel functions keep their name.</summary>
+    private static readonly string[] SyscallPrefixes = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_enter_", "sys_exit_", "sys_"];
 
     internal static string SyscallName(string function)
     {

@@ -97,13 +97,6 @@ internal sealed partial class TraceeFormat
     }
 
     private static readonly Utf8Factory<JsonNode, string> JoinFactory = static (_, list) => Join(list);
-    private static readonly Utf8Factory<JsonNode, DnsPacket> DnsFactory = static (_, packet) => Dns(packet);
-
-    /// <summary>What a DNS packet argument says: cached per distinct packet (a name's answers repeat).</summary>
-    private sealed record DnsPacket(string? Question, string? AnswerName, string? Addresses)
-    {
-        public static DnsPacket None { get; } = new(null, null, null);
-    }
 
     private static string Join(JsonNode list)
     {
@@ -116,48 +109,17 @@ internal sealed partial class TraceeFormat
         return string.Join(' ', items);
     }
 
-    /// <summary>The first question's name, the first named answer, and the answers' addresses (A and AAAA records).</summary>
-    private DnsPacket Dns(Arguments args)
+    /// <summary>The DNS argument of the event, whichever of Tracee's versions wrote it (<see cref="TraceeDns"/>).</summary>
+    private TraceeDns.Packet Dns(Arguments args)
     {
-        foreach (var key in DnsArguments)
+        foreach (var key in TraceeDns.ArgumentNames)
         {
-            if (!args.TryGetValue(key, out var v))
+            if (args.TryGetValue(key, out var v))
             {
-                continue;
-            }
-
-            if (v.ValueKind == JsonValueKind.Object && v.Get("value") is { ValueKind: JsonValueKind.Object } inner)
-            {
-                v = inner;
-            }
-
-            return _dns.GetOrAdd(v.Utf8, v, DnsFactory);
-        }
-
-        return DnsPacket.None;
-    }
-
-    private static DnsPacket Dns(JsonNode v)
-    {
-        string? question = null, answerName = null;
-        if (v.Get("questions") is { ValueKind: JsonValueKind.Array } qs && qs.GetArrayLength() > 0)
-        {
-            question = qs[0].Str("name");
-        }
-
-        var ips = new List<string>();
-        if (v.Get("answers") is { ValueKind: JsonValueKind.Array } answers)
-        {
-            foreach (var a in answers.EnumerateArray())
-            {
-                answerName ??= a.Str("name");
-                if (a.Str("IP") is { } ip && ips.Count < 16 && System.Net.IPAddress.TryParse(ip, out _))
-                {
-                    ips.Add(ip);
-                }
+                return _dns.Get(v);
             }
         }
 
-        return new DnsPacket(question, answerName, ips.Count == 0 ? null : string.Join(',', ips));
+        return TraceeDns.Packet.None;
     }
 }

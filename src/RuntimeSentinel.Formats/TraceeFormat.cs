@@ -13,12 +13,13 @@ namespace RuntimeSentinel.Formats;
 /// </summary>
 internal sealed partial class TraceeFormat : JsonTapeFormat
 {
-    private static readonly string[] DnsArguments = ["proto_dns", "dns_questions", "dns"];
+    /// <summary>Before this, a time is not a wall-clock one: Tracee's <c>relative-time</c> output option counts from boot.</summary>
+    private static readonly DateTimeOffset EarliestWallClock = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly Arguments _args = new();
     private readonly BoundedCache<string, LabelSet> _labels = new(1024, StringComparer.Ordinal);
     private readonly Utf8InternCache<string> _argLists = new(4096, BoundedCache<string, string>.MaxKeyLength);
-    private readonly Utf8InternCache<DnsPacket> _dns = new(4096, BoundedCache<string, string>.MaxKeyLength);
+    private readonly TraceeDns _dns = new();
 
     public override string Name => "tracee";
 
@@ -31,10 +32,24 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
             return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "eventName", "a Tracee event needs eventName (legacy) or name (v1beta1)");
         }
 
-        var ts = Json.Time(root.Get("timestamp"));
+        // The event time is timestamp in every version (ns since the epoch in the legacy shape, a protobuf Timestamp in
+        // v1beta1); ts is read as its alias. threadStartTime / processStartTime are when the thread or process started,
+        // possibly days before: never this event's time (docs/formats.md).
+        var time = root.Get("timestamp") ?? root.Get("ts");
+        if (time is null)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "timestamp", $"{name} has no event time (timestamp); threadStartTime and processStartTime are when its thread and process started, not when it happened");
+        }
+
+        var ts = Json.Time(time);
         if (ts is null)
         {
-            return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "timestamp", "required");
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.InvalidValue, "timestamp", "not a time (ns since the epoch, RFC 3339, or {seconds, nanos})");
+        }
+
+        if (ts.Value < EarliestWallClock)
+        {
+            return Json.Reject(out evt, out error, out note, DecodeErrorCode.InvalidValue, "timestamp", $"{name} at {ts.Value:yyyy-MM-dd}: a time since boot (Tracee's relative-time output option), not a wall-clock time");
         }
 
         var args = Args(root, legacy, _args);
@@ -48,7 +63,8 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
         {
             case "execve" or "execveat" or "sched_process_exec" or "security_bprm_check":
                 {
-                    var exe = path ?? e.Process.Exe;
+                    // The executed file is pathname; without it, cmdpath (sched_process_exec's path as invoked) names it.
+                    var exe = path ?? Arg(args, "cmdpath") ?? e.Process.Exe;
                     if (exe is null)
                     {
                         return Json.Reject(out evt, out error, out note, DecodeErrorCode.MissingField, "args.pathname", $"{name} without the executed path");
@@ -67,7 +83,7 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
                 }
 
                 return Json.Accept(e with { Kind = EventKind.FileOpen, FilePath = path, FileFlags = Arg(args, "flags"), SyscallName = root.Str("syscall") ?? behaviour }, out evt, out error, out note);
-            case "net_packet_dns" or "net_packet_dns_request" or "net_packet_dns_response":
+            case "net_packet_dns" or "net_packet_dns_request" or "net_packet_dns_response" or "dns_request" or "dns_response":
                 {
                     var (question, answerName, answers) = Dns(args);
                     var q = question ?? answerName;
@@ -84,11 +100,12 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
                 return Packet(e, args, behaviour, out evt, out error, out note);
             case "security_socket_connect" or "connect" or "net_tcp_connect":
                 {
-                    var net = Address(args, "remote_addr") ?? Endpoints(args, behaviour.Contains("udp", StringComparison.Ordinal) ? "udp" : "tcp");
+                    // The LSM hook names the peer remote_addr; the connect syscall's own argument is addr.
+                    var net = Address(args, "remote_addr") ?? Address(args, "addr") ?? Endpoints(args, behaviour.Contains("udp", StringComparison.Ordinal) ? "udp" : "tcp");
                     if (net.RemoteIp is null || net.RemotePort < 0)
                     {
                         // A UNIX socket (a path, no address or port): a local connection, kept as the call with its path.
-                        var unix = UnixPath(args, "remote_addr");
+                        var unix = UnixPath(args, "remote_addr") ?? UnixPath(args, "addr");
                         return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = "connect", FilePath = unix }, out evt, out error, out note);
                     }
 
@@ -100,7 +117,14 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
                     var local = Address(args, "local_addr");
                     if (local is not { LocalPort: >= 0 } l)
                     {
-                        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = behaviour, FilePath = UnixPath(args, "local_addr") }, out evt, out error, out note);
+                        // The accept syscall names only the client (addr): traffic on an accepted connection whose
+                        // service port the event does not say.
+                        if (Address(args, "addr") is { RemoteIp: not null } client)
+                        {
+                            return Json.Accept(e with { Kind = EventKind.NetFlow, SyscallName = behaviour, Net = client with { Direction = NetDirection.Inbound } }, out evt, out error, out note);
+                        }
+
+                        return Json.Accept(e with { Kind = EventKind.Syscall, SyscallName = behaviour, FilePath = UnixPath(args, "local_addr") ?? UnixPath(args, "addr") }, out evt, out error, out note);
                     }
 
                     return Json.Accept(e with { Kind = EventKind.NetAccept, Net = l with { Direction = NetDirection.Inbound } }, out evt, out error, out note);
