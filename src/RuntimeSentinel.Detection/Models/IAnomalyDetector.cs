@@ -83,10 +83,10 @@ internal sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindow
 
     /// <summary>An empty series' detector as configured: 120 recent windows and, with a season, 12 per slot of 24.</summary>
     public static SpikeDetector NewDetector(ModelOptions o, double minScale) =>
-        new(history: 120, seasonBuckets: o.SeasonPeriod > TimeSpan.Zero ? 24 : 0, perBucket: 12, minScale: minScale);
+        new(history: 120, seasonBuckets: o.SeasonPeriod > TimeSpan.Zero ? 24 : 0, perBucket: 12, minScale: minScale, windowsPerSlot: WindowSchedule.WindowsPerSlot(o));
 
-    /// <summary>Its histories: recent values and, with a season, every slot's (doubles).</summary>
-    public long MemoryBytes => 8L * (120 + (spike.SeasonBuckets * 12)) + 256;
+    /// <summary>Its histories: recent values and, with a season, every slot's (a value and its season each).</summary>
+    public long MemoryBytes => 8L * (120 + (spike.SeasonBuckets * 12 * 2)) + 256;
 
     public double Score(ReadOnlySpan<float> window, long bucket) => spike.Score(window[_index], bucket, out _);
 

@@ -160,9 +160,10 @@ public sealed partial class ModelRuntime
         var d = SpikeSeries.NewDetector(_o, minScale);
         if (card.SpikeHistory.TryGetValue(feature, out var history))
         {
-            foreach (var (v, i) in history.Select((v, i) => (v, i)))
+            foreach (var v in history)
             {
-                d.Update(v, i);
+                // No times: the model's history seeds the recent baseline, never a season's slot.
+                d.Update(v, -1);
             }
         }
 

@@ -32,7 +32,14 @@ internal sealed class WindowSchedule
     /// <summary>Where the open window started (collection restarts there after a relearn).</summary>
     public DateTimeOffset Start => _start;
 
-    /// <summary>Season slot of a window end: one of 24 slots of <see cref="ModelOptions.SeasonPeriod"/> (0 without a season).</summary>
+    /// <summary>
+    /// The window's index on the epoch (0 without a season): with <see cref="WindowsPerSlot"/> it tells the season slot,
+    /// which season, and where in the slot the window falls.
+    /// </summary>
     public static long Bucket(ModelOptions o, DateTimeOffset end) =>
-        o.SeasonPeriod > TimeSpan.Zero ? (long)(end.ToUnixTimeMilliseconds() % (long)o.SeasonPeriod.TotalMilliseconds / (o.SeasonPeriod.TotalMilliseconds / 24)) : 0;
+        o.SeasonPeriod > TimeSpan.Zero ? Math.Max(0, (end.ToUnixTimeMilliseconds() - 1) / Math.Max(1, (long)o.Window.TotalMilliseconds)) : 0;
+
+    /// <summary>Windows in one of the 24 slots of a season (at least 1).</summary>
+    public static long WindowsPerSlot(ModelOptions o) =>
+        o.SeasonPeriod > TimeSpan.Zero ? Math.Max(1, (long)(o.SeasonPeriod.TotalMilliseconds / 24 / Math.Max(1, o.Window.TotalMilliseconds))) : 1;
 }
