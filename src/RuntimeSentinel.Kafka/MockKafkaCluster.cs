@@ -91,6 +91,16 @@ public sealed partial class MockKafkaCluster : IDisposable
         rd_kafka_mock_push_request_errors_array(_mc, apiKey, (UIntPtr)errors.Length, errors);
     }
 
+    /// <summary>
+    /// Drops the errors <see cref="FailNextRequests"/> queued for one API that no request has taken yet: a test that
+    /// queues more than it needs can end the fault when it has seen its effect, instead of guessing how many it takes.
+    /// </summary>
+    public void ClearRequestErrors(short apiKey)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        rd_kafka_mock_clear_request_errors(_mc, apiKey);
+    }
+
     /// <summary>Takes a broker (ids start at 1) down: its connections close and it accepts none until <see cref="SetBrokerUp"/>.</summary>
     public void SetBrokerDown(int brokerId)
     {
@@ -125,6 +135,9 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial void rd_kafka_mock_push_request_errors_array(IntPtr mc, short apiKey, UIntPtr count, int[] errors);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_mock_clear_request_errors(IntPtr mc, short apiKey);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rd_kafka_conf_set(IntPtr conf, string name, string value, byte[] errstr, UIntPtr errstrSize);

@@ -25,7 +25,12 @@ public sealed class FaultToleranceTests : IDisposable
         KafkaTestKit.CreateSentinelTopics(_cluster, 6, 3);
     }
 
-    public void Dispose() => _cluster.Dispose();
+    public void Dispose()
+    {
+        // Daemons run until stopped: whichever a failed test left running goes before the cluster it talks to.
+        _started.ForEach(d => d.Process.Dispose());
+        _cluster.Dispose();
+    }
 
     private SentinelProcess Daemon(string name, string groupWait = "00:00:00.500", Dictionary<string, string>? extra = null)
     {
@@ -34,6 +39,8 @@ public sealed class FaultToleranceTests : IDisposable
         return process;
     }
 
+    // No --duration: a daemon runs until the test stops it (SIGTERM, SIGKILL) or disposes it, so no wait below has to fit
+    // inside a lifetime chosen in advance.
     private SentinelProcess Start(string name, string groupWait, Dictionary<string, string>? extra) => new(
         new Dictionary<string, string>(extra ?? [])
         {
@@ -47,7 +54,7 @@ public sealed class FaultToleranceTests : IDisposable
             ["SENTINEL_Alerting__Console"] = "false",
             ["SENTINEL_Alerting__SpillDirectory"] = extra?.GetValueOrDefault("SENTINEL_Alerting__SpillDirectory") ?? Path.Combine(Path.GetTempPath(), "sentinel-faults-" + name + "-" + Guid.NewGuid().ToString("N")),
         },
-        "run", "--bootstrap-servers", _cluster.BootstrapServers, "--group", "faults", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--duration", "170");
+        "run", "--bootstrap-servers", _cluster.BootstrapServers, "--group", "faults", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
 
     private static WorkloadRef Wl(int w) => Some.Workload(owner: "svc" + w, pod: $"svc{w}-7d9f8b6c5b-x2k4p");
 
@@ -55,11 +62,11 @@ public sealed class FaultToleranceTests : IDisposable
     {
         try
         {
-            return new() { BaseAddress = new Uri(await p.AddressAsync(TimeSpan.FromSeconds(60))), Timeout = TimeSpan.FromSeconds(10) };
+            return new() { BaseAddress = new Uri(await p.AddressAsync(KafkaTestKit.Patience)), Timeout = TimeSpan.FromSeconds(10) };
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"the daemon did not serve within 60 s; stderr:\n{p.Stderr[^Math.Min(p.Stderr.Length, 4000)..]}");
+            throw new TimeoutException($"the daemon did not serve within {KafkaTestKit.Patience.TotalSeconds:0} s; stderr:\n{p.Stderr[^Math.Min(p.Stderr.Length, 4000)..]}");
         }
     }
 
@@ -69,11 +76,29 @@ public sealed class FaultToleranceTests : IDisposable
         {
             return await http.GetStringAsync("/metrics");
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return "";
         }
     }
+
+    /// <summary>
+    /// Scrapes <paramref name="daemons"/> until <paramref name="done"/> holds for their /metrics (one text per daemon, in
+    /// order); fails after <see cref="KafkaTestKit.Patience"/> with each daemon's value of <paramref name="shown"/>.
+    /// </summary>
+    private static Task<string[]> UntilAsync(HttpClient[] daemons, Func<string[], bool> done, string what, params string[] shown) =>
+        KafkaTestKit.EventuallyAsync(
+            _ => Task.WhenAll(daemons.Select(MetricsAsync)),
+            done,
+            KafkaTestKit.Patience,
+            what,
+            scrapes => string.Join("; ", scrapes.Select((m, i) => $"daemon {i + 1}: " + string.Join(", ", shown.Select(s => $"{s}={Value(m, s)}")))));
+
+    /// <summary>A metric's sum in one scrape; <c>name:label</c> sums only the series with that label value.</summary>
+    private static double Value(string scrape, string metric) =>
+        metric.Split(':') is [var name, var label] ? Exposition.Sum(scrape, name, label) : Exposition.Sum(scrape, metric);
+
+    private static double Sum(IEnumerable<string> scrapes, string metric) => scrapes.Sum(m => Value(m, metric));
 
     [Fact]
     public async Task Run_ThreeDaemonsOneKilledAnotherJoins_EveryEventHandledNoWorkloadLearnsAgainNoAlertLost()
@@ -84,10 +109,8 @@ public sealed class FaultToleranceTests : IDisposable
         using var h1 = await HttpAsync(d1);
         using var h2 = await HttpAsync(d2);
         using var h3 = await HttpAsync(d3);
-        await KafkaTestKit.EventuallyAsync(
-            () => new[] { h1, h2, h3 }.All(h => MetricsAsync(h).Result is var m && Exposition.Sum(m, "sentinel_assigned_partitions") > 0),
-            TimeSpan.FromSeconds(60),
-            "three members share the six partitions");
+        var all = new[] { h1, h2, h3 };
+        await UntilAsync(all, ms => ms.All(m => Value(m, "sentinel_assigned_partitions") > 0), "three members share the six partitions", "sentinel_assigned_partitions");
 
         // Learning: each workload runs its one program, keyed by workload (its events stay on one partition).
         using var producer = KafkaTestKit.Producer(_cluster);
@@ -95,18 +118,21 @@ public sealed class FaultToleranceTests : IDisposable
         {
             for (var i = 0; i < 30; i++)
             {
-                producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) });
+                producer.Produce("sentinel.events", Known(w));
             }
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
-        var all = new[] { h1, h2, h3 };
-        await KafkaTestKit.EventuallyAsync(
-            () => all.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_events_consumed_total")) >= Workloads * 30
-                && all.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "active") + Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "shadow")) == Workloads
-                && all.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_state_writes_total", "ok")) >= Workloads,
-            TimeSpan.FromSeconds(60),
-            "every workload learned and checkpointed");
+        KafkaTestKit.Flush(producer);
+        await UntilAsync(
+            all,
+            ms => Sum(ms, "sentinel_events_consumed_total") >= Workloads * 30
+                && Sum(ms, "sentinel_workloads:active") + Sum(ms, "sentinel_workloads:shadow") == Workloads
+                && Sum(ms, "sentinel_state_writes_total:ok") >= Workloads,
+            "every workload learned and checkpointed",
+            "sentinel_events_consumed_total",
+            "sentinel_workloads:active",
+            "sentinel_workloads:shadow",
+            "sentinel_state_writes_total:ok");
         var onD2 = Exposition.Sum(await MetricsAsync(h2), "sentinel_workloads", "active") + Exposition.Sum(await MetricsAsync(h2), "sentinel_workloads", "shadow");
 
         // A node dies: SIGKILL, mid-stream. Then a new member joins.
@@ -114,19 +140,16 @@ public sealed class FaultToleranceTests : IDisposable
         using var d4 = Daemon("d4");
         using var h4 = await HttpAsync(d4);
         var survivors = new[] { h1, h3, h4 };
-        await KafkaTestKit.EventuallyAsync(
-            () => survivors.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_assigned_partitions")) == 6 && Exposition.Sum(MetricsAsync(h4).Result, "sentinel_assigned_partitions") > 0,
-            TimeSpan.FromSeconds(60),
-            "the survivors and the new member own all six partitions");
+        await UntilAsync(survivors, ms => Sum(ms, "sentinel_assigned_partitions") == 6 && Value(ms[2], "sentinel_assigned_partitions") > 0, "the survivors and the new member own all six partitions", "sentinel_assigned_partitions");
 
         // After the failure: one known program and one new one in every workload.
         for (var w = 0; w < Workloads; w++)
         {
-            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) });
-            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+            producer.Produce("sentinel.events", Known(w));
+            producer.Produce("sentinel.events", Nc(w));
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
+        KafkaTestKit.Flush(producer);
 
         // Every workload's new program reaches the alerts topic, from whichever member now owns it.
         Assert.Equal(Workloads, AlertedOnNc());
@@ -148,7 +171,7 @@ public sealed class FaultToleranceTests : IDisposable
         // committed by someone.
         foreach (var d in new[] { d1, d3, d4 })
         {
-            Assert.Equal(0, await d.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+            Assert.Equal(0, await d.StopGracefullyAsync(KafkaTestKit.Patience));
         }
 
         AssertEveryEventCommitted();
@@ -175,14 +198,17 @@ public sealed class FaultToleranceTests : IDisposable
                 }
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
-            await KafkaTestKit.EventuallyAsync(
-                () => https.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "active") + Exposition.Sum(MetricsAsync(h).Result, "sentinel_workloads", "shadow")) == Workloads
-                    && https.Sum(h => Exposition.Sum(MetricsAsync(h).Result, "sentinel_state_writes_total", "ok")) >= Workloads,
-                TimeSpan.FromSeconds(60),
-                "every workload learned and checkpointed");
+            KafkaTestKit.Flush(producer);
+            await UntilAsync(
+                [.. https],
+                ms => Sum(ms, "sentinel_workloads:active") + Sum(ms, "sentinel_workloads:shadow") == Workloads && Sum(ms, "sentinel_state_writes_total:ok") >= Workloads,
+                "every workload learned and checkpointed",
+                "sentinel_workloads:active",
+                "sentinel_workloads:shadow",
+                "sentinel_state_writes_total:ok");
 
-            // Load throughout: known programs in every workload, while each member in turn is stopped and replaced.
+            // Load throughout: known programs in every workload, while each member in turn is stopped and replaced. The
+            // pause only paces the load (about 200 events a second); no step waits on it.
             using var load = new CancellationTokenSource();
             var produced = 0;
             var feeding = Task.Run(async () =>
@@ -196,22 +222,22 @@ public sealed class FaultToleranceTests : IDisposable
             });
             for (var i = 0; i < daemons.Count; i++)
             {
-                Assert.Equal(0, await daemons[i].StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+                Assert.Equal(0, await daemons[i].StopGracefullyAsync(KafkaTestKit.Patience));
                 daemons[i].Dispose();
                 https[i].Dispose();
                 daemons[i] = Daemon("r" + (i + 1) + "b");
                 https[i] = await HttpAsync(daemons[i]);
-                await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(https[i]).Result, "sentinel_assigned_partitions") > 0, TimeSpan.FromSeconds(60), $"replacement {i + 1} owns partitions");
+                await UntilAsync([https[i]], ms => Value(ms[0], "sentinel_assigned_partitions") > 0, $"replacement {i + 1} owns partitions", "sentinel_assigned_partitions", "sentinel_rebalances_total:assigned");
             }
 
             await load.CancelAsync();
             await feeding;
             for (var w = 0; w < Workloads; w++)
             {
-                producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+                producer.Produce("sentinel.events", Nc(w));
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
             Assert.Equal(Workloads, AlertedOnNc());
             var metrics = new List<string>();
             foreach (var h in https)
@@ -224,7 +250,7 @@ public sealed class FaultToleranceTests : IDisposable
             Assert.True(produced > 100, $"{produced} events under load");
             foreach (var d in daemons)
             {
-                Assert.Equal(0, await d.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+                Assert.Equal(0, await d.StopGracefullyAsync(KafkaTestKit.Patience));
             }
 
             AssertEveryEventCommitted();
@@ -239,42 +265,64 @@ public sealed class FaultToleranceTests : IDisposable
     [Fact]
     public async Task Run_KilledWhileAlertsWaitForGrouping_TheNextMemberRaisesThemAgain()
     {
-        // Incidents wait 30 s for related alerts before they are emitted: the daemon dies inside that wait.
+        // Incidents wait ten minutes for related alerts before they are emitted, far longer than any wait in this test:
+        // the daemon always dies inside that wait, however slow the machine.
         using var producer = KafkaTestKit.Producer(_cluster);
-        using var first = Daemon("k1", groupWait: "00:00:30");
+        using var first = Daemon("k1", groupWait: "00:10:00");
         using var h1 = await HttpAsync(first);
+
+        // Each workload's events on one partition of 0-4, as its key would keep them on one; partition 5 is left for the
+        // marker below, so that nothing held back for alerts sits in front of it.
         for (var w = 0; w < Workloads; w++)
         {
             for (var i = 0; i < 30; i++)
             {
-                producer.Produce("sentinel.events", Known(w));
+                producer.Produce(new TopicPartition("sentinel.events", w % 5), Known(w));
             }
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
-        await KafkaTestKit.EventuallyAsync(
-            () => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_state_writes_total", "ok") >= Workloads && Exposition.Sum(MetricsAsync(h1).Result, "sentinel_workloads", "learning") == 0,
-            TimeSpan.FromSeconds(60),
-            "every workload learned and checkpointed");
+        KafkaTestKit.Flush(producer);
+        await UntilAsync(
+            [h1],
+            ms => Value(ms[0], "sentinel_state_writes_total:ok") >= Workloads && Value(ms[0], "sentinel_workloads:learning") == 0 && Value(ms[0], "sentinel_workloads:active") + Value(ms[0], "sentinel_workloads:shadow") == Workloads,
+            "every workload learned and checkpointed",
+            "sentinel_state_writes_total:ok",
+            "sentinel_workloads:learning",
+            "sentinel_workloads:active",
+            "sentinel_workloads:shadow");
+        var held = new List<TopicPartitionOffset>();
         for (var w = 0; w < Workloads; w++)
         {
-            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+            held.Add((await producer.ProduceAsync(new TopicPartition("sentinel.events", w % 5), Nc(w))).TopicPartitionOffset);
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
-        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_alerts_total") >= Workloads, TimeSpan.FromSeconds(30), "every nc alert raised");
+        await UntilAsync([h1], ms => Value(ms[0], "sentinel_alerts_total") >= Workloads, "every nc alert raised", "sentinel_alerts_total", "sentinel_events_consumed_total");
 
-        // Auto-commit runs every second: give it three. The alerts' offsets must not be among what it commits.
-        await Task.Delay(3000);
+        // The alerts are raised and wait for grouping, so their events' offsets must not be committed. Proof that a commit
+        // ran since, which would have taken them had they been completed: a known event, produced now, on the partition
+        // nothing is held on. It is processed after the nc events were; its offset is committed only after a checkpoint
+        // round that began once it was processed (which would have covered the nc events too) and an auto-commit after
+        // that. So once it is committed, everything the daemon would ever commit for the nc events is committed too.
+        var marker = await producer.ProduceAsync(new TopicPartition("sentinel.events", 5), Known(0));
+        var firstHeld = held.GroupBy(h => h.Partition.Value).ToDictionary(g => g.Key, g => g.Min(h => h.Offset.Value));
+        await KafkaTestKit.EventuallyAsync(
+            _ => Task.FromResult(KafkaTestKit.Committed(_cluster, "faults", "sentinel.events", TimeSpan.FromSeconds(10))),
+            c => c[5] > marker.Offset.Value && firstHeld.All(h => c[h.Key] >= h.Value),
+            KafkaTestKit.Patience,
+            $"the marker (offset {marker.Offset.Value} on partition 5) and every event before the first nc event of each partition ({Show(firstHeld)}) committed",
+            Show);
         first.KillHard();
-        Assert.Empty(KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", _ => false, TimeSpan.FromSeconds(1)));
+
+        // Not one nc event's offset was committed, and no incident left the daemon.
+        Assert.Equal(firstHeld, KafkaTestKit.Committed(_cluster, "faults", "sentinel.events", TimeSpan.FromSeconds(10)).Where(c => firstHeld.ContainsKey(c.Key)).ToDictionary());
+        Assert.Equal(0, KafkaTestKit.Ends(_cluster, "sentinel.alerts", TimeSpan.FromSeconds(10)).Values.Sum());
 
         // The next member re-reads the events whose alerts were not safe, and raises them.
         using var second = Daemon("k2");
         using var h2 = await HttpAsync(second);
         Assert.Equal(Workloads, AlertedOnNc());
         Assert.Equal(0, Exposition.Sum(await MetricsAsync(h2), "sentinel_workloads", "learning"));
-        Assert.Equal(0, await second.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await second.StopGracefullyAsync(KafkaTestKit.Patience));
         AssertEveryEventCommitted();
     }
 
@@ -292,25 +340,34 @@ public sealed class FaultToleranceTests : IDisposable
             }
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
-        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(http).Result, "sentinel_events_consumed_total") >= Workloads * 30, TimeSpan.FromSeconds(60), "learning events consumed");
+        KafkaTestKit.Flush(producer);
+        var before = await UntilAsync([http], ms => Value(ms[0], "sentinel_events_consumed_total") >= Workloads * 30, "learning events consumed", "sentinel_events_consumed_total");
 
-        // The only broker goes away for ten seconds; events keep arriving at the producer meanwhile.
+        // The only broker goes away, and events keep arriving at the producer meanwhile. It stays away until the daemon
+        // has observably been cut off: its Kafka client reported the lost broker, and its group session expired for want
+        // of heartbeats (its partitions reported lost). That is the outage the daemon must live through; a fixed pause
+        // was either longer than needed or, on a slow machine, over before the daemon noticed.
         _cluster.SetBrokerDown(1);
         for (var w = 0; w < Workloads; w++)
         {
-            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+            producer.Produce("sentinel.events", Nc(w));
         }
 
-        await Task.Delay(10_000);
+        await UntilAsync(
+            [http],
+            ms => Value(ms[0], "sentinel_kafka_errors_total") > Value(before[0], "sentinel_kafka_errors_total") && Value(ms[0], "sentinel_rebalances_total:lost") > Value(before[0], "sentinel_rebalances_total:lost"),
+            "the daemon reports the broker gone and its partitions lost",
+            "sentinel_kafka_errors_total",
+            "sentinel_rebalances_total:lost",
+            "sentinel_assigned_partitions");
         Assert.False(daemon.HasExited, "the daemon stopped while the broker was down:\n" + daemon.Stderr[^Math.Min(daemon.Stderr.Length, 3000)..]);
         _cluster.SetBrokerUp(1);
-        producer.Flush(TimeSpan.FromSeconds(30));
+        KafkaTestKit.Flush(producer);
 
         Assert.Equal(Workloads, AlertedOnNc());
-        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(http).Result, "sentinel_events_consumed_total") >= Workloads * 31, TimeSpan.FromSeconds(60), "caught up");
+        await UntilAsync([http], ms => Value(ms[0], "sentinel_events_consumed_total") >= Workloads * 31, "caught up", "sentinel_events_consumed_total", "sentinel_assigned_partitions");
         Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
-        Assert.Equal(0, await daemon.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await daemon.StopGracefullyAsync(KafkaTestKit.Patience));
         AssertEveryEventCommitted();
     }
 
@@ -336,18 +393,25 @@ public sealed class FaultToleranceTests : IDisposable
             }
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
-        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_workloads", "learning") == 0 && Exposition.Sum(MetricsAsync(h1).Result, "sentinel_events_consumed_total") >= Workloads * 30, TimeSpan.FromSeconds(60), "learned");
+        KafkaTestKit.Flush(producer);
+        await UntilAsync([h1], ms => Value(ms[0], "sentinel_workloads:learning") == 0 && Value(ms[0], "sentinel_events_consumed_total") >= Workloads * 30, "learned", "sentinel_workloads:learning", "sentinel_events_consumed_total");
         for (var w = 0; w < Workloads; w++)
         {
-            producer.Produce("sentinel.events", new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) });
+            producer.Produce("sentinel.events", Nc(w));
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
+        KafkaTestKit.Flush(producer);
 
-        // Nobody listens on the webhook port: the incidents go to the spill directory, which makes them safe.
-        await KafkaTestKit.EventuallyAsync(() => Exposition.Sum(MetricsAsync(h1).Result, "sentinel_alert_sink_spilled_total", "webhook") >= Workloads, TimeSpan.FromSeconds(60), "every incident spilled");
-        await Task.Delay(2000); // an auto-commit or two
+        // Nobody listens on the webhook port: the incidents go to the spill directory, which makes them safe, so their
+        // events complete and are committed. Killed only once the group's commits reached the end of every partition.
+        await UntilAsync([h1], ms => Value(ms[0], "sentinel_alert_sink_spilled_total:webhook") >= Workloads, "every incident spilled", "sentinel_alert_sink_spilled_total:webhook");
+        var ends = KafkaTestKit.Ends(_cluster, "sentinel.events", TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(
+            _ => Task.FromResult(KafkaTestKit.Committed(_cluster, "faults", "sentinel.events", TimeSpan.FromSeconds(10))),
+            c => ends.All(e => c[e.Key] == e.Value),
+            KafkaTestKit.Patience,
+            $"every event committed (partition ends {Show(ends)})",
+            Show);
         first.KillHard();
 
         // Both come back: the receiver, and a daemon on the same node (same spill directory).
@@ -391,8 +455,12 @@ public sealed class FaultToleranceTests : IDisposable
         });
         using var second = Daemon("w2", extra: webhook);
         using var h2 = await HttpAsync(second);
-        await KafkaTestKit.EventuallyAsync(() => { lock (ids) { return ids.Count >= Workloads; } }, TimeSpan.FromSeconds(60), "every spilled incident delivered");
-        Assert.Equal(0, await second.StopGracefullyAsync(TimeSpan.FromSeconds(60)));
+        await KafkaTestKit.EventuallyAsync(
+            () => { lock (ids) { return ids.Count >= Workloads; } },
+            KafkaTestKit.Patience,
+            "every spilled incident delivered",
+            () => { lock (ids) { return $"{ids.Count} of {Workloads} incidents received"; } });
+        Assert.Equal(0, await second.StopGracefullyAsync(KafkaTestKit.Patience));
         receiver.Stop();
         await receiving;
 
@@ -412,22 +480,41 @@ public sealed class FaultToleranceTests : IDisposable
     private static Message<byte[]?, byte[]> Known(int w) =>
         new() { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/node", "/usr/bin/tini", Wl(w))) };
 
-    /// <summary>Workloads with an incident about /usr/bin/nc on the alerts topic (waits up to a minute for all).</summary>
+    /// <summary>A program the workload never ran while learning: one alert.</summary>
+    private static Message<byte[]?, byte[]> Nc(int w) =>
+        new() { Key = Encoding.UTF8.GetBytes("svc" + w), Value = Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w))) };
+
+    private static string Show(Dictionary<int, long> offsets) => string.Join(", ", offsets.OrderBy(o => o.Key).Select(o => $"[{o.Key}] {o.Value}"));
+
+    /// <summary>Workloads with an incident about /usr/bin/nc on the alerts topic (reads until every workload has one).</summary>
     private int AlertedOnNc()
     {
         var alerted = new HashSet<string>(StringComparer.Ordinal);
-        KafkaTestKit.ReadAll(_cluster, "sentinel.alerts", rs =>
+        try
         {
-            foreach (var r in rs)
-            {
-                if (Encoding.UTF8.GetString(r.Message.Value).Contains("/usr/bin/nc", StringComparison.Ordinal) && r.Message.Key is { } key)
+            KafkaTestKit.ReadAll(
+                _cluster,
+                "sentinel.alerts",
+                rs =>
                 {
-                    alerted.Add(Encoding.UTF8.GetString(key));
-                }
-            }
+                    foreach (var r in rs)
+                    {
+                        if (Encoding.UTF8.GetString(r.Message.Value).Contains("/usr/bin/nc", StringComparison.Ordinal) && r.Message.Key is { } key)
+                        {
+                            alerted.Add(Encoding.UTF8.GetString(key));
+                        }
+                    }
 
-            return alerted.Count >= Workloads;
-        }, TimeSpan.FromSeconds(60));
+                    return alerted.Count >= Workloads;
+                },
+                KafkaTestKit.Patience,
+                $"an incident about /usr/bin/nc for each of the {Workloads} workloads");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\nworkloads alerted on /usr/bin/nc: {alerted.Count} ({string.Join(", ", alerted.Order())})", ex);
+        }
+
         _output.WriteLine($"workloads alerted on the new program: {alerted.Count} of {Workloads}");
         return alerted.Count;
     }

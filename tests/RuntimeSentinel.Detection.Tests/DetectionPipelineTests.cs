@@ -93,7 +93,7 @@ public class DetectionPipelineTests
             await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), completions, offset++, Stopwatch.GetTimestamp()), default);
         }
 
-        await KafkaTestKit.EventuallyAsync(() => completions.Offsets.Count == offset, TimeSpan.FromSeconds(60), "flood processed");
+        await KafkaTestKit.EventuallyAsync(() => { lock (completions.Offsets) { return completions.Offsets.Count; } }, n => n == offset, KafkaTestKit.Patience, "flood processed");
         var afterPaths = pipeline.NodeMemory.Used;
         Assert.InRange(afterPaths, (16L << 20) - 1024, 16L << 20); // spent, never over
         Assert.True(pipeline.NodeMemory.Refusals(Models.MemoryRefusal.BaselineItems) > 0);
@@ -210,7 +210,7 @@ public class DetectionPipelineTests
         }
 
         // Learning ends when both the duration and the event count are reached; let the shards drain first.
-        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Sum(s => s.EventsLearned) == 200, TimeSpan.FromSeconds(10), "all learning events processed");
+        await KafkaTestKit.EventuallyAsync(() => { lock (completions.Offsets) { return completions.Offsets.Count; } }, n => n == 200, KafkaTestKit.Patience, "all learning events processed");
         time.Advance(TimeSpan.FromMinutes(2));
         for (var w = 0; w < 10; w++)
         {
@@ -244,7 +244,7 @@ public class DetectionPipelineTests
         var resolver = new WorkloadResolver("t");
         var e = Some.Exec("/bin/true");
         await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), null, 0, Stopwatch.GetTimestamp()), default);
-        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Count == 1, TimeSpan.FromSeconds(5), "snapshot shows the workload");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Count, n => n == 1, KafkaTestKit.Patience, "snapshot shows the workload");
         var s = Assert.Single(await pipeline.SnapshotAsync());
         Assert.Equal(BaselinePhase.Learning, s.Phase);
         Assert.Equal(1, s.DistinctItems[Baseline.Feature.Exec]);
@@ -277,7 +277,7 @@ public class DetectionPipelineTests
             await Send(Some.Exec("/usr/sbin/nginx", "/usr/bin/containerd-shim-runc-v2") with { Timestamp = live.AddSeconds(10 * i) });
         }
 
-        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.SingleOrDefault()?.EventsLearned == 171, TimeSpan.FromSeconds(5), "all events processed");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.SingleOrDefault()?.EventsLearned, n => n == 171, KafkaTestKit.Patience, "all events processed");
         Assert.Equal(BaselinePhase.Learning, (await pipeline.SnapshotAsync()).Single().Phase);
         using var scrape = new MemoryStream();
         await registry.CollectAndExportAsTextAsync(scrape);
@@ -289,7 +289,7 @@ public class DetectionPipelineTests
             await Send(Some.Exec("/usr/sbin/nginx", "/usr/bin/containerd-shim-runc-v2") with { Timestamp = live.AddMinutes(20).AddSeconds(10 * i) });
         }
 
-        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Single().Phase == BaselinePhase.Active, TimeSpan.FromSeconds(5), "active after 30 live minutes");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.SingleOrDefault()?.Phase, p => p == BaselinePhase.Active, KafkaTestKit.Patience, "active after 30 live minutes");
         await pipeline.CompleteAsync();
     }
 
@@ -318,7 +318,7 @@ public class DetectionPipelineTests
             await pipeline.EnqueueAsync(new IngestItem(e, resolver.Resolve(e.Workload), null, w, Stopwatch.GetTimestamp()), default);
         }
 
-        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Count == 10, TimeSpan.FromSeconds(10), "10 workloads");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.SnapshotAsync().Result.Count, n => n == 10, KafkaTestKit.Patience, "10 workloads");
         await pipeline.PublishWorkloadMetricsAsync();
         using var stream = new MemoryStream();
         await registry.CollectAndExportAsTextAsync(stream);

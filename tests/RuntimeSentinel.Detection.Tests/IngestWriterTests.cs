@@ -41,8 +41,14 @@ public class IngestWriterTests
         public void Complete(long offset)
         {
             blocked.TrySetResult();
-            gate.Wait(TimeSpan.FromSeconds(30));
+            gate.Wait(KafkaTestKit.Patience);
         }
+    }
+
+    /// <summary>Says when its one event is done.</summary>
+    private sealed class Signal(TaskCompletionSource done) : IOffsetCompletion
+    {
+        public void Complete(long offset) => done.TrySetResult();
     }
 
     private static DetectionPipeline Create(int shards, int queueCapacity = 4096)
@@ -74,7 +80,12 @@ public class IngestWriterTests
 
         Assert.Equal(3, writer.Pending);
         Assert.NotEqual(0, writer.PendingSince);
-        await Task.Delay(100);
+
+        // A barrier instead of a pause: one more event of the same workload, straight to its shard, which processes in
+        // order. Once it is done, anything the writer had handed over would be done too.
+        var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Assert.True(await pipeline.EnqueueAsync(Item(resolver, 0, new Signal(barrier), 99), default));
+        await barrier.Task.WaitAsync(KafkaTestKit.Patience);
         Assert.Empty(finished.Offsets); // still with the writer: nothing processed, nothing committable
 
         Assert.True(await writer.FlushAsync(default));
@@ -153,7 +164,7 @@ public class IngestWriterTests
             }
         });
         thread.Start();
-        Assert.True(thread.Join(TimeSpan.FromSeconds(60)), "the sender never got room");
+        Assert.True(thread.Join(KafkaTestKit.Patience), "the sender never got room");
         Assert.Null(failure);
         await pipeline.CompleteAsync();
         Assert.Equal(Events, perWorkload.Sum(f => f.Offsets.Count));
@@ -173,8 +184,9 @@ public class IngestWriterTests
         var stall = new Stall(blocked, gate);
         Assert.True(await writer.WriteAsync(Item(resolver, 0, stall, 0), default));
         Assert.True(await writer.FlushAsync(default));
-        await blocked.Task;
+        await blocked.Task.WaitAsync(KafkaTestKit.Patience);
         bool? last = null;
+        var written = 0;
         var thread = new Thread(() =>
         {
             for (var i = 0; i < 4 * 64; i++)
@@ -184,14 +196,24 @@ public class IngestWriterTests
                     last = false;
                     return;
                 }
+
+                Volatile.Write(ref written, i + 1);
             }
 
             last = writer.FlushAsync(default).AsTask().GetAwaiter().GetResult();
         });
         thread.Start();
-        Assert.False(thread.Join(TimeSpan.FromMilliseconds(300)), "the sender should wait for room");
+
+        // The queue holds one batch: the first 64 writes fill it, and the 128th (a second full batch) must wait for room.
+        // Seen, rather than assumed after a pause: the sender stays on that write, asleep, and does not get past it.
+        var seen = await KafkaTestKit.EventuallyAsync(
+            () => (Written: Volatile.Read(ref written), thread.ThreadState),
+            s => s.Written > 127 || (s.ThreadState & System.Threading.ThreadState.Stopped) != 0 || (s.Written == 127 && (s.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0),
+            KafkaTestKit.Patience,
+            "the sender waiting for room on its 128th write");
+        Assert.True(seen.Written == 127 && thread.IsAlive, $"the sender should wait for room on its 128th write, but {seen}");
         var completing = pipeline.CompleteAsync();
-        Assert.True(thread.Join(TimeSpan.FromSeconds(10)), "completion must release a waiting sender");
+        Assert.True(thread.Join(KafkaTestKit.Patience), "completion must release a waiting sender");
         gate.Set();
         await completing;
         Assert.False(last);

@@ -241,11 +241,11 @@ public class ModelMemoryBudgetTests
         var options = WorkloadModelTests.Options();
         options.Shards = 1;
         var metrics = new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), new RecordingAlerts(), metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(options), new RecordingAlerts(), metrics, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Some.Time), Microsoft.Extensions.Logging.Abstractions.NullLogger<DetectionPipeline>.Instance);
         pipeline.Start();
         var e = new SyntheticWorkload(3).Seconds(Some.Time, 1).First();
         await pipeline.EnqueueAsync(new IngestItem(e, new Core.Workloads.WorkloadResolver("t").Resolve(e.Workload), null, 0, 0), default);
-        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(Core.Workloads.WorkloadKey.TryParse(workload, out var k2) ? k2 : throw new InvalidOperationException(workload)), TimeSpan.FromSeconds(10), "workload tracked");
+        await KafkaTestKit.EventuallyAsync(() => pipeline.Tracks(Core.Workloads.WorkloadKey.TryParse(workload, out var k2) ? k2 : throw new InvalidOperationException(workload)), KafkaTestKit.Patience, "workload tracked");
 
         Assert.True(pipeline.ModelMemory.TryReserve(pipeline.ModelMemory.Limit - pipeline.ModelMemory.Used));
         Assert.Equal(FeedbackResult.Rejected, await pipeline.SwapModelAsync(model));

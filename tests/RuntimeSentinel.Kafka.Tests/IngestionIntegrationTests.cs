@@ -35,10 +35,10 @@ public sealed class IngestionIntegrationTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    private IHost BuildHost(string group, int minLearningEvents)
+    private IHost BuildHost(string group, int minLearningEvents, Dictionary<string, string?>? extra = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var config = new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
             ["Kafka:Topics:0"] = Events,
@@ -52,7 +52,13 @@ public sealed class IngestionIntegrationTests : IDisposable
             ["Detection:MinLearningEvents"] = minLearningEvents.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Detection:Shards"] = "2",
             ["Alerting:Console"] = "false",
-        });
+        };
+        foreach (var (k, v) in extra ?? [])
+        {
+            config[k] = v;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
         builder.Logging.AddFilter(_ => false);
         builder.Services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(_registry));
         builder.Services.AddSentinelAlerting(builder.Configuration);
@@ -101,19 +107,25 @@ public sealed class IngestionIntegrationTests : IDisposable
                 producer.Produce(Events, m);
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
-        using var host = BuildHost("it-group", minLearningEvents: 300);
+        // Learning and grouping follow the events' time, not the machine's (this test is not about wall time): the reverse
+        // shell's two alerts share their events' timestamp, so they are one incident however far apart a busy machine
+        // raises them, and the incidents are emitted when the host stops and flushes them.
+        using var host = BuildHost("it-group", minLearningEvents: 300, new() { ["Detection:Clock"] = "event", ["Alerting:Clock"] = "event" });
         await host.StartAsync();
         var ingest = host.Services.GetRequiredService<KafkaIngestService>();
         var good = messages.Count - 1;
-        await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == good && ingest.MessagesRejected == 1, TimeSpan.FromSeconds(30), $"{good} events ingested and 1 rejected");
-
-        var alerts = KafkaTestKit.ReadAll(_cluster, Alerts, r => r.Count >= 2, TimeSpan.FromSeconds(20));
-        var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= 1, TimeSpan.FromSeconds(20));
-        await KafkaTestKit.EventuallyAsync(() => Metric("sentinel_consumer_lag") is not null, TimeSpan.FromSeconds(10), "consumer lag reported");
+        await KafkaTestKit.EventuallyAsync(() => (ingest.EventsIngested, ingest.MessagesRejected), n => n == (good, 1), KafkaTestKit.Patience, $"{good} events ingested and 1 rejected");
+        var deadLetters = host.Services.GetRequiredService<DeadLetterPublisher>();
+        await KafkaTestKit.EventuallyAsync(() => deadLetters.Pending, n => n == 0, KafkaTestKit.Patience, "the dead letter acknowledged");
+        await KafkaTestKit.EventuallyAsync(() => Metric("sentinel_consumer_lag"), lag => lag is not null, KafkaTestKit.Patience, "consumer lag reported");
         await host.StopAsync();
+
+        // Stopped: the alerts and dead-letter topics hold all they ever will, so they are read to their end.
+        var alerts = KafkaTestKit.ReadToEnd(_cluster, Alerts, KafkaTestKit.Patience);
+        var dlq = KafkaTestKit.ReadToEnd(_cluster, Events + ".dlq", KafkaTestKit.Patience);
 
         // Incidents: the reverse shell (its exec and its connection: one process, one incident) and the shadow read.
         Assert.Equal(2, alerts.Count);
@@ -187,7 +199,7 @@ public sealed class IngestionIntegrationTests : IDisposable
                 }
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
         IReadOnlyList<WorkloadSnapshot> before;
@@ -195,7 +207,7 @@ public sealed class IngestionIntegrationTests : IDisposable
         {
             await first.StartAsync();
             var ingest = first.Services.GetRequiredService<KafkaIngestService>();
-            await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == 120, TimeSpan.FromSeconds(30), "first run ingests 120");
+            await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested, n => n == 120, KafkaTestKit.Patience, "first run ingests 120");
             await first.StopAsync();
             before = await first.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync();
         }
@@ -217,11 +229,11 @@ public sealed class IngestionIntegrationTests : IDisposable
                 producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", wl))));
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
         var ingest2 = second.Services.GetRequiredService<KafkaIngestService>();
-        await KafkaTestKit.EventuallyAsync(() => ingest2.EventsIngested == 8, TimeSpan.FromSeconds(30), "second run ingests the 8 new events");
+        await KafkaTestKit.EventuallyAsync(() => ingest2.EventsIngested, n => n == 8, KafkaTestKit.Patience, "second run ingests the 8 new events");
         await second.StopAsync();
 
         // Taken once drained: "ingested" means handed to detection, and a snapshot may run between two queued events.
@@ -254,17 +266,17 @@ public sealed class IngestionIntegrationTests : IDisposable
             }
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
+        KafkaTestKit.Flush(producer);
         using var a = BuildHost("moving-group", 10);
         await a.StartAsync();
         var ingestA = a.Services.GetRequiredService<KafkaIngestService>();
-        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested == Workloads * 30, TimeSpan.FromSeconds(30), "first member learns every workload");
+        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested, n => n == Workloads * 30, KafkaTestKit.Patience, "first member learns every workload");
 
         using var b = BuildHost("moving-group", 10);
         await b.StartAsync();
         var healthB = b.Services.GetRequiredService<IngestionHealth>();
         var healthA = a.Services.GetRequiredService<IngestionHealth>();
-        await KafkaTestKit.EventuallyAsync(() => healthB.AssignedPartitions > 0 && healthA.AssignedPartitions + healthB.AssignedPartitions == 3, TimeSpan.FromSeconds(30), "partitions shared after rebalance");
+        await KafkaTestKit.EventuallyAsync(() => (A: healthA.AssignedPartitions, B: healthB.AssignedPartitions), n => n.B > 0 && n.A + n.B == 3, KafkaTestKit.Patience, "partitions shared after rebalance");
 
         // After the move: one known program and one new one per workload, wherever its partition now is.
         for (var w = 0; w < Workloads; w++)
@@ -273,15 +285,15 @@ public sealed class IngestionIntegrationTests : IDisposable
             producer.Produce(Events, Msg("svc" + w, Some.Json(Some.Exec("/usr/bin/nc", "/bin/sh", Wl(w)))));
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
+        KafkaTestKit.Flush(producer);
         var ingestB = b.Services.GetRequiredService<KafkaIngestService>();
-        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested + ingestB.EventsIngested >= (Workloads * 30) + (Workloads * 2), TimeSpan.FromSeconds(30), "the new events processed");
+        await KafkaTestKit.EventuallyAsync(() => (A: ingestA.EventsIngested, B: ingestB.EventsIngested), n => n.A + n.B >= (Workloads * 30) + (Workloads * 2), KafkaTestKit.Patience, "the new events processed");
         await b.StopAsync();
         var onB = await b.Services.GetRequiredService<DetectionPipeline>().SnapshotAsync(); // drained: every event is in it
 
         // Let the group settle before the last member leaves: librdkafka 2.16 can abort the process (an assertion in
         // rd_kafka_cgrp_terminated) when a consumer closes while a cooperative assignment is still in progress.
-        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions == 3, TimeSpan.FromSeconds(30), "first member owns all partitions again");
+        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions, n => n == 3, KafkaTestKit.Patience, "first member owns all partitions again");
         await a.StopAsync();
 
         // Every workload the new member saw came from its checkpoint: none learns again, each alerted on nc.
@@ -305,14 +317,16 @@ public sealed class IngestionIntegrationTests : IDisposable
                 producer.Produce(Events, Msg("k" + (i % 7), Some.Json(Some.Syscall("read"))));
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
-        using (var first = BuildHost("restart-group", 10))
+        // Checkpoints (and so commits) every second rather than every minute: the second run's commit is the signal below.
+        var checkpoints = new Dictionary<string, string?> { ["Detection:CheckpointInterval"] = "00:00:01" };
+        using (var first = BuildHost("restart-group", 10, checkpoints))
         {
             await first.StartAsync();
             var ingest = first.Services.GetRequiredService<KafkaIngestService>();
-            await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested == 50, TimeSpan.FromSeconds(30), "first run ingests 50");
+            await KafkaTestKit.EventuallyAsync(() => ingest.EventsIngested, n => n == 50, KafkaTestKit.Patience, "first run ingests 50");
             await first.StopAsync();
         }
 
@@ -323,14 +337,22 @@ public sealed class IngestionIntegrationTests : IDisposable
                 producer.Produce(Events, Msg("k", Some.Json(Some.Syscall("read"))));
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
-        using var second = BuildHost("restart-group", 10);
+        using var second = BuildHost("restart-group", 10, checkpoints);
         await second.StartAsync();
         var again = second.Services.GetRequiredService<KafkaIngestService>();
-        await KafkaTestKit.EventuallyAsync(() => again.EventsIngested >= 5, TimeSpan.FromSeconds(30), "second run ingests the 5 new events");
-        await Task.Delay(1000);
+
+        // Done when the group's commits reach the end of every partition: commits only advance over events this run
+        // processed, so by then it has handled every event it was going to, old ones included had it re-read any.
+        var ends = KafkaTestKit.Ends(_cluster, Events, TimeSpan.FromSeconds(10));
+        await KafkaTestKit.EventuallyAsync(
+            _ => Task.FromResult(KafkaTestKit.Committed(_cluster, "restart-group", Events, TimeSpan.FromSeconds(10))),
+            c => ends.All(e => c[e.Key] == e.Value),
+            KafkaTestKit.Patience,
+            $"the second run's commits at the end of every partition ({string.Join(", ", ends.Select(e => $"[{e.Key}] {e.Value}"))})",
+            c => string.Join(", ", c.Select(e => $"[{e.Key}] {e.Value}")) + $"; ingested {again.EventsIngested}");
         await second.StopAsync();
         Assert.Equal(5, again.EventsIngested);
     }
@@ -343,24 +365,24 @@ public sealed class IngestionIntegrationTests : IDisposable
         await a.StartAsync();
         var ingestA = a.Services.GetRequiredService<KafkaIngestService>();
         var healthA = a.Services.GetRequiredService<IngestionHealth>();
-        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions == 3, TimeSpan.FromSeconds(20), "first member owns all 3 partitions");
+        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions, n => n == 3, KafkaTestKit.Patience, "first member owns all 3 partitions");
 
         using var b = BuildHost("rebalance-group", 1000);
         await b.StartAsync();
         var ingestB = b.Services.GetRequiredService<KafkaIngestService>();
         var healthB = b.Services.GetRequiredService<IngestionHealth>();
-        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions + healthB.AssignedPartitions == 3 && healthB.AssignedPartitions > 0, TimeSpan.FromSeconds(30), "partitions shared after rebalance");
+        await KafkaTestKit.EventuallyAsync(() => (A: healthA.AssignedPartitions, B: healthB.AssignedPartitions), n => n.A + n.B == 3 && n.B > 0, KafkaTestKit.Patience, "partitions shared after rebalance");
 
         for (var i = 0; i < 300; i++)
         {
             producer.Produce(Events, Msg("w" + (i % 30), Some.Json(Some.Syscall("read"))));
         }
 
-        producer.Flush(TimeSpan.FromSeconds(10));
-        await KafkaTestKit.EventuallyAsync(() => ingestA.EventsIngested + ingestB.EventsIngested >= 300, TimeSpan.FromSeconds(30), "all events processed by the two members");
+        KafkaTestKit.Flush(producer);
+        await KafkaTestKit.EventuallyAsync(() => (A: ingestA.EventsIngested, B: ingestB.EventsIngested), n => n.A + n.B >= 300, KafkaTestKit.Patience, "all events processed by the two members");
         Assert.True(ingestA.EventsIngested > 0 && ingestB.EventsIngested > 0, $"both members consumed (a={ingestA.EventsIngested}, b={ingestB.EventsIngested})");
         await b.StopAsync();
-        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions == 3, TimeSpan.FromSeconds(30), "first member owns all partitions again");
+        await KafkaTestKit.EventuallyAsync(() => healthA.AssignedPartitions, n => n == 3, KafkaTestKit.Patience, "first member owns all partitions again");
         await a.StopAsync();
     }
 

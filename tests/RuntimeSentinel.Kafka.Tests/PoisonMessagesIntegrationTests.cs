@@ -153,7 +153,7 @@ public sealed class PoisonMessagesIntegrationTests : IDisposable
                 producer.Produce(Events, new Message<byte[]?, byte[]> { Key = Encoding.UTF8.GetBytes("k" + (n++ % 7)), Value = m! });
             }
 
-            producer.Flush(TimeSpan.FromSeconds(30));
+            KafkaTestKit.Flush(producer);
         }
 
         // Verdicts: 100 poison (mutated and unsigned, forged signatures, signed garbage) around 2 valid signed ones.
@@ -183,7 +183,7 @@ public sealed class PoisonMessagesIntegrationTests : IDisposable
                 producer.Produce(Feedback, m);
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
         using var host = BuildHost("poison-group");
@@ -196,13 +196,14 @@ public sealed class PoisonMessagesIntegrationTests : IDisposable
             () =>
             {
                 sawUnhealthy |= !health.IsLive || stages.Faulted.Any();
-                return ingest.EventsIngested + ingest.MessagesRejected == messages.Count;
+                return (Ingested: ingest.EventsIngested, Rejected: ingest.MessagesRejected);
             },
-            TimeSpan.FromSeconds(60),
+            n => n.Ingested + n.Rejected == messages.Count,
+            KafkaTestKit.Patience,
             $"{messages.Count} messages handled");
-        var audit = KafkaTestKit.ReadAll(_cluster, Audit, r => r.Count >= feedback.Count, TimeSpan.FromSeconds(30));
-        var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= poisonCount, TimeSpan.FromSeconds(30));
-        await KafkaTestKit.EventuallyAsync(() => CommittedToEnd(), TimeSpan.FromSeconds(20), "offsets committed to the end of every partition");
+        var audit = KafkaTestKit.ReadAll(_cluster, Audit, r => r.Count >= feedback.Count, KafkaTestKit.Patience, $"{feedback.Count} verdicts audited");
+        var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= poisonCount, KafkaTestKit.Patience, $"{poisonCount} dead letters");
+        await KafkaTestKit.EventuallyAsync(() => CommittedToEnd(), KafkaTestKit.Patience, "offsets committed to the end of every partition");
 
         // Up, live and ready throughout and at the end; no supervised loop stopped.
         Assert.False(sawUnhealthy);
@@ -255,11 +256,13 @@ public sealed class PoisonMessagesIntegrationTests : IDisposable
                 }
             }
 
-            producer.Flush(TimeSpan.FromSeconds(10));
+            KafkaTestKit.Flush(producer);
         }
 
-        // The next produce requests fail as if the daemon lacked the right to write the dead-letter topic.
-        _cluster.FailNextRequests(0, Enumerable.Repeat(29 /* TOPIC_AUTHORIZATION_FAILED */, 6).ToArray());
+        // Every produce request fails, as if the daemon lacked the right to write the dead-letter topic, until the test has
+        // seen the partition paused and reported: the fault lasts exactly as long as it takes to observe its effect,
+        // instead of a guessed number of failures whose effect a sampling loop might miss.
+        _cluster.FailNextRequests(0, Enumerable.Repeat(29 /* TOPIC_AUTHORIZATION_FAILED */, 100_000).ToArray());
         using var host = BuildHost("dlq-fail-group", new()
         {
             ["Kafka:DeadLetterRetries"] = "2",
@@ -271,21 +274,25 @@ public sealed class PoisonMessagesIntegrationTests : IDisposable
         await host.StartAsync();
         var ingest = host.Services.GetRequiredService<KafkaIngestService>();
         var health = host.Services.GetRequiredService<IngestionHealth>();
-        var sawBlocked = false;
+        var deadLetters = host.Services.GetRequiredService<DeadLetterPublisher>();
         await KafkaTestKit.EventuallyAsync(
-            () =>
-            {
-                sawBlocked |= health.BlockedPartitions.Count > 0 && !health.IsReady;
-                return ingest.MessagesRejected == poison.Count && host.Services.GetRequiredService<DeadLetterPublisher>().Pending == 0;
-            },
-            TimeSpan.FromSeconds(60),
-            "every poison message dead-lettered in the end");
-        var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= poison.Count, TimeSpan.FromSeconds(20));
-        await KafkaTestKit.EventuallyAsync(() => CommittedToEnd(), TimeSpan.FromSeconds(20), "offsets committed to the end once the dead letters were written");
-        await KafkaTestKit.EventuallyAsync(() => health.IsReady, TimeSpan.FromSeconds(10), "ready again");
+            () => (Blocked: string.Join(",", health.BlockedPartitions), health.IsReady, health.BlockedReason, ingest.EventsIngested, ingest.MessagesRejected),
+            s => s.Blocked.Length > 0 && !s.IsReady,
+            KafkaTestKit.Patience,
+            "the partition paused and reported (not ready) while its dead letter cannot be written");
+
+        // The topic becomes writable again: the retries go through, the partition resumes where it stopped.
+        _cluster.ClearRequestErrors(0);
+        await KafkaTestKit.EventuallyAsync(
+            () => (ingest.MessagesRejected, deadLetters.Pending, ingest.EventsIngested),
+            s => s.MessagesRejected == poison.Count && s.Pending == 0,
+            KafkaTestKit.Patience,
+            $"every poison message ({poison.Count}) dead-lettered in the end");
+        var dlq = KafkaTestKit.ReadAll(_cluster, Events + ".dlq", r => r.Count >= poison.Count, KafkaTestKit.Patience, $"{poison.Count} dead letters");
+        await KafkaTestKit.EventuallyAsync(() => CommittedToEnd(), KafkaTestKit.Patience, "offsets committed to the end once the dead letters were written");
+        await KafkaTestKit.EventuallyAsync(() => (health.IsReady, Blocked: string.Join(",", health.BlockedPartitions)), s => s.IsReady, KafkaTestKit.Patience, "ready again");
         await host.StopAsync();
 
-        Assert.True(sawBlocked, "the partition was reported paused while its dead letter could not be written");
         Assert.Equal(poison.Count, dlq.Select(d => Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes(DeadLetterPublisher.SourceOffsetHeader))).Distinct().Count());
         Assert.Equal(valid.Count, ingest.EventsIngested);
         Assert.True(Exposition.Sum(Exposition.Export(_registry), "sentinel_dead_letter_failures_total") >= 2);

@@ -12,6 +12,7 @@ public sealed class SentinelProcess : IDisposable
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _admin = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(string Text, TaskCompletionSource<string> Seen)> _awaited = [];
+    private int _disposed;
 
     public SentinelProcess(params string[] args)
         : this(new Dictionary<string, string>(), args)
@@ -185,13 +186,21 @@ public sealed class SentinelProcess : IDisposable
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
+    /// <summary>Kills the daemon if it still runs. Safe to call more than once: a test disposes its daemons, and its class again.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
         }
 
         _process.Dispose();
     }
+
 }
