@@ -61,6 +61,31 @@ public class ActivityProfileTests
     }
 
     [Fact]
+    public void Observe_LearningShorterThanACycle_NothingJudgedEvenInSlotsItWatched()
+    {
+        // Learning watched hours 0 to 22 (the night included) but never hour 23: the day is not known yet, so the
+        // session at 03:xx that a whole cycle would flag is not judged; once the cycle closes it is.
+        var p = new ActivityProfile(Day, 24);
+        for (var s = 0; s <= 23 * 60; s++)
+        {
+            p.Observe(Query, Midnight.AddSeconds(s), learning: true, out _, out _);
+        }
+
+        Assert.False(p.CycleWatched);
+        Assert.False(p.Covered(3));
+        var night = Midnight.Add(Day).AddMinutes(3);
+        for (var i = 0; i < 400; i++)
+        {
+            Assert.False(p.Observe(Query, night.AddMilliseconds(140 * i), learning: false, out _, out _));
+        }
+
+        var whole = LearnedTwoDays();
+        Assert.True(whole.CycleWatched);
+        var raised = Enumerable.Range(0, 400).Count(i => whole.Observe(Query, Midnight.Add(2 * Day).AddMinutes(3).AddMilliseconds(140 * i), learning: false, out _, out _));
+        Assert.Equal(1, raised);
+    }
+
+    [Fact]
     public void Observe_SameSessionAtNoon_NotRaised()
     {
         var p = LearnedTwoDays();

@@ -76,6 +76,34 @@ public class ModelDetectorTests
     }
 
     [Fact]
+    public void SpikeDetector_Seasonal_SlotJudgesOnlyFromThreePastSeasonsNeverFromTheCurrentPass()
+    {
+        // 6 windows per slot, 24 slots: the batch runs at 50 in slot 2, everything else at 5.
+        var rng = new Random(3);
+        var d = new SpikeDetector(history: 120, seasonBuckets: 24, perBucket: 12, minScale: 0.5, windowsPerSlot: 6);
+        void Day(int day, int from = 0, int to = 24 * 6)
+        {
+            for (var w = from; w < to; w++)
+            {
+                d.Update((w / 6 == 2 ? 50 : 5) + Gaussian(rng), (day * 24 * 6) + w);
+            }
+        }
+
+        // Two past nights: not yet a season, so the batch is judged against the recent (daytime) history.
+        Day(0);
+        Day(1);
+        Assert.True(d.Score(50, (2 * 24 * 6) + 12, out _) > 10, "two past seasons are not a baseline");
+
+        // Halfway through the third night's batch slot its own windows are in the slot, but the current pass is not its
+        // own history: still judged against the recent history.
+        Day(2, 0, 15);
+        Assert.True(d.Score(50, (2 * 24 * 6) + 15, out _) > 10, "the current pass is not its own baseline");
+        Day(2, 15);
+        Assert.True(Math.Abs(d.Score(50, (3 * 24 * 6) + 12, out _)) < 3, "three past nights: the batch at its usual time is normal");
+        Assert.True(d.Score(50, (3 * 24 * 6) + 60, out _) > 10, "the same load at another time is a spike");
+    }
+
+    [Fact]
     public void SpikeDetector_ValueAt_IsTheValueThatScoresThatZ()
     {
         // Median 0 with a real spread: the clipping level must use the spread, not the floor.

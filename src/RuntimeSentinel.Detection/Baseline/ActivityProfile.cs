@@ -6,9 +6,11 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// <summary>
 /// A workload's own day: the busiest minute it had in each slot of the day (24 hours by default) while it learned. An
 /// admin session on a database at an hour nothing ever touches it, a batch of commands in a service at night, is
-/// ordinary behaviour at the wrong time: every item is known, the volume would be unremarkable at noon. A slot counts
-/// as learned once learning spanned half of it, whether or not anything happened then (a quiet hour is what is being
-/// learned); slots the learning period never covered are not judged. Fixed size: one entry per slot.
+/// ordinary behaviour at the wrong time: every item is known, the volume would be unremarkable at noon. Nothing is
+/// judged until learning has watched the whole cycle, every slot from its start to its end, busy or quiet (a quiet hour
+/// is what is being learned): "the wrong time" means something only against the rest of the day, and a slot's busiest
+/// minute taken from half an hour is a sample of that half hour, not of the hour (a CronJob at :45 would be news). A
+/// workload that learns for less than a cycle is never judged on time of day. Fixed size: one entry per slot.
 /// </summary>
 internal sealed class ActivityProfile
 {
@@ -41,12 +43,15 @@ internal sealed class ActivityProfile
 
     public int Slots => _learnedMax.Length;
 
-    /// <summary>Whole minutes learning spanned in a slot before it is judged: half the slot (at least one).</summary>
-    private int MinCovered => (int)Math.Max(1, _slotTicks / Minute.Ticks / 2);
+    /// <summary>Whole minutes learning spanned in a slot before it is learned: all of them (at least one).</summary>
+    private int MinCovered => (int)Math.Max(1, _slotTicks / Minute.Ticks);
+
+    /// <summary>True once every slot of the cycle is learned: only then is any judged.</summary>
+    public bool CycleWatched { get; private set; }
 
     public int SlotOf(DateTimeOffset t) => (int)(t.UtcTicks % _day.Ticks / _slotTicks) % Math.Max(1, Slots);
 
-    public bool Covered(int slot) => _coveredMinutes[slot] >= MinCovered;
+    public bool Covered(int slot) => CycleWatched && _coveredMinutes[slot] >= MinCovered;
 
     public int LearnedMax(int slot) => _learnedMax[slot];
 
@@ -54,6 +59,7 @@ internal sealed class ActivityProfile
     {
         Array.Clear(_learnedMax);
         Array.Clear(_coveredMinutes);
+        CycleWatched = false;
         _minuteStart = default;
         _minuteCount = 0;
         _raised = false;
@@ -123,6 +129,8 @@ internal sealed class ActivityProfile
             var s = SlotOf(t);
             _coveredMinutes[s] = (int)Math.Min(int.MaxValue, _coveredMinutes[s] + 1L);
         }
+
+        CycleWatched = CycleWatched || Array.TrueForAll(_coveredMinutes, c => c >= MinCovered);
     }
 
     internal void WriteState(StateWriter w)
@@ -158,6 +166,7 @@ internal sealed class ActivityProfile
             }
         }
 
+        CycleWatched = Slots > 0 && Array.TrueForAll(_coveredMinutes, c => c >= MinCovered);
         _minuteStart = r.Time("activity minute");
         _minuteCount = (int)Math.Min(int.MaxValue, r.NonNegative("activity minute count"));
         _raised = r.Bool();

@@ -23,6 +23,7 @@ internal sealed class SpikeDetector
     private readonly double[] _scratch;
     private readonly long _windowsPerSlot;
     private readonly long _stride;
+    private readonly long _perPass;
     private int _recentCount;
     private int _recentNext;
 
@@ -41,7 +42,8 @@ internal sealed class SpikeDetector
         _windowsPerSlot = Math.Max(1, windowsPerSlot);
 
         // A pass through a slot keeps perBucket / MinSeasons values, evenly spread over it.
-        _stride = Math.Max(1, _windowsPerSlot / Math.Max(1, perBucket / MinSeasons));
+        _perPass = Math.Max(1, perBucket / MinSeasons);
+        _stride = Math.Max(1, _windowsPerSlot / _perPass);
         _seasonalCount = new int[Math.Max(seasonBuckets, 0)];
         if (seasonBuckets > 0)
         {
@@ -81,7 +83,8 @@ internal sealed class SpikeDetector
         _recent[_recentNext] = v;
         _recentNext = (_recentNext + 1) % _recent.Length;
         _recentCount = Math.Min(_recentCount + 1, _recent.Length);
-        if (_seasonal is not null && bucket >= 0 && bucket % _windowsPerSlot % _stride == 0)
+        var place = bucket % _windowsPerSlot;
+        if (_seasonal is not null && bucket >= 0 && place % _stride == 0 && place / _stride < _perPass)
         {
             var b = Slot(bucket);
             var i = _seasonalCount[b] % _seasonal[b].Length;
