@@ -37,8 +37,14 @@ public sealed partial class DetectionPipeline
                 var now = _options.UseEventTime ? EventClock(item.Event.Timestamp, inventory) : _time.GetUtcNow();
                 // One lookup per event in the common case (the workload is known).
                 var existed = _workloads.TryGetValue(item.Key, out var state);
-                state ??= GetState(item.Key, now);
+                state ??= GetState(item.Key, now, item.Event);
                 var baseline = state.Baseline;
+                if (item.Event.Workload.Pod is { } pod && !ReferenceEquals(pod, state.LastPod))
+                {
+                    state.LastPod = pod;
+                    _owners.SeenPod(item.Key, pod);
+                }
+
                 if (_options.UseEventTime)
                 {
                     if (!existed && inventory && _watermark.Now == default)
@@ -138,7 +144,7 @@ public sealed partial class DetectionPipeline
             _metrics.ClockJumps.Inc();
         }
 
-        private WorkloadState GetState(WorkloadKey key, DateTimeOffset now)
+        private WorkloadState GetState(WorkloadKey key, DateTimeOffset now, in RuntimeEvent first)
         {
             if (_workloads.TryGetValue(key, out var state))
             {
@@ -152,6 +158,21 @@ public sealed partial class DetectionPipeline
 
             var restored = Restore(key);
             state = restored ?? WorkloadState.New(key, _options, now, _shared.NodeMemory, _shared.ModelMemory);
+            if (restored is null)
+            {
+                // A container name the owner's active workload never had: judged from this, its first event.
+                var added = _owners.Classify(key, first.Workload.Pod);
+                if (added != AddedContainer.None)
+                {
+                    state.Baseline.MarkAdded(added, first.Workload, _owners.ActiveContainer(key)!);
+                    LogContainerAdded(_logger, key.Value, added.ToString(), first.Workload.Pod ?? "?", first.Workload.Image ?? "?");
+                }
+            }
+            else if (restored.Phase is BaselinePhase.Active or BaselinePhase.Shadow)
+            {
+                _owners.Active(key);
+            }
+
             if (state.Models is { } models && _pendingModels.Remove(key, out var pending))
             {
                 _metrics.ModelSwaps.WithLabels(models.Swap(pending, promoted: true) ? "applied" : "rejected").Inc();
@@ -261,6 +282,7 @@ public sealed partial class DetectionPipeline
                 _metrics.Workloads.WithLabels(changes.To.ToWire()).Inc();
                 if (changes.From is BaselinePhase.Learning or BaselinePhase.Stale && changes.To is BaselinePhase.Active or BaselinePhase.Shadow)
                 {
+                    _owners.Active(key);
                     var b = state.Baseline;
                     _metrics.LearningDuration.Observe(((b.ActiveSince ?? b.LastSeen) - b.FirstSeen).TotalSeconds);
                     LogActive(_logger, key.Value, b.EventsLearned);

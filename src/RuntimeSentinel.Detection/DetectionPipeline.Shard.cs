@@ -43,6 +43,7 @@ public sealed partial class DetectionPipeline
         private readonly ShardShared _shared;
         private readonly Core.Health.StageHealth _stage;
         private readonly EventWatermark _watermark;
+        private readonly OwnerRegistry _owners;
         private Task _loop = Task.CompletedTask;
 
         public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ShardShared shared, Core.Health.StageHealth stage, IWorkloadStateStore stateStore)
@@ -52,6 +53,7 @@ public sealed partial class DetectionPipeline
             _rate = rate;
             _shared = shared;
             _watermark = new EventWatermark(options.EventTimeMaxLead);
+            _owners = new OwnerRegistry(maxWorkloads);
             _store = string.IsNullOrEmpty(options.Models.Directory) ? null : new ModelStore(options.Models.Directory);
             _scoreMargin = metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
             _index = index;

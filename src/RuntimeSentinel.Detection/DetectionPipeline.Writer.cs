@@ -46,7 +46,7 @@ public sealed partial class DetectionPipeline
 
         public ValueTask<bool> WriteAsync(in IngestItem item, CancellationToken cancellationToken)
         {
-            var index = pipeline.ShardIndex(item.Key.GetHashCode());
+            var index = pipeline.ShardIndex(item.Key.OwnerHash);
             var shard = pipeline._shards[index];
             var batch = _open[index] ??= shard.Rent();
             batch.Add(item);

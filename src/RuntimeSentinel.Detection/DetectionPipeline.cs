@@ -148,10 +148,11 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     }
 
     /// <summary>
-    /// The one routing rule: a workload's events, verdicts, model swaps and checkpoints all go to the shard its key hashes
-    /// to (the key's hash is the ordinal hash of its value, so a key and its value route alike).
+    /// The one routing rule: a workload's events, verdicts, model swaps and checkpoints all go to the shard its owner
+    /// hashes to (the ordinal hash of the key's owner part, so a key and its value route alike). A pod's containers share
+    /// a shard, so a container that appears in a running pod is judged against its siblings in event order.
     /// </summary>
-    private Shard ShardFor(WorkloadKey key) => ShardAt(key.GetHashCode());
+    private Shard ShardFor(WorkloadKey key) => ShardAt(key.OwnerHash);
 
     private Shard ShardAt(int hash) => _shards[ShardIndex(hash)];
 

@@ -22,6 +22,7 @@ public static class MitreMapping
     private static readonly MitreTechnique PrivilegeEscalation = new("Privilege Escalation", "T1068", "Exploitation for Privilege Escalation");
     private static readonly MitreTechnique DiscoverySystem = new("Discovery", "T1082", "System Information Discovery");
     private static readonly MitreTechnique PasswordGuessing = new("Credential Access", "T1110.001", "Brute Force: Password Guessing");
+    private static readonly MitreTechnique ContainerAdministration = new("Execution", "T1609", "Container Administration Command");
 
     private static readonly string[] Shells = ["sh", "bash", "dash", "zsh", "ash", "ksh", "busybox"];
     private static readonly string[] Miners = ["xmrig", "minerd", "cpuminer", "xmr-stak", "ethminer", "kdevtmpfsi", "kinsing"];
@@ -58,6 +59,7 @@ public static class MitreMapping
             "run_anomaly" when o == "run:bytes_out" => ExfilOverC2,
             "peer_volume" => ExfilOverC2,
             "failed_sessions" => PasswordGuessing,
+            "container_added" => ContainerAdministration,
             _ => null,
         };
     }

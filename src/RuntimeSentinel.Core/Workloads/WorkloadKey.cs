@@ -14,8 +14,10 @@ public sealed class WorkloadKey : IEquatable<WorkloadKey>
         OwnerKind = ownerKind;
         OwnerName = ownerName;
         Container = container;
-        Value = $"{cluster}/{@namespace}/{ownerKind}/{ownerName}/{container}";
+        Owner = $"{cluster}/{@namespace}/{ownerKind}/{ownerName}";
+        Value = $"{Owner}/{container}";
         _hash = StringComparer.Ordinal.GetHashCode(Value);
+        OwnerHash = StringComparer.Ordinal.GetHashCode(Owner);
     }
 
     private readonly int _hash;
@@ -29,6 +31,12 @@ public sealed class WorkloadKey : IEquatable<WorkloadKey>
     public string OwnerName { get; }
 
     public string Container { get; }
+
+    /// <summary>The owner without the container, e.g. <c>prod/shop/Deployment/cart</c>: what a pod's containers share.</summary>
+    public string Owner { get; }
+
+    /// <summary>Ordinal hash of <see cref="Owner"/>: detection routes by it, so one owner's containers share a shard.</summary>
+    public int OwnerHash { get; }
 
     /// <summary>The full key, e.g. <c>prod/shop/Deployment/cart/cart</c>.</summary>
     public string Value { get; }

@@ -139,6 +139,37 @@ internal static class SuspiciousCatalogue
         }
     }
 
+    // What a person at a shell runs: interpreters, transfer and network tools, package managers, discovery. In an
+    // ephemeral container every one of them is someone at work inside the pod, so each is told (once per cooldown).
+    private static readonly string[] HandsOnTools =
+    [
+        "curl", "wget", "python", "python3", "perl", "apt", "apt-get", "apk", "yum", "dnf", "pip", "pip3", "npm", "id", "whoami",
+        "uname", "hostname", "ps", "netstat", "ss", "ip", "ifconfig", "nslookup", "dig", "nmap", "mount", "kubectl", "env", "cat",
+    ];
+
+    /// <summary>
+    /// Processes an ephemeral container runs (see <see cref="Workloads.AddedContainer.Ephemeral"/>): a shell, a network
+    /// tool or anything of <see cref="HandsOnTools"/>, whatever its parent.
+    /// </summary>
+    public static bool TryMatchEphemeral(in RuntimeEvent e, out CatalogueMatch match)
+    {
+        match = default;
+        if (e.Kind != EventKind.ProcessExec || e.Process.Exe is not { } exe)
+        {
+            return false;
+        }
+
+        var name = SeverityPolicy.BaseName(exe);
+        var shell = Array.IndexOf(Shells, name) >= 0;
+        if (!shell && Array.IndexOf(ReverseShellTools, name) < 0 && Array.IndexOf(HandsOnTools, name) < 0)
+        {
+            return false;
+        }
+
+        match = new("ephemeral_tool", Feature.Exec, new FeatureKey(exe, e.Process.ParentExe), "unexpected_process", shell ? Severity.High : Severity.Medium, $"{name} run in an ephemeral container added to a running pod");
+        return true;
+    }
+
     /// <summary><c>php-fpm8.2</c> and <c>php-fpm: pool www</c> are php-fpm; <c>python3.11</c> servers are named by their module, not here.</summary>
     private static string ServerName(string name) => name.StartsWith("php-fpm", StringComparison.Ordinal) ? "php-fpm" : name;
 

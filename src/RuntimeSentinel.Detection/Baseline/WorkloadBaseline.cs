@@ -247,10 +247,18 @@ public sealed partial class WorkloadBaseline
             }
         }
 
+        if (Added == Workloads.AddedContainer.Ephemeral && !_addedRaised)
+        {
+            // Judged from its first event: the container itself is the finding, whatever it goes on to do.
+            _addedRaised = true;
+            findings.Add(new Finding(Feature.Resource, new FeatureKey("ephemeral:" + e.Workload.Container), "container_added", Severity.High, 1, 0, 0, 0, _addedNote!, "ephemeral_container"));
+        }
+
         switch (Phase)
         {
             case BaselinePhase.Learning or BaselinePhase.Stale:
-                if (!(SuspiciousCatalogue.TryMatch(e, normalizedPath, out var match) && RaiseWhileLearning(match, now, findings)))
+                if (!((Added == Workloads.AddedContainer.Ephemeral && SuspiciousCatalogue.TryMatchEphemeral(e, out var match)) || SuspiciousCatalogue.TryMatch(e, normalizedPath, out match))
+                    || !RaiseWhileLearning(match, now, findings))
                 {
                     Learn(e, normalizedPath, peer);
                     if (e.Net.BytesOut > 0)
@@ -309,6 +317,24 @@ public sealed partial class WorkloadBaseline
         {
             AdaptFindings(findings, before);
         }
+    }
+
+    /// <summary>How this workload's container appeared, when it appeared in an active workload (see <see cref="MarkAdded"/>).</summary>
+    public Workloads.AddedContainer Added { get; private set; }
+
+    private string? _addedNote;
+    private bool _addedRaised;
+
+    /// <summary>
+    /// This is a container new to an active workload (the shard saw its owner's other container active): an ephemeral one
+    /// is raised at its first event and every shell or tool it runs is told; one in a new pod learns as usual.
+    /// </summary>
+    public void MarkAdded(Workloads.AddedContainer how, in WorkloadRef w, string sibling)
+    {
+        Added = how;
+        _addedNote = how == Workloads.AddedContainer.Ephemeral
+            ? $"container '{w.Container}' (image {w.Image ?? "unknown"}) added to the running pod {w.Pod} beside '{sibling}': only an ephemeral container (kubectl debug) can join a running pod"
+            : $"container '{w.Container}' (image {w.Image ?? "unknown"}) is new to this workload, whose pods ran '{sibling}': an added or injected sidecar, or an init container never seen start";
     }
 
     private readonly RunHistory _runs = new();

@@ -42,6 +42,9 @@ public sealed class WorkloadState
 
     public WorkloadBaseline Baseline { get; }
 
+    /// <summary>The pod of the last event (the shard notes an owner's pods only when it changes).</summary>
+    internal string? LastPod { get; set; }
+
     /// <summary>The workload's models; null when models are disabled.</summary>
     public ModelRuntime? Models { get; }
 
