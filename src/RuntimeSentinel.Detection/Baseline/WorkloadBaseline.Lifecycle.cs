@@ -98,6 +98,42 @@ public sealed partial class WorkloadBaseline
         }
     }
 
+    /// <summary>
+    /// A container of an image the workload already runs is starting (a restart, a reschedule, a drain, a new replica):
+    /// a daemon started into a running cluster never saw its containers start, so their entrypoint, the configuration it
+    /// reads or templates and the runtime as a parent are new the first time. What the catalogue flags still alerts (a
+    /// miner, a shell under a server, a credential file, an escape), and so does anything critical or on the network;
+    /// processes, files, syscalls and listening ports are learned as the workload's start-up instead of paged.
+    /// </summary>
+    private void LearnStartup(in RuntimeEvent e, string? normalizedPath, List<Finding> findings, int from)
+    {
+        if (SuspiciousCatalogue.TryMatch(e, normalizedPath, out _))
+        {
+            return;
+        }
+
+        for (var i = findings.Count - 1; i >= from; i--)
+        {
+            var f = findings[i];
+            if (f.Severity >= Severity.Critical || f.Feature is not (Feature.Exec or Feature.Lineage or Feature.File or Feature.Syscall or Feature.ListenPort))
+            {
+                continue;
+            }
+
+            Add(f.Feature, f.Item);
+            if (f.Feature == Feature.Exec && f.Item.B is { } parent)
+            {
+                Add(Feature.Lineage, new FeatureKey(f.Item.A, parent));
+            }
+
+            StartupLearned++;
+            findings.RemoveAt(i);
+        }
+    }
+
+    /// <summary>Items learned as a container's start-up (see <see cref="LearnStartup"/>) instead of alerting.</summary>
+    public long StartupLearned { get; private set; }
+
     /// <summary>Items learned silently while adapting to a new image (instead of alerting).</summary>
     public long AdaptedItems { get; private set; }
 

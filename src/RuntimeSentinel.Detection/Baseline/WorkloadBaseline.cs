@@ -317,6 +317,10 @@ public sealed partial class WorkloadBaseline
         {
             AdaptFindings(findings, before);
         }
+        else if (findings.Count > before && WarmingUp(now))
+        {
+            LearnStartup(e, normalizedPath, findings, before);
+        }
     }
 
     /// <summary>How this workload's container appeared, when it appeared in an active workload (see <see cref="MarkAdded"/>).</summary>

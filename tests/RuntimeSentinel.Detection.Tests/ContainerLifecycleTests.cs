@@ -8,29 +8,37 @@ using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Detection.Tests;
 
-/// <summary>A container that appears in a running workload is judged from its first event, not learned silently.</summary>
-public class AddedContainerTests
+/// <summary>
+/// Containers that start after learning: a restart or reschedule of a known image learns its start-up (under the
+/// catalogue), a container that appears in a running pod is judged from its first event.
+/// </summary>
+public class ContainerLifecycleTests
 {
     private const string Pod = "cart-7d9f8b6c5b-x2k4p";
 
     private readonly FakeTimeProvider _time = new(Some.Time);
+    private DateTimeOffset _at = Some.Time;
     private readonly RecordingAlerts _alerts = new();
     private readonly WorkloadResolver _resolver = new("t");
     private readonly DetectionPipeline _pipeline;
 
-    public AddedContainerTests()
+    public ContainerLifecycleTests()
     {
         // Several shards: the pod's containers must still meet on one (routing by owner).
-        var options = Options.Create(new DetectionOptions { Shards = 4, LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = 5, Models = new Models.ModelOptions { Enabled = false } });
+        // The event clock: the events' own times decide when learning ends, whenever the shard thread gets to them.
+        var options = Options.Create(new DetectionOptions { Shards = 4, Clock = "event", LearningDuration = TimeSpan.FromMinutes(1), MinLearningEvents = 5, Models = new Models.ModelOptions { Enabled = false } });
         _pipeline = new DetectionPipeline(options, _alerts, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), _time, NullLogger<DetectionPipeline>.Instance);
         _pipeline.Start();
     }
 
-    private static WorkloadRef Container(string name, string pod = Pod, string image = "ghcr.io/acme/cart:1.4") =>
-        Some.Workload(pod: pod, container: name) with { ContainerId = "containerd://" + name + pod, Image = image };
+    private static WorkloadRef Container(string name, string pod = Pod, string image = "ghcr.io/acme/cart:1.4", string? digest = null) =>
+        Some.Workload(pod: pod, container: name) with { ContainerId = "containerd://" + name + pod, Image = image, ImageDigest = digest ?? Some.Workload().ImageDigest };
 
-    private async Task SendAsync(RuntimeEvent e) =>
-        await _pipeline.EnqueueAsync(new IngestItem(e, _resolver.Resolve(e.Workload), null, 0, Stopwatch.GetTimestamp()), default);
+    private async Task SendAsync(RuntimeEvent e)
+    {
+        _at += TimeSpan.FromSeconds(1);
+        await _pipeline.EnqueueAsync(new IngestItem(e with { Timestamp = _at }, _resolver.Resolve(e.Workload), null, 0, Stopwatch.GetTimestamp()), default);
+    }
 
     /// <summary>The app container learns its one program and turns active.</summary>
     private async Task ActiveAppAsync()
@@ -40,8 +48,35 @@ public class AddedContainerTests
             await SendAsync(Some.Exec("/usr/bin/node", "/usr/bin/tini", Container("cart")));
         }
 
-        _time.Advance(TimeSpan.FromMinutes(2));
+        _at += TimeSpan.FromMinutes(2);
         await SendAsync(Some.Exec("/usr/bin/node", "/usr/bin/tini", Container("cart")));
+    }
+
+    [Fact]
+    public async Task Observe_RescheduledContainerOfAKnownImage_StartUpLearnedCatalogueStillAlerts()
+    {
+        await ActiveAppAsync();
+
+        // The pod is rescheduled: a new container of the same image runs its entrypoint (never seen: the daemon started
+        // into a running cluster), which templates its configuration and execs the server.
+        var moved = Container("cart", pod: "cart-7d9f8b6c5b-m2q7w");
+        await SendAsync(Some.Exec("/docker-entrypoint.sh", "/usr/bin/containerd-shim-runc-v2", moved));
+        await SendAsync(Some.Exec("/usr/bin/envsubst", "/docker-entrypoint.sh", moved));
+        await SendAsync(Some.FileOpen("/etc/app/conf.d/default.conf", "O_WRONLY|O_CREAT|O_TRUNC", moved));
+        await SendAsync(Some.Exec("/usr/bin/node", "/docker-entrypoint.sh", moved));
+
+        // Still starting: a miner is the catalogue's, and alerts.
+        await SendAsync(Some.Exec("/tmp/.x/xmrig", "/bin/sh", moved));
+
+        // Minutes later the start-up is over: a new program is news again.
+        _at += TimeSpan.FromMinutes(3); // past the warm-up, within the event clock's trusted lead
+        await SendAsync(Some.Exec("/usr/bin/node", "/usr/bin/tini", moved));
+        await SendAsync(Some.Exec("/usr/bin/python3", "/usr/bin/node", moved));
+        await _pipeline.CompleteAsync();
+
+        Assert.DoesNotContain(_alerts.All, a => a.Explanation.Observed.Contains("docker-entrypoint", StringComparison.Ordinal) || a.Explanation.Observed.Contains("envsubst", StringComparison.Ordinal) || a.Category == "unexpected_file");
+        Assert.Contains(_alerts.All, a => a.Explanation.Observed.StartsWith("/tmp/.x/xmrig", StringComparison.Ordinal) && a.Severity == Core.Alerts.Severity.Critical);
+        Assert.Contains(_alerts.All, a => a.Explanation.Observed.StartsWith("/usr/bin/python3", StringComparison.Ordinal));
     }
 
     [Fact]
