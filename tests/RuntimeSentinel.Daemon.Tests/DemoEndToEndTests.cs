@@ -114,6 +114,21 @@ public class DemoEndToEndTests
         Assert.Equal(slow, fast);
     }
 
+    [Theory]
+    [InlineData("--admin-listen", "Http:AdminListen")]
+    [InlineData("--listen", "Http:Listen")]
+    public async Task Run_ListenAddressTaken_NamesTheOptionAndExits2(string flag, string option)
+    {
+        // A second instance on one machine: the port is held by someone else.
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var address = $"127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+        string[] args = flag == "--listen" ? ["run", "--listen", address, "--admin-listen", ""] : ["run", "--listen", "127.0.0.1:0", "--admin-listen", address];
+        using var sentinel = new SentinelProcess(args);
+        Assert.Equal(2, await sentinel.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        Assert.Contains($"Cannot listen on {address} ({option}, {flag})", sentinel.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_InvalidConfiguration_ListsEveryErrorAndExits2()
     {

@@ -22,7 +22,17 @@ internal static class HostRunner
             return 2;
         }
 
-        await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (BindFailure(app, ex) is { } message)
+        {
+            // Kestrel says "Failed to bind to address ...": name the option that chose the address and how to change it.
+            await Console.Error.WriteLineAsync(message).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            return 2;
+        }
 
         await Console.Error.WriteLineAsync($"RuntimeSentinel serving /metrics /healthz /readyz on {SentinelHost.BoundAddress(app)}").ConfigureAwait(false);
         if (SentinelHost.AdminAddress(app) is { } admin)
@@ -51,6 +61,24 @@ internal static class HostRunner
         var code = health.Faulted || faulted.Count > 0 ? 1 : summary?.Invoke() ?? 0;
         await app.DisposeAsync().ConfigureAwait(false);
         return code;
+    }
+
+    /// <summary>
+    /// A start-up that failed because a listen address is taken (another sentinel on the node, or another program), as an
+    /// error that names the option and the flag; null for any other failure.
+    /// </summary>
+    internal static string? BindFailure(WebApplication app, IOException ex)
+    {
+        if (!ex.Message.Contains("bind", StringComparison.OrdinalIgnoreCase) && ex.InnerException?.Message.Contains("in use", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            return null;
+        }
+
+        var http = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HttpOptions>>().Value;
+        var admin = !string.IsNullOrEmpty(http.AdminListen) && ex.Message.Contains(http.AdminListen, StringComparison.OrdinalIgnoreCase);
+        var (option, flag, address) = admin ? ($"{HttpOptions.SectionName}:{nameof(HttpOptions.AdminListen)}", "--admin-listen", http.AdminListen) : ($"{HttpOptions.SectionName}:{nameof(HttpOptions.Listen)}", "--listen", http.Listen);
+        var hint = admin ? " or an empty value to serve no admin endpoint" : "";
+        return $"Cannot listen on {address} ({option}, {flag}): the address is in use, perhaps by another RuntimeSentinel on this machine. Choose another address with {flag} or {option}{hint}. ({ex.Message})";
     }
 
     public static int PrintDemoSummary(WebApplication app, DemoTally tally)
