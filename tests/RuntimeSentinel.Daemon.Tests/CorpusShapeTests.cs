@@ -49,6 +49,17 @@ public class CorpusShapeTests
     }
 
     [Fact]
+    public void Pools_AtLeast14NewAnd8StealthyAttacksAnd12Archetypes()
+    {
+        var pools = new ClusterAttacks(new ClusterWorld(1, T0)).Pools;
+        Assert.True(pools.Count(p => !p.Stealthy) >= 14);
+        Assert.True(pools.Count(p => p.Stealthy) >= 8);
+        Assert.Equal(pools.Count, pools.Select(p => p.Name).Distinct().Count());
+        Assert.True(Archetypes.All.Count >= 12);
+        Assert.Equal(Archetypes.All.Count, Archetypes.All.Select(a => a.Key).Distinct().Count());
+    }
+
+    [Fact]
     public void Generate_SameSeed_ByteIdenticalOutput()
     {
         var again = Make(3);

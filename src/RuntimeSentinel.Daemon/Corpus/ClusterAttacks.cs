@@ -26,9 +26,8 @@ internal sealed class ClusterAttacks
         _stealthy = new StealthyAttacks(w, this).Pool;
     }
 
-    public static IReadOnlyList<string> NewPool => ["ephemeral-debug-container", "injected-sidecar-exfil", "proc-root-token-theft", "cloud-metadata-credentials", "container-escape", "reverse-shell-from-runtime", "disguised-miner", "log-tampering", "celery-pickle-rce", "dns-tunnel-from-sidecar", "webshell-interpreter", "db-shell-dump", "sa-token-api-recon", "package-install-and-scan", "ingress-controller-rce", "privesc-suid-drop"];
-
-    public static IReadOnlyList<string> StealthyPool => ["rate-known-service", "volume-to-known-client", "slow-scan-known-peers", "credential-stuffing-ingress", "db-dump-odd-hour", "gradual-exfil-usual-sink", "admin-tool-odd-time", "peer-direction-reversal", "beacon-known-saas"];
+    /// <summary>Both pools, whether or not this cluster has what each attack needs.</summary>
+    public IReadOnlyList<AttackPlan> Pools => [.. _new, .. _stealthy];
 
     public void Plan(int learningMinutes, int normalMinutes, int attackMinutes)
     {
@@ -74,7 +73,7 @@ internal sealed class ClusterAttacks
     // ---------------------------------------------------------------- what the attacks share
 
     public void Label(string scenario, bool stealthy, Deployed d, IEnumerable<CorpusPod> pods, DateTimeOffset start, DateTimeOffset end, string description, params Deployed[] related) =>
-        _w.Labels.Add(new CorpusLabel($"{scenario}-{d.W.Name}", stealthy ? "attack-stealthy" : "attack-new", d.Id, pods.Select(p => p.Name).Distinct().ToList(), start, end, description)
+        _w.Label(new CorpusLabel($"{scenario}-{d.W.Name}", stealthy ? "attack-stealthy" : "attack-new", d.Id, pods.Select(p => p.Name).Distinct().ToList(), start, end, description)
         {
             Related = related.Select(r => r.Id).Distinct().ToList(),
         });

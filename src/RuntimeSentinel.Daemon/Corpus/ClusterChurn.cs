@@ -68,10 +68,18 @@ internal sealed class ClusterChurn(ClusterWorld w)
     }
 
     private void Label(string what, Deployed d, IEnumerable<CorpusPod> pods, DateTimeOffset start, DateTimeOffset end, string description, params Deployed[] related) =>
-        w.Labels.Add(new CorpusLabel($"{what}-{d.W.Name}-{(int)(start - w.Start).TotalMinutes}", "churn-" + what, d.Id, pods.Select(p => p.Name).Distinct().ToList(), start, end, description)
+        w.Label(new CorpusLabel($"{what}-{d.W.Name}-{(int)(start - w.Start).TotalMinutes}", "churn-" + what, d.Id, pods.Select(p => p.Name).Distinct().ToList(), start, end, description)
         {
             Related = related.Select(r => r.Id).ToList(),
         });
+
+    /// <summary>One of the workloads churned least so far: churn spreads over the cluster as it does in real ones.</summary>
+    private Deployed Least(IReadOnlyList<Deployed> candidates)
+    {
+        var hits = candidates.Select(d => w.Labels.Count(l => l.Workload == d.Id && l.Kind.StartsWith("churn-", StringComparison.Ordinal) && l.Kind is not ("churn-token-refresh" or "churn-cronjob" or "churn-traffic-burst"))).ToList();
+        var fewest = hits.Min();
+        return w.Pick(candidates.Where((_, i) => hits[i] == fewest).ToList());
+    }
 
     private List<Deployed> Movable => w.Workloads.Where(d => d.W.Kind is "Deployment" or "StatefulSet" && d.Running.Any()).ToList();
 
@@ -98,7 +106,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
 
     private void Reschedule(DateTimeOffset t)
     {
-        var d = w.Pick(Movable);
+        var d = Least(Movable);
         var old = w.Pick(d.Running.ToList());
         var pod = Move(d, old, t);
         Label("reschedule", d, [old, pod], t, t.AddMinutes(3), $"pod {old.Name} deleted and recreated on {pod.Node.Name} (new container id and address, the start-up again)");
@@ -137,7 +145,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
             return;
         }
 
-        var d = w.Pick(apps);
+        var d = Least(apps);
         var at = t;
         if (w.Workloads.FirstOrDefault(j => j.A.Key == "job" && j.Peers.TryGetValue("owner", out var o) && o.Service == d) is { } job)
         {
@@ -154,7 +162,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
 
             w.Workloads.Add(next);
             var (pod, end) = MigrationJob.Run(w, next, t);
-            w.Labels.Add(new CorpusLabel($"job-{next.W.Name}", "churn-job", next.Id, [pod.Name], t, end.AddMinutes(1), "the release's migration Job (a Helm pre-upgrade hook: a new Job, so a new workload name)") { Related = Archetype.Use(next, "sql")?.Service is { } db ? [db.Id] : [] });
+            w.Label(new CorpusLabel($"job-{next.W.Name}", "churn-job", next.Id, [pod.Name], t, end.AddMinutes(1), "the release's migration Job (a Helm pre-upgrade hook: a new Job, so a new workload name)") { Related = Archetype.Use(next, "sql")?.Service is { } db ? [db.Id] : [] });
             at = end.AddSeconds(5);
         }
 
@@ -177,7 +185,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
 
     private void OomRestart(DateTimeOffset t)
     {
-        var d = w.Pick(Movable.Where(x => x.W.Kind == "Deployment").ToList());
+        var d = Least(Movable.Where(x => x.W.Kind == "Deployment").ToList());
         var pod = w.Pick(d.Running.ToList());
         foreach (var p in pod.Processes.AsEnumerable().Reverse())
         {
@@ -202,7 +210,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
             return;
         }
 
-        var d = w.Pick(candidates);
+        var d = Least(candidates);
         var added = new List<CorpusPod>();
         for (var i = 0; i < 1 + w.R.Next(0, 2); i++)
         {
@@ -228,7 +236,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
 
     private void ConfigMap(DateTimeOffset t)
     {
-        var d = w.Pick(w.Workloads.Where(x => x.Running.Any()).ToList());
+        var d = Least(w.Workloads.Where(x => x.Running.Any()).ToList());
         // The kubelet writes the new ..<timestamp> directory within its sync period and swaps ..data.
         d.ConfigDir = w.AtomicDir(t.AddSeconds(40));
         Label("configmap", d, d.Running, t, t.AddMinutes(4), $"ConfigMap of {d.W.Name} updated: the atomic writer swaps its ..data link to a new timestamped directory");
@@ -253,7 +261,7 @@ internal sealed class ClusterChurn(ClusterWorld w)
 
     private void Admin(DateTimeOffset t)
     {
-        var d = w.Pick(Movable);
+        var d = Least(Movable);
         var pod = w.Pick(d.Running.ToList());
         var sh = w.Kubelet.Session(pod, "/bin/sh", "", t, pod.Main.Uid);
         w.Falco.Alert("Terminal shell in container", "Notice", "A shell was spawned in a container with an attached terminal", t.AddMilliseconds(20), pod, sh, null, "execve", "container", "shell", "mitre_execution", "T1059");

@@ -36,15 +36,16 @@ internal sealed class ClusterCorpus
     /// what one visit costs (PHP's FastCGI hop, a mesh's extra legs), so the visitors' rate is set per shape from a
     /// short dry run of the same seed (<see cref="CalibrationMinutes"/>), keeping evaluation to seconds.
     /// </summary>
-    public const double RecordsPerSecond = 16;
+    public const double RecordsPerSecond = 14;
 
-    public const int CalibrationMinutes = 6;
+    public const int CalibrationMinutes = 8;
 
     private readonly int _seed;
     private readonly ClusterWorld _w;
     private readonly ClusterChurn _churn;
     private readonly ClusterAttacks _attacks;
     private double? _visits;
+    private string _shape = "";
     private long _visitRecords;
     private long _visitCount;
 
@@ -65,29 +66,34 @@ internal sealed class ClusterCorpus
     /// <summary>The visitors' rate (at a load of 1) this shape gets.</summary>
     public double Visits => _visits ?? VisitsPerSecond;
 
-    /// <summary>A dry run of the first minutes: what a visit costs here, and what everything else makes a second.</summary>
+    /// <summary>
+    /// A dry run of the first minutes: what a visit costs here, and what everything else makes a second (measured
+    /// from the fifth minute, once the first lookups and connections of every client are behind).
+    /// </summary>
     private double Calibrate()
     {
         var dry = new ClusterCorpus(_seed, Start, VisitsPerSecond);
-        long baseline = -1;
+        long emitted = -1, visitRecords = 0, visitCount = 0;
         foreach (var (time, _, _) in dry.Generate())
         {
-            if (baseline < 0 && time >= Start)
+            if (emitted < 0 && time >= Start.AddMinutes(5))
             {
-                baseline = dry._w.Emitted;
+                (emitted, visitRecords, visitCount) = (dry._w.Emitted, dry._visitRecords, dry._visitCount);
             }
 
-            if (time >= Start.AddMinutes(CalibrationMinutes))
+            if (time >= Start.AddMinutes(5 + CalibrationMinutes))
             {
                 break;
             }
         }
 
         var seconds = CalibrationMinutes * 60.0;
-        var other = (dry._w.Emitted - Math.Max(0, baseline) - dry._visitRecords) / seconds;
-        var perVisit = dry._visitRecords / (double)Math.Max(1, dry._visitCount);
-        var load = dry._visitCount / (seconds * VisitsPerSecond);
-        return Math.Clamp((RecordsPerSecond - other) / Math.Max(1, perVisit) / Math.Max(0.2, load), 0.15, 1.5);
+        visitRecords = dry._visitRecords - visitRecords;
+        visitCount = dry._visitCount - visitCount;
+        var other = (dry._w.Emitted - emitted - visitRecords) / seconds;
+        var perVisit = visitRecords / (double)Math.Max(1, visitCount);
+        var load = visitCount / (seconds * VisitsPerSecond);
+        return Math.Clamp((RecordsPerSecond - other) / Math.Max(1, perVisit) / Math.Max(0.2, load), 0.15, 3);
     }
 
     public IReadOnlyList<CorpusLabel> Labels => _w.Labels.OrderBy(l => l.Start).ToList();
@@ -119,6 +125,7 @@ internal sealed class ClusterCorpus
             }
         }
 
+        _shape = Shape();
         _w.Kubelet.Inventory(Start);
         _churn.Plan(LearningMinutes, NormalMinutes, AttackMinutes);
         _attacks.Plan(LearningMinutes, NormalMinutes, AttackMinutes);
@@ -154,6 +161,11 @@ internal sealed class ClusterCorpus
                     Sidecars.Tick(_w, d, pod, other, s, t);
                 }
             }
+        }
+
+        if (_w.PhoneHome is { } home && s % 300 == 150 && home.App.Running.FirstOrDefault() is { } caller)
+        {
+            _w.Net.Blocked(caller, home.App.A.Worker(_w, home.App, caller), home.Home, _w.Jitter(t));
         }
 
         _churn.Tick(s, t);
@@ -206,8 +218,10 @@ internal sealed class ClusterCorpus
         return (n, corpus);
     }
 
-    /// <summary>The cluster this seed drew, one workload a line.</summary>
-    public string DescribeShape()
+    /// <summary>The cluster this seed drew (as it stood when the sensor started), one workload a line.</summary>
+    public string DescribeShape() => _shape;
+
+    private string Shape()
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"cluster: {_w.Flavor.Name}, {_w.Nodes.Count} nodes, {_w.Workloads.Count} workloads, Service translation by {(_w.Net.SocketLb ? "Cilium's socket LB" : "kube-proxy")}, {Visits:0.00} visits/s at full load");

@@ -270,6 +270,14 @@ internal sealed class ClusterNet(ClusterWorld w, bool socketLb)
                 _links.Remove(key);
                 w.Tetragon(t, Kprobe(existing.From, pod.Node.Name, t, "tcp_close", Policy, SockArgs(existing.Out with { State = "TCP_ESTABLISHED" })));
             }
+
+            if (w.R.NextDouble() < 0.004)
+            {
+                // The internet: now and then a connection is reset or times out, and the client retries after a back-off.
+                var wait = w.R.NextDouble() < 0.5 ? 2 + w.R.Next(0, 20) : 1_000 + w.R.Next(0, 2_000);
+                Failed(pod, proc, w.Pick(peer.Ips), peer.Port, t, wait);
+                t = t.AddMilliseconds(wait + 100 + w.R.Next(0, 400));
+            }
         }
 
         var link = Open(key, proc, pod, pod.Ip, w.Pick(peer.Ips), peer.Port, null, null, "", 0, t, 0, out var fresh);
@@ -283,6 +291,24 @@ internal sealed class ClusterNet(ClusterWorld w, bool socketLb)
         var s = new Sock("tcp", pod.Ip, pod.EphemeralPort(), ip, port, "TCP_SYN_SENT");
         w.Tetragon(t, Kprobe(proc, pod.Node.Name, t, "tcp_connect", Policy, SockArgs(s)));
         w.Tetragon(t.AddMilliseconds(afterMs), Kprobe(proc, pod.Node.Name, t.AddMilliseconds(afterMs), "tcp_close", Policy, SockArgs(s with { State = "TCP_SYN_SENT" })));
+    }
+
+    /// <summary>
+    /// A connection a network policy denies (a library phoning home past a default-deny egress policy): the lookup is
+    /// allowed, the SYN and its retransmissions are dropped (Hubble's DROPPED flows), the client gives up after 10 s.
+    /// </summary>
+    public void Blocked(CorpusPod pod, Proc proc, Peer peer, DateTimeOffset t)
+    {
+        t = Resolve(pod, proc, peer.Host, peer.Ips, peer.Ttl, t, w.Of(pod).A.DnsCacheSeconds);
+        var ip = w.Pick(peer.Ips);
+        var s = new Sock("tcp", pod.Ip, pod.EphemeralPort(), ip, peer.Port, "TCP_SYN_SENT");
+        w.Tetragon(t, Kprobe(proc, pod.Node.Name, t, "tcp_connect", Policy, SockArgs(s)));
+        foreach (var after in new[] { 0, 1_000, 3_000, 7_000 })
+        {
+            w.Emit(t.AddMilliseconds(after + 1), "hubble", HubbleJson.Drop(pod, t.AddMilliseconds(after + 1), ip, peer.Port, s.Sport));
+        }
+
+        w.Tetragon(t.AddSeconds(10), Kprobe(proc, pod.Node.Name, t.AddSeconds(10), "tcp_close", Policy, SockArgs(s)));
     }
 
     /// <summary>A short connection from outside any pod (the kubelet, a load balancer's client): accept, answer, close.</summary>

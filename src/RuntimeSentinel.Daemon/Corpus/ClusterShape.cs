@@ -125,6 +125,13 @@ internal static class ClusterShape
             w.Clients.Add($"{r.Next(1, 223)}.{r.Next(0, 256)}.{r.Next(0, 256)}.{r.Next(1, 255)}");
         }
 
+        if (r.NextDouble() < 0.7 && http.Count > 0)
+        {
+            // An SDK's telemetry or an update check that the namespace's default-deny egress policy drops.
+            var home = w.Pick([("telemetry.vendor-sdk.example", 443), ("updates.license-server.example", 443), ("api.segment.io", 443), ("o4504.ingest.sentry.io", 443)]);
+            w.PhoneHome = (w.Pick(http), new Peer { Host = home.Item1, Ips = [$"3.{r.Next(64, 127)}.{r.Next(0, 256)}.{r.Next(1, 255)}"], Port = home.Item2, Ttl = 60 });
+        }
+
         w.ClientSnat = !w.Workloads.Any(d => d.A.Key == "ingress-nginx") && r.NextDouble() < 0.5;
         var zone = new[] { -5, 0, 1, 8, 9 }[r.Next(5)];
         w.Load = t => Math.Max(0.15, 0.55 + (0.45 * Math.Cos(2 * Math.PI * (t.UtcDateTime.TimeOfDay.TotalHours + zone - 15) / 24))) * w.Burst(t);

@@ -52,7 +52,7 @@ internal sealed class CronTask : Archetype
             var (pod, end) = Run(w, d, t.AddSeconds(1 + w.R.Next(0, 3)), 1);
             if (t >= w.LearningEnds)
             {
-                w.Labels.Add(new CorpusLabel($"cronjob-{d.W.Name}-{s / 60}", "churn-cronjob", d.Id, [pod.Name], t, end, "a scheduled CronJob run: a new pod and container that does its work and completes")
+                w.Label(new CorpusLabel($"cronjob-{d.W.Name}-{s / 60}", "churn-cronjob", d.Id, [pod.Name], t, end, "a scheduled CronJob run: a new pod and container that does its work and completes")
                 {
                     Related = Use(d, "sql|doc")?.Service is { } db ? [db.Id] : [],
                 });

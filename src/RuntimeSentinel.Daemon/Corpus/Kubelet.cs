@@ -24,7 +24,7 @@ internal sealed class Kubelet(ClusterWorld w)
             rt.TokenDir = w.AtomicDir(t);
             if (t >= w.LearningEnds && (d.A.ApiClient || d.Sidecar == "istio-proxy"))
             {
-                w.Labels.Add(new CorpusLabel($"token-refresh-{pod.Name}-{(int)(t - w.Start).TotalMinutes}", "churn-token-refresh", d.Id, [pod.Name], t, t.AddMinutes(3), "the kubelet refreshes the projected service-account token: the next read goes through ..data to a new timestamped directory"));
+                w.Label(new CorpusLabel($"token-refresh-{pod.Name}-{(int)(t - w.Start).TotalMinutes}", "churn-token-refresh", d.Id, [pod.Name], t, t.AddMinutes(3), "the kubelet refreshes the projected service-account token: the next read goes through ..data to a new timestamped directory"));
             }
         }
 

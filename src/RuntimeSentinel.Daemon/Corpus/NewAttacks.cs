@@ -94,7 +94,7 @@ internal sealed class NewAttacks(ClusterWorld w, ClusterAttacks a)
             // node-exporter shares the host's PID namespace: through /proc/<pid>/root it reaches any pod's files.
             var pod = a.PodOf(ne);
             var victim = w.Workloads.Where(x => x.A.ApiClient && x != ne).SelectMany(x => x.Running).FirstOrDefault(p => p.Node == pod.Node)
-                ?? w.Workloads.Where(x => x != ne).SelectMany(x => x.Running).First(p => p.Node == pod.Node || true);
+                ?? w.Workloads.Where(x => x != ne).SelectMany(x => x.Running).First();
             var sh = w.Kubelet.Session(pod, "/bin/sh", "", t, 65534);
             var at = a.Type(pod, sh, t.AddSeconds(4), "/bin/ps -ef");
             var cat = a.Run(pod, sh, $"/bin/cat /proc/{victim.Main.Pid}/root/var/run/secrets/kubernetes.io/serviceaccount/token", at);

@@ -37,9 +37,9 @@ internal sealed class StealthyAttacks(ClusterWorld w, ClusterAttacks a)
         var pod = a.PodOf(client);
         var factor = 20 + w.R.Next(0, 31);
         // The compromised client asks factor times as often as this pair's usual rate (measured so far), for up to
-        // 2.5 minutes (shorter for a busy pair: at most about 2,500 requests).
+        // 2.5 minutes (shorter for a busy pair: about 800 requests at most).
         var perSecond = factor * Math.Max(0.01, w.Net.UsualRate(client, server, t));
-        var seconds = (int)Math.Clamp(2_500 / perSecond, 45, 150);
+        var seconds = (int)Math.Clamp(800 / perSecond, 30, 150);
         var end = t;
         for (var s = 0; s < seconds; s++)
         {
@@ -98,7 +98,7 @@ internal sealed class StealthyAttacks(ClusterWorld w, ClusterAttacks a)
         // 20-40 times the visitors this entry usually sees.
         var factor = 20 + w.R.Next(0, 21);
         var usual = w.Visits * (ingress is null ? 1.0 / w.Public.Count : 1.0);
-        var seconds = (int)Math.Clamp(1_200 / (factor * usual), 45, 180);
+        var seconds = (int)Math.Clamp(400 / (factor * usual), 30, 180);
         for (var s = 0; s < seconds; s++)
         {
             for (var i = 0; i < w.Poisson(factor * usual * w.Load(t.AddSeconds(s))); i++)
