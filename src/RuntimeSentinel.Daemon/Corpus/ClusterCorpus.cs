@@ -20,8 +20,20 @@ namespace RuntimeSentinel.Daemon.Corpus;
 /// attack happens in it), then normal traffic with labelled churn up to <see cref="NormalMinutes"/>, then
 /// <see cref="AttackMinutes"/> in which at least 8 attacks that do something new and 5 stealthy ones (only a rate, a
 /// volume, a time or a direction changes) happen amid the same traffic and churn (<see cref="ClusterAttacks"/>).
-/// Visitors arrive at <see cref="VisitsPerSecond"/> times the load of the hour and of bursts. One
-/// <see cref="Random"/> drawn from the seed makes every byte.
+/// Visitors arrive at a rate set per shape (<see cref="RecordsPerSecond"/>) times the load of the hour and of bursts.
+/// One <see cref="Random"/> drawn from the seed makes every byte.
+/// </para>
+/// <para>
+/// <b>Churn</b> (labelled <c>churn-*</c>): reschedule, node drain, rollout with its migration Job, OOM restart, HPA
+/// scale-out and -in, ConfigMap update, DNS rotation, an operator's <c>kubectl exec</c>, certificate rotation, traffic
+/// burst, token refreshes and CronJob runs. <b>New attacks</b> (pool of 16): ephemeral debug container, injected
+/// exfiltrating sidecar, token theft through /proc/&lt;pid&gt;/root, cloud metadata credentials, container escape, reverse
+/// shell from the JVM or node, disguised miner, log tampering, Celery pickle RCE, DNS tunnel from a sidecar, web shell
+/// in PHP or Rails, database shell and dump, service-account API recon, package install and scan, ingress controller
+/// RCE, SUID privilege escalation. <b>Stealthy</b> (pool of 9): 20-50 times a known service's rate, 20-50 times the
+/// bytes to a known client, a slow scan of known peers, credential stuffing through the usual entry, the backup run at
+/// an odd minute, gradual exfiltration to the usual sink, a known admin tool at an odd time, a reversed peer
+/// direction, a once-a-minute beacon to a known SaaS API. docs/formats.md, "The cluster corpus", has the details.
 /// </para>
 /// </summary>
 internal sealed class ClusterCorpus
