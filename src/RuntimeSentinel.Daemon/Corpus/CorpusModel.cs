@@ -56,6 +56,12 @@ internal sealed class CorpusPod
 
     public int EndpointId { get; init; }
 
+    /// <summary>
+    /// Another container of the same pod (a sidecar, an init or ephemeral debug container): its own name, with its own
+    /// container id, image and processes; null for the workload's main container.
+    /// </summary>
+    public string? ContainerName { get; init; }
+
     public bool Alive { get; set; } = true;
 
     /// <summary>Long-running processes: [0] is the container's entrypoint (pid 1 inside it).</summary>

@@ -30,6 +30,9 @@ internal sealed class Proc
     public CorpusPod? Pod { get; init; }
 
     public string Flags { get; init; } = "execve clone";
+
+    /// <summary>The thread that made the call (a JVM's or Go runtime's worker thread); the process's own pid when null.</summary>
+    public int? Tid { get; init; }
 }
 
 /// <summary>
@@ -128,13 +131,28 @@ internal static class SensorJson
         w.WriteString("daddr", s.Daddr);
         w.WriteNumber("sport", s.Sport);
         w.WriteNumber("dport", s.Dport);
-        w.WriteString("cookie", ((uint)HashCode.Combine(s.Saddr, s.Sport, s.Daddr, s.Dport)).ToString(CultureInfo.InvariantCulture));
+        w.WriteString("cookie", StableHash($"{s.Saddr}:{s.Sport}>{s.Daddr}:{s.Dport}").ToString(CultureInfo.InvariantCulture));
         if (s.State.Length > 0)
         {
             w.WriteString("state", s.State);
         }
 
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// FNV-1a of a text: the same in every process (string.GetHashCode and HashCode are seeded per process, which made
+    /// the socket cookies, and so the corpus bytes, differ from run to run).
+    /// </summary>
+    public static uint StableHash(string text)
+    {
+        var h = 2166136261u;
+        foreach (var c in text)
+        {
+            h = (h ^ c) * 16777619u;
+        }
+
+        return h;
     }
 
     public static Action<Utf8JsonWriter> SockArgs(Sock s, long? size = null) => w =>
@@ -197,7 +215,7 @@ internal static class SensorJson
             w.WriteString("name", pod.Name);
             w.WriteStartObject("container");
             w.WriteString("id", pod.ContainerId);
-            w.WriteString("name", pod.Workload.Container);
+            w.WriteString("name", pod.ContainerName ?? pod.Workload.Container);
             w.WriteStartObject("image");
             w.WriteString("id", $"{pod.Image.Split(':')[0]}@{pod.Digest}");
             w.WriteString("name", pod.Image);
@@ -223,7 +241,7 @@ internal static class SensorJson
             w.WriteString("parent_exec_id", parent.ExecId);
         }
 
-        w.WriteNumber("tid", p.Pid);
+        w.WriteNumber("tid", p.Tid ?? p.Pid);
         w.WriteEndObject();
     }
 
@@ -293,7 +311,7 @@ internal static class SensorJson
         w.WriteString("time", Time(time));
     });
 
-    private static void Endpoint(Utf8JsonWriter w, string name, CorpusPod pod)
+    internal static void Endpoint(Utf8JsonWriter w, string name, CorpusPod pod)
     {
         w.WriteStartObject(name);
         w.WriteNumber("ID", pod.EndpointId);
@@ -357,7 +375,7 @@ internal static class SensorJson
         w.WriteString("hostname", node);
     });
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    internal static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(2048);
         using (var w = new Utf8JsonWriter(buffer, Options))

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using static RuntimeSentinel.Daemon.Corpus.SensorJson;
 
 namespace RuntimeSentinel.Daemon.Corpus;
@@ -79,45 +78,8 @@ internal sealed partial class ShopCorpus
     /// <summary>Writes <c>tetragon.jsonl</c>, <c>hubble.jsonl</c>, <c>falco.jsonl</c> and <c>labels.json</c>.</summary>
     public static async Task<(long Records, IReadOnlyList<CorpusLabel> Labels)> WriteAsync(string directory, int seed, DateTimeOffset start, CancellationToken ct)
     {
-        Directory.CreateDirectory(directory);
         var corpus = new ShopCorpus(seed, start);
-        var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
-        long n = 0;
-        try
-        {
-            foreach (var (_, sensor, json) in corpus.Generate())
-            {
-                if (!files.TryGetValue(sensor, out var f))
-                {
-                    f = new FileStream(Path.Combine(directory, sensor + ".jsonl"), FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-                    files[sensor] = f;
-                }
-
-                await f.WriteAsync(json, ct).ConfigureAwait(false);
-                f.WriteByte((byte)'\n');
-                n++;
-            }
-        }
-        finally
-        {
-            foreach (var f in files.Values)
-            {
-                await f.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-
-        var labels = new
-        {
-            schema = "sentinel.corpus-labels/v1",
-            corpus = "shop",
-            seed,
-            start = Time(corpus.Start),
-            learning_ends = Time(corpus.LearningEnds),
-            attacks_start = Time(corpus.AttacksStart),
-            end = Time(corpus.End),
-            scenarios = corpus.Labels.Select(l => new { scenario = l.Scenario, kind = l.Kind, workload = l.Workload, related_workloads = l.Related, pods = l.Pods, start = Time(l.Start), end = Time(l.End), description = l.Description }),
-        };
-        await File.WriteAllTextAsync(Path.Combine(directory, "labels.json"), JsonSerializer.Serialize(labels, new JsonSerializerOptions { WriteIndented = true }), ct).ConfigureAwait(false);
+        var n = await CorpusFiles.WriteAsync(directory, "shop", seed, corpus.Generate(), () => new(corpus.Start, corpus.LearningEnds, corpus.AttacksStart, corpus.End), () => corpus.Labels, ct).ConfigureAwait(false);
         return (n, corpus.Labels);
     }
 
