@@ -27,6 +27,13 @@ public class PathNormalizerTests
     [InlineData("/etc/app/config/..2026_12_05_10_00_00.3904815729/settings.yaml", "/etc/app/config/settings.yaml")]
     [InlineData("/etc/app/..2026_12_05_10_00_00/x", "/etc/app/..{n}_{n}_{n}_{n}_{n}_{n}/x")]
     [InlineData("/srv/../etc/passwd", "/srv/../etc/passwd")]
+    [InlineData("/rails/tmp/cache/1e8d/f148/views-385b65bc8a2f61f3", "/rails/tmp/cache/{hex}/{hex}/views-{hex}")]
+    [InlineData("/rails/tmp/cache/b538/fdcd/views-0f359ef9750763b8", "/rails/tmp/cache/{hex}/fdcd/views-{hex}")]
+    [InlineData("/var/log/pods/kube-system_coredns-757v4bz898-xt4wl_1ff3ba35-7824-a038-843b-3400e63f9c10/coredns/0.log", "/var/log/pods/kube-system_coredns-{rand}-{rand}_{uuid}/coredns/{n}.log")]
+    [InlineData("/var/log/pods/kube-system_coredns-757v4bz898-q8v2n_7a9c1d22-03be-4c8e-9b1f-2d7e6a5c4b3a/coredns/0.log", "/var/log/pods/kube-system_coredns-{rand}-{rand}_{uuid}/coredns/{n}.log")]
+    [InlineData("/usr/share/nginx/html/cafe/beef.css", "/usr/share/nginx/html/cafe/beef.css")]
+    [InlineData("/etc/nginx/conf.d/default.conf", "/etc/nginx/conf.d/default.conf")]
+    [InlineData("/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_{n}-linux-gnu/libc.so.{n}")]
     public void Normalize_ConcretePath_ReturnsShape(string path, string expected)
     {
         Assert.Equal(expected, PathNormalizer.Normalize(path));

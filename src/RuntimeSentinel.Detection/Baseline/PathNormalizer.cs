@@ -112,6 +112,19 @@ public static class PathNormalizer
             return;
         }
 
+        // A UUID inside a segment (a pod's uid in /var/log/pods/<ns>_<pod>_<uid>): one placeholder, not five groups that
+        // normalise differently as their digits and letters fall.
+        for (var i = 0; i + 36 <= seg.Length; i++)
+        {
+            if ((i == 0 || !char.IsAsciiLetterOrDigit(seg[i - 1])) && (i + 36 == seg.Length || !char.IsAsciiLetterOrDigit(seg[i + 36])) && IsUuid(seg.Slice(i, 36)))
+            {
+                AppendSegment(sb, seg[..i]);
+                sb.Append("{uuid}");
+                AppendSegment(sb, seg[(i + 36)..]);
+                return;
+            }
+        }
+
         var start = 0;
         for (var i = 0; i <= seg.Length; i++)
         {
@@ -173,6 +186,18 @@ public static class PathNormalizer
             // Long hex-looking tokens (ids, WAL segments, hashes) are one class whether or not a letter happens to occur.
             sb.Append("{hex}");
         }
+        else if (hexOnly && token.Length >= 3 && digits > 0 && letters > 0)
+        {
+            // Short hex with both digits and letters: cache fan-out directories (/cache/1e8d/f148/), UUID groups. A word
+            // has no digits, a number no letters: both stay.
+            sb.Append("{hex}");
+        }
+        else if (token.Length == 5 && digits > 0 && IsKubernetesSuffix(token))
+        {
+            // The random suffix Kubernetes gives pods and jobs (5 characters of an alphabet without vowels and look-alikes):
+            // a log shipper's /var/log/pods/<ns>_<pod>_<uid>/ is one directory for every replica, past and future.
+            sb.Append("{rand}");
+        }
         else if (digits == token.Length)
         {
             sb.Append("{n}");
@@ -186,6 +211,20 @@ public static class PathNormalizer
         {
             sb.Append(token);
         }
+    }
+
+    private static bool IsKubernetesSuffix(ReadOnlySpan<char> token)
+    {
+        // k8s.io/apimachinery's rand.String alphabet: "bcdfghjklmnpqrstvwxz2456789".
+        foreach (var c in token)
+        {
+            if (!("bcdfghjklmnpqrstvwxz2456789".Contains(c, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsSeparator(char c) => c is '-' or '_' or '.' or ':' or '+' or '=' or ',' or '@';

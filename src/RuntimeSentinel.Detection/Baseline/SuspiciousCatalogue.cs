@@ -43,6 +43,9 @@ internal static class SuspiciousCatalogue
         "/var/run/crio/crio.sock", "/run/crio/crio.sock",
     ];
 
+    // AWS, GCP and Azure (169.254.169.254), AWS over IPv6, ECS task credentials, Alibaba Cloud.
+    private static readonly string[] MetadataAddresses = ["169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200"];
+
     private static readonly string[] ModuleCalls = ["init_module", "finit_module", "delete_module", "do_init_module"];
     private static readonly string[] TraceCalls = ["ptrace", "process_vm_writev", "process_vm_readv"];
     private static readonly string[] NamespaceCalls = ["setns", "unshare", "pivot_root", "mount", "open_by_handle_at"];
@@ -80,6 +83,19 @@ internal static class SuspiciousCatalogue
                 }
 
             case EventKind.FileOpen when normalizedPath is not null:
+                if (normalizedPath.StartsWith("/proc/{n}/root/", StringComparison.Ordinal))
+                {
+                    // /proc/<pid>/root is that process's filesystem: another container's, or the host's through PID 1.
+                    match = new("proc_root", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "file opened through another process's root (/proc/PID/root): another container's or the host's files");
+                    return true;
+                }
+
+                if (normalizedPath.StartsWith("/var/log/", StringComparison.Ordinal) && (e.FileFlags?.Contains("O_TRUNC", StringComparison.Ordinal) ?? false))
+                {
+                    match = new("log_truncated", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "log file truncated (evidence removed)");
+                    return true;
+                }
+
                 if (StartsWithAny(normalizedPath, CredentialPaths))
                 {
                     match = new("credential_file", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "node or user credential file opened");
@@ -121,6 +137,11 @@ internal static class SuspiciousCatalogue
                 }
 
                 return false;
+
+            case EventKind.NetConnect when e.Net.RemoteIp is { } ip && Array.IndexOf(MetadataAddresses, ip) >= 0:
+                // The node's cloud identity: its role's credentials are one HTTP request away.
+                match = new("cloud_metadata", Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), "unexpected_network", Severity.High, "cloud instance metadata service contacted (the node role's credentials)");
+                return true;
 
             case EventKind.DnsQuery when e.DnsName is { } dns:
                 foreach (var mark in PoolMarks)

@@ -9,7 +9,11 @@ public sealed partial class WorkloadBaseline
     private readonly Queue<string> _containers = new();
     private readonly HashSet<string> _knownContainers = new(StringComparer.Ordinal);
 
-    /// <summary>Distinct containers the workload ran while learning: three or more mean starts are its normal.</summary>
+    /// <summary>
+    /// Containers that started while the workload learned: three or more mean starts are its normal. Those met in the
+    /// first <see cref="DetectionOptions.WarmupPeriod"/> of learning, or only in a sensor's inventory, were already
+    /// running (three replicas found at start-up are no three starts).
+    /// </summary>
     public int ContainersWhileLearning { get; private set; }
 
     /// <summary>Until when a container that started after learning warms up (see <see cref="WarmingUp"/>).</summary>
@@ -22,7 +26,7 @@ public sealed partial class WorkloadBaseline
     public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil;
 
     /// <summary>Notes the container an event came from; a container first seen after learning starts a warm-up.</summary>
-    private void NoteContainer(string? containerId, DateTimeOffset now)
+    private void NoteContainer(string? containerId, DateTimeOffset now, bool inventory)
     {
         if (containerId is null || _knownContainers.Contains(containerId))
         {
@@ -38,7 +42,10 @@ public sealed partial class WorkloadBaseline
         _containers.Enqueue(containerId);
         if (Phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
-            ContainersWhileLearning++;
+            if (!inventory && now - LearningSince >= _options.WarmupPeriod)
+            {
+                ContainersWhileLearning++;
+            }
         }
         else if (ContainersWhileLearning < 3)
         {

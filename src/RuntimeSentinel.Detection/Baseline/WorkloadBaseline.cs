@@ -224,7 +224,8 @@ public sealed partial class WorkloadBaseline
     {
         LastSeen = now;
         LastEventKnown = true;
-        NoteContainer(e.Workload.ContainerId, now);
+        var inventory = e.Labels[EventLabels.Inventory] is not null;
+        NoteContainer(e.Workload.ContainerId, now, inventory);
         _runBased ??= e.Workload.OwnerKind is "Job" or "CronJob";
         var run = _runBased == true ? _runs.Observe(e, now) : null;
         if (e.Kind == EventKind.ProcessExit && e.Labels[EventLabels.ContainerInit] is not null)
@@ -257,7 +258,10 @@ public sealed partial class WorkloadBaseline
         switch (Phase)
         {
             case BaselinePhase.Learning or BaselinePhase.Stale:
-                if (!((Added == Workloads.AddedContainer.Ephemeral && SuspiciousCatalogue.TryMatchEphemeral(e, out var match)) || SuspiciousCatalogue.TryMatch(e, normalizedPath, out match))
+                // What a sensor's inventory found running when it started is how the workload was running before anyone
+                // watched: learned, catalogue or not (a shell npm keeps under node is the start-up a restart repeats).
+                if (inventory
+                    || !((Added == Workloads.AddedContainer.Ephemeral && SuspiciousCatalogue.TryMatchEphemeral(e, out var match)) || SuspiciousCatalogue.TryMatch(e, normalizedPath, out match))
                     || !RaiseWhileLearning(match, now, findings))
                 {
                     Learn(e, normalizedPath, peer);

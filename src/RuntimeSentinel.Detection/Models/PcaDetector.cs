@@ -31,6 +31,8 @@ public sealed class PcaDetector
     private readonly float[][] _eigen;
     private readonly float[] _pcaMean;
     private readonly float[] _input;
+    private readonly double[] _residual;
+    private readonly float[]? _growth;
 
     private PcaDetector(MLContext ml, ITransformer model, FeatureScaler scaler)
     {
@@ -53,6 +55,8 @@ public sealed class PcaDetector
         parameters.GetMean(ref mean);
         _pcaMean = mean.Length == 0 ? new float[scaler.Count] : mean.DenseValues().ToArray();
         _input = new float[scaler.Count];
+        _residual = new double[scaler.Count];
+        _growth = GrowthDirection(scaler, _eigen);
     }
 
     public FeatureScaler Scaler { get; }
@@ -106,48 +110,97 @@ public sealed class PcaDetector
 
     /// <summary>
     /// Anomaly score of one raw vector: the length of its residual off the learned subspace (the Q statistic, in
-    /// standard deviations). ML.NET's own score is that residual divided by the vector's distance from the mean, a
-    /// pure angle: a tiny wiggle in an odd direction would score like a huge one. Multiplying back by the distance
-    /// restores the magnitude; at the mean ML.NET's 0/0 gives NaN, which is read as 0.
+    /// standard deviations), leaving out one more direction: all counts and volumes growing together. More of the same
+    /// (a traffic burst, a busy hour) moves every log-scaled feature by the same amount, which is a change of size, not
+    /// of behaviour, and the spike detectors judge size; what the subspace cannot explain besides that (a new mix, a
+    /// feature moving alone) is the score. The residual is computed from the eigenvectors ML.NET's RandomizedPca
+    /// learned: ML.NET's own score is only its angle (residual over distance from the mean).
     /// </summary>
     public double Score(ReadOnlySpan<float> raw)
     {
-        var z = Scaler.Transform(raw);
-        var ratio = _engine.Predict(new Row { Features = z }).Score;
-        double norm = 0;
-        for (var i = 0; i < z.Length; i++)
+        Scaler.Transform(raw, _input);
+        var residual = Residual(_input);
+        double q = 0;
+        foreach (var r in residual)
         {
-            norm += (z[i] - _pcaMean[i]) * (z[i] - _pcaMean[i]);
+            q += r * r;
         }
 
-        return float.IsNaN(ratio) || float.IsInfinity(ratio) ? 0 : ratio * Math.Sqrt(norm);
+        return Math.Sqrt(q);
+    }
+
+    /// <summary>The standardised vector's residual off the subspace and off the common-growth direction.</summary>
+    private double[] Residual(ReadOnlySpan<float> z)
+    {
+        var residual = _residual;
+        for (var i = 0; i < residual.Length; i++)
+        {
+            residual[i] = z[i] - _pcaMean[i];
+        }
+
+        foreach (var u in _eigen)
+        {
+            Remove(residual, u);
+        }
+
+        if (_growth is not null)
+        {
+            Remove(residual, _growth);
+        }
+
+        return residual;
+
+        static void Remove(double[] v, ReadOnlySpan<float> u)
+        {
+            double proj = 0;
+            for (var i = 0; i < v.Length; i++)
+            {
+                proj += u[i] * v[i];
+            }
+
+            for (var i = 0; i < v.Length; i++)
+            {
+                v[i] -= proj * u[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The direction in standardised space of every log-scaled count and volume growing by the same factor (a shift of
+    /// 1/scale in each), made orthogonal to the eigenvectors and of unit length; null when the schema has none.
+    /// </summary>
+    private static float[]? GrowthDirection(FeatureScaler scaler, float[][] eigen)
+    {
+        var d = new double[scaler.Count];
+        for (var i = 0; i < d.Length; i++)
+        {
+            var index = BehaviourSchema.Index(scaler.Names[i]);
+            d[i] = index >= 0 && BehaviourWindow.IsLogScaled(index) ? 1 / scaler.Scale[i] : 0;
+        }
+
+        foreach (var u in eigen)
+        {
+            double proj = 0;
+            for (var i = 0; i < d.Length; i++)
+            {
+                proj += u[i] * d[i];
+            }
+
+            for (var i = 0; i < d.Length; i++)
+            {
+                d[i] -= proj * u[i];
+            }
+        }
+
+        var norm = Math.Sqrt(d.Sum(x => x * x));
+        return norm < 1e-9 ? null : d.Select(x => (float)(x / norm)).ToArray();
     }
 
     /// <summary>The features that make up most of the residual, largest share first.</summary>
     public IReadOnlyList<FeatureContribution> Explain(ReadOnlySpan<float> raw, int top)
     {
         Scaler.Transform(raw, _input);
-        var centred = new double[_input.Length];
-        for (var i = 0; i < centred.Length; i++)
-        {
-            centred[i] = _input[i] - _pcaMean[i];
-        }
-
-        var residual = (double[])centred.Clone();
-        foreach (var u in _eigen)
-        {
-            double proj = 0;
-            for (var i = 0; i < u.Length; i++)
-            {
-                proj += u[i] * centred[i];
-            }
-
-            for (var i = 0; i < u.Length; i++)
-            {
-                residual[i] -= proj * u[i];
-            }
-        }
-
+        var residual = (double[])Residual(_input).Clone();
         var total = residual.Sum(r => r * r);
         if (total <= 0)
         {
