@@ -103,16 +103,31 @@ public class WorkloadBaselineTests
         Observe(c, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff", Pod = "cart-7d9f8b6c5b-zzzzz" }), now);
         Assert.True(c.WarmingUp(now.AddSeconds(1)));
 
-        // A workload that started containers all along while learning learned its starts: no pause.
-        var d = new WorkloadBaseline(o, t0);
-        for (var i = 0; i < 20; i++)
+        // A workload that started containers all along while learning learned its starts: no pause. (Starts: containers
+        // that appear after the first warm-up period of learning; those met at once were already running.)
+        var longer = Options(minEvents: 25, minutes: 0);
+        var d = new WorkloadBaseline(longer, t0);
+        for (var i = 0; i < 25; i++)
         {
-            Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = $"containerd://{i % 4:x4}" }), t0.AddSeconds(i));
+            Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = $"containerd://{i / 5:x4}" }), t0.AddSeconds(40 * i));
         }
 
-        Observe(d, Exit(init: true), now);
-        Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff" }), now);
-        Assert.False(d.WarmingUp(now.AddSeconds(1)));
+        Assert.Equal(4, d.ContainersWhileLearning);
+        var later = t0.AddHours(1);
+        Observe(d, Exit(init: true), later);
+        Observe(d, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff" }), later);
+        Assert.False(d.WarmingUp(later.AddSeconds(1)));
+
+        // Replicas met together when learning began (three pods found running) are no starts: the next one warms up.
+        var e = new WorkloadBaseline(longer, t0);
+        for (var i = 0; i < 25; i++)
+        {
+            Observe(e, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = $"containerd://{i % 4:x4}" }), t0.AddSeconds(i));
+        }
+
+        Assert.Equal(0, e.ContainersWhileLearning);
+        Observe(e, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload() with { ContainerId = "containerd://ffff" }), later);
+        Assert.True(e.WarmingUp(later.AddSeconds(1)));
     }
 
     [Fact]

@@ -213,7 +213,8 @@ public class WorkloadCheckpointTests
         var b = new WorkloadBaseline(wide, Some.Time);
         for (var i = 0; i < 300; i++)
         {
-            Observe(b, Some.FileOpen($"/data/f{i}"), Some.Time);
+            // 300 names that stay distinct after normalisation (letters only).
+            Observe(b, Some.FileOpen($"/data/{(char)('g' + (i % 20))}{(char)('g' + (i / 20))}"), Some.Time);
         }
 
         var narrow = Options();

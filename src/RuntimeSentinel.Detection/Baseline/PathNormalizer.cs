@@ -192,7 +192,7 @@ public static class PathNormalizer
             // has no digits, a number no letters: both stay.
             sb.Append("{hex}");
         }
-        else if (token.Length == 5 && digits > 0 && IsKubernetesSuffix(token))
+        else if (token.Length == 5 && digits > 0 && letters > 0 && IsKubernetesSuffix(token))
         {
             // The random suffix Kubernetes gives pods and jobs (5 characters of an alphabet without vowels and look-alikes):
             // a log shipper's /var/log/pods/<ns>_<pod>_<uid>/ is one directory for every replica, past and future.

@@ -46,14 +46,6 @@ public sealed class ModelOptions
     /// <summary>Spike detectors also compare with the same time slot of past seasons of this length (zero: off).</summary>
     public TimeSpan SeasonPeriod { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>
-    /// Lowest threshold the behaviour model may be calibrated to, in standard deviations off its learned subspace. A very
-    /// regular workload (a DaemonSet tailing logs) scores near zero while learning, and a threshold calibrated on that
-    /// alone would page on the first window one feature moved three standard deviations in.
-    /// </summary>
-    [Range(0.001, 100)]
-    public double MinBehaviourResidual { get; set; } = 3;
-
     /// <summary>Lowest robust z-score a spike threshold may be calibrated to.</summary>
     [Range(1, 100)]
     public double MinSpikeZ { get; set; } = 4;

@@ -49,8 +49,8 @@ internal static class ModelTrainer
 
             pca = PcaDetector.Train(usable.Select(w => w.Vector).ToList(), BehaviourSchema.Features, o.PcaRank, 1);
 
-            // A perfectly regular workload scores ~0 everywhere; a floor keeps its noise from alerting (MinBehaviourResidual).
-            var t = Math.Max(Calibration.Threshold(scores, windowExceedance), o.MinBehaviourResidual);
+            // A perfectly regular workload scores ~0 everywhere; a floor keeps float noise from alerting.
+            var t = Math.Max(Calibration.Threshold(scores, windowExceedance), 1e-3);
             thresholds[WorkloadModel.BehaviourDetector] = t;
             evaluation[WorkloadModel.BehaviourDetector] = Figures(scores, t, windowsPerDay);
         }

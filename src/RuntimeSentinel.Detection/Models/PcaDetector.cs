@@ -32,7 +32,6 @@ public sealed class PcaDetector
     private readonly float[] _pcaMean;
     private readonly float[] _input;
     private readonly double[] _residual;
-    private readonly float[]? _growth;
 
     private PcaDetector(MLContext ml, ITransformer model, FeatureScaler scaler)
     {
@@ -56,7 +55,6 @@ public sealed class PcaDetector
         _pcaMean = mean.Length == 0 ? new float[scaler.Count] : mean.DenseValues().ToArray();
         _input = new float[scaler.Count];
         _residual = new double[scaler.Count];
-        _growth = GrowthDirection(scaler, _eigen);
     }
 
     public FeatureScaler Scaler { get; }
@@ -110,11 +108,9 @@ public sealed class PcaDetector
 
     /// <summary>
     /// Anomaly score of one raw vector: the length of its residual off the learned subspace (the Q statistic, in
-    /// standard deviations), leaving out one more direction: all counts and volumes growing together. More of the same
-    /// (a traffic burst, a busy hour) moves every log-scaled feature by the same amount, which is a change of size, not
-    /// of behaviour, and the spike detectors judge size; what the subspace cannot explain besides that (a new mix, a
-    /// feature moving alone) is the score. The residual is computed from the eigenvectors ML.NET's RandomizedPca
-    /// learned: ML.NET's own score is only its angle (residual over distance from the mean).
+    /// standard deviations), computed from the eigenvectors ML.NET's RandomizedPca learned. ML.NET's own score is that
+    /// residual divided by the vector's distance from the mean, a pure angle: a tiny wiggle in an odd direction would
+    /// score like a huge one (and at the mean its 0/0 is NaN).
     /// </summary>
     public double Score(ReadOnlySpan<float> raw)
     {
@@ -129,7 +125,7 @@ public sealed class PcaDetector
         return Math.Sqrt(q);
     }
 
-    /// <summary>The standardised vector's residual off the subspace and off the common-growth direction.</summary>
+    /// <summary>The standardised vector's residual off the learned subspace (a buffer reused by the next call).</summary>
     private double[] Residual(ReadOnlySpan<float> z)
     {
         var residual = _residual;
@@ -141,11 +137,6 @@ public sealed class PcaDetector
         foreach (var u in _eigen)
         {
             Remove(residual, u);
-        }
-
-        if (_growth is not null)
-        {
-            Remove(residual, _growth);
         }
 
         return residual;
@@ -163,37 +154,6 @@ public sealed class PcaDetector
                 v[i] -= proj * u[i];
             }
         }
-    }
-
-    /// <summary>
-    /// The direction in standardised space of every log-scaled count and volume growing by the same factor (a shift of
-    /// 1/scale in each), made orthogonal to the eigenvectors and of unit length; null when the schema has none.
-    /// </summary>
-    private static float[]? GrowthDirection(FeatureScaler scaler, float[][] eigen)
-    {
-        var d = new double[scaler.Count];
-        for (var i = 0; i < d.Length; i++)
-        {
-            var index = BehaviourSchema.Index(scaler.Names[i]);
-            d[i] = index >= 0 && BehaviourWindow.IsLogScaled(index) ? 1 / scaler.Scale[i] : 0;
-        }
-
-        foreach (var u in eigen)
-        {
-            double proj = 0;
-            for (var i = 0; i < d.Length; i++)
-            {
-                proj += u[i] * d[i];
-            }
-
-            for (var i = 0; i < d.Length; i++)
-            {
-                d[i] -= proj * u[i];
-            }
-        }
-
-        var norm = Math.Sqrt(d.Sum(x => x * x));
-        return norm < 1e-9 ? null : d.Select(x => (float)(x / norm)).ToArray();
     }
 
     /// <summary>The features that make up most of the residual, largest share first.</summary>
