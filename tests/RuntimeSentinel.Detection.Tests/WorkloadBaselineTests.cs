@@ -183,6 +183,30 @@ public class WorkloadBaselineTests
     }
 
     [Fact]
+    public void Observe_NewFileInASubtreeItFannedOutInto_QuietElsewhereNot()
+    {
+        // While learning, a Rails cache writes into hashed subdirectories two levels deep.
+        var o = Options(minutes: 0, minEvents: 12);
+        var b = new WorkloadBaseline(o, Some.Time);
+        // Hashed names without digits stay themselves after normalisation: each file has a directory of its own.
+        string[] dirs = ["abcd/cdef", "efab/bcde", "cdab/efcd", "abab/cdcd", "efef/abef", "bcbc/dede", "fafa/bebe", "dcba/fedc", "aabb/ccdd", "eeff/aacc"];
+        for (var i = 0; i < dirs.Length; i++)
+        {
+            Observe(b, Some.FileOpen($"/app/tmp/cache/{dirs[i]}/views-name{(char)('g' + i)}", "O_WRONLY|O_CREAT"), Some.Time.AddSeconds(i));
+        }
+
+        Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), Some.Time.AddSeconds(20));
+        Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), Some.Time.AddSeconds(21));
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+
+        // A new fan-out directory and a new name: how this cache names things.
+        Assert.Empty(Observe(b, Some.FileOpen("/app/tmp/cache/face/bead/views-other", "O_WRONLY|O_CREAT"), Some.Time.AddMinutes(1)));
+
+        // The same kind of write anywhere else is still news.
+        Assert.Single(Observe(b, Some.FileOpen("/app/data/export/dump.sql", "O_WRONLY|O_CREAT"), Some.Time.AddMinutes(1)));
+    }
+
+    [Fact]
     public void Observe_KnownBehaviourAfterLearning_IsQuiet()
     {
         var t0 = Some.Time;

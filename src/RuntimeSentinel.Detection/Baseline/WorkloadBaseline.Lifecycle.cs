@@ -194,6 +194,7 @@ public sealed partial class WorkloadBaseline
         }
 
         _directoryChildren.Clear();
+        _subtreeFiles.Clear();
         _lastAlerted.Clear();
         _runs.Clear();
         _peerVolume.Clear();

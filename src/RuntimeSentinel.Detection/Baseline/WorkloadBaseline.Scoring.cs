@@ -104,11 +104,19 @@ public sealed partial class WorkloadBaseline
                         (sev, reason) = (Severity.Medium, reason + " while a new container starts");
                     }
 
-                    if (sev < Severity.High && _directoryChildren.TryGetValue(Directory(path), out var children) && children >= _options.DirectoryWildcardThreshold)
+                    var known = _directoryChildren.TryGetValue(Directory(path), out var children);
+                    if (sev < Severity.High && ((known && children >= _options.DirectoryWildcardThreshold) || InBusySubtree(path)))
                     {
                         // The workload created many differently named files here while learning (uploads, temp
-                        // files, caches): a new name in this directory is its normal behaviour.
+                        // files, caches), or under here: a new name is its normal behaviour.
                         break;
+                    }
+
+                    if (known && sev > Severity.Low && !SeverityPolicy.IsSensitive(path))
+                    {
+                        // A new name in a directory the workload already used (a rotated certificate, the next cache
+                        // file, a new log): context for an incident, not a page of its own.
+                        (sev, reason) = (Severity.Low, reason + " in a directory it already uses");
                     }
 
                     if (counter.Saturated && sev < Severity.High)

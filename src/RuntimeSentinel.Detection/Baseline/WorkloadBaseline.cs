@@ -73,6 +73,7 @@ public sealed partial class WorkloadBaseline
 
     // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
     private readonly Dictionary<ReadOnlyMemory<char>, int> _directoryChildren = new(MemoryComparer.Instance);
+    private readonly Dictionary<ReadOnlyMemory<char>, int> _subtreeFiles = new(MemoryComparer.Instance);
     private readonly HashSet<string> _imageDigests = new(StringComparer.Ordinal);
     private readonly DateTimeOffset[] _acceptedUntil = new DateTimeOffset[FeatureCount];
     private RunningStats _cpu;
@@ -358,17 +359,58 @@ public sealed partial class WorkloadBaseline
     private void CountDirectoryChild(string path)
     {
         var dir = Directory(path);
-        if (_directoryChildren.TryGetValue(dir, out var n))
+        Increment(_directoryChildren, dir);
+
+        // The two directories above the parent count the files learned anywhere below them (a cache fanned out into
+        // hashed subdirectories, a log shipper's one directory per pod), when they are specific enough: at least three
+        // components deep (/rails/tmp/cache, /var/log/pods; never /var/log or /usr).
+        for (var up = 0; up < 2; up++)
         {
-            _directoryChildren[dir] = n + 1;
+            dir = Directory(dir);
+            if (Depth(dir.Span) < 3)
+            {
+                break;
+            }
+
+            Increment(_subtreeFiles, dir);
         }
-        else if (_directoryChildren.Count < _options.MaxItemsPerFeature)
+
+        void Increment(Dictionary<ReadOnlyMemory<char>, int> counts, ReadOnlyMemory<char> key)
         {
-            _directoryChildren[dir] = 1;
+            if (counts.TryGetValue(key, out var n))
+            {
+                counts[key] = n + 1;
+            }
+            else if (counts.Count < _options.MaxItemsPerFeature)
+            {
+                counts[key] = 1;
+            }
         }
     }
 
-    private static ReadOnlyMemory<char> Directory(string path) => path.AsMemory(0, Math.Max(path.LastIndexOf('/'), 0));
+    /// <summary>
+    /// True when a new path lies in a subtree where the workload learned many distinct files (two or three levels up from
+    /// the file): there, a new name is how it names things, like a new name in a busy directory.
+    /// </summary>
+    private bool InBusySubtree(string path)
+    {
+        var dir = Directory(Directory(path));
+        for (var up = 0; up < 2 && Depth(dir.Span) >= 3; up++, dir = Directory(dir))
+        {
+            if (_subtreeFiles.TryGetValue(dir, out var n) && n >= _options.DirectoryWildcardThreshold)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int Depth(ReadOnlySpan<char> dir) => dir.Count('/');
+
+    private static ReadOnlyMemory<char> Directory(string path) => Directory(path.AsMemory());
+
+    private static ReadOnlyMemory<char> Directory(ReadOnlyMemory<char> path) => path[..Math.Max(path.Span.LastIndexOf('/'), 0)];
 
     internal static string NormalizeDns(string name)
     {

@@ -100,11 +100,11 @@ public sealed class WorkloadState
         }
 
         var warmup = 0;
-        if (modelFindings.Count > 0 && b.WarmingUp(now))
+        if (modelFindings.Count > 0 && (b.WarmingUp(now) || b.IsAdapting(now)))
         {
-            // A container starting or stopping (a replica, a restart, a rollout) makes processes, files and CPU unlike
-            // steady state: a finding made (90 % of its score) of those is counted, not raised. Volumes, peers and
-            // failures still alert.
+            // A container starting or stopping (a replica, a restart, a rollout, and a new version while the workload
+            // adapts to it) makes processes, files and CPU unlike steady state: a finding made (90 % of its score) of those
+            // is counted, not raised. Volumes, peers and failures still alert.
             var before = modelFindings.Count;
             modelFindings.RemoveAll(IsStartupOnly);
             warmup = before - modelFindings.Count;
