@@ -17,7 +17,7 @@ internal sealed class PeerVolume(int maxPeers, Models.ModelMemoryBudget? memory 
     private readonly TableReservation _memory = new(memory);
 
     /// <summary>Below this a minute is small whatever its history (no alert for 400 KB against 40 KB).</summary>
-    public const long Floor = 4L << 20;
+    public const long Floor = 256L << 10;
 
     /// <summary>A minute this many times the peer's largest learned minute is raised.</summary>
     public const int Factor = 5;
