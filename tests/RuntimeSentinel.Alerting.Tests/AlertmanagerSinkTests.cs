@@ -7,7 +7,7 @@ namespace RuntimeSentinel.Alerting.Tests;
 public class AlertmanagerSinkTests
 {
     private static AlertmanagerAlertSink Sink() =>
-        new(() => new HttpClient(), new EndpointOptions { Url = "http://127.0.0.1:1" }, null, new AlertingOptions());
+        new(() => new HttpClient(), new EndpointOptions { Url = "http://127.0.0.1:1" }, null, new AlertingOptions(), TimeProvider.System);
 
     /// <summary>The rendered item as the HTTP body carries it: items are joined into one JSON array.</summary>
     private static List<JsonElement> Alerts(byte[] item) =>
