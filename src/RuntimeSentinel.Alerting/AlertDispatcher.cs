@@ -271,7 +271,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             wake = _wake.Task;
         }
 
-        if (wake.IsCompleted)
+        if (wake.IsCompleted || reader.TryPeek(out _))
         {
             return true;
         }

@@ -224,9 +224,10 @@ public sealed partial class SinkPipeline
     /// <summary>Waits for a first item, then gathers more for up to BatchDelay. False when the queue is completed.</summary>
     private async Task<bool> FillAsync(ChannelReader<Item> reader, List<byte[]> batch)
     {
-        if (batch.Count == 0)
+        if (batch.Count == 0 && !reader.TryPeek(out _))
         {
-            // Wake up now and then even without new incidents, to replay spilled ones.
+            // Nothing queued: wait for incidents, and while spilled ones wait on disk, wake now and then to replay them.
+            // (Armed only when the loop really waits, so a test on a fake clock sees a timer exactly when it is idle.)
             using var wake = _disk.IsEmpty ? null : new CancellationTokenSource(ReplayWake, _time);
             try
             {
