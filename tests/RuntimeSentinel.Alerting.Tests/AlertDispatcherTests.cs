@@ -104,7 +104,7 @@ public class AlertDispatcherTests
             d.Publish(TestAlerts.Exec("/bin/tool" + i, 100 + i));
         }
 
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(25, a.Received.Count);
         Assert.Equal(a.Received.Order(), b.Received.Order());
         Assert.Equal(25, observer.Seen.Count);
@@ -128,11 +128,11 @@ public class AlertDispatcherTests
         // processless join window), so only arriving within the tree's group wait folds it in.
         d.Publish(TestAlerts.Make(Some.Resource(1.9, 1 << 20) with { Timestamp = Some.Time.AddMinutes(2) }, "resource_anomaly", observed: "cpu"));
         d.Publish(TestAlerts.Exec("/usr/bin/unrelated", 500));
-        await d.TickAsync();
+        await d.PassAsync();
         Assert.Empty(observer.Seen); // still grouping
 
         clock.Advance(opts.IncidentGroupWait);
-        await d.TickAsync();
+        await d.PassAsync();
         var firing = observer.Seen.Where(i => i.Version == 1).ToList();
         Assert.Equal(2, firing.Count);
         var tree = firing.Single(i => i.Count > 1);
@@ -142,13 +142,13 @@ public class AlertDispatcherTests
         // Once the group wait is over, another processless alert whose events are far from every incident's opens its own.
         clock.Advance(TimeSpan.FromSeconds(1));
         d.Publish(TestAlerts.Make(Some.Resource(0.1, 1 << 30) with { Timestamp = Some.Time.AddMinutes(10) }, "resource_anomaly", observed: "memory"));
-        await d.TickAsync();
+        await d.PassAsync();
         clock.Advance(opts.IncidentGroupWait);
-        await d.TickAsync();
+        await d.PassAsync();
         var late = Assert.Single(observer.Seen.Where(i => i.Version == 1).Except(firing));
         Assert.Equal((1L, "resource_anomaly"), (late.Count, late.Category));
 
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(4, observer.Seen.Last(i => i.Id == tree.Id).Count);
     }
 
@@ -160,45 +160,46 @@ public class AlertDispatcherTests
         opts.IncidentGroupWait = TimeSpan.FromSeconds(3);
         var (d, metrics, observer) = Create([new ListSink("s")], opts, clock);
         await d.StartAsync(default);
+        // Each pod's shell is its own process (another pid): only the finding's fingerprint ties them together.
         var pods = new[] { "cart-7d9f8b6c5b-aaaaa", "cart-7d9f8b6c5b-bbbbb", "cart-7d9f8b6c5b-ccccc" };
-        d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pods[0]));
-        await d.TickAsync();
-        d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pods[0]));
-        foreach (var pod in pods[1..])
+        d.Publish(TestAlerts.Exec("/bin/bash", 40, pod: pods[0]));
+        await d.PassAsync();
+        d.Publish(TestAlerts.Exec("/bin/bash", 40, pod: pods[0]));
+        for (var p = 1; p < pods.Length; p++)
         {
-            d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pod));
-            d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pod));
+            d.Publish(TestAlerts.Exec("/bin/bash", 40 + p, pod: pods[p]));
+            d.Publish(TestAlerts.Exec("/bin/bash", 40 + p, pod: pods[p]));
         }
 
-        await d.TickAsync();
+        await d.PassAsync();
         Assert.Empty(observer.Seen); // the first alert's group wait is not over: the repeats wait with it
 
         clock.Advance(opts.IncidentGroupWait);
-        await d.TickAsync();
+        await d.PassAsync();
         var incident = Assert.Single(observer.Seen);
         Assert.Equal((6L, 3), (incident.Count, incident.Pods.Count));
         Assert.Equal(5, metrics.Folded.Value);
 
         // After the group wait, a repeat from a fourth pod is no new incident: it updates this one at the group interval.
-        d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: "cart-7d9f8b6c5b-ddddd"));
-        await d.TickAsync();
+        d.Publish(TestAlerts.Exec("/bin/bash", 43, pod: "cart-7d9f8b6c5b-ddddd"));
+        await d.PassAsync();
         Assert.Single(observer.Seen);
         clock.Advance(opts.IncidentGroupInterval);
-        await d.TickAsync();
+        await d.PassAsync();
         var update = observer.Seen[^1];
         Assert.Equal((incident.Id, 2, IncidentStatus.Updated, 7L, 4), (update.Id, update.Version, update.Status, update.Count, update.Pods.Count));
 
         // Only once the incident window passed without repeats does the same finding open a new incident.
         clock.Advance(opts.IncidentWindow);
-        await d.TickAsync();
-        d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pods[0]));
-        await d.TickAsync();
+        await d.PassAsync();
+        d.Publish(TestAlerts.Exec("/bin/bash", 40, pod: pods[0]));
+        await d.PassAsync();
         clock.Advance(opts.IncidentGroupWait);
-        await d.TickAsync();
+        await d.PassAsync();
         var again = observer.Seen[^1];
         Assert.NotEqual(incident.Id, again.Id);
         Assert.Equal((1, 1L), (again.Version, again.Count));
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
     }
 
     [Fact]
@@ -215,7 +216,7 @@ public class AlertDispatcherTests
             d.Publish(TestAlerts.Make(Some.Exec("/bin/t" + i) with { Process = new Core.Events.ProcessInfo(1000 + i, 1, 0, "/bin/t" + i, null, null) }, "category_" + i, Severity.Medium));
         }
 
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(2, observer.Seen.Count(i => i.Kind == "detection"));
         var summary = Assert.Single(observer.Seen, i => i.Kind == "budget_summary");
         Assert.Contains("3 incidents held back", summary.Note, StringComparison.Ordinal);
@@ -253,7 +254,7 @@ public class AlertDispatcherTests
         await d.StartAsync(default);
         d.Publish(TestAlerts.Exec("/bin/bash", 1));
         d.Publish(TestAlerts.Exec("/bin/sh", 2));
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal("/bin/sh", Assert.Single(observer.Seen).Primary.Evidence[0].Process.Exe);
         Assert.Equal(1, metrics.Suppressed.WithLabels("debug-shell").Value);
         File.Delete(file);

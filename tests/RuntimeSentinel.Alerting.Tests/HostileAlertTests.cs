@@ -111,7 +111,7 @@ public class HostileAlertTests
         d.Publish(TestAlerts.Exec("/bin/sh", 1));
         d.Publish(TestAlerts.Exec("/bin/nc", 2, ppid: 99) with { Evidence = new UnreadableEvidence(), Receipt = new AlertReceipt(1, () => settled.TrySetResult()) });
         d.Publish(TestAlerts.Exec("/usr/bin/id", 3, ppid: 98)); // another process tree: its own incident
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
 
         var stage = registry.Stages.Single(s => s.Name == "alert-dispatcher");
         Assert.Equal(StageState.Stopped, stage.State); // stopped by the host, not faulted
@@ -152,18 +152,18 @@ public class HostileAlertTests
 
         // The flood and the first file incident spent the workload's budget (the clock does not move, so it does not
         // refill); the other four are held.
-        await d.TickAsync();
+        await d.PassAsync();
         Assert.Equal(4, metrics.HeldBack.WithLabels("workload").Value);
 
         // Only the exemption of high and critical incidents lets the shell through now.
         d.Publish(TestAlerts.Make(Some.Exec("/bin/sh") with { Process = new ProcessInfo(31337, 1001, 0, "/bin/sh", "sh -i", "/usr/sbin/nginx") }, "unexpected_process", shellSeverity, time: Some.Time.AddSeconds(30)));
-        await d.TickAsync();
+        await d.PassAsync();
         var shell = Assert.Single(observer.Incidents, i => i.Category == "unexpected_process");
         Assert.Equal((1, 1L, shellSeverity), (shell.Version, shell.Count, shell.Severity));
         Assert.Equal(4, metrics.HeldBack.WithLabels("workload").Value);
         Assert.Equal(0, d.Budget.HeldBySeverity[(int)shellSeverity]);
 
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Contains(sink.Received, r => r.StartsWith(shell.Id + "#", StringComparison.Ordinal));
         var first = observer.Incidents.Where(i => i.Version == 1 && i.Kind == "detection").ToList();
         var flood = Assert.Single(first, i => i.Category == "unexpected_network");
@@ -203,9 +203,9 @@ public class HostileAlertTests
         // One process tree: a database client with its password (the incident's first version), then its child with a
         // bearer token (folded in: the second version, sent by the flush at stop).
         d.Publish(TestAlerts.Make(Some.Exec("/usr/bin/mysql") with { Process = new ProcessInfo(700, 1, 0, "/usr/bin/mysql", "mysql -h db -u app -pS3cretPass shop", "/bin/sh") }));
-        await d.TickAsync();
+        await d.PassAsync();
         d.Publish(TestAlerts.Make(Some.Exec("/usr/bin/curl") with { Process = new ProcessInfo(701, 700, 0, "/usr/bin/curl", "curl -H Authorization: Bearer eyJhbGciOi.abc.def https://api.example", "/usr/bin/mysql") }));
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
 
         var webhookBodies = endpoint.Requests.Where(r => r.Uri.AbsolutePath == "/hook").Select(r => r.Body).ToList();
         var rendered = new Dictionary<string, string>

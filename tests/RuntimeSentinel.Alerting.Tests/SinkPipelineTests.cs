@@ -38,7 +38,7 @@ public class SinkPipelineTests
         clock.Advance(TimeSpan.FromSeconds(10));
 
         await sink.WaitForAsync(5);
-        await p.StopAsync(default);
+        await p.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(Wire(incidents), sink.Received);
         Assert.Equal(3, sink.Calls);
         Assert.Equal(2, metrics.SinkRetries.WithLabels("flaky").Value);
@@ -54,7 +54,7 @@ public class SinkPipelineTests
         var incidents = Enumerable.Range(0, 12).Select(Incident).ToList();
         incidents.ForEach(p.Enqueue);
         p.Start();
-        await p.StopAsync(default);
+        await p.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Empty(sink.Received);
         Assert.Equal(12, p.Spilled);
         Assert.Equal(12, metrics.SinkSpilled.WithLabels("down").Value);
@@ -72,7 +72,7 @@ public class SinkPipelineTests
         await sink.WaitForAsync(12);
         await clock.AdvanceWhenWaitedOnAsync(TimeSpan.FromMilliseconds(200));
         await sink.WaitForAsync(15);
-        await again.StopAsync(default);
+        await again.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(Wire(incidents.Concat(later)), sink.Received);
         Assert.Equal(0, again.Spilled);
     }
@@ -107,7 +107,7 @@ public class SinkPipelineTests
         var replay = new AlertDispatcherTests.ListSink("hang");
         var (again, _) = Create(replay, options, new TestClock());
         again.Start();
-        await again.StopAsync(default);
+        await again.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(Wire(queuedBehind.Append(late)), replay.Received);
         Assert.Equal(0, again.Spilled);
     }
@@ -156,7 +156,7 @@ public class SinkPipelineTests
         clock.Advance(options.MaxBackoff);
         await clock.AdvanceWhenWaitedOnAsync(TimeSpan.FromMilliseconds(200));
         await sink.WaitForAsync(30);
-        await p.StopAsync(default);
+        await p.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(Wire(all), sink.Received);
     }
 
