@@ -14,6 +14,9 @@ namespace RuntimeSentinel.Alerting;
 /// </summary>
 public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 {
+    // How often the loop wakes without alerts: due incidents (group wait, interval, window) go out within a tick.
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
+
     private readonly Channel<Alert> _queue;
     private readonly SinkPipeline[] _pipelines;
     private readonly IIncidentObserver[] _observers;
@@ -37,6 +40,15 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     private DateTimeOffset _nextSuppressionCheck;
     private long _published;
     private Task _loop = Task.CompletedTask;
+
+    // Requests for a pass now (FlushAsync, TickAsync), answered by the first pass that starts after they arrive. _wake is
+    // completed while a request waits: the loop takes it before it starts waiting, so a request that arrives just
+    // before the loop creates its next tick (or at any other moment) ends that wait at once instead of being noticed
+    // one tick later.
+    private readonly Lock _gate = new();
+    private readonly List<PassRequest> _requests = [];
+    private TaskCompletionSource _wake = NewSignal();
+    private bool _running;
 
     public AlertDispatcher(IEnumerable<IAlertSink> sinks, IEnumerable<IIncidentObserver> observers, IOptions<AlertingOptions> options, AlertingMetrics metrics, TimeProvider time, ILogger<AlertDispatcher> logger, Core.Health.HealthRegistry? health = null)
     {
@@ -88,19 +100,42 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         LogDropped(_logger, alert.Workload.Value, alert.Category);
     }
 
-    private TaskCompletionSource? _flushRequest;
-
     public async Task FlushAsync(TimeSpan timeout)
     {
-        var request = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Interlocked.Exchange(ref _flushRequest, request)?.TrySetResult();
-        if (_loop.IsCompleted)
+        // Best effort before an offset commit: at the timeout the caller goes on, and what is not emitted yet stays
+        // unsettled (its offsets are not committed).
+        await RequestPass(flush: true).WaitAsync(timeout, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>
+    /// Runs one pass of the loop now instead of at its next tick and completes when that pass is done: every alert
+    /// published before the call is correlated, and what is due at the clock's current time is emitted (observers have
+    /// seen it, each sink's pipeline holds it). Completes at once when the loop does not run.
+    /// </summary>
+    /// <remarks>
+    /// For tests: on a fake clock the loop would otherwise run only when alerts arrive or the clock passes a tick, so a
+    /// test that advances the clock (past a group wait, a group interval) could only sleep and hope the loop had caught
+    /// up, which is how such tests raced the wall clock on loaded CI machines. Production needs no such call.
+    /// </remarks>
+    internal Task TickAsync() => RequestPass(flush: false);
+
+    private Task RequestPass(bool flush)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
         {
-            return;
+            if (!_running)
+            {
+                // Not started, or stopped: the final pass has emitted everything already.
+                done.SetResult();
+                return done.Task;
+            }
+
+            _requests.Add(new PassRequest(flush, done));
+            _wake.TrySetResult();
         }
 
-        // The loop picks the request up within its 250 ms tick.
-        await Task.WhenAny(request.Task, _loop, Task.Delay(timeout)).ConfigureAwait(false);
+        return done.Task;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -111,6 +146,10 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         }
 
         LogStarted(_logger, string.Join(", ", _pipelines.Select(s => s.Name)));
+        lock (_gate)
+        {
+            _running = true;
+        }
 
         // Not a BackgroundService: its ExecuteAsync may never start if the host stops at once, and this loop
         // must always run to drain what was published.
@@ -149,6 +188,20 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             _stage.Faulted($"{ex.GetType().Name}: {ex.Message}");
             LogFaulted(_logger, ex);
         }
+        finally
+        {
+            // No pass will answer what still waits: the final one has run (or the loop is dead).
+            lock (_gate)
+            {
+                _running = false;
+                foreach (var r in _requests)
+                {
+                    r.Done.TrySetResult();
+                }
+
+                _requests.Clear();
+            }
+        }
     }
 
     private async Task RunAsync()
@@ -156,19 +209,10 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         var reader = _queue.Reader;
         while (true)
         {
-            var open = true;
-            using (var tick = new CancellationTokenSource(TimeSpan.FromMilliseconds(250)))
-            {
-                try
-                {
-                    open = await reader.WaitToReadAsync(tick.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Periodic tick: emit due incidents even when no alerts arrive.
-                }
-            }
+            var open = await WaitAsync(reader).ConfigureAwait(false);
 
+            // Taken before reading: an alert published before a request is in the queue now, so this pass handles it.
+            var (answering, flush) = StartPass();
             DateTimeOffset now;
             if (_eventClock && FollowShards() is { } marked)
             {
@@ -214,18 +258,18 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
             if (!open)
             {
+                // The requests still waiting are answered when the loop ends, after this final emission.
                 Guard(() => Emit(_correlator.Due(now, flushAll: true), now), "flush incidents");
                 Guard(() => Emit(_budget.Summaries(now, flushAll: true), now, bypassBudget: true), "flush budget summaries");
                 _metrics.OpenIncidents.Set(0);
                 return;
             }
 
-            if (Interlocked.Exchange(ref _flushRequest, null) is { } flush)
+            if (flush)
             {
                 // A flush (revoke, stop) makes every published alert safe: the held ones too, whatever the clock says.
                 ReleasePending(DateTimeOffset.MaxValue);
                 Guard(() => Emit(_correlator.Due(now, flushAll: true), now), "flush incidents on request");
-                flush.TrySetResult();
             }
 
             Guard(() => Emit(_correlator.Due(now), now), "emit incidents");
@@ -236,6 +280,8 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 _nextSuppressionCheck = now + _options.SuppressionReloadInterval;
                 Guard(() => ReloadSuppression(file), "reload suppression rules");
             }
+
+            EndPass(answering);
         }
     }
 
@@ -332,6 +378,77 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             return c != 0 ? c : x.Arrival.CompareTo(y.Arrival);
         }
     }
+
+    /// <summary>
+    /// Waits for alerts, a pass request or the next tick (which emits due incidents even when no alerts arrive). False
+    /// once the queue is completed and empty.
+    /// </summary>
+    private async ValueTask<bool> WaitAsync(ChannelReader<Alert> reader)
+    {
+        Task wake;
+        lock (_gate)
+        {
+            wake = _wake.Task;
+        }
+
+        if (wake.IsCompleted || reader.TryPeek(out _))
+        {
+            return true;
+        }
+
+        using var tick = new CancellationTokenSource(TickInterval, _time);
+        var ready = reader.WaitToReadAsync(tick.Token).AsTask();
+        if (await Task.WhenAny(ready, wake).ConfigureAwait(false) != ready)
+        {
+            await tick.CancelAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await ready.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>The requests this pass answers (those waiting now), and whether one of them asks for a flush.</summary>
+    private (int Count, bool Flush) StartPass()
+    {
+        lock (_gate)
+        {
+            if (_wake.Task.IsCompleted)
+            {
+                // Requests from now on wake the next wait; the ones waiting now are this pass's.
+                _wake = NewSignal();
+            }
+
+            return (_requests.Count, _requests.Exists(r => r.Flush));
+        }
+    }
+
+    private void EndPass(int answering)
+    {
+        if (answering == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            for (var i = 0; i < answering; i++)
+            {
+                _requests[i].Done.TrySetResult();
+            }
+
+            _requests.RemoveRange(0, answering);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private readonly record struct PassRequest(bool Flush, TaskCompletionSource Done);
 
     private DateTimeOffset Now() => _eventClock ? (_eventNow == default ? _time.GetUtcNow() : _eventNow) : _time.GetUtcNow();
 

@@ -39,12 +39,12 @@ public static class AlertingServiceCollectionExtensions
 
         if (o.Webhook.Enabled)
         {
-            AddHttpSink(services, "sentinel-webhook", a => a.Webhook, (sp, http, a) => new WebhookAlertSink(http, a.Webhook, a.RunbookUrlTemplate, sp.GetService<TimeProvider>()));
+            AddHttpSink(services, "sentinel-webhook", a => a.Webhook, (sp, http, a) => new WebhookAlertSink(http, a.Webhook, a.RunbookUrlTemplate, sp.GetRequiredService<TimeProvider>()));
         }
 
         if (o.Alertmanager.Enabled)
         {
-            AddHttpSink(services, "sentinel-alertmanager", a => a.Alertmanager, (_, http, a) => new AlertmanagerAlertSink(http, a.Alertmanager, a.RunbookUrlTemplate, a));
+            AddHttpSink(services, "sentinel-alertmanager", a => a.Alertmanager, (sp, http, a) => new AlertmanagerAlertSink(http, a.Alertmanager, a.RunbookUrlTemplate, a, sp.GetRequiredService<TimeProvider>()));
         }
 
         if (o.Slack.Enabled)
@@ -94,10 +94,30 @@ internal sealed class AlertingOptionsValidator : IValidateOptions<AlertingOption
         Positive(o.MaxOpenIncidents, nameof(o.MaxOpenIncidents));
         Positive(o.MaxIncidentsPerWorkloadPerHour, nameof(o.MaxIncidentsPerWorkloadPerHour));
         Positive(o.MaxIncidentsPerMinute, nameof(o.MaxIncidentsPerMinute));
-        if (o.IncidentWindow <= TimeSpan.Zero || o.IncidentGroupWait < TimeSpan.Zero || o.IncidentGroupInterval <= TimeSpan.Zero || o.ProcesslessJoinWindow < TimeSpan.Zero)
+        void PositiveTime(TimeSpan v, string key)
         {
-            errors.Add("Alerting:IncidentWindow and IncidentGroupInterval must be positive, IncidentGroupWait and ProcesslessJoinWindow not negative.");
+            if (v <= TimeSpan.Zero)
+            {
+                errors.Add($"Alerting:{key} must be positive.");
+            }
         }
+
+        // A negative delay would make a sink's retry or back-off wait throw (and that sink deliver nothing more).
+        void NotNegative(TimeSpan v, string key)
+        {
+            if (v < TimeSpan.Zero)
+            {
+                errors.Add($"Alerting:{key} must not be negative.");
+            }
+        }
+
+        PositiveTime(o.IncidentWindow, nameof(o.IncidentWindow));
+        PositiveTime(o.IncidentGroupInterval, nameof(o.IncidentGroupInterval));
+        NotNegative(o.IncidentGroupWait, nameof(o.IncidentGroupWait));
+        NotNegative(o.ProcesslessJoinWindow, nameof(o.ProcesslessJoinWindow));
+        NotNegative(o.BatchDelay, nameof(o.BatchDelay));
+        NotNegative(o.RetryBaseDelay, nameof(o.RetryBaseDelay));
+        NotNegative(o.MaxBackoff, nameof(o.MaxBackoff));
 
         if (o.SpillMaxBytes < 1024 * 1024)
         {

@@ -110,5 +110,8 @@ internal sealed class ArgumentRedactor
         return string.Concat(m.ValueSpan[..(secret.Index - m.Index)], Mask, m.ValueSpan[(secret.Index - m.Index + secret.Length)..]);
     }
 
-    private static Regex Compile(string pattern) => new(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    // No match timeout: NonBacktracking already bounds a match by the input's length, and a wall-clock timeout only
+    // adds a way to fail: on a busy CPU (the engine builds its states on first use) a harmless command line timed out,
+    // and its alert was dropped as failed.
+    private static Regex Compile(string pattern) => new(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Regex.InfiniteMatchTimeout);
 }

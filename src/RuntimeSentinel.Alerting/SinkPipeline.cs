@@ -12,6 +12,12 @@ namespace RuntimeSentinel.Alerting;
 /// </summary>
 public sealed partial class SinkPipeline
 {
+    // While incidents wait on disk, the loop wakes this often without new incidents, to try the oldest spilled batch.
+    private static readonly TimeSpan ReplayWake = TimeSpan.FromMilliseconds(200);
+
+    // A send that hangs (an endpoint that accepts and never answers) is abandoned after this long and counts as failed.
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
+
     private readonly IAlertSink _sink;
     private readonly AlertingOptions _options;
     private readonly AlertingMetrics _metrics;
@@ -218,13 +224,14 @@ public sealed partial class SinkPipeline
     /// <summary>Waits for a first item, then gathers more for up to BatchDelay. False when the queue is completed.</summary>
     private async Task<bool> FillAsync(ChannelReader<Item> reader, List<byte[]> batch)
     {
-        if (batch.Count == 0)
+        if (batch.Count == 0 && !reader.TryPeek(out _))
         {
-            // Wake up now and then even without new incidents, to replay spilled ones.
-            using var wake = new CancellationTokenSource(_disk.IsEmpty ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(200));
+            // Nothing queued: wait for incidents, and while spilled ones wait on disk, wake now and then to replay them.
+            // (Armed only when the loop really waits, so a test on a fake clock sees a timer exactly when it is idle.)
+            using var wake = _disk.IsEmpty ? null : new CancellationTokenSource(ReplayWake, _time);
             try
             {
-                if (!await reader.WaitToReadAsync(wake.Token).ConfigureAwait(false))
+                if (!await reader.WaitToReadAsync(wake?.Token ?? CancellationToken.None).ConfigureAwait(false))
                 {
                     return false;
                 }
@@ -251,7 +258,7 @@ public sealed partial class SinkPipeline
                 break;
             }
 
-            using var cts = new CancellationTokenSource(left);
+            using var cts = new CancellationTokenSource(left, _time);
             try
             {
                 if (!await reader.WaitToReadAsync(cts.Token).ConfigureAwait(false))
@@ -275,7 +282,7 @@ public sealed partial class SinkPipeline
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                using var timeout = new CancellationTokenSource(SendTimeout, _time);
                 await _sink.SendAsync(batch, timeout.Token).ConfigureAwait(false);
                 _metrics.SinkSent.WithLabels(_sink.Name).Inc(batch.Count);
                 _backoff = TimeSpan.Zero;
@@ -288,7 +295,7 @@ public sealed partial class SinkPipeline
                 if (attempt < attempts)
                 {
                     _metrics.SinkRetries.WithLabels(_sink.Name).Inc();
-                    await Task.Delay(_options.RetryBaseDelay * Math.Pow(2, attempt - 1)).ConfigureAwait(false);
+                    await Task.Delay(_options.RetryBaseDelay * Math.Pow(2, attempt - 1), _time).ConfigureAwait(false);
                 }
             }
         }
@@ -319,7 +326,7 @@ public sealed partial class SinkPipeline
 
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var timeout = new CancellationTokenSource(SendTimeout, _time);
             await _sink.SendAsync(b.Items, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -383,6 +390,6 @@ public sealed partial class SinkPipeline
     private Task PauseAsync()
     {
         _backoff = _backoff == TimeSpan.Zero ? _options.RetryBaseDelay : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, _options.MaxBackoff.Ticks));
-        return Task.Delay(_backoff);
+        return Task.Delay(_backoff, _time);
     }
 }

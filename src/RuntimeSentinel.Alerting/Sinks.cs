@@ -122,14 +122,13 @@ internal abstract class HttpAlertSink(Func<HttpClient> http) : IAlertSink
 /// seconds&gt;</c> and <c>X-Sentinel-Signature: sha256=&lt;hex HMAC-SHA256(secret, timestamp + "." + body)&gt;</c> let
 /// the receiver verify origin and integrity and refuse replays (a signed body re-sent later carries an old timestamp).
 /// </summary>
-internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider? time = null) : HttpAlertSink(http)
+internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider time) : HttpAlertSink(http)
 {
     public const string SignatureHeader = "X-Sentinel-Signature";
     public const string TimestampHeader = "X-Sentinel-Timestamp";
 
     private readonly byte[]? _secret = LoadSecret(options);
     private readonly string _url = options.ResolveUrl();
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public override string Name => "webhook";
 
@@ -150,7 +149,7 @@ internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions opt
         var request = Post(_url, body);
         if (_secret is not null)
         {
-            var ts = _time.GetUtcNow().ToUnixTimeSeconds();
+            var ts = time.GetUtcNow().ToUnixTimeSeconds();
             request.Headers.Add(TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
             request.Headers.Add(SignatureHeader, Sign(_secret, ts, body));
         }
@@ -169,7 +168,8 @@ internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions opt
 /// Prometheus Alertmanager, API v2 (<c>POST /api/v2/alerts</c>). Labels identify the incident (Alertmanager groups
 /// and de-duplicates on them; re-sends of an open incident refresh the same alert); annotations carry the text.
 /// </summary>
-internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting) : HttpAlertSink(http)
+/// <param name="time">The clock of <c>endsAt</c>: an incident fires until its window would end, counted from rendering.</param>
+internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptions options, string? runbookTemplate, AlertingOptions alerting, TimeProvider time) : HttpAlertSink(http)
 {
     public override string Name => "alertmanager";
 
@@ -186,7 +186,8 @@ internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptio
     {
         var i = incident;
         var labels = Labels(i);
-        var alert = Alert(i, labels, (i.Status == IncidentStatus.Resolved ? DateTimeOffset.UtcNow : DateTimeOffset.UtcNow + alerting.IncidentWindow).UtcDateTime);
+        var now = time.GetUtcNow();
+        var alert = Alert(i, labels, (i.Status == IncidentStatus.Resolved ? now : now + alerting.IncidentWindow).UtcDateTime);
         var previous = Remember(i.Id, labels, i.Status == IncidentStatus.Resolved);
         if (previous is null || previous.AsSpan().SequenceEqual(labels))
         {
@@ -194,7 +195,7 @@ internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptio
         }
 
         // One item, two alerts: the HTTP body joins items into one JSON array.
-        return [.. Resolved(i, previous), (byte)',', .. alert];
+        return [.. Resolved(i, previous, now), (byte)',', .. alert];
     }
 
     private byte[]? Remember(string id, byte[] labels, bool resolved)
@@ -252,7 +253,7 @@ internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptio
     }
 
     /// <summary>The previous labels of an incident, resolved now (superseded by its new version's labels).</summary>
-    private static byte[] Resolved(Incident i, byte[] labels)
+    private static byte[] Resolved(Incident i, byte[] labels, DateTimeOffset now)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(labels.Length + 128);
         using (var w = new Utf8JsonWriter(buffer))
@@ -261,7 +262,7 @@ internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptio
             w.WritePropertyName("labels");
             w.WriteRawValue(labels, skipInputValidation: true);
             w.WriteString("startsAt", i.FirstSeen.UtcDateTime);
-            w.WriteString("endsAt", DateTimeOffset.UtcNow.UtcDateTime);
+            w.WriteString("endsAt", now.UtcDateTime);
             w.WriteEndObject();
         }
 

@@ -11,6 +11,7 @@ public class AlertDispatcherTests
 {
     internal sealed class ListSink(string name, int failFirst = 0) : IAlertSink
     {
+        private readonly List<(int Count, TaskCompletionSource Done)> _waiters = [];
         private int _calls;
 
         public List<string> Received { get; } = [];
@@ -19,11 +20,14 @@ public class AlertDispatcherTests
 
         public bool Down { get; set; }
 
+        /// <summary>Delivery attempts so far, failed ones included.</summary>
+        public int Calls => Volatile.Read(ref _calls);
+
         public byte[] Render(Incident incident) => Encoding.UTF8.GetBytes($"{incident.Id}#{incident.Version}");
 
         public ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
         {
-            if (Down || Interlocked.Increment(ref _calls) <= failFirst)
+            if (Interlocked.Increment(ref _calls) <= failFirst || Down)
             {
                 throw new IOException("sink down");
             }
@@ -31,9 +35,31 @@ public class AlertDispatcherTests
             lock (Received)
             {
                 Received.AddRange(items.Select(Encoding.UTF8.GetString));
+                foreach (var w in _waiters.Where(w => Received.Count >= w.Count).ToList())
+                {
+                    _waiters.Remove(w);
+                    w.Done.TrySetResult();
+                }
             }
 
             return ValueTask.CompletedTask;
+        }
+
+        /// <summary>Completes once <paramref name="count"/> items were delivered (fails the test at the ceiling).</summary>
+        public Task WaitForAsync(int count)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (Received)
+            {
+                if (Received.Count >= count)
+                {
+                    return Task.CompletedTask;
+                }
+
+                _waiters.Add((count, done));
+            }
+
+            return done.Task.WaitAsync(TestClock.Ceiling);
         }
     }
 
@@ -44,21 +70,25 @@ public class AlertDispatcherTests
         public void OnIncident(Incident incident) => Seen.Add(incident);
     }
 
+    /// <summary>
+    /// Delivery without waits on the clock (no batch delay, retries and back-off at once), so a test advances the
+    /// clock only for what it is about.
+    /// </summary>
     internal static AlertingOptions Options(string? spill = null) => new()
     {
         QueueCapacity = 100,
         IncidentGroupWait = TimeSpan.Zero,
-        BatchDelay = TimeSpan.FromMilliseconds(10),
-        RetryBaseDelay = TimeSpan.FromMilliseconds(5),
-        MaxBackoff = TimeSpan.FromMilliseconds(50),
+        BatchDelay = TimeSpan.Zero,
+        RetryBaseDelay = TimeSpan.Zero,
+        MaxBackoff = TimeSpan.Zero,
         SpillDirectory = spill ?? Directory.CreateTempSubdirectory("sentinel-spill-").FullName,
     };
 
-    private static (AlertDispatcher Dispatcher, AlertingMetrics Metrics, Observer Observer) Create(IEnumerable<IAlertSink> sinks, AlertingOptions? options = null)
+    private static (AlertDispatcher Dispatcher, AlertingMetrics Metrics, Observer Observer) Create(IEnumerable<IAlertSink> sinks, AlertingOptions? options = null, TimeProvider? clock = null)
     {
         var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var observer = new Observer();
-        var d = new AlertDispatcher(sinks, [observer], Microsoft.Extensions.Options.Options.Create(options ?? Options()), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
+        var d = new AlertDispatcher(sinks, [observer], Microsoft.Extensions.Options.Options.Create(options ?? Options()), metrics, clock ?? new TestClock(), NullLogger<AlertDispatcher>.Instance);
         return (d, metrics, observer);
     }
 
@@ -74,7 +104,7 @@ public class AlertDispatcherTests
             d.Publish(TestAlerts.Exec("/bin/tool" + i, 100 + i));
         }
 
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(25, a.Received.Count);
         Assert.Equal(a.Received.Order(), b.Received.Order());
         Assert.Equal(25, observer.Seen.Count);
@@ -85,43 +115,91 @@ public class AlertDispatcherTests
     [Fact]
     public async Task Publish_OneProcessTreeDoingSeveralThings_IsOneIncident()
     {
-        var sink = new ListSink("s");
+        var clock = new TestClock();
         var opts = Options();
-        opts.IncidentGroupWait = TimeSpan.FromMilliseconds(300);
-        var (d, _, observer) = Create([sink], opts);
+        opts.IncidentGroupWait = TimeSpan.FromSeconds(3);
+        var (d, _, observer) = Create([new ListSink("s")], opts, clock);
         await d.StartAsync(default);
         d.Publish(TestAlerts.Exec("/bin/sh", 88));
         d.Publish(TestAlerts.Exec("/tmp/xmrig", 89, ppid: 88));
         d.Publish(TestAlerts.Make(Some.Dns("pool.supportxmr.com") with { Process = new(89, 88, 0, "/tmp/xmrig", null, "/bin/sh") }, "unexpected_dns"));
-        d.Publish(TestAlerts.Make(Some.Resource(1.9, 1 << 20), "resource_anomaly", observed: "cpu"));
+
+        // A resource anomaly names no process. What it shows happened two minutes after the tree's events (beyond the
+        // processless join window), so only arriving within the tree's group wait folds it in.
+        d.Publish(TestAlerts.Make(Some.Resource(1.9, 1 << 20) with { Timestamp = Some.Time.AddMinutes(2) }, "resource_anomaly", observed: "cpu"));
         d.Publish(TestAlerts.Exec("/usr/bin/unrelated", 500));
-        await d.StopAsync(default);
+        await d.PassAsync();
+        Assert.Empty(observer.Seen); // still grouping
+
+        clock.Advance(opts.IncidentGroupWait);
+        await d.PassAsync();
         var firing = observer.Seen.Where(i => i.Version == 1).ToList();
         Assert.Equal(2, firing.Count);
         var tree = firing.Single(i => i.Count > 1);
         Assert.Equal(4, tree.Count);
         Assert.Equal(["resource_anomaly", "unexpected_dns", "unexpected_process"], tree.Categories);
+
+        // Once the group wait is over, another processless alert whose events are far from every incident's opens its own.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        d.Publish(TestAlerts.Make(Some.Resource(0.1, 1 << 30) with { Timestamp = Some.Time.AddMinutes(10) }, "resource_anomaly", observed: "memory"));
+        await d.PassAsync();
+        clock.Advance(opts.IncidentGroupWait);
+        await d.PassAsync();
+        var late = Assert.Single(observer.Seen.Where(i => i.Version == 1).Except(firing));
+        Assert.Equal((1L, "resource_anomaly"), (late.Count, late.Category));
+
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Equal(4, observer.Seen.Last(i => i.Id == tree.Id).Count);
     }
 
     [Fact]
     public async Task Publish_SameFindingFromManyPods_FoldsIntoOneIncidentWithPods()
     {
-        var sink = new ListSink("s");
+        var clock = new TestClock();
         var opts = Options();
-        opts.IncidentGroupWait = TimeSpan.FromMilliseconds(300);
-        var (d, metrics, observer) = Create([sink], opts);
+        opts.IncidentGroupWait = TimeSpan.FromSeconds(3);
+        var (d, metrics, observer) = Create([new ListSink("s")], opts, clock);
         await d.StartAsync(default);
-        foreach (var pod in new[] { "cart-7d9f8b6c5b-aaaaa", "cart-7d9f8b6c5b-bbbbb", "cart-7d9f8b6c5b-ccccc" })
+        // Each pod's shell is its own process (another pid): only the finding's fingerprint ties them together.
+        var pods = new[] { "cart-7d9f8b6c5b-aaaaa", "cart-7d9f8b6c5b-bbbbb", "cart-7d9f8b6c5b-ccccc" };
+        d.Publish(TestAlerts.Exec("/bin/bash", 40, pod: pods[0]));
+        await d.PassAsync();
+        d.Publish(TestAlerts.Exec("/bin/bash", 40, pod: pods[0]));
+        for (var p = 1; p < pods.Length; p++)
         {
-            d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pod));
-            d.Publish(TestAlerts.Exec("/bin/bash", 42, pod: pod));
+            d.Publish(TestAlerts.Exec("/bin/bash", 40 + p, pod: pods[p]));
+            d.Publish(TestAlerts.Exec("/bin/bash", 40 + p, pod: pods[p]));
         }
 
-        await d.StopAsync(default);
-        var incident = Assert.Single(observer.Seen.GroupBy(i => i.Id)).Last();
-        Assert.Equal(6, incident.Count);
-        Assert.Equal(3, incident.Pods.Count);
+        await d.PassAsync();
+        Assert.Empty(observer.Seen); // the first alert's group wait is not over: the repeats wait with it
+
+        clock.Advance(opts.IncidentGroupWait);
+        await d.PassAsync();
+        var incident = Assert.Single(observer.Seen);
+        Assert.Equal((6L, 3), (incident.Count, incident.Pods.Count));
         Assert.Equal(5, metrics.Folded.Value);
+
+        // After the group wait, a repeat from a fourth pod is no new incident: it updates this one at the group interval.
+        d.Publish(TestAlerts.Exec("/bin/bash", 43, pod: "cart-7d9f8b6c5b-ddddd"));
+        await d.PassAsync();
+        Assert.Single(observer.Seen);
+        clock.Advance(opts.IncidentGroupInterval);
+        await d.PassAsync();
+        var update = observer.Seen[^1];
+        Assert.Equal((incident.Id, 2, IncidentStatus.Updated, 7L, 4), (update.Id, update.Version, update.Status, update.Count, update.Pods.Count));
+
+        // Only once the incident window passed without repeats does the same finding open a new incident.
+        clock.Advance(opts.IncidentWindow);
+        await d.PassAsync();
+        d.Publish(TestAlerts.Exec("/bin/bash", 40, pod: pods[0]));
+        await d.PassAsync();
+        clock.Advance(opts.IncidentGroupWait);
+        await d.PassAsync();
+        var again = observer.Seen[^1];
+        Assert.NotEqual(incident.Id, again.Id);
+        Assert.Equal((1, 1L), (again.Version, again.Count));
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
     }
 
     [Fact]
@@ -138,7 +216,7 @@ public class AlertDispatcherTests
             d.Publish(TestAlerts.Make(Some.Exec("/bin/t" + i) with { Process = new Core.Events.ProcessInfo(1000 + i, 1, 0, "/bin/t" + i, null, null) }, "category_" + i, Severity.Medium));
         }
 
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal(2, observer.Seen.Count(i => i.Kind == "detection"));
         var summary = Assert.Single(observer.Seen, i => i.Kind == "budget_summary");
         Assert.Contains("3 incidents held back", summary.Note, StringComparison.Ordinal);
@@ -176,7 +254,7 @@ public class AlertDispatcherTests
         await d.StartAsync(default);
         d.Publish(TestAlerts.Exec("/bin/bash", 1));
         d.Publish(TestAlerts.Exec("/bin/sh", 2));
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Equal("/bin/sh", Assert.Single(observer.Seen).Primary.Evidence[0].Process.Exe);
         Assert.Equal(1, metrics.Suppressed.WithLabels("debug-shell").Value);
         File.Delete(file);
@@ -216,64 +294,109 @@ public class AlertDispatcherTests
     }
 
     [Fact]
-    public void Validate_BadSettings_ListsEveryError()
+    public void Validate_BadSettings_ReportsEachBadFieldByName()
     {
+        using var temp = new TempFolder("alerting-validate-");
+        var badPattern = @"(a)\1";
+        Assert.False(ArgumentRedactor.IsValidPattern(badPattern, out var problem));
         var result = new AlertingOptionsValidator().Validate(null, new AlertingOptions
         {
             QueueCapacity = 0,
+            SinkQueueCapacity = 0,
             MaxBatchSize = 0,
-            File = Path.GetTempPath(),
-            Webhook = new WebhookOptions { Url = "not a url" },
-            SuppressionFile = "/nonexistent/rules.json",
+            RetryAttempts = 0,
+            MaxOpenIncidents = 0,
+            MaxIncidentsPerWorkloadPerHour = 0,
+            MaxIncidentsPerMinute = 0,
+            IncidentWindow = TimeSpan.Zero,
+            IncidentGroupInterval = TimeSpan.Zero,
+            IncidentGroupWait = TimeSpan.FromSeconds(-1),
+            ProcesslessJoinWindow = TimeSpan.FromSeconds(-1),
+            BatchDelay = TimeSpan.FromSeconds(-1),
+            RetryBaseDelay = TimeSpan.FromSeconds(-1),
+            MaxBackoff = TimeSpan.FromSeconds(-1),
+            SpillMaxBytes = 1024,
+            SpillDirectory = " ",
+            File = temp.Path,
+            Webhook = new WebhookOptions { Url = "not a url", SecretFile = temp["missing-secret"] },
+            Alertmanager = new EndpointOptions { Url = "http://am:9093", UrlFile = temp["am-url"] },
+            Slack = new EndpointOptions { UrlFile = temp["missing-slack-url"] },
+            Redact = new RedactionOptions { Patterns = [badPattern] },
+            SuppressionFile = temp["missing-rules.json"],
         });
+
+        string[] expected =
+        [
+            "Alerting:QueueCapacity must be at least 1.",
+            "Alerting:SinkQueueCapacity must be at least 1.",
+            "Alerting:MaxBatchSize must be at least 1.",
+            "Alerting:RetryAttempts must be at least 1.",
+            "Alerting:MaxOpenIncidents must be at least 1.",
+            "Alerting:MaxIncidentsPerWorkloadPerHour must be at least 1.",
+            "Alerting:MaxIncidentsPerMinute must be at least 1.",
+            "Alerting:IncidentWindow must be positive.",
+            "Alerting:IncidentGroupInterval must be positive.",
+            "Alerting:IncidentGroupWait must not be negative.",
+            "Alerting:ProcesslessJoinWindow must not be negative.",
+            "Alerting:BatchDelay must not be negative.",
+            "Alerting:RetryBaseDelay must not be negative.",
+            "Alerting:MaxBackoff must not be negative.",
+            "Alerting:SpillMaxBytes must be at least 1 MiB.",
+            "Alerting:SpillDirectory must be set (a writable directory; in a pod, an emptyDir or volume).",
+            $"Alerting:File '{temp.Path}' is a directory; give a file path.",
+            "Alerting:Webhook:Url 'not a url' must be an absolute http(s) URL.",
+            "Alerting:Alertmanager: give Url or UrlFile, not both.",
+            $"Alerting:Slack:UrlFile '{temp["missing-slack-url"]}' does not exist.",
+            $"Alerting:Redact:Patterns: '{badPattern}' is not a valid regular expression: {problem}",
+            $"Alerting:Webhook:SecretFile '{temp["missing-secret"]}' does not exist.",
+            $"Alerting:SuppressionFile '{temp["missing-rules.json"]}' does not exist.",
+        ];
         Assert.True(result.Failed);
-        Assert.Equal(5, result.Failures!.Count());
+        Assert.Equal(expected.Order(StringComparer.Ordinal), result.Failures!.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_FilesWithBadContent_ReportEachWithoutEchoingTheSecret()
+    {
+        using var temp = new TempFolder("alerting-validate-");
+        File.WriteAllText(temp["slack-url"], "hooks.slack.example/T000/B000/SECRETPART\n");
+        File.WriteAllText(temp["rules.json"], """{"rules": [{"id": "x", "category": "unexpected_dns", "expires": "2099-01-01T00:00:00Z"}]}""");
+        var result = new AlertingOptionsValidator().Validate(null, new AlertingOptions
+        {
+            Slack = new EndpointOptions { UrlFile = temp["slack-url"] },
+            SuppressionFile = temp["rules.json"],
+        });
+
+        Assert.Equal(
+            ["Alerting:Slack:UrlFile must hold an absolute http(s) URL.", $"{temp["rules.json"]}: rules[0]: 'reason' is required (why is this fine?)"],
+            result.Failures!);
+        Assert.DoesNotContain("SECRETPART", string.Join(" ", result.Failures!), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task SlackAndWebhookSinks_PostTheDocumentedPayloads()
     {
-        var port = System.Net.Sockets.TcpListener.Create(0) is var t ? Start(t) : 0;
-        var bodies = new List<(string Path, string Body, string? Signature, string? Timestamp)>();
-        using var listener = new System.Net.HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        var serve = Task.Run(async () =>
-        {
-            for (var i = 0; i < 2; i++)
-            {
-                var ctx = await listener.GetContextAsync();
-                using var reader = new StreamReader(ctx.Request.InputStream);
-                bodies.Add((ctx.Request.Url!.AbsolutePath, await reader.ReadToEndAsync(), ctx.Request.Headers[WebhookAlertSink.SignatureHeader], ctx.Request.Headers[WebhookAlertSink.TimestampHeader]));
-                ctx.Response.StatusCode = 200;
-                ctx.Response.Close();
-            }
-        });
+        var endpoint = new CapturingHandler();
+        using var http = endpoint.Client();
         var incident = new Incident(TestAlerts.Exec("/bin/sh", 7), Some.Time) { Status = IncidentStatus.Firing, Version = 1 };
-        using var http = new HttpClient();
-        var slack = new SlackAlertSink(() => http, new EndpointOptions { Url = $"http://127.0.0.1:{port}/slack" }, "https://rb/{category}");
+        var slack = new SlackAlertSink(() => http, new EndpointOptions { Url = "http://127.0.0.1:9/slack" }, "https://rb/{category}");
         await slack.SendAsync([slack.Render(incident)], default);
-        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Some.Time);
-        var webhook = new WebhookAlertSink(() => http, new WebhookOptions { Url = $"http://127.0.0.1:{port}/hook", Secret = "k" }, null, clock);
+        var clock = new TestClock();
+        var webhook = new WebhookAlertSink(() => http, new WebhookOptions { Url = "http://127.0.0.1:9/hook", Secret = "k" }, null, clock);
         await webhook.SendAsync([webhook.Render(incident)], default);
-        await serve;
 
-        var slackBody = JsonDocument.Parse(bodies[0].Body).RootElement.GetProperty("text").GetString()!;
+        var (toSlack, toHook) = (endpoint.Requests[0], endpoint.Requests[1]);
+        Assert.Equal((HttpMethod.Post, "/slack"), (toSlack.Method, toSlack.Uri.AbsolutePath));
+        var slackBody = JsonDocument.Parse(toSlack.Body).RootElement.GetProperty("text").GetString()!;
         Assert.Contains("*HIGH* `unexpected_process`", slackBody, StringComparison.Ordinal);
         Assert.Contains("<https://rb/unexpected_process|runbook>", slackBody, StringComparison.Ordinal);
-        Assert.Equal("/hook", bodies[1].Path);
-        // The signature covers the timestamp, so a receiver can refuse a replayed body.
-        Assert.Equal(Some.Time.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), bodies[1].Timestamp);
-        Assert.Equal(WebhookAlertSink.Sign("k"u8.ToArray(), Some.Time.ToUnixTimeSeconds(), Encoding.UTF8.GetBytes(bodies[1].Body)), bodies[1].Signature);
-        Assert.NotEqual(WebhookAlertSink.Sign("k"u8.ToArray(), Some.Time.ToUnixTimeSeconds() + 1, Encoding.UTF8.GetBytes(bodies[1].Body)), bodies[1].Signature);
-        Assert.Equal(incident.Id, JsonDocument.Parse(bodies[1].Body).RootElement[0].GetProperty("id").GetString());
+        Assert.Equal((HttpMethod.Post, "/hook"), (toHook.Method, toHook.Uri.AbsolutePath));
 
-        static int Start(System.Net.Sockets.TcpListener l)
-        {
-            l.Start();
-            var p = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-            l.Stop();
-            return p;
-        }
+        // The signature covers the timestamp (the clock's), so a receiver can refuse a replayed body.
+        var ts = Some.Time.ToUnixTimeSeconds();
+        Assert.Equal(ts.ToString(System.Globalization.CultureInfo.InvariantCulture), toHook.Headers[WebhookAlertSink.TimestampHeader]);
+        Assert.Equal(WebhookAlertSink.Sign("k"u8.ToArray(), ts, Encoding.UTF8.GetBytes(toHook.Body)), toHook.Headers[WebhookAlertSink.SignatureHeader]);
+        Assert.NotEqual(WebhookAlertSink.Sign("k"u8.ToArray(), ts + 1, Encoding.UTF8.GetBytes(toHook.Body)), toHook.Headers[WebhookAlertSink.SignatureHeader]);
+        Assert.Equal(incident.Id, JsonDocument.Parse(toHook.Body).RootElement[0].GetProperty("id").GetString());
     }
 }

@@ -29,10 +29,20 @@ public class AlertReceiptTests
         }
     }
 
-    private static (AlertDispatcher Dispatcher, AlertingMetrics Metrics) Create(IEnumerable<IAlertSink> sinks, AlertingOptions options)
+    /// <summary>Counts emissions (on the dispatcher's thread, before any sink sees them).</summary>
+    private sealed class Emissions : IIncidentObserver
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void OnIncident(Incident incident) => Interlocked.Increment(ref _count);
+    }
+
+    private static (AlertDispatcher Dispatcher, AlertingMetrics Metrics) Create(IEnumerable<IAlertSink> sinks, AlertingOptions options, TimeProvider? clock = null, IIncidentObserver? observer = null)
     {
         var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        return (new AlertDispatcher(sinks, [], Microsoft.Extensions.Options.Options.Create(options), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance), metrics);
+        return (new AlertDispatcher(sinks, observer is null ? [] : [observer], Microsoft.Extensions.Options.Options.Create(options), metrics, clock ?? new TestClock(), NullLogger<AlertDispatcher>.Instance), metrics);
     }
 
     [Fact]
@@ -53,43 +63,74 @@ public class AlertReceiptTests
     {
         var fast = new AlertDispatcherTests.ListSink("fast");
         var slow = new GatedSink("slow");
+        var clock = new TestClock();
         var options = AlertDispatcherTests.Options();
 
-        // The second alert arrives after the incident's first version went out (a loaded CI machine did this by chance):
-        // its receipt rides the next version, so the event is settled only when both versions are at both sinks.
-        options.IncidentGroupInterval = TimeSpan.FromMilliseconds(50);
-        var (d, _) = Create([fast, slow], options);
+        // Shorter than the sinks' send timeout: advancing past it must not time the slow sink's send out.
+        options.IncidentGroupInterval = TimeSpan.FromSeconds(1);
+        var emissions = new Emissions();
+        var (d, _) = Create([fast, slow], options, clock, emissions);
         await d.StartAsync(default);
         var settled = new TaskCompletionSource();
         var receipt = new AlertReceipt(2, () => settled.TrySetResult());
 
+        // The second alert arrives after the incident's first version went out: its receipt rides the next version, so
+        // the event is settled only when both versions are at both sinks.
         d.Publish(TestAlerts.Exec("/bin/sh", 10) with { Receipt = receipt });
-        await KafkaTestKit.EventuallyAsync(() => fast.Received.Count > 0, TimeSpan.FromSeconds(10), "the fast sink delivered the first version");
+        await d.PassAsync();
+        await fast.WaitForAsync(1);
         d.Publish(TestAlerts.Exec("/tmp/xmrig", 11, ppid: 10) with { Receipt = receipt });
-        await KafkaTestKit.EventuallyAsync(() => fast.Received.Count > 1, TimeSpan.FromSeconds(10), "the fast sink delivered the second version");
-        await Task.Delay(200);
+        await d.PassAsync();
+        Assert.Equal(1, emissions.Count); // folded, and held until the group interval
+        clock.Advance(options.IncidentGroupInterval);
+        await d.PassAsync();
+        await fast.WaitForAsync(2);
+
+        // An unrelated incident after the second version: once the fast sink has it, the fast pipeline is done with the
+        // second version's batch (it delivers and settles batch after batch), so the fast sink cannot settle it later.
+        d.Publish(TestAlerts.Exec("/usr/bin/id", 500));
+        await d.PassAsync();
+        await fast.WaitForAsync(3);
         Assert.False(settled.Task.IsCompleted, "settled before the slow sink delivered");
+        Assert.Equal(2, receipt.Open);
 
         slow.Gate.Release(10);
-        await settled.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await d.StopAsync(default);
-        Assert.NotEmpty(slow.Received);
+        await settled.Task.WaitAsync(TestClock.Ceiling);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Equal(fast.Received.Select(r => r.Split('#')[0]), slow.Received);
     }
 
     [Fact]
     public async Task Publish_SinkDown_SettledOnceTheIncidentIsSpilledToDisk()
     {
         var down = new AlertDispatcherTests.ListSink("down") { Down = true };
-        var (d, metrics) = Create([down], AlertDispatcherTests.Options());
+        var clock = new TestClock();
+        var options = AlertDispatcherTests.Options();
+        options.RetryBaseDelay = TimeSpan.FromSeconds(1);
+        options.MaxBackoff = TimeSpan.FromSeconds(1);
+        var (d, metrics) = Create([down], options, clock);
         await d.StartAsync(default);
         var settled = new TaskCompletionSource();
+        var receipt = new AlertReceipt(1, () => settled.TrySetResult());
 
-        d.Publish(TestAlerts.Exec("/bin/sh", 10) with { Receipt = new AlertReceipt(1, () => settled.TrySetResult()) });
+        d.Publish(TestAlerts.Exec("/bin/sh", 10) with { Receipt = receipt });
+        await d.PassAsync();
 
-        await settled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // Failed, waiting to retry: not safe yet.
+        await clock.WaitForTimerAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, receipt.Open);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await clock.AdvanceWhenWaitedOnAsync(TimeSpan.FromSeconds(2));
+
+        // The last attempt failed: on disk, hence settled.
+        await settled.Task.WaitAsync(TestClock.Ceiling);
+        Assert.Equal(3, down.Calls);
         Assert.Equal(1, metrics.SinkSpilled.WithLabels("down").Value);
         Assert.Equal(0, metrics.SinkSent.WithLabels("down").Value);
-        await d.StopAsync(default);
+
+        // Stopping while the sink is down: the pipeline backs off between its last tries of the spilled batch.
+        await clock.AdvanceUntilAsync(d.StopAsync(default), options.MaxBackoff);
+        Assert.Equal(1, d.Pipelines[0].Spilled);
     }
 
     [Fact]
@@ -103,13 +144,15 @@ public class AlertReceiptTests
         var settled = new TaskCompletionSource();
 
         d.Publish(TestAlerts.Exec("/bin/sh", 10) with { Receipt = new AlertReceipt(1, () => settled.TrySetResult()) });
-        await Task.Delay(600);
+        await d.PassAsync();
         Assert.False(settled.Task.IsCompleted, "settled while the incident waited for grouping");
+        Assert.Empty(sink.Received);
 
-        await d.FlushAsync(TimeSpan.FromSeconds(10));
-        await settled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // The clock has not moved: only the flush emits it.
+        await d.FlushAsync(TestClock.Ceiling).WaitAsync(TestClock.Ceiling); // its timeout is on the fake clock
+        await settled.Task.WaitAsync(TestClock.Ceiling);
         Assert.Single(sink.Received);
-        await d.StopAsync(default);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
     }
 
     [Fact]
@@ -127,8 +170,10 @@ public class AlertReceiptTests
 
         d.Publish(TestAlerts.Exec("/bin/sh", 10) with { Receipt = new AlertReceipt(1, () => settled.TrySetResult()) });
 
-        await settled.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await d.StopAsync(default);
+        // Within the pass that reads it, not when some sink gets to it.
+        await d.PassAsync();
+        Assert.True(settled.Task.IsCompleted);
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Empty(sink.Received);
         Assert.Equal(1, metrics.Suppressed.WithLabels("ops-shell").Value);
     }

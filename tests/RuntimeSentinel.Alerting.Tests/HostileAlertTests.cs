@@ -93,32 +93,48 @@ public class HostileAlertTests
     [Fact]
     public async Task Dispatcher_ObserverAndRuleThrow_KeepsDeliveringAndCountsTheFailures()
     {
+        using var temp = new TempFolder("hostile-rule-");
+        File.WriteAllText(temp["rules.json"], """{"rules": [{"id": "ops-sshd", "executable": "/usr/sbin/sshd", "reason": "ops", "expires": "2099-01-01T00:00:00Z"}]}""");
+        var options = AlertDispatcherTests.Options();
+        options.SuppressionFile = temp["rules.json"];
+
+        // Without redaction patterns nothing reads an alert's evidence before the suppression rule does.
+        options.Redact = new RedactionOptions { Defaults = false };
         var sink = new AlertDispatcherTests.ListSink("list");
         var registry = new HealthRegistry();
         var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        var d = new AlertDispatcher([sink], [new ThrowingObserver()], Microsoft.Extensions.Options.Options.Create(AlertDispatcherTests.Options()), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance, registry);
+        var d = new AlertDispatcher([sink], [new ThrowingObserver()], Microsoft.Extensions.Options.Options.Create(options), metrics, new TestClock(), NullLogger<AlertDispatcher>.Instance, registry);
         await d.StartAsync(default);
+        var settled = new TaskCompletionSource();
+
+        // The rule throws on the middle alert's evidence (a detector bug, or a decoder fooled by hostile input).
         d.Publish(TestAlerts.Exec("/bin/sh", 1));
-        d.Publish(TestAlerts.Exec("/bin/nc", 2, ppid: 99)); // another process tree: its own incident
-        await d.StopAsync(default);
+        d.Publish(TestAlerts.Exec("/bin/nc", 2, ppid: 99) with { Evidence = new UnreadableEvidence(), Receipt = new AlertReceipt(1, () => settled.TrySetResult()) });
+        d.Publish(TestAlerts.Exec("/usr/bin/id", 3, ppid: 98)); // another process tree: its own incident
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
 
         var stage = registry.Stages.Single(s => s.Name == "alert-dispatcher");
         Assert.Equal(StageState.Stopped, stage.State); // stopped by the host, not faulted
-        Assert.Equal(2, stage.Failures); // the observer threw for each incident
-        Assert.Equal(2, sink.Received.Count); // and both were delivered anyway
         Assert.Empty(registry.Faulted);
+        Assert.Equal(1, metrics.Dropped.WithLabels("failed").Value); // the alert the rule threw on
+        Assert.True(settled.Task.IsCompleted, "the failed alert's receipt was not settled");
+        Assert.Equal(3, stage.Failures); // that alert, and the observer for each of the two incidents
+        Assert.Equal(2, sink.Received.Count); // both delivered anyway
+        Assert.Equal(0, metrics.Suppressed.WithLabels("ops-sshd").Value);
     }
 
-    [Fact]
-    public async Task Dispatcher_FloodOfLowNoveltyAndOneShell_ShellIsItsOwnIncidentFloodIsOneWithItsTopItems()
+    [Theory]
+    [InlineData(Severity.High)]
+    [InlineData(Severity.Critical)]
+    public async Task Dispatcher_FloodOfLowNoveltyAndOneShell_ShellIsItsOwnIncidentFloodIsOneWithItsTopItems(Severity shellSeverity)
     {
         var sink = new AlertDispatcherTests.ListSink("list");
         var observer = new Collect();
         var options = AlertDispatcherTests.Options();
-        options.MaxIncidentsPerWorkloadPerHour = 2; // a budget nearly spent already
+        options.MaxIncidentsPerWorkloadPerHour = 2;
         options.QueueCapacity = 10_000;
         var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        var d = new AlertDispatcher([sink], [observer], Microsoft.Extensions.Options.Options.Create(options), metrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
+        var d = new AlertDispatcher([sink], [observer], Microsoft.Extensions.Options.Options.Create(options), metrics, new TestClock(), NullLogger<AlertDispatcher>.Instance);
         await d.StartAsync(default);
 
         // 400 new peers of one workload in the same minute, each from its own connection (process), low severity.
@@ -128,27 +144,108 @@ public class HostileAlertTests
             d.Publish(TestAlerts.Make(e, "unexpected_network", Severity.Low, observed: $"peer-{i}:8000/tcp", time: Some.Time.AddMilliseconds(i * 100)));
         }
 
-        d.Publish(TestAlerts.Make(Some.Exec("/bin/sh") with { Process = new ProcessInfo(31337, 1001, 0, "/bin/sh", "sh -i", "/usr/sbin/nginx") }, "unexpected_process", Severity.High, time: Some.Time.AddSeconds(30)));
         for (var i = 0; i < 5; i++)
         {
-            // Other categories, medium, and more than the budget allows: held and summarised, never the shell.
+            // Other categories, medium, and more than the budget allows.
             d.Publish(TestAlerts.Make(Some.FileOpen("/var/tmp/x" + i) with { Process = new ProcessInfo(4000 + i, 1, 0, "/usr/bin/python3", null, null) }, "unexpected_file" + i, Severity.Medium, observed: "/var/tmp/x" + i));
         }
 
-        await d.StopAsync(default);
+        // The flood and the first file incident spent the workload's budget (the clock does not move, so it does not
+        // refill); the other four are held.
+        await d.PassAsync();
+        Assert.Equal(4, metrics.HeldBack.WithLabels("workload").Value);
+
+        // Only the exemption of high and critical incidents lets the shell through now.
+        d.Publish(TestAlerts.Make(Some.Exec("/bin/sh") with { Process = new ProcessInfo(31337, 1001, 0, "/bin/sh", "sh -i", "/usr/sbin/nginx") }, "unexpected_process", shellSeverity, time: Some.Time.AddSeconds(30)));
+        await d.PassAsync();
+        var shell = Assert.Single(observer.Incidents, i => i.Category == "unexpected_process");
+        Assert.Equal((1, 1L, shellSeverity), (shell.Version, shell.Count, shell.Severity));
+        Assert.Equal(4, metrics.HeldBack.WithLabels("workload").Value);
+        Assert.Equal(0, d.Budget.HeldBySeverity[(int)shellSeverity]);
+
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Contains(sink.Received, r => r.StartsWith(shell.Id + "#", StringComparison.Ordinal));
         var first = observer.Incidents.Where(i => i.Version == 1 && i.Kind == "detection").ToList();
-        var shell = Assert.Single(first, i => i.Category == "unexpected_process");
-        Assert.Equal((1L, Severity.High), (shell.Count, shell.Severity));
         var flood = Assert.Single(first, i => i.Category == "unexpected_network");
         var final = observer.Incidents.Last(i => i.Id == flood.Id);
         Assert.Equal(400, final.Count);
         Assert.StartsWith("400 distinct findings (unexpected_network) of shop/Deployment/cart in ", final.Note, StringComparison.Ordinal);
         Assert.Contains(" s: peer-0:8000/tcp, peer-1:8000/tcp, peer-2:8000/tcp, peer-3:8000/tcp, peer-4:8000/tcp, …", final.Note, StringComparison.Ordinal);
 
-        // The budget held some medium incidents back; its summary names what it held, and held no high one.
+        // The budget's summary names what it held, and it held no high or critical one.
         var summary = Assert.Single(observer.Incidents, i => i.Kind == "budget_summary");
-        Assert.Contains("severities: medium", summary.Note, StringComparison.Ordinal);
+        Assert.Contains("4 incidents held back", summary.Note, StringComparison.Ordinal);
+        Assert.Contains("severities: medium 4;", summary.Note, StringComparison.Ordinal);
         Assert.Contains("high and critical are never held", summary.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dispatcher_SecretsInArguments_NoSinkNorObserverEverSeesThem()
+    {
+        using var temp = new TempFolder("hostile-redact-");
+        var clock = new TestClock();
+        var endpoint = new CapturingHandler();
+        var console = new StringWriter();
+        var options = AlertDispatcherTests.Options();
+        IAlertSink[] sinks =
+        [
+            new ConsoleAlertSink(console),
+            new JsonLinesFileAlertSink(temp["alerts.jsonl"]),
+            new WebhookAlertSink(endpoint.Client, new WebhookOptions { Url = "http://receiver.example/hook", Secret = "k" }, null, clock),
+            new AlertmanagerAlertSink(endpoint.Client, new EndpointOptions { Url = "http://receiver.example/am" }, null, options, clock),
+            new SlackAlertSink(endpoint.Client, new EndpointOptions { Url = "http://receiver.example/slack" }, null),
+        ];
+        var observer = new Collect();
+        var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var d = new AlertDispatcher(sinks, [observer], Microsoft.Extensions.Options.Options.Create(options), metrics, clock, NullLogger<AlertDispatcher>.Instance);
+        await d.StartAsync(default);
+
+        // One process tree: a database client with its password (the incident's first version), then its child with a
+        // bearer token (folded in: the second version, sent by the flush at stop).
+        d.Publish(TestAlerts.Make(Some.Exec("/usr/bin/mysql") with { Process = new ProcessInfo(700, 1, 0, "/usr/bin/mysql", "mysql -h db -u app -pS3cretPass shop", "/bin/sh") }));
+        await d.PassAsync();
+        d.Publish(TestAlerts.Make(Some.Exec("/usr/bin/curl") with { Process = new ProcessInfo(701, 700, 0, "/usr/bin/curl", "curl -H Authorization: Bearer eyJhbGciOi.abc.def https://api.example", "/usr/bin/mysql") }));
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
+
+        var webhookBodies = endpoint.Requests.Where(r => r.Uri.AbsolutePath == "/hook").Select(r => r.Body).ToList();
+        var rendered = new Dictionary<string, string>
+        {
+            ["console"] = console.ToString(),
+            ["file"] = File.ReadAllText(temp["alerts.jsonl"]),
+            ["webhook"] = string.Join("\n", webhookBodies),
+            ["alertmanager"] = string.Join("\n", endpoint.Requests.Where(r => r.Uri.AbsolutePath == "/am/api/v2/alerts").Select(r => r.Body)),
+            ["slack"] = string.Join("\n", endpoint.Requests.Where(r => r.Uri.AbsolutePath == "/slack").Select(r => r.Body)),
+            ["observer"] = string.Join("\n", observer.Incidents.Select(i => Encoding.UTF8.GetString(IncidentJsonWriter.ToUtf8(i)))),
+        };
+        foreach (var (who, text) in rendered)
+        {
+            Assert.False(string.IsNullOrEmpty(text), $"{who} saw nothing");
+            Assert.DoesNotContain("S3cretPass", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("eyJhbGciOi", text, StringComparison.Ordinal);
+            Assert.True(text.Contains("/usr/bin/mysql", StringComparison.Ordinal), $"{who} lost what is not secret: {text}");
+        }
+
+        Assert.Equal(2, observer.Incidents.Count);
+        Assert.All(observer.Incidents.SelectMany(i => i.Samples).SelectMany(a => a.Evidence), e => Assert.DoesNotContain("S3cret", e.Process.Args, StringComparison.Ordinal));
+
+        // Where arguments are rendered, the secret's place and everything around it remain.
+        foreach (var text in new[] { rendered["file"], rendered["webhook"], rendered["observer"] })
+        {
+            Assert.Contains("mysql -h db -u app -p[REDACTED] shop", text, StringComparison.Ordinal);
+            Assert.Contains("curl -H Authorization: Bearer [REDACTED] https://api.example", text, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Evidence that cannot be read: whoever looks at it (here: a suppression rule) throws.</summary>
+    private sealed class UnreadableEvidence : IReadOnlyList<RuntimeEvent>
+    {
+        public int Count => 1;
+
+        public RuntimeEvent this[int index] => throw new InvalidDataException("evidence unreadable");
+
+        public IEnumerator<RuntimeEvent> GetEnumerator() => throw new InvalidDataException("evidence unreadable");
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class Collect : IIncidentObserver

@@ -7,24 +7,40 @@ namespace RuntimeSentinel.Alerting.Tests;
 
 public class SinkPipelineTests
 {
-    private static (SinkPipeline Pipeline, AlertingMetrics Metrics) Create(IAlertSink sink, AlertingOptions o)
+    private static (SinkPipeline Pipeline, AlertingMetrics Metrics) Create(IAlertSink sink, AlertingOptions o, TimeProvider clock)
     {
         var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        return (new SinkPipeline(sink, o, metrics, NullLogger.Instance, TimeProvider.System), metrics);
+        return (new SinkPipeline(sink, o, metrics, NullLogger.Instance, clock), metrics);
     }
 
     private static Incident Incident(int i) => new(TestAlerts.Exec("/bin/t" + i, i), Some.Time) { Version = 1 };
 
+    private static IEnumerable<string> Wire(IEnumerable<Incident> incidents) => incidents.Select(i => $"{i.Id}#1");
+
     [Fact]
-    public async Task Enqueue_SinkFailsTwice_RetriesAndDeliversInOrder()
+    public async Task Enqueue_SinkFailsTwice_RetriesOnTheClockAndDeliversInOrder()
     {
         var sink = new AlertDispatcherTests.ListSink("flaky", failFirst: 2);
-        var (p, metrics) = Create(sink, AlertDispatcherTests.Options());
-        p.Start();
+        var clock = new TestClock();
+        var options = AlertDispatcherTests.Options();
+        options.RetryBaseDelay = TimeSpan.FromSeconds(5);
+        var (p, metrics) = Create(sink, options, clock);
         var incidents = Enumerable.Range(0, 5).Select(Incident).ToList();
-        incidents.ForEach(p.Enqueue);
-        await p.StopAsync(default);
-        Assert.Equal(incidents.Select(i => $"{i.Id}#1"), sink.Received);
+        incidents.ForEach(p.Enqueue); // queued before the loop starts: one batch
+        p.Start();
+
+        // Each retry waits its back-off (doubling) on the clock, and not a moment less.
+        await clock.WaitForTimerAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, sink.Calls);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await clock.WaitForTimerAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, sink.Calls);
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        await sink.WaitForAsync(5);
+        await p.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Equal(Wire(incidents), sink.Received);
+        Assert.Equal(3, sink.Calls);
         Assert.Equal(2, metrics.SinkRetries.WithLabels("flaky").Value);
         Assert.Equal(0, metrics.SinkSpilled.WithLabels("flaky").Value);
     }
@@ -34,24 +50,30 @@ public class SinkPipelineTests
     {
         var options = AlertDispatcherTests.Options();
         var sink = new AlertDispatcherTests.ListSink("down") { Down = true };
-        var (p, metrics) = Create(sink, options);
-        p.Start();
+        var (p, metrics) = Create(sink, options, new TestClock());
         var incidents = Enumerable.Range(0, 12).Select(Incident).ToList();
         incidents.ForEach(p.Enqueue);
-        await p.StopAsync(default);
+        p.Start();
+        await p.StopAsync(default).WaitAsync(TestClock.Ceiling);
         Assert.Empty(sink.Received);
         Assert.Equal(12, p.Spilled);
         Assert.Equal(12, metrics.SinkSpilled.WithLabels("down").Value);
 
-        // "Restart": a new pipeline on the same spill directory, sink back up, plus new incidents after it.
+        // "Restart": a new pipeline (and clock) on the same spill directory, sink back up, plus new incidents after it.
         sink.Down = false;
-        var (again, _) = Create(sink, options);
-        again.Start();
+        var clock = new TestClock();
+        var (again, _) = Create(sink, options, clock);
         var later = Enumerable.Range(100, 3).Select(Incident).ToList();
         later.ForEach(again.Enqueue);
-        await KafkaTestKit.EventuallyAsync(() => sink.Received.Count == 15, TimeSpan.FromSeconds(10), "15 delivered");
-        await again.StopAsync(default);
-        Assert.Equal(incidents.Concat(later).Select(i => $"{i.Id}#1"), sink.Received);
+        again.Start();
+
+        // The new incidents queue behind the spilled ones; the first wake replays the oldest batch, and while more
+        // wait on disk the loop wakes on its own (no new incidents needed) to replay them.
+        await sink.WaitForAsync(12);
+        await clock.AdvanceWhenWaitedOnAsync(TimeSpan.FromMilliseconds(200));
+        await sink.WaitForAsync(15);
+        await again.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Equal(Wire(incidents.Concat(later)), sink.Received);
         Assert.Equal(0, again.Spilled);
     }
 
@@ -59,31 +81,35 @@ public class SinkPipelineTests
     public async Task StopAsync_SinkHangsPastTheDeadline_SpillsWhatIsQueuedForTheNextStart()
     {
         var options = AlertDispatcherTests.Options();
+        options.RetryBaseDelay = TimeSpan.FromSeconds(1);
         var sink = new HangingSink();
-        var (p, _) = Create(sink, options);
-        p.Start();
+        var (p, _) = Create(sink, options, new TestClock());
         var incidents = Enumerable.Range(0, 8).Select(Incident).ToList();
         incidents.ForEach(p.Enqueue);
-        Assert.True(sink.Entered.Wait(TimeSpan.FromSeconds(10)), "the first batch reached the sink");
+        p.Start();
+        Assert.True(sink.Entered.Wait(TestClock.Ceiling), "the first batch reached the sink");
         var queuedBehind = Enumerable.Range(50, 4).Select(Incident).ToList();
         queuedBehind.ForEach(p.Enqueue);
 
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        // Out of shutdown time.
+        using var deadline = new CancellationTokenSource();
+        await deadline.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => p.StopAsync(deadline.Token));
 
         // The batch in flight is the sink's; everything behind it is on disk.
-        Assert.True(p.Spilled >= queuedBehind.Count, $"spilled {p.Spilled}");
+        Assert.Equal(queuedBehind.Count, p.Spilled);
         var late = Incident(99);
         p.Enqueue(late); // the correlator flushing after the deadline: refused by memory, kept on disk
-        Assert.True(p.Spilled >= queuedBehind.Count + 1, $"spilled {p.Spilled}");
-        sink.Release.Set();
+        Assert.Equal(queuedBehind.Count + 1, p.Spilled);
 
+        // The old loop now fails its batch and waits to retry on its own clock, which never moves: it stays out of the way.
+        sink.Release.Set();
         var replay = new AlertDispatcherTests.ListSink("hang");
-        var (again, _) = Create(replay, options);
+        var (again, _) = Create(replay, options, new TestClock());
         again.Start();
-        await KafkaTestKit.EventuallyAsync(() => again.Spilled == 0, TimeSpan.FromSeconds(10), "spill replayed");
-        await again.StopAsync(default);
-        Assert.Subset(replay.Received.ToHashSet(), queuedBehind.Append(late).Select(i => $"{i.Id}#1").ToHashSet());
+        await again.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Equal(Wire(queuedBehind.Append(late)), replay.Received);
+        Assert.Equal(0, again.Spilled);
     }
 
     private sealed class HangingSink : IAlertSink
@@ -105,24 +131,33 @@ public class SinkPipelineTests
     }
 
     [Fact]
-    public async Task Enqueue_SinkRecoversMidStream_LosesNothing()
+    public async Task Enqueue_SinkRecoversMidStream_LosesNothingAndKeepsOrder()
     {
         var options = AlertDispatcherTests.Options();
+        options.RetryAttempts = 1; // a failed batch goes to disk at once (retries have their own test)
+        options.RetryBaseDelay = TimeSpan.FromSeconds(1);
+        options.MaxBackoff = TimeSpan.FromSeconds(1);
         var sink = new AlertDispatcherTests.ListSink("outage");
-        var (p, _) = Create(sink, options);
+        var clock = new TestClock();
+        var (p, _) = Create(sink, options, clock);
         p.Start();
         var all = Enumerable.Range(0, 30).Select(Incident).ToList();
-        foreach (var (incident, n) in all.Select((x, n) => (x, n)))
-        {
-            sink.Down = n is >= 10 and < 20; // outage in the middle
-            p.Enqueue(incident);
-            await Task.Delay(15);
-        }
+        all[..10].ForEach(p.Enqueue);
+        await sink.WaitForAsync(10);
 
+        // The outage: the first failed batch is spilled and the loop backs off; the rest wait in memory or on disk.
+        sink.Down = true;
+        all[10..20].ForEach(p.Enqueue);
+        await clock.WaitForTimerAsync(options.MaxBackoff);
+
+        // Recovery, with more incidents arriving: after the back-off the spilled ones go first, then the rest.
         sink.Down = false;
-        await KafkaTestKit.EventuallyAsync(() => sink.Received.Count >= 30, TimeSpan.FromSeconds(10), "all 30 delivered");
-        await p.StopAsync(default);
-        Assert.Equal(all.Select(i => $"{i.Id}#1").Order(), sink.Received.Distinct().Order());
+        all[20..].ForEach(p.Enqueue);
+        clock.Advance(options.MaxBackoff);
+        await clock.AdvanceWhenWaitedOnAsync(TimeSpan.FromMilliseconds(200));
+        await sink.WaitForAsync(30);
+        await p.StopAsync(default).WaitAsync(TestClock.Ceiling);
+        Assert.Equal(Wire(all), sink.Received);
     }
 
     [Fact]
