@@ -24,6 +24,9 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
 
     public int OpenCount => _open.Count;
 
+    /// <summary>Incidents of low findings only, closed without being emitted (their alerts are counted, never paged).</summary>
+    public long Unpaged { get; private set; }
+
     /// <summary>Adds an alert; returns true when it opened a new incident (false: folded into an open one).</summary>
     public bool Add(Alert alert, DateTimeOffset now)
     {
@@ -56,6 +59,19 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         {
             var i = s.Incident;
             var expired = now - s.LastAdded >= options.IncidentWindow;
+            if (!s.Emitted && i.Severity <= Severity.Low)
+            {
+                // Low findings (a file read, a syscall never used) are context, not a page: they join an incident that
+                // opens for something else (and raise it from low, emitting it then), and otherwise close unsent.
+                if (expired || flushAll)
+                {
+                    Unpaged++;
+                    Close(s);
+                }
+
+                continue;
+            }
+
             if (!s.Emitted && (flushAll || now - s.Opened >= options.IncidentGroupWait))
             {
                 i.Status = IncidentStatus.Firing;

@@ -126,7 +126,7 @@ public class HostileAlertTests
     [Theory]
     [InlineData(Severity.High)]
     [InlineData(Severity.Critical)]
-    public async Task Dispatcher_FloodOfLowNoveltyAndOneShell_ShellIsItsOwnIncidentFloodIsOneWithItsTopItems(Severity shellSeverity)
+    public async Task Dispatcher_FloodOfNoveltyAndOneShell_ShellIsItsOwnIncidentFloodIsOneWithItsTopItems(Severity shellSeverity)
     {
         var sink = new AlertDispatcherTests.ListSink("list");
         var observer = new Collect();
@@ -137,11 +137,11 @@ public class HostileAlertTests
         var d = new AlertDispatcher([sink], [observer], Microsoft.Extensions.Options.Options.Create(options), metrics, new TestClock(), NullLogger<AlertDispatcher>.Instance);
         await d.StartAsync(default);
 
-        // 400 new peers of one workload in the same minute, each from its own connection (process), low severity.
+        // 400 new peers of one workload in the same minute, each from its own connection (process), medium severity.
         for (var i = 0; i < 400; i++)
         {
             var e = Some.Connect($"10.244.{i / 250}.{i % 250}", 8000 + (i % 5)) with { Process = new ProcessInfo(2000 + i, 1, 0, "/usr/bin/python3", null, "/usr/bin/tini") };
-            d.Publish(TestAlerts.Make(e, "unexpected_network", Severity.Low, observed: $"peer-{i}:8000/tcp", time: Some.Time.AddMilliseconds(i * 100)));
+            d.Publish(TestAlerts.Make(e, "unexpected_network", Severity.Medium, observed: $"peer-{i}:8000/tcp", time: Some.Time.AddMilliseconds(i * 100)));
         }
 
         for (var i = 0; i < 5; i++)
