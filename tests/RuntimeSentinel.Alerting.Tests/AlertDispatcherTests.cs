@@ -164,7 +164,8 @@ public class AlertDispatcherTests
         // A file read never seen, alone: context, not a page; its receipt is settled when the incident closes unsent.
         var settled = new TaskCompletionSource();
         var lone = TestAlerts.Make(Some.FileOpen("/srv/data/report.csv", workload: Some.Workload(owner: "billing", pod: "billing-6f7d8c9b5a-k2k2k")) with { Process = new(70, 1, 0, "/usr/bin/python3", null, null) }, "unexpected_file", Severity.Low, observed: "/srv/data/report.csv")
-            with { Receipt = new AlertReceipt(1, () => settled.SetResult()) };
+            with
+        { Receipt = new AlertReceipt(1, () => settled.SetResult()) };
         d.Publish(lone);
 
         // Another process's low finding, then a medium one in the same tree: that incident pages, holding both.
