@@ -21,7 +21,8 @@ internal sealed class ConsoleAlertSink(TextWriter? output = null) : IAlertSink
         return $"{status} {i.LastSeen.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {i.Severity.ToWire().ToUpperInvariant(),-8} {i.Category,-19} {i.Workload.Value} node={string.Join(",", i.Nodes.DefaultIfEmpty("-"))} score={i.Primary.Score:0.00}>{i.Primary.Threshold:0.00}{mitre} {i.Primary.Summary}{count}{(i.Note is null ? "" : " — " + i.Note)}";
     }
 
-    public byte[] Render(Incident incident) => Encoding.UTF8.GetBytes(Format(incident) + "\n");
+    // One line per incident, whatever the event fields held (see ControlCharacters).
+    public byte[] Render(Incident incident) => Encoding.UTF8.GetBytes(Core.Text.ControlCharacters.Escape(Format(incident)) + "\n");
 
     public async ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
     {
@@ -236,10 +237,10 @@ internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptio
             w.WriteString("alertname", "RuntimeSentinel" + Pascal(i.Category));
             w.WriteString("severity", i.Severity.ToWire());
             w.WriteString("category", i.Category);
-            w.WriteString("cluster", i.Workload.Cluster);
-            w.WriteString("namespace", i.Workload.Namespace);
-            w.WriteString("workload", i.Workload.OwnerKind + "/" + i.Workload.OwnerName);
-            w.WriteString("container", i.Workload.Container);
+            w.WriteString("cluster", Core.Text.ControlCharacters.Escape(i.Workload.Cluster));
+            w.WriteString("namespace", Core.Text.ControlCharacters.Escape(i.Workload.Namespace));
+            w.WriteString("workload", Core.Text.ControlCharacters.Escape(i.Workload.OwnerKind + "/" + i.Workload.OwnerName));
+            w.WriteString("container", Core.Text.ControlCharacters.Escape(i.Workload.Container));
             w.WriteString("incident", i.Id);
             if (i.Primary.Mitre is { } m)
             {
@@ -278,8 +279,9 @@ internal sealed class AlertmanagerAlertSink(Func<HttpClient> http, EndpointOptio
             w.WritePropertyName("labels");
             w.WriteRawValue(labels, skipInputValidation: true);
             w.WriteStartObject("annotations");
-            w.WriteString("summary", i.Primary.Summary);
-            w.WriteString("description", $"{i.Count} alert(s) [{string.Join(", ", i.Categories)}] on pods {string.Join(", ", i.Pods)}; score {i.Primary.Score:0.00} over threshold {i.Primary.Threshold:0.00}. {i.Primary.Explanation.Reason}.{(i.Note is null ? "" : " " + i.Note)}");
+            // Annotations are shown as text (Alertmanager's UI, amtool, the e-mails and chats it routes to): escaped.
+            w.WriteString("summary", Core.Text.ControlCharacters.Escape(i.Primary.Summary));
+            w.WriteString("description", Core.Text.ControlCharacters.Escape($"{i.Count} alert(s) [{string.Join(", ", i.Categories)}] on pods {string.Join(", ", i.Pods)}; score {i.Primary.Score:0.00} over threshold {i.Primary.Threshold:0.00}. {i.Primary.Explanation.Reason}.{(i.Note is null ? "" : " " + i.Note)}"));
             w.WriteString("count", i.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             w.WriteString("fingerprint", i.Fingerprint);
             if (i.Primary.Mitre is { } mm)
@@ -332,8 +334,11 @@ internal sealed class SlackAlertSink(Func<HttpClient> http, EndpointOptions opti
         return Encoding.UTF8.GetBytes(text);
     }
 
-    /// <summary>Slack's control characters in message text (its formatting reference): &amp;, &lt; and &gt;.</summary>
-    public static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+    /// <summary>
+    /// Slack's control characters in message text (its formatting reference): &amp;, &lt; and &gt;; and control
+    /// characters, so a newline in a name cannot start a line of its own.
+    /// </summary>
+    public static string Escape(string text) => Core.Text.ControlCharacters.Escape(text).Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
     protected override byte[] Body(IReadOnlyList<byte[]> items) =>
         JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["text"] = string.Join("\n", items.Select(Encoding.UTF8.GetString)) });

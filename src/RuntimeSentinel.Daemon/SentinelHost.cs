@@ -29,12 +29,9 @@ internal static class SentinelHost
 
         // Logs go to stderr so stdout carries only alerts (console sink) and summaries.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        });
+        // One line per entry, control characters escaped (SentinelConsoleFormatter): messages quote what events said.
+        builder.Logging.AddConsole(o => o.FormatterName = SentinelConsoleFormatter.FormatterName)
+            .AddConsoleFormatter<SentinelConsoleFormatter, ConsoleFormatterOptions>();
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
         var services = builder.Services;

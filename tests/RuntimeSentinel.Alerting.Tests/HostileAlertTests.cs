@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
@@ -234,6 +235,49 @@ public class HostileAlertTests
             Assert.Contains("mysql -h db -u app -p[REDACTED] shop", text, StringComparison.Ordinal);
             Assert.Contains("curl -H Authorization: Bearer [REDACTED] https://api.example", text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Dispatcher_ControlCharactersInEventFields_TextSinksPrintOneEscapedLine()
+    {
+        var clock = new TestClock();
+        var endpoint = new CapturingHandler();
+        var console = new StringWriter();
+        var options = AlertDispatcherTests.Options();
+        IAlertSink[] sinks =
+        [
+            new ConsoleAlertSink(console),
+            new AlertmanagerAlertSink(endpoint.Client, new EndpointOptions { Url = "http://receiver.example/am" }, null, options, clock),
+            new SlackAlertSink(endpoint.Client, new EndpointOptions { Url = "http://receiver.example/slack" }, null),
+        ];
+        var metrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var d = new AlertDispatcher(sinks, [], Microsoft.Extensions.Options.Options.Create(options), metrics, clock, NullLogger<AlertDispatcher>.Instance);
+        await d.StartAsync(default);
+
+        // A binary named to forge a console line, clear the analyst's terminal and reorder what is displayed; its pod too.
+        const string exe = "/tmp/x\nALERT 2026-12-05T00:00:00.000Z CRITICAL forged\u001b[2J\u001b[H\u202egnp";
+        var hostile = Some.Workload(pod: "cart-7d9f8b6c5b-x2k4p\r\nfake") with { Namespace = "shop\u001b[31m" };
+        d.Publish(TestAlerts.Make(Some.Exec(exe, workload: hostile) with { Process = new ProcessInfo(66, 1, 0, exe, "x", "/bin/sh") }));
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
+
+        var line = console.ToString();
+        Assert.Single(line.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(@"/tmp/x\nALERT 2026-12-05T00:00:00.000Z CRITICAL forged\x1b[2J\x1b[H\u202egnp", line, StringComparison.Ordinal);
+        var slack = endpoint.Requests.Single(r => r.Uri.AbsolutePath == "/slack").Body;
+        var alertmanager = endpoint.Requests.Single(r => r.Uri.AbsolutePath == "/am/api/v2/alerts").Body;
+        foreach (var (who, text) in new[] { ("console", line.TrimEnd('\n')), ("slack", JsonDocument.Parse(slack).RootElement.GetProperty("text").GetString()!), ("alertmanager", alertmanager) })
+        {
+            Assert.False(text.Any(c => c < ' ' || c is '\u007f' or '\u202e'), $"{who}: {text}");
+        }
+
+        // Decoded, Alertmanager's annotations and labels hold no control character either (JSON escaping alone would).
+        var am = JsonDocument.Parse(alertmanager).RootElement[0];
+        foreach (var p in am.GetProperty("annotations").EnumerateObject().Concat(am.GetProperty("labels").EnumerateObject()))
+        {
+            Assert.False(ControlCharactersIn(p.Value.GetString()!), $"{p.Name}: {p.Value.GetString()}");
+        }
+
+        static bool ControlCharactersIn(string s) => s.Any(c => c < ' ' || c is '\u007f' or '\u202e');
     }
 
     /// <summary>Evidence that cannot be read: whoever looks at it (here: a suppression rule) throws.</summary>
