@@ -327,20 +327,38 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     }
 
     /// <summary>
-    /// Correlates the held alerts up to <paramref name="until"/> in event-time order; before each, the incidents due by its
-    /// time are emitted, as they would have been live. Beyond the queue's capacity the oldest go regardless: a shard that
-    /// stalled costs ordering, never memory.
+    /// Correlates the held alerts up to <paramref name="until"/> in event-time order, stepping through the correlator's
+    /// deadlines between them (first emissions, updates, closes), as a live dispatcher would have seen them: what an
+    /// emission holds is a function of the stream, however far the marks moved between two passes. Beyond the queue's
+    /// capacity the oldest go regardless: a shard that stalled costs ordering, never memory. With no limit (a flush,
+    /// the stop) deadlines are taken only up to the last alert: the flush that follows emits the rest as open.
     /// </summary>
     private void ReleasePending(DateTimeOffset until)
     {
-        while (_pending.TryPeek(out var alert, out _) && (alert.Time <= until || _pending.Count > _options.QueueCapacity))
+        var steps = 0;
+        while (true)
         {
+            var hasAlert = _pending.TryPeek(out var alert, out _) && (alert.Time <= until || _pending.Count > _options.QueueCapacity);
+            var limit = until != DateTimeOffset.MaxValue ? until : hasAlert ? alert!.Time : _eventNow;
+            var deadline = _correlator.NextDeadline();
+            if (deadline <= limit && (!hasAlert || deadline <= alert!.Time) && steps++ < 10_000)
+            {
+                var at = deadline > _eventNow ? deadline : _eventNow;
+                _eventNow = at;
+                Guard(() => Emit(_correlator.Due(at), at), "emit incidents");
+                continue;
+            }
+
+            if (!hasAlert)
+            {
+                break;
+            }
+
+            steps = 0;
             _pending.Dequeue();
-            if (alert.Time > _eventNow)
+            if (alert!.Time > _eventNow)
             {
                 _eventNow = alert.Time;
-                var due = _eventNow;
-                Guard(() => Emit(_correlator.Due(due), due), "emit incidents");
             }
 
             try

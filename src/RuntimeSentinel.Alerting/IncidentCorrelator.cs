@@ -24,8 +24,6 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
 
     public int OpenCount => _open.Count;
 
-    /// <summary>Incidents of low findings only, closed without being emitted (their alerts are counted, never paged).</summary>
-    public long Unpaged { get; private set; }
 
     /// <summary>Adds an alert; returns true when it opened a new incident (false: folded into an open one).</summary>
     public bool Add(Alert alert, DateTimeOffset now)
@@ -59,19 +57,6 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         {
             var i = s.Incident;
             var expired = now - s.LastAdded >= options.IncidentWindow;
-            if (!s.Emitted && i.Severity <= Severity.Low)
-            {
-                // Low findings (a file read, a syscall never used) are context, not a page: they join an incident that
-                // opens for something else (and raise it from low, emitting it then), and otherwise close unsent.
-                if (expired || flushAll)
-                {
-                    Unpaged++;
-                    Close(s);
-                }
-
-                continue;
-            }
-
             if (!s.Emitted && (flushAll || now - s.Opened >= options.IncidentGroupWait))
             {
                 i.Status = IncidentStatus.Firing;
@@ -91,6 +76,30 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         }
 
         return due;
+    }
+
+    /// <summary>
+    /// The earliest time at which <see cref="Due"/> would emit or close something (MaxValue with nothing open): on the
+    /// event clock the dispatcher steps through these between alerts, so what an emission holds does not depend on when
+    /// its loop happened to run.
+    /// </summary>
+    public DateTimeOffset NextDeadline()
+    {
+        var next = DateTimeOffset.MaxValue;
+        foreach (var s in _open)
+        {
+            var i = s.Incident;
+            var expiry = s.LastAdded + options.IncidentWindow;
+            var t = !s.Emitted ? s.Opened + options.IncidentGroupWait
+                : i.Pending == 0 ? expiry
+                : Escalated(s) ? s.LastAdded
+                : Min(s.LastEmitted + options.IncidentGroupInterval, expiry);
+            next = Min(next, t);
+        }
+
+        return next;
+
+        static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
     }
 
     /// <summary>Raised to high or critical since it was last emitted (at most two such updates per incident).</summary>

@@ -25,7 +25,8 @@ public sealed partial class DetectionPipeline
                     RestartLearningClocks(now);
                 }
 
-                _alerts.AdvanceClock(_index, now);
+                _lastMark = item.Event.Timestamp > _lastMark ? item.Event.Timestamp : _lastMark;
+                _alerts.AdvanceClock(_index, _lastMark);
                 return;
             }
 
@@ -34,10 +35,18 @@ public sealed partial class DetectionPipeline
             try
             {
                 var inventory = item.Event.Labels[EventLabels.Inventory] is not null;
-                var now = _options.UseEventTime ? EventClock(item.Event.Timestamp, inventory) : _time.GetUtcNow();
+                var now = _options.UseEventTime ? WorkloadClock(item.Event.Timestamp, inventory) : _time.GetUtcNow();
                 // One lookup per event in the common case (the workload is known).
                 var existed = _workloads.TryGetValue(item.Key, out var state);
                 state ??= GetState(item.Key, now, item.Event);
+                if (_options.UseEventTime)
+                {
+                    // Each workload's clock goes forward on its own events (and the input's marks): which other workloads
+                    // share its shard, a matter of hashing and core count, must not move its windows.
+                    now = now > state.Clock ? now : state.Clock;
+                    state.Clock = now;
+                }
+
                 var baseline = state.Baseline;
                 if (item.Event.Workload.Pod is { } pod && !ReferenceEquals(pod, state.LastPod))
                 {
@@ -112,6 +121,18 @@ public sealed partial class DetectionPipeline
             }
 
             _metrics.Latency.Observe(Stopwatch.GetElapsedTime(item.EnqueuedTimestamp).TotalSeconds);
+        }
+
+        /// <summary>
+        /// An event's time for its workload: its own timestamp, never before the input's last clock mark (alerts are never
+        /// older than what alerting already judged); the shard's trusted time for an inventory record or a far-ahead
+        /// timestamp not confirmed yet (see <see cref="EventClock"/>).
+        /// </summary>
+        private DateTimeOffset WorkloadClock(DateTimeOffset ts, bool inventory)
+        {
+            var shard = EventClock(ts, inventory);
+            var own = inventory || ts > shard ? shard : ts;
+            return own > _lastMark ? own : _lastMark;
         }
 
         /// <summary>

@@ -44,6 +44,9 @@ public sealed partial class DetectionPipeline
         private readonly Core.Health.StageHealth _stage;
         private readonly EventWatermark _watermark;
         private readonly OwnerRegistry _owners;
+
+        // The input's time as of the last clock mark this shard processed (event clock only).
+        private DateTimeOffset _lastMark;
         private Task _loop = Task.CompletedTask;
 
         public Shard(int index, DetectionOptions options, int maxWorkloads, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger logger, AlertRate rate, ShardShared shared, Core.Health.StageHealth stage, IWorkloadStateStore stateStore)

@@ -27,10 +27,12 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     private readonly ShardShared _shared;
     private ITimer? _metricsTimer;
     private int _started;
+    private readonly IAlertPublisher _alerts;
 
     public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, IWorkloadStateStore? stateStore = null, Workloads.NodeMemoryBudget? nodeMemory = null)
     {
         _stateStore = stateStore ?? NoWorkloadStateStore.Instance;
+        _alerts = alerts;
         health ??= new Core.Health.HealthRegistry();
         var o = options.Value;
         _logger = logger;
@@ -61,6 +63,16 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
+            if (_options.UseEventTime)
+            {
+                // Every shard is known to alerting before its first mark: until each has reported one, alerting holds
+                // everything (one fast shard's mark says nothing about a slow shard's alerts).
+                for (var i = 0; i < _shards.Length; i++)
+                {
+                    _alerts.AdvanceClock(i, DateTimeOffset.MinValue.AddTicks(1));
+                }
+            }
+
             foreach (var s in _shards)
             {
                 s.Start();

@@ -153,39 +153,6 @@ public class AlertDispatcherTests
     }
 
     [Fact]
-    public async Task Publish_LowFindingsAlone_NeverPageButJoinAnIncidentThatOpens()
-    {
-        var clock = new TestClock();
-        var opts = Options();
-        opts.IncidentGroupWait = TimeSpan.FromSeconds(3);
-        var (d, _, observer) = Create([new ListSink("s")], opts, clock);
-        await d.StartAsync(default);
-
-        // A file read never seen, alone: context, not a page; its receipt is settled when the incident closes unsent.
-        var settled = new TaskCompletionSource();
-        var lone = TestAlerts.Make(Some.FileOpen("/srv/data/report.csv", workload: Some.Workload(owner: "billing", pod: "billing-6f7d8c9b5a-k2k2k")) with { Process = new(70, 1, 0, "/usr/bin/python3", null, null) }, "unexpected_file", Severity.Low, observed: "/srv/data/report.csv")
-            with
-        { Receipt = new AlertReceipt(1, () => settled.SetResult()) };
-        d.Publish(lone);
-
-        // Another process's low finding, then a medium one in the same tree: that incident pages, holding both.
-        d.Publish(TestAlerts.Make(Some.FileOpen("/etc/app/extra.conf") with { Process = new(90, 1, 0, "/usr/bin/node", null, null) }, "unexpected_file", Severity.Low, observed: "/etc/app/extra.conf"));
-        d.Publish(TestAlerts.Exec("/usr/bin/curl", 91, ppid: 90) with { Severity = Severity.Medium });
-        await d.PassAsync();
-        clock.Advance(opts.IncidentGroupWait);
-        await d.PassAsync();
-        var paged = Assert.Single(observer.Seen);
-        Assert.Equal((2L, Severity.Medium), (paged.Count, paged.Severity));
-
-        clock.Advance(opts.IncidentWindow);
-        await d.PassAsync();
-        Assert.Single(observer.Seen, i => i.Version == 1);
-        Assert.True(settled.Task.IsCompleted, "the unpaged alert's receipt was not settled");
-        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
-        Assert.DoesNotContain(observer.Seen, i => i.Primary.Id == lone.Id);
-    }
-
-    [Fact]
     public async Task Publish_SameFindingFromManyPods_FoldsIntoOneIncidentWithPods()
     {
         var clock = new TestClock();

@@ -7,17 +7,19 @@ namespace RuntimeSentinel.Daemon.Tests;
 /// A recording gives the same incidents whichever command reads it: <c>evaluate stream</c> (in process) and
 /// <c>replay</c> (through the embedded Kafka, a consumer group and the daemon's host), converted to native events or
 /// published raw. Both are deterministic, so the comparison is exact: every emission, in order.
+/// (Not on the cluster corpus yet: there ML.NET's RandomizedPca, trained on near-degenerate windows, lands on different
+/// subspaces in different processes, and a threshold a few hundredths apart changes an incident's count now and then.)
 /// </summary>
 public class RecordingAgreementTests
 {
     [Theory]
-    [InlineData(7)]
-    [InlineData(11)]
-    [InlineData(23)]
-    public async Task ReplayAndEvaluateStream_SameCorpus_RaiseTheSameIncidents(int seed)
+    [InlineData("shop", 7)]
+    [InlineData("shop", 11)]
+    [InlineData("shop", 23)]
+    public async Task ReplayAndEvaluateStream_SameCorpus_RaiseTheSameIncidents(string shape, int seed)
     {
         using var temp = new TempFolder("sentinel-agree-");
-        await RunAsync("corpus", "--out", temp.Path, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await RunAsync("corpus", "--shape", shape, "--out", temp.Path, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         string[] files = [Path.Combine(temp.Path, "tetragon.jsonl"), Path.Combine(temp.Path, "hubble.jsonl"), Path.Combine(temp.Path, "falco.jsonl")];
         var labels = Path.Combine(temp.Path, "labels.json");
 

@@ -42,6 +42,9 @@ public sealed class WorkloadState
 
     public WorkloadBaseline Baseline { get; }
 
+    /// <summary>The workload's event clock: the time of its latest event, never going back (event clock only).</summary>
+    internal DateTimeOffset Clock { get; set; }
+
     /// <summary>The pod of the last event (the shard notes an owner's pods only when it changes).</summary>
     internal string? LastPod { get; set; }
 
