@@ -131,6 +131,7 @@ public static class AlertFactory
             Feature.Resource when f.Category == "run_anomaly" => $"{key.ShortName}: {f.Reason}",
             Feature.Resource when f.Category == "peer_volume" => $"{key.ShortName}: {who} sent {f.Reason}",
             Feature.Resource when f.Category is "failed_sessions" or "off_hours_activity" or "container_added" => $"{key.ShortName}: {f.Reason}",
+            Feature.Resource when f.Category == "peer_rate" => $"{key.ShortName}: {who} made {f.Reason}",
             Feature.Resource => $"{key.ShortName}: {f.Reason} (z={f.Score:0.0})",
             Feature.SensorRule => $"{key.ShortName}: {f.Item.B ?? "sensor"} rule '{f.Item.A}' fired ({e.Labels[EventLabels.SensorPriority] ?? "no priority"}; {seen}; {f.Reason})",
             _ => $"{key.ShortName}: {f.Category}",

@@ -9,8 +9,8 @@ namespace RuntimeSentinel.Core.Workloads;
 /// </summary>
 public static class CheckpointEnvelope
 {
-    /// <summary>Format written; 2 added failed sessions per peer and the activity profile.</summary>
-    public const int FormatVersion = 2;
+    /// <summary>Format written; 2 added failed sessions per peer and the activity profile, 3 connections per peer and direction.</summary>
+    public const int FormatVersion = 3;
 
     /// <summary>Oldest format this build still reads.</summary>
     public const int OldestReadable = 1;

@@ -198,6 +198,7 @@ public sealed partial class WorkloadBaseline
         _lastAlerted.Clear();
         _runs.Clear();
         _peerVolume.Clear();
+        _peerRate.Clear();
         _sessions.Clear();
         _activity.Clear();
         _cpu = default;

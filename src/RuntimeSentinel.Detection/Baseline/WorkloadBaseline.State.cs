@@ -76,6 +76,7 @@ public sealed partial class WorkloadBaseline
         _peerVolume.WriteState(w);
         _sessions.WriteState(w);
         _activity.WriteState(w);
+        _peerRate.WriteState(w);
     }
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
@@ -192,6 +193,11 @@ public sealed partial class WorkloadBaseline
             {
                 b._sessions.ReadState(r);
                 b._activity.ReadState(r);
+            }
+
+            if (r.Format >= 3)
+            {
+                b._peerRate.ReadState(r);
             }
             return b;
         }

@@ -87,6 +87,7 @@ public sealed partial class WorkloadBaseline
         _options = options;
         _budget = memory;
         _peerVolume = new PeerVolume(options.MaxItemsPerFeature, memory);
+        _peerRate = new PeerRate(options.MaxItemsPerFeature, memory);
         _sessions = new PeerSessions(options.MaxItemsPerFeature, memory);
         _activity = new ActivityProfile(options.ActivityCycle, options.ActivitySlots);
         FirstSeen = firstSeen;
@@ -108,6 +109,7 @@ public sealed partial class WorkloadBaseline
         }
 
         _peerVolume.Clear();
+        _peerRate.Clear();
         _sessions.Clear();
     }
 
@@ -272,6 +274,7 @@ public sealed partial class WorkloadBaseline
                     }
 
                     _sessions.Observe(e, peer, now, learning: true, out _, out _);
+                    _peerRate.Observe(e, peer, now, learning: true, out _, out _, out _);
                     _activity.Observe(e, now, learning: true, out _, out _, LearningSince);
                 }
 
@@ -317,6 +320,17 @@ public sealed partial class WorkloadBaseline
                 $"{minuteBytes:N0} bytes to {who} within a minute; the most it was sent in a minute while learning was {learnedMax:N0}"));
         }
 
+        if (e.Kind is EventKind.NetConnect or EventKind.NetAccept && _peerRate.Observe(e, peer, now, learning: false, out var inbound, out var minuteCount, out var learnedRate) && !Accepts(Feature.Resource, now))
+        {
+            var who = peer ?? e.Net.RemoteIp!;
+            var ratio = minuteCount / (double)Math.Max(1, learnedRate);
+            findings.Add(new Finding(
+                Feature.Resource, new FeatureKey((inbound ? "rate:in:" : "rate:out:") + who), "peer_rate", ratio >= 30 ? Severity.High : Severity.Medium, ratio, PeerRate.Factor, learnedRate, _peerRate.Count,
+                inbound
+                    ? $"{minuteCount:N0} connections from {who} accepted within a minute; the most in a minute while learning was {learnedRate:N0}"
+                    : $"{minuteCount:N0} connections to {who} within a minute; the most in a minute while learning was {learnedRate:N0}"));
+        }
+
         ScoreSessionsAndActivity(e, peer, now, findings);
         if (findings.Count > before && IsAdapting(now))
         {
@@ -348,6 +362,7 @@ public sealed partial class WorkloadBaseline
 
     private readonly RunHistory _runs = new();
     private readonly PeerVolume _peerVolume;
+    private readonly PeerRate _peerRate;
     private readonly PeerSessions _sessions;
     private readonly ActivityProfile _activity;
 
