@@ -26,7 +26,7 @@ public sealed partial class DetectionPipeline
     public async Task<bool> CheckpointAsync(TimeSpan timeout)
     {
         var done = Task.WhenAll(_shards.Select(s => s.CheckpointAsync()));
-        if (await Task.WhenAny(done, Task.Delay(timeout)).ConfigureAwait(false) != done)
+        if (await Task.WhenAny(done, Task.Delay(timeout, _time)).ConfigureAwait(false) != done)
         {
             return false;
         }

@@ -103,11 +103,11 @@ public sealed partial class DetectionPipeline
             if (!Post(() => tcs.TrySetResult(TakeSnapshot())))
             {
                 // Stopping: once the loop has drained, no other thread touches the baselines.
-                var drained = await Task.WhenAny(_loop, Task.Delay(timeout)).ConfigureAwait(false) == _loop;
+                var drained = await Task.WhenAny(_loop, Task.Delay(timeout, _time)).ConfigureAwait(false) == _loop;
                 return drained ? TakeSnapshot() : [];
             }
 
-            var finished = await Task.WhenAny(tcs.Task, _loop, Task.Delay(timeout)).ConfigureAwait(false);
+            var finished = await Task.WhenAny(tcs.Task, _loop, Task.Delay(timeout, _time)).ConfigureAwait(false);
             if (finished == tcs.Task)
             {
                 return await tcs.Task.ConfigureAwait(false);

@@ -18,6 +18,7 @@ namespace RuntimeSentinel.Kafka;
 /// </summary>
 internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 {
+    private readonly TimeProvider _time;
     private readonly KafkaOptions _options;
     private readonly KafkaConnection _connection;
     private readonly ILogger<KafkaStateStore> _logger;
@@ -40,9 +41,10 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     private readonly IMemoryBudget? _memory;
 
     /// <param name="nodeMemory">The node's memory budget: the table's checkpoints reserve from it (besides <c>Kafka:StateTableMaxMiB</c>).</param>
-    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger, IMemoryBudget? nodeMemory = null)
+    public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger, IMemoryBudget? nodeMemory = null, TimeProvider? time = null)
     {
         _memory = nodeMemory;
+        _time = time ?? TimeProvider.System;
         _options = options.Value;
         _connection = connection;
         _logger = logger;
@@ -94,7 +96,7 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 
         _reader = new Thread(Run) { IsBackground = true, Name = "sentinel-state" };
         _reader.Start();
-        var finished = await Task.WhenAny(_caughtUp.Task, Task.Delay(_options.StateRestoreTimeout, cancellationToken)).ConfigureAwait(false);
+        var finished = await Task.WhenAny(_caughtUp.Task, Task.Delay(_options.StateRestoreTimeout, _time, cancellationToken)).ConfigureAwait(false);
         _restoreSeconds.Set(sw.Elapsed.TotalSeconds);
         if (finished == _caughtUp.Task)
         {

@@ -44,7 +44,7 @@ internal static class HostRunner
         using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, ct);
         try
         {
-            await Task.Delay(durationSeconds is { } s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan, both.Token).ConfigureAwait(false);
+            await Task.Delay(durationSeconds is { } s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan, app.Services.GetRequiredService<TimeProvider>(), both.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
