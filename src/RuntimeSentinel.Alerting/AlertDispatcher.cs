@@ -32,23 +32,13 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     private DateTimeOffset _eventNow;
 
     // Event clock: the time each detection shard has processed up to (UTC ticks, 0 = never reported), under its lock.
-    private readonly Lock _clockGate = new();
-    private long[] _shardClocks = [];
-    private readonly PriorityQueue<Alert, (long Ticks, string Workload, long Arrival)> _pending = new(PendingOrder.Instance);
-    private long _arrivals;
+    private readonly EventTimeOrder _order;
     private readonly Core.Health.StageHealth _stage;
     private DateTimeOffset _nextSuppressionCheck;
     private long _published;
     private Task _loop = Task.CompletedTask;
 
-    // Requests for a pass now (FlushAsync, TickAsync), answered by the first pass that starts after they arrive. _wake is
-    // completed while a request waits: the loop takes it before it starts waiting, so a request that arrives just
-    // before the loop creates its next tick (or at any other moment) ends that wait at once instead of being noticed
-    // one tick later.
-    private readonly Lock _gate = new();
-    private readonly List<PassRequest> _requests = [];
-    private TaskCompletionSource _wake = NewSignal();
-    private bool _running;
+    private readonly PassRequests _passes = new();
 
     public AlertDispatcher(IEnumerable<IAlertSink> sinks, IEnumerable<IIncidentObserver> observers, IOptions<AlertingOptions> options, AlertingMetrics metrics, TimeProvider time, ILogger<AlertDispatcher> logger, Core.Health.HealthRegistry? health = null)
     {
@@ -57,6 +47,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         _options = options.Value;
         _redactor = new ArgumentRedactor(_options.Redact);
         _eventClock = string.Equals(_options.Clock, "event", StringComparison.OrdinalIgnoreCase);
+        _order = new EventTimeOrder(_options.QueueCapacity);
         _metrics = metrics;
         _logger = logger;
         _time = time;
@@ -104,7 +95,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     {
         // Best effort before an offset commit: at the timeout the caller goes on, and what is not emitted yet stays
         // unsettled (its offsets are not committed).
-        await RequestPass(flush: true).WaitAsync(timeout, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _passes.Request(flush: true).WaitAsync(timeout, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>
@@ -117,26 +108,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     /// test that advances the clock (past a group wait, a group interval) could only sleep and hope the loop had caught
     /// up, which is how such tests raced the wall clock on loaded CI machines. Production needs no such call.
     /// </remarks>
-    internal Task TickAsync() => RequestPass(flush: false);
-
-    private Task RequestPass(bool flush)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_gate)
-        {
-            if (!_running)
-            {
-                // Not started, or stopped: the final pass has emitted everything already.
-                done.SetResult();
-                return done.Task;
-            }
-
-            _requests.Add(new PassRequest(flush, done));
-            _wake.TrySetResult();
-        }
-
-        return done.Task;
-    }
+    internal Task TickAsync() => _passes.Request(flush: false);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -146,10 +118,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         }
 
         LogStarted(_logger, string.Join(", ", _pipelines.Select(s => s.Name)));
-        lock (_gate)
-        {
-            _running = true;
-        }
+        _passes.Started();
 
         // Not a BackgroundService: its ExecuteAsync may never start if the host stops at once, and this loop
         // must always run to drain what was published.
@@ -190,17 +159,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
         }
         finally
         {
-            // No pass will answer what still waits: the final one has run (or the loop is dead).
-            lock (_gate)
-            {
-                _running = false;
-                foreach (var r in _requests)
-                {
-                    r.Done.TrySetResult();
-                }
-
-                _requests.Clear();
-            }
+            _passes.Stopped();
         }
     }
 
@@ -212,25 +171,23 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             var open = await WaitAsync(reader).ConfigureAwait(false);
 
             // Taken before reading: an alert published before a request is in the queue now, so this pass handles it.
-            var (answering, flush) = StartPass();
+            var (answering, flush) = _passes.StartPass();
             DateTimeOffset now;
-            if (_eventClock && FollowShards() is { } marked)
+            if (_eventClock && _order.Slowest() is { } marked)
             {
-                // Shards report clock marks: alerts are taken in event-time order up to the slowest shard's mark, so
-                // what each incident holds when it is emitted depends on the stream only, never on thread timing.
+                // Shards report clock marks: alerts are taken in event-time order up to the slowest shard's mark.
                 while (reader.TryRead(out var queued))
                 {
                     _metrics.QueueDepth.Dec();
-                    _pending.Enqueue(queued, (queued.Time.UtcTicks, queued.Workload.Value, _arrivals++));
+                    _order.Hold(queued);
                 }
 
-                ReleasePending(open ? marked : DateTimeOffset.MaxValue);
+                ReleaseHeld(open ? marked : DateTimeOffset.MaxValue);
                 now = _eventNow;
             }
             else
             {
                 now = Now();
-
                 while (reader.TryRead(out var alert))
                 {
                     _metrics.QueueDepth.Dec();
@@ -241,18 +198,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                         now = _eventNow;
                     }
 
-                    try
-                    {
-                        Correlate(_redactor.Apply(alert), now);
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        // One alert that breaks a rule, the correlator or a renderer costs that alert, never the loop.
-                        _metrics.Dropped.WithLabels("failed").Inc();
-                        alert.Receipt?.Settle();
-                        _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
-                        LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
-                    }
+                    CorrelateOne(alert, now);
                 }
             }
 
@@ -268,7 +214,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             if (flush)
             {
                 // A flush (revoke, stop) makes every published alert safe: the held ones too, whatever the clock says.
-                ReleasePending(DateTimeOffset.MaxValue);
+                ReleaseHeld(DateTimeOffset.MaxValue);
                 Guard(() => Emit(_correlator.Due(now, flushAll: true), now), "flush incidents on request");
             }
 
@@ -281,119 +227,35 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
                 Guard(() => ReloadSuppression(file), "reload suppression rules");
             }
 
-            EndPass(answering);
+            _passes.EndPass(answering);
         }
     }
 
     public void AdvanceClock(int source, DateTimeOffset eventTime)
     {
-        if (!_eventClock || source < 0)
+        if (_eventClock && source >= 0)
         {
-            return;
-        }
-
-        lock (_clockGate)
-        {
-            if (source >= _shardClocks.Length)
-            {
-                Array.Resize(ref _shardClocks, Math.Max(source + 1, _shardClocks.Length * 2));
-            }
-
-            _shardClocks[source] = Math.Max(_shardClocks[source], eventTime.UtcTicks);
+            _order.Advance(source, eventTime);
         }
     }
 
-    /// <summary>
-    /// The event time every shard has passed (the slowest one's clock mark), or null when no shard reports marks (alerts
-    /// published directly, e.g. by tests: their own times drive the clock). Read before the queue is drained, so every
-    /// alert of an event up to it is already queued; the fastest shard's time would emit incidents before a slower
-    /// shard's related alerts arrived, and which ones would depend on thread scheduling.
-    /// </summary>
-    private DateTimeOffset? FollowShards()
+    /// <summary>The held alerts up to <paramref name="until"/>, with the incidents due between them (<see cref="EventTimeOrder"/>).</summary>
+    private void ReleaseHeld(DateTimeOffset until) =>
+        _eventNow = _order.Release(until, _eventNow, _correlator.NextDeadline, at => Guard(() => Emit(_correlator.Due(at), at), "emit incidents"), CorrelateOne);
+
+    /// <summary>One alert that breaks a rule, the correlator or a renderer costs that alert, never the loop.</summary>
+    private void CorrelateOne(Alert alert, DateTimeOffset now)
     {
-        long slowest = long.MaxValue;
-        lock (_clockGate)
+        try
         {
-            foreach (var ticks in _shardClocks)
-            {
-                if (ticks > 0 && ticks < slowest)
-                {
-                    slowest = ticks;
-                }
-            }
+            Correlate(_redactor.Apply(alert), now);
         }
-
-        return slowest == long.MaxValue ? null : new DateTimeOffset(slowest, TimeSpan.Zero);
-    }
-
-    /// <summary>
-    /// Correlates the held alerts up to <paramref name="until"/> in event-time order, stepping through the correlator's
-    /// deadlines between them (first emissions, updates, closes), as a live dispatcher would have seen them: what an
-    /// emission holds is a function of the stream, however far the marks moved between two passes. Beyond the queue's
-    /// capacity the oldest go regardless: a shard that stalled costs ordering, never memory. With no limit (a flush,
-    /// the stop) deadlines are taken only up to the last alert: the flush that follows emits the rest as open.
-    /// </summary>
-    private void ReleasePending(DateTimeOffset until)
-    {
-        var steps = 0;
-        while (true)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            var hasAlert = _pending.TryPeek(out var alert, out _) && (alert.Time <= until || _pending.Count > _options.QueueCapacity);
-            var limit = until != DateTimeOffset.MaxValue ? until : hasAlert ? alert!.Time : _eventNow;
-            var deadline = _correlator.NextDeadline();
-            if (deadline <= limit && (!hasAlert || deadline <= alert!.Time) && steps++ < 10_000)
-            {
-                var at = deadline > _eventNow ? deadline : _eventNow;
-                _eventNow = at;
-                Guard(() => Emit(_correlator.Due(at), at), "emit incidents");
-                continue;
-            }
-
-            if (!hasAlert)
-            {
-                break;
-            }
-
-            steps = 0;
-            _pending.Dequeue();
-            if (alert!.Time > _eventNow)
-            {
-                _eventNow = alert.Time;
-            }
-
-            try
-            {
-                Correlate(_redactor.Apply(alert), _eventNow);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                _metrics.Dropped.WithLabels("failed").Inc();
-                alert.Receipt?.Settle();
-                _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
-                LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
-            }
-        }
-
-        if (until != DateTimeOffset.MaxValue && until > _eventNow)
-        {
-            _eventNow = until;
-        }
-    }
-
-    private sealed class PendingOrder : IComparer<(long Ticks, string Workload, long Arrival)>
-    {
-        public static readonly PendingOrder Instance = new();
-
-        // Ties in time are broken by workload (ordinal) and then arrival, which is a workload's own, deterministic order.
-        public int Compare((long Ticks, string Workload, long Arrival) x, (long Ticks, string Workload, long Arrival) y)
-        {
-            var c = x.Ticks.CompareTo(y.Ticks);
-            if (c == 0)
-            {
-                c = string.CompareOrdinal(x.Workload, y.Workload);
-            }
-
-            return c != 0 ? c : x.Arrival.CompareTo(y.Arrival);
+            _metrics.Dropped.WithLabels("failed").Inc();
+            alert.Receipt?.Settle();
+            _stage.ItemFailed($"alert {alert.Id}: {ex.GetType().Name}: {ex.Message}");
+            LogAlertFailed(_logger, ex, alert.Workload.Value, alert.Category);
         }
     }
 
@@ -403,12 +265,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     /// </summary>
     private async ValueTask<bool> WaitAsync(ChannelReader<Alert> reader)
     {
-        Task wake;
-        lock (_gate)
-        {
-            wake = _wake.Task;
-        }
-
+        var wake = _passes.Wake;
         if (wake.IsCompleted || reader.TryPeek(out _))
         {
             return true;
@@ -430,43 +287,6 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
             return true;
         }
     }
-
-    /// <summary>The requests this pass answers (those waiting now), and whether one of them asks for a flush.</summary>
-    private (int Count, bool Flush) StartPass()
-    {
-        lock (_gate)
-        {
-            if (_wake.Task.IsCompleted)
-            {
-                // Requests from now on wake the next wait; the ones waiting now are this pass's.
-                _wake = NewSignal();
-            }
-
-            return (_requests.Count, _requests.Exists(r => r.Flush));
-        }
-    }
-
-    private void EndPass(int answering)
-    {
-        if (answering == 0)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            for (var i = 0; i < answering; i++)
-            {
-                _requests[i].Done.TrySetResult();
-            }
-
-            _requests.RemoveRange(0, answering);
-        }
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private readonly record struct PassRequest(bool Flush, TaskCompletionSource Done);
 
     private DateTimeOffset Now() => _eventClock ? (_eventNow == default ? _time.GetUtcNow() : _eventNow) : _time.GetUtcNow();
 

@@ -193,8 +193,7 @@ public sealed partial class WorkloadBaseline
             _counters[i] = new BoundedCounter(_options.MaxItemsPerFeature, _budget);
         }
 
-        _directoryChildren.Clear();
-        _subtreeFiles.Clear();
+        _directories.Clear();
         _lastAlerted.Clear();
         _runs.Clear();
         _peerVolume.Clear();
@@ -231,7 +230,7 @@ public sealed partial class WorkloadBaseline
                 LastEventKnown = added == 0;
                 if (added == 1)
                 {
-                    CountDirectoryChild(path);
+                    _directories.Count(path);
                 }
 
                 break;

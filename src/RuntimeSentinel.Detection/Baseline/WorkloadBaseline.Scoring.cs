@@ -104,8 +104,9 @@ public sealed partial class WorkloadBaseline
                         (sev, reason) = (Severity.Medium, reason + " while a new container starts");
                     }
 
-                    var known = _directoryChildren.TryGetValue(Directory(path), out var children);
-                    if (sev < Severity.High && ((known && children >= _options.DirectoryWildcardThreshold) || InBusySubtree(path)))
+                    var children = _directories.Children(path);
+                    var known = children > 0;
+                    if (sev < Severity.High && (children >= _options.DirectoryWildcardThreshold || _directories.InBusySubtree(path, _options.DirectoryWildcardThreshold)))
                     {
                         // The workload created many differently named files here while learning (uploads, temp
                         // files, caches), or under here: a new name is its normal behaviour.

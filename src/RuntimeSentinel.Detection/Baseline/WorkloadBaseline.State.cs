@@ -146,7 +146,7 @@ public sealed partial class WorkloadBaseline
                 {
                     foreach (var (key, _) in counter.Items)
                     {
-                        b.CountDirectoryChild(key.A);
+                        b._directories.Count(key.A);
                     }
                 }
             }

@@ -72,8 +72,7 @@ public sealed partial class WorkloadBaseline
     private readonly Dictionary<(Feature, FeatureKey), DateTimeOffset> _lastAlerted = new();
 
     // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
-    private readonly Dictionary<ReadOnlyMemory<char>, int> _directoryChildren = new(MemoryComparer.Instance);
-    private readonly Dictionary<ReadOnlyMemory<char>, int> _subtreeFiles = new(MemoryComparer.Instance);
+    private readonly DirectoryShapes _directories;
     private readonly HashSet<string> _imageDigests = new(StringComparer.Ordinal);
     private readonly DateTimeOffset[] _acceptedUntil = new DateTimeOffset[FeatureCount];
     private RunningStats _cpu;
@@ -86,6 +85,7 @@ public sealed partial class WorkloadBaseline
     {
         _options = options;
         _budget = memory;
+        _directories = new DirectoryShapes(options.MaxItemsPerFeature);
         _peerVolume = new PeerVolume(options.MaxItemsPerFeature, memory);
         _peerRate = new PeerRate(options.MaxItemsPerFeature, memory);
         _sessions = new PeerSessions(options.MaxItemsPerFeature, memory);
@@ -371,75 +371,9 @@ public sealed partial class WorkloadBaseline
     /// <summary>Runs (pods) of a CronJob or Job finished since it began learning; such a workload learns across runs.</summary>
     public long RunsFinished => _runs.FinishedRuns;
 
-    private void CountDirectoryChild(string path)
-    {
-        var dir = Directory(path);
-        Increment(_directoryChildren, dir);
-
-        // The two directories above the parent count the files learned anywhere below them (a cache fanned out into
-        // hashed subdirectories, a log shipper's one directory per pod), when they are specific enough: at least three
-        // components deep (/rails/tmp/cache, /var/log/pods; never /var/log or /usr).
-        for (var up = 0; up < 2; up++)
-        {
-            dir = Directory(dir);
-            if (Depth(dir.Span) < 3)
-            {
-                break;
-            }
-
-            Increment(_subtreeFiles, dir);
-        }
-
-        void Increment(Dictionary<ReadOnlyMemory<char>, int> counts, ReadOnlyMemory<char> key)
-        {
-            if (counts.TryGetValue(key, out var n))
-            {
-                counts[key] = n + 1;
-            }
-            else if (counts.Count < _options.MaxItemsPerFeature)
-            {
-                counts[key] = 1;
-            }
-        }
-    }
-
-    /// <summary>
-    /// True when a new path lies in a subtree where the workload learned many distinct files (two or three levels up from
-    /// the file): there, a new name is how it names things, like a new name in a busy directory.
-    /// </summary>
-    private bool InBusySubtree(string path)
-    {
-        var dir = Directory(Directory(path));
-        for (var up = 0; up < 2 && Depth(dir.Span) >= 3; up++, dir = Directory(dir))
-        {
-            if (_subtreeFiles.TryGetValue(dir, out var n) && n >= _options.DirectoryWildcardThreshold)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static int Depth(ReadOnlySpan<char> dir) => dir.Count('/');
-
-    private static ReadOnlyMemory<char> Directory(string path) => Directory(path.AsMemory());
-
-    private static ReadOnlyMemory<char> Directory(ReadOnlyMemory<char> path) => path[..Math.Max(path.Span.LastIndexOf('/'), 0)];
-
     internal static string NormalizeDns(string name)
     {
         var n = name.EndsWith('.') ? name[..^1] : name;
         return n.Any(char.IsAsciiLetterUpper) ? n.ToLowerInvariant() : n;
     }
-}
-
-/// <summary>Ordinal equality for <see cref="ReadOnlyMemory{T}"/> of chars (directory prefixes of interned paths).</summary>
-internal sealed class MemoryComparer : IEqualityComparer<ReadOnlyMemory<char>>
-{
-    public static MemoryComparer Instance { get; } = new();
-
-    public bool Equals(ReadOnlyMemory<char> x, ReadOnlyMemory<char> y) => x.Span.SequenceEqual(y.Span);
-
-    public int GetHashCode(ReadOnlyMemory<char> obj) => string.GetHashCode(obj.Span, StringComparison.Ordinal);
 }
