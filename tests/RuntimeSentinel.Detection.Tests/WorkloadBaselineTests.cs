@@ -1,6 +1,7 @@
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Workloads;
 using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Detection.Tests;
@@ -97,6 +98,16 @@ public class WorkloadBaselineTests
         Observe(b, Exit(init: true), now);
         Assert.True(b.WarmingUp(now.AddSeconds(1)));
         Assert.False(b.WarmingUp(now + o.WarmupPeriod));
+
+        // The entrypoint's exec starts one even when the container was already known: its first kprobes arrived
+        // before the exec, or a StatefulSet's pod came back under the same name. A shell the runtime starts that is
+        // not PID 1 (kubectl exec) starts none.
+        var started = Learned(o, t0);
+        var entrypoint = Some.Exec("/bin/bash", "/usr/bin/containerd-shim-runc-v2");
+        Observe(started, entrypoint, now);
+        Assert.False(started.WarmingUp(now.AddSeconds(1)));
+        Observe(started, entrypoint with { Labels = LabelSet.Of(("scenario", "normal"), (EventLabels.ContainerInit, "true")) }, now);
+        Assert.True(started.WarmingUp(now.AddSeconds(1)));
 
         // A container never seen before (a new replica) starts one too.
         var c = Learned(o, t0);
@@ -204,6 +215,132 @@ public class WorkloadBaselineTests
 
         // The same kind of write anywhere else is still news.
         Assert.Single(Observe(b, Some.FileOpen("/app/data/export/dump.sql", "O_WRONLY|O_CREAT"), Some.Time.AddMinutes(1)));
+    }
+
+    private static RuntimeEvent Proc(EventKind kind, int pid, int ppid, string exe, string? parent, bool init = false) => Some.Event(kind) with
+    {
+        Process = new ProcessInfo(pid, ppid, 0, exe, null, parent),
+        Labels = init ? LabelSet.Of(("scenario", "normal"), (EventLabels.ContainerInit, "true")) : LabelSet.Of(("scenario", "normal")),
+    };
+
+    private static RuntimeEvent Read(int pid, string exe, string path, string flags = "O_RDONLY") => Some.FileOpen(path, flags) with
+    {
+        Process = new ProcessInfo(pid, 500, 0, exe, null, "/bin/sh"),
+    };
+
+    [Fact]
+    public void Observe_KubectlExecThatOnlyDiagnoses_RaisesNothingAndCountsTheSession()
+    {
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var t = t0.AddHours(1);
+        var raised = new List<Finding>();
+        raised.AddRange(Observe(b, Proc(EventKind.ProcessExec, 500, 1, "/bin/sh", "/usr/bin/runc"), t));
+        raised.AddRange(Observe(b, Proc(EventKind.ProcessExec, 501, 500, "/bin/ps", "/bin/sh"), t.AddSeconds(4)));
+        raised.AddRange(Observe(b, Proc(EventKind.ProcessExec, 502, 500, "/bin/cat", "/bin/sh"), t.AddSeconds(8)));
+        raised.AddRange(Observe(b, Read(502, "/bin/cat", "/etc/resolv.conf"), t.AddSeconds(8)));
+        raised.AddRange(Observe(b, Proc(EventKind.ProcessExec, 503, 500, "/usr/bin/env", "/bin/sh"), t.AddSeconds(12)));
+        raised.AddRange(Observe(b, Proc(EventKind.ProcessExit, 500, 1, "/bin/sh", "/usr/bin/runc"), t.AddSeconds(15)));
+
+        Assert.Empty(raised);
+        Assert.Equal(1, b.ExecSessionsDiagnosed);
+        Assert.Equal(0, b.ExecSessionsEscalated);
+        Assert.Equal(5, b.ExecFindingsDropped);
+        Assert.True(b.InExecDiagnosis(t.AddSeconds(20)));
+        Assert.False(b.InExecDiagnosis(t.AddMinutes(2)));
+
+        // The same shell started by the server itself is no session: raised at once. Nor is a server the runtime started
+        // (a sensor that does not name PID 1): only a shell or a diagnostic tool opens a session.
+        Assert.Contains(Observe(b, Proc(EventKind.ProcessExec, 600, 100, "/bin/sh", "/usr/bin/node"), t.AddMinutes(5)), f => f.Severity == Severity.High);
+        Observe(b, Proc(EventKind.ProcessExec, 700, 1, "/usr/bin/node", "/usr/bin/runc"), t.AddMinutes(20));
+        Assert.Contains(Observe(b, Proc(EventKind.ProcessExec, 701, 700, "/bin/sh", "/usr/bin/node"), t.AddMinutes(20)), f => f.Severity == Severity.High);
+    }
+
+    [Theory]
+    [InlineData("/usr/bin/curl", null, "network tool started")]
+    [InlineData("/bin/cat", "/var/run/secrets/kubernetes.io/serviceaccount/token", "sensitive credential")]
+    [InlineData("/bin/cat", "/app/config/settings.json|O_WRONLY", "file written")]
+    public void Observe_KubectlExecThatGoesFurther_RaisesTheHeldFindingsTellingTheSession(string exe, string? file, string why)
+    {
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var t = t0.AddHours(1);
+        Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 500, 1, "/bin/bash", "/usr/bin/containerd-shim-runc-v2"), t));
+        Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 501, 500, "/bin/ps", "/bin/bash"), t.AddSeconds(3)));
+
+        var raised = Observe(b, Proc(EventKind.ProcessExec, 502, 500, exe, "/bin/bash"), t.AddSeconds(6));
+        if (file is not null)
+        {
+            Assert.Empty(raised); // cat itself is a diagnostic tool
+            var parts = file.Split('|');
+            raised = Observe(b, Read(502, exe, parts[0], parts.Length > 1 ? parts[1] : "O_RDONLY"), t.AddSeconds(6));
+        }
+
+        // Everything held comes out with the step that went further: the shell, ps, then what went beyond.
+        Assert.Contains(raised, f => f.Item.A == "/bin/bash" && f.Severity == Severity.High && f.Reason.Contains("kubectl exec", StringComparison.Ordinal) && f.Reason.Contains("bash, ps", StringComparison.Ordinal) && f.Reason.Contains(why, StringComparison.Ordinal));
+        Assert.Contains(raised, f => f.Item.A == "/bin/ps");
+        Assert.Equal(1, b.ExecSessionsEscalated);
+
+        // Once the session went further, what it does next is raised as it comes.
+        Assert.NotEmpty(Observe(b, Proc(EventKind.ProcessExec, 503, 500, "/bin/df", "/bin/bash"), t.AddSeconds(9)));
+    }
+
+    [Fact]
+    public void Observe_EntrypointShellOfAContainerStart_IsNoSession()
+    {
+        // PID 1 started by the runtime is the container's entrypoint (a bitnami bash script): a start, learned as such
+        // when the workload did not see its containers start while learning; never held as someone's session.
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var t = t0.AddHours(1);
+        Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 1, 0, "/bin/bash", "/usr/bin/containerd-shim-runc-v2", init: true), t));
+        Assert.True(b.WarmingUp(t.AddSeconds(1)));
+        Assert.True(b.StartupLearned > 0);
+        Assert.Equal(0, b.ExecSessionsDiagnosed + b.ExecSessionsEscalated);
+    }
+
+    [Fact]
+    public void Observe_CataloguedFileWhileAdaptingToARollout_StillRaisedHigh()
+    {
+        // A rollout makes lesser findings the new version's normal; what the catalogue knows (another container's files
+        // through /proc/PID/root) is no lesser finding, whatever the policy's own severity for a read would be.
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var t = t0.AddHours(1);
+        var rollout = Some.Workload() with { ImageDigest = "sha256:" + new string('b', 64) };
+        Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini", rollout), t);
+        Assert.True(b.IsAdapting(t.AddSeconds(1)));
+        var f = Assert.Single(Observe(b, Some.FileOpen("/proc/4242/root/var/run/secrets/tokens/istio-token", "O_RDONLY", rollout), t.AddSeconds(2)));
+        Assert.Equal(Severity.High, f.Severity);
+        Assert.Contains("/proc/PID/root", f.Reason, StringComparison.Ordinal);
+        Assert.Empty(Observe(b, Some.FileOpen("/app/new-version/asset.js", "O_RDONLY", rollout), t.AddSeconds(3)));
+    }
+
+    [Fact]
+    public void Observe_CacheFannedOutIntoNamesThatNormaliseToFewShapes_BusyByRawNamesAndAfterRestore()
+    {
+        // 4-hex cache directories normalise to {hex}, {n} or stay a word when they hold letters only: many entries
+        // written while learning are few shapes, and the next entry can be a shape never learned.
+        var o = Options(minutes: 0, minEvents: 12);
+        var b = new WorkloadBaseline(o, Some.Time);
+        for (var i = 0; i < 10; i++)
+        {
+            Observe(b, Some.FileOpen($"/rails/tmp/cache/c{i}a1/0{i}b7/views-85bc665dbe4930d{i}", "O_WRONLY"), Some.Time.AddSeconds(i));
+        }
+
+        Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), Some.Time.AddSeconds(20));
+        Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini"), Some.Time.AddSeconds(21));
+        Assert.Equal(BaselinePhase.Active, b.Phase);
+        var later = Some.Time.AddMinutes(5);
+        Assert.Empty(Observe(b, Some.FileOpen("/rails/tmp/cache/6170/8062/views-89a63f8e7ec47d1c", "O_WRONLY"), later));
+        Assert.Empty(Observe(b, Some.FileOpen("/rails/tmp/cache/fecb/cf21/views-faa17c979c53eea0", "O_WRONLY"), later));
+
+        // A checkpoint keeps it: the learned paths alone are the few shapes.
+        var restored = WorkloadCheckpoint.Read(WorkloadCheckpoint.Write("w", b, null, later), o).Baseline;
+        Assert.Empty(Observe(restored, Some.FileOpen("/rails/tmp/cache/dead/beef/views-0123456789abcdef", "O_WRONLY"), later));
+
+        // Reading many differently named files is no creating them, and elsewhere is still news.
+        Assert.Single(Observe(restored, Some.FileOpen("/rails/config/credentials.yml.enc", "O_WRONLY"), later));
     }
 
     [Fact]

@@ -99,6 +99,34 @@ public sealed class WorkloadModelTests : IDisposable
     }
 
     [Fact]
+    public void Observe_OneWindowFarOverThenNormal_NothingRaisedTwoInARowRaised()
+    {
+        var (model, workload) = Trained();
+        var runtime = InService(model, workload);
+        var w = new SyntheticWorkload(5);
+        var t = Some.Time.AddHours(1);
+        Assert.Empty(Run(runtime, w.Seconds(t, 120)));
+
+        // One 10-s window with a burst of lookups and connections the model never saw (a kept-alive connection
+        // re-established with its DNS search list): far over every threshold, and still one window.
+        IEnumerable<RuntimeEvent> Burst(DateTimeOffset at) => Enumerable.Range(0, 10).SelectMany(i => new[]
+        {
+            Some.Dns($"sink{i}.example.") with { Timestamp = at.AddMilliseconds(100 * i) },
+            Some.Connect("34.107.217.212", 443) with { Timestamp = at.AddMilliseconds((100 * i) + 1) },
+        });
+        var burst = t.AddSeconds(120);
+        var first = Run(runtime, Burst(burst).Concat(w.Seconds(burst, 10)).OrderBy(e => e.Timestamp));
+        Assert.Empty(first);
+        Assert.Empty(Run(runtime, w.Seconds(burst.AddSeconds(10), 60)));
+        Assert.True(runtime.UnconfirmedWindows >= 1);
+
+        // The same burst in two windows in a row is raised, on the second.
+        var again = burst.AddSeconds(70);
+        var raised = Run(runtime, Burst(again).Concat(w.Seconds(again, 10)).Concat(Burst(again.AddSeconds(10))).Concat(w.Seconds(again.AddSeconds(10), 11)).OrderBy(e => e.Timestamp));
+        Assert.Contains(raised, f => f.Detectors.Any(d => d.Score > 2 * d.Threshold));
+    }
+
+    [Fact]
     public void Observe_CpuClimbsLikeAMiner_ResourceSpikeWithCpuAsTopFeature()
     {
         var (model, workload) = Trained();

@@ -9,8 +9,11 @@ namespace RuntimeSentinel.Core.Workloads;
 /// </summary>
 public static class CheckpointEnvelope
 {
-    /// <summary>Format written; 2 added failed sessions per peer and the activity profile, 3 connections per peer and direction.</summary>
-    public const int FormatVersion = 3;
+    /// <summary>
+    /// Format written; 2 added failed sessions per peer and the activity profile, 3 connections per peer and direction,
+    /// 4 the subtrees busy by the raw names of files created under them.
+    /// </summary>
+    public const int FormatVersion = 4;
 
     /// <summary>Oldest format this build still reads.</summary>
     public const int OldestReadable = 1;

@@ -6,16 +6,77 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// <c>/var/log/pods</c>; never <c>/var/log</c> or <c>/usr</c>). A new name in a busy directory or subtree (uploads,
 /// caches fanned out into hashed directories, a log shipper's directory per pod) is the workload's normal. Bounded by
 /// the per-feature cap; directories are slices of the interned paths, so counting allocates no strings.
+/// A subtree is also busy when the workload created many differently named files under it whose paths normalise to a
+/// few shapes: 62 Rails cache entries under <c>/rails/tmp/cache/&lt;4 hex&gt;/&lt;4 hex&gt;/</c> are 7 shapes
+/// (<c>{hex}/{hex}</c>, <c>{n}/{hex}</c>, a letters-only name kept as a word...), and the next entry may be an eighth.
+/// Those are counted by raw name (a hash each, up to the threshold) and checkpointed as the list of busy subtrees.
 /// </summary>
-internal sealed class DirectoryShapes(int capacity)
+internal sealed class DirectoryShapes(int capacity, int busyNames)
 {
     private readonly Dictionary<ReadOnlyMemory<char>, int> _children = new(MemoryComparer.Instance);
     private readonly Dictionary<ReadOnlyMemory<char>, int> _subtrees = new(MemoryComparer.Instance);
+
+    // Per subtree, hashes of the raw names created below it until there are `busyNames` of them; then the set is dropped
+    // and the subtree joins _busyByName. Bounded: at most `capacity` subtrees, `busyNames` hashes each.
+    private readonly Dictionary<ReadOnlyMemory<char>, HashSet<int>?> _rawNames = new(MemoryComparer.Instance);
+    private readonly HashSet<string> _busyByName = new(StringComparer.Ordinal);
 
     public void Clear()
     {
         _children.Clear();
         _subtrees.Clear();
+        _rawNames.Clear();
+        _busyByName.Clear();
+    }
+
+    /// <summary>Subtrees that are busy by the raw names created under them (checkpointed).</summary>
+    public IReadOnlyCollection<string> BusyByName => _busyByName;
+
+    /// <summary>Restores a subtree busy by raw names (from a checkpoint).</summary>
+    public void RestoreBusy(string subtree)
+    {
+        if (_busyByName.Count < capacity)
+        {
+            _busyByName.Add(subtree);
+            _rawNames[subtree.AsMemory()] = null;
+        }
+    }
+
+    /// <summary>
+    /// Counts a file created while learning by its raw name, when normalising it folded something (otherwise its shape
+    /// is its name, and <see cref="Count"/> counted it).
+    /// </summary>
+    public void CountCreated(string normalizedPath, string rawPath)
+    {
+        if (string.Equals(normalizedPath, rawPath, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var dir = Directory(Directory(normalizedPath.AsMemory()));
+        var hash = string.GetHashCode(rawPath, StringComparison.Ordinal);
+        for (var up = 0; up < 2 && Depth(dir.Span) >= 3; up++, dir = Directory(dir))
+        {
+            ref var names = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rawNames, dir, out var existed);
+            if (!existed && _rawNames.Count > capacity)
+            {
+                _rawNames.Remove(dir);
+                return;
+            }
+
+            if (existed && names is null)
+            {
+                continue; // already busy
+            }
+
+            names ??= new HashSet<int>();
+            names.Add(hash);
+            if (names.Count >= busyNames)
+            {
+                names = null;
+                _busyByName.Add(dir.ToString());
+            }
+        }
     }
 
     /// <summary>Counts a path learned for the first time.</summary>
@@ -44,7 +105,7 @@ internal sealed class DirectoryShapes(int capacity)
         var dir = Directory(Directory(path.AsMemory()));
         for (var up = 0; up < 2 && Depth(dir.Span) >= 3; up++, dir = Directory(dir))
         {
-            if (_subtrees.TryGetValue(dir, out var n) && n >= threshold)
+            if ((_subtrees.TryGetValue(dir, out var n) && n >= threshold) || (_rawNames.TryGetValue(dir, out var names) && names is null))
             {
                 return true;
             }

@@ -78,6 +78,10 @@ internal static class SeverityPolicy
     /// <summary>Credential, secret and loader files: sensitive whoever touches them, whenever.</summary>
     public static bool IsSensitive(string normalizedPath) => StartsWithAny(normalizedPath, SensitivePrefixes);
 
+    /// <summary>Open flags that write (or create, or truncate).</summary>
+    public static bool IsWrite(string? flags) =>
+        flags is not null && (flags.Contains("WRONLY", StringComparison.Ordinal) || flags.Contains("RDWR", StringComparison.Ordinal) || flags.Contains("CREAT", StringComparison.Ordinal) || flags.Contains("TRUNC", StringComparison.Ordinal));
+
     public static (Severity Severity, string Reason) ForFile(string normalizedPath, string? flags)
     {
         if (StartsWithAny(normalizedPath, SensitivePrefixes))
@@ -85,7 +89,7 @@ internal static class SeverityPolicy
             return (Severity.High, "sensitive credential or system file");
         }
 
-        var write = flags is not null && (flags.Contains("WRONLY", StringComparison.Ordinal) || flags.Contains("RDWR", StringComparison.Ordinal) || flags.Contains("CREAT", StringComparison.Ordinal) || flags.Contains("TRUNC", StringComparison.Ordinal));
+        var write = IsWrite(flags);
         if (write && StartsWithAny(normalizedPath, SystemDirs))
         {
             return (Severity.High, "write to a system directory");

@@ -56,11 +56,13 @@ public sealed partial class WorkloadBaseline
     }
 
     /// <summary>
-    /// When a container's entrypoint (its PID 1, as the sensor reports it) exits, the container stops (a rollout, a
-    /// replacement, a scale-down, a restart): its last windows are as unlike steady state as a start's. The parent
-    /// alone cannot tell: exec probes and <c>kubectl exec</c> are children of the runtime too.
+    /// A container's entrypoint (its PID 1, as the sensor reports it) runs when the container starts and exits when it
+    /// stops (a rollout, a replacement, a scale-down, a restart): those windows are unlike steady state. The entrypoint's
+    /// exec is the start even when the container was already known: a sensor can report a container's first kprobes
+    /// before its exec (two ring buffers), and a StatefulSet's pod comes back under the same name. The parent alone
+    /// cannot tell: exec probes and <c>kubectl exec</c> are children of the runtime too, but never PID 1.
     /// </summary>
-    private void NoteContainerStop(DateTimeOffset now)
+    private void NoteEntrypoint(DateTimeOffset now)
     {
         if (Phase is not (BaselinePhase.Learning or BaselinePhase.Stale) && ContainersWhileLearning < 3)
         {
@@ -231,6 +233,11 @@ public sealed partial class WorkloadBaseline
                 if (added == 1)
                 {
                     _directories.Count(path);
+                }
+
+                if (e.FilePath is { } raw && SeverityPolicy.IsWrite(e.FileFlags))
+                {
+                    _directories.CountCreated(path, raw);
                 }
 
                 break;

@@ -97,7 +97,15 @@ public sealed partial class WorkloadBaseline
                     LastEventKnown = false;
 
                     var (sev, reason) = SeverityPolicy.ForFile(path, e.FileFlags);
-                    if (sev == Severity.High && (WarmingUp(now) || IsAdapting(now)) && !SeverityPolicy.IsSensitive(path))
+                    var isCatalogued = SuspiciousCatalogue.TryMatch(e, path, out var catalogued) && catalogued.Feature == Feature.File && catalogued.Severity > sev;
+                    if (isCatalogued)
+                    {
+                        // What the catalogue knows about a file (another container's root through /proc/PID/root, the
+                        // runtime socket, a truncated log) is the same after learning: no rollout or warm-up makes it lesser.
+                        (sev, reason) = (catalogued.Severity, catalogued.Reason);
+                    }
+
+                    if (sev == Severity.High && !isCatalogued && (WarmingUp(now) || IsAdapting(now)) && !SeverityPolicy.IsSensitive(path))
                     {
                         // Entrypoints template their configuration (/etc/nginx/conf.d/...) when a container starts; a
                         // credential or loader file (/etc/shadow, /etc/ld.so.preload, cron) stays high.

@@ -77,6 +77,11 @@ public sealed partial class WorkloadBaseline
         _sessions.WriteState(w);
         _activity.WriteState(w);
         _peerRate.WriteState(w);
+        w.Count(_directories.BusyByName.Count);
+        foreach (var d in _directories.BusyByName)
+        {
+            w.String(d);
+        }
     }
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
@@ -199,6 +204,16 @@ public sealed partial class WorkloadBaseline
             {
                 b._peerRate.ReadState(r);
             }
+
+            if (r.Format >= 4)
+            {
+                var busy = r.Count(options.MaxItemsPerFeature, "busy_subtrees");
+                for (var i = 0; i < busy; i++)
+                {
+                    b._directories.RestoreBusy(r.String("busy_subtree"));
+                }
+            }
+
             return b;
         }
         catch

@@ -80,12 +80,28 @@ public sealed partial class WorkloadBaseline
 
     private readonly Models.ModelMemoryBudget? _budget;
 
+    // Not checkpointed: a session lasts minutes, and a restart mid-session at worst raises its later findings without
+    // the earlier, held ones (or drops a diagnosis's), which is what a session never seen to open looks like anyway.
+    private readonly ExecSessions _execs = new();
+
+    /// <summary>Sessions opened into a running container that stayed within diagnosis (see <see cref="ExecSessions"/>).</summary>
+    public long ExecSessionsDiagnosed => _execs.Diagnosed;
+
+    /// <summary>Sessions whose held findings were raised because one went beyond diagnosis.</summary>
+    public long ExecSessionsEscalated => _execs.Escalated;
+
+    /// <summary>Findings of diagnostic sessions that were never raised.</summary>
+    public long ExecFindingsDropped => _execs.FindingsDropped;
+
+    /// <summary>A session within diagnosis is open or just ended: the behaviour windows count its processes and files.</summary>
+    public bool InExecDiagnosis(DateTimeOffset now) => _execs.InDiagnosis(now);
+
     /// <param name="memory">The node's memory budget, from which every learned item reserves its bytes.</param>
     public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory = null)
     {
         _options = options;
         _budget = memory;
-        _directories = new DirectoryShapes(options.MaxItemsPerFeature);
+        _directories = new DirectoryShapes(options.MaxItemsPerFeature, options.DirectoryWildcardThreshold);
         _peerVolume = new PeerVolume(options.MaxItemsPerFeature, memory);
         _peerRate = new PeerRate(options.MaxItemsPerFeature, memory);
         _sessions = new PeerSessions(options.MaxItemsPerFeature, memory);
@@ -231,9 +247,9 @@ public sealed partial class WorkloadBaseline
         NoteContainer(e.Workload.ContainerId, now, inventory);
         _runBased ??= e.Workload.OwnerKind is "Job" or "CronJob";
         var run = _runBased == true ? _runs.Observe(e, now) : null;
-        if (e.Kind == EventKind.ProcessExit && e.Labels[EventLabels.ContainerInit] is not null)
+        if (e.Kind is EventKind.ProcessExit or EventKind.ProcessExec && !inventory && e.Labels[EventLabels.ContainerInit] is not null)
         {
-            NoteContainerStop(now);
+            NoteEntrypoint(now);
         }
 
         if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
@@ -305,6 +321,7 @@ public sealed partial class WorkloadBaseline
         EventsScored++;
         LastScoreMargin = double.NaN;
         var before = findings.Count;
+        _execs.Track(e, IsSessionRoot(e), now);
         Score(e, normalizedPath, peer, now, findings);
         if (run is not null)
         {
@@ -332,6 +349,17 @@ public sealed partial class WorkloadBaseline
         }
 
         ScoreSessionsAndActivity(e, peer, now, findings);
+        _execs.Judge(e, findings, before, now);
+        if (_execs.Dropped.Count > 0)
+        {
+            // A diagnosis that raised nothing must not silence the same item from someone else for the cooldown.
+            foreach (var f in _execs.Dropped)
+            {
+                _lastAlerted.Remove((f.Feature, f.Item));
+            }
+
+            _execs.ClearDropped();
+        }
         if (findings.Count > before && IsAdapting(now))
         {
             AdaptFindings(findings, before);
@@ -340,6 +368,21 @@ public sealed partial class WorkloadBaseline
         {
             LearnStartup(e, normalizedPath, findings, before);
         }
+    }
+
+    /// <summary>
+    /// The exec of a process the container runtime started inside a running container that is not its entrypoint (PID 1):
+    /// <c>kubectl exec</c>, <c>crictl exec</c>, an exec probe. Not a sensor's inventory of what was already running.
+    /// </summary>
+    private static bool IsSessionRoot(in RuntimeEvent e)
+    {
+        if (e.Kind != EventKind.ProcessExec || e.Process.ParentExe is not { } parent || e.Labels[EventLabels.ContainerInit] is not null || e.Labels[EventLabels.Inventory] is not null)
+        {
+            return false;
+        }
+
+        var name = parent.AsSpan(parent.LastIndexOf('/') + 1);
+        return name.StartsWith("runc", StringComparison.Ordinal) || name.StartsWith("containerd-shim", StringComparison.Ordinal) || name is "crun" or "conmon";
     }
 
     /// <summary>How this workload's container appeared, when it appeared in an active workload (see <see cref="MarkAdded"/>).</summary>

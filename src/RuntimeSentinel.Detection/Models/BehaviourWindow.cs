@@ -39,6 +39,14 @@ internal static class BehaviourSchema
     /// </summary>
     public static bool IsStartupFeature(string feature) => Array.IndexOf(Startup, feature) >= 0;
 
+    private static readonly string[] Session =
+    [
+        "events", "exec", "exit", "file_open", "syscall", "distinct_exe", "distinct_file", "new_exe_ratio", "new_file_ratio",
+    ];
+
+    /// <summary>Features someone's diagnosis in a container moves: processes started and ended, files read. Not writes or the network.</summary>
+    public static bool IsSessionFeature(string feature) => Array.IndexOf(Session, feature) >= 0;
+
     /// <summary>Series that also get a spike detector, and the smallest spread each assumes.</summary>
     public static readonly (string Feature, double MinScale)[] Series =
     [

@@ -6,8 +6,8 @@ namespace RuntimeSentinel.Detection.Models;
 public sealed class ModelOptions
 {
     /// <summary>
-    /// Consecutive windows a behaviour or spike detector must exceed its threshold before it alerts (a detector at least
-    /// twice over alerts at once). 1 alerts on every exceeding window.
+    /// Consecutive windows a behaviour or spike detector must exceed its threshold before it alerts, however far over
+    /// (one window is too little to judge a rate from). 1 alerts on every exceeding window.
     /// </summary>
     public int ConfirmWindows { get; set; } = 2;
 

@@ -170,9 +170,6 @@ public sealed partial class ModelRuntime
         return d;
     }
 
-    /// <summary>A detector this many times over its threshold alerts without waiting for confirmation.</summary>
-    public const double ConfirmBypassRatio = 2.0;
-
     private int _exceededRun;
 
     /// <summary>Windows over a threshold that did not alert because the next window did not confirm them.</summary>

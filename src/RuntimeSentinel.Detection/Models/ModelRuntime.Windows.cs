@@ -74,10 +74,13 @@ public sealed partial class ModelRuntime
         scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
         var top = scores[0];
 
-        // A single window a little over its threshold is the tail of normal (thresholds come from a short learning
-        // period); an anomaly that lasts, or one far over, is not. Raise on the ConfirmWindows-th window in a row, or
-        // at once when a detector is twice over. The run continues silently once raised (cooldown is per incident).
-        if (top.Score / top.Threshold < ConfirmBypassRatio && exceededBefore + 1 < _o.ConfirmWindows)
+        // A window model judges rates and mixes, and one window is too little to judge those from: a count over 10 s
+        // is noisy, and what happens once an hour (a kept-alive connection re-established, with its DNS search-list
+        // lookups; a reload; a token re-read) fits in one window and is rarely in a short learning period, however far
+        // over the threshold it lands. Anything new in that window is the novelty baseline's to report, at once. So a
+        // model raises only on the ConfirmWindows-th window in a row; the run continues silently once raised
+        // (cooldown is per incident).
+        if (exceededBefore + 1 < _o.ConfirmWindows)
         {
             UnconfirmedWindows++;
             return;

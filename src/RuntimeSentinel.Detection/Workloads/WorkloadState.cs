@@ -113,6 +113,15 @@ public sealed class WorkloadState
             warmup = before - modelFindings.Count;
         }
 
+        if (modelFindings.Count > 0 && b.InExecDiagnosis(now))
+        {
+            // Someone's diagnosis in the container (kubectl exec: ps, df, cat) shows in the windows as processes and files
+            // read; what the session itself did is judged by ExecSessions. Connections, volumes and failures still alert.
+            var before = modelFindings.Count;
+            modelFindings.RemoveAll(IsSessionOnly);
+            warmup += before - modelFindings.Count;
+        }
+
         return new WorkloadObservation(changes, windows, shadow, b.CooldownSuppressed - suppressed, b.AdaptedItems - adapted, warmup, b.LastScoreMargin);
     }
 
@@ -133,7 +142,12 @@ public sealed class WorkloadState
     }
 
     /// <summary>A model finding whose score is (90 % or more) features that a container start or stop moves.</summary>
-    private static bool IsStartupOnly(ModelFinding f)
+    private static bool IsStartupOnly(ModelFinding f) => MadeOf(f, BehaviourSchema.IsStartupFeature);
+
+    /// <summary>A model finding whose score is (90 % or more) processes started and files read: what a diagnosis moves.</summary>
+    private static bool IsSessionOnly(ModelFinding f) => MadeOf(f, BehaviourSchema.IsSessionFeature);
+
+    private static bool MadeOf(ModelFinding f, Func<string, bool> kind)
     {
         if (f.TopFeatures.Count == 0)
         {
@@ -144,12 +158,12 @@ public sealed class WorkloadState
         foreach (var c in f.TopFeatures)
         {
             total += c.Share;
-            if (BehaviourSchema.IsStartupFeature(c.Feature))
+            if (kind(c.Feature))
             {
                 startup += c.Share;
             }
         }
 
-        return total > 0 ? startup >= 0.9 * total : f.TopFeatures.All(c => BehaviourSchema.IsStartupFeature(c.Feature));
+        return total > 0 ? startup >= 0.9 * total : f.TopFeatures.All(c => kind(c.Feature));
     }
 }
