@@ -1,0 +1,112 @@
+using static RuntimeSentinel.Generators.Corpus.SensorJson;
+
+namespace RuntimeSentinel.Generators.Corpus;
+
+/// <summary>Benign churn: rolling updates, HPA scale-ups, restarts, pods replaced with new IPs (each labelled).</summary>
+public sealed partial class ShopCorpus
+{
+    private void Churn(int s, DateTimeOffset t)
+    {
+        switch (s)
+        {
+            case 35 * 60:
+                _paygate = ["203.0.113.80", "203.0.113.81"];
+                _labels.Add(new CorpusLabel("dns-rotation-paygate-1", "benign-churn", W("api").Id, [], t, t.AddMinutes(10), "api.paygate.example moves to addresses in another network"));
+                break;
+            case 40 * 60:
+                RollOut(W("frontend"), t);
+                break;
+            case 45 * 60:
+                var hpa = NewPod(W("api"), t, 2);
+                Emit(t, "tetragon", Exec(hpa.Processes[0], hpa.Node.Name, t));
+                _labels.Add(new CorpusLabel("hpa-api-scale-up", "benign-churn", W("api").Id, [hpa.Name], t, t.AddMinutes(5), "the HPA adds a third api pod (new pod IP)"));
+                break;
+            case 50 * 60:
+                Restart(W("worker").Running.First(), t);
+                break;
+            case 52 * 60:
+                ReplacePod(W("coredns"), t);
+                break;
+            case 55 * 60:
+                _paygate = ["198.51.100.140", "203.0.113.81"];
+                _labels.Add(new CorpusLabel("dns-rotation-paygate-2", "benign-churn", W("api").Id, [], t, t.AddMinutes(10), "api.paygate.example rotates again"));
+                break;
+            case 72 * 60 + 30:
+                ReplacePod(W("redis"), t, keepName: true);
+                break;
+        }
+    }
+
+    /// <summary>A rolling update: a new image digest, new pods one by one (entrypoint script first), old pods gone.</summary>
+    private void RollOut(CorpusWorkload w, DateTimeOffset t)
+    {
+        w.Image = "docker.io/library/nginx:1.27.3";
+        w.Digest = Digest();
+        var old = w.Running.ToList();
+        var pods = new List<string>();
+        for (var i = 0; i < old.Count; i++)
+        {
+            var at = t.AddSeconds(i * 40);
+            var pod = NewPod(w, at, i);
+            pods.Add(pod.Name);
+            Entrypoint(pod, at);
+            old[i].Alive = false;
+            foreach (var p in old[i].Processes)
+            {
+                Emit(at.AddSeconds(2), "tetragon", SensorJson.Exit(p, old[i].Node.Name, at.AddSeconds(2), 0));
+            }
+        }
+
+        _labels.Add(new CorpusLabel("rollout-frontend", "benign-churn", w.Id, pods, t, t.AddMinutes(15), "rolling update of the frontend to a new image digest (nginx 1.27.3)"));
+    }
+
+    /// <summary>nginx's image entrypoint: /docker-entrypoint.sh runs its configuration scripts, then execs nginx.</summary>
+    private void Entrypoint(CorpusPod pod, DateTimeOffset at)
+    {
+        var master = pod.Processes[0];
+        var script = new Proc { Pid = master.Pid, ContainerPid = 1, Binary = "/docker-entrypoint.sh", Args = "nginx -g daemon off;", Start = at, ExecId = ExecId(pod.Node.Name, at, master.Pid), Parent = pod.Node.Shim, Pod = pod, Uid = 0 };
+        Emit(at, "tetragon", Exec(script, pod.Node.Name, at));
+        var step = 0;
+        foreach (var (bin, args) in new[] { ("/usr/bin/find", "/docker-entrypoint.d/ -mindepth 1 -maxdepth 1 -type f -print -quit"), ("/bin/sed", "-i -E s,listen       80;,listen       8080;, /etc/nginx/conf.d/default.conf"), ("/usr/bin/envsubst", "$NGINX_HOST $NGINX_PORT"), ("/bin/sed", "-i s/worker_processes auto/worker_processes 2/ /etc/nginx/nginx.conf") })
+        {
+            var p = Spawn(pod, bin, args, at.AddMilliseconds(10 + (step * 15)), script, 0);
+            Emit(p.Start, "tetragon", Exec(p, pod.Node.Name, p.Start));
+            Emit(p.Start.AddMilliseconds(3), "tetragon", SensorJson.Exit(p, pod.Node.Name, p.Start.AddMilliseconds(3)));
+            step++;
+        }
+
+        Emit(at.AddMilliseconds(90), "tetragon", Kprobe(script, pod.Node.Name, at.AddMilliseconds(90), "security_file_permission", "file-monitoring", FileArgs("/etc/nginx/conf.d/default.conf", true)));
+        var nginx = new Proc { Pid = master.Pid, ContainerPid = 1, Binary = master.Binary, Args = master.Args, Start = at.AddMilliseconds(100), ExecId = master.ExecId, Parent = pod.Node.Shim, Pod = pod, Uid = 0 };
+        Emit(nginx.Start, "tetragon", Exec(nginx, pod.Node.Name, nginx.Start));
+    }
+
+    /// <summary>The container restarts in place (same pod and IP, new container id): its entrypoint starts again.</summary>
+    private void Restart(CorpusPod pod, DateTimeOffset t)
+    {
+        foreach (var p in pod.Processes)
+        {
+            Emit(t, "tetragon", SensorJson.Exit(p, pod.Node.Name, t, 137));
+        }
+
+        pod.ContainerId = "containerd://" + Hex(32);
+        pod.ContainerStart = t.AddSeconds(10);
+        StartProcesses(pod, t.AddSeconds(10));
+        Emit(t.AddSeconds(10), "tetragon", Exec(pod.Processes[0], pod.Node.Name, t.AddSeconds(10)));
+        _labels.Add(new CorpusLabel("restart-" + pod.Workload.Name, "benign-churn", pod.Workload.Id, [pod.Name], t, t.AddMinutes(5), "the container was OOM-killed and restarted"));
+    }
+
+    /// <summary>A pod deleted and recreated (new pod IP; a StatefulSet keeps its name).</summary>
+    private void ReplacePod(CorpusWorkload w, DateTimeOffset t, bool keepName = false)
+    {
+        var old = w.Running.First();
+        old.Alive = false;
+        foreach (var p in old.Processes)
+        {
+            Emit(t, "tetragon", SensorJson.Exit(p, old.Node.Name, t, 0));
+        }
+
+        var pod = NewPod(w, t.AddSeconds(8), keepName ? 0 : 9);
+        Emit(t.AddSeconds(8), "tetragon", Exec(pod.Processes[0], pod.Node.Name, t.AddSeconds(8)));
+        _labels.Add(new CorpusLabel("replace-" + w.Name, "benign-churn", w.Id, [pod.Name], t, t.AddMinutes(5), "pod deleted and recreated on another node with a new IP"));
+    }
+}
