@@ -12,8 +12,8 @@ using Prometheus;
 using RuntimeSentinel.Alerting;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Daemon.Corpus;
 using RuntimeSentinel.Detection;
+using RuntimeSentinel.Generators.Corpus;
 using RuntimeSentinel.Kafka;
 
 namespace RuntimeSentinel.Benchmarks;

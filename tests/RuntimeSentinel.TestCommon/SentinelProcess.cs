@@ -172,6 +172,9 @@ public sealed class SentinelProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The daemon's process id (its <c>/proc/&lt;pid&gt;</c> shows what it has loaded).</summary>
+    public int Id => _process.Id;
+
     /// <summary>SIGTERM, as Kubernetes stops a pod: the daemon drains, checkpoints, commits and exits; returns its exit code.</summary>
     public async Task<int> StopGracefullyAsync(TimeSpan timeout)
     {

@@ -21,16 +21,16 @@ internal static class CorpusCommand
             var dir = parse.GetValue(corpusOut)!;
             if (parse.GetValue(shape) == "cluster")
             {
-                var (n, cluster) = await RuntimeSentinel.Daemon.Corpus.ClusterCorpus.WriteAsync(dir, parse.GetValue(cli.Seed), parse.GetValue(corpusStart), ct).ConfigureAwait(false);
+                var (n, cluster) = await RuntimeSentinel.Generators.Corpus.ClusterCorpus.WriteAsync(dir, parse.GetValue(cli.Seed), parse.GetValue(corpusStart), ct).ConfigureAwait(false);
                 Console.WriteLine($"wrote {n} records and {cluster.Labels.Count} labelled scenarios to {dir}");
                 Console.Write(cluster.DescribeShape());
-                Console.Write(RuntimeSentinel.Daemon.Corpus.ShopCorpus.Describe(cluster.Labels));
+                Console.Write(RuntimeSentinel.Generators.Corpus.ShopCorpus.Describe(cluster.Labels));
                 return 0;
             }
 
-            var (records, labels) = await RuntimeSentinel.Daemon.Corpus.ShopCorpus.WriteAsync(dir, parse.GetValue(cli.Seed), parse.GetValue(corpusStart), ct).ConfigureAwait(false);
+            var (records, labels) = await RuntimeSentinel.Generators.Corpus.ShopCorpus.WriteAsync(dir, parse.GetValue(cli.Seed), parse.GetValue(corpusStart), ct).ConfigureAwait(false);
             Console.WriteLine($"wrote {records} records and {labels.Count} labelled scenarios to {dir}");
-            Console.Write(RuntimeSentinel.Daemon.Corpus.ShopCorpus.Describe(labels));
+            Console.Write(RuntimeSentinel.Generators.Corpus.ShopCorpus.Describe(labels));
             return 0;
         });
         return corpus;

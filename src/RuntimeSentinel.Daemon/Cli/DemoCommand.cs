@@ -1,6 +1,7 @@
 using System.CommandLine;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Daemon.Demo;
+using RuntimeSentinel.Generators.Demo;
 
 namespace RuntimeSentinel.Daemon.Cli;
 

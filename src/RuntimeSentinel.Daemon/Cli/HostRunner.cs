@@ -1,4 +1,5 @@
 using RuntimeSentinel.Daemon.Demo;
+using RuntimeSentinel.Generators.Demo;
 using RuntimeSentinel.Kafka;
 
 namespace RuntimeSentinel.Daemon.Cli;

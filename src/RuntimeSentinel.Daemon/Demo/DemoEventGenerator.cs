@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Detection;
+using RuntimeSentinel.Generators.Demo;
 using RuntimeSentinel.Kafka;
 
 namespace RuntimeSentinel.Daemon.Demo;
