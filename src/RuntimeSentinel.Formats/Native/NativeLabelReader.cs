@@ -6,8 +6,8 @@ namespace RuntimeSentinel.Formats.Native;
 
 /// <summary>
 /// Reads label objects (<c>labels</c>, <c>workload.labels</c>): string values only, bounded in count and size. Each
-/// distinct object is parsed once and interned by its bytes, a rejected one too, so that the same bad bytes are
-/// rejected again without another parse. Not thread-safe (one per decoder).
+/// distinct object is parsed once and interned by its bytes; a rejected one is cached as a marker, so the same bad
+/// bytes are rejected again (parsed again only to recover the message). Not thread-safe (one per decoder).
 /// </summary>
 internal sealed class NativeLabelReader(Utf8StringCache strings, EventDecoderOptions options)
 {
