@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Formats.Native;
+using RuntimeSentinel.Formats.Tetragon;
 
 namespace RuntimeSentinel.Formats;
 

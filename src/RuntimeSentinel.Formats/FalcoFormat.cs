@@ -178,7 +178,7 @@ internal sealed class FalcoFormat : JsonTapeFormat
                 return (EventKind.NetConnect, outbound);
             case "accept" or "accept4":
                 return (EventKind.NetAccept, inbound);
-            case "sendto" or "sendmsg" when proto == "udp" && !TetragonFormat.IsEphemeral(sport):
+            case "sendto" or "sendmsg" when proto == "udp" && !ConnectionSides.IsEphemeral(sport):
                 return (EventKind.NetConnect, outbound);
         }
 

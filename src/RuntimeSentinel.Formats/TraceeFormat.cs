@@ -238,8 +238,8 @@ internal sealed partial class TraceeFormat : JsonTapeFormat
         var net = received
             ? new NetInfo(protocol, packet.RemoteIp, packet.RemotePort, packet.LocalIp, packet.LocalPort, packet.BytesOut, 0)
             : packet;
-        var localClient = TetragonFormat.IsEphemeral(net.LocalPort) && !TetragonFormat.IsEphemeral(net.RemotePort);
-        var localServer = TetragonFormat.IsEphemeral(net.RemotePort) && !TetragonFormat.IsEphemeral(net.LocalPort);
+        var localClient = ConnectionSides.IsEphemeral(net.LocalPort) && !ConnectionSides.IsEphemeral(net.RemotePort);
+        var localServer = ConnectionSides.IsEphemeral(net.RemotePort) && !ConnectionSides.IsEphemeral(net.LocalPort);
         net = net with { Direction = localClient ? NetDirection.Outbound : localServer ? NetDirection.Inbound : NetDirection.Unknown };
         var tcp = args.TryGetValue("proto_tcp", out var t) ? t.Get("value") ?? t : (JsonNode?)null;
         var syn = tcp is { } seg && seg.Long("SYN") == 1 && seg.Long("ACK") != 1;

@@ -1,5 +1,6 @@
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Formats.Tetragon;
 
 namespace RuntimeSentinel.Formats.Tests;
 

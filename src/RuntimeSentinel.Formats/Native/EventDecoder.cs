@@ -1,6 +1,5 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
-using RuntimeSentinel.Core.Text;
 
 namespace RuntimeSentinel.Formats.Native;
 
@@ -10,30 +9,44 @@ namespace RuntimeSentinel.Formats.Native;
 /// required fields must be present. Every rejection names the field and the reason.
 /// Not thread-safe: it owns intern caches. Use one per consumer thread.
 /// </summary>
-public sealed partial class EventDecoder
+public sealed class EventDecoder
 {
-    private static readonly string InvalidIp = new('!', 1);
-
-    private static readonly Utf8Factory<int, string> IpFactory = static (utf8, _) =>
-    {
-        var s = System.Text.Encoding.UTF8.GetString(utf8);
-        return System.Net.IPAddress.TryParse(s, out var parsed) && parsed is not null ? s : InvalidIp;
-    };
-
-    // Cached for label objects that were rejected, so the same bad bytes are rejected again on a cache hit.
-    private static readonly LabelSet InvalidLabels = new([]);
-
-    private static readonly Utf8Factory<EventDecoder, LabelSet> LabelFactory = static (utf8, self) => self.ParseLabelObject(utf8);
+    private static readonly string[] TopNames = ["", "schema", "kind", "ts", "node", "workload", "process", "syscall", "file", "net", "dns", "resource", "labels"];
 
     private readonly EventDecoderOptions _options;
-    private readonly Utf8StringCache _strings = new(8192, 512);
-    private readonly Utf8InternCache<LabelSet> _labels = new(1024, 8192);
-    private readonly Utf8InternCache<string> _ips = new(4096, 64);
-    private string? _labelError;
+    private readonly NativeValueReader _values = new();
+    private readonly NativeLabelReader _labels;
+    private readonly NativeSectionReader _sections;
 
-    public EventDecoder(EventDecoderOptions? options = null) => _options = options ?? EventDecoderOptions.Default;
+    /// <summary>A decoder with the default limits.</summary>
+    public EventDecoder()
+        : this(null)
+    {
+    }
 
-    public Utf8StringCache Strings => _strings;
+    internal EventDecoder(EventDecoderOptions? options)
+    {
+        _options = options ?? EventDecoderOptions.Default;
+        _labels = new NativeLabelReader(_values.Strings, _options);
+        _sections = new NativeSectionReader(_values, _labels, _options);
+    }
+
+    private enum TopLevel
+    {
+        Unknown,
+        Schema,
+        Kind,
+        Ts,
+        Node,
+        Workload,
+        Process,
+        Syscall,
+        File,
+        Net,
+        Dns,
+        Resource,
+        Labels,
+    }
 
     public bool TryDecode(ReadOnlySpan<byte> utf8, out RuntimeEvent evt, out DecodeError error)
     {
@@ -56,13 +69,13 @@ public sealed partial class EventDecoder
         }
         catch (JsonException ex)
         {
-            error = new DecodeError(DecodeErrorCode.MalformedJson, "", $"invalid JSON at byte {ex.BytePositionInLine}: {FirstSentence(ex.Message)}");
+            error = new DecodeError(DecodeErrorCode.MalformedJson, "", $"invalid JSON at byte {ex.BytePositionInLine}: {NativeErrors.FirstSentence(ex.Message)}");
             return false;
         }
         catch (InvalidOperationException ex)
         {
             // Utf8JsonReader throws this for e.g. invalid UTF-8 inside a string when it is transcoded.
-            error = new DecodeError(DecodeErrorCode.MalformedJson, "", FirstSentence(ex.Message));
+            error = new DecodeError(DecodeErrorCode.MalformedJson, "", NativeErrors.FirstSentence(ex.Message));
             return false;
         }
     }
@@ -73,7 +86,7 @@ public sealed partial class EventDecoder
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16, CommentHandling = JsonCommentHandling.Disallow });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            error = new DecodeError(DecodeErrorCode.NotAnObject, "", $"expected a JSON object, got {Describe(reader.TokenType)}");
+            error = new DecodeError(DecodeErrorCode.NotAnObject, "", $"expected a JSON object, got {NativeErrors.Describe(reader.TokenType)}");
             return false;
         }
 
@@ -127,7 +140,7 @@ public sealed partial class EventDecoder
                 case TopLevel.Schema:
                     if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var schema))
                     {
-                        error = WrongType("schema", "integer", reader.TokenType);
+                        error = NativeErrors.WrongType("schema", "integer", reader.TokenType);
                         return false;
                     }
 
@@ -141,20 +154,20 @@ public sealed partial class EventDecoder
                 case TopLevel.Kind:
                     if (reader.TokenType != JsonTokenType.String)
                     {
-                        error = WrongType("kind", "string", reader.TokenType);
+                        error = NativeErrors.WrongType("kind", "string", reader.TokenType);
                         return false;
                     }
 
                     if (!EventKindNames.TryParse(reader.ValueSpan, out kind))
                     {
-                        error = new DecodeError(DecodeErrorCode.UnknownKind, "kind", $"'{Truncate(reader.GetString())}' is not one of {string.Join(", ", EventKindNames.All)}");
+                        error = new DecodeError(DecodeErrorCode.UnknownKind, "kind", $"'{NativeErrors.Truncate(reader.GetString())}' is not one of {string.Join(", ", EventKindNames.All)}");
                         return false;
                     }
 
                     haveKind = true;
                     break;
                 case TopLevel.Ts:
-                    if (!ReadTimestamp(ref reader, out ts, out error))
+                    if (!NativeValueReader.ReadTimestamp(ref reader, out ts, out error))
                     {
                         return false;
                     }
@@ -162,14 +175,14 @@ public sealed partial class EventDecoder
                     haveTs = true;
                     break;
                 case TopLevel.Node:
-                    if (!ReadString(ref reader, "node", _options.MaxStringBytes, out node, out error))
+                    if (!_values.ReadString(ref reader, "node", _options.MaxStringBytes, out node, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.Workload:
-                    if (!ReadWorkload(ref reader, utf8, out workload, out error))
+                    if (!_sections.ReadWorkload(ref reader, utf8, out workload, out error))
                     {
                         return false;
                     }
@@ -177,49 +190,49 @@ public sealed partial class EventDecoder
                     haveWorkload = true;
                     break;
                 case TopLevel.Process:
-                    if (!ReadProcess(ref reader, out process, out error))
+                    if (!_sections.ReadProcess(ref reader, out process, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.Syscall:
-                    if (!ReadSyscall(ref reader, out syscall, out ret, out error))
+                    if (!_sections.ReadSyscall(ref reader, out syscall, out ret, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.File:
-                    if (!ReadFile(ref reader, out path, out flags, out error))
+                    if (!_sections.ReadFile(ref reader, out path, out flags, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.Net:
-                    if (!ReadNet(ref reader, out net, out error))
+                    if (!_sections.ReadNet(ref reader, out net, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.Dns:
-                    if (!ReadDns(ref reader, out dnsName, out dnsAnswers, out error))
+                    if (!_sections.ReadDns(ref reader, out dnsName, out dnsAnswers, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.Resource:
-                    if (!ReadResource(ref reader, out resource, out error))
+                    if (!NativeSectionReader.ReadResource(ref reader, out resource, out error))
                     {
                         return false;
                     }
 
                     break;
                 case TopLevel.Labels:
-                    if (!ReadLabels(ref reader, utf8, "labels", out labels, out error))
+                    if (!_labels.ReadLabels(ref reader, utf8, "labels", out labels, out error))
                     {
                         return false;
                     }
@@ -281,5 +294,22 @@ public sealed partial class EventDecoder
 
         error = default;
         return true;
+    }
+
+    private static TopLevel TopField(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueTextEquals("kind"u8)) return TopLevel.Kind;
+        if (reader.ValueTextEquals("ts"u8)) return TopLevel.Ts;
+        if (reader.ValueTextEquals("workload"u8)) return TopLevel.Workload;
+        if (reader.ValueTextEquals("process"u8)) return TopLevel.Process;
+        if (reader.ValueTextEquals("node"u8)) return TopLevel.Node;
+        if (reader.ValueTextEquals("syscall"u8)) return TopLevel.Syscall;
+        if (reader.ValueTextEquals("file"u8)) return TopLevel.File;
+        if (reader.ValueTextEquals("net"u8)) return TopLevel.Net;
+        if (reader.ValueTextEquals("dns"u8)) return TopLevel.Dns;
+        if (reader.ValueTextEquals("resource"u8)) return TopLevel.Resource;
+        if (reader.ValueTextEquals("labels"u8)) return TopLevel.Labels;
+        if (reader.ValueTextEquals("schema"u8)) return TopLevel.Schema;
+        return TopLevel.Unknown;
     }
 }

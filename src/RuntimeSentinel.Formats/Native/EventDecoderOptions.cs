@@ -1,7 +1,7 @@
 namespace RuntimeSentinel.Formats.Native;
 
 /// <summary>Limits that keep one hostile message from costing unbounded CPU or memory.</summary>
-public sealed record EventDecoderOptions
+internal sealed record EventDecoderOptions
 {
     /// <summary>Messages larger than this are rejected before parsing.</summary>
     public int MaxMessageBytes { get; init; } = 1024 * 1024;

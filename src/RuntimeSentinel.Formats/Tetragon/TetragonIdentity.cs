@@ -1,21 +1,20 @@
 using RuntimeSentinel.Core.Events;
 
-namespace RuntimeSentinel.Formats;
+namespace RuntimeSentinel.Formats.Tetragon;
 
 /// <summary>
-/// Who sent an event (the pod's workload, or the node for host processes) and its lineage labels, from values that
-/// repeat in every event of a process: built once and cached, each cache bounded in entries and in key length.
+/// Who sent an event (the pod's workload, or the node for host processes) and its process's lineage labels
+/// (exec_id, parent_exec_id, inventory, container entrypoint), from values that repeat in every event of a process:
+/// built once and cached, each cache bounded in entries and in key length. Not thread-safe (one per decoder).
 /// </summary>
-internal sealed partial class TetragonFormat
+internal sealed class TetragonIdentity
 {
     // Lineage labels and image splits repeat per process and per image: built once, bounded.
     private readonly BoundedCache<(string Type, string? ExecId, string? ParentExecId, string? Policy, bool Inventory, bool Init), LabelSet> _lineage = new(4096);
     private readonly BoundedCache<string, (string? Image, string? Digest)> _images = new(1024, StringComparer.Ordinal);
-    private readonly BoundedCache<string, string> _syscallNames = new(1024, StringComparer.Ordinal);
 
-    private string CachedSyscallName(string function) => _syscallNames.GetOrAdd(function, function.Length, 0, static (f, _) => SyscallName(f));
-
-    private WorkloadRef Identity(ref Proc process, string? node)
+    /// <summary>The pod's workload (its owner, Deployment when unnamed), or the node for a process outside any pod.</summary>
+    public WorkloadRef Workload(ref TetragonProcess process, string? node)
     {
         if (!process.HasPod)
         {
@@ -32,7 +31,8 @@ internal sealed partial class TetragonFormat
     private (string? Image, string? Digest) SplitImage(string? imageId) =>
         imageId is null ? (null, null) : _images.GetOrAdd(imageId, imageId.Length, 0, static (id, _) => Json.SplitDigest(id));
 
-    private LabelSet Lineage(ref Proc process, string type, string? policy)
+    /// <summary>The labels that place an event in its process's lineage, for an event of <paramref name="type"/> matched by <paramref name="policy"/>.</summary>
+    public LabelSet Lineage(ref TetragonProcess process, string type, string? policy)
     {
         // Processes found running when the sensor started: their start time is no event time (docs/formats.md).
         var inventory = process.Flags is { } procFlags && procFlags.Contains("procFS", StringComparison.Ordinal);
@@ -53,7 +53,7 @@ internal sealed partial class TetragonFormat
 
         if (key.Inventory)
         {
-            items.Add(KeyValuePair.Create(InventoryLabel, "procfs"));
+            items.Add(KeyValuePair.Create(EventLabels.Inventory, "procfs"));
         }
 
         if (key.Init)

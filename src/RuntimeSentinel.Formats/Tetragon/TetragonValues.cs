@@ -1,17 +1,26 @@
 using System.Buffers.Text;
 using System.Text.Json;
-using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Text;
 
-namespace RuntimeSentinel.Formats;
+namespace RuntimeSentinel.Formats.Tetragon;
 
 /// <summary>
-/// Values as Tetragon writes them, read forgivingly (fields vary by version): strings interned, numbers from numbers or
-/// protobuf-JSON's numeric strings, times in any of the three forms it uses. A value of another type reads as absent.
+/// Reads single values as Tetragon writes them, forgivingly (fields vary by version): strings interned, numbers from
+/// numbers or protobuf-JSON's numeric strings, times in any of the three forms it uses. A value of another type reads
+/// as absent. Owns the string intern cache (a node repeats the same pods, binaries and functions), so it is one per
+/// decoder, not thread-safe.
 /// </summary>
-internal sealed partial class TetragonFormat
+internal sealed class TetragonValues
 {
+    public static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
+
+    private readonly Utf8StringCache _strings = new(8192, 512);
+
+    /// <summary>Unescaped UTF-8 text as a string from the intern cache.</summary>
+    public string Intern(ReadOnlySpan<byte> utf8) => _strings.Get(utf8);
+
     /// <summary>A string field of an object (null when the value is not an object or lacks it).</summary>
-    private string? ObjectField(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    public string? ObjectField(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
     {
         string? value = null;
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -38,7 +47,7 @@ internal sealed partial class TetragonFormat
     }
 
     /// <summary>A number field of an object the reader is at.</summary>
-    private static long? Field(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    public static long? Field(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
     {
         long? value = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -59,7 +68,7 @@ internal sealed partial class TetragonFormat
     }
 
     /// <summary>A string (empty is absent), a number's text or a boolean; null for anything else (skipped).</summary>
-    private string? Str(ref Utf8JsonReader reader)
+    public string? Str(ref Utf8JsonReader reader)
     {
         switch (reader.TokenType)
         {
@@ -83,7 +92,7 @@ internal sealed partial class TetragonFormat
     }
 
     /// <summary>An integer from a number (or a float within range) or a numeric string (protobuf-JSON's 64-bit integers).</summary>
-    private static long? Long(ref Utf8JsonReader reader)
+    public static long? Long(ref Utf8JsonReader reader)
     {
         switch (reader.TokenType)
         {
@@ -103,14 +112,14 @@ internal sealed partial class TetragonFormat
         }
     }
 
-    private static int Int(ref Utf8JsonReader reader) => Long(ref reader) is >= 0 and <= int.MaxValue and var l ? (int)l : -1;
+    public static int Int(ref Utf8JsonReader reader) => Long(ref reader) is >= 0 and <= int.MaxValue and var l ? (int)l : -1;
 
     /// <summary>A protobuf UInt32Value: the bare number protojson writes, or <c>{"value": n}</c> from Go's encoding/json.</summary>
-    private static int UInt32Value(ref Utf8JsonReader reader) =>
+    public static int UInt32Value(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.StartObject ? Field(ref reader, "value"u8) is >= 0 and <= int.MaxValue and var l ? (int)l : -1 : Int(ref reader);
 
     /// <summary>The first string of an array (the rest skipped); null for anything else.</summary>
-    private string? FirstString(ref Utf8JsonReader reader)
+    public string? FirstString(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -129,7 +138,7 @@ internal sealed partial class TetragonFormat
     }
 
     /// <summary>RFC 3339 string, unix nanoseconds (number or string), or protobuf <c>{seconds, nanos}</c>.</summary>
-    private static DateTimeOffset? Time(ref Utf8JsonReader reader)
+    public static DateTimeOffset? Time(ref Utf8JsonReader reader)
     {
         switch (reader.TokenType)
         {
@@ -158,73 +167,5 @@ internal sealed partial class TetragonFormat
                 reader.Skip();
                 return null;
         }
-    }
-
-    /// <summary>Cilium identity labels of a pod (<c>k8s:key=value</c>, the pod's own, at most 64), built once per distinct list.</summary>
-    private LabelSet ParseIdentityLabels(ReadOnlySpan<byte> raw)
-    {
-        var reader = new Utf8JsonReader(raw, ReaderOptions);
-        reader.Read();
-        var items = new List<KeyValuePair<string, string>>();
-        while (items.Count < 64 && reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            var label = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            reader.Skip();
-            var eq = label?.IndexOf('=') ?? -1;
-            if (label is not null && label.StartsWith("k8s:", StringComparison.Ordinal) && !label.StartsWith("k8s:io.cilium.", StringComparison.Ordinal)
-                && !label.StartsWith("k8s:io.kubernetes.pod.namespace", StringComparison.Ordinal) && eq > 4)
-            {
-                items.Add(KeyValuePair.Create(label[4..eq], label[(eq + 1)..]));
-            }
-        }
-
-        return items.Count == 0 ? LabelSet.Empty : new LabelSet([.. items]);
-    }
-
-    /// <summary>A list of addresses (at most 16 valid ones), comma-separated.</summary>
-    private string ParseAddresses(ReadOnlySpan<byte> raw)
-    {
-        var reader = new Utf8JsonReader(raw, ReaderOptions);
-        reader.Read();
-        var valid = new List<string>();
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            var ip = reader.TokenType == JsonTokenType.String ? Str(ref reader) : null;
-            reader.Skip();
-            if (ip is not null && valid.Count < 16 && System.Net.IPAddress.TryParse(ip, out _))
-            {
-                valid.Add(ip);
-            }
-        }
-
-        return string.Join(',', valid);
-    }
-
-    /// <summary>A pod's labels (at most 64; values as text whatever their JSON type), built once per distinct object.</summary>
-    private LabelSet ParsePodLabels(ReadOnlySpan<byte> raw)
-    {
-        var reader = new Utf8JsonReader(raw, ReaderOptions);
-        reader.Read();
-        var items = new List<KeyValuePair<string, string>>();
-        while (items.Count < 64 && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var key = reader.ValueIsEscaped ? reader.GetString()! : _strings.Get(reader.ValueSpan);
-            reader.Read();
-            string value;
-            if (reader.TokenType == JsonTokenType.String)
-            {
-                value = reader.ValueIsEscaped ? reader.GetString()! : _strings.Get(reader.ValueSpan);
-            }
-            else
-            {
-                var start = (int)reader.TokenStartIndex;
-                reader.Skip();
-                value = System.Text.Encoding.UTF8.GetString(raw[start..(int)reader.BytesConsumed]);
-            }
-
-            items.Add(KeyValuePair.Create(key, value));
-        }
-
-        return items.Count == 0 ? LabelSet.Empty : new LabelSet([.. items]);
     }
 }

@@ -3,15 +3,19 @@ using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Formats.Native;
 
-/// <summary>Readers of the event's sections (workload, process, syscall, file, net, dns), each validating its fields.</summary>
-public sealed partial class EventDecoder
+/// <summary>
+/// Reads the sections of a native event (workload, process, syscall, file, net, dns, resource), each checking its
+/// fields' types and limits and naming the field it rejects. Values come from <see cref="NativeValueReader"/>, label
+/// objects from <see cref="NativeLabelReader"/>.
+/// </summary>
+internal sealed class NativeSectionReader(NativeValueReader values, NativeLabelReader labelReader, EventDecoderOptions options)
 {
-    private bool ReadWorkload(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, out WorkloadRef workload, out DecodeError error)
+    public bool ReadWorkload(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, out WorkloadRef workload, out DecodeError error)
     {
         workload = default;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = WrongType("workload", "object", reader.TokenType);
+            error = NativeErrors.WrongType("workload", "object", reader.TokenType);
             return false;
         }
 
@@ -33,7 +37,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("labels"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Null && !ReadLabels(ref reader, utf8, "workload.labels", out labels, out error))
+                if (reader.TokenType != JsonTokenType.Null && !labelReader.ReadLabels(ref reader, utf8, "workload.labels", out labels, out error))
                 {
                     return false;
                 }
@@ -48,7 +52,7 @@ public sealed partial class EventDecoder
             }
 
             reader.Read();
-            if (!ReadString(ref reader, name, _options.MaxStringBytes, out target, out error))
+            if (!values.ReadString(ref reader, name, options.MaxStringBytes, out target, out error))
             {
                 return false;
             }
@@ -59,12 +63,12 @@ public sealed partial class EventDecoder
         return true;
     }
 
-    private bool ReadProcess(ref Utf8JsonReader reader, out ProcessInfo process, out DecodeError error)
+    public bool ReadProcess(ref Utf8JsonReader reader, out ProcessInfo process, out DecodeError error)
     {
         process = ProcessInfo.None;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = WrongType("process", "object", reader.TokenType);
+            error = NativeErrors.WrongType("process", "object", reader.TokenType);
             return false;
         }
 
@@ -75,7 +79,7 @@ public sealed partial class EventDecoder
             if (reader.ValueTextEquals("pid"u8))
             {
                 reader.Read();
-                if (!ReadNonNegativeInt(ref reader, "process.pid", out pid, out error))
+                if (!NativeValueReader.ReadNonNegativeInt(ref reader, "process.pid", out pid, out error))
                 {
                     return false;
                 }
@@ -83,7 +87,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("ppid"u8))
             {
                 reader.Read();
-                if (!ReadNonNegativeInt(ref reader, "process.ppid", out ppid, out error))
+                if (!NativeValueReader.ReadNonNegativeInt(ref reader, "process.ppid", out ppid, out error))
                 {
                     return false;
                 }
@@ -91,7 +95,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("uid"u8))
             {
                 reader.Read();
-                if (!ReadNonNegativeInt(ref reader, "process.uid", out uid, out error))
+                if (!NativeValueReader.ReadNonNegativeInt(ref reader, "process.uid", out uid, out error))
                 {
                     return false;
                 }
@@ -99,7 +103,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("exe"u8))
             {
                 reader.Read();
-                if (!ReadString(ref reader, "process.exe", _options.MaxStringBytes, out exe, out error))
+                if (!values.ReadString(ref reader, "process.exe", options.MaxStringBytes, out exe, out error))
                 {
                     return false;
                 }
@@ -107,7 +111,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("args"u8))
             {
                 reader.Read();
-                if (!ReadString(ref reader, "process.args", _options.MaxArgsBytes, out args, out error))
+                if (!values.ReadString(ref reader, "process.args", options.MaxArgsBytes, out args, out error))
                 {
                     return false;
                 }
@@ -115,7 +119,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("parent_exe"u8))
             {
                 reader.Read();
-                if (!ReadString(ref reader, "process.parent_exe", _options.MaxStringBytes, out parentExe, out error))
+                if (!values.ReadString(ref reader, "process.parent_exe", options.MaxStringBytes, out parentExe, out error))
                 {
                     return false;
                 }
@@ -132,13 +136,13 @@ public sealed partial class EventDecoder
         return true;
     }
 
-    private bool ReadSyscall(ref Utf8JsonReader reader, out string? name, out long? ret, out DecodeError error)
+    public bool ReadSyscall(ref Utf8JsonReader reader, out string? name, out long? ret, out DecodeError error)
     {
         name = null;
         ret = null;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = WrongType("syscall", "object", reader.TokenType);
+            error = NativeErrors.WrongType("syscall", "object", reader.TokenType);
             return false;
         }
 
@@ -147,7 +151,7 @@ public sealed partial class EventDecoder
             if (reader.ValueTextEquals("name"u8))
             {
                 reader.Read();
-                if (!ReadString(ref reader, "syscall.name", 64, out name, out error))
+                if (!values.ReadString(ref reader, "syscall.name", 64, out name, out error))
                 {
                     return false;
                 }
@@ -162,7 +166,7 @@ public sealed partial class EventDecoder
 
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var r))
                 {
-                    error = WrongType("syscall.ret", "integer", reader.TokenType);
+                    error = NativeErrors.WrongType("syscall.ret", "integer", reader.TokenType);
                     return false;
                 }
 
@@ -179,13 +183,13 @@ public sealed partial class EventDecoder
         return true;
     }
 
-    private bool ReadFile(ref Utf8JsonReader reader, out string? path, out string? flags, out DecodeError error)
+    public bool ReadFile(ref Utf8JsonReader reader, out string? path, out string? flags, out DecodeError error)
     {
         path = null;
         flags = null;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = WrongType("file", "object", reader.TokenType);
+            error = NativeErrors.WrongType("file", "object", reader.TokenType);
             return false;
         }
 
@@ -194,7 +198,7 @@ public sealed partial class EventDecoder
             if (reader.ValueTextEquals("path"u8))
             {
                 reader.Read();
-                if (!ReadString(ref reader, "file.path", _options.MaxStringBytes, out path, out error))
+                if (!values.ReadString(ref reader, "file.path", options.MaxStringBytes, out path, out error))
                 {
                     return false;
                 }
@@ -202,7 +206,7 @@ public sealed partial class EventDecoder
             else if (reader.ValueTextEquals("flags"u8))
             {
                 reader.Read();
-                if (!ReadString(ref reader, "file.flags", 256, out flags, out error))
+                if (!values.ReadString(ref reader, "file.flags", 256, out flags, out error))
                 {
                     return false;
                 }
@@ -218,12 +222,12 @@ public sealed partial class EventDecoder
         return true;
     }
 
-    private bool ReadNet(ref Utf8JsonReader reader, out NetInfo net, out DecodeError error)
+    public bool ReadNet(ref Utf8JsonReader reader, out NetInfo net, out DecodeError error)
     {
         net = NetInfo.None;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = WrongType("net", "object", reader.TokenType);
+            error = NativeErrors.WrongType("net", "object", reader.TokenType);
             return false;
         }
 
@@ -234,14 +238,14 @@ public sealed partial class EventDecoder
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             bool ok;
-            if (reader.ValueTextEquals("protocol"u8)) { reader.Read(); ok = ReadString(ref reader, "net.protocol", 16, out protocol, out error); }
-            else if (reader.ValueTextEquals("local_ip"u8)) { reader.Read(); ok = ReadIp(ref reader, "net.local_ip", out localIp, out error); }
-            else if (reader.ValueTextEquals("remote_ip"u8)) { reader.Read(); ok = ReadIp(ref reader, "net.remote_ip", out remoteIp, out error); }
-            else if (reader.ValueTextEquals("local_port"u8)) { reader.Read(); ok = ReadPort(ref reader, "net.local_port", out localPort, out error); }
-            else if (reader.ValueTextEquals("remote_port"u8)) { reader.Read(); ok = ReadPort(ref reader, "net.remote_port", out remotePort, out error); }
-            else if (reader.ValueTextEquals("bytes_in"u8)) { reader.Read(); ok = ReadNonNegativeLong(ref reader, "net.bytes_in", out bytesIn, out error); }
-            else if (reader.ValueTextEquals("bytes_out"u8)) { reader.Read(); ok = ReadNonNegativeLong(ref reader, "net.bytes_out", out bytesOut, out error); }
-            else if (reader.ValueTextEquals("direction"u8)) { reader.Read(); ok = ReadDirection(ref reader, out direction, out error); }
+            if (reader.ValueTextEquals("protocol"u8)) { reader.Read(); ok = values.ReadString(ref reader, "net.protocol", 16, out protocol, out error); }
+            else if (reader.ValueTextEquals("local_ip"u8)) { reader.Read(); ok = values.ReadIp(ref reader, "net.local_ip", out localIp, out error); }
+            else if (reader.ValueTextEquals("remote_ip"u8)) { reader.Read(); ok = values.ReadIp(ref reader, "net.remote_ip", out remoteIp, out error); }
+            else if (reader.ValueTextEquals("local_port"u8)) { reader.Read(); ok = NativeValueReader.ReadPort(ref reader, "net.local_port", out localPort, out error); }
+            else if (reader.ValueTextEquals("remote_port"u8)) { reader.Read(); ok = NativeValueReader.ReadPort(ref reader, "net.remote_port", out remotePort, out error); }
+            else if (reader.ValueTextEquals("bytes_in"u8)) { reader.Read(); ok = NativeValueReader.ReadNonNegativeLong(ref reader, "net.bytes_in", out bytesIn, out error); }
+            else if (reader.ValueTextEquals("bytes_out"u8)) { reader.Read(); ok = NativeValueReader.ReadNonNegativeLong(ref reader, "net.bytes_out", out bytesOut, out error); }
+            else if (reader.ValueTextEquals("direction"u8)) { reader.Read(); ok = NativeValueReader.ReadDirection(ref reader, out direction, out error); }
             else
             {
                 reader.Read();
@@ -260,45 +264,13 @@ public sealed partial class EventDecoder
         return true;
     }
 
-    private static bool ReadDirection(ref Utf8JsonReader reader, out NetDirection direction, out DecodeError error)
-    {
-        direction = NetDirection.Unknown;
-        error = default;
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            error = WrongType("net.direction", "string", reader.TokenType);
-            return false;
-        }
-
-        if (reader.ValueTextEquals("outbound"u8))
-        {
-            direction = NetDirection.Outbound;
-        }
-        else if (reader.ValueTextEquals("inbound"u8))
-        {
-            direction = NetDirection.Inbound;
-        }
-        else if (!reader.ValueTextEquals("unknown"u8))
-        {
-            error = new DecodeError(DecodeErrorCode.InvalidValue, "net.direction", "must be outbound, inbound or unknown");
-            return false;
-        }
-
-        return true;
-    }
-
-    private bool ReadDns(ref Utf8JsonReader reader, out string? name, out string? answers, out DecodeError error)
+    public bool ReadDns(ref Utf8JsonReader reader, out string? name, out string? answers, out DecodeError error)
     {
         name = null;
         answers = null;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = WrongType("dns", "object", reader.TokenType);
+            error = NativeErrors.WrongType("dns", "object", reader.TokenType);
             return false;
         }
 
@@ -308,7 +280,7 @@ public sealed partial class EventDecoder
             {
                 reader.Read();
                 // 253 is the longest valid DNS name; allow a trailing dot.
-                if (!ReadString(ref reader, "dns.name", 254, out name, out error))
+                if (!values.ReadString(ref reader, "dns.name", 254, out name, out error))
                 {
                     return false;
                 }
@@ -344,14 +316,14 @@ public sealed partial class EventDecoder
 
         if (reader.TokenType != JsonTokenType.StartArray)
         {
-            error = WrongType("dns.answers", "array", reader.TokenType);
+            error = NativeErrors.WrongType("dns.answers", "array", reader.TokenType);
             return false;
         }
 
         var list = new List<string>(4);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (!ReadIp(ref reader, "dns.answers", out var ip, out error))
+            if (!values.ReadIp(ref reader, "dns.answers", out var ip, out error))
             {
                 return false;
             }
@@ -365,6 +337,60 @@ public sealed partial class EventDecoder
         }
 
         answers = list.Count == 0 ? null : string.Join(',', list);
+        return true;
+    }
+
+    public static bool ReadResource(ref Utf8JsonReader reader, out ResourceSample sample, out DecodeError error)
+    {
+        sample = ResourceSample.None;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = NativeErrors.WrongType("resource", "object", reader.TokenType);
+            return false;
+        }
+
+        double cpu = -1;
+        long mem = -1, ioRead = -1, ioWrite = -1;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool ok;
+            if (reader.ValueTextEquals("cpu_cores"u8))
+            {
+                reader.Read();
+                ok = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out cpu);
+                if (!ok)
+                {
+                    error = NativeErrors.WrongType("resource.cpu_cores", "number", reader.TokenType);
+                    return false;
+                }
+
+                if (cpu < 0 || !double.IsFinite(cpu))
+                {
+                    error = new DecodeError(DecodeErrorCode.InvalidValue, "resource.cpu_cores", "must be a finite number >= 0");
+                    return false;
+                }
+
+                continue;
+            }
+
+            if (reader.ValueTextEquals("memory_bytes"u8)) { reader.Read(); ok = NativeValueReader.ReadNonNegativeLong(ref reader, "resource.memory_bytes", out mem, out error); }
+            else if (reader.ValueTextEquals("io_read_bytes"u8)) { reader.Read(); ok = NativeValueReader.ReadNonNegativeLong(ref reader, "resource.io_read_bytes", out ioRead, out error); }
+            else if (reader.ValueTextEquals("io_write_bytes"u8)) { reader.Read(); ok = NativeValueReader.ReadNonNegativeLong(ref reader, "resource.io_write_bytes", out ioWrite, out error); }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
+
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        sample = new ResourceSample(cpu, mem, ioRead, ioWrite);
+        error = default;
         return true;
     }
 }

@@ -1,15 +1,17 @@
 using System.Text.Json;
 using RuntimeSentinel.Core.Events;
 
-namespace RuntimeSentinel.Formats;
+namespace RuntimeSentinel.Formats.Tetragon;
 
 /// <summary>
-/// A probe's arguments (<c>args</c> of process_kprobe, process_tracepoint, process_lsm and process_uprobe, and the
-/// kprobe's <c>return</c>): what each argument type says about a file, a socket or a byte count.
+/// Decodes a probe's arguments (<c>args</c> of process_kprobe, process_tracepoint, process_lsm and process_uprobe, and
+/// the kprobe's <c>return</c>) into the record: what each argument type says about a file, a socket or a byte count,
+/// and which argument wins when several say it.
 /// </summary>
-internal sealed partial class TetragonFormat
+internal sealed class TetragonArgumentReader(TetragonValues values)
 {
-    private void ReadArgs(ref Utf8JsonReader reader, ref Record r)
+    /// <summary>The <c>args</c> array, the reader at its value: the first argument that names a file, a socket or a size sets it.</summary>
+    public void ReadArgs(ref Utf8JsonReader reader, ref TetragonRecord r)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -28,7 +30,7 @@ internal sealed partial class TetragonFormat
             // One argument: the first kind present wins, in this order (as Tetragon writes one kind per argument).
             string? filePath = null, fileFlags = null, binPath = null, module = null, text = null;
             bool file = false, binprm = false, mod = false;
-            Sock sock = default, addr = default;
+            TetragonSocket sock = default, addr = default;
             long? size = null;
             var sizeRank = int.MaxValue;
             var sized = false;
@@ -49,14 +51,14 @@ internal sealed partial class TetragonFormat
                 }
                 else if (reader.ValueTextEquals("sock_arg"u8)) { reader.Read(); ReadSock(ref reader, ref sock); }
                 else if (reader.ValueTextEquals("sockaddr_arg"u8)) { reader.Read(); ReadSock(ref reader, ref addr); }
-                else if (reader.ValueTextEquals("linux_binprm_arg"u8)) { reader.Read(); binprm |= reader.TokenType == JsonTokenType.StartObject; binPath ??= ObjectField(ref reader, "path"u8); }
-                else if (reader.ValueTextEquals("module_arg"u8)) { reader.Read(); mod |= reader.TokenType == JsonTokenType.StartObject; module ??= ObjectField(ref reader, "name"u8); }
-                else if (reader.ValueTextEquals("string_arg"u8)) { reader.Read(); text = Str(ref reader); }
+                else if (reader.ValueTextEquals("linux_binprm_arg"u8)) { reader.Read(); binprm |= reader.TokenType == JsonTokenType.StartObject; binPath ??= values.ObjectField(ref reader, "path"u8); }
+                else if (reader.ValueTextEquals("module_arg"u8)) { reader.Read(); mod |= reader.TokenType == JsonTokenType.StartObject; module ??= values.ObjectField(ref reader, "name"u8); }
+                else if (reader.ValueTextEquals("string_arg"u8)) { reader.Read(); text = values.Str(ref reader); }
                 else if (SizeRank(ref reader) is var rank and >= 0)
                 {
                     reader.Read();
                     sized |= reader.TokenType != JsonTokenType.Null;
-                    if (Long(ref reader) is { } v && rank < sizeRank)
+                    if (TetragonValues.Long(ref reader) is { } v && rank < sizeRank)
                     {
                         (size, sizeRank) = (v, rank);
                     }
@@ -112,16 +114,16 @@ internal sealed partial class TetragonFormat
         string? permission = null, plain = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("path"u8)) { reader.Read(); path = Str(ref reader); }
-            else if (reader.ValueTextEquals("permission"u8)) { reader.Read(); permission = Str(ref reader); }
-            else if (reader.ValueTextEquals("flags"u8)) { reader.Read(); plain = Str(ref reader); }
+            if (reader.ValueTextEquals("path"u8)) { reader.Read(); path = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("permission"u8)) { reader.Read(); permission = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("flags"u8)) { reader.Read(); plain = values.Str(ref reader); }
             else { reader.Read(); reader.Skip(); }
         }
 
         flags = permission ?? plain;
     }
 
-    private void ReadSock(ref Utf8JsonReader reader, ref Sock s)
+    private void ReadSock(ref Utf8JsonReader reader, ref TetragonSocket s)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -129,22 +131,22 @@ internal sealed partial class TetragonFormat
             return;
         }
 
-        s = new Sock { Present = true, Sport = -1, Dport = -1 };
+        s = new TetragonSocket { Present = true, Sport = -1, Dport = -1 };
         int port = -1, sinPort = -1;
         bool hasPort = false;
         string? addr = null, sinAddr = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("protocol"u8)) { reader.Read(); s.Protocol = Str(ref reader); }
-            else if (reader.ValueTextEquals("type"u8)) { reader.Read(); s.Type = Str(ref reader); }
-            else if (reader.ValueTextEquals("saddr"u8)) { reader.Read(); s.Saddr = Str(ref reader); }
-            else if (reader.ValueTextEquals("daddr"u8)) { reader.Read(); s.Daddr = Str(ref reader); }
-            else if (reader.ValueTextEquals("sport"u8)) { reader.Read(); s.Sport = Int(ref reader); }
-            else if (reader.ValueTextEquals("dport"u8)) { reader.Read(); s.Dport = Int(ref reader); }
-            else if (reader.ValueTextEquals("addr"u8)) { reader.Read(); addr = Str(ref reader); }
-            else if (reader.ValueTextEquals("sin_addr"u8)) { reader.Read(); sinAddr = Str(ref reader); }
-            else if (reader.ValueTextEquals("port"u8)) { reader.Read(); hasPort |= reader.TokenType != JsonTokenType.Null; port = Int(ref reader); }
-            else if (reader.ValueTextEquals("sin_port"u8)) { reader.Read(); sinPort = Int(ref reader); }
+            if (reader.ValueTextEquals("protocol"u8)) { reader.Read(); s.Protocol = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("type"u8)) { reader.Read(); s.Type = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("saddr"u8)) { reader.Read(); s.Saddr = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("daddr"u8)) { reader.Read(); s.Daddr = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("sport"u8)) { reader.Read(); s.Sport = TetragonValues.Int(ref reader); }
+            else if (reader.ValueTextEquals("dport"u8)) { reader.Read(); s.Dport = TetragonValues.Int(ref reader); }
+            else if (reader.ValueTextEquals("addr"u8)) { reader.Read(); addr = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("sin_addr"u8)) { reader.Read(); sinAddr = values.Str(ref reader); }
+            else if (reader.ValueTextEquals("port"u8)) { reader.Read(); hasPort |= reader.TokenType != JsonTokenType.Null; port = TetragonValues.Int(ref reader); }
+            else if (reader.ValueTextEquals("sin_port"u8)) { reader.Read(); sinPort = TetragonValues.Int(ref reader); }
             else { reader.Read(); reader.Skip(); }
         }
 
@@ -156,7 +158,8 @@ internal sealed partial class TetragonFormat
         }
     }
 
-    private void ReadReturn(ref Utf8JsonReader reader, ref Record r)
+    /// <summary>The kprobe's <c>return</c>, the reader at its value: an int (the call's result) or a socket (what accept returned).</summary>
+    public void ReadReturn(ref Utf8JsonReader reader, ref TetragonRecord r)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -166,7 +169,7 @@ internal sealed partial class TetragonFormat
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("int_arg"u8)) { reader.Read(); r.Return = Long(ref reader); }
+            if (reader.ValueTextEquals("int_arg"u8)) { reader.Read(); r.Return = TetragonValues.Long(ref reader); }
             else if (reader.ValueTextEquals("sock_arg"u8)) { reader.Read(); ReadSock(ref reader, ref r.ReturnSock); }
             else { reader.Read(); reader.Skip(); }
         }
