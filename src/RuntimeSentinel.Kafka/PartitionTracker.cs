@@ -9,7 +9,7 @@ namespace RuntimeSentinel.Kafka;
 /// offsets, so a crash never commits past an event that was not processed.
 /// </summary>
 /// <param name="checkpointed">Whether commits wait for checkpoints (see <see cref="AllowUpTo"/>); false: no barrier.</param>
-public sealed class PartitionTracker(TopicPartition partition, bool checkpointed = false) : IOffsetCompletion
+internal sealed class PartitionTracker(TopicPartition partition, bool checkpointed = false) : IOffsetCompletion
 {
     private readonly Lock _gate = new();
     private readonly Queue<long> _pending = new();
