@@ -51,6 +51,9 @@ internal sealed partial class DeadLetterPublisher : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<DeadLetterPublisher> _logger;
     private readonly IngestionHealth? _health;
+    // Drained by the consume loop every time round (at most 200 ms apart). Unbounded as a type, bounded by use: a request is
+    // queued only when a partition changes between blocked and not (at most one pause and one resume per partition in
+    // flight), so it holds at most two per source partition.
     private readonly ConcurrentQueue<(TopicPartition Partition, bool Pause)> _pauseRequests = new();
     private readonly ConcurrentDictionary<TopicPartition, int> _blocked = new();
     private readonly CancellationTokenSource _stopping = new();
