@@ -13,7 +13,7 @@ namespace RuntimeSentinel.Kafka;
 /// What goes to the dead-letter topic for one rejected message: its bytes (the first <c>Kafka:DeadLetterMaxBytes</c>
 /// of them, so a multi-MiB message can always be written), its original size, and its SHA-256 when truncated.
 /// </summary>
-public readonly record struct DeadLetterPayload(byte[] Bytes, int OriginalSize, string? OriginalSha256)
+internal readonly record struct DeadLetterPayload(byte[] Bytes, int OriginalSize, string? OriginalSha256)
 {
     public bool Truncated => Bytes.Length < OriginalSize;
 
@@ -32,7 +32,7 @@ public readonly record struct DeadLetterPayload(byte[] Bytes, int OriginalSize, 
 /// <c>sentinel_dead_letter_blocked_partitions</c>; retries go on, and the partition resumes once the write succeeds.
 /// A crash meanwhile re-reads the message (its offset was never committed) and dead-letters it again.
 /// </summary>
-public sealed partial class DeadLetterPublisher : IDisposable
+internal sealed partial class DeadLetterPublisher : IDisposable
 {
     public const string ReasonHeader = "sentinel-dlq-reason";
     public const string CodeHeader = "sentinel-dlq-code";
@@ -51,6 +51,9 @@ public sealed partial class DeadLetterPublisher : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<DeadLetterPublisher> _logger;
     private readonly IngestionHealth? _health;
+    // Drained by the consume loop every time round (at most 200 ms apart). Unbounded as a type, bounded by use: a request is
+    // queued only when a partition changes between blocked and not (at most one pause and one resume per partition in
+    // flight), so it holds at most two per source partition.
     private readonly ConcurrentQueue<(TopicPartition Partition, bool Pause)> _pauseRequests = new();
     private readonly ConcurrentDictionary<TopicPartition, int> _blocked = new();
     private readonly CancellationTokenSource _stopping = new();

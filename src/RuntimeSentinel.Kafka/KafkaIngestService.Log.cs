@@ -2,19 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace RuntimeSentinel.Kafka;
 
+// Event ids 1301-1303, 1306, 1307 and 1312 are logged by the collaborators (PartitionAssignments, DetectionHandoff)
+// under this type's category.
 public sealed partial class KafkaIngestService
 {
     [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Consuming {Topics} as group {Group}")]
     private static partial void LogSubscribed(ILogger logger, string topics, string group);
-
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Assigned {Count} partitions: {Partitions}")]
-    private static partial void LogAssigned(ILogger logger, int count, string partitions);
-
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Revoked {Count} partitions")]
-    private static partial void LogRevoked(ILogger logger, int count);
-
-    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Rejected {Source}: {Reason}; sent to dead-letter topic ({Total} rejected so far)")]
-    private static partial void LogRejected(ILogger logger, string source, string reason, long total);
 
     [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason}")]
     private static partial void LogKafkaError(ILogger logger, string code, string reason);
@@ -22,17 +15,8 @@ public sealed partial class KafkaIngestService
     [LoggerMessage(EventId = 1305, Level = LogLevel.Critical, Message = "Ingestion stopped by an unrecoverable error: {Reason}")]
     private static partial void LogFatal(ILogger logger, Exception ex, string reason);
 
-    [LoggerMessage(EventId = 1306, Level = LogLevel.Debug, Message = "Could not store offset {Position}: {Reason}")]
-    private static partial void LogStoreFailed(ILogger logger, string position, string reason);
-
-    [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Offset commit failed: {Reason}")]
-    private static partial void LogCommitFailed(ILogger logger, string reason);
-
     [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "Ingestion stopped: {Events} events ingested, {Rejected} rejected; drained and committed in {Ms} ms")]
     private static partial void LogStopped(ILogger logger, long events, long rejected, long ms);
-
-    [LoggerMessage(EventId = 1312, Level = LogLevel.Warning, Message = "{Events} events' alerts not delivered or spilled within {Seconds} s; their offsets stay uncommitted and they will be processed again")]
-    private static partial void LogAlertsNotSafe(ILogger logger, long events, double seconds);
 
     [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Checkpoints on revoke not confirmed within 10 s; the next owner may learn some workloads again")]
     private static partial void LogCheckpointOnRevokeTimedOut(ILogger logger);

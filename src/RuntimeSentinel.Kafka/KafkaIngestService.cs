@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,48 +8,43 @@ using RuntimeSentinel.Core.Workloads;
 namespace RuntimeSentinel.Kafka;
 
 /// <summary>
-/// The consume loop: one dedicated thread that polls Kafka, copies each message to decoder threads and takes the
-/// results back in stream order (<see cref="OrderedDecoder"/>), dead-letters what does not decode, and hands events to detection (blocking when detection is behind, so backpressure reaches
-/// Kafka instead of memory). Offsets are stored only after detection finished an event, and committed by
-/// librdkafka's auto-commit, on revocation and on shutdown: at-least-once delivery.
+/// The consume loop: one dedicated thread that polls Kafka and dispatches what it gets. Messages go to the
+/// <see cref="DetectionHandoff"/> (decoding, dead letters, the hand-off to detection with backpressure), their offsets to
+/// the <see cref="PartitionAssignments"/> (tracked, stored, committed), and every round the
+/// <see cref="CheckpointRounds"/> may let commits advance. Offsets are stored only after detection finished an event,
+/// and committed by librdkafka's auto-commit, on revocation and on shutdown: at-least-once delivery.
 /// Registered last, so the host stops it first; stopping completes detection (it is the only sender) and commits before
 /// closing, then detection's own service and alert delivery stop.
 /// </summary>
 public sealed partial class KafkaIngestService : BackgroundService
 {
+    /// <summary>
+    /// Storing offsets costs a lock per partition and a native call; every 50 ms is plenty for a 1 s auto-commit and
+    /// keeps it off the per-message path.
+    /// </summary>
+    private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly KafkaConnection _connection;
     private readonly KafkaOptions _options;
-    private readonly IDetectionIngress _pipeline;
-
-    // The consume thread's batched hand-off to the shards: handed over when a shard's batch is full, when the consumer
-    // has nothing more at the moment, and at the latest MaxBatchDelay after the oldest pending event.
-    private readonly IIngestWriter _writer;
-    private static readonly TimeSpan MaxBatchDelay = TimeSpan.FromMilliseconds(5);
     private readonly DeadLetterPublisher _deadLetters;
     private readonly KafkaMetrics _metrics;
     private readonly IngestionHealth _health;
+    private readonly TimeProvider _time;
     private readonly ILogger<KafkaIngestService> _logger;
-
-    // Enriched here, on the one consume thread, in stream order: the address map is learned from every workload's events.
-    private readonly EventEnrichment _enrichment;
     private readonly Core.Health.StageHealth _stage;
-    private readonly Dictionary<TopicPartition, PartitionTracker> _trackers = new();
+    private readonly DetectionHandoff _handoff;
+    private readonly PartitionAssignments _assignments;
+    private readonly CheckpointRounds _checkpoints;
+    private readonly ConsumerLag _lag;
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private KafkaStateStore? _state;
+    private volatile bool _consumeThreadStarted;
 
     /// <summary>Set once shutdown starts: partitions assigned while leaving are not worth a state catch-up.</summary>
     private volatile bool _leaving;
-    private readonly Dictionary<string, Prometheus.Counter.Child[]> _consumedByTopic = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Prometheus.Counter.Child> _bytesByTopic = new(StringComparer.Ordinal);
-    private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(50);
-    private volatile bool _consumeThreadStarted;
-    private KafkaStateStore? _state;
-    private readonly TimeSpan _checkpointInterval;
-    private Task _checkpointRound = Task.CompletedTask;
-    private long _lastRound = Stopwatch.GetTimestamp();
-    private readonly Core.Alerts.IAlertPublisher? _alerts;
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private OrderedDecoder _decoder = null!;
 
-    public KafkaIngestService(
+    // Internal: its collaborators are internal; the container builds it through AddSentinelKafka's factory.
+    internal KafkaIngestService(
         KafkaConnection connection,
         IOptions<KafkaOptions> options,
         IDetectionIngress pipeline,
@@ -59,29 +53,31 @@ public sealed partial class KafkaIngestService : BackgroundService
         KafkaMetrics metrics,
         IngestionHealth health,
         ILogger<KafkaIngestService> logger,
+        TimeProvider? time = null,
         Core.Health.HealthRegistry? registry = null,
         IWorkloadStateStore? state = null,
         Core.Alerts.IAlertPublisher? alerts = null)
     {
-        _alerts = alerts;
         _state = state as KafkaStateStore;
         _stage = (registry ?? new Core.Health.HealthRegistry()).Register("ingest");
         _connection = connection;
         _options = options.Value;
-        _pipeline = pipeline;
-        _writer = pipeline.CreateWriter();
         _deadLetters = deadLetters;
         _metrics = metrics;
         _health = health;
+        _time = time ?? TimeProvider.System;
         _logger = logger;
-        _checkpointInterval = pipeline.CheckpointInterval;
-        _enrichment = enrichment;
+        _handoff = new DetectionHandoff(_options, pipeline, enrichment, deadLetters, metrics, health, _time, logger, alerts);
+        _assignments = new PartitionAssignments(metrics, health, _time, logger);
+        _checkpoints = new CheckpointRounds(pipeline, metrics, _time);
+        _lag = new ConsumerLag(metrics, _assignments);
     }
 
     /// <summary>Events handed to detection so far.</summary>
-    public long EventsIngested { get; private set; }
+    public long EventsIngested => _handoff.EventsIngested;
 
-    public long MessagesRejected { get; private set; }
+    /// <summary>Messages dead-lettered so far.</summary>
+    public long MessagesRejected => _handoff.MessagesRejected;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -95,7 +91,8 @@ public sealed partial class KafkaIngestService : BackgroundService
             await _state.StartAsync(cancellationToken).ConfigureAwait(false);
             if (_state.Persistent)
             {
-                _pipeline.DriveCheckpoints();
+                _checkpoints.Enable();
+                _assignments.Checkpointed = true;
             }
             else
             {
@@ -113,7 +110,7 @@ public sealed partial class KafkaIngestService : BackgroundService
         if (!_consumeThreadStarted)
         {
             // Stopped before the loop ran (the host can cancel ExecuteAsync before it starts): still drain detection.
-            await _pipeline.CompleteAsync().ConfigureAwait(false);
+            await _handoff.CompleteAsync().ConfigureAwait(false);
         }
     }
 
@@ -128,74 +125,41 @@ public sealed partial class KafkaIngestService : BackgroundService
     private void Run(CancellationToken stoppingToken)
     {
         IConsumer<Ignore, Ignore>? consumer = null;
-        _decoder = new OrderedDecoder(_options.EffectiveDecodeThreads, () => new EventDeserializer(_options.FormatOf, _options.DeadLetterMaxBytes), _options.DeadLetterMaxBytes);
         try
         {
-            consumer = Build();
+            consumer = Build(_handoff.Open());
             consumer.Subscribe(_options.Topics);
-            foreach (var topic in _options.Topics)
-            {
-                _metrics.DeadLettered.WithLabels(topic);
-                _metrics.DeadLetterFailures.WithLabels(topic);
-                _ = ConsumedCounter(topic, EventKind.ProcessExec);
-            }
-
+            _handoff.ResolveCounters(_options.Topics);
             _health.Started = true;
             _stage.Running();
             LogSubscribed(_logger, string.Join(", ", _options.Topics), _options.GroupId);
-            var lastStore = Stopwatch.GetTimestamp();
+            var lastStore = _time.GetTimestamp();
             while (!stoppingToken.IsCancellationRequested)
             {
                 _health.Beat();
                 ApplyPauseRequests(consumer);
-                ConsumeResult<Ignore, Ignore>? result;
-                try
-                {
-                    // With events pending, only look: if nothing is there right now they are handed over before waiting.
-                    result = consumer.Consume(_writer.Pending > 0 || _decoder.Pending > 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200));
-                }
-                catch (ConsumeException ex) when (!ex.Error.IsFatal)
-                {
-                    // The client could not hand over a message (a deserialization failure: the decoder is guarded, so
-                    // this is defence in depth) or reports a transient error. Neither may stop ingestion: the message,
-                    // if there is one, is dead-lettered and its offset advances.
-                    OnConsumeError(ex);
-                    result = null;
-                }
-                catch (KafkaException ex) when (!ex.Error.IsFatal)
-                {
-                    _metrics.ConsumeErrors.WithLabels(ex.Error.Code.ToString()).Inc();
-                    LogKafkaError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
-                    result = null;
-                }
-
+                var result = Poll(consumer);
                 if (result is not null)
                 {
                     // Tracked now, in offset order; completed once detection finished it (or it was dead-lettered).
-                    var tracker = TrackerFor(result.TopicPartition);
+                    var tracker = _assignments.TrackerFor(result.TopicPartition);
                     tracker.Track(result.Offset.Value);
-                    _decoder.Add(result, tracker);
+                    _handoff.Add(result, tracker);
                 }
                 else
                 {
-                    _decoder.Submit(); // nothing more right now: decode what there is
+                    _handoff.Submit();
                 }
 
                 // Decoded batches come back in the order they went out; wait for them only when there is nothing new to
                 // read or as many are out as the decoder threads can work on.
-                TakeDecoded(result is null, stoppingToken);
-                var now = Stopwatch.GetTimestamp();
-                if (_writer.Pending > 0 && (result is null || Stopwatch.GetElapsedTime(_writer.PendingSince, now) >= MaxBatchDelay))
+                _handoff.TakeDecoded(result is null, stoppingToken);
+                _handoff.FlushIfDue(result is null, stoppingToken);
+                var now = _time.GetTimestamp();
+                if (result is null || _time.GetElapsedTime(lastStore, now) >= StoreInterval)
                 {
-                    FlushWriter(stoppingToken);
-                }
-
-                // Storing offsets costs a lock per partition and a native call; every 50 ms is plenty for a
-                // 1 s auto-commit and keeps it off the per-message path.
-                if (result is null || Stopwatch.GetElapsedTime(lastStore, now) >= StoreInterval)
-                {
-                    StartCheckpointRound(now);
-                    StoreCompleted(consumer);
+                    _checkpoints.StartIfDue(now, _assignments.Trackers);
+                    _assignments.StoreCompleted(consumer);
                     lastStore = now;
                 }
             }
@@ -213,15 +177,39 @@ public sealed partial class KafkaIngestService : BackgroundService
             _stage.Faulted(reason);
             LogFatal(_logger, ex, reason);
             Shutdown(consumer);
-            _decoder.Dispose();
+            _handoff.Dispose();
             _done.TrySetException(ex);
             return;
         }
 
         Shutdown(consumer);
-        _decoder.Dispose();
+        _handoff.Dispose();
         _stage.Stopped();
         _done.TrySetResult();
+    }
+
+    /// <summary>The next message, or null when there is none right now or the client reported an error that must not stop ingestion.</summary>
+    private ConsumeResult<Ignore, Ignore>? Poll(IConsumer<Ignore, Ignore> consumer)
+    {
+        try
+        {
+            // With events pending, only look: if nothing is there right now they are handed over before waiting.
+            return consumer.Consume(_handoff.HasPending ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200));
+        }
+        catch (ConsumeException ex) when (!ex.Error.IsFatal)
+        {
+            // The client could not hand over a message (a deserialization failure: the decoder is guarded, so
+            // this is defence in depth) or reports a transient error. Neither may stop ingestion: the message,
+            // if there is one, is dead-lettered and its offset advances.
+            OnConsumeError(ex);
+            return null;
+        }
+        catch (KafkaException ex) when (!ex.Error.IsFatal)
+        {
+            _metrics.ConsumeErrors.WithLabels(ex.Error.Code.ToString()).Inc();
+            LogKafkaError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+            return null;
+        }
     }
 
     private void OnConsumeError(ConsumeException ex)
@@ -234,57 +222,20 @@ public sealed partial class KafkaIngestService : BackgroundService
             return;
         }
 
-        var tracker = TrackerFor(record.TopicPartition);
+        var tracker = _assignments.TrackerFor(record.TopicPartition);
         tracker.Track(record.Offset.Value);
         var reason = ex.InnerException?.Message ?? ex.Error.Reason;
-        Reject(record.TopicPartitionOffset, tracker, new DecodeError(DecodeErrorCode.DecoderFault, "", "deserialization failed: " + reason), DeadLetterPayload.From(record.Message?.Value ?? [], _options.DeadLetterMaxBytes));
+        _handoff.Reject(record.TopicPartitionOffset, tracker, new DecodeError(DecodeErrorCode.DecoderFault, "", "deserialization failed: " + reason), DeadLetterPayload.From(record.Message?.Value ?? [], _options.DeadLetterMaxBytes));
     }
 
-    /// <summary>Handles one message; whatever it makes fail is dead-lettered with the reason, never fatal.</summary>
-    private void HandleSafely(ConsumeResult<Ignore, Ignore> result, PartitionTracker tracker, in DecodedMessage decoded, CancellationToken stoppingToken)
-    {
-        if (tracker.Revoked)
-        {
-            // Its partition was lost while the message was with the decoder: the new owner reads it again.
-            return;
-        }
-
-        try
-        {
-            Handle(result, tracker, decoded, stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Tracked already (Handle tracks first); the dead letter completes it.
-            var error = new DecodeError(DecodeErrorCode.DecoderFault, "", $"ingestion failed on this message ({ex.GetType().Name}: {ex.Message})");
-            Reject(result.TopicPartitionOffset, tracker, error, decoded.Raw ?? new DeadLetterPayload([], 0, null));
-        }
-    }
-
-    private void Reject(TopicPartitionOffset source, PartitionTracker tracker, DecodeError error, DeadLetterPayload payload)
-    {
-        MessagesRejected++;
-        _metrics.DecodeFailures.WithLabels(error.CodeName).Inc();
-        if (MessagesRejected <= 10 || MessagesRejected % 1000 == 0)
-        {
-            // Rate-limited: a stream of garbage must not turn into a stream of log lines (the metric counts all).
-            LogRejected(_logger, source.ToString(), error.ToString(), MessagesRejected);
-        }
-
-        _deadLetters.Publish(source, error, payload, tracker);
-    }
-
+    /// <summary>Pauses and resumes partitions whose dead letters cannot be written; only this thread may touch the consumer.</summary>
     private void ApplyPauseRequests(IConsumer<Ignore, Ignore> consumer)
     {
         while (_deadLetters.TakePauseRequest(out var partition, out var pause))
         {
             try
             {
-                if (!_trackers.ContainsKey(partition))
+                if (!_assignments.Owns(partition))
                 {
                     continue; // revoked meanwhile: the new owner starts from the last commit
                 }
@@ -305,66 +256,115 @@ public sealed partial class KafkaIngestService : BackgroundService
         }
     }
 
-    /// <summary>Handles one decoded message with the tracker its offset was tracked on when it was consumed.</summary>
-    private void Handle(ConsumeResult<Ignore, Ignore> result, PartitionTracker tracker, in DecodedMessage decoded, CancellationToken stoppingToken)
+    private IConsumer<Ignore, Ignore> Build(OrderedDecoder decoder)
     {
-        BytesCounter(result.Topic).Inc(decoded.Size);
-        if (decoded.Status == DecodeStatus.Ignored)
+        var config = _connection.Configure(new ConsumerConfig
         {
-            // Valid input without container behaviour (a sensor's own metrics, API-audit records): counted and committed.
-            _metrics.Ignored.WithLabels(result.Topic, decoded.Note ?? "ignored").Inc();
-            tracker.Complete(result.Offset.Value);
-            return;
-        }
+            GroupId = _options.GroupId,
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 1000,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = _options.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            SessionTimeoutMs = _options.SessionTimeoutMs,
+            HeartbeatIntervalMs = _options.HeartbeatIntervalMs,
+            MaxPollIntervalMs = _options.MaxPollIntervalMs,
+            StatisticsIntervalMs = _options.StatisticsIntervalMs,
+            FetchQueueBackoffMs = _options.FetchQueueBackoffMs,
+            FetchWaitMaxMs = _options.FetchWaitMaxMs ?? (_connection.IsEmbedded ? KafkaOptions.EmbeddedFetchWaitMaxMs : null),
+            EnablePartitionEof = false,
+        });
 
-        if (!decoded.Ok)
-        {
-            Reject(result.TopicPartitionOffset, tracker, decoded.Error, decoded.Raw ?? new DeadLetterPayload([], 0, null));
-            return;
-        }
+        return new ConsumerBuilder<Ignore, Ignore>(config)
+            .SetValueDeserializer(decoder)
+            .SetErrorHandler((_, e) =>
+            {
+                _metrics.KafkaErrors.WithLabels(e.Code.ToString()).Inc();
+                LogKafkaError(_logger, e.Code.ToString(), e.Reason);
+            })
+            .SetStatisticsHandler((_, json) => _lag.Report(json))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                // Their previous owner checkpointed on revoke, just before: read that before their first event.
+                if (partitions.Count > 0 && !_leaving)
+                {
+                    _state?.CatchUp(TimeSpan.FromSeconds(30));
+                }
 
-        var evt = decoded.Event;
-        ConsumedCounter(result.Topic, evt.Kind).Inc();
-        var item = _enrichment.Enrich(evt, tracker, result.Offset.Value, Stopwatch.GetTimestamp());
-        var write = _writer.WriteAsync(item, stoppingToken);
-        var accepted = write.IsCompletedSuccessfully ? write.Result : write.AsTask().GetAwaiter().GetResult();
-        if (accepted)
-        {
-            EventsIngested++;
-        }
+                _assignments.Assign(partitions);
+            })
+            .SetPartitionsRevokedHandler(OnRevoked)
+            // A statement lambda on purpose: an expression returning the list would bind Confluent's Func overload,
+            // whose return value replaces the assignment, and the consumer would stop getting partitions.
+            .SetPartitionsLostHandler((_, partitions) => { _assignments.Release(partitions, "lost"); })
+            .Build();
     }
 
-    private Prometheus.Counter.Child ConsumedCounter(string topic, EventKind kind)
+    /// <summary>
+    /// Checkpoint the workloads whose events we are giving up, so the next owner restores them rather than learning
+    /// again; then commit what detection finished, so it does not redo that; in-flight events of those partitions will
+    /// be redone there (at-least-once).
+    /// </summary>
+    private void OnRevoked(IConsumer<Ignore, Ignore> consumer, List<TopicPartitionOffset> partitions)
     {
-        if (!_consumedByTopic.TryGetValue(topic, out var byKind))
+        _handoff.Flush(CancellationToken.None);
+        _handoff.AwaitAlerts(TimeSpan.FromSeconds(5));
+        if (_checkpoints.Enabled)
         {
-            byKind = Enum.GetValues<EventKind>().Select(k => _metrics.Consumed.WithLabels(topic, k.ToWire())).ToArray();
-            _consumedByTopic[topic] = byKind;
+            if (_checkpoints.CheckpointNow(TimeSpan.FromSeconds(10)))
+            {
+                _assignments.AllowAll(partitions);
+            }
+            else
+            {
+                // Not committed past the last written checkpoint: the next owner replays into what it restores.
+                LogCheckpointOnRevokeTimedOut(_logger);
+            }
         }
 
-        return byKind[(int)kind];
+        _assignments.Commit(consumer, _assignments.Release(partitions, "revoked"));
     }
 
-    private Prometheus.Counter.Child BytesCounter(string topic)
+    private void Shutdown(IConsumer<Ignore, Ignore>? consumer)
     {
-        // Label lookups allocate; the consume loop resolves each topic's child once.
-        if (!_bytesByTopic.TryGetValue(topic, out var c))
+        var start = _time.GetTimestamp();
+        try
         {
-            c = _metrics.Bytes.WithLabels(topic);
-            _bytesByTopic[topic] = c;
+            // Stop order: no more input; let detection finish what it holds; make its alerts safe; store and commit;
+            // leave the group.
+            _leaving = true;
+            _handoff.Flush(CancellationToken.None);
+            _handoff.CompleteAsync().GetAwaiter().GetResult();
+            _handoff.AwaitAlerts(TimeSpan.FromSeconds(10));
+            if (_checkpoints.CheckpointNow(TimeSpan.FromSeconds(10)))
+            {
+                // Again, now that the alerts are safe (the checkpoint then holds their cooldowns too); it covers
+                // everything processed, so everything may be committed.
+                _assignments.AllowAll();
+            }
+
+            if (consumer is null)
+            {
+                return;
+            }
+
+            _assignments.StoreCompleted(consumer);
+            _assignments.CommitOnLeaving(consumer, _options.CloseTimeout / 2);
+            if (!ConsumerClose.CloseWithin(consumer, _options.CloseTimeout))
+            {
+                LogCloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
+            }
+
+            consumer = null; // closed and disposed, or left to the process exit
+            LogStopped(_logger, EventsIngested, MessagesRejected, (long)_time.GetElapsedTime(start).TotalMilliseconds);
         }
-
-        return c;
-    }
-
-    private PartitionTracker TrackerFor(TopicPartition tp)
-    {
-        if (!_trackers.TryGetValue(tp, out var t))
+        catch (Exception ex)
         {
-            t = new PartitionTracker(tp);
-            _trackers[tp] = t;
+            LogShutdownError(_logger, ex);
         }
-
-        return t;
+        finally
+        {
+            consumer?.Dispose();
+        }
     }
 }

@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Kafka;
 
@@ -25,7 +28,21 @@ public static class KafkaServiceCollectionExtensions
         services.TryAddSingleton<DeadLetterPublisher>();
         services.TryAddSingleton<IngestionHealth>();
         services.TryAddSingleton<Core.Health.HealthRegistry>();
-        services.TryAddSingleton<KafkaIngestService>();
+        // A factory: the service is public (the host and the CLI read its counters) but takes internal collaborators,
+        // so its constructor is internal and the container cannot pick it by itself.
+        services.TryAddSingleton(sp => new KafkaIngestService(
+            sp.GetRequiredService<KafkaConnection>(),
+            sp.GetRequiredService<IOptions<KafkaOptions>>(),
+            sp.GetRequiredService<IDetectionIngress>(),
+            sp.GetRequiredService<EventEnrichment>(),
+            sp.GetRequiredService<DeadLetterPublisher>(),
+            sp.GetRequiredService<KafkaMetrics>(),
+            sp.GetRequiredService<IngestionHealth>(),
+            sp.GetRequiredService<ILogger<KafkaIngestService>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<Core.Health.HealthRegistry>(),
+            sp.GetService<IWorkloadStateStore>(),
+            sp.GetService<IAlertPublisher>()));
         services.TryAddSingleton<KafkaStateStore>();
         var stateTopic = configuration.GetSection(KafkaOptions.SectionName)[nameof(KafkaOptions.StateTopic)];
         if (stateTopic is null || stateTopic.Length > 0)

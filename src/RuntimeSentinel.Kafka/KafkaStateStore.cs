@@ -40,6 +40,9 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 
     private readonly IMemoryBudget? _memory;
 
+    /// <summary>The copy on local disk, when <c>Kafka:StateDirectory</c> is set.</summary>
+    private readonly LocalCheckpointCopy? _local;
+
     /// <param name="nodeMemory">The node's memory budget: the table's checkpoints reserve from it (besides <c>Kafka:StateTableMaxMiB</c>).</param>
     public KafkaStateStore(IOptions<KafkaOptions> options, KafkaConnection connection, IMetricFactory metrics, Core.Health.HealthRegistry health, ILogger<KafkaStateStore> logger, IMemoryBudget? nodeMemory = null, TimeProvider? time = null)
     {
@@ -63,13 +66,18 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         {
             _writes.WithLabels(r);
         }
+
+        if (!string.IsNullOrEmpty(_options.StateDirectory))
+        {
+            _local = new LocalCheckpointCopy(_options, _records, _writes, _time, logger);
+        }
     }
 
     /// <summary>
     /// Whether checkpoints outlive the process: not with the embedded cluster (it dies with the process) unless a local
     /// copy is configured. Otherwise the table only serves workloads evicted and seen again here.
     /// </summary>
-    public bool Persistent => !_connection.IsEmbedded || HasLocalCopy;
+    public bool Persistent => !_connection.IsEmbedded || _local is not null;
 
     /// <summary>Workloads in the table.</summary>
     public int Count => _table.Count;
@@ -88,11 +96,8 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         }
 
         var sw = Stopwatch.StartNew();
-        if (HasLocalCopy)
-        {
-            // The local copy first: the topic's records then replace only what is newer there.
-            LoadLocalCopy();
-        }
+        // The local copy first: the topic's records then replace only what is newer there.
+        _local?.Load(Put);
 
         _reader = new Thread(Run) { IsBackground = true, Name = "sentinel-state" };
         _reader.Start();
@@ -157,10 +162,7 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
     {
         // In the table at once: a workload evicted and seen again here finds it before the topic echoes it back.
         Put(workload.Value, checkpoint);
-        if (HasLocalCopy)
-        {
-            SaveLocal(workload.Value, checkpoint);
-        }
+        _local?.Save(workload.Value, checkpoint);
 
         Produce(workload.Value, checkpoint);
     }
@@ -193,7 +195,7 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 
     public bool Flush(TimeSpan timeout)
     {
-        var local = !HasLocalCopy || FlushLocal(timeout);
+        var local = _local is not { } copy || copy.Flush(timeout);
         return (_producer is not { } p || p.Flush(timeout) == 0) && local;
     }
 
@@ -207,14 +209,7 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
 
         _stop.Cancel();
         _reader?.Join(TimeSpan.FromSeconds(5));
-        try
-        {
-            _writer.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException ex)
-        {
-            LogLocalCopyFailed(_logger, _options.StateDirectory ?? "", ex.InnerException?.Message ?? ex.Message);
-        }
+        _local?.Dispose();
         if (_producer is { } p)
         {
             p.Flush(TimeSpan.FromSeconds(5));
@@ -222,7 +217,6 @@ internal sealed partial class KafkaStateStore : IWorkloadStateStore, IDisposable
         }
 
         _stop.Dispose();
-        _wake.Dispose();
     }
 
     private IProducer<string, byte[]> Producer()

@@ -18,8 +18,17 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
 
     internal const int MaxBatchBytes = 1024 * 1024;
 
+    // Batches handed out and not yet taken back, oldest first. Unbounded as a type, bounded by use: the consume thread
+    // takes the oldest back (TakeDecoded waits) whenever Saturated, before it consumes more, so it holds at most
+    // _maxInFlight batches, each closed at BatchSize messages or once past MaxBatchBytes.
     private readonly Queue<Batch> _inFlight = new();
-    private readonly System.Collections.Concurrent.BlockingCollection<Batch> _work = new();
+
+    // Batches waiting for a decoder thread: a subset of _inFlight. Bounded to the same figure so the bound is stated
+    // here too; a full queue would only make Submit wait for a decoder thread, which never waits on the consume thread.
+    private readonly System.Collections.Concurrent.BlockingCollection<Batch> _work;
+
+    // Handled batches kept for reuse (their arenas are the memory that matters): unbounded as a type, but it only ever
+    // holds batches this decoder created, and it creates one only when none is free, so never more than _maxInFlight + 1.
     private readonly System.Collections.Concurrent.ConcurrentQueue<Batch> _free = new();
     private readonly Thread[] _threads;
     private readonly int _maxInFlight;
@@ -35,6 +44,7 @@ internal sealed class OrderedDecoder : IDeserializer<Ignore>, IDisposable
         _deadLetterMaxBytes = deadLetterMaxBytes;
         _current = new Batch();
         _maxInFlight = (2 * threads) + 2;
+        _work = new System.Collections.Concurrent.BlockingCollection<Batch>(boundedCapacity: _maxInFlight + 1);
         _threads = new Thread[threads];
         for (var i = 0; i < threads; i++)
         {

@@ -9,10 +9,16 @@ namespace RuntimeSentinel.Kafka;
 /// offsets, so a crash never commits past an event that was not processed.
 /// </summary>
 /// <param name="checkpointed">Whether commits wait for checkpoints (see <see cref="AllowUpTo"/>); false: no barrier.</param>
-public sealed class PartitionTracker(TopicPartition partition, bool checkpointed = false) : IOffsetCompletion
+internal sealed class PartitionTracker(TopicPartition partition, bool checkpointed = false) : IOffsetCompletion
 {
     private readonly Lock _gate = new();
+    // Offsets consumed and not yet finished, in offset order. Unbounded as a type: one entry per message between the
+    // consume call and the end of its processing, so it is bounded by the stages that hold those messages, each bounded
+    // (the decoder's in-flight batches, the writer's batch, the shards' Wait channels; events awaiting alert delivery,
+    // whose queues are bounded in alerting; dead letters being retried, whose partition is paused once they fail).
     private readonly Queue<long> _pending = new();
+
+    // Finished offsets waiting for an earlier one: a subset of _pending's offsets, so bounded by it.
     private readonly HashSet<long> _finishedEarly = [];
     private long _next = -1;
     private bool _dirty;
