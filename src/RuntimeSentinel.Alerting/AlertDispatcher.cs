@@ -78,7 +78,8 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
     public void Publish(Alert alert)
     {
-        _metrics.Alerts.WithLabels(alert.Detector, alert.Category, alert.Severity.ToWire()).Inc();
+        // The label comes from the category catalogue, so its values are bounded whatever string an alert carries.
+        _metrics.Alerts.WithLabels(alert.Detector, AlertCategories.MetricLabel(alert.Category), alert.Severity.ToWire()).Inc();
         if (_queue.Writer.TryWrite(alert))
         {
             Interlocked.Increment(ref _published);
@@ -314,7 +315,7 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
 
         if (_correlator.Add(alert, now))
         {
-            _metrics.Incidents.WithLabels(alert.Category, alert.Severity.ToWire()).Inc();
+            _metrics.Incidents.WithLabels(AlertCategories.MetricLabel(alert.Category), alert.Severity.ToWire()).Inc();
         }
         else
         {

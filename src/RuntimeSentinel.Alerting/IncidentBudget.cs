@@ -80,7 +80,7 @@ public sealed class IncidentBudget(AlertingOptions options)
             var alert = last with
             {
                 Id = Guid.CreateVersion7(now).ToString(),
-                Category = "alert_budget_exceeded",
+                Category = AlertCategories.AlertBudgetExceeded,
                 Severity = held.MaxSeverity,
                 Summary = $"{key.ShortName}: alert budget exceeded",
                 Fingerprint = "budget:" + key.Value,

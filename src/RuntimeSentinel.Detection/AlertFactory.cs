@@ -71,9 +71,9 @@ public static class AlertFactory
             // Per detector and what dominates the score (the program of a sequence, the top feature of a window), not
             // per window: a recurring anomaly folds into one incident, while a different one later in the day (bytes out
             // after an exec burst) opens its own instead of hiding in an update of the first.
-            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == "syscall_sequence_anomaly" ? f.Observed.Split(':')[0] : f.TopFeatures.Count > 0 ? f.Detector + ":" + first.Feature : f.Detector),
+            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == AlertCategories.SyscallSequenceAnomaly ? f.Observed.Split(':')[0] : f.TopFeatures.Count > 0 ? f.Detector + ":" + first.Feature : f.Detector),
             Mitre = MitreMapping.For(f.Category, f.Observed, e.Net.BytesOut),
-            Windowed = f.Category != "syscall_sequence_anomaly",
+            Windowed = f.Category != AlertCategories.SyscallSequenceAnomaly,
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,
             Workload = key,
@@ -128,10 +128,10 @@ public static class AlertFactory
                 : $"{key.ShortName}: {who} connected to {f.Item.A}:{e.Net.RemotePort}/{e.Net.Protocol ?? "tcp"} at {e.Net.RemoteIp} ({seen}; {f.Reason})",
             Feature.Dns => $"{key.ShortName}: {who} resolved {e.DnsName} ({seen}; {f.Reason})",
             Feature.ListenPort => $"{key.ShortName}: {who} {(e.Kind == EventKind.NetListen ? "listens on" : "accepted on")} port {e.Net.LocalPort}/{e.Net.Protocol ?? "tcp"} ({seen}; {f.Reason})",
-            Feature.Resource when f.Category == "run_anomaly" => $"{key.ShortName}: {f.Reason}",
-            Feature.Resource when f.Category == "peer_volume" => $"{key.ShortName}: {who} sent {f.Reason}",
-            Feature.Resource when f.Category is "failed_sessions" or "off_hours_activity" or "container_added" => $"{key.ShortName}: {f.Reason}",
-            Feature.Resource when f.Category == "peer_rate" => $"{key.ShortName}: {who} made {f.Reason}",
+            Feature.Resource when f.Category == AlertCategories.RunAnomaly => $"{key.ShortName}: {f.Reason}",
+            Feature.Resource when f.Category == AlertCategories.PeerVolume => $"{key.ShortName}: {who} sent {f.Reason}",
+            Feature.Resource when f.Category is AlertCategories.FailedSessions or AlertCategories.OffHoursActivity or AlertCategories.ContainerAdded => $"{key.ShortName}: {f.Reason}",
+            Feature.Resource when f.Category == AlertCategories.PeerRate => $"{key.ShortName}: {who} made {f.Reason}",
             Feature.Resource => $"{key.ShortName}: {f.Reason} (z={f.Score:0.0})",
             Feature.SensorRule => $"{key.ShortName}: {f.Item.B ?? "sensor"} rule '{f.Item.A}' fired ({e.Labels[EventLabels.SensorPriority] ?? "no priority"}; {seen}; {f.Reason})",
             _ => $"{key.ShortName}: {f.Category}",

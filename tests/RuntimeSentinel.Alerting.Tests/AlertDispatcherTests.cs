@@ -113,6 +113,20 @@ public class AlertDispatcherTests
     }
 
     [Fact]
+    public async Task Publish_CategoryOutsideTheCatalogue_CountedUnderOther()
+    {
+        var (d, metrics, _) = Create([new ListSink("a")]);
+        await d.StartAsync(default);
+        d.Publish(TestAlerts.Make(Some.Exec("/bin/tool", "/usr/bin/node"), AlertCategories.PeerVolume, Severity.Medium));
+        d.Publish(TestAlerts.Make(Some.Exec("/bin/other", "/usr/bin/node"), "made_up\"} 1", Severity.Medium));
+        await d.StopAsync(default).WaitAsync(TestClock.Ceiling);
+
+        // The label's values are the catalogue's, whatever string an alert carries.
+        Assert.Equal(1, metrics.Alerts.WithLabels("baseline", "peer_volume", "medium").Value);
+        Assert.Equal(1, metrics.Alerts.WithLabels("baseline", AlertCategories.OtherMetricLabel, "medium").Value);
+    }
+
+    [Fact]
     public async Task Publish_OneProcessTreeDoingSeveralThings_IsOneIncident()
     {
         var clock = new TestClock();

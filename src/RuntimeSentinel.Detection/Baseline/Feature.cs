@@ -10,6 +10,19 @@ public enum Feature : byte
     Endpoint,
     Dns,
     ListenPort,
+
+    /// <summary>
+    /// Rates and volumes against the workload's own figures: resource_anomaly, run_anomaly, peer_volume, peer_rate,
+    /// failed_sessions, off_hours_activity, container_added (the category and the item's prefix, <c>run:</c>,
+    /// <c>peer:</c>, <c>rate:</c>, <c>sessions:</c>, <c>activity:</c>, <c>ephemeral:</c>, tell them apart).
+    /// </summary>
+    /// <remarks>
+    /// Not split into a member per signal: the wire name <c>resource</c> is in every such alert's
+    /// <c>explanation.feature</c> and fingerprint, a feedback verdict names it to accept all of them at once, the
+    /// <c>feature</c> metric label counts it, and checkpoints store cooldowns by this member's number. Members that
+    /// all wrote <c>resource</c> would make the name ambiguous to read back (verdicts, metrics); members with names of
+    /// their own would change fingerprints and the checkpoint format. The category already says which signal it is.
+    /// </remarks>
     Resource,
 
     /// <summary>Rules a sensor fired for the workload (sensor_alert events).</summary>

@@ -62,20 +62,20 @@ internal static class SuspiciousCatalogue
                     var name = SeverityPolicy.BaseName(exe);
                     if (Array.IndexOf(Miners, name) >= 0 || (e.Process.Args?.Contains("stratum+tcp://", StringComparison.OrdinalIgnoreCase) ?? false))
                     {
-                        match = new("miner", Feature.Exec, new FeatureKey(exe), "unexpected_process", Severity.Critical, "crypto-miner started");
+                        match = new("miner", Feature.Exec, new FeatureKey(exe), AlertCategories.UnexpectedProcess, Severity.Critical, "crypto-miner started");
                         return true;
                     }
 
                     if (StartsWithAny(exe, TempDirs) || exe.Contains("memfd:", StringComparison.Ordinal) || exe.EndsWith(" (deleted)", StringComparison.Ordinal))
                     {
-                        match = new("exec_from_temp", Feature.Exec, new FeatureKey(exe), "unexpected_process", Severity.High, "binary runs from a writable temporary location or from memory");
+                        match = new("exec_from_temp", Feature.Exec, new FeatureKey(exe), AlertCategories.UnexpectedProcess, Severity.High, "binary runs from a writable temporary location or from memory");
                         return true;
                     }
 
                     if (e.Process.ParentExe is { } parent && (Array.IndexOf(Shells, name) >= 0 || Array.IndexOf(ReverseShellTools, name) >= 0)
                         && Array.IndexOf(Servers, ServerName(SeverityPolicy.BaseName(parent))) >= 0)
                     {
-                        match = new("shell_under_server", Feature.Lineage, new FeatureKey(exe, parent), "unexpected_lineage", Severity.High, $"{name} started by the server {SeverityPolicy.BaseName(parent)}");
+                        match = new("shell_under_server", Feature.Lineage, new FeatureKey(exe, parent), AlertCategories.UnexpectedLineage, Severity.High, $"{name} started by the server {SeverityPolicy.BaseName(parent)}");
                         return true;
                     }
 
@@ -86,25 +86,25 @@ internal static class SuspiciousCatalogue
                 if (normalizedPath.StartsWith("/proc/{n}/root/", StringComparison.Ordinal))
                 {
                     // /proc/<pid>/root is that process's filesystem: another container's, or the host's through PID 1.
-                    match = new("proc_root", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "file opened through another process's root (/proc/PID/root): another container's or the host's files");
+                    match = new("proc_root", Feature.File, new FeatureKey(normalizedPath), AlertCategories.UnexpectedFile, Severity.High, "file opened through another process's root (/proc/PID/root): another container's or the host's files");
                     return true;
                 }
 
                 if (normalizedPath.StartsWith("/var/log/", StringComparison.Ordinal) && (e.FileFlags?.Contains("O_TRUNC", StringComparison.Ordinal) ?? false))
                 {
-                    match = new("log_truncated", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "log file truncated (evidence removed)");
+                    match = new("log_truncated", Feature.File, new FeatureKey(normalizedPath), AlertCategories.UnexpectedFile, Severity.High, "log file truncated (evidence removed)");
                     return true;
                 }
 
                 if (StartsWithAny(normalizedPath, CredentialPaths))
                 {
-                    match = new("credential_file", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "node or user credential file opened");
+                    match = new("credential_file", Feature.File, new FeatureKey(normalizedPath), AlertCategories.UnexpectedFile, Severity.High, "node or user credential file opened");
                     return true;
                 }
 
                 if (Array.IndexOf(RuntimeSockets, normalizedPath) >= 0)
                 {
-                    match = new("runtime_socket", Feature.File, new FeatureKey(normalizedPath), "unexpected_file", Severity.High, "container runtime socket opened (controls every container on the node)");
+                    match = new("runtime_socket", Feature.File, new FeatureKey(normalizedPath), AlertCategories.UnexpectedFile, Severity.High, "container runtime socket opened (controls every container on the node)");
                     return true;
                 }
 
@@ -113,26 +113,26 @@ internal static class SuspiciousCatalogue
             case EventKind.Syscall when e.SyscallName is { } call:
                 if (Array.IndexOf(ModuleCalls, call) >= 0)
                 {
-                    match = new("kernel_module", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.Critical, "kernel module loaded from a container");
+                    match = new("kernel_module", Feature.Syscall, new FeatureKey(call), AlertCategories.UnexpectedSyscall, Severity.Critical, "kernel module loaded from a container");
                     return true;
                 }
 
                 if (Array.IndexOf(TraceCalls, call) >= 0)
                 {
-                    match = new("ptrace", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.High, "another process's memory traced or written");
+                    match = new("ptrace", Feature.Syscall, new FeatureKey(call), AlertCategories.UnexpectedSyscall, Severity.High, "another process's memory traced or written");
                     return true;
                 }
 
                 if (Array.IndexOf(NamespaceCalls, call) >= 0)
                 {
-                    match = new("namespace_change", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.High, "namespace or mount change from a container (escape attempt?)");
+                    match = new("namespace_change", Feature.Syscall, new FeatureKey(call), AlertCategories.UnexpectedSyscall, Severity.High, "namespace or mount change from a container (escape attempt?)");
                     return true;
                 }
 
                 if (Array.IndexOf(CredentialCalls, call) >= 0 && e.Process.Uid > 0)
                 {
                     // Root dropping privileges is normal start-up; a non-root process changing credentials is not.
-                    match = new("privilege_change", Feature.Syscall, new FeatureKey(call), "unexpected_syscall", Severity.High, "credentials changed by a non-root process");
+                    match = new("privilege_change", Feature.Syscall, new FeatureKey(call), AlertCategories.UnexpectedSyscall, Severity.High, "credentials changed by a non-root process");
                     return true;
                 }
 
@@ -140,7 +140,7 @@ internal static class SuspiciousCatalogue
 
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip && Array.IndexOf(MetadataAddresses, ip) >= 0:
                 // The node's cloud identity: its role's credentials are one HTTP request away.
-                match = new("cloud_metadata", Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), "unexpected_network", Severity.High, "cloud instance metadata service contacted (the node role's credentials)");
+                match = new("cloud_metadata", Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), AlertCategories.UnexpectedNetwork, Severity.High, "cloud instance metadata service contacted (the node role's credentials)");
                 return true;
 
             case EventKind.DnsQuery when e.DnsName is { } dns:
@@ -148,7 +148,7 @@ internal static class SuspiciousCatalogue
                 {
                     if (dns.Contains(mark, StringComparison.OrdinalIgnoreCase))
                     {
-                        match = new("miner", Feature.Dns, new FeatureKey(WorkloadBaseline.NormalizeDns(dns)), "unexpected_dns", Severity.Critical, "mining pool resolved");
+                        match = new("miner", Feature.Dns, new FeatureKey(WorkloadBaseline.NormalizeDns(dns)), AlertCategories.UnexpectedDns, Severity.Critical, "mining pool resolved");
                         return true;
                     }
                 }
@@ -187,7 +187,7 @@ internal static class SuspiciousCatalogue
             return false;
         }
 
-        match = new("ephemeral_tool", Feature.Exec, new FeatureKey(exe, e.Process.ParentExe), "unexpected_process", shell ? Severity.High : Severity.Medium, $"{name} run in an ephemeral container added to a running pod");
+        match = new("ephemeral_tool", Feature.Exec, new FeatureKey(exe, e.Process.ParentExe), AlertCategories.UnexpectedProcess, shell ? Severity.High : Severity.Medium, $"{name} run in an ephemeral container added to a running pod");
         return true;
     }
 

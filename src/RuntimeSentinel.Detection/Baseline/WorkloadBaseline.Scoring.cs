@@ -19,7 +19,7 @@ public sealed partial class WorkloadBaseline
 
             var ratio = failures / (double)Math.Max(1, learnedFailures);
             findings.Add(new Finding(
-                Feature.Resource, new FeatureKey("sessions:" + (peer ?? e.Net.RemoteIp) + ":" + e.Net.RemotePort.ToString(System.Globalization.CultureInfo.InvariantCulture)), "failed_sessions", failures >= 3 * PeerSessions.Floor ? Severity.High : Severity.Medium, ratio, PeerSessions.Factor, learnedFailures, _sessions.Count,
+                Feature.Resource, new FeatureKey("sessions:" + (peer ?? e.Net.RemoteIp) + ":" + e.Net.RemotePort.ToString(System.Globalization.CultureInfo.InvariantCulture)), AlertCategories.FailedSessions, failures >= 3 * PeerSessions.Floor ? Severity.High : Severity.Medium, ratio, PeerSessions.Factor, learnedFailures, _sessions.Count,
                 $"{failures} connections to {who} within a minute failed or closed within {PeerSessions.ShortLived.TotalSeconds:0} s (how repeated failed logins look); while learning at most {learnedFailures} a minute"));
         }
 
@@ -30,7 +30,7 @@ public sealed partial class WorkloadBaseline
             var span = _options.ActivityCycle / _activity.Slots;
             var from = TimeSpan.FromTicks(span.Ticks * slot);
             findings.Add(new Finding(
-                Feature.Resource, new FeatureKey("activity:" + slot.ToString(System.Globalization.CultureInfo.InvariantCulture)), "off_hours_activity", Severity.Medium, events / (double)Math.Max(1, learned), ActivityProfile.Factor, learned, _activity.Slots,
+                Feature.Resource, new FeatureKey("activity:" + slot.ToString(System.Globalization.CultureInfo.InvariantCulture)), AlertCategories.OffHoursActivity, Severity.Medium, events / (double)Math.Max(1, learned), ActivityProfile.Factor, learned, _activity.Slots,
                 $"{events} events within a minute in its quiet slot {from:hh\\:mm}-{from + span:hh\\:mm} (UTC, of a {_options.ActivityCycle.TotalHours:0.##} h cycle); while learning at most {learned} a minute then, {busiest} in its busiest slot"));
         }
     }
@@ -47,7 +47,7 @@ public sealed partial class WorkloadBaseline
         var ratio = observed / (double)Math.Max(1, largest);
         var unit = m == 0 ? " bytes" : "";
         findings.Add(new Finding(
-            Feature.Resource, new FeatureKey("run:" + name), "run_anomaly", ratio >= 10 ? Severity.High : Severity.Medium, ratio, 3, largest, _runs.FinishedRuns,
+            Feature.Resource, new FeatureKey("run:" + name), AlertCategories.RunAnomaly, ratio >= 10 ? Severity.High : Severity.Medium, ratio, 3, largest, _runs.FinishedRuns,
             $"this run's {name} is {observed:N0}{unit}, {ratio:0.#}x the most of the last {Math.Min(_runs.FinishedRuns, RunHistory.MaxRuns)} runs ({largest:N0}; median {median:N0})"));
     }
 
@@ -64,14 +64,14 @@ public sealed partial class WorkloadBaseline
                     if (verdict == Verdict.Novel)
                     {
                         var (sev, reason) = SeverityPolicy.ForExec(exe, parent);
-                        findings.Add(s.ToFinding("unexpected_process", sev, reason));
+                        findings.Add(s.ToFinding(AlertCategories.UnexpectedProcess, sev, reason));
                     }
 
                     // A known binary started by a parent it never had (nginx spawning a known helper from a shell).
                     if (verdict == Verdict.Known && parent is not null && Check(Feature.Lineage, new FeatureKey(exe, parent), now, out s) == Verdict.Novel)
                     {
                         var (sev, reason) = SeverityPolicy.ForLineage(exe, parent);
-                        findings.Add(s.ToFinding("unexpected_lineage", sev, reason));
+                        findings.Add(s.ToFinding(AlertCategories.UnexpectedLineage, sev, reason));
                     }
 
                     break;
@@ -81,7 +81,7 @@ public sealed partial class WorkloadBaseline
                 if (Check(Feature.Syscall, new FeatureKey(sc), now, out var syscallScore) == Verdict.Novel)
                 {
                     var (sev, reason) = SeverityPolicy.ForSyscall(sc);
-                    findings.Add(syscallScore.ToFinding("unexpected_syscall", sev, reason));
+                    findings.Add(syscallScore.ToFinding(AlertCategories.UnexpectedSyscall, sev, reason));
                 }
 
                 break;
@@ -137,7 +137,7 @@ public sealed partial class WorkloadBaseline
 
                     if (Check(Feature.File, key, now, out var s) == Verdict.Novel)
                     {
-                        findings.Add(s.ToFinding("unexpected_file", sev, reason));
+                        findings.Add(s.ToFinding(AlertCategories.UnexpectedFile, sev, reason));
                     }
 
                     break;
@@ -147,7 +147,7 @@ public sealed partial class WorkloadBaseline
                 if (Check(Feature.Endpoint, EndpointKey(e, peer), now, out var netScore) == Verdict.Novel)
                 {
                     var (sev, reason) = SeverityPolicy.ForEndpoint(ip);
-                    findings.Add(netScore.ToFinding("unexpected_network", sev, reason));
+                    findings.Add(netScore.ToFinding(AlertCategories.UnexpectedNetwork, sev, reason));
                 }
 
                 break;
@@ -160,7 +160,7 @@ public sealed partial class WorkloadBaseline
                     if (Check(Feature.Dns, new FeatureKey(name), now, out var s) == Verdict.Novel)
                     {
                         var (sev, reason) = SeverityPolicy.ForDns(name);
-                        findings.Add(s.ToFinding("unexpected_dns", sev, reason));
+                        findings.Add(s.ToFinding(AlertCategories.UnexpectedDns, sev, reason));
                     }
 
                     break;
@@ -170,8 +170,8 @@ public sealed partial class WorkloadBaseline
                 if (Check(Feature.ListenPort, new FeatureKey(e.Net.Protocol ?? "tcp", null, e.Net.LocalPort), now, out var portScore) == Verdict.Novel)
                 {
                     findings.Add(e.Kind == EventKind.NetListen
-                        ? portScore.ToFinding("unexpected_listen", Severity.High, "workload listens on a port it never listened on (bind shell?)")
-                        : portScore.ToFinding("unexpected_listen", Severity.Medium, "connection accepted on a port never served"));
+                        ? portScore.ToFinding(AlertCategories.UnexpectedListen, Severity.High, "workload listens on a port it never listened on (bind shell?)")
+                        : portScore.ToFinding(AlertCategories.UnexpectedListen, Severity.Medium, "connection accepted on a port never served"));
                 }
 
                 break;
@@ -182,7 +182,7 @@ public sealed partial class WorkloadBaseline
                 if (Check(Feature.SensorRule, new FeatureKey(rule, e.Labels[EventLabels.Source]), now, out var ruleScore) == Verdict.Novel)
                 {
                     var (sev, reason) = SeverityPolicy.ForSensorRule(e.Labels[EventLabels.Source] ?? "sensor", e.Labels[EventLabels.SensorPriority]);
-                    findings.Add(ruleScore.ToFinding("sensor_alert", sev, reason));
+                    findings.Add(ruleScore.ToFinding(AlertCategories.SensorAlert, sev, reason));
                 }
 
                 break;
@@ -268,7 +268,7 @@ public sealed partial class WorkloadBaseline
             if (z > _options.ResourceZThreshold && !IsCoolingDown(Feature.Resource, new FeatureKey("cpu"), now))
             {
                 findings.Add(new Finding(
-                    Feature.Resource, new FeatureKey("cpu"), "resource_anomaly", z > 2 * _options.ResourceZThreshold ? Severity.High : Severity.Medium,
+                    Feature.Resource, new FeatureKey("cpu"), AlertCategories.ResourceAnomaly, z > 2 * _options.ResourceZThreshold ? Severity.High : Severity.Medium,
                     z, _options.ResourceZThreshold, (long)Math.Round(_cpu.Mean * 1000), _cpu.Count,
                     $"CPU {r.CpuCores:0.###} cores vs learned mean {_cpu.Mean:0.###} (sd {sd:0.###})"));
             }
@@ -281,7 +281,7 @@ public sealed partial class WorkloadBaseline
             if (z > _options.ResourceZThreshold && !IsCoolingDown(Feature.Resource, new FeatureKey("memory"), now))
             {
                 findings.Add(new Finding(
-                    Feature.Resource, new FeatureKey("memory"), "resource_anomaly", z > 2 * _options.ResourceZThreshold ? Severity.High : Severity.Medium,
+                    Feature.Resource, new FeatureKey("memory"), AlertCategories.ResourceAnomaly, z > 2 * _options.ResourceZThreshold ? Severity.High : Severity.Medium,
                     z, _options.ResourceZThreshold, (long)_memory.Mean, _memory.Count,
                     $"memory {r.MemoryBytes / 1048576.0:0.#} MiB vs learned mean {_memory.Mean / 1048576.0:0.#} MiB"));
             }

@@ -271,7 +271,7 @@ public sealed partial class WorkloadBaseline
         {
             // Judged from its first event: the container itself is the finding, whatever it goes on to do.
             _addedRaised = true;
-            findings.Add(new Finding(Feature.Resource, new FeatureKey("ephemeral:" + e.Workload.Container), "container_added", Severity.High, 1, 0, 0, 0, _addedNote!, "ephemeral_container"));
+            findings.Add(new Finding(Feature.Resource, new FeatureKey("ephemeral:" + e.Workload.Container), AlertCategories.ContainerAdded, Severity.High, 1, 0, 0, 0, _addedNote!, "ephemeral_container"));
         }
 
         switch (Phase)
@@ -333,7 +333,7 @@ public sealed partial class WorkloadBaseline
             var who = peer ?? e.Net.RemoteIp!;
             var ratio = minuteBytes / (double)Math.Max(1, learnedMax);
             findings.Add(new Finding(
-                Feature.Resource, new FeatureKey("peer:" + who), "peer_volume", ratio >= 20 ? Severity.High : Severity.Medium, ratio, PeerVolume.Factor, learnedMax, _peerVolume.Count,
+                Feature.Resource, new FeatureKey("peer:" + who), AlertCategories.PeerVolume, ratio >= 20 ? Severity.High : Severity.Medium, ratio, PeerVolume.Factor, learnedMax, _peerVolume.Count,
                 $"{minuteBytes:N0} bytes to {who} within a minute; the most it was sent in a minute while learning was {learnedMax:N0}"));
         }
 
@@ -342,7 +342,7 @@ public sealed partial class WorkloadBaseline
             var who = peer ?? e.Net.RemoteIp!;
             var ratio = minuteCount / (double)Math.Max(1, learnedRate);
             findings.Add(new Finding(
-                Feature.Resource, new FeatureKey((inbound ? "rate:in:" : "rate:out:") + who), "peer_rate", ratio >= 30 ? Severity.High : Severity.Medium, ratio, PeerRate.Factor, learnedRate, _peerRate.Count,
+                Feature.Resource, new FeatureKey((inbound ? "rate:in:" : "rate:out:") + who), AlertCategories.PeerRate, ratio >= 30 ? Severity.High : Severity.Medium, ratio, PeerRate.Factor, learnedRate, _peerRate.Count,
                 inbound
                     ? $"{minuteCount:N0} connections from {who} accepted within a minute; the most in a minute while learning was {learnedRate:N0}"
                     : $"{minuteCount:N0} connections to {who} within a minute; the most in a minute while learning was {learnedRate:N0}"));

@@ -47,7 +47,7 @@ public sealed partial class ModelRuntime
         var ratio = bits / t;
         findings.Add(new ModelFinding(
             d.Name,
-            "syscall_sequence_anomaly",
+            AlertCategories.SyscallSequenceAnomaly,
             ratio >= 2 ? Severity.High : Severity.Medium,
             bits,
             t,

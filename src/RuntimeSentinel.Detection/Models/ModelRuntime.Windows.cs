@@ -104,7 +104,7 @@ public sealed partial class ModelRuntime
 
         findings.Add(new ModelFinding(
             top.Detector,
-            isResource ? "resource_spike" : top.Detector == WorkloadModel.BehaviourDetector ? "behaviour_anomaly" : "rate_spike",
+            isResource ? AlertCategories.ResourceSpike : top.Detector == WorkloadModel.BehaviourDetector ? AlertCategories.BehaviourAnomaly : AlertCategories.RateSpike,
             ratio >= 3 || scores.Count >= 3 ? Severity.High : Severity.Medium,
             top.Score,
             top.Threshold,
