@@ -119,6 +119,15 @@ public class WorkloadResolverTests
     }
 
     [Fact]
+    public void OwnerHash_AnyProcess_SameValueForTheOwnerWhateverTheContainer()
+    {
+        // Shards are chosen by it: a value fixed across processes (FNV-1a of the owner) makes a replay repeat exactly.
+        Assert.Equal(204073412, new WorkloadKey("prod", "shop", "Deployment", "cart", "cart").OwnerHash);
+        Assert.Equal(204073412, new WorkloadKey("prod", "shop", "Deployment", "cart", "istio-proxy").OwnerHash);
+        Assert.NotEqual(204073412, new WorkloadKey("prod", "shop", "Deployment", "carts", "cart").OwnerHash);
+    }
+
+    [Fact]
     public void TryParse_ValueOfAResolvedKey_EqualKeyThatFindsItInADictionary()
     {
         var resolved = WorkloadResolver.Compute(Ref(pod: "cart-7d9f8b6c5b-x2k4p", ownerKind: "ReplicaSet", ownerName: "cart-7d9f8b6c5b"), "prod");

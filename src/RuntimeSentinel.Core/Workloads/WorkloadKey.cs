@@ -17,7 +17,22 @@ public sealed class WorkloadKey : IEquatable<WorkloadKey>
         Owner = $"{cluster}/{@namespace}/{ownerKind}/{ownerName}";
         Value = $"{Owner}/{container}";
         _hash = StringComparer.Ordinal.GetHashCode(Value);
-        OwnerHash = StringComparer.Ordinal.GetHashCode(Owner);
+        OwnerHash = StableHash(Owner);
+    }
+
+    /// <summary>
+    /// FNV-1a over the characters: the same in every process, unlike string hashing (randomised per process), so a
+    /// recording's workloads land on the same shards every run and a replay repeats exactly.
+    /// </summary>
+    private static int StableHash(string s)
+    {
+        var h = 2166136261u;
+        foreach (var c in s)
+        {
+            h = (h ^ c) * 16777619u;
+        }
+
+        return (int)h;
     }
 
     private readonly int _hash;
@@ -35,7 +50,7 @@ public sealed class WorkloadKey : IEquatable<WorkloadKey>
     /// <summary>The owner without the container, e.g. <c>prod/shop/Deployment/cart</c>: what a pod's containers share.</summary>
     public string Owner { get; }
 
-    /// <summary>Ordinal hash of <see cref="Owner"/>: detection routes by it, so one owner's containers share a shard.</summary>
+    /// <summary>Stable hash of <see cref="Owner"/>: detection routes by it, so one owner's containers share a shard.</summary>
     public int OwnerHash { get; }
 
     /// <summary>The full key, e.g. <c>prod/shop/Deployment/cart/cart</c>.</summary>

@@ -92,6 +92,9 @@ internal static class ModelCommands
             return 2;
         }
 
+        // Every window over a threshold, as the models see it: confirmation by a second window in a row is the daemon's
+        // alerting policy, not part of a window's score (evaluate events, the window-level figures, ignores it too).
+        options.Models.ConfirmWindows = 1;
         var bar = ProgressBar.Create("scoring", events.Count);
         var findings = OfflineModels.Score(options, models, events, n => bar.Report(n));
         bar.Done($"{findings.Count} findings");
