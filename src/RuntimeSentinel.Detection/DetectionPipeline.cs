@@ -5,6 +5,7 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection.Baseline;
 using RuntimeSentinel.Detection.Models;
+using RuntimeSentinel.Detection.Shards;
 
 namespace RuntimeSentinel.Detection;
 
@@ -15,6 +16,8 @@ namespace RuntimeSentinel.Detection;
 /// </summary>
 public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposable
 {
+    private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Shard[] _shards;
     private readonly ILogger<DetectionPipeline> _logger;
     private readonly AlertRate _rate = new();
@@ -25,9 +28,12 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     private readonly ModelMemoryBudget _modelMemory;
     private readonly ModelMemoryBudget _nodeMemory;
     private readonly ShardShared _shared;
-    private ITimer? _metricsTimer;
-    private int _started;
     private readonly IAlertPublisher _alerts;
+    private readonly IWorkloadStateStore _stateStore;
+    private ITimer? _metricsTimer;
+    private ITimer? _checkpointTimer;
+    private int _started;
+    private volatile bool _checkpointsDriven;
 
     public DetectionPipeline(IOptions<DetectionOptions> options, IAlertPublisher alerts, DetectionMetrics metrics, TimeProvider time, ILogger<DetectionPipeline> logger, Core.Health.HealthRegistry? health = null, IWorkloadStateStore? stateStore = null, Workloads.NodeMemoryBudget? nodeMemory = null)
     {
@@ -50,10 +56,11 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
         metrics.MemoryBudget.Set(_nodeMemory.Limit);
         metrics.ModelMemoryBudget.Set(_modelMemory.Limit);
         var n = o.EffectiveShards;
+        var context = new ShardContext(o, alerts, metrics, time, logger, _rate, _shared, _stateStore);
         _shards = new Shard[n];
         for (var i = 0; i < n; i++)
         {
-            _shards[i] = new Shard(i, o, Math.Max(1, o.MaxWorkloads / n), alerts, metrics, time, logger, _rate, _shared, health.Register($"detect-shard-{i}"), _stateStore);
+            _shards[i] = new Shard(i, Math.Max(1, o.MaxWorkloads / n), health.Register($"detect-shard-{i}"), context);
         }
     }
 
@@ -164,11 +171,9 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     /// hashes to (the ordinal hash of the key's owner part, so a key and its value route alike). A pod's containers share
     /// a shard, so a container that appears in a running pod is judged against its siblings in event order.
     /// </summary>
-    private Shard ShardFor(WorkloadKey key) => ShardAt(key.OwnerHash);
+    private Shard ShardFor(WorkloadKey key) => _shards[Shard.IndexOf(key.OwnerHash, _shards.Length)];
 
-    private Shard ShardAt(int hash) => _shards[ShardIndex(hash)];
-
-    private int ShardIndex(int hash) => (hash & 0x7fffffff) % _shards.Length;
+    public IIngestWriter CreateWriter() => new ShardWriter(_shards, _options);
 
     /// <summary>Stops accepting events and waits until every queued one has been processed.</summary>
     public async Task CompleteAsync()
@@ -226,103 +231,49 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
         await CompleteAsync().ConfigureAwait(false);
     }
 
-}
-
-/// <summary>A point-in-time view of one workload's baseline.</summary>
-public sealed record WorkloadSnapshot(
-    WorkloadKey Key,
-    BaselinePhase Phase,
-    DateTimeOffset FirstSeen,
-    DateTimeOffset? ActiveSince,
-    long EventsLearned,
-    long EventsScored,
-    IReadOnlyDictionary<Feature, int> DistinctItems)
-{
-    public long AlertsRaised { get; init; }
-
-    public DateTimeOffset LastSeen { get; init; }
-
-    public string? ModelVersion { get; init; }
-
-    /// <summary>Thresholds in force: the model's calibrated ones, or higher where an analyst's verdict raised them.</summary>
-    public IReadOnlyDictionary<string, double>? ModelThresholds { get; init; }
-
-    public long ModelWindowsScored { get; init; }
-
-    /// <summary>Bytes the workload's models, learning data and process streams hold reserved from the node's budget.</summary>
-    public long ModelMemoryBytes { get; init; }
-
-    /// <summary>What the memory budget cut from the model in service (<see cref="Models.MemoryRefusal"/>), or null.</summary>
-    public string? ModelServedWithout { get; init; }
-}
-
-/// <summary>Alerts per minute over the last 24 hours, in a fixed ring (thread-safe, no allocation per alert).</summary>
-internal sealed class AlertRate
-{
-    private readonly long[] _minutes = new long[1440];
-    private readonly long[] _stamps = new long[1440];
-
-    public void Record(DateTimeOffset now)
+    /// <summary>
+    /// Checkpoints every changed workload on every shard and waits until the store has them (before partitions are
+    /// given up in a rebalance). False when a shard or the store did not finish within <paramref name="timeout"/>, or a
+    /// shard's checkpoint failed.
+    /// </summary>
+    public async Task<bool> CheckpointAsync(TimeSpan timeout)
     {
-        var minute = now.ToUnixTimeSeconds() / 60;
-        var i = (int)(minute % _minutes.Length);
-        if (Interlocked.Exchange(ref _stamps[i], minute) != minute)
+        var done = Task.WhenAll(_shards.Select(s => s.CheckpointAsync()));
+        if (await Task.WhenAny(done, Task.Delay(timeout, _time)).ConfigureAwait(false) != done || !done.IsCompletedSuccessfully)
         {
-            // The slot held a minute from a day ago: restart it (a race here loses at most a few counts).
-            Interlocked.Exchange(ref _minutes[i], 0);
+            return false;
         }
 
-        Interlocked.Increment(ref _minutes[i]);
+        return _stateStore.Flush(timeout);
     }
 
-    public long CountSince(DateTimeOffset from, DateTimeOffset now)
+    public TimeSpan CheckpointInterval => _options.CheckpointInterval;
+
+    /// <inheritdoc/>
+    public void DriveCheckpoints() => _checkpointsDriven = true;
+
+    /// <summary>Events whose alerts are not yet delivered or on disk: their offsets wait (see <see cref="AlertReceipt"/>).</summary>
+    public long EventsAwaitingAlerts => _shared.AlertsInFlight;
+
+    /// <summary>The checkpoint timer's round, unless ingestion drives the rounds (it knows its state store persists).</summary>
+    private void RequestCheckpoints()
     {
-        var first = from.ToUnixTimeSeconds() / 60;
-        var last = now.ToUnixTimeSeconds() / 60;
-        long sum = 0;
-        for (var i = 0; i < _minutes.Length; i++)
+        if (_checkpointsDriven)
         {
-            var m = Interlocked.Read(ref _stamps[i]);
-            if (m >= first && m <= last)
-            {
-                sum += Interlocked.Read(ref _minutes[i]);
-            }
+            return;
         }
 
-        return sum;
-    }
-}
-
-/// <summary>An analyst's verdict that a finding is normal for this workload.</summary>
-/// <param name="Item">The exact item (scope "item"), or null to accept every new item of the feature (scope "feature").</param>
-/// <param name="Detector">Scope "detector": the model detector whose alert was fine (then Feature and Item are unused).</param>
-/// <param name="Score">Scope "detector": the score the analyst marked as fine.</param>
-/// <param name="AcceptUntil">Scope "feature": when the acceptance of every new item ends (always set: verdicts expire).</param>
-/// <param name="PendingUntil">For a workload not on this node yet: the verdict is dropped if it has not appeared by then.</param>
-public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKey? Item, string? Detector = null, double Score = double.NaN, DateTimeOffset AcceptUntil = default, DateTimeOffset PendingUntil = default)
-{
-    /// <summary>The workload's key, parsed once; null when the verdict names none (it can only wait and expire).</summary>
-    public WorkloadKey? Key { get; } = WorkloadKey.TryParse(Workload, out var key) ? key : null;
-
-    /// <summary>Applies the verdict to a workload's baseline or models; false when it cannot apply (no such detector).</summary>
-    public bool ApplyTo(Workloads.WorkloadState state)
-    {
-        if (Detector is null)
+        foreach (var s in _shards)
         {
-            state.Baseline.Absorb(Feature, Item, AcceptUntil);
-            return true;
+            _ = s.CheckpointAsync();
         }
-
-        return state.RaiseThreshold(Detector, Score);
     }
-}
 
-public enum FeedbackResult
-{
-    Applied,
-    Pending,
-    Rejected,
-
-    /// <summary>For a workload not on this node, and too old to wait for it any longer.</summary>
-    Expired,
+    private void FlushCheckpoints()
+    {
+        if (!_stateStore.Flush(FlushTimeout))
+        {
+            LogCheckpointFlushTimedOut(_logger, FlushTimeout.TotalSeconds);
+        }
+    }
 }

@@ -63,7 +63,7 @@ public sealed partial class ModelRuntime
             d.Learn(_vector, bucket, s, t);
         }
 
-        WindowScored?.Invoke(end, maxRatio);
+        LastScored = new ScoredWindow(end, maxRatio);
         var exceededBefore = _exceededRun;
         _exceededRun = scores.Count == 0 ? 0 : _exceededRun + 1;
         if (scores.Count == 0 || phase != BaselinePhase.Active)

@@ -21,6 +21,9 @@ public sealed record ModelFinding(
     public double Combined => Detectors.Count == 0 ? Score / Threshold : Detectors.Max(d => d.Score / d.Threshold);
 }
 
+/// <summary>A scored behaviour window: when it ended and its largest score/threshold ratio (above 1 would alert).</summary>
+public readonly record struct ScoredWindow(DateTimeOffset End, double MaxRatio);
+
 /// <summary>
 /// The model side of one workload, owned by its detection shard. It puts together the parts that each do one thing:
 /// <see cref="WindowSchedule"/> and <see cref="BehaviourWindow"/> cut events into behaviour windows,
@@ -93,10 +96,11 @@ public sealed partial class ModelRuntime
     public long WindowsScored { get; private set; }
 
     /// <summary>
-    /// Called after each scored window with its end and its largest score/threshold ratio over every detector,
-    /// including the sequence windows of its calls (above 1 would alert). Used by offline evaluation.
+    /// The last scored window: its end and its largest score/threshold ratio over every detector, including the
+    /// sequence windows of its calls (above 1 would alert). An event closes at most one window, so a reader comparing
+    /// <see cref="WindowsScored"/> before and after each event sees every one.
     /// </summary>
-    public Action<DateTimeOffset, double>? WindowScored { get; set; }
+    public ScoredWindow LastScored { get; private set; }
 
     private double _maxSequenceRatio;
 

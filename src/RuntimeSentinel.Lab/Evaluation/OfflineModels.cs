@@ -85,7 +85,7 @@ public sealed class OfflineModels
     {
         var result = new List<OfflineFinding>();
         long n = 0;
-        Replay(options, models, events, null, (workload, e, findings) =>
+        Replay(options, models, events, (workload, _, e, findings) =>
         {
             result.AddRange(findings.Select(f => new OfflineFinding(workload, e.Timestamp, f, e)));
             if (++n % 10_000 == 0)
@@ -104,18 +104,21 @@ public sealed class OfflineModels
     {
         var result = new List<LabelledWindow>();
 
-        // A window closes while the event after it is observed, so the label is collected after each event.
+        // A window closes while the event after it is observed (at most one per event, counted by WindowsScored): its
+        // label is what came before that event, collected after each event.
         var positive = new Dictionary<string, bool>(StringComparer.Ordinal);
-        Replay(
-            options,
-            models,
-            events,
-            (workload, runtime) => runtime.WindowScored = (end, ratio) =>
+        var scored = new Dictionary<string, long>(StringComparer.Ordinal);
+        Replay(options, models, events, (workload, runtime, e, _) =>
+        {
+            if (runtime.WindowsScored != scored.GetValueOrDefault(workload))
             {
-                result.Add(new LabelledWindow(workload, end, ratio, positive.GetValueOrDefault(workload)));
+                scored[workload] = runtime.WindowsScored;
+                result.Add(new LabelledWindow(workload, runtime.LastScored.End, runtime.LastScored.MaxRatio, positive.GetValueOrDefault(workload)));
                 positive[workload] = false;
-            },
-            (workload, e, _) => positive[workload] = positive.GetValueOrDefault(workload) || isPositive(e));
+            }
+
+            positive[workload] = positive.GetValueOrDefault(workload) || isPositive(e);
+        });
         return result;
     }
 
@@ -125,13 +128,12 @@ public sealed class OfflineModels
         return (item.Key, item.Peer);
     }
 
-    /// <summary>Runs events through each workload's model (active, not learning), reporting after each event.</summary>
+    /// <summary>Runs events through each workload's model (active, not learning), reporting after each event with the workload's runtime.</summary>
     private static void Replay(
         DetectionOptions options,
         IReadOnlyDictionary<string, WorkloadModel> models,
         IEnumerable<RuntimeEvent> events,
-        Action<string, ModelRuntime>? created,
-        Action<string, RuntimeEvent, List<ModelFinding>> observed)
+        Action<string, ModelRuntime, RuntimeEvent, List<ModelFinding>> observed)
     {
         var enrichment = new EventEnrichment(options.Cluster, options.Network);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
@@ -149,13 +151,12 @@ public sealed class OfflineModels
                 w = (new WorkloadBaseline(Learning(options), e.Timestamp), new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay));
                 w.Runtime.Swap(model, promoted: true);
                 model.Known?.SeedInto(w.Baseline);
-                created?.Invoke(key.Value, w.Runtime);
                 state[key] = w;
             }
 
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
             w.Runtime.Observe(e, w.Baseline.Knows(e, path, peer), BaselinePhase.Active, e.Timestamp, findings);
-            observed(key.Value, e, findings);
+            observed(key.Value, w.Runtime, e, findings);
             findings.Clear();
         }
     }

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace RuntimeSentinel.Detection.Shards;
+
+internal sealed partial class ShardWorkloads
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Workload {Workload} finished learning after {Events} events; now active")]
+    private static partial void LogActive(ILogger logger, string workload, long events);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Workload {Workload}: {Feature} baseline reached its cap of {Cap} items; further new items are counted, not learned")]
+    private static partial void LogCapacity(ILogger logger, string workload, string feature, int cap);
+
+    [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "Detection:MemoryBudgetMiB is spent ({Used} of {Limit} bytes): {Workload} could not learn a new {Feature} item; baselines learn no new items until evictions free memory (sentinel_model_memory_refusals_total{{what=\"baseline_items\"}})")]
+    private static partial void LogMemorySpent(ILogger logger, string workload, string feature, long used, long limit);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Evicted idle workload {Workload}: MaxWorkloads reached")]
+    private static partial void LogEvicted(ILogger logger, string workload);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Detection shard {Shard} failed processing an event of {Workload}")]
+    private static partial void LogShardError(ILogger logger, Exception ex, int shard, string workload);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Workload {Workload}: container appeared in an active workload ({How}) in pod {Pod}, image {Image}")]
+    private static partial void LogContainerAdded(ILogger logger, string workload, string how, string pod, string image);
+}
