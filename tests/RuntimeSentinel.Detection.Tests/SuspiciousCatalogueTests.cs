@@ -10,6 +10,9 @@ public class SuspiciousCatalogueTests
     private static RuntimeEvent Exec(string exe, string parent, string? args = null) =>
         Some.Event(EventKind.ProcessExec) with { Process = new ProcessInfo(100, 1, 1000, exe, args, parent) };
 
+    private static RuntimeEvent Connect(string exe, string ip, int port) =>
+        Some.Connect(ip, port) with { Process = new ProcessInfo(100, 1, 1000, exe, null, "/usr/bin/java") };
+
     private static RuntimeEvent Call(string name, int uid = 1000) =>
         Some.Event(EventKind.Syscall) with { SyscallName = name, Process = new ProcessInfo(100, 1, uid, "/usr/bin/app", null, null) };
 
@@ -24,6 +27,7 @@ public class SuspiciousCatalogueTests
         { "shell under nginx", Exec("/bin/sh", "/usr/sbin/nginx"), "shell_under_server" },
         { "netcat under postgres", Exec("/usr/bin/nc", "/usr/lib/postgresql/16/bin/postgres"), "shell_under_server" },
         { "shell under php-fpm pool", Exec("/bin/bash", "/usr/sbin/php-fpm8.2"), "shell_under_server" },
+        { "shell under a puma worker (ruby)", Exec("/bin/sh", "/usr/local/bin/ruby"), "shell_under_server" },
         { "exec probe shell under the runtime", Exec("/bin/sh", "/usr/bin/runc"), null },
         { "entrypoint script", Exec("/bin/sh", "/usr/bin/containerd-shim-runc-v2"), null },
         { "shell under an app's own shell", Exec("/bin/sh", "/bin/bash"), null },
@@ -37,6 +41,10 @@ public class SuspiciousCatalogueTests
         { "root dropping privileges", Call("setuid", uid: 0), null },
         { "non-root changing credentials", Call("commit_creds"), "privilege_change" },
         { "ordinary call", Call("read"), null },
+        { "bash /dev/tcp to the outside", Connect("/bin/bash", "198.51.100.77", 4444), "shell_connects_out" },
+        { "wait-for-it to a Service", Connect("/bin/bash", "10.96.20.10", 5432), null },
+        { "busybox wget", Connect("/bin/busybox", "151.101.2.132", 443), null },
+        { "a client connecting out", Connect("/usr/bin/node", "151.101.2.132", 443), null },
     };
 
     [Theory]

@@ -27,6 +27,7 @@ internal static class SuspiciousCatalogue
     [
         "nginx", "httpd", "apache2", "lighttpd", "caddy", "php-fpm", "envoy", "haproxy", "traefik", "java", "node", "postgres",
         "postmaster", "mysqld", "mariadbd", "redis-server", "mongod", "memcached", "gunicorn", "uwsgi", "uvicorn", "coredns",
+        "ruby", "puma", "unicorn",
     ];
 
     // Secrets of the node or of users, never of the application's own configuration. (The service-account token is
@@ -138,6 +139,14 @@ internal static class SuspiciousCatalogue
 
                 return false;
 
+            case EventKind.NetConnect when e.Net.RemoteIp is { } rip && e.Process.Exe is { } shell && IsShell(shell)
+                && System.Net.IPAddress.TryParse(rip, out var remote) && SeverityPolicy.IsPublic(remote):
+                // A shell is no network client: bash's /dev/tcp to an outside address is a reverse shell. (Busybox is
+                // left out, its wget and nc run as busybox; a readiness loop of wait-for-it in an entrypoint goes to
+                // a Service inside the cluster, which is no public address.)
+                match = new("shell_connects_out", Feature.Endpoint, new FeatureKey(rip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), AlertCategories.UnexpectedNetwork, Severity.Critical, "a shell connected to an outside address (a reverse shell: bash's /dev/tcp)");
+                return true;
+
             case EventKind.NetConnect when e.Net.RemoteIp is { } ip && Array.IndexOf(MetadataAddresses, ip) >= 0:
                 // The node's cloud identity: its role's credentials are one HTTP request away.
                 match = new("cloud_metadata", Feature.Endpoint, new FeatureKey(ip, e.Net.Protocol ?? "tcp", e.Net.RemotePort), AlertCategories.UnexpectedNetwork, Severity.High, "cloud instance metadata service contacted (the node role's credentials)");
@@ -158,6 +167,12 @@ internal static class SuspiciousCatalogue
             default:
                 return false;
         }
+    }
+
+    private static bool IsShell(string exe)
+    {
+        var name = SeverityPolicy.BaseName(exe);
+        return name != "busybox" && Array.IndexOf(Shells, name) >= 0;
     }
 
     // What a person at a shell runs: interpreters, transfer and network tools, package managers, discovery. In an
