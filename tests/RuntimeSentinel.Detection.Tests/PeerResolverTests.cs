@@ -35,6 +35,35 @@ public class PeerResolverTests
     }
 
     [Fact]
+    public void Observe_ConnectToAReplicaNotClaimedYet_IsTheServiceTheClientUsuallyReachesOnThatPort()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var api = Pod("shop", "api");
+        var cache = Pod("data", "cache", "StatefulSet");
+        var apiKey = Workloads.Resolve(api);
+        var cacheKey = Workloads.Resolve(cache);
+        r.Observe(Net(EventKind.NetAccept, cache, "10.244.2.7", 6379, "10.244.1.11", 56908, NetDirection.Inbound), cacheKey);
+        Assert.Equal("cache (data/StatefulSet/cache)", r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41000, "10.244.2.7", 6379, NetDirection.Outbound, 1), apiKey));
+
+        // The cache restarted on another node: the client's connect comes milliseconds before the new pod's accept, the
+        // event that claims its address. The client reaches what it always reaches on 6379.
+        var early = r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41002, "10.244.5.3", 6379, NetDirection.Outbound, 120), apiKey);
+        Assert.Equal("cache (data/StatefulSet/cache)", early);
+
+        // An address that stays unclaimed is a Service address no pod answers from: "cluster", as the client learned it.
+        Assert.Equal(PeerResolver.ClusterIdentity, r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41007, "10.244.5.3", 6379, NetDirection.Outbound, 120), apiKey));
+
+        // A port it never reached a workload on, another client, or an accept, stay "cluster".
+        Assert.Equal(PeerResolver.ClusterIdentity, r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41003, "10.244.5.4", 5432, NetDirection.Outbound, 121), apiKey));
+        var worker = Workloads.Resolve(Pod("shop", "worker"));
+        Assert.Equal(PeerResolver.ClusterIdentity, r.Observe(Net(EventKind.NetConnect, Pod("shop", "worker"), "10.244.1.12", 41004, "10.244.5.8", 6379, NetDirection.Outbound, 122), worker));
+        Assert.Equal(PeerResolver.ClusterIdentity, r.Observe(Net(EventKind.NetAccept, api, "10.244.1.11", 8080, "10.244.5.9", 50000, NetDirection.Inbound, 123), apiKey));
+
+        // Only while the usual peer is fresh: after the address TTL the port's history is no evidence.
+        Assert.Equal(PeerResolver.ClusterIdentity, r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41005, "10.244.6.3", 6379, NetDirection.Outbound, 120 + (int)new NetworkOptions().AddressTtl.TotalSeconds + 5), apiKey));
+    }
+
+    [Fact]
     public void Observe_DnsAnswersThatRotate_PeerIsTheName()
     {
         var r = new PeerResolver(new NetworkOptions());

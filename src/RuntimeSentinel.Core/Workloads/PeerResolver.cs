@@ -14,7 +14,9 @@ namespace RuntimeSentinel.Core.Workloads;
 /// <item>else the DNS name the workload resolved to that address (DNS responses with answers), so a name whose
 /// addresses rotate stays one peer;</item>
 /// <item>else, for an address in the cluster networks nobody claimed (a Service VIP, a pod too new to be seen), the
-/// cluster as a whole: <c>cluster</c> (its service port still distinguishes it);</item>
+/// cluster as a whole: <c>cluster</c> (its service port still distinguishes it) — except a connect to such an address
+/// met for the first time, which is the workload this client last reached on that port (a new replica claims its
+/// address with its first accept, just after its first client's connect);</item>
 /// <item>else the external network: <c>/24</c> for IPv4, <c>/64</c> for IPv6.</item>
 /// </list>
 /// Single-threaded by design: it sees the stream in order on the consume thread (or the offline reader). Every map is
@@ -34,6 +36,12 @@ public sealed class PeerResolver
     private readonly Dictionary<WorkloadKey, string> _identities = new();
     private readonly Dictionary<string, string> _peerLabels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _prefixes = new(StringComparer.Ordinal);
+
+    // The workload each client last reached, by a claimed address, on each service port it connects to.
+    private readonly Dictionary<(WorkloadKey Workload, int Port), Claim> _usualPeers = new();
+
+    // In-cluster addresses connected to while nobody claimed them (bounded like the others).
+    private readonly Dictionary<string, Claim> _unclaimed = new(StringComparer.Ordinal);
     private DateTimeOffset _clock = DateTimeOffset.MinValue;
 
     public PeerResolver(NetworkOptions options)
@@ -92,7 +100,30 @@ public sealed class PeerResolver
             return identity;
         }
 
-        return Resolve(key, remote);
+        var resolved = Resolve(key, remote);
+        if (e.Kind == EventKind.NetConnect && net.RemotePort > 0 && !IsEphemeral(net.RemotePort))
+        {
+            if (ReferenceEquals(resolved, ClusterIdentity))
+            {
+                // An in-cluster address nobody claimed yet: a replica that has just started, whose own first event (its
+                // accept) arrives milliseconds after this connect. A workload calling a service's port reaches the
+                // service it usually calls there; the next connection, once the address is claimed, names it for sure.
+                // Only the first time an address is met unclaimed: one that stays unclaimed is a Service address no pod
+                // ever answers from (the API server's 10.96.0.1), and "cluster" is what the workload learned it as.
+                var first = !_unclaimed.ContainsKey(remote);
+                Remember(_unclaimed, remote, ClusterIdentity, _options.MaxAddresses);
+                if (first && _usualPeers.TryGetValue((key, net.RemotePort), out var usual) && _clock - usual.Seen <= _options.AddressTtl)
+                {
+                    return usual.Identity;
+                }
+            }
+            else if (_addresses.TryGetValue(remote, out var claim) && ReferenceEquals(claim.Identity, resolved))
+            {
+                Remember(_usualPeers, (key, net.RemotePort), resolved, _options.MaxAddresses);
+            }
+        }
+
+        return resolved;
     }
 
     /// <summary>The identity of <paramref name="ip"/> as seen from workload <paramref name="key"/> now.</summary>
