@@ -144,6 +144,14 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
             return s;
         }
 
+        // A finding seconds after a behaviour window that stood out on its own explains that window (a reload's writes, a
+        // shell's commands): one story, whichever came first. Only an incident of windows alone: its examples name no
+        // culprit, so there is no process tree to join.
+        if (!alert.Windowed && _latestByWorkload.TryGetValue(alert.Workload, out s) && s.OnlyWindows && Near(alert, s))
+        {
+            return s;
+        }
+
         // A burst of one category of low and medium findings from one workload (412 new peers, 300 new files) is one
         // incident with a count and its top items, not hundreds.
         if (!serious && _byCategory.TryGetValue((alert.Workload, alert.Category), out s) && s.Incident.Severity < Severity.High)
@@ -195,6 +203,7 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
             s.Categories.Add(alert.Category);
         }
         s.Fingerprints.Add(alert.Fingerprint);
+        s.OnlyWindows &= alert.Windowed;
         var pid = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process.Pid : -1;
         if (pid >= 0)
         {
@@ -263,6 +272,9 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         public Severity EmittedSeverity { get; set; }
 
         public HashSet<string> Fingerprints { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Every alert so far judged a whole behaviour window (none names its process).</summary>
+        public bool OnlyWindows { get; set; } = true;
 
         public HashSet<int> Pids { get; } = [];
 

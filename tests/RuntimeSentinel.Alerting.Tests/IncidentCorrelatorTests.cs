@@ -91,4 +91,26 @@ public class IncidentCorrelatorTests
         var other = TestAlerts.Exec("/usr/bin/python3", 41, 6) with { Time = t.AddSeconds(11), Category = "resource_spike", Fingerprint = "other" };
         Assert.True(correlator.Add(other, t.AddSeconds(11)));
     }
+
+    [Fact]
+    public void Add_FindingSecondsAfterAWindowThatStoodOutAlone_JoinsThatWindowsIncident()
+    {
+        var correlator = new IncidentCorrelator(new AlertingOptions());
+        var t = Some.Time;
+        Alert At(string exe, int pid, TimeSpan after, string fingerprint, bool windowed = false) =>
+            TestAlerts.Make(Some.Exec(exe, "/usr/bin/dumb-init", Some.Workload()) with { Process = new ProcessInfo(pid, 1, 0, exe, null, "/usr/bin/dumb-init"), Timestamp = t + after }, windowed ? "behaviour_anomaly" : "unexpected_process", windowed ? Severity.Medium : Severity.High, fingerprint, t + after)
+            with
+            { Fingerprint = fingerprint, Windowed = windowed };
+
+        // The window stands out first (a reload's connections and exits); the finding that explains it comes a second later.
+        Assert.True(correlator.Add(At("/usr/bin/nginx", 50, TimeSpan.Zero, "window", windowed: true), t));
+        Assert.False(correlator.Add(At("/nginx-ingress-controller", 60, TimeSpan.FromSeconds(1), "conf"), t.AddSeconds(1)));
+
+        // Once the incident has a process tree, it is no longer a lone window: another process's finding stays apart.
+        Assert.True(correlator.Add(At("/usr/bin/curl", 70, TimeSpan.FromSeconds(2), "curl"), t.AddSeconds(2)));
+
+        // A finding long after a lone window is another story.
+        Assert.True(correlator.Add(At("/usr/bin/nginx", 50, TimeSpan.FromMinutes(20), "window2", windowed: true), t.AddMinutes(20)));
+        Assert.True(correlator.Add(At("/usr/bin/wget", 80, TimeSpan.FromMinutes(22), "wget"), t.AddMinutes(22)));
+    }
 }

@@ -64,6 +64,42 @@ public class PeerResolverTests
     }
 
     [Fact]
+    public void Observe_HubbleAnswerNamingNoContainer_NamesTheConnectOfThePodsContainer()
+    {
+        // Hubble names the pod, never the container; Tetragon's connect names both. A pod's containers share its network.
+        var r = new PeerResolver(new NetworkOptions());
+        var api = Pod("shop", "api");
+        var hubbleSide = api with { Container = null };
+        r.Observe(Some.Dns("api.twilio.com.", hubbleSide) with { DnsAnswers = "54.228.183.71" }, Workloads.Resolve(hubbleSide));
+        Assert.Equal("api.twilio.com", r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41000, "54.228.183.71", 443, NetDirection.Outbound), Workloads.Resolve(api)));
+    }
+
+    [Fact]
+    public void Observe_ConnectWhileTheLookupsResponseIsOnItsWay_IsTheNameLookedUp()
+    {
+        var r = new PeerResolver(new NetworkOptions());
+        var api = Pod("shop", "api");
+        var key = Workloads.Resolve(api);
+        RuntimeEvent Lookup(string name, string l7, bool reply, int ms) => Some.Dns(name, api) with
+        {
+            Timestamp = Some.Time.AddMilliseconds(ms),
+            Labels = reply ? LabelSet.Of(("source", "hubble"), ("hubble.reply", "true"), ("hubble.l7", l7)) : LabelSet.Of(("source", "hubble"), ("hubble.l7", l7)),
+        };
+
+        // The search list's misses are answered; the real name's request is out; the connect comes before its response.
+        r.Observe(Lookup("api.stripe.com.shop.svc.cluster.local.", "REQUEST", false, 0), key);
+        r.Observe(Lookup("api.stripe.com.shop.svc.cluster.local.", "RESPONSE", true, 1), key);
+        r.Observe(Lookup("api.stripe.com.", "REQUEST", false, 2), key);
+        Assert.Equal("api.stripe.com", r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41000, "54.245.164.127", 443, NetDirection.Outbound) with { Timestamp = Some.Time.AddMilliseconds(8) }, key));
+
+        // Once answered (here without the address) or after PendingAnswer, an unnamed outside address is its network.
+        r.Observe(Lookup("api.stripe.com.", "RESPONSE", true, 9), key);
+        Assert.Equal("54.245.164.0/24", r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41001, "54.245.164.127", 443, NetDirection.Outbound) with { Timestamp = Some.Time.AddMilliseconds(10) }, key));
+        r.Observe(Lookup("api.other.example.", "REQUEST", false, 20), key);
+        Assert.Equal("54.245.164.0/24", r.Observe(Net(EventKind.NetConnect, api, "10.244.1.11", 41002, "54.245.164.127", 443, NetDirection.Outbound) with { Timestamp = Some.Time.AddMilliseconds(20) + PeerResolver.PendingAnswer + TimeSpan.FromMilliseconds(1) }, key));
+    }
+
+    [Fact]
     public void Observe_DnsAnswersThatRotate_PeerIsTheName()
     {
         var r = new PeerResolver(new NetworkOptions());

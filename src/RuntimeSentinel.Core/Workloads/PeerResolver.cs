@@ -32,10 +32,21 @@ public sealed class PeerResolver
     private readonly NetworkOptions _options;
     private readonly (IPAddress Network, int Bits)[] _clusterNetworks;
     private readonly Dictionary<string, Claim> _addresses = new(StringComparer.Ordinal);
-    private readonly Dictionary<(WorkloadKey Workload, string Ip), Claim> _answers = new();
+    // Keyed by the owner, not the container: a pod's containers share its network namespace, and Hubble, which reports
+    // most DNS responses, names the pod but never the container (its events have none), while Tetragon's connects do.
+    private readonly Dictionary<(string Owner, string Ip), Claim> _answers = new();
     private readonly Dictionary<WorkloadKey, string> _identities = new();
     private readonly Dictionary<string, string> _peerLabels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _prefixes = new(StringComparer.Ordinal);
+
+    // Per workload, the name of its last DNS request whose response has not been seen (Hubble's request flows).
+    private readonly Dictionary<string, Claim> _pendingQueries = new(StringComparer.Ordinal);
+
+    private const string HubbleReplyLabel = "hubble.reply";
+    private const string HubbleL7Label = "hubble.l7";
+
+    /// <summary>How long after a lookup's request a connection to an unnamed outside address is taken for its answer.</summary>
+    public static readonly TimeSpan PendingAnswer = TimeSpan.FromSeconds(2);
 
     // The workload each client last reached, by a claimed address, on each service port it connects to.
     private readonly Dictionary<(WorkloadKey Workload, int Port), Claim> _usualPeers = new();
@@ -67,9 +78,29 @@ public sealed class PeerResolver
             _clock = e.Timestamp;
         }
 
-        if (e.Kind == EventKind.DnsQuery && e.DnsName is { } name && e.DnsAnswers is { } answers)
+        if (e.Kind == EventKind.DnsQuery && e.DnsName is { } name)
         {
-            LearnAnswers(key, name, answers);
+            if (e.DnsAnswers is { } answers)
+            {
+                LearnAnswers(key, name, answers);
+                _pendingQueries.Remove(key.Owner);
+            }
+            else if (e.Labels[HubbleReplyLabel] is null && e.Labels[HubbleL7Label] == "REQUEST")
+            {
+                // Hubble reports a lookup's request and its response as two flows, and the response can reach us after
+                // the connection the answer led to (Tetragon's kprobe is faster than the proxy's flow).
+                if (_pendingQueries.Count >= _options.MaxAddresses)
+                {
+                    _pendingQueries.Clear();
+                }
+
+                _pendingQueries[key.Owner] = new Claim(NormalizeName(name), _clock);
+            }
+            else
+            {
+                _pendingQueries.Remove(key.Owner);
+            }
+
             return null;
         }
 
@@ -103,6 +134,16 @@ public sealed class PeerResolver
         var resolved = Resolve(key, remote);
         if (e.Kind == EventKind.NetConnect && net.RemotePort > 0 && !IsEphemeral(net.RemotePort))
         {
+            if (resolved.EndsWith("/24", StringComparison.Ordinal) || resolved.EndsWith("/64", StringComparison.Ordinal))
+            {
+                // An outside address no answer named yet, while this workload's lookup is in flight: the address is that
+                // lookup's answer, whose response flow is on its way. Only for PendingAnswer after the request.
+                if (_pendingQueries.TryGetValue(key.Owner, out var pending) && _clock - pending.Seen <= PendingAnswer)
+                {
+                    return pending.Identity;
+                }
+            }
+
             if (ReferenceEquals(resolved, ClusterIdentity))
             {
                 // An in-cluster address nobody claimed yet: a replica that has just started, whose own first event (its
@@ -134,7 +175,7 @@ public sealed class PeerResolver
             return claim.Identity;
         }
 
-        if (_answers.TryGetValue((key, ip), out var answer) && _clock - answer.Seen <= _options.DnsAnswerTtl)
+        if (_answers.TryGetValue((key.Owner, ip), out var answer) && _clock - answer.Seen <= _options.DnsAnswerTtl)
         {
             return answer.Identity;
         }
@@ -187,7 +228,7 @@ public sealed class PeerResolver
             var ip = answers[range];
             if (ip.Length > 0)
             {
-                Remember(_answers, (key, ip), normalized, _options.MaxAnswers);
+                Remember(_answers, (key.Owner, ip), normalized, _options.MaxAnswers);
             }
         }
     }
