@@ -18,4 +18,5 @@ foreach (var command in ModelCli.Create(cli))
 
 root.Subcommands.Add(FeedbackCommand.Create(cli));
 root.Subcommands.Add(CorpusCommand.Create(cli));
+root.Subcommands.Add(FeaturesCommand.Create(cli));
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);

@@ -255,7 +255,7 @@ internal static class ModelCommands
     }
 
     /// <summary>Events from files or a Kafka topic range, in time order (stable, so per-workload order is kept).</summary>
-    private static async Task<List<RuntimeEvent>?> ReadAsync(EventInput input, TextWriter stderr, CancellationToken ct)
+    internal static async Task<List<RuntimeEvent>?> ReadAsync(EventInput input, TextWriter stderr, CancellationToken ct)
     {
         if (!EventFormats.IsKnown(input.Format))
         {

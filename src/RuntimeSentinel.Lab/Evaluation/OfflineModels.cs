@@ -38,8 +38,8 @@ public sealed class OfflineModels
 
     public IEnumerable<WorkloadKey> Workloads => _workloads.Keys;
 
-    /// <summary>Feeds one event of the training data (every workload stays in learning).</summary>
-    public void Learn(in RuntimeEvent e)
+    /// <summary>Feeds one event of the training data (every workload stays in learning); returns its workload.</summary>
+    public WorkloadKey Learn(in RuntimeEvent e)
     {
         Events++;
         var (key, peer) = KeyAndPeer(_enrichment, e);
@@ -58,7 +58,15 @@ public sealed class OfflineModels
         var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? PathNormalizer.Normalize(p) : null;
         w.Baseline.Observe(e, path, e.Timestamp, _ignored, peer);
         w.Runtime.Observe(e, w.Baseline.LastEventKnown, BaselinePhase.Learning, e.Timestamp, _findings);
+        return key;
     }
+
+    /// <summary>
+    /// Every workload's closed behaviour windows so far (vector, end) and the window length: what <see cref="Train"/>
+    /// would fit on. Call it before <see cref="Train"/>, which takes them. Windows are in time order.
+    /// </summary>
+    public IEnumerable<(WorkloadKey Key, TimeSpan Window, IReadOnlyList<(float[] Vector, DateTimeOffset End)> Windows)> CollectedWindows() =>
+        _workloads.Select(kv => (kv.Key, kv.Value.Runtime.Window, kv.Value.Runtime.TrainingSnapshot(kv.Value.Baseline.LastSeen).Windows));
 
     /// <summary>Trains every workload seen; <paramref name="progress"/> gets (done, total, workload) after each.</summary>
     public List<(WorkloadKey Key, WorkloadModel? Model)> Train(Func<WorkloadKey, string> version, string source, Action<int, int, string>? progress = null)
