@@ -69,9 +69,10 @@ public sealed partial class AlertDispatcher : IHostedService, IAlertPublisher
     /// <summary>Alerts accepted so far (dropped ones excluded).</summary>
     public long Published => Interlocked.Read(ref _published);
 
-    public IReadOnlyList<SinkPipeline> Pipelines => _pipelines;
+    // Internal: only this project's tests read the pipelines and the rules, so their types stay inside Alerting.
+    internal IReadOnlyList<SinkPipeline> Pipelines => _pipelines;
 
-    public SuppressionRules Suppression => _suppression;
+    internal SuppressionRules Suppression => _suppression;
 
     /// <summary>The alert budgets (what they held back, for reports).</summary>
     public IncidentBudget Budget => _budget;

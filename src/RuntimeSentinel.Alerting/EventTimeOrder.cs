@@ -11,6 +11,8 @@ namespace RuntimeSentinel.Alerting;
 internal sealed class EventTimeOrder(int capacity)
 {
     private readonly Lock _gate = new();
+    // Unbounded as a type, bounded by use: every pass releases the oldest beyond the capacity (Release), whatever the
+    // slowest shard's clock says, so after a pass it holds at most the dispatcher's queue capacity.
     private readonly PriorityQueue<Alert, (long Ticks, string Workload, long Arrival)> _pending = new(PendingOrder.Instance);
     private long[] _shardClocks = [];
     private long _arrivals;

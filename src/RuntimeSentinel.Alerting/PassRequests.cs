@@ -9,6 +9,8 @@ namespace RuntimeSentinel.Alerting;
 internal sealed class PassRequests
 {
     private readonly Lock _gate = new();
+    // Unbounded as a type, bounded by use: it holds the requests made since the current pass started (a flush on
+    // revoke or stop, a tick), and each pass answers all it found; a request also wakes the loop at once.
     private readonly List<(bool Flush, TaskCompletionSource Done)> _requests = [];
     private TaskCompletionSource _wake = NewSignal();
     private bool _running;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace RuntimeSentinel.Alerting;
 
-public sealed partial class SinkPipeline
+internal sealed partial class SinkPipeline
 {
     [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Sink {Sink}: delivery of {Count} incidents failed (attempt {Attempt}): {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string sink, int count, int attempt, string reason);

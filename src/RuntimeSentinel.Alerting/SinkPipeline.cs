@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Alerting;
 /// anything is spilled, new batches are spilled behind it, so order is kept; a successful delivery of the oldest
 /// spilled batch starts the replay. On stop, what cannot be delivered quickly is spilled, to be sent after restart.
 /// </summary>
-public sealed partial class SinkPipeline
+internal sealed partial class SinkPipeline
 {
     // While incidents wait on disk, the loop wakes this often without new incidents, to try the oldest spilled batch.
     private static readonly TimeSpan ReplayWake = TimeSpan.FromMilliseconds(200);

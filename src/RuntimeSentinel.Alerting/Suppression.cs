@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Alerting;
 /// One suppression rule: every matcher given must match (globs with <c>*</c> and <c>?</c>); it applies until
 /// <see cref="Expires"/> and always carries a reason and an author, so silences are deliberate and temporary.
 /// </summary>
-public sealed record SuppressionRule(string Id, string? Workload, string? Category, string? Executable, string? Path, string? Endpoint, DateTimeOffset Expires, string Reason, string? CreatedBy)
+internal sealed record SuppressionRule(string Id, string? Workload, string? Category, string? Executable, string? Path, string? Endpoint, DateTimeOffset Expires, string Reason, string? CreatedBy)
 {
     public bool Matches(Alert a, DateTimeOffset now)
     {
@@ -31,7 +31,7 @@ public sealed record SuppressionRule(string Id, string? Workload, string? Catego
 /// two-pointer walk takes at most pattern × value steps, so a crafted path (alerts carry attacker-chosen text)
 /// cannot make a rule take exponential time.
 /// </summary>
-public static class Glob
+internal static class Glob
 {
     public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> value) => IsMatch(pattern, value, out _);
 
@@ -79,7 +79,7 @@ public static class Glob
 /// Loads and validates the suppression file (<c>{"rules": [...]}</c>, docs/alerts.md) and reloads it when it changes.
 /// An invalid file is reported with every error and the previous rules stay in force.
 /// </summary>
-public sealed class SuppressionRules
+internal sealed class SuppressionRules
 {
     private static readonly HashSet<string> Known = ["id", "workload", "category", "executable", "path", "endpoint", "expires", "reason", "created_by"];
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace RuntimeSentinel.Daemon;
 
 /// <summary>Where /metrics, /healthz and /readyz are served (config section <c>Http</c>).</summary>
-public sealed class HttpOptions
+internal sealed class HttpOptions
 {
     public const string SectionName = "Http";
 
@@ -45,7 +45,7 @@ public sealed class HttpOptions
     }
 }
 
-public sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
+internal sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
 {
     public ValidateOptionsResult Validate(string? name, HttpOptions o)
     {

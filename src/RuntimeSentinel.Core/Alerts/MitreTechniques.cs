@@ -5,7 +5,7 @@ namespace RuntimeSentinel.Core.Alerts;
 /// category's default technique) and <see cref="MitreMapping"/> (the finer, per-item rules), so one technique is one
 /// object with one spelling.
 /// </summary>
-public static class MitreTechniques
+internal static class MitreTechniques
 {
     public static readonly MitreTechnique CommandInterpreter = new("Execution", "T1059", "Command and Scripting Interpreter");
     public static readonly MitreTechnique UnixShell = new("Execution", "T1059.004", "Command and Scripting Interpreter: Unix Shell");
