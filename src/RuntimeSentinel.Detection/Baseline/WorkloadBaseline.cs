@@ -10,7 +10,7 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// to its detectors to learn or score, and adjusts what they found (exec sessions, adaptation, warm-up).
 /// Owned by exactly one detection shard, so it needs no locks.
 /// </summary>
-public sealed partial class WorkloadBaseline
+public sealed class WorkloadBaseline
 {
     private readonly DetectionOptions _options;
     private readonly DetectorContext _ctx;
@@ -54,6 +54,29 @@ public sealed partial class WorkloadBaseline
         LearningSince = firstSeen;
     }
 
+    /// <summary>The shared context, the detectors, the images and containers seen: for <see cref="BaselineCheckpoint"/>.</summary>
+    internal DetectorContext Context => _ctx;
+
+    internal IWorkloadDetector[] AllDetectors => _detectors;
+
+    internal HashSet<string> ImageDigests => _imageDigests;
+
+    internal ContainerStarts Starts => _starts;
+
+    internal bool? RunBased
+    {
+        get => _runBased;
+        set => _runBased = value;
+    }
+
+    /// <param name="unsafeCooldown">Cooldowns of alerts not yet delivered or on disk: left out, so that replaying their
+    /// events after a crash (their offsets are not committed) raises them again instead of finding them cooling down.</param>
+    internal void WriteState(Workloads.StateWriter w, Func<Feature, FeatureKey, bool>? unsafeCooldown = null) => BaselineCheckpoint.Write(this, w, unsafeCooldown);
+
+    /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
+    internal static WorkloadBaseline ReadState(Workloads.StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory = null, WorkloadDetectorRegistry? registry = null) =>
+        BaselineCheckpoint.Read(r, options, memory, registry ?? WorkloadDetectorRegistry.Default);
+
     /// <summary>The names of the detectors that learn and score this workload's events, in their order.</summary>
     internal IEnumerable<string> Detectors => _enabled.Select(d => d.Name);
 
@@ -66,17 +89,17 @@ public sealed partial class WorkloadBaseline
         }
     }
 
-    public BaselinePhase Phase { get; private set; } = BaselinePhase.Learning;
+    public BaselinePhase Phase { get; internal set; } = BaselinePhase.Learning;
 
-    public DateTimeOffset FirstSeen { get; private set; }
+    public DateTimeOffset FirstSeen { get; internal set; }
 
-    public DateTimeOffset LastSeen { get; private set; }
+    public DateTimeOffset LastSeen { get; internal set; }
 
-    public DateTimeOffset? ActiveSince { get; private set; }
+    public DateTimeOffset? ActiveSince { get; internal set; }
 
-    public long EventsLearned { get; private set; }
+    public long EventsLearned { get; internal set; }
 
-    public long EventsScored { get; private set; }
+    public long EventsScored { get; internal set; }
 
     /// <summary>Alerts raised for this workload (maintained by its shard).</summary>
     public long AlertsRaised { get; set; }
@@ -153,12 +176,12 @@ public sealed partial class WorkloadBaseline
     public BaselineState State(DateTimeOffset now) => new(Phase, now - FirstSeen, EventsLearned, ActiveSince);
 
     /// <summary>When the current learning period (first, or after an image change) began.</summary>
-    public DateTimeOffset LearningSince { get; private set; }
+    public DateTimeOffset LearningSince { get; internal set; }
 
-    public DateTimeOffset? ShadowSince { get; private set; }
+    public DateTimeOffset? ShadowSince { get; internal set; }
 
     /// <summary>Image digest that started the current relearning, if any.</summary>
-    public string? RelearnedFor { get; private set; }
+    public string? RelearnedFor { get; internal set; }
 
     /// <summary>Learns from or scores one event; findings (only in the active phase) are appended to <paramref name="findings"/>.</summary>
     /// <param name="peer">For network events, the identity of the remote peer (<see cref="Core.Workloads.PeerResolver"/>); null: its address.</param>
@@ -363,9 +386,9 @@ public sealed partial class WorkloadBaseline
     public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil;
 
     /// <summary>The image the workload is adapting to after a rollout, while <see cref="AdaptingUntil"/> lasts.</summary>
-    public string? AdaptingTo { get; private set; }
+    public string? AdaptingTo { get; internal set; }
 
-    public DateTimeOffset AdaptingUntil { get; private set; }
+    public DateTimeOffset AdaptingUntil { get; internal set; }
 
     public bool IsAdapting(DateTimeOffset now) => AdaptingTo is not null && now < AdaptingUntil;
 
@@ -437,7 +460,7 @@ public sealed partial class WorkloadBaseline
     public long StartupLearned { get; private set; }
 
     /// <summary>Items learned silently while adapting to a new image (instead of alerting).</summary>
-    public long AdaptedItems { get; private set; }
+    public long AdaptedItems { get; internal set; }
 
     private static string ShortDigest(string digest) => digest.Length > 19 ? digest[..19] : digest;
 

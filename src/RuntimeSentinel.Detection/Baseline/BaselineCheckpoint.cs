@@ -3,8 +3,8 @@ using RuntimeSentinel.Detection.Workloads;
 
 namespace RuntimeSentinel.Detection.Baseline;
 
-/// <summary>The checkpoint form of a baseline: its clocks and phase, then its detectors' state in a fixed layout.</summary>
-public sealed partial class WorkloadBaseline
+/// <summary>The checkpoint form of a <see cref="WorkloadBaseline"/>: its clocks and phase, then its detectors' state in a fixed layout.</summary>
+internal static class BaselineCheckpoint
 {
     /// <summary>
     /// Where each detector's state sits in the record, by name and section, between the host's own parts: the layout of
@@ -24,61 +24,61 @@ public sealed partial class WorkloadBaseline
 
     /// <param name="unsafeCooldown">Cooldowns of alerts not yet delivered or on disk: left out, so that replaying their
     /// events after a crash (their offsets are not committed) raises them again instead of finding them cooling down.</param>
-    internal void WriteState(StateWriter w, Func<Feature, FeatureKey, bool>? unsafeCooldown = null)
+    public static void Write(WorkloadBaseline b, StateWriter w, Func<Feature, FeatureKey, bool>? unsafeCooldown)
     {
-        w.Byte((byte)Phase);
-        w.Time(FirstSeen);
-        w.Time(LastSeen);
-        w.Time(LearningSince);
-        w.NullableTime(ActiveSince);
-        w.NullableTime(ShadowSince);
-        w.Long(EventsLearned);
-        w.Long(EventsScored);
-        w.Long(AlertsRaised);
-        w.Long(CooldownSuppressed);
-        w.Long(AdaptedItems);
-        w.NullableString(RelearnedFor);
-        w.NullableString(AdaptingTo);
-        w.Time(AdaptingUntil);
-        w.Time(WarmupUntil);
-        w.Count(ContainersWhileLearning);
-        w.Bool(ProvisionalClock);
-        w.Byte(_runBased switch { null => 0, false => 1, true => 2 });
+        w.Byte((byte)b.Phase);
+        w.Time(b.FirstSeen);
+        w.Time(b.LastSeen);
+        w.Time(b.LearningSince);
+        w.NullableTime(b.ActiveSince);
+        w.NullableTime(b.ShadowSince);
+        w.Long(b.EventsLearned);
+        w.Long(b.EventsScored);
+        w.Long(b.AlertsRaised);
+        w.Long(b.CooldownSuppressed);
+        w.Long(b.AdaptedItems);
+        w.NullableString(b.RelearnedFor);
+        w.NullableString(b.AdaptingTo);
+        w.Time(b.AdaptingUntil);
+        w.Time(b.WarmupUntil);
+        w.Count(b.ContainersWhileLearning);
+        w.Bool(b.ProvisionalClock);
+        w.Byte(b.RunBased switch { null => 0, false => 1, true => 2 });
         foreach (var (name, section) in Layout)
         {
             switch (name)
             {
                 case HostCooldowns:
-                    _ctx.Cooldowns.WriteState(w, unsafeCooldown);
+                    b.Context.Cooldowns.WriteState(w, unsafeCooldown);
                     break;
                 case HostImages:
-                    w.Count(_imageDigests.Count);
-                    foreach (var d in _imageDigests)
+                    w.Count(b.ImageDigests.Count);
+                    foreach (var d in b.ImageDigests)
                     {
                         w.String(d);
                     }
 
-                    foreach (var t in _ctx.AcceptedUntil)
+                    foreach (var t in b.Context.AcceptedUntil)
                     {
                         w.Time(t);
                     }
 
                     break;
                 case HostContainers:
-                    w.Count(_starts.Known.Count());
-                    foreach (var c in _starts.Known)
+                    w.Count(b.Starts.Known.Count());
+                    foreach (var c in b.Starts.Known)
                     {
                         w.String(c);
                     }
 
                     break;
                 default:
-                    Array.Find(_detectors, d => d.Name == name)?.WriteState(w, section);
+                    Array.Find(b.AllDetectors, d => d.Name == name)?.WriteState(w, section);
                     break;
             }
         }
 
-        foreach (var d in _detectors)
+        foreach (var d in b.AllDetectors)
         {
             if (!Array.Exists(Layout, l => l.Name == d.Name))
             {
@@ -88,7 +88,7 @@ public sealed partial class WorkloadBaseline
     }
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
-    internal static WorkloadBaseline ReadState(StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory = null, WorkloadDetectorRegistry? registry = null)
+    public static WorkloadBaseline Read(StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory, WorkloadDetectorRegistry registry)
     {
         var phase = r.Byte();
         if (!Enum.IsDefined((BaselinePhase)phase))
@@ -96,7 +96,7 @@ public sealed partial class WorkloadBaseline
             throw new CheckpointRejectedException($"unknown phase {phase}");
         }
 
-        var b = new WorkloadBaseline(options, r.Time("first_seen"), memory, registry ?? WorkloadDetectorRegistry.Default)
+        var b = new WorkloadBaseline(options, r.Time("first_seen"), memory, registry)
         {
             Phase = (BaselinePhase)phase,
             LastSeen = r.Time("last_seen"),
@@ -107,13 +107,13 @@ public sealed partial class WorkloadBaseline
             EventsScored = r.NonNegative("events_scored"),
             AlertsRaised = r.NonNegative("alerts_raised"),
         };
-        b._ctx.Cooldowns.Suppressed = r.NonNegative("cooldown_suppressed");
+        b.Context.Cooldowns.Suppressed = r.NonNegative("cooldown_suppressed");
         b.AdaptedItems = r.NonNegative("adapted_items");
         b.RelearnedFor = r.NullableString("relearned_for", 512);
         b.AdaptingTo = r.NullableString("adapting_to", 512);
         b.AdaptingUntil = r.Time("adapting_until");
-        b._starts.WarmupUntil = r.Time("warmup_until");
-        b._starts.WhileLearning = r.Count(int.MaxValue, "containers_while_learning");
+        b.Starts.WarmupUntil = r.Time("warmup_until");
+        b.Starts.WhileLearning = r.Count(int.MaxValue, "containers_while_learning");
         b.ProvisionalClock = r.Bool();
         try
         {
@@ -122,7 +122,7 @@ public sealed partial class WorkloadBaseline
                 throw new CheckpointRejectedException($"phase {b.Phase.ToWire()} without the time it began");
             }
 
-            b._runBased = r.Byte() switch
+            b.RunBased = r.Byte() switch
             {
                 0 => null,
                 1 => false,
@@ -130,7 +130,7 @@ public sealed partial class WorkloadBaseline
                 var x => throw new CheckpointRejectedException($"run_based {x}"),
             };
 
-            b.ReadDetectors(r);
+            ReadDetectors(b, r);
             return b;
         }
         catch
@@ -141,25 +141,25 @@ public sealed partial class WorkloadBaseline
         }
     }
 
-    private void ReadDetectors(StateReader r)
+    private static void ReadDetectors(WorkloadBaseline b, StateReader r)
     {
         foreach (var (name, section) in Layout)
         {
             switch (name)
             {
                 case HostCooldowns:
-                    _ctx.Cooldowns.ReadState(r);
+                    b.Context.Cooldowns.ReadState(r);
                     break;
                 case HostImages:
                     var digests = r.Count(8, "image digests");
                     for (var i = 0; i < digests; i++)
                     {
-                        _imageDigests.Add(r.String("image digest", 512));
+                        b.ImageDigests.Add(r.String("image digest", 512));
                     }
 
-                    for (var f = 0; f < _ctx.AcceptedUntil.Length; f++)
+                    for (var f = 0; f < b.Context.AcceptedUntil.Length; f++)
                     {
-                        _ctx.AcceptedUntil[f] = r.Time("accepted_until");
+                        b.Context.AcceptedUntil[f] = r.Time("accepted_until");
                     }
 
                     break;
@@ -167,17 +167,17 @@ public sealed partial class WorkloadBaseline
                     var containers = r.Count(ContainerStarts.MaxContainers, "containers");
                     for (var i = 0; i < containers; i++)
                     {
-                        _starts.Restore(r.String("container id", 512));
+                        b.Starts.Restore(r.String("container id", 512));
                     }
 
                     break;
                 default:
-                    Array.Find(_detectors, d => d.Name == name)?.ReadState(r, section);
+                    Array.Find(b.AllDetectors, d => d.Name == name)?.ReadState(r, section);
                     break;
             }
         }
 
-        foreach (var d in _detectors)
+        foreach (var d in b.AllDetectors)
         {
             if (!Array.Exists(Layout, l => l.Name == d.Name))
             {
