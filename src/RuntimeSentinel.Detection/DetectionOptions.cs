@@ -20,6 +20,12 @@ public sealed class DetectionOptions
     public int MinLearningRuns { get; set; } = 3;
 
     /// <summary>
+    /// Baseline detectors that neither learn nor score (by registered name: novelty, resource, run_history, peer_volume,
+    /// peer_rate, failed_sessions, activity_profile). Their place in a checkpoint stays, empty.
+    /// </summary>
+    public string[] DisabledDetectors { get; set; } = [];
+
+    /// <summary>
     /// On the event clock: a timestamp more than this far ahead of the stream's time is believed only once three events
     /// in a row agree (a skewed sensor clock does not end every learning period at once). Older ones happen "now".
     /// </summary>

@@ -131,6 +131,11 @@ internal sealed class DetectionOptionsValidator : IValidateOptions<DetectionOpti
             errors.Add("Detection:MemoryBudgetMiB must be between 16 and 1048576, and at least Detection:Models:MemoryBudgetMiB (the models' share of it).");
         }
 
+        foreach (var detector in o.DisabledDetectors.Except(WorkloadDetectorRegistry.Default.Names, StringComparer.Ordinal))
+        {
+            errors.Add($"Detection:DisabledDetectors: no detector is named '{detector}' (known: {string.Join(", ", WorkloadDetectorRegistry.Default.Names)}).");
+        }
+
         if (o.MaxWorkloads < 1)
         {
             errors.Add("Detection:MaxWorkloads must be at least 1.");

@@ -149,3 +149,16 @@ public sealed class BoundedCounter(int capacity, Models.ModelMemoryBudget? memor
         return false;
     }
 }
+
+/// <summary>The checkpoint form of a <see cref="FeatureKey"/>.</summary>
+internal static class FeatureKeyState
+{
+    public static void Write(Workloads.StateWriter w, in FeatureKey key)
+    {
+        w.String(key.A);
+        w.NullableString(key.B);
+        w.Int(key.N);
+    }
+
+    public static FeatureKey Read(Workloads.StateReader r) => new(r.String("item"), r.NullableString("item"), r.Int());
+}

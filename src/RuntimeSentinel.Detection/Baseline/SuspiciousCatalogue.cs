@@ -157,7 +157,7 @@ internal static class SuspiciousCatalogue
                 {
                     if (dns.Contains(mark, StringComparison.OrdinalIgnoreCase))
                     {
-                        match = new("miner", Feature.Dns, new FeatureKey(WorkloadBaseline.NormalizeDns(dns)), AlertCategories.UnexpectedDns, Severity.Critical, "mining pool resolved");
+                        match = new("miner", Feature.Dns, new FeatureKey(NoveltyDetector.NormalizeDns(dns)), AlertCategories.UnexpectedDns, Severity.Critical, "mining pool resolved");
                         return true;
                     }
                 }

@@ -3,86 +3,115 @@ using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Detection.Baseline;
 
-/// <summary>A candidate alert from one event: which feature, how surprising, and why it matters.</summary>
-public readonly record struct Finding(
-    Feature Feature,
-    FeatureKey Item,
-    string Category,
-    Severity Severity,
-    double Score,
-    double Threshold,
-    long LearnedCount,
-    long LearnedTotal,
-    string Reason,
-    string? Catalogue = null);
-
 /// <summary>
-/// What observing one event changed in a baseline (items learned, items a cap refused, the phase before and after),
-/// returned to the caller to count and log: the baseline calls nobody back.
-/// </summary>
-public struct BaselineChanges(BaselinePhase from)
-{
-    private FeatureCounts _learned;
-    private FeatureCounts _exceeded;
-
-    public BaselinePhase From { get; } = from;
-
-    public BaselinePhase To { get; internal set; } = from;
-
-    public readonly bool PhaseChanged => From != To;
-
-    /// <summary>Whether anything was learned or refused (the common steady-state event changes nothing).</summary>
-    public bool Any { readonly get; private set; }
-
-    public readonly int Learned(Feature f) => _learned[(int)f];
-
-    public readonly int Exceeded(Feature f) => _exceeded[(int)f];
-
-    internal void ItemLearned(Feature f)
-    {
-        _learned[(int)f]++;
-        Any = true;
-    }
-
-    internal void CapacityExceeded(Feature f)
-    {
-        _exceeded[(int)f]++;
-        Any = true;
-    }
-
-    [System.Runtime.CompilerServices.InlineArray(16)]
-    private struct FeatureCounts
-    {
-        private byte _first;
-    }
-}
-
-/// <summary>
-/// The behaviour baseline of one workload: counts of every executable (and its parent), syscall, normalised file
-/// path, outbound endpoint, DNS name and listening port seen while learning, plus running CPU and memory
-/// statistics. After learning it scores each event's items by surprisal against those counts.
+/// The behaviour baseline of one workload: the host of its detectors (<see cref="IWorkloadDetector"/>: item novelty,
+/// resources, runs, per-peer volume, rate and failed sessions, the day's profile). It runs the phase machine
+/// (learning → shadow → active, stale after a new image), follows containers starting and rollouts, hands each event
+/// to its detectors to learn or score, and adjusts what they found (exec sessions, adaptation, warm-up).
 /// Owned by exactly one detection shard, so it needs no locks.
 /// </summary>
-public sealed partial class WorkloadBaseline
+public sealed class WorkloadBaseline
 {
-    private static readonly int FeatureCount = Enum.GetValues<Feature>().Length;
-
-    private readonly BoundedCounter[] _counters;
     private readonly DetectionOptions _options;
-    private readonly Dictionary<(Feature, FeatureKey), DateTimeOffset> _lastAlerted = new();
+    private readonly DetectorContext _ctx;
 
-    // Distinct learned file names per directory (bounded like the features), keyed without allocating a substring.
-    private readonly DirectoryShapes _directories;
+    // Every registered detector (the checkpoint's layout), and those the configuration leaves on (the event's path).
+    private readonly IWorkloadDetector[] _detectors;
+    private readonly IWorkloadDetector[] _enabled;
+    private readonly IWorkloadDetector[] _trackers;
+    private readonly NoveltyDetector _novelty;
+    private readonly RunHistoryDetector? _runs;
+
     private readonly HashSet<string> _imageDigests = new(StringComparer.Ordinal);
-    private readonly DateTimeOffset[] _acceptedUntil = new DateTimeOffset[FeatureCount];
-    private RunningStats _cpu;
-    private RunningStats _memory;
-
-    private readonly Models.ModelMemoryBudget? _budget;
+    private readonly ContainerStarts _starts;
 
     // Not checkpointed: a session lasts minutes, and a restart mid-session at worst raises its later findings without
     // the earlier, held ones (or drops a diagnosis's), which is what a session never seen to open looks like anyway.
     private readonly ExecSessions _execs = new();
+
+    private string? _addedNote;
+    private bool _addedRaised;
+    private bool? _runBased;
+
+    /// <param name="memory">The node's memory budget, from which every learned item reserves its bytes.</param>
+    public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory = null)
+        : this(options, firstSeen, memory, WorkloadDetectorRegistry.Default)
+    {
+    }
+
+    internal WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory, WorkloadDetectorRegistry registry)
+    {
+        _options = options;
+        _ctx = new DetectorContext(options, memory);
+        _starts = new ContainerStarts(options);
+        _detectors = registry.Create(options, memory);
+        _enabled = Array.FindAll(_detectors, d => !options.DisabledDetectors.Contains(d.Name, StringComparer.Ordinal));
+        _trackers = Array.FindAll(_enabled, d => d.Tracks);
+        _novelty = _detectors.OfType<NoveltyDetector>().Single();
+        _runs = _detectors.OfType<RunHistoryDetector>().SingleOrDefault();
+        FirstSeen = firstSeen;
+        LastSeen = firstSeen;
+        LearningSince = firstSeen;
+    }
+
+    /// <summary>The shared context, the detectors, the images and containers seen: for <see cref="BaselineCheckpoint"/>.</summary>
+    internal DetectorContext Context => _ctx;
+
+    internal IWorkloadDetector[] AllDetectors => _detectors;
+
+    internal HashSet<string> ImageDigests => _imageDigests;
+
+    internal ContainerStarts Starts => _starts;
+
+    internal bool? RunBased
+    {
+        get => _runBased;
+        set => _runBased = value;
+    }
+
+    /// <param name="unsafeCooldown">Cooldowns of alerts not yet delivered or on disk: left out, so that replaying their
+    /// events after a crash (their offsets are not committed) raises them again instead of finding them cooling down.</param>
+    internal void WriteState(Workloads.StateWriter w, Func<Feature, FeatureKey, bool>? unsafeCooldown = null) => BaselineCheckpoint.Write(this, w, unsafeCooldown);
+
+    /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
+    internal static WorkloadBaseline ReadState(Workloads.StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory = null, WorkloadDetectorRegistry? registry = null) =>
+        BaselineCheckpoint.Read(r, options, memory, registry ?? WorkloadDetectorRegistry.Default);
+
+    /// <summary>The names of the detectors that learn and score this workload's events, in their order.</summary>
+    internal IEnumerable<string> Detectors => _enabled.Select(d => d.Name);
+
+    /// <summary>Gives the learned items' memory back to the node's budget (the baseline is being dropped).</summary>
+    public void ReleaseMemory()
+    {
+        foreach (var d in _detectors)
+        {
+            d.Reset(DetectorReset.Release);
+        }
+    }
+
+    public BaselinePhase Phase { get; internal set; } = BaselinePhase.Learning;
+
+    public DateTimeOffset FirstSeen { get; internal set; }
+
+    public DateTimeOffset LastSeen { get; internal set; }
+
+    public DateTimeOffset? ActiveSince { get; internal set; }
+
+    public long EventsLearned { get; internal set; }
+
+    public long EventsScored { get; internal set; }
+
+    /// <summary>Alerts raised for this workload (maintained by its shard).</summary>
+    public long AlertsRaised { get; set; }
+
+    /// <summary>Largest score-minus-threshold of the last scored event, NaN when it had nothing to score.</summary>
+    public double LastScoreMargin => _ctx.ScoreMargin;
+
+    /// <summary>Findings not reported because the same item alerted within the cooldown.</summary>
+    public long CooldownSuppressed => _ctx.Cooldowns.Suppressed;
+
+    /// <summary>Items whose last alert time is kept for the cooldown; bounded by <see cref="DetectionOptions.MaxItemsPerFeature"/> (tests).</summary>
+    internal int CooldownEntries => _ctx.Cooldowns.Count;
 
     /// <summary>Sessions opened into a running container that stayed within diagnosis (see <see cref="ExecSessions"/>).</summary>
     public long ExecSessionsDiagnosed => _execs.Diagnosed;
@@ -96,64 +125,10 @@ public sealed partial class WorkloadBaseline
     /// <summary>A session within diagnosis is open or just ended: the behaviour windows count its processes and files.</summary>
     public bool InExecDiagnosis(DateTimeOffset now) => _execs.InDiagnosis(now);
 
-    /// <param name="memory">The node's memory budget, from which every learned item reserves its bytes.</param>
-    public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory = null)
-    {
-        _options = options;
-        _budget = memory;
-        _directories = new DirectoryShapes(options.MaxItemsPerFeature, options.DirectoryWildcardThreshold);
-        _peerVolume = new PeerVolume(options.MaxItemsPerFeature, memory);
-        _peerRate = new PeerRate(options.MaxItemsPerFeature, memory);
-        _sessions = new PeerSessions(options.MaxItemsPerFeature, memory);
-        _activity = new ActivityProfile(options.ActivityCycle, options.ActivitySlots);
-        FirstSeen = firstSeen;
-        LastSeen = firstSeen;
-        LearningSince = firstSeen;
-        _counters = new BoundedCounter[FeatureCount];
-        for (var i = 0; i < _counters.Length; i++)
-        {
-            _counters[i] = new BoundedCounter(options.MaxItemsPerFeature, memory);
-        }
-    }
+    /// <summary>Runs (pods) of a CronJob or Job finished since it began learning; such a workload learns across runs.</summary>
+    public long RunsFinished => _runs?.FinishedRuns ?? 0;
 
-    /// <summary>Gives the learned items' memory back to the node's budget (the baseline is being dropped).</summary>
-    public void ReleaseMemory()
-    {
-        foreach (var c in _counters)
-        {
-            c.ReleaseMemory();
-        }
-
-        _peerVolume.Clear();
-        _peerRate.Clear();
-        _sessions.Clear();
-    }
-
-    public BaselinePhase Phase { get; private set; } = BaselinePhase.Learning;
-
-    public DateTimeOffset FirstSeen { get; private set; }
-
-    public DateTimeOffset LastSeen { get; private set; }
-
-    public DateTimeOffset? ActiveSince { get; private set; }
-
-    public long EventsLearned { get; private set; }
-
-    public long EventsScored { get; private set; }
-
-    /// <summary>Alerts raised for this workload (maintained by its shard).</summary>
-    public long AlertsRaised { get; set; }
-
-    /// <summary>Largest score-minus-threshold of the last scored event, NaN when it had nothing to score.</summary>
-    public double LastScoreMargin { get; private set; } = double.NaN;
-
-    /// <summary>Findings not reported because the same item alerted within the cooldown.</summary>
-    public long CooldownSuppressed { get; private set; }
-
-    /// <summary>Items whose last alert time is kept for the cooldown; bounded by <see cref="DetectionOptions.MaxItemsPerFeature"/> (tests).</summary>
-    internal int CooldownEntries => _lastAlerted.Count;
-
-    public BoundedCounter Counter(Feature f) => _counters[(int)f];
+    public BoundedCounter Counter(Feature f) => _novelty.Counter(f);
 
     /// <summary>
     /// Takes an analyst's verdict in: the item is learned (and its cooldown cleared), or with no item the feature
@@ -171,12 +146,12 @@ public sealed partial class WorkloadBaseline
         }
         else if (item is { } k)
         {
-            _counters[(int)feature].Add(k);
-            _lastAlerted.Remove((feature, k));
+            _novelty.Counter(feature).Add(k);
+            _ctx.Cooldowns.Remove(feature, k);
         }
-        else if (acceptUntil > _acceptedUntil[(int)feature])
+        else if (acceptUntil > _ctx.AcceptedUntil[(int)feature])
         {
-            _acceptedUntil[(int)feature] = acceptUntil;
+            _ctx.AcceptedUntil[(int)feature] = acceptUntil;
         }
     }
 
@@ -184,72 +159,65 @@ public sealed partial class WorkloadBaseline
     /// Whether the last observed event's main item (executable, file, endpoint) was known before it: what the
     /// models' new-item ratios count, found by the lookup the baseline does anyway. True for other kinds.
     /// </summary>
-    public bool LastEventKnown { get; private set; }
+    public bool LastEventKnown => _ctx.LastEventKnown;
 
     /// <summary>Whether the baseline already knows the event's main item (executable, file, endpoint); true for other kinds.</summary>
-    public bool Knows(in RuntimeEvent e, string? normalizedPath, string? peer = null) => e.Kind switch
-    {
-        EventKind.ProcessExec when e.Process.Exe is { } exe => _counters[(int)Feature.Exec].CountOf(new FeatureKey(exe)) > 0,
-        EventKind.FileOpen when normalizedPath is not null => _counters[(int)Feature.File].CountOf(new FeatureKey(normalizedPath)) > 0,
-        EventKind.NetConnect when e.Net.RemoteIp is not null => _counters[(int)Feature.Endpoint].CountOf(EndpointKey(e, peer)) > 0,
-        _ => true,
-    };
+    public bool Knows(in RuntimeEvent e, string? normalizedPath, string? peer = null) => _novelty.Knows(e, normalizedPath, peer);
 
     /// <summary>
     /// What an outbound connection is learned and scored as: the peer's identity (a workload, a DNS name, a network;
     /// the raw address only when nothing better is known), the protocol and the service port. An ephemeral port is
     /// never part of it: it names a connection, not a service.
     /// </summary>
-    public FeatureKey EndpointKey(in RuntimeEvent e, string? peer)
-    {
-        var port = e.Net.RemotePort;
-        var n = _options.Network;
-        if (port >= n.EphemeralPortFirst && port <= n.EphemeralPortLast)
-        {
-            port = -1;
-        }
+    public FeatureKey EndpointKey(in RuntimeEvent e, string? peer) => _novelty.EndpointKey(e, peer);
 
-        return new FeatureKey(peer ?? e.Net.RemoteIp ?? "?", e.Net.Protocol ?? "tcp", port);
-    }
-
-    private bool IsEphemeral(int port) => port >= _options.Network.EphemeralPortFirst && port <= _options.Network.EphemeralPortLast;
-
-    public bool Accepts(Feature feature, DateTimeOffset now) => now < _acceptedUntil[(int)feature];
+    public bool Accepts(Feature feature, DateTimeOffset now) => now < _ctx.AcceptedUntil[(int)feature];
 
     public BaselineState State(DateTimeOffset now) => new(Phase, now - FirstSeen, EventsLearned, ActiveSince);
 
     /// <summary>When the current learning period (first, or after an image change) began.</summary>
-    public DateTimeOffset LearningSince { get; private set; }
+    public DateTimeOffset LearningSince { get; internal set; }
 
-    public DateTimeOffset? ShadowSince { get; private set; }
+    public DateTimeOffset? ShadowSince { get; internal set; }
 
     /// <summary>Image digest that started the current relearning, if any.</summary>
-    public string? RelearnedFor { get; private set; }
-
-    private BaselineChanges _changes;
+    public string? RelearnedFor { get; internal set; }
 
     /// <summary>Learns from or scores one event; findings (only in the active phase) are appended to <paramref name="findings"/>.</summary>
     /// <param name="peer">For network events, the identity of the remote peer (<see cref="Core.Workloads.PeerResolver"/>); null: its address.</param>
     /// <returns>What the event changed: items learned or refused, and the phase before and after it.</returns>
     public BaselineChanges Observe(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, List<Finding> findings, string? peer = null)
     {
-        _changes = new BaselineChanges(Phase);
+        _ctx.Changes = new BaselineChanges(Phase);
         ObserveCore(e, normalizedPath, now, findings, peer);
-        _changes.To = Phase;
-        return _changes;
+        _ctx.Changes.To = Phase;
+        return _ctx.Changes;
     }
 
     private void ObserveCore(in RuntimeEvent e, string? normalizedPath, DateTimeOffset now, List<Finding> findings, string? peer)
     {
         LastSeen = now;
-        LastEventKnown = true;
+        _ctx.LastEventKnown = true;
+        _ctx.Now = now;
+        _ctx.Path = normalizedPath;
+        _ctx.Peer = peer;
         var inventory = e.Labels[EventLabels.Inventory] is not null;
-        NoteContainer(e.Workload.ContainerId, now, inventory);
+        _starts.Note(e.Workload.ContainerId, now, inventory, Phase is BaselinePhase.Learning or BaselinePhase.Stale, LearningSince);
         _runBased ??= e.Workload.OwnerKind is "Job" or "CronJob";
-        var run = _runBased == true ? _runs.Observe(e, now) : null;
+        _ctx.RunBased = _runBased == true;
+        foreach (var d in _trackers)
+        {
+            d.Track(e, _ctx);
+        }
+
         if (e.Kind is EventKind.ProcessExit or EventKind.ProcessExec && !inventory && e.Labels[EventLabels.ContainerInit] is not null)
         {
-            NoteEntrypoint(now);
+            // A container's entrypoint (its PID 1, as the sensor reports it) runs when the container starts and exits when
+            // it stops (a rollout, a replacement, a scale-down, a restart): those windows are unlike steady state. The
+            // entrypoint's exec is the start even when the container was already known: a sensor can report a container's
+            // first kprobes before its exec (two ring buffers), and a StatefulSet's pod comes back under the same name. The
+            // parent alone cannot tell: exec probes and kubectl exec are children of the runtime too, but never PID 1.
+            _starts.NoteEntrypoint(now, Phase is BaselinePhase.Learning or BaselinePhase.Stale);
         }
 
         if (e.Workload.ImageDigest is { } digest && IsNewImage(digest) && Phase is BaselinePhase.Active or BaselinePhase.Shadow)
@@ -274,29 +242,23 @@ public sealed partial class WorkloadBaseline
             findings.Add(new Finding(Feature.Resource, new FeatureKey("ephemeral:" + e.Workload.Container), AlertCategories.ContainerAdded, Severity.High, 1, 0, 0, 0, _addedNote!, "ephemeral_container"));
         }
 
+        _ctx.LearningSince = LearningSince;
+        _ctx.Added = Added;
         switch (Phase)
         {
             case BaselinePhase.Learning or BaselinePhase.Stale:
                 // What a sensor's inventory found running when it started is how the workload was running before anyone
                 // watched: learned, catalogue or not (a shell npm keeps under node is the start-up a restart repeats).
-                if (inventory
-                    || !((Added == Workloads.AddedContainer.Ephemeral && SuspiciousCatalogue.TryMatchEphemeral(e, out var match)) || SuspiciousCatalogue.TryMatch(e, normalizedPath, out match))
-                    || !RaiseWhileLearning(match, now, findings))
+                if (inventory || !Withheld(e, findings))
                 {
-                    Learn(e, normalizedPath, peer);
-                    if (e.Net.BytesOut > 0)
+                    foreach (var d in _enabled)
                     {
-                        _peerVolume.Observe(e, peer, now, learning: true, out _, out _);
+                        d.Learn(e, _ctx);
                     }
-
-                    _sessions.Observe(e, peer, now, learning: true, out _, out _);
-                    _peerRate.Observe(e, peer, now, learning: true, out _, out _, out _);
-                    _activity.Observe(e, now, learning: true, out _, out _, LearningSince);
                 }
 
                 EventsLearned++;
-                if ((now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents)
-                    || (_runBased == true && _runs.FinishedRuns >= _options.MinLearningRuns))
+                if ((now - LearningSince >= _options.LearningDuration && EventsLearned >= _options.MinLearningEvents) || LearnedEnough())
                 {
                     ActiveSince = now;
                     if (_options.Models.Enabled && _options.Models.ShadowDuration > TimeSpan.Zero)
@@ -319,47 +281,28 @@ public sealed partial class WorkloadBaseline
         // Shadow holds back the model detectors only (their thresholds are being confirmed); item novelty needs no
         // confirmation and alerts from the end of learning.
         EventsScored++;
-        LastScoreMargin = double.NaN;
+        _ctx.ScoreMargin = double.NaN;
+        _ctx.WarmingUp = WarmingUp(now);
+        _ctx.Adapting = IsAdapting(now);
         var before = findings.Count;
         _execs.Track(e, IsSessionRoot(e), now);
-        Score(e, normalizedPath, peer, now, findings);
-        if (run is not null)
+        foreach (var d in _enabled)
         {
-            ScoreRun(run, now, findings);
+            d.Score(e, _ctx, findings);
         }
 
-        if (e.Net.BytesOut > 0 && _peerVolume.Observe(e, peer, now, learning: false, out var minuteBytes, out var learnedMax) && !Accepts(Feature.Resource, now))
-        {
-            var who = peer ?? e.Net.RemoteIp!;
-            var ratio = minuteBytes / (double)Math.Max(1, learnedMax);
-            findings.Add(new Finding(
-                Feature.Resource, new FeatureKey("peer:" + who), AlertCategories.PeerVolume, ratio >= 20 ? Severity.High : Severity.Medium, ratio, PeerVolume.Factor, learnedMax, _peerVolume.Count,
-                $"{minuteBytes:N0} bytes to {who} within a minute; the most it was sent in a minute while learning was {learnedMax:N0}"));
-        }
-
-        if (e.Kind is EventKind.NetConnect or EventKind.NetAccept && _peerRate.Observe(e, peer, now, learning: false, out var inbound, out var minuteCount, out var learnedRate) && !Accepts(Feature.Resource, now))
-        {
-            var who = peer ?? e.Net.RemoteIp!;
-            var ratio = minuteCount / (double)Math.Max(1, learnedRate);
-            findings.Add(new Finding(
-                Feature.Resource, new FeatureKey((inbound ? "rate:in:" : "rate:out:") + who), AlertCategories.PeerRate, ratio >= 30 ? Severity.High : Severity.Medium, ratio, PeerRate.Factor, learnedRate, _peerRate.Count,
-                inbound
-                    ? $"{minuteCount:N0} connections from {who} accepted within a minute; the most in a minute while learning was {learnedRate:N0}"
-                    : $"{minuteCount:N0} connections to {who} within a minute; the most in a minute while learning was {learnedRate:N0}"));
-        }
-
-        ScoreSessionsAndActivity(e, peer, now, findings);
         _execs.Judge(e, findings, before, now);
         if (_execs.Dropped.Count > 0)
         {
             // A diagnosis that raised nothing must not silence the same item from someone else for the cooldown.
             foreach (var f in _execs.Dropped)
             {
-                _lastAlerted.Remove((f.Feature, f.Item));
+                _ctx.Cooldowns.Remove(f.Feature, f.Item);
             }
 
             _execs.ClearDropped();
         }
+
         if (findings.Count > before && IsAdapting(now))
         {
             AdaptFindings(findings, before);
@@ -368,6 +311,32 @@ public sealed partial class WorkloadBaseline
         {
             LearnStartup(e, normalizedPath, findings, before);
         }
+    }
+
+    private bool Withheld(in RuntimeEvent e, List<Finding> findings)
+    {
+        foreach (var d in _enabled)
+        {
+            if (d.Withhold(e, _ctx, findings))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool LearnedEnough()
+    {
+        foreach (var d in _enabled)
+        {
+            if (d.LearnedEnough(_ctx))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -388,9 +357,6 @@ public sealed partial class WorkloadBaseline
     /// <summary>How this workload's container appeared, when it appeared in an active workload (see <see cref="MarkAdded"/>).</summary>
     public Workloads.AddedContainer Added { get; private set; }
 
-    private string? _addedNote;
-    private bool _addedRaised;
-
     /// <summary>
     /// This is a container new to an active workload (the shard saw its owner's other container active): an ephemeral one
     /// is raised at its first event and every shell or tool it runs is told; one in a new pod learns as usual.
@@ -403,20 +369,155 @@ public sealed partial class WorkloadBaseline
             : $"container '{w.Container}' (image {w.Image ?? "unknown"}) is new to this workload, whose pods ran '{sibling}': an added or injected sidecar, or an init container never seen start";
     }
 
-    private readonly RunHistory _runs = new();
-    private readonly PeerVolume _peerVolume;
-    private readonly PeerRate _peerRate;
-    private readonly PeerSessions _sessions;
-    private readonly ActivityProfile _activity;
+    /// <summary>
+    /// Containers that started while the workload learned: three or more mean starts are its normal. Those met in the
+    /// first <see cref="DetectionOptions.WarmupPeriod"/> of learning, or only in a sensor's inventory, were already
+    /// running (three replicas found at start-up are no three starts).
+    /// </summary>
+    public int ContainersWhileLearning => _starts.WhileLearning;
 
-    private bool? _runBased;
+    /// <summary>Until when a container that started after learning warms up (see <see cref="WarmingUp"/>).</summary>
+    public DateTimeOffset WarmupUntil => _starts.WarmupUntil;
 
-    /// <summary>Runs (pods) of a CronJob or Job finished since it began learning; such a workload learns across runs.</summary>
-    public long RunsFinished => _runs.FinishedRuns;
+    /// <summary>
+    /// True while a replica, restart or rollout of the workload is starting: its first windows (entrypoints, caches,
+    /// connection pools) are unlike steady state, so the behaviour models do not judge them. Item novelty still does.
+    /// </summary>
+    public bool WarmingUp(DateTimeOffset now) => now < WarmupUntil;
 
-    internal static string NormalizeDns(string name)
+    /// <summary>The image the workload is adapting to after a rollout, while <see cref="AdaptingUntil"/> lasts.</summary>
+    public string? AdaptingTo { get; internal set; }
+
+    public DateTimeOffset AdaptingUntil { get; internal set; }
+
+    public bool IsAdapting(DateTimeOffset now) => AdaptingTo is not null && now < AdaptingUntil;
+
+    /// <summary>
+    /// While adapting to a new image, a novel item below high severity is the new version's normal: it is learned, not
+    /// raised. High and critical findings (shells under servers, credential files, miners, /tmp executables, new
+    /// external peers...) still alert, and say the workload is adapting.
+    /// </summary>
+    private void AdaptFindings(List<Finding> findings, int from)
     {
-        var n = name.EndsWith('.') ? name[..^1] : name;
-        return n.Any(char.IsAsciiLetterUpper) ? n.ToLowerInvariant() : n;
+        for (var i = findings.Count - 1; i >= from; i--)
+        {
+            var f = findings[i];
+            if (f.Severity >= Severity.High)
+            {
+                findings[i] = f with { Reason = $"{f.Reason}; workload adapting to image {ShortDigest(AdaptingTo!)}" };
+                continue;
+            }
+
+            if (f.Feature != Feature.Resource)
+            {
+                LearnItem(f);
+            }
+
+            AdaptedItems++;
+            findings.RemoveAt(i);
+        }
+    }
+
+    /// <summary>
+    /// A container of an image the workload already runs is starting (a restart, a reschedule, a drain, a new replica):
+    /// a daemon started into a running cluster never saw its containers start, so their entrypoint, the configuration it
+    /// reads or templates and the runtime as a parent are new the first time. What the catalogue flags still alerts (a
+    /// miner, a shell under a server, a credential file, an escape), and so does anything critical or on the network;
+    /// processes, files, syscalls and listening ports are learned as the workload's start-up instead of paged.
+    /// </summary>
+    private void LearnStartup(in RuntimeEvent e, string? normalizedPath, List<Finding> findings, int from)
+    {
+        if (SuspiciousCatalogue.TryMatch(e, normalizedPath, out _))
+        {
+            return;
+        }
+
+        for (var i = findings.Count - 1; i >= from; i--)
+        {
+            var f = findings[i];
+            if (f.Severity >= Severity.Critical || f.Feature is not (Feature.Exec or Feature.Lineage or Feature.File or Feature.Syscall or Feature.ListenPort))
+            {
+                continue;
+            }
+
+            LearnItem(f);
+            StartupLearned++;
+            findings.RemoveAt(i);
+        }
+    }
+
+    /// <summary>Learns a finding's item instead of raising it (an executable with its lineage).</summary>
+    private void LearnItem(in Finding f)
+    {
+        _novelty.Add(f.Feature, f.Item, _ctx);
+        if (f.Feature == Feature.Exec && f.Item.B is { } parent)
+        {
+            _novelty.Add(Feature.Lineage, new FeatureKey(f.Item.A, parent), _ctx);
+        }
+    }
+
+    /// <summary>Items learned as a container's start-up (see <see cref="LearnStartup"/>) instead of alerting.</summary>
+    public long StartupLearned { get; private set; }
+
+    /// <summary>Items learned silently while adapting to a new image (instead of alerting).</summary>
+    public long AdaptedItems { get; internal set; }
+
+    private static string ShortDigest(string digest) => digest.Length > 19 ? digest[..19] : digest;
+
+    /// <summary>
+    /// True while the baseline's clock comes only from inventory events (processes found running when the sensor
+    /// started, stamped with their old start times): the first live event restarts it.
+    /// </summary>
+    public bool ProvisionalClock { get; set; }
+
+    /// <summary>Restarts the learning clock at the first live event (see <see cref="ProvisionalClock"/>).</summary>
+    public void RestartClock(DateTimeOffset now)
+    {
+        FirstSeen = now;
+        LearningSince = now;
+        LastSeen = now;
+        ProvisionalClock = false;
+        foreach (var d in _detectors)
+        {
+            d.Reset(DetectorReset.ClockRestart);
+        }
+    }
+
+    /// <summary>True when the digest was not seen before (recorded; a rolling update's two digests both count as known).</summary>
+    private bool IsNewImage(string digest)
+    {
+        if (_imageDigests.Contains(digest))
+        {
+            return false;
+        }
+
+        if (_imageDigests.Count >= 8)
+        {
+            _imageDigests.Clear();
+        }
+
+        var first = _imageDigests.Count == 0;
+        _imageDigests.Add(digest);
+        return !first;
+    }
+
+    /// <summary>
+    /// A new image means new binaries and behaviour: what was learned no longer describes the workload, so it is
+    /// forgotten and learned again (phase stale) rather than alerting on everything the new version does.
+    /// </summary>
+    private void Relearn(string digest, DateTimeOffset now)
+    {
+        foreach (var d in _detectors)
+        {
+            d.Reset(DetectorReset.Relearn);
+        }
+
+        _ctx.Cooldowns.Clear();
+        EventsLearned = 0;
+        LearningSince = now;
+        ShadowSince = null;
+        ActiveSince = null;
+        RelearnedFor = digest;
+        Phase = BaselinePhase.Stale;
     }
 }
