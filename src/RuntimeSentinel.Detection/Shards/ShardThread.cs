@@ -48,6 +48,8 @@ internal sealed partial class ShardThread
     private readonly int _capacity;
 
     // Emptied batches, for the writer to fill again: a hand-over allocates nothing in steady state.
+    // Bounded by use: it holds only batches that came back from the event queue (bounded by ShardQueueCapacity) or the
+    // writer's one open batch; a batch is created only when none is free.
     private readonly ConcurrentQueue<IngestBatch> _free = new();
 
     // The shard waits on this doorbell when it has nothing to do; a hand-over rings it, which wakes the shard only when
