@@ -8,7 +8,8 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// <summary>Failed or at-once-closed connections to one peer within a minute (password guessing; <see cref="PeerSessions"/>).</summary>
 internal sealed class FailedSessionsDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IWorkloadDetector
 {
-    public const string DetectorName = "failed_sessions";
+    // Named after the one category it raises.
+    public const string DetectorName = AlertCategories.FailedSessions;
 
     private readonly PeerSessions _sessions = new(options.MaxItemsPerFeature, memory);
 

@@ -7,7 +7,8 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// <summary>Connections to or from one peer within a minute against the most in a minute while learning (<see cref="PeerRate"/>).</summary>
 internal sealed class PeerRateDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IWorkloadDetector
 {
-    public const string DetectorName = "peer_rate";
+    // Named after the one category it raises.
+    public const string DetectorName = AlertCategories.PeerRate;
 
     private readonly PeerRate _rate = new(options.MaxItemsPerFeature, memory);
 

@@ -7,7 +7,8 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// <summary>Bytes sent to one peer within a minute against the most it was sent in a minute while learning (<see cref="PeerVolume"/>).</summary>
 internal sealed class PeerVolumeDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IWorkloadDetector
 {
-    public const string DetectorName = "peer_volume";
+    // Named after the one category it raises.
+    public const string DetectorName = AlertCategories.PeerVolume;
 
     private readonly PeerVolume _volume = new(options.MaxItemsPerFeature, memory);
 
