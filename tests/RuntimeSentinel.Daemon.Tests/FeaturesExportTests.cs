@@ -23,6 +23,43 @@ public sealed class FeaturesExportTests : IDisposable
         return p.Stdout;
     }
 
+    [Fact]
+    public async Task Export_CorpusWithItsLabelsFile_WindowsOverlappingAnAttackOfTheirWorkloadArePositive()
+    {
+        // The corpus's sensor files carry no scenario labels; its ground truth is labels.json, which --labels applies.
+        await SentinelAsync("corpus", "--out", _temp.Path, "--seed", "7");
+        var csv = _temp["labelled.csv"];
+        await SentinelAsync("features", "export", _temp["tetragon.jsonl"], _temp["hubble.jsonl"], _temp["falco.jsonl"], "--labels", _temp["labels.json"], "--out", csv, "--format", "csv");
+
+        using var labels = JsonDocument.Parse(await File.ReadAllTextAsync(_temp["labels.json"]));
+        var attacks = labels.RootElement.GetProperty("scenarios").EnumerateArray()
+            .Where(l => l.GetProperty("kind").GetString()!.StartsWith("attack", StringComparison.Ordinal))
+            .Select(l => (Scenario: l.GetProperty("scenario").GetString()!, Workloads: l.GetProperty("related_workloads").EnumerateArray().Select(r => r.GetString()!).Append(l.GetProperty("workload").GetString()!).ToList(), Start: Time(l.GetProperty("start")), End: Time(l.GetProperty("end"))))
+            .ToList();
+        var lines = await File.ReadAllLinesAsync(csv);
+        var header = lines[0].Split(',');
+        int Col(string name) => Array.IndexOf(header, name);
+        var positives = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in lines.Skip(1))
+        {
+            var f = line.Split(',');
+            var workload = $"{f[Col("namespace")]}/{f[Col("owner_kind")]}/{f[Col("owner_name")]}";
+            var start = DateTime.Parse(f[Col("window_start")], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+            var end = DateTime.Parse(f[Col("window_end")], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+            // An attack concerns its workload and the ones it acts on (related_workloads), as evaluate stream judges it.
+            var attack = attacks.FirstOrDefault(a => a.Workloads.Contains(workload) && a.Start < end && a.End >= start);
+            Assert.Equal(attack.Scenario is null ? "0" : "1", f[Col("label")]);
+            if (attack.Scenario is not null)
+            {
+                Assert.Equal(attack.Scenario, f[Col("scenario")]);
+                positives.Add(attack.Scenario);
+            }
+        }
+
+        // Most attacks of the corpus are in some workload's windows (those during learning and after are all exported).
+        Assert.True(positives.Count >= 5, string.Join(", ", positives));
+    }
+
     [SkippableFact]
     public async Task Export_DemoEventsWithAttacks_DuckDbReadsTheParquetAsTheCsvWithTheWindowsTrainingUses()
     {

@@ -22,10 +22,11 @@ internal static class FeaturesCommand
         var formatOption = new Option<string>("--format") { Description = "parquet or csv.", DefaultValueFactory = _ => "parquet" };
         formatOption.AcceptOnlyFromAmong("parquet", "csv");
         var windowOption = new Option<double?>("--window") { Description = "Behaviour window length in seconds (default: Detection:Models:Window, 10), as 'train --window'." };
+        var labelsOption = new Option<string?>("--labels") { Description = "A labels file (as 'evaluate stream --labels' takes, e.g. a corpus's labels.json): windows of a workload overlapping one of its attacks are label 1 with the attack's scenario, windows overlapping labelled churn label 0 with the churn's scenario, all others label 0." };
         var labelOption = new Option<string>("--label") { Description = "Event label that marks attack events, as key=prefix (the label and scenario columns).", DefaultValueFactory = _ => "scenario=attack" };
         var export = new Command("export", "Write every behaviour window of recorded events, exactly as the window models see them, as Parquet (default) or CSV.")
         {
-            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, outOption, formatOption, windowOption, labelOption, cli.Config, cli.Json,
+            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, outOption, formatOption, windowOption, labelOption, labelsOption, cli.Config, cli.Json,
         };
         export.SetAction((parse, ct) =>
         {
@@ -42,13 +43,27 @@ internal static class FeaturesCommand
             }
 
             var label = parse.GetValue(labelOption)!.Split('=', 2);
-            return ExportAsync(input, options, parse.GetValue(outOption)!, parse.GetValue(formatOption)!, label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct);
+            return ExportAsync(input, options, parse.GetValue(outOption)!, parse.GetValue(formatOption)!, label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct, parse.GetValue(labelsOption));
         });
         return new Command("features", "Behaviour features for data science: export them for pandas, DuckDB and notebooks.") { export };
     }
 
-    public static async Task<int> ExportAsync(EventInput input, DetectionOptions options, string path, string format, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static async Task<int> ExportAsync(EventInput input, DetectionOptions options, string path, string format, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct, string? labelsFile = null)
     {
+        List<StreamLabel>? truth = null;
+        if (labelsFile is not null)
+        {
+            try
+            {
+                truth = StreamEvaluation.ReadLabels(labelsFile, out _, out _);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidDataException or KeyNotFoundException or InvalidOperationException)
+            {
+                await stderr.WriteLineAsync($"features export: cannot read labels {labelsFile}: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
         var events = await ModelCommands.ReadAsync(input, stderr, ct).ConfigureAwait(false);
         if (events is null)
         {
@@ -56,7 +71,7 @@ internal static class FeaturesCommand
         }
 
         var bar = ProgressBar.Create("windows", events.Count);
-        var rows = FeatureWindows.Collect(options, events, labelKey, positivePrefix, done => bar.Report(done));
+        var rows = FeatureWindows.Collect(options, events, labelKey, positivePrefix, done => bar.Report(done), truth is null ? null : (key, start, end) => Truth(truth, key.ShortName, start, end));
         bar.Done($"{events.Count} events, {rows.Count} windows");
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
         {
@@ -83,5 +98,27 @@ internal static class FeaturesCommand
         }
 
         return 0;
+    }
+
+    /// <summary>An attack of the workload overlapping the window makes it positive; else labelled churn names it; else normal.</summary>
+    private static (string? Scenario, int Label) Truth(List<StreamLabel> labels, string workload, DateTimeOffset start, DateTimeOffset end)
+    {
+        string? churn = null;
+        foreach (var l in labels)
+        {
+            if (!l.Concerns(workload) || l.Start >= end || l.End < start)
+            {
+                continue;
+            }
+
+            if (l.IsAttack)
+            {
+                return (l.Scenario, 1);
+            }
+
+            churn ??= l.Scenario;
+        }
+
+        return (churn, 0);
     }
 }

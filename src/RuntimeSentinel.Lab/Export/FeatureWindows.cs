@@ -21,7 +21,11 @@ public static class FeatureWindows
     /// events has <paramref name="labelKey"/> starting with <paramref name="positivePrefix"/>, 0 when its events carry
     /// that label otherwise, null when none does; its scenario is the first positive value, else the first value.
     /// </summary>
-    public static List<FeatureRow> Collect(DetectionOptions options, IReadOnlyList<RuntimeEvent> events, string labelKey, string positivePrefix, Action<int>? progress = null)
+    /// <param name="labels">
+    /// Ground truth from outside the events (a corpus's labels.json): given a window's workload and span, its scenario and
+    /// label. When given, it decides every window's columns instead of the events' own labels.
+    /// </param>
+    public static List<FeatureRow> Collect(DetectionOptions options, IReadOnlyList<RuntimeEvent> events, string labelKey, string positivePrefix, Action<int>? progress = null, Func<WorkloadKey, DateTimeOffset, DateTimeOffset, (string? Scenario, int Label)>? labels = null)
     {
         var offline = new OfflineModels(options);
         var byWorkload = new Dictionary<WorkloadKey, List<int>>();
@@ -77,6 +81,12 @@ public static class FeatureWindows
                         scenario = value;
                         label = 0;
                     }
+                }
+
+                if (labels is not null)
+                {
+                    (scenario, var truth) = labels(key, start, end);
+                    label = truth;
                 }
 
                 rows.Add(new FeatureRow(key, digest, start, end, LearningPhase, vector, scenario, label));
