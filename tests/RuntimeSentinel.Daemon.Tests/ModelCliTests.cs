@@ -149,4 +149,54 @@ public sealed class ModelCliTests : IDisposable
         Assert.Contains("promote refused", p.Stderr, StringComparison.Ordinal);
         Assert.Contains("fingerprint 0000000000000000 does not match", p.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ModelsDiff_TwoVersionsTrainedOnDifferentData_ItemsThresholdsAndTrainingAsTheirFilesSay()
+    {
+        var models = Path.Combine(_temp.Path, "models");
+        var shortRun = Path.Combine(_temp.Path, "short.jsonl");
+        var longRun = Path.Combine(_temp.Path, "long.jsonl");
+        await RunAsync("short.jsonl", "demo-events", "--seconds", "120", "--seed", "1");
+        // The longer run has attacks in it, so the version trained on it learned items the first never saw.
+        await RunAsync("long.jsonl", "demo-events", "--seconds", "600", "--seed", "3", "--attacks-after", "300");
+        await RunAsync("", "train", shortRun, "--models", models, "--window", "2");
+        await RunAsync("", "train", longRun, "--models", models, "--window", "2");
+        var dir = Directory.GetDirectories(models).Order(StringComparer.Ordinal).First();
+        var workload = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "v1", "model.json"))).RootElement.GetProperty("workload").GetString()!;
+
+        var diff = JsonDocument.Parse(await RunAsync("", "models", "diff", workload, "v1", "v2", "--models", models, "--json")).RootElement;
+        Assert.Equal("v1", diff.GetProperty("a").GetProperty("version").GetString());
+        Assert.Equal("v2", diff.GetProperty("b").GetProperty("version").GetString());
+        Assert.NotEqual(diff.GetProperty("a").GetProperty("data_sha256").GetString(), diff.GetProperty("b").GetProperty("data_sha256").GetString());
+
+        // Items: what each version's known-items file lists, split into added, removed and kept.
+        HashSet<string> Known(string v, string kind) =>
+            JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, v, "known-items.json"))).RootElement.TryGetProperty(kind, out var a)
+                ? a.EnumerateArray().Select(x => x.GetString()!).ToHashSet(StringComparer.Ordinal) : [];
+        foreach (var item in diff.GetProperty("items").EnumerateArray())
+        {
+            var kind = item.GetProperty("kind").GetString()!;
+            var (a, b) = (Known("v1", kind), Known("v2", kind));
+            Assert.Equal(b.Except(a).Order(StringComparer.Ordinal), item.GetProperty("added").EnumerateArray().Select(x => x.GetString()!));
+            Assert.Equal(a.Except(b).Order(StringComparer.Ordinal), item.GetProperty("removed").EnumerateArray().Select(x => x.GetString()!));
+            Assert.Equal(a.Intersect(b).Count(), item.GetProperty("kept").GetInt32());
+        }
+
+        Assert.Contains(diff.GetProperty("items").EnumerateArray(), i => i.GetProperty("added").GetArrayLength() > 0);
+
+        // Thresholds: each version's card.
+        double Threshold(string v, string detector) =>
+            JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, v, "model.json"))).RootElement.GetProperty("thresholds").GetProperty(detector).GetDouble();
+        var detectors = diff.GetProperty("detectors").EnumerateArray().ToList();
+        Assert.Contains(detectors, d => d.GetProperty("detector").GetString() == "behaviour_pca");
+        Assert.All(detectors, d => Assert.Equal(Threshold("v2", d.GetProperty("detector").GetString()!), d.GetProperty("threshold_b").GetDouble()));
+
+        var text = await RunAsync("", "models", "diff", workload, "v1", "v2", "--models", models);
+        Assert.Contains($"{workload}: v1 → v2", text, StringComparison.Ordinal);
+        Assert.Contains("different data", text, StringComparison.Ordinal);
+
+        using var missing = new SentinelProcess("models", "diff", workload, "v1", "v9", "--models", models);
+        Assert.Equal(1, await missing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("no version v9", missing.Stderr, StringComparison.Ordinal);
+    }
 }

@@ -101,7 +101,11 @@ internal static class ModelCli
         modelsShow.SetAction((parse, _) => ModelCommands.ShowAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(optionalVersion), parse.GetValue(cli.Json), Console.Out, Console.Error));
         var modelsPromote = new Command("promote", "Mark a version as the one in service (checked loadable first); running daemons hot-swap it.") { workloadArgument, versionArgument, modelsDirOption };
         modelsPromote.SetAction((parse, _) => ModelCommands.PromoteAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionArgument)!, Console.Out, Console.Error));
-        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote };
+        var versionA = new Argument<string>("a") { Description = "The version compared from (a version folder name, or 'promoted')." };
+        var versionB = new Argument<string>("b") { Description = "The version compared to (a version folder name, or 'promoted')." };
+        var modelsDiff = new Command("diff", "What changed between two versions: learned items added and removed, detectors and thresholds, training window and data, held-back figures.") { workloadArgument, versionA, versionB, modelsDirOption, cli.Json };
+        modelsDiff.SetAction((parse, _) => ModelDiff.RunAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionA)!, parse.GetValue(versionB)!, parse.GetValue(cli.Json), Console.Out, Console.Error));
+        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff };
         return [train, score, evaluate, models];
     }
 }
