@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
@@ -44,8 +45,11 @@ internal static class ReplayCommand
 
     /// <param name="read">Messages the consumer has read so far, when it runs in this process: publishing then waits
     /// while more than <paramref name="maxAheadBytes"/> are published and not read.</param>
-    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct, RecordingTally? tally = null, Func<long>? read = null, long maxAheadBytes = EmbeddedMaxAheadBytes)
+    /// <param name="expected">About how many records there are, for the progress bar (0: not known).</param>
+    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct, RecordingTally? tally = null, Func<long>? read = null, long maxAheadBytes = EmbeddedMaxAheadBytes, long expected = 0)
     {
+        var bar = ProgressBar.Create("replaying", expected);
+        long seen = 0;
         var ahead = read is null ? null : new PublishWindow(read, maxAheadBytes);
         long published = 0, ignored = 0, rejected = 0;
         DateTimeOffset? first = null, last = null;
@@ -56,6 +60,11 @@ internal static class ReplayCommand
         foreach (var r in records)
         {
             ct.ThrowIfCancellationRequested();
+            if (++seen % 1024 == 0)
+            {
+                bar.Report(seen);
+            }
+
             tally?.Observe(r);
             if (r.Status == DecodeStatus.Ignored)
             {
@@ -105,6 +114,7 @@ internal static class ReplayCommand
             byScenario[scenario] = byScenario.GetValueOrDefault(scenario) + 1;
         }
 
+        bar.Done($"{published} published");
         producer.Flush(ct);
         return new ReplayReport(published, ignored, rejected, first, last, byScenario);
     }
@@ -186,7 +196,7 @@ internal static class ReplayCommand
             if (!string.Equals(bootstrap, KafkaOptions.Embedded, StringComparison.OrdinalIgnoreCase))
             {
                 using var producer = RecordProducer.Connect(bootstrap);
-                var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+                var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, expected: EventSources.CountRecords(files) ?? 0).ConfigureAwait(false);
                 Console.WriteLine(ReplayCommand.Summarize(report, [], exploit, json));
                 return report.Rejected == 0 ? 0 : 1;
             }
@@ -199,7 +209,11 @@ internal static class ReplayCommand
                 AdminListen = "",
             };
             var history = new IncidentHistory();
-            var app = SentinelHost.Build(parse.GetValue(cli.Config), profile, (services, _) => services.AddSingleton<IIncidentObserver>(history));
+            // On a terminal the live progress bar has the screen: the daemon's log lines would tear through it, so only
+            // errors are shown there (redirect standard error to keep every line, as CI does).
+            var app = SentinelHost.Build(parse.GetValue(cli.Config), profile, (services, _) => services.AddSingleton<IIncidentObserver>(history), configure: Terminal.ErrorIsInteractive
+                ? c => c.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Error" })
+                : null);
             var failures = SentinelHost.ValidateAll(app.Services);
             if (failures.Count > 0)
             {
@@ -219,7 +233,7 @@ internal static class ReplayCommand
             var detection = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RuntimeSentinel.Detection.DetectionOptions>>().Value;
             var tally = new RecordingTally(detection);
             var ingest = app.Services.GetRequiredService<KafkaIngestService>();
-            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, tally, () => ingest.MessagesRead).ConfigureAwait(false);
+            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, tally, () => ingest.MessagesRead, expected: EventSources.CountRecords(files) ?? 0).ConfigureAwait(false);
 
             // Stopping drains: ingestion hands over everything it has read, detection finishes, and open incidents are
             // emitted. So first wait until the consumer has read every published message; give up only when it stops

@@ -96,9 +96,16 @@ internal static class StreamEvaluation
         // The ingest service's path into detection (batches per shard, clock marks), so that replay and evaluation agree.
         var tally = new RecordingTally(detection);
         var writer = pipeline.CreateWriter();
+        var bar = ProgressBar.Create("evaluating", EventSources.CountRecords(files) ?? 0);
+        long read = 0;
         foreach (var r in EventSources.ReadMerged(files, "auto"))
         {
             ct.ThrowIfCancellationRequested();
+            if (++read % 1024 == 0)
+            {
+                bar.Report(read);
+            }
+
             if (tally.Observe(r) is { } item)
             {
                 await writer.WriteAsync(item, ct).ConfigureAwait(false);
@@ -109,6 +116,7 @@ internal static class StreamEvaluation
             }
         }
 
+        bar.Done($"{read} records");
         await writer.FlushAsync(ct).ConfigureAwait(false);
         await pipeline.CompleteAsync().ConfigureAwait(false);
         await dispatcher.StopAsync(ct).ConfigureAwait(false);
