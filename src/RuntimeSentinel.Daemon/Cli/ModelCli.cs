@@ -105,7 +105,7 @@ internal static class ModelCli
         var versionB = new Argument<string>("b") { Description = "The version compared to (a version folder name, or 'promoted')." };
         var modelsDiff = new Command("diff", "What changed between two versions: learned items added and removed, detectors and thresholds, training window and data, held-back figures.") { workloadArgument, versionA, versionB, modelsDirOption, cli.Json };
         modelsDiff.SetAction((parse, _) => ModelDiff.RunAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionA)!, parse.GetValue(versionB)!, parse.GetValue(cli.Json), Console.Out, Console.Error));
-        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff };
+        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff, BacktestCommand.Create(cli, modelsDirOption, workloadArgument) };
         return [train, score, evaluate, models];
     }
 }
