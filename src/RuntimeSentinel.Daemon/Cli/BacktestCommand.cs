@@ -67,18 +67,9 @@ internal static class BacktestCommand
         }
 
         await stdout.WriteLineAsync(json ? BacktestOutput.Json(result) : BacktestOutput.Text(result)).ConfigureAwait(false);
-        if (request.Report is { } dir)
+        if (request.Report is { } dir && !await ModelCommands.WriteReportAsync(dir, () => BacktestOutput.WriteReport(result, dir), stderr).ConfigureAwait(false))
         {
-            try
-            {
-                var written = BacktestOutput.WriteReport(result, dir);
-                await stderr.WriteLineAsync($"report: {written[0]} ({written.Count - 1} images)").ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                await stderr.WriteLineAsync($"models backtest: cannot write the report to {dir}: {ex.Message}").ConfigureAwait(false);
-                return 2;
-            }
+            return 2;
         }
 
         return 0;

@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Lab.Reports;
 /// The report's figures, drawn with ScottPlot (SkiaSharp underneath) to PNG files. Each method writes one file and
 /// returns nothing else: what the figures show is computed by <see cref="ScoreCurves"/> and the callers.
 /// </summary>
-internal static class ReportPlots
+public static class ReportPlots
 {
     public const int Width = 720;
     public const int Height = 440;
@@ -143,7 +143,7 @@ internal static class ReportPlots
     }
 
     /// <summary>A bin of a round number of minutes giving 12 to 60 bins over the span.</summary>
-    internal static TimeSpan BinFor(TimeSpan span)
+    public static TimeSpan BinFor(TimeSpan span)
     {
         foreach (var minutes in new[] { 1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720, 1440 })
         {
