@@ -165,7 +165,7 @@ internal static class BacktestOutput
 
     private static string Head(BacktestSide s) => $"{s.Role} {s.Version}{(s.Stored.Promoted ? " (promoted)" : "")}";
 
-    private static string Trained(BacktestSide s) => s.Stored.Card is { } card ? $"{card.Training.From:HH:mm}–{card.Training.To:HH:mm} ({card.Training.Windows} windows)" : "?";
+    private static string Trained(BacktestSide s) => s.Stored.Card is { } card ? $"{card.Training.From:yyyy-MM-dd HH:mm} → {card.Training.To:yyyy-MM-dd HH:mm} ({card.Training.Windows} windows)" : "?";
 
     private static string Auc(double auc) => double.IsNaN(auc) ? "–" : auc.ToString("0.000", Inv);
 

@@ -48,6 +48,11 @@ public static class HtmlReportWriter
             }
 
             html.Append("</tr>\n");
+            if (table.Rows.Count == 0)
+            {
+                html.Append(inv, $"<tr><td colspan=\"{Math.Max(1, table.Header.Count)}\">none</td></tr>\n");
+            }
+
             foreach (var row in table.Rows)
             {
                 html.Append("<tr>");
