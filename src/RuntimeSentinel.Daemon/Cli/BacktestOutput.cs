@@ -38,7 +38,7 @@ internal static class BacktestOutput
 
         foreach (var (k, x, y) in rows)
         {
-            sb.AppendLine(Inv, $"  {k,-16} {x,-34} {y}");
+            sb.AppendLine(Inv, $"  {k,-16} {x,-38} {y}");
         }
 
         if (labelled && c.Attacks.Count > 0)
@@ -165,7 +165,7 @@ internal static class BacktestOutput
 
     private static string Head(BacktestSide s) => $"{s.Role} {s.Version}{(s.Stored.Promoted ? " (promoted)" : "")}";
 
-    private static string Trained(BacktestSide s) => s.Stored.Card is { } card ? $"{card.Training.From:yyyy-MM-dd HH:mm} → {card.Training.To:yyyy-MM-dd HH:mm} ({card.Training.Windows} windows)" : "?";
+    private static string Trained(BacktestSide s) => s.Stored.Card is { } card ? $"{card.Training.From:MM-dd HH:mm} → {card.Training.To:MM-dd HH:mm} ({card.Training.Windows} windows)" : "?";
 
     private static string Auc(double auc) => double.IsNaN(auc) ? "–" : auc.ToString("0.000", Inv);
 
