@@ -88,7 +88,7 @@ internal static class EvaluationReports
             Notes =
             [
                 "A window is an attack window when any of its events carries the attack label; its score is the largest score/threshold ratio of the workload's detectors (1 = calibrated threshold).",
-                "Alerts are the model alerts of the same replay (a window over a threshold confirmed by the next one); item-novelty alerts are not part of this evaluation.",
+                "Alerts are the windows over a threshold in the same replay, as `sentinel score` lists them (the daemon's confirmation by a second window is not applied); item-novelty alerts are not part of this evaluation.",
             ],
         };
         return HtmlReportWriter.Write(report, dir);
@@ -162,7 +162,8 @@ internal static class EvaluationReports
             result.Add(new AlertSeries("other", groups.Skip(PlottedDetectors).SelectMany(g => g.Select(a => a.Time)).ToList()));
         }
 
-        return result;
+        // No alert is a result too: a flat line says so, a missing plot would not.
+        return result.Count > 0 ? result : [new AlertSeries("no alerts", [])];
     }
 
     private static string Cell(object value) => value switch

@@ -136,6 +136,9 @@ internal static class ModelCommands
             return 2;
         }
 
+        // The report's alerts are the windows over a threshold, as `score` lists them: confirmation by the next window is
+        // the daemon's alerting policy, and it changes no window's score (the figures are the same either way).
+        options.Models.ConfirmWindows = 1;
         var findings = new List<OfflineFinding>();
         var windows = OfflineModels.ScoreWindows(options, models, events, e => e.Labels[labelKey] is { } v && v.StartsWith(positivePrefix, StringComparison.Ordinal), findings);
         var negatives = windows.Where(w => !w.Positive).Select(w => w.Ratio).ToList();
