@@ -28,14 +28,15 @@ internal static class ModelCli
             inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, modelsDirOption, cli.Config, cli.Json,
         };
         score.SetAction((parse, ct) => ModelCommands.ScoreAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), parse.GetValue(cli.Json), Console.Out, Console.Error, ct));
+        var reportOption = new Option<string?>("--report") { Description = "Also write an HTML report with plots (ROC, precision-recall, score histograms, alerts per hour) to this folder (index.html)." };
         var evaluateEvents = new Command("events", "Window-level detection quality of the promoted models on labelled events (ROC AUC, DR at 1/5/10% FPR, FPR at 90% DR, confusion).")
         {
-            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, modelsDirOption, labelOption, cli.Config, cli.Json,
+            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, modelsDirOption, labelOption, reportOption, cli.Config, cli.Json,
         };
         evaluateEvents.SetAction((parse, ct) =>
         {
             var label = parse.GetValue(labelOption)!.Split('=', 2);
-            return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct);
+            return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct, parse.GetValue(reportOption));
         });
         var labelsOption = new Option<string>("--labels") { Description = "The stream's labels (labels.json: scenarios with kind, workload, start, end).", Required = true };
         var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at least two thirds of the stealthy ones, at most 3 false incidents in all after learning, and no high or critical incident was held by a budget." };
@@ -44,15 +45,23 @@ internal static class ModelCli
         var learningOption = new Option<double?>("--learning") { Description = "Seconds of event time each workload learns (and at least 100 events), as 'replay --learning'; default: Detection:LearningDuration and MinLearningEvents." };
         var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
         {
-            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, learningOption,
+            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, learningOption, reportOption,
         };
         evaluateStream.SetAction(async (parse, ct) =>
         {
             var labels = StreamEvaluation.ReadLabels(parse.GetValue(labelsOption)!, out _, out var attacksStart);
             var detection = CliDetection(parse);
             RecordingLearning.Apply(detection, parse.GetValue(learningOption));
-            var report = await StreamEvaluation.RunAsync(parse.GetValue(streamFiles)!, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption)).ConfigureAwait(false);
+            var reportDir = parse.GetValue(reportOption);
+            using var capture = reportDir is null ? null : new StreamCapture();
+            var files = parse.GetValue(streamFiles)!;
+            var report = await StreamEvaluation.RunAsync(files, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), capture).ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(cli.Json) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
+            if (reportDir is not null && !await ModelCommands.WriteReportAsync(reportDir, () => EvaluationReports.WriteStream(reportDir, files, report, labels, capture!, detection), Console.Error).ConfigureAwait(false))
+            {
+                return 2;
+            }
+
             var newOnes = report.Attacks.Where(a => a.Kind == "attack-new").ToList();
             var stealthy = report.Attacks.Where(a => a.Kind == "attack-stealthy").ToList();
             var ok = newOnes.All(a => a.Caught) && 3 * stealthy.Count(a => a.Caught) >= 2 * stealthy.Count && report.FalseIncidents.Count <= 3 && report.HeldHighOrCritical == 0;
@@ -105,7 +114,7 @@ internal static class ModelCli
         var versionB = new Argument<string>("b") { Description = "The version compared to (a version folder name, or 'promoted')." };
         var modelsDiff = new Command("diff", "What changed between two versions: learned items added and removed, detectors and thresholds, training window and data, held-back figures.") { workloadArgument, versionA, versionB, modelsDirOption, cli.Json };
         modelsDiff.SetAction((parse, _) => ModelDiff.RunAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionA)!, parse.GetValue(versionB)!, parse.GetValue(cli.Json), Console.Out, Console.Error));
-        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff };
+        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff, BacktestCommand.Create(cli, modelsDirOption, workloadArgument) };
         return [train, score, evaluate, models];
     }
 }

@@ -81,7 +81,8 @@ internal static class StreamEvaluation
         }).ToList();
     }
 
-    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null)
+    /// <param name="capture">When given (for <c>--report</c>), the run keeps its alerts, events and trained models there.</param>
+    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         detection.Clock = "event";
@@ -89,7 +90,8 @@ internal static class StreamEvaluation
         var incidents = new IncidentHistory();
         var alertingMetrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var dispatcher = new AlertDispatcher([], [incidents], Microsoft.Extensions.Options.Options.Create(alerting), alertingMetrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
-        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
+        capture?.Prepare(detection);
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), capture?.Tap(dispatcher) ?? dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
         await dispatcher.StartAsync(ct).ConfigureAwait(false);
         pipeline.Start();
 
@@ -108,6 +110,7 @@ internal static class StreamEvaluation
 
             if (tally.Observe(r) is { } item)
             {
+                capture?.Events.Add(item.Event);
                 await writer.WriteAsync(item, ct).ConfigureAwait(false);
             }
             else if (r.Status == DecodeStatus.Rejected && tally.Rejected <= 5)
