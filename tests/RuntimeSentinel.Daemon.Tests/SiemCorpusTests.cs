@@ -29,14 +29,16 @@ public sealed class SiemCorpusTests(SiemCorpusTests.Runs runs, ITestOutputHelper
 
         var validator = new OcsfValidator(schema);
         var errors = new List<string>();
-        var missing = new SortedSet<string>(StringComparer.Ordinal);
+        SortedSet<string>? missing = null;
         var firstVersion = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var n = 0; n < ocsf.Count; n++)
         {
             var doc = ocsf[n].RootElement;
             var report = validator.Validate(doc, "detection_finding");
             errors.AddRange(report.Errors.Select(e => $"#{n}: {e}"));
-            missing.UnionWith(report.MissingRecommended);
+            // Recommended attributes left out of every document (not a failure: what a reviewer may want us to add).
+            missing ??= new SortedSet<string>(report.MissingRecommended, StringComparer.Ordinal);
+            missing.IntersectWith(report.MissingRecommended);
 
             // The same emission in our own schema: lifecycle, counts, times, severity and categories agree.
             var v2 = sentinel[n].RootElement;
@@ -68,7 +70,7 @@ public sealed class SiemCorpusTests(SiemCorpusTests.Runs runs, ITestOutputHelper
 
         var activities = ocsf.GroupBy(d => d.RootElement.GetProperty("activity_name").GetString()).Select(g => $"{g.Key} {g.Count()}");
         output.WriteLine($"{shape} seed {seed}: {ocsf.Count} OCSF Detection Findings checked ({string.Join(", ", activities)}), {firstVersion.Count} findings, {errors.Count} errors");
-        output.WriteLine($"recommended attributes left out: {string.Join(", ", missing)}");
+        output.WriteLine($"recommended attributes left out of every document: {string.Join(", ", missing ?? [])}");
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(40)));
     }
 

@@ -59,6 +59,7 @@ internal static class OcsfDetectionFindingWriter
         w.WriteNumber("time", SiemFields.EpochMs(i.FirstSeen));
         w.WriteNumber("start_time", SiemFields.EpochMs(i.FirstSeen));
         w.WriteNumber("end_time", SiemFields.EpochMs(i.LastSeen));
+        w.WriteNumber("timezone_offset", 0); // every time is UTC
         w.WriteNumber("count", i.Count);
         w.WriteString("message", SiemFields.Message(i));
 
