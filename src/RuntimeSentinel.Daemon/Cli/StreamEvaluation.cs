@@ -82,7 +82,7 @@ internal static class StreamEvaluation
     }
 
     /// <param name="capture">When given (for <c>--report</c>), the run keeps its alerts, events and trained models there.</param>
-    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null)
+    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null, IncidentSchema incidentsSchema = IncidentSchema.Sentinel)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         detection.Clock = "event";
@@ -125,8 +125,8 @@ internal static class StreamEvaluation
         await dispatcher.StopAsync(ct).ConfigureAwait(false);
         if (incidentsFile is not null)
         {
-            // Every emission, as sinks would have received it (schema sentinel.alert/v2), for reading what was raised.
-            await File.WriteAllLinesAsync(incidentsFile, incidents.Lines(), ct).ConfigureAwait(false);
+            // Every emission, as the JSON sinks would have rendered it, for reading what was raised.
+            await File.WriteAllLinesAsync(incidentsFile, incidents.Lines(incidentsSchema), ct).ConfigureAwait(false);
         }
 
         return Judge(incidents, tally, labels, detection, attacksStartHint, dispatcher.Budget.HeldBySeverity.ToArray(), clock.Elapsed.TotalSeconds);
