@@ -43,6 +43,18 @@ public sealed class AlertingOptions
             : throw new InvalidOperationException($"{key} '{value}' is not a schema: use {string.Join(", ", IncidentSchemas.Names)}.");
     }
 
+    /// <summary>
+    /// Whether an incident that ends (<see cref="IncidentWindow"/> without a new alert) is emitted once more as resolved,
+    /// even with nothing new in it. A SIEM needs that ending (OCSF activity Close, ECS <c>kibana.alert.status</c>-style
+    /// state) to close its finding, so null (the default) means: on when any JSON sink renders <c>ocsf</c> or <c>ecs</c>.
+    /// Otherwise an incident is emitted as resolved only when alerts were still unsent at its end.
+    /// </summary>
+    public bool? EmitResolved { get; set; }
+
+    /// <summary><see cref="EmitResolved"/> as configured, or as the sinks' schemas imply.</summary>
+    public bool ResolvesIncidents =>
+        EmitResolved ?? SchemaSinks.Any(sink => IncidentSchemas.TryParse(Schemas.TryGetValue(sink, out var own) && !string.IsNullOrWhiteSpace(own) ? own : Schema, out var s) && s != IncidentSchema.Sentinel);
+
     /// <summary>Alerts waiting for correlation. When full, new alerts are dropped and counted, never blocking detection.</summary>
     public int QueueCapacity { get; set; } = 10_000;
 
