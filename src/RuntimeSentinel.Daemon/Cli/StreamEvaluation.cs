@@ -1,4 +1,3 @@
-using Spectre.Console;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +8,7 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Lab.Recordings;
+using Spectre.Console;
 
 namespace RuntimeSentinel.Daemon.Cli;
 
