@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using RuntimeSentinel.Lab.Reports;
+using Spectre.Console;
 
 namespace RuntimeSentinel.Daemon.Cli;
 
@@ -13,61 +14,58 @@ internal static class BacktestOutput
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Text(BacktestResult r)
+    public static string Text(BacktestResult r) => CliTables.Render(console =>
     {
-        var sb = new StringBuilder();
         var (c, a) = (r.Candidate, r.Against);
         var labelled = r.LabelsFile is not null;
-        sb.AppendLine(Inv, $"backtest {r.Workload}: {r.WorkloadEvents} of {r.Events} events, {r.From:u} → {r.To:u}");
-        sb.AppendLine();
-        var rows = new List<(string, string, string)>
-        {
-            ("", Head(c), Head(a)),
-            ("trained on", Trained(c), Trained(a)),
-            ("windows scored", N(c.Windows.Count), N(a.Windows.Count)),
-            ("alerts", N(c.Alerts.Count), N(a.Alerts.Count)),
-        };
+        console.WriteLine(string.Create(Inv, $"backtest {r.Workload}: {r.WorkloadEvents} of {r.Events} events, {r.From:u} → {r.To:u}"));
+        var sides = CliTables.Create("", Head(c), Head(a))
+            .Row("trained on", Trained(c), Trained(a))
+            .Row("windows scored", N(c.Windows.Count), N(a.Windows.Count))
+            .Row("alerts", N(c.Alerts.Count), N(a.Alerts.Count));
         if (labelled)
         {
             var inInput = c.Attacks.Count(x => x.InInput);
-            rows.Add(("attacks caught", $"{c.Caught}/{inInput}", $"{a.Caught}/{inInput}"));
-            rows.Add(("attacks missed", N(c.Missed), N(a.Missed)));
-            rows.Add(("false alerts", $"{c.FalseAlerts} ({c.FalseOnChurn} on churn)", $"{a.FalseAlerts} ({a.FalseOnChurn} on churn)"));
-            rows.Add(("window ROC AUC", Auc(c.WindowAuc), Auc(a.WindowAuc)));
+            sides.Row("attacks caught", $"{c.Caught}/{inInput}", $"{a.Caught}/{inInput}")
+                .Row("attacks missed", N(c.Missed), N(a.Missed))
+                .Row("false alerts", $"{c.FalseAlerts} ({c.FalseOnChurn} on churn)", $"{a.FalseAlerts} ({a.FalseOnChurn} on churn)")
+                .Row("window ROC AUC", Auc(c.WindowAuc), Auc(a.WindowAuc));
         }
 
-        foreach (var (k, x, y) in rows)
-        {
-            sb.AppendLine(Inv, $"  {k,-16} {x,-38} {y}");
-        }
-
+        console.Write(sides);
         if (labelled && c.Attacks.Count > 0)
         {
-            sb.AppendLine();
-            sb.AppendLine(Inv, $"  {"attack",-36} {"kind",-16} {Head(c),-24} {Head(a)}");
+            var attacks = CliTables.Create("attack", "kind", Head(c), Head(a));
             for (var i = 0; i < c.Attacks.Count; i++)
             {
-                sb.AppendLine(Inv, $"  {c.Attacks[i].Scenario,-36} {c.Attacks[i].Kind,-16} {Outcome(c.Attacks[i]),-24} {Outcome(a.Attacks[i])}");
+                attacks.Row(c.Attacks[i].Scenario, c.Attacks[i].Kind, Outcome(c.Attacks[i]), Outcome(a.Attacks[i]));
             }
+
+            console.Write(attacks);
         }
 
         foreach (var side in new[] { c, a })
         {
-            sb.AppendLine();
-            sb.AppendLine(Inv, $"  alerts of {Head(side)}{(side.Alerts.Count > ShownAlerts ? $" (first {ShownAlerts} of {side.Alerts.Count}; --json lists all)" : "")}:");
+            console.WriteLine(string.Create(Inv, $"alerts of {Head(side)}{(side.Alerts.Count > ShownAlerts ? $" (first {ShownAlerts} of {side.Alerts.Count}; --json lists all)" : "")}:"));
+            if (side.Alerts.Count == 0)
+            {
+                continue;
+            }
+
+            var alerts = CliTables.Create("time", "detector", "score", "threshold", labelled ? "answer" : "");
             foreach (var x in side.Alerts.Take(ShownAlerts))
             {
-                sb.AppendLine(Inv, $"    {x.Time:HH:mm:ss} {x.Detector,-20} {x.Score,9:0.###} > {x.Threshold,-9:0.###} {(labelled ? Answer(x) : "")}");
+                alerts.Row(x.Time.ToString("HH:mm:ss", Inv), x.Detector, x.Score.ToString("0.###", Inv), x.Threshold.ToString("0.###", Inv), labelled ? Answer(x) : "");
             }
+
+            console.Write(alerts);
         }
 
         foreach (var note in r.Notes)
         {
-            sb.AppendLine().Append("  note: ").Append(note);
+            console.WriteLine("note: " + Core.Text.ControlCharacters.Escape(note));
         }
-
-        return sb.ToString().TrimEnd();
-    }
+    });
 
     public static string Json(BacktestResult r) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
