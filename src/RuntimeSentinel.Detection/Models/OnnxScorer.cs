@@ -6,9 +6,11 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>
 /// Scores window vectors with an imported model on one thread: one ML.NET prediction engine and one input row and
 /// one output row, reused for every window, so this code allocates nothing per call (ML.NET's ONNX transformer itself
-/// allocates its ONNX Runtime values per row, about 1.5 KB measured, once per workload per window).
+/// allocates its ONNX Runtime values per row, about 1.5 KB measured, once per workload per window). It is never
+/// disposed: disposing an ML.NET prediction engine disposes the transformer's ONNX Runtime session, which the
+/// model's other scorers share; the session goes with the model.
 /// </summary>
-internal sealed class OnnxScorer : IDisposable
+internal sealed class OnnxScorer
 {
     private readonly PredictionEngine<Row, Result> _engine;
     private readonly Row _row;
@@ -64,8 +66,6 @@ internal sealed class OnnxScorer : IDisposable
         var v = _result.Values;
         return v is { Length: 1 } ? v[0] : double.NaN;
     }
-
-    public void Dispose() => _engine.Dispose();
 
     /// <summary>One input row (the column is renamed to the card's input by <see cref="InputSchema"/>).</summary>
     internal sealed class Row

@@ -114,7 +114,7 @@ internal sealed class OnnxWindowModel : IWindowModelPart
         var model = new OnnxWindowModel(path, bytes, card with { Sha256 = sha }, transformer, ml);
 
         // The declared shapes may be symbolic: one row must give exactly one finite-or-not float.
-        using var probe = model.CreateScorer();
+        var probe = model.CreateScorer();
         var values = probe.Probe(new float[card.Features.Length]);
         if (values != 1)
         {
@@ -123,6 +123,9 @@ internal sealed class OnnxWindowModel : IWindowModelPart
 
         return model;
     }
+
+    /// <summary>The same loaded model under a card with what import measured (the baseline medians).</summary>
+    public OnnxWindowModel WithCard(OnnxCard card) => new(_path, Bytes, card, Transformer, Ml);
 
     /// <summary>A scorer for one thread (a prediction engine is not thread-safe): the detector's, on its shard.</summary>
     public OnnxScorer CreateScorer() => new(this);

@@ -42,7 +42,7 @@ public static class FeatureTableReader
         try
         {
             await using var stream = File.OpenRead(path);
-            using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
+            await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
             var meta = reader.CustomMetadata ?? new Dictionary<string, string>();
             var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Name, StringComparer.Ordinal);
             DataField Field(string name) => fields.TryGetValue(name, out var f) ? f : throw new InvalidDataException($"{path}: no column '{name}' (not a sentinel.features/v1 export)");
@@ -51,26 +51,33 @@ public static class FeatureTableReader
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
                 using var group = reader.OpenRowGroupReader(g);
-                async Task<Array> Column(string name) => (await group.ReadColumnAsync(Field(name), ct).ConfigureAwait(false)).Data;
-                var workload = await Column("workload").ConfigureAwait(false);
-                var start = await Column("window_start").ConfigureAwait(false);
-                var label = fields.ContainsKey("label") ? await Column("label").ConfigureAwait(false) : null;
-                var features = new Array[names.Count];
-                for (var i = 0; i < names.Count; i++)
+                var rows = checked((int)group.RowCount);
+                var workload = new string?[rows];
+                await group.ReadAsync(Field("workload"), workload.AsMemory(), null, ct).ConfigureAwait(false);
+                var start = new DateTime[rows];
+                await group.ReadAsync(Field("window_start"), start.AsMemory(), null, ct).ConfigureAwait(false);
+                var label = new int?[rows];
+                if (fields.ContainsKey("label"))
                 {
-                    features[i] = await Column(names[i]).ConfigureAwait(false);
+                    await group.ReadAsync(Field("label"), label.AsMemory(), null, ct).ConfigureAwait(false);
                 }
 
-                for (var r = 0; r < workload.Length; r++)
+                var features = new float[names.Count][];
+                for (var i = 0; i < names.Count; i++)
+                {
+                    features[i] = new float[rows];
+                    await group.ReadAsync(Field(names[i]), features[i].AsMemory(), null, ct).ConfigureAwait(false);
+                }
+
+                for (var r = 0; r < rows; r++)
                 {
                     var v = new float[names.Count];
                     for (var i = 0; i < v.Length; i++)
                     {
-                        v[i] = Convert.ToSingle(features[i].GetValue(r), CultureInfo.InvariantCulture);
+                        v[i] = features[i][r];
                     }
 
-                    var t = DateTime.SpecifyKind((DateTime)start.GetValue(r)!, DateTimeKind.Utc);
-                    windows.Add(new ExportedWindow((string)workload.GetValue(r)!, new DateTimeOffset(t), v, label?.GetValue(r) is { } l ? Convert.ToInt32(l, CultureInfo.InvariantCulture) : null));
+                    windows.Add(new ExportedWindow(workload[r] ?? "", new DateTimeOffset(DateTime.SpecifyKind(start[r], DateTimeKind.Utc)), v, label[r]));
                 }
             }
 
