@@ -184,7 +184,7 @@ internal sealed class OnnxWindowModel : IWindowModelPart
     }
 
     private static string Describe(NodeMetadata m) =>
-        $"{(m.IsTensor ? m.ElementType.Name.ToLowerInvariant() : m.OnnxValueType.ToString())} [{string.Join(", ", m.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : m.SymbolicDimensions.ElementAtOrDefault(i) is { Length: > 0 } s ? s : "?"))}]";
+        $"{(!m.IsTensor ? m.OnnxValueType.ToString() : m.ElementType == typeof(float) ? "float" : m.ElementType == typeof(double) ? "double" : m.ElementType.Name.ToLowerInvariant())} [{string.Join(", ", m.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : m.SymbolicDimensions.ElementAtOrDefault(i) is { Length: > 0 } s ? s : "?"))}]";
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
 }
