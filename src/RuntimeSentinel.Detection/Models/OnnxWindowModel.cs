@@ -14,7 +14,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// this file are the only ones that touch ONNX Runtime, so a process that never loads an imported model never loads
 /// its native library.
 /// </summary>
-internal sealed class OnnxWindowModel : IWindowModelPart
+internal sealed partial class OnnxWindowModel : IWindowModelPart
 {
     /// <summary>
     /// Memory charged per model beyond its file: ONNX Runtime's session, the ML.NET pipeline and one prediction
@@ -88,6 +88,7 @@ internal sealed class OnnxWindowModel : IWindowModelPart
             throw new ModelRejectedException($"{path}: the file changed since it was imported (SHA-256 {sha[..12]}…, the card says {want[..Math.Min(12, want.Length)]}…)");
         }
 
+        EnsureRuntime();
         CheckSignature(path, bytes, card);
         var ml = new MLContext(seed: 1);
         // One thread per session, on the caller's (the shard's): a model per workload must not bring thread pools.
@@ -187,4 +188,37 @@ internal sealed class OnnxWindowModel : IWindowModelPart
         $"{(!m.IsTensor ? m.OnnxValueType.ToString() : m.ElementType == typeof(float) ? "float" : m.ElementType == typeof(double) ? "double" : m.ElementType.Name.ToLowerInvariant())} [{string.Join(", ", m.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : m.SymbolicDimensions.ElementAtOrDefault(i) is { Length: > 0 } s ? s : "?"))}]";
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+    private static readonly Lock RuntimeGate = new();
+    private static bool _runtimeReady;
+
+    /// <summary>
+    /// Before ONNX Runtime's environment exists: its official Linux builds (1.29 on) upload usage telemetry and keep a
+    /// device identifier under ~/.cache unless ORT_DISABLE_TELEMETRY / ORT_TELEMETRY_DISABLED is set when it starts. A
+    /// security daemon reading only Kafka must not open other connections, so both are set in the native environment
+    /// (the runtime reads it with getenv; .NET's SetEnvironmentVariable does not reach it on Linux), then telemetry
+    /// events are disabled through the API as well.
+    /// </summary>
+    private static void EnsureRuntime()
+    {
+        lock (RuntimeGate)
+        {
+            if (_runtimeReady)
+            {
+                return;
+            }
+
+            if (!OperatingSystem.IsWindows())
+            {
+                _ = SetEnv("ORT_DISABLE_TELEMETRY", "1", 1);
+                _ = SetEnv("ORT_TELEMETRY_DISABLED", "1", 1);
+            }
+
+            OrtEnv.Instance().DisableTelemetryEvents();
+            _runtimeReady = true;
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
 }
