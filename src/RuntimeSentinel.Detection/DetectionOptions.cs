@@ -26,6 +26,13 @@ public sealed class DetectionOptions
     public string[] DisabledDetectors { get; set; } = [];
 
     /// <summary>
+    /// Detectors turned off for a class of workloads, beside <see cref="DisabledDetectors"/> (which applies to all):
+    /// e.g. no time-of-day profile for batch Jobs, no peer-rate baseline for a log shipper's DaemonSet. Every class a
+    /// workload matches adds its detectors.
+    /// </summary>
+    public List<DetectorClassOptions> DetectorClasses { get; set; } = [];
+
+    /// <summary>
     /// On the event clock: a timestamp more than this far ahead of the stream's time is believed only once three events
     /// in a row agree (a skewed sensor clock does not end every learning period at once). Older ones happen "now".
     /// </summary>
@@ -127,4 +134,29 @@ public sealed class DetectionOptions
     public Models.ModelOptions Models { get; set; } = new();
 
     public int EffectiveShards => Shards > 0 ? Shards : Math.Clamp(Environment.ProcessorCount, 1, 8);
+}
+
+/// <summary>
+/// A class of workloads, by glob patterns (<c>*</c>, <c>?</c>) on its key's parts (an empty list matches all), and the
+/// baseline detectors it turns off.
+/// </summary>
+public sealed class DetectorClassOptions
+{
+    public List<string> Namespaces { get; set; } = [];
+
+    /// <summary>Top owner kinds: Deployment, StatefulSet, DaemonSet, CronJob, Job, Pod.</summary>
+    public List<string> OwnerKinds { get; set; } = [];
+
+    public List<string> Owners { get; set; } = [];
+
+    public List<string> Containers { get; set; } = [];
+
+    /// <summary>Registered detector names that neither learn nor score for the class.</summary>
+    public List<string> Disabled { get; set; } = [];
+
+    internal bool Matches(Core.Workloads.WorkloadKey key) =>
+        Any(Namespaces, key.Namespace) && Any(OwnerKinds, key.OwnerKind) && Any(Owners, key.OwnerName) && Any(Containers, key.Container);
+
+    private static bool Any(List<string> patterns, string value) =>
+        patterns.Count == 0 || patterns.Exists(p => System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(p, value, ignoreCase: false));
 }

@@ -136,6 +136,14 @@ internal sealed class DetectionOptionsValidator : IValidateOptions<DetectionOpti
             errors.Add($"Detection:DisabledDetectors: no detector is named '{detector}' (known: {string.Join(", ", WorkloadDetectorRegistry.Default.Names)}).");
         }
 
+        for (var i = 0; i < o.DetectorClasses.Count; i++)
+        {
+            foreach (var detector in o.DetectorClasses[i].Disabled.Except(WorkloadDetectorRegistry.Default.Names, StringComparer.Ordinal))
+            {
+                errors.Add($"Detection:DetectorClasses:{i}:Disabled: no detector is named '{detector}' (known: {string.Join(", ", WorkloadDetectorRegistry.Default.Names)}).");
+            }
+        }
+
         if (o.MaxWorkloads < 1)
         {
             errors.Add("Detection:MaxWorkloads must be at least 1.");

@@ -24,6 +24,12 @@ public sealed partial class KafkaIngestService
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "The consumer did not leave its group within {Seconds} s (a rebalance in progress); offsets are committed, the coordinator will expire the member")]
     private static partial void LogCloseTimedOut(ILogger logger, double seconds);
 
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Messages skipped: a partition's position was outside the retained log and was reset ({Line})")]
+    private static partial void LogOffsetReset(ILogger logger, string line);
+
+    [LoggerMessage(EventId = 1314, Message = "Kafka client [{Facility}]: {Line}")]
+    private static partial void LogClient(ILogger logger, LogLevel level, string facility, string line);
+
     [LoggerMessage(EventId = 1309, Level = LogLevel.Error, Message = "Error while stopping ingestion")]
     private static partial void LogShutdownError(ILogger logger, Exception ex);
 }

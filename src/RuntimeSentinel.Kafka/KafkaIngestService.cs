@@ -79,6 +79,21 @@ public sealed partial class KafkaIngestService : BackgroundService
     /// <summary>Messages dead-lettered so far.</summary>
     public long MessagesRejected => _handoff.MessagesRejected;
 
+    /// <summary>
+    /// Messages the consumer has handed over so far, whatever became of them (events, dead letters, ignored records):
+    /// how far ingestion has read, for a producer in this process that must not outrun it (replay into the embedded cluster).
+    /// </summary>
+    public long MessagesRead => Interlocked.Read(ref _read);
+
+    /// <summary>
+    /// Times a partition's position fell out of the retained log and was reset (<c>auto.offset.reset</c>): the messages
+    /// between were never read.
+    /// </summary>
+    public long OffsetResets => Interlocked.Read(ref _offsetResets);
+
+    private long _read;
+    private long _offsetResets;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Topics must exist before anything produces (the embedded cluster would auto-create them with other
@@ -130,6 +145,12 @@ public sealed partial class KafkaIngestService : BackgroundService
             consumer = Build(_handoff.Open());
             consumer.Subscribe(_options.Topics);
             _handoff.ResolveCounters(_options.Topics);
+            foreach (var topic in _options.Topics)
+            {
+                // Present at 0 from the start: a rule on increase() sees the first reset.
+                _metrics.OffsetResets.WithLabels(topic);
+            }
+
             _health.Started = true;
             _stage.Running();
             LogSubscribed(_logger, string.Join(", ", _options.Topics), _options.GroupId);
@@ -145,6 +166,7 @@ public sealed partial class KafkaIngestService : BackgroundService
                     var tracker = _assignments.TrackerFor(result.TopicPartition);
                     tracker.Track(result.Offset.Value);
                     _handoff.Add(result, tracker);
+                    Interlocked.Increment(ref _read);
                 }
                 else
                 {
@@ -224,6 +246,7 @@ public sealed partial class KafkaIngestService : BackgroundService
 
         var tracker = _assignments.TrackerFor(record.TopicPartition);
         tracker.Track(record.Offset.Value);
+        Interlocked.Increment(ref _read);
         var reason = ex.InnerException?.Message ?? ex.Error.Reason;
         _handoff.Reject(record.TopicPartitionOffset, tracker, new DecodeError(DecodeErrorCode.DecoderFault, "", "deserialization failed: " + reason), DeadLetterPayload.From(record.Message?.Value ?? [], _options.DeadLetterMaxBytes));
     }
@@ -283,6 +306,7 @@ public sealed partial class KafkaIngestService : BackgroundService
                 LogKafkaError(_logger, e.Code.ToString(), e.Reason);
             })
             .SetStatisticsHandler((_, json) => _lag.Report(json))
+            .SetLogHandler((_, m) => OnClientLog(m))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 // Their previous owner checkpointed on revoke, just before: read that before their first event.
@@ -298,6 +322,50 @@ public sealed partial class KafkaIngestService : BackgroundService
             // whose return value replaces the assignment, and the consumer would stop getting partitions.
             .SetPartitionsLostHandler((_, partitions) => { _assignments.Release(partitions, "lost"); })
             .Build();
+    }
+
+    /// <summary>
+    /// The client's own log lines, into the host's logging (librdkafka would print them raw on stderr). An offset reset
+    /// is singled out: retention overtook the consumer (or a committed offset was no longer there) and the messages in
+    /// between are skipped, which is data loss an operator must see in metrics, not only in a log line.
+    /// </summary>
+    private void OnClientLog(LogMessage message)
+    {
+        if (message.Facility == "OFFSET" && message.Message.Contains("offset reset", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _offsetResets);
+            _metrics.OffsetResets.WithLabels(TopicOf(message.Message, _options.Topics)).Inc();
+            LogOffsetReset(_logger, message.Message);
+            return;
+        }
+
+        LogClient(_logger, message.LevelAs(LogLevelType.MicrosoftExtensionsLogging) switch
+        {
+            0 => LogLevel.Trace,
+            1 => LogLevel.Debug,
+            2 => LogLevel.Information,
+            3 => LogLevel.Warning,
+            4 => LogLevel.Error,
+            _ => LogLevel.Critical,
+        }, message.Facility, message.Message);
+    }
+
+    /// <summary>
+    /// The subscribed topic a client line names ("[thrd:main]: topic [partition]: ..."), else "other": the metric's label
+    /// stays bounded.
+    /// </summary>
+    internal static string TopicOf(string line, IReadOnlyList<string> topics)
+    {
+        foreach (var topic in topics)
+        {
+            var at = line.IndexOf(topic + " [", StringComparison.Ordinal);
+            if (at == 0 || (at > 0 && line[at - 1] == ' '))
+            {
+                return topic;
+            }
+        }
+
+        return "other";
     }
 
     /// <summary>

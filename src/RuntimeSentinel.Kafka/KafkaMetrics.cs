@@ -14,6 +14,7 @@ public sealed class KafkaMetrics
         DeadLettered = factory.CreateCounter("sentinel_dead_lettered_total", "Messages written to a dead-letter topic, by source topic.", ["topic"]);
         DeadLetterFailures = factory.CreateCounter("sentinel_dead_letter_failures_total", "Dead-letter write attempts that failed (each is retried; the source offset waits).", ["topic"]);
         DeadLetterBlocked = factory.CreateGauge("sentinel_dead_letter_blocked_partitions", "Source partitions paused because their dead-letter topic cannot be written.");
+        OffsetResets = factory.CreateCounter("sentinel_offset_resets_total", "Times a partition's consume position was outside the retained log and was reset (auto.offset.reset): the messages in between were never read. Retention overtook the consumer.", ["topic"]);
         ConsumeErrors = factory.CreateCounter("sentinel_consume_errors_total", "Errors returned by the consume call that did not stop ingestion, by code.", ["code"]);
         Lag = factory.CreateGauge("sentinel_consumer_lag", "Messages between what detection finished and the partition end, by topic and partition.", ["topic", "partition"]);
         Assigned = factory.CreateGauge("sentinel_assigned_partitions", "Partitions assigned to this consumer.");
@@ -44,6 +45,8 @@ public sealed class KafkaMetrics
     public Counter DeadLetterFailures { get; }
 
     public Gauge DeadLetterBlocked { get; }
+
+    public Counter OffsetResets { get; }
 
     public Counter ConsumeErrors { get; }
 

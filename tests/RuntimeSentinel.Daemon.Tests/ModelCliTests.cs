@@ -76,8 +76,12 @@ public sealed class ModelCliTests : IDisposable
         Assert.True(eval.GetProperty("dr_at_10_fpr").GetDouble() >= eval.GetProperty("dr_at_5_fpr").GetDouble(), eval.ToString());
         Assert.True(eval.GetProperty("fpr_at_90_dr").GetDouble() <= 0.05, eval.ToString());
 
-        // Deterministic: the same models on the same events give the same figures.
-        Assert.Equal(evaluation, await RunAsync("", "evaluate", "events", test, "--models", models, "--json"));
+        // Deterministic: the same models on the same events give the same figures, with or without a report, which
+        // shows them again beside its plots.
+        var report = Path.Combine(_temp.Path, "report");
+        Assert.Equal(evaluation, await RunAsync("", "evaluate", "events", test, "--models", models, "--json", "--report", report));
+        Assert.Equal(["alerts.png", "index.html", "pr.png", "roc.png", "scores-1.png"], Directory.GetFiles(report).Select(f => Path.GetFileName(f)!).Order().ToArray());
+        Assert.Contains($"<tr><td>auc</td><td>{eval.GetProperty("auc").GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture)}</td></tr>", await File.ReadAllTextAsync(Path.Combine(report, "index.html")), StringComparison.Ordinal);
 
         var confusion = eval.GetProperty("confusion_at_calibrated_threshold");
         Assert.Equal(0, confusion.GetProperty("fp").GetInt32());

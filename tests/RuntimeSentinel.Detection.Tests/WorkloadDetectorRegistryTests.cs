@@ -162,4 +162,32 @@ public class WorkloadDetectorRegistryTests
         Assert.Contains("'noveltee'", result.FailureMessage, StringComparison.Ordinal);
         Assert.DoesNotContain("'novelty'", result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void SelectFor_WorkloadInAClassThatTurnsResourceOff_OnlyThatClassLosesIt()
+    {
+        var o = Options();
+        o.DetectorClasses.Add(new DetectorClassOptions { Namespaces = ["batch-*"], OwnerKinds = ["Job", "CronJob"], Disabled = ["resource"] });
+        var spike = Some.Resource(4.0, 100 << 20);
+        var job = new Core.Workloads.WorkloadKey("c", "batch-nightly", "CronJob", "report", "report");
+        var web = new Core.Workloads.WorkloadKey("c", "batch-nightly", "Deployment", "web", "web");
+
+        var inClass = WorkloadState.New(job, o, Some.Time, null, null).Baseline;
+        var outside = WorkloadState.New(web, o, Some.Time, null, null).Baseline;
+
+        Assert.DoesNotContain("resource", inClass.Detectors);
+        Assert.Contains("resource", outside.Detectors);
+        Assert.Empty(LearnThen(inClass, spike));
+        Assert.Contains(LearnThen(outside, spike), f => f.Category == AlertCategories.ResourceAnomaly);
+    }
+
+    [Fact]
+    public void Validate_UnknownDetectorInAClass_NamesTheClassAndIt()
+    {
+        var result = new DetectionOptionsValidator().Validate(null, new DetectionOptions { DetectorClasses = [new DetectorClassOptions { OwnerKinds = ["Job"], Disabled = ["activity_profil"] }] });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Detection:DetectorClasses:0:Disabled", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("'activity_profil'", result.FailureMessage, StringComparison.Ordinal);
+    }
 }

@@ -386,6 +386,48 @@ public sealed class IngestionIntegrationTests : IDisposable
         await a.StopAsync();
     }
 
+    /// <summary>
+    /// The mock cluster keeps 5 MiB per partition and drops older data, as a real one does past its retention. A group
+    /// whose committed position was dropped is reset to the log's start by the client: the messages in between are never
+    /// read. That loss is counted (metric and <see cref="KafkaIngestService.OffsetResets"/>), not left to a raw log line.
+    /// </summary>
+    [Fact]
+    public async Task Consume_CommittedPositionNoLongerRetained_CountsTheOffsetReset()
+    {
+        const string topic = "retained";
+        _cluster.CreateTopic(topic, 1);
+        _cluster.CreateTopic(topic + ".dlq", 1);
+        var random = new Random(5);
+        using (var producer = KafkaTestKit.Producer(_cluster))
+        {
+            // 8 MiB of incompressible messages: more than the partition keeps.
+            for (var i = 0; i < 8 * 1024; i++)
+            {
+                var value = new byte[1024];
+                random.NextBytes(value);
+                producer.Produce(topic, Msg("k", value));
+            }
+
+            KafkaTestKit.Flush(producer);
+        }
+
+        // The group's position: offset 0, which the log no longer holds.
+        using (var committer = KafkaTestKit.Consumer(_cluster, "it-retention"))
+        {
+            committer.Commit([new TopicPartitionOffset(topic, 0, 0)]);
+        }
+
+        using var host = BuildHost("it-retention", minLearningEvents: 10, new() { ["Kafka:Topics:0"] = topic });
+        await host.StartAsync();
+        var ingest = host.Services.GetRequiredService<KafkaIngestService>();
+        await KafkaTestKit.EventuallyAsync(() => (Resets: ingest.OffsetResets, Read: ingest.MessagesRead), n => n.Resets >= 1 && n.Read > 0, KafkaTestKit.Patience, "the offset reset counted and reading going on");
+        await host.StopAsync();
+
+        Assert.True(Metric("sentinel_offset_resets_total", topic) >= 1, "the reset is in the metric, labelled with its topic");
+        Assert.True(ingest.MessagesRead > 0, "reading went on from the log's start");
+        Assert.True(ingest.MessagesRead < 8 * 1024, $"{ingest.MessagesRead} read: the dropped head was never read");
+    }
+
     private double? Metric(string name, string? label = null)
     {
         using var stream = new MemoryStream();

@@ -28,14 +28,15 @@ internal static class ModelCli
             inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, modelsDirOption, cli.Config, cli.Json,
         };
         score.SetAction((parse, ct) => ModelCommands.ScoreAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), parse.GetValue(cli.Json), Console.Out, Console.Error, ct));
+        var reportOption = new Option<string?>("--report") { Description = "Also write an HTML report with plots (ROC, precision-recall, score histograms, alerts per hour) to this folder (index.html)." };
         var evaluateEvents = new Command("events", "Window-level detection quality of the promoted models on labelled events (ROC AUC, DR at 1/5/10% FPR, FPR at 90% DR, confusion).")
         {
-            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, modelsDirOption, labelOption, cli.Config, cli.Json,
+            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, modelsDirOption, labelOption, reportOption, cli.Config, cli.Json,
         };
         evaluateEvents.SetAction((parse, ct) =>
         {
             var label = parse.GetValue(labelOption)!.Split('=', 2);
-            return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct);
+            return ModelCommands.EvaluateAsync(Input(parse), parse.GetValue(modelsDirOption)!, CliDetection(parse), label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct, parse.GetValue(reportOption));
         });
         var labelsOption = new Option<string>("--labels") { Description = "The stream's labels (labels.json: scenarios with kind, workload, start, end).", Required = true };
         var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at least two thirds of the stealthy ones, at most 3 false incidents in all after learning, and no high or critical incident was held by a budget." };
@@ -45,15 +46,23 @@ internal static class ModelCli
         var streamModelsOption = new Option<string?>("--models") { Description = "A model folder whose promoted versions are put in service, as a daemon watching it would (default: each workload trains its own)." };
         var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
         {
-            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, learningOption, streamModelsOption,
+            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, learningOption, reportOption, streamModelsOption,
         };
         evaluateStream.SetAction(async (parse, ct) =>
         {
             var labels = StreamEvaluation.ReadLabels(parse.GetValue(labelsOption)!, out _, out var attacksStart);
             var detection = CliDetection(parse);
             RecordingLearning.Apply(detection, parse.GetValue(learningOption));
-            var report = await StreamEvaluation.RunAsync(parse.GetValue(streamFiles)!, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), parse.GetValue(streamModelsOption)).ConfigureAwait(false);
+            var reportDir = parse.GetValue(reportOption);
+            using var capture = reportDir is null ? null : new StreamCapture();
+            var files = parse.GetValue(streamFiles)!;
+            var report = await StreamEvaluation.RunAsync(files, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), capture, parse.GetValue(streamModelsOption)).ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(cli.Json) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
+            if (reportDir is not null && !await ModelCommands.WriteReportAsync(reportDir, () => EvaluationReports.WriteStream(reportDir, files, report, labels, capture!, detection), Console.Error).ConfigureAwait(false))
+            {
+                return 2;
+            }
+
             var newOnes = report.Attacks.Where(a => a.Kind == "attack-new").ToList();
             var stealthy = report.Attacks.Where(a => a.Kind == "attack-stealthy").ToList();
             var ok = newOnes.All(a => a.Caught) && 3 * stealthy.Count(a => a.Caught) >= 2 * stealthy.Count && report.FalseIncidents.Count <= 3 && report.HeldHighOrCritical == 0;
@@ -116,7 +125,7 @@ internal static class ModelCli
         modelsImport.SetAction((parse, ct) => ModelImportCommand.RunAsync(
             parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(onnxArgument)!, parse.GetValue(cardOption)!, parse.GetValue(featuresOption)!,
             CliDetection(parse), parse.GetValue(promoteOption), parse.GetValue(cli.Json), Console.Out, Console.Error, ct));
-        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff, modelsImport };
+        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff, BacktestCommand.Create(cli, modelsDirOption, workloadArgument), modelsImport };
         return [train, score, evaluate, models];
     }
 }

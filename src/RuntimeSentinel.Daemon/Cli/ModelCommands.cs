@@ -127,7 +127,7 @@ internal static class ModelCommands
     /// Window-level evaluation on labelled events: a window is positive when any of its events carries the label
     /// (e.g. <c>scenario=attack:*</c>); its score is the largest score/threshold ratio of any detector.
     /// </summary>
-    public static async Task<int> EvaluateAsync(EventInput input, string modelsDir, DetectionOptions options, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static async Task<int> EvaluateAsync(EventInput input, string modelsDir, DetectionOptions options, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct, string? reportDir = null)
     {
         var models = LoadPromoted(modelsDir, stderr);
         var events = await ReadAsync(input, stderr, ct).ConfigureAwait(false);
@@ -136,7 +136,11 @@ internal static class ModelCommands
             return 2;
         }
 
-        var windows = OfflineModels.ScoreWindows(options, models, events, e => e.Labels[labelKey] is { } v && v.StartsWith(positivePrefix, StringComparison.Ordinal));
+        // The report's alerts are the windows over a threshold, as `score` lists them: confirmation by the next window is
+        // the daemon's alerting policy, and it changes no window's score (the figures are the same either way).
+        options.Models.ConfirmWindows = 1;
+        var findings = new List<OfflineFinding>();
+        var windows = OfflineModels.ScoreWindows(options, models, events, e => e.Labels[labelKey] is { } v && v.StartsWith(positivePrefix, StringComparison.Ordinal), findings);
         var negatives = windows.Where(w => !w.Positive).Select(w => w.Ratio).ToList();
         var positives = windows.Where(w => w.Positive).Select(w => w.Ratio).ToList();
         if (negatives.Count == 0 || positives.Count == 0)
@@ -150,7 +154,24 @@ internal static class ModelCommands
         result["unit"] = "behaviour window per workload; score = largest score/threshold over detectors";
         result["confusion_at_calibrated_threshold"] = q.ConfusionMap(1.0);
         await stdout.WriteLineAsync(json ? JsonSerializer.Serialize(result, Json) : string.Join(Environment.NewLine, result.Select(kv => $"{kv.Key,-34} {(kv.Value is Dictionary<string, int> d ? string.Join(" ", d.Select(x => $"{x.Key}={x.Value}")) : Convert.ToString(kv.Value, CultureInfo.InvariantCulture))}"))).ConfigureAwait(false);
-        return 0;
+        var label = $"{labelKey}={positivePrefix}*";
+        return reportDir is null || await WriteReportAsync(reportDir, () => EvaluationReports.WriteEvents(reportDir, input.Files, label, windows, findings, result, events), stderr).ConfigureAwait(false) ? 0 : 2;
+    }
+
+    /// <summary>Writes a report, saying where (or why not: a folder that cannot be written is the user's to fix).</summary>
+    internal static async Task<bool> WriteReportAsync(string dir, Func<IReadOnlyList<string>> write, TextWriter stderr)
+    {
+        try
+        {
+            var files = write();
+            await stderr.WriteLineAsync($"report: {files[0]} ({files.Count - 1} images)").ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"cannot write the report to {dir}: {ex.Message}").ConfigureAwait(false);
+            return false;
+        }
     }
 
     public static async Task<int> ListAsync(string modelsDir, bool json, TextWriter stdout)

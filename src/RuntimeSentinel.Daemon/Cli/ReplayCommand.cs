@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
@@ -34,8 +35,22 @@ internal static class ReplayCommand
         return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out speed) && speed > 0;
     }
 
-    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct, RecordingTally? tally = null)
+    /// <summary>
+    /// How far (message bytes, uncompressed) a replay into the embedded cluster may run ahead of its consumer. The mock
+    /// cluster keeps at most 5 MiB per partition and silently drops older data, so a producer that outruns the consumer
+    /// by more loses messages (the consumer's position falls off the log and is reset). 3 MiB uncompressed stays under
+    /// that even if compression gained nothing.
+    /// </summary>
+    public const long EmbeddedMaxAheadBytes = 3L * 1024 * 1024;
+
+    /// <param name="read">Messages the consumer has read so far, when it runs in this process: publishing then waits
+    /// while more than <paramref name="maxAheadBytes"/> are published and not read.</param>
+    /// <param name="expected">About how many records there are, for the progress bar (0: not known).</param>
+    public static async Task<ReplayReport> PublishAsync(RecordProducer producer, string topic, IEnumerable<SourceRecord> records, double speed, bool raw, TextWriter log, CancellationToken ct, RecordingTally? tally = null, Func<long>? read = null, long maxAheadBytes = EmbeddedMaxAheadBytes, long expected = 0)
     {
+        var bar = ProgressBar.Create("replaying", expected);
+        long seen = 0;
+        var ahead = read is null ? null : new PublishWindow(read, maxAheadBytes);
         long published = 0, ignored = 0, rejected = 0;
         DateTimeOffset? first = null, last = null;
         var byScenario = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -45,6 +60,11 @@ internal static class ReplayCommand
         foreach (var r in records)
         {
             ct.ThrowIfCancellationRequested();
+            if (++seen % 1024 == 0)
+            {
+                bar.Report(seen);
+            }
+
             tally?.Observe(r);
             if (r.Status == DecodeStatus.Ignored)
             {
@@ -82,6 +102,11 @@ internal static class ReplayCommand
             }
 
             var value = raw && r.Raw is not null ? r.Raw : EventJsonWriter.ToUtf8(e);
+            if (ahead is not null)
+            {
+                await ahead.WaitForRoomAsync(value.Length, ct).ConfigureAwait(false);
+            }
+
             producer.Produce(topic, key, value); // waits while the local queue is full: backpressure, not loss
 
             published++;
@@ -89,6 +114,7 @@ internal static class ReplayCommand
             byScenario[scenario] = byScenario.GetValueOrDefault(scenario) + 1;
         }
 
+        bar.Done($"{published} published");
         producer.Flush(ct);
         return new ReplayReport(published, ignored, rejected, first, last, byScenario);
     }
@@ -170,7 +196,7 @@ internal static class ReplayCommand
             if (!string.Equals(bootstrap, KafkaOptions.Embedded, StringComparison.OrdinalIgnoreCase))
             {
                 using var producer = RecordProducer.Connect(bootstrap);
-                var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct).ConfigureAwait(false);
+                var report = await ReplayCommand.PublishAsync(producer, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, expected: EventSources.CountRecords(files) ?? 0).ConfigureAwait(false);
                 Console.WriteLine(ReplayCommand.Summarize(report, [], exploit, json));
                 return report.Rejected == 0 ? 0 : 1;
             }
@@ -183,7 +209,11 @@ internal static class ReplayCommand
                 AdminListen = "",
             };
             var history = new IncidentHistory();
-            var app = SentinelHost.Build(parse.GetValue(cli.Config), profile, (services, _) => services.AddSingleton<IIncidentObserver>(history));
+            // On a terminal the live progress bar has the screen: the daemon's log lines would tear through it, so only
+            // errors are shown there (redirect standard error to keep every line, as CI does).
+            var app = SentinelHost.Build(parse.GetValue(cli.Config), profile, (services, _) => services.AddSingleton<IIncidentObserver>(history), configure: Terminal.ErrorIsInteractive
+                ? c => c.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Error" })
+                : null);
             var failures = SentinelHost.ValidateAll(app.Services);
             if (failures.Count > 0)
             {
@@ -202,15 +232,30 @@ internal static class ReplayCommand
             await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
             var detection = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RuntimeSentinel.Detection.DetectionOptions>>().Value;
             var tally = new RecordingTally(detection);
-            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, tally).ConfigureAwait(false);
-
-            // Stopping drains: ingestion reads to the end of what was published (committed offsets), detection finishes, and
-            // open incidents are emitted. Waiting for the consumer to have read everything first, with a ceiling.
             var ingest = app.Services.GetRequiredService<KafkaIngestService>();
-            var waited = Stopwatch.StartNew();
-            while (ingest.EventsIngested + ingest.MessagesRejected < published.Published && waited.Elapsed < TimeSpan.FromMinutes(10) && !ct.IsCancellationRequested)
+            var published = await ReplayCommand.PublishAsync(app.Services.GetRequiredService<KafkaProducer>().Records, topic, records, speed, parse.GetValue(rawOption), Console.Error, ct, tally, () => ingest.MessagesRead, expected: EventSources.CountRecords(files) ?? 0).ConfigureAwait(false);
+
+            // Stopping drains: ingestion hands over everything it has read, detection finishes, and open incidents are
+            // emitted. So first wait until the consumer has read every published message; give up only when it stops
+            // making progress for a minute (a broken cluster), or when the client reports skipped messages.
+            var lastRead = -1L;
+            var progress = Stopwatch.StartNew();
+            while (ingest.MessagesRead < published.Published && ingest.OffsetResets == 0 && progress.Elapsed < TimeSpan.FromMinutes(1) && !ct.IsCancellationRequested)
             {
+                if (ingest.MessagesRead != lastRead)
+                {
+                    lastRead = ingest.MessagesRead;
+                    progress.Restart();
+                }
+
                 await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var unread = published.Published - ingest.MessagesRead;
+            if (unread > 0 || ingest.OffsetResets > 0)
+            {
+                // A replay that lost part of its input must not report figures as if it had read it all.
+                await Console.Error.WriteLineAsync($"replay: the daemon read {ingest.MessagesRead} of {published.Published} published messages ({ingest.OffsetResets} offset resets); its figures would not describe the recording").ConfigureAwait(false);
             }
 
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -231,7 +276,7 @@ internal static class ReplayCommand
             }
 
             await app.DisposeAsync().ConfigureAwait(false);
-            return published.Rejected == 0 ? 0 : 1;
+            return published.Rejected == 0 && unread <= 0 && ingest.OffsetResets == 0 ? 0 : 1;
         });
         return replay;
     }

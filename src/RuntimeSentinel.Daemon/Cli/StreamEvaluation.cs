@@ -81,8 +81,9 @@ internal static class StreamEvaluation
         }).ToList();
     }
 
+    /// <param name="capture">When given (for <c>--report</c>), the run keeps its alerts, events and trained models there.</param>
     /// <param name="modelsDir">A model folder: its promoted versions go in service as a daemon's watcher would put them (each when its workload appears).</param>
-    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, string? modelsDir = null)
+    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null, string? modelsDir = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         detection.Clock = "event";
@@ -90,7 +91,8 @@ internal static class StreamEvaluation
         var incidents = new IncidentHistory();
         var alertingMetrics = new AlertingMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var dispatcher = new AlertDispatcher([], [incidents], Microsoft.Extensions.Options.Options.Create(alerting), alertingMetrics, TimeProvider.System, NullLogger<AlertDispatcher>.Instance);
-        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
+        capture?.Prepare(detection);
+        var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), capture?.Tap(dispatcher) ?? dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
         await dispatcher.StartAsync(ct).ConfigureAwait(false);
         pipeline.Start();
         if (modelsDir is not null)
@@ -113,11 +115,19 @@ internal static class StreamEvaluation
         // The ingest service's path into detection (batches per shard, clock marks), so that replay and evaluation agree.
         var tally = new RecordingTally(detection);
         var writer = pipeline.CreateWriter();
+        var bar = ProgressBar.Create("evaluating", EventSources.CountRecords(files) ?? 0);
+        long read = 0;
         foreach (var r in EventSources.ReadMerged(files, "auto"))
         {
             ct.ThrowIfCancellationRequested();
+            if (++read % 1024 == 0)
+            {
+                bar.Report(read);
+            }
+
             if (tally.Observe(r) is { } item)
             {
+                capture?.Events.Add(item.Event);
                 await writer.WriteAsync(item, ct).ConfigureAwait(false);
             }
             else if (r.Status == DecodeStatus.Rejected && tally.Rejected <= 5)
@@ -126,6 +136,7 @@ internal static class StreamEvaluation
             }
         }
 
+        bar.Done($"{read} records");
         await writer.FlushAsync(ct).ConfigureAwait(false);
         await pipeline.CompleteAsync().ConfigureAwait(false);
         await dispatcher.StopAsync(ct).ConfigureAwait(false);

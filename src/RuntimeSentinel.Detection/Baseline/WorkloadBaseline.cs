@@ -17,8 +17,8 @@ public sealed class WorkloadBaseline
 
     // Every registered detector (the checkpoint's layout), and those the configuration leaves on (the event's path).
     private readonly IWorkloadDetector[] _detectors;
-    private readonly IWorkloadDetector[] _enabled;
-    private readonly IWorkloadDetector[] _trackers;
+    private IWorkloadDetector[] _enabled;
+    private IWorkloadDetector[] _trackers;
     private readonly NoveltyDetector _novelty;
     private readonly RunHistoryDetector? _runs;
 
@@ -47,11 +47,26 @@ public sealed class WorkloadBaseline
         _detectors = registry.Create(options, memory);
         _enabled = Array.FindAll(_detectors, d => !options.DisabledDetectors.Contains(d.Name, StringComparer.Ordinal));
         _trackers = Array.FindAll(_enabled, d => d.Tracks);
+
         _novelty = _detectors.OfType<NoveltyDetector>().Single();
         _runs = _detectors.OfType<RunHistoryDetector>().SingleOrDefault();
         FirstSeen = firstSeen;
         LastSeen = firstSeen;
         LearningSince = firstSeen;
+    }
+
+    /// <summary>
+    /// Narrows the detectors to those the workload's classes (<see cref="DetectionOptions.DetectorClasses"/>) leave on;
+    /// the others keep their place, empty, in the checkpoint. Called once the workload's key is known, before its first event.
+    /// </summary>
+    internal void SelectFor(Core.Workloads.WorkloadKey key)
+    {
+        var off = _options.DetectorClasses.Where(c => c.Matches(key)).SelectMany(c => c.Disabled).ToHashSet(StringComparer.Ordinal);
+        if (off.Count > 0)
+        {
+            _enabled = Array.FindAll(_enabled, d => !off.Contains(d.Name));
+            _trackers = Array.FindAll(_enabled, d => d.Tracks);
+        }
     }
 
     /// <summary>The shared context, the detectors, the images and containers seen: for <see cref="BaselineCheckpoint"/>.</summary>

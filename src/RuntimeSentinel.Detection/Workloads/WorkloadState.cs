@@ -35,6 +35,7 @@ public sealed class WorkloadState
     {
         Key = key;
         Baseline = baseline;
+        Baseline.SelectFor(key);
         Models = models;
     }
 

@@ -108,7 +108,8 @@ public sealed class OfflineModels
     /// Labelled evaluation: every scored behaviour window of every workload with a model, its largest
     /// score/threshold ratio (1 = calibrated threshold) and whether any of its events is labelled positive.
     /// </summary>
-    public static List<LabelledWindow> ScoreWindows(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Func<RuntimeEvent, bool> isPositive)
+    /// <param name="alerts">When given, also receives every finding of the same replay (for a report's alerts per detector).</param>
+    public static List<LabelledWindow> ScoreWindows(DetectionOptions options, IReadOnlyDictionary<string, WorkloadModel> models, IEnumerable<RuntimeEvent> events, Func<RuntimeEvent, bool> isPositive, List<OfflineFinding>? alerts = null)
     {
         var result = new List<LabelledWindow>();
 
@@ -116,8 +117,9 @@ public sealed class OfflineModels
         // label is what came before that event, collected after each event.
         var positive = new Dictionary<string, bool>(StringComparer.Ordinal);
         var scored = new Dictionary<string, long>(StringComparer.Ordinal);
-        Replay(options, models, events, (workload, runtime, e, _) =>
+        Replay(options, models, events, (workload, runtime, e, findings) =>
         {
+            alerts?.AddRange(findings.Select(f => new OfflineFinding(workload, e.Timestamp, f, e)));
             if (runtime.WindowsScored != scored.GetValueOrDefault(workload))
             {
                 scored[workload] = runtime.WindowsScored;
@@ -170,7 +172,7 @@ public sealed class OfflineModels
     }
 
     /// <summary>The same settings with learning that never ends (training data is all learning data).</summary>
-    private static DetectionOptions Learning(DetectionOptions o) => new()
+    internal static DetectionOptions Learning(DetectionOptions o) => new()
     {
         Cluster = o.Cluster,
         LearningDuration = TimeSpan.MaxValue / 2,

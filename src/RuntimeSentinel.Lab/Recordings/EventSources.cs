@@ -26,6 +26,47 @@ public static class EventSources
     }
 
     /// <summary>
+    /// About how many records the files hold, for progress: their lines (one record per line in JSON-lines exports); null
+    /// when one is an archive or unreadable, whose count is not known before reading it.
+    /// </summary>
+    public static long? CountRecords(IReadOnlyList<string> files)
+    {
+        long total = 0;
+        var buffer = new byte[1 << 16];
+        foreach (var f in files)
+        {
+            if (f.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            try
+            {
+                using var stream = File.OpenRead(f);
+                int n;
+                var last = (byte)'\n';
+                while ((n = stream.Read(buffer)) > 0)
+                {
+                    total += buffer.AsSpan(0, n).Count((byte)'\n');
+                    last = buffer[n - 1];
+                }
+
+                total += last == (byte)'\n' ? 0 : 1;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
     /// Several recordings (each in time order, e.g. one file per sensor) as one stream in event-time order, ties in
     /// file order: how every command that reads a recording (<c>replay</c>, <c>evaluate stream</c>) sees it, so they
     /// see the same stream. Inventory records carry their processes' start times, hours or days back: they are taken
