@@ -1,3 +1,5 @@
+using RuntimeSentinel.Core.Alerts;
+
 namespace RuntimeSentinel.Alerting;
 
 /// <summary>Alert delivery settings (config section <c>Alerting</c>).</summary>
@@ -16,6 +18,42 @@ public sealed class AlertingOptions
 
     /// <summary>Append incidents as JSON lines to this file (created if missing). Empty: no file sink.</summary>
     public string? File { get; set; }
+
+    /// <summary>
+    /// The document schema of the JSON sinks (file, webhook, Kafka): <c>sentinel</c> (<c>sentinel.alert/v2</c>),
+    /// <c>ocsf</c> (OCSF Detection Finding) or <c>ecs</c> (Elastic Common Schema). The console, Alertmanager and Slack
+    /// keep their own forms.
+    /// </summary>
+    public string Schema { get; set; } = "sentinel";
+
+    /// <summary>
+    /// Per-sink overrides of <see cref="Schema"/>, keyed by sink: <c>File</c>, <c>Webhook</c>, <c>Kafka</c>
+    /// (<c>Alerting:Schemas:Kafka=ocsf</c> feeds a SIEM from the topic while the file keeps <c>sentinel</c>).
+    /// </summary>
+    public Dictionary<string, string> Schemas { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The sinks that render a document schema (keys of <see cref="Schemas"/>).</summary>
+    public static readonly string[] SchemaSinks = ["File", "Webhook", "Kafka"];
+
+    /// <summary>The schema a JSON sink renders (validated at start-up; an invalid value here is a programming error).</summary>
+    public IncidentSchema SchemaFor(string sink)
+    {
+        var (key, value) = Schemas.TryGetValue(sink, out var own) && !string.IsNullOrWhiteSpace(own) ? ($"Alerting:Schemas:{sink}", own) : ("Alerting:Schema", Schema);
+        return IncidentSchemas.TryParse(value, out var schema) ? schema
+            : throw new InvalidOperationException($"{key} '{value}' is not a schema: use {string.Join(", ", IncidentSchemas.Names)}.");
+    }
+
+    /// <summary>
+    /// Whether an incident that ends (<see cref="IncidentWindow"/> without a new alert) is emitted once more as resolved,
+    /// even with nothing new in it. A SIEM needs that ending (OCSF activity Close, ECS <c>kibana.alert.status</c>-style
+    /// state) to close its finding, so null (the default) means: on when any JSON sink renders <c>ocsf</c> or <c>ecs</c>.
+    /// Otherwise an incident is emitted as resolved only when alerts were still unsent at its end.
+    /// </summary>
+    public bool? EmitResolved { get; set; }
+
+    /// <summary><see cref="EmitResolved"/> as configured, or as the sinks' schemas imply.</summary>
+    public bool ResolvesIncidents =>
+        EmitResolved ?? SchemaSinks.Any(sink => IncidentSchemas.TryParse(Schemas.TryGetValue(sink, out var own) && !string.IsNullOrWhiteSpace(own) ? own : Schema, out var s) && s != IncidentSchema.Sentinel);
 
     /// <summary>Alerts waiting for correlation. When full, new alerts are dropped and counted, never blocking detection.</summary>
     public int QueueCapacity { get; set; } = 10_000;

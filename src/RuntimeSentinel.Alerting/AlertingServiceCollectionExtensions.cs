@@ -34,12 +34,12 @@ public static class AlertingServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(o.File))
         {
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, JsonLinesFileAlertSink>(sp => new JsonLinesFileAlertSink(Options(sp).File!, Options(sp).RunbookUrlTemplate)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertSink, JsonLinesFileAlertSink>(sp => new JsonLinesFileAlertSink(Options(sp).File!, Options(sp).RunbookUrlTemplate, Options(sp).SchemaFor("File"))));
         }
 
         if (o.Webhook.Enabled)
         {
-            AddHttpSink(services, "sentinel-webhook", a => a.Webhook, (sp, http, a) => new WebhookAlertSink(http, a.Webhook, a.RunbookUrlTemplate, sp.GetRequiredService<TimeProvider>()));
+            AddHttpSink(services, "sentinel-webhook", a => a.Webhook, (sp, http, a) => new WebhookAlertSink(http, a.Webhook, a.RunbookUrlTemplate, sp.GetRequiredService<TimeProvider>(), a.SchemaFor("Webhook")));
         }
 
         if (o.Alertmanager.Enabled)
@@ -127,6 +127,23 @@ internal sealed class AlertingOptionsValidator : IValidateOptions<AlertingOption
         if (string.IsNullOrWhiteSpace(o.SpillDirectory))
         {
             errors.Add("Alerting:SpillDirectory must be set (a writable directory; in a pod, an emptyDir or volume).");
+        }
+
+        if (!IncidentSchemas.TryParse(o.Schema, out _))
+        {
+            errors.Add($"Alerting:Schema '{o.Schema}' is not a schema: use {string.Join(", ", IncidentSchemas.Names)}.");
+        }
+
+        foreach (var (sink, value) in o.Schemas)
+        {
+            if (!AlertingOptions.SchemaSinks.Contains(sink, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"Alerting:Schemas:{sink}: only {string.Join(", ", AlertingOptions.SchemaSinks)} render a document schema (the console, Alertmanager and Slack keep their own forms).");
+            }
+            else if (!string.IsNullOrWhiteSpace(value) && !IncidentSchemas.TryParse(value, out _))
+            {
+                errors.Add($"Alerting:Schemas:{sink} '{value}' is not a schema: use {string.Join(", ", IncidentSchemas.Names)}.");
+            }
         }
 
         if (!string.IsNullOrWhiteSpace(o.File) && Directory.Exists(o.File))

@@ -68,6 +68,12 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
                 i.Status = expired ? IncidentStatus.Resolved : IncidentStatus.Updated;
                 Emit(s, now, due);
             }
+            else if (s.Emitted && expired && options.ResolvesIncidents)
+            {
+                // Nothing new, but the incident is over: said once, so a SIEM closes its finding.
+                i.Status = IncidentStatus.Resolved;
+                Emit(s, now, due);
+            }
 
             if (expired)
             {

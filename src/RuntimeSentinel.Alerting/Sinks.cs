@@ -37,14 +37,14 @@ internal sealed class ConsoleAlertSink(TextWriter? output = null) : IAlertSink
     }
 }
 
-/// <summary>Appends incidents as JSON lines (schema sentinel.alert/v2) to a file; flushed after every batch.</summary>
-internal sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate = null) : IAlertSink
+/// <summary>Appends incidents as JSON lines (schema <c>Alerting:Schema</c>, sentinel.alert/v2 by default) to a file; flushed after every batch.</summary>
+internal sealed class JsonLinesFileAlertSink(string path, string? runbookTemplate = null, IncidentSchema schema = IncidentSchema.Sentinel) : IAlertSink
 {
     public string FilePath { get; } = path;
 
     public string Name => "file";
 
-    public byte[] Render(Incident incident) => [.. IncidentJsonWriter.ToUtf8(incident, runbookTemplate), (byte)'\n'];
+    public byte[] Render(Incident incident) => [.. IncidentSchemas.ToUtf8(incident, schema, runbookTemplate), (byte)'\n'];
 
     public async ValueTask SendAsync(IReadOnlyList<byte[]> items, CancellationToken cancellationToken)
     {
@@ -119,11 +119,11 @@ internal abstract class HttpAlertSink(Func<HttpClient> http) : IAlertSink
 }
 
 /// <summary>
-/// Generic webhook: POSTs a JSON array of incidents (schema v2). With a secret, <c>X-Sentinel-Timestamp: &lt;unix
+/// Generic webhook: POSTs a JSON array of incidents (schema <c>Alerting:Schema</c>, sentinel.alert/v2 by default). With a secret, <c>X-Sentinel-Timestamp: &lt;unix
 /// seconds&gt;</c> and <c>X-Sentinel-Signature: sha256=&lt;hex HMAC-SHA256(secret, timestamp + "." + body)&gt;</c> let
 /// the receiver verify origin and integrity and refuse replays (a signed body re-sent later carries an old timestamp).
 /// </summary>
-internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider time) : HttpAlertSink(http)
+internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions options, string? runbookTemplate, TimeProvider time, IncidentSchema schema = IncidentSchema.Sentinel) : HttpAlertSink(http)
 {
     public const string SignatureHeader = "X-Sentinel-Signature";
     public const string TimestampHeader = "X-Sentinel-Timestamp";
@@ -133,7 +133,7 @@ internal sealed class WebhookAlertSink(Func<HttpClient> http, WebhookOptions opt
 
     public override string Name => "webhook";
 
-    public override byte[] Render(Incident incident) => IncidentJsonWriter.ToUtf8(incident, runbookTemplate);
+    public override byte[] Render(Incident incident) => IncidentSchemas.ToUtf8(incident, schema, runbookTemplate);
 
     /// <summary>The signature over <c>timestamp + "." + body</c>, as the receiver recomputes it.</summary>
     public static string Sign(byte[] secret, long unixSeconds, byte[] body)

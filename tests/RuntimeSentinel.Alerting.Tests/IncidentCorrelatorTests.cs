@@ -70,6 +70,44 @@ public class IncidentCorrelatorTests
         Assert.Equal(IncidentStatus.Resolved, Assert.Single(correlator.Due(t.AddMinutes(11))).Status);
     }
 
+    [Theory]
+    [InlineData("ocsf", null, true)]
+    [InlineData("ecs", null, true)]
+    [InlineData("sentinel", null, false)]
+    [InlineData("sentinel", true, true)]
+    [InlineData("ocsf", false, false)]
+    public void Due_IncidentEndsWithNothingUnsent_ResolvedOnceWhereASiemSchemaNeedsTheEnd(string schema, bool? emitResolved, bool resolved)
+    {
+        var correlator = new IncidentCorrelator(new AlertingOptions { Schema = schema, EmitResolved = emitResolved });
+        var t = Some.Time;
+        correlator.Add(TestAlerts.Exec("/bin/sh", 31337) with { Time = t }, t);
+        Assert.Equal(IncidentStatus.Firing, Assert.Single(correlator.Due(t.AddSeconds(5))).Status);
+
+        // Ten minutes on, nothing new: the incident ends.
+        var end = correlator.Due(t.AddMinutes(11));
+        if (resolved)
+        {
+            var last = Assert.Single(end);
+            Assert.Equal((IncidentStatus.Resolved, 2), (last.Status, last.Version));
+        }
+        else
+        {
+            Assert.Empty(end);
+        }
+
+        Assert.Equal(0, correlator.OpenCount);
+        Assert.Empty(correlator.Due(t.AddMinutes(30)));
+    }
+
+    [Fact]
+    public void ResolvesIncidents_OnlyTheKafkaSinkOnOcsf_On()
+    {
+        var options = new AlertingOptions { Schemas = { ["Kafka"] = "ocsf" } };
+
+        Assert.True(options.ResolvesIncidents);
+        Assert.False(new AlertingOptions().ResolvesIncidents);
+    }
+
     [Fact]
     public void Add_WindowAlertWhoseExamplesAreAnotherProcess_JoinsTheIncidentItsWindowBelongsTo()
     {

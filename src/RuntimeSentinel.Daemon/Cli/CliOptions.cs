@@ -22,4 +22,22 @@ internal sealed class CliOptions
     public Option<string> From { get; } = new("--from") { Description = "Input format: auto, native, tetragon, falco, tracee, hubble.", DefaultValueFactory = _ => "auto" };
 
     public Option<bool> Json { get; } = new("--json") { Description = "Print the summary as one JSON object." };
+
+    /// <summary>The schema of an <c>--incidents</c> file, as <c>Alerting:Schema</c> chooses it for the JSON sinks.</summary>
+    public Option<string> IncidentsSchema { get; } = CreateIncidentsSchema();
+
+    private static Option<string> CreateIncidentsSchema()
+    {
+        var o = new Option<string>("--incidents-schema")
+        {
+            Description = "Schema of the --incidents file: sentinel (sentinel.alert/v2), ocsf (OCSF Detection Finding) or ecs (Elastic Common Schema), as Alerting:Schema.",
+            DefaultValueFactory = _ => "sentinel",
+        };
+        o.AcceptOnlyFromAmong([.. Core.Alerts.IncidentSchemas.Names]);
+        return o;
+    }
+
+    /// <summary>The parsed <c>--incidents-schema</c> (the parser accepted only known names).</summary>
+    public Core.Alerts.IncidentSchema ParseIncidentsSchema(ParseResult parse) =>
+        Core.Alerts.IncidentSchemas.TryParse(parse.GetValue(IncidentsSchema), out var s) ? s : Core.Alerts.IncidentSchema.Sentinel;
 }

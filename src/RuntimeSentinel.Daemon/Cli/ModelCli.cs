@@ -41,12 +41,12 @@ internal static class ModelCli
         var labelsOption = new Option<string>("--labels") { Description = "The stream's labels (labels.json: scenarios with kind, workload, start, end).", Required = true };
         var assertOption = new Option<bool>("--assert") { Description = "Exit 1 unless every attack that does something new is caught, at least two thirds of the stealthy ones, at most 3 false incidents in all after learning, and no high or critical incident was held by a budget." };
         var streamFiles = new Argument<string[]>("files") { Description = "Recorded sensor streams (JSON lines, any format), each in time order.", Arity = ArgumentArity.OneOrMore };
-        var incidentsOption = new Option<string?>("--incidents") { Description = "Also write every incident emission (schema sentinel.alert/v2) to this JSON-lines file." };
+        var incidentsOption = new Option<string?>("--incidents") { Description = "Also write every incident emission to this JSON-lines file (schema: --incidents-schema, sentinel.alert/v2 by default)." };
         var learningOption = new Option<double?>("--learning") { Description = "Seconds of event time each workload learns (and at least 100 events), as 'replay --learning'; default: Detection:LearningDuration and MinLearningEvents." };
         var streamModelsOption = new Option<string?>("--models") { Description = "A model folder whose promoted versions are put in service, as a daemon watching it would (default: each workload trains its own)." };
         var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
         {
-            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, learningOption, reportOption, streamModelsOption,
+            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, cli.IncidentsSchema, learningOption, reportOption, streamModelsOption,
         };
         evaluateStream.SetAction(async (parse, ct) =>
         {
@@ -56,7 +56,7 @@ internal static class ModelCli
             var reportDir = parse.GetValue(reportOption);
             using var capture = reportDir is null ? null : new StreamCapture();
             var files = parse.GetValue(streamFiles)!;
-            var report = await StreamEvaluation.RunAsync(files, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), capture, parse.GetValue(streamModelsOption)).ConfigureAwait(false);
+            var report = await StreamEvaluation.RunAsync(files, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), capture, cli.ParseIncidentsSchema(parse), parse.GetValue(streamModelsOption)).ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(cli.Json) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
             if (reportDir is not null && !await ModelCommands.WriteReportAsync(reportDir, () => EvaluationReports.WriteStream(reportDir, files, report, labels, capture!, detection), Console.Error).ConfigureAwait(false))
             {

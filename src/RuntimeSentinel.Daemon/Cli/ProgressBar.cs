@@ -24,7 +24,7 @@ internal sealed class ProgressBar
     private readonly ProgressTask? _task;
     private long _done;
     private int _lastTenth = -1;
-    private TimeSpan _lastLine = TimeSpan.MinValue;
+    private TimeSpan? _lastLine;
     private string _note = "";
     private bool _ended;
 
@@ -76,7 +76,7 @@ internal sealed class ProgressBar
         if (_total == 0)
         {
             var now = _clock.Elapsed;
-            if (now - _lastLine >= TimeSpan.FromSeconds(5))
+            if (_lastLine is not { } last || now - last >= TimeSpan.FromSeconds(5))
             {
                 _lastLine = now;
                 _output.WriteLine(PlainLine());

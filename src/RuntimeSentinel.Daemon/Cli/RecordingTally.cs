@@ -95,9 +95,9 @@ internal sealed class IncidentHistory : IIncidentObserver
         }
     }
 
-    /// <summary>Every emission as sinks would have received it (schema sentinel.alert/v2), oldest first.</summary>
-    public IEnumerable<string> Lines() =>
-        History.Values.SelectMany(h => h).OrderBy(i => i.FirstSeen).ThenBy(i => i.Version).Select(i => System.Text.Encoding.UTF8.GetString(IncidentJsonWriter.ToUtf8(i, null)));
+    /// <summary>Every emission as the JSON sinks would have rendered it (sentinel.alert/v2 unless told), oldest first.</summary>
+    public IEnumerable<string> Lines(IncidentSchema schema = IncidentSchema.Sentinel) =>
+        History.Values.SelectMany(h => h).OrderBy(i => i.FirstSeen).ThenBy(i => i.Version).Select(i => System.Text.Encoding.UTF8.GetString(IncidentSchemas.ToUtf8(i, schema, null)));
 }
 
 /// <summary><c>--learning S</c> of the commands that read recordings, applied the same way by each.</summary>

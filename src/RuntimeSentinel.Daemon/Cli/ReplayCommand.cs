@@ -169,12 +169,12 @@ internal static class ReplayCommand
         var speedOption = new Option<string>("--speed") { Description = "'max' (as fast as possible) or a multiple of the recorded pace, e.g. 10x.", DefaultValueFactory = _ => "max" };
         var rawOption = new Option<bool>("--raw") { Description = "Publish JSON lines as they are instead of converted to native events." };
         var replayLearning = new Option<double?>("--learning") { Description = "Embedded daemon: seconds of event time each workload learns (and at least 100 events); default: Detection:LearningDuration and MinLearningEvents." };
-        var replayIncidents = new Option<string?>("--incidents") { Description = "Embedded daemon: also write every incident emission (schema sentinel.alert/v2) to this JSON-lines file, as 'evaluate stream --incidents'." };
+        var replayIncidents = new Option<string?>("--incidents") { Description = "Embedded daemon: also write every incident emission to this JSON-lines file (schema: --incidents-schema), as 'evaluate stream --incidents'." };
         var replayLabels = new Option<string?>("--labels") { Description = "Embedded daemon: judge the incidents against these labels (labels.json), exactly as 'evaluate stream' does." };
         var replayBootstrap = new Option<string>("--bootstrap-servers") { Description = "Kafka to publish to; 'embedded' (default) also runs the daemon in this process and reports what it detected.", DefaultValueFactory = _ => KafkaOptions.Embedded };
         var replay = new Command("replay", "Publish recorded events into Kafka, preserving per-workload order and (optionally) pacing.")
         {
-            replayFiles, cli.From, replayTopic, speedOption, rawOption, cli.Json, replayLearning, replayLabels, replayIncidents, replayBootstrap, cli.AlertsFile, cli.Listen, cli.Config,
+            replayFiles, cli.From, replayTopic, speedOption, rawOption, cli.Json, replayLearning, replayLabels, replayIncidents, cli.IncidentsSchema, replayBootstrap, cli.AlertsFile, cli.Listen, cli.Config,
         };
         replay.SetAction(async (parse, ct) =>
         {
@@ -262,7 +262,7 @@ internal static class ReplayCommand
             var held = app.Services.GetRequiredService<RuntimeSentinel.Alerting.AlertDispatcher>().Budget.HeldBySeverity.ToArray();
             if (parse.GetValue(replayIncidents) is { } incidentsFile)
             {
-                await File.WriteAllLinesAsync(incidentsFile, history.Lines(), ct).ConfigureAwait(false);
+                await File.WriteAllLinesAsync(incidentsFile, history.Lines(cli.ParseIncidentsSchema(parse)), ct).ConfigureAwait(false);
             }
 
             if (labels is not null)

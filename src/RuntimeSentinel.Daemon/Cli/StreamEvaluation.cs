@@ -8,6 +8,7 @@ using RuntimeSentinel.Core.Events;
 using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Lab.Recordings;
+using Spectre.Console;
 
 namespace RuntimeSentinel.Daemon.Cli;
 
@@ -83,7 +84,7 @@ internal static class StreamEvaluation
 
     /// <param name="capture">When given (for <c>--report</c>), the run keeps its alerts, events and trained models there.</param>
     /// <param name="modelsDir">A model folder: its promoted versions go in service as a daemon's watcher would put them (each when its workload appears).</param>
-    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null, string? modelsDir = null)
+    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null, IncidentSchema incidentsSchema = IncidentSchema.Sentinel, string? modelsDir = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         detection.Clock = "event";
@@ -142,8 +143,8 @@ internal static class StreamEvaluation
         await dispatcher.StopAsync(ct).ConfigureAwait(false);
         if (incidentsFile is not null)
         {
-            // Every emission, as sinks would have received it (schema sentinel.alert/v2), for reading what was raised.
-            await File.WriteAllLinesAsync(incidentsFile, incidents.Lines(), ct).ConfigureAwait(false);
+            // Every emission, as the JSON sinks would have rendered it, for reading what was raised.
+            await File.WriteAllLinesAsync(incidentsFile, incidents.Lines(incidentsSchema), ct).ConfigureAwait(false);
         }
 
         return Judge(incidents, tally, labels, detection, attacksStartHint, dispatcher.Budget.HeldBySeverity.ToArray(), clock.Elapsed.TotalSeconds);
@@ -215,34 +216,37 @@ internal static class StreamEvaluation
         return result;
     }
 
-    public static string Text(StreamReport r)
+    public static string Text(StreamReport r) => CliTables.Render(console =>
     {
-        var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"records: {r.Decoded} decoded, {r.Ignored} ignored, {r.Rejected} rejected ({string.Join(", ", r.RecordsBySource.Select(kv => $"{kv.Key} {kv.Value}"))}); {r.Workloads} workloads; {r.Seconds:0.0} s");
-        sb.AppendLine(inv, $"stream {r.Start:HH:mm:ss}-{r.End:HH:mm:ss}; learning ends {r.LearningEnds:HH:mm:ss}; attacks from {r.AttacksStart:HH:mm:ss}");
-        sb.AppendLine();
-        sb.AppendLine("attack                               kind             caught  first incident");
+        console.WriteLine(string.Create(inv, $"records: {r.Decoded} decoded, {r.Ignored} ignored, {r.Rejected} rejected ({string.Join(", ", r.RecordsBySource.Select(kv => $"{kv.Key} {kv.Value}"))}); {r.Workloads} workloads; {r.Seconds:0.0} s"));
+        console.WriteLine(string.Create(inv, $"stream {r.Start:HH:mm:ss}-{r.End:HH:mm:ss}; learning ends {r.LearningEnds:HH:mm:ss}; attacks from {r.AttacksStart:HH:mm:ss}"));
+        var attacks = CliTables.Create("attack", "kind", "caught", "after", "first incident");
         foreach (var a in r.Attacks)
         {
-            sb.AppendLine(inv, $"{a.Scenario,-36} {a.Kind,-16} {(a.Caught ? "yes" : "MISSED"),-7} {(a.SecondsToFirstIncident is { } s ? $"{s,6:0.0} s  {Trim(a.FirstIncident, 90)}" : "")}");
+            attacks.Row(a.Scenario, a.Kind, a.Caught ? "yes" : "MISSED", a.SecondsToFirstIncident is { } s ? string.Create(inv, $"{s:0.0} s") : "", Trim(a.FirstIncident, 90));
         }
 
+        console.Write(attacks);
         var newOnes = r.Attacks.Where(a => a.Kind == "attack-new").ToList();
         var stealthy = r.Attacks.Where(a => a.Kind == "attack-stealthy").ToList();
-        sb.AppendLine();
-        sb.AppendLine(inv, $"caught: {newOnes.Count(a => a.Caught)}/{newOnes.Count} that do something new, {stealthy.Count(a => a.Caught)}/{stealthy.Count} stealthy");
-        sb.AppendLine(inv, $"false incidents after learning: {r.FalseIncidents.Count} ({r.FalseBeforeAttacks} before the attacks, {r.FalseDuringAttacks} during; {r.FalseOnChurn} on labelled benign churn, {r.FalseOutsideChurn} outside it); {r.FalsePerWorkloadHour:0.000} per workload-hour");
-        foreach (var f in r.FalseIncidents)
+        console.WriteLine(string.Create(inv, $"caught: {newOnes.Count(a => a.Caught)}/{newOnes.Count} that do something new, {stealthy.Count(a => a.Caught)}/{stealthy.Count} stealthy"));
+        console.WriteLine(string.Create(inv, $"false incidents after learning: {r.FalseIncidents.Count} ({r.FalseBeforeAttacks} before the attacks, {r.FalseDuringAttacks} during; {r.FalseOnChurn} on labelled benign churn, {r.FalseOutsideChurn} outside it); {r.FalsePerWorkloadHour:0.000} per workload-hour"));
+        if (r.FalseIncidents.Count > 0)
         {
-            sb.AppendLine(inv, $"  {f.FirstSeen:HH:mm:ss} {f.Severity,-8} {f.Workload,-30} {(f.Churn is null ? "" : "[" + f.Churn + "] ")}{Trim(f.Summary, 110)}");
+            var falses = CliTables.Create("first seen", "severity", "workload", "churn", "summary");
+            foreach (var f in r.FalseIncidents)
+            {
+                falses.Row(f.FirstSeen.ToString("HH:mm:ss", inv), f.Severity, f.Workload, f.Churn ?? "", Trim(f.Summary, 110));
+            }
+
+            console.Write(falses);
         }
 
-        sb.AppendLine(inv, $"incidents held by budgets: {r.HeldBySeverity.Sum()} (high or critical: {r.HeldHighOrCritical})");
-        return sb.ToString();
+        console.WriteLine(string.Create(inv, $"incidents held by budgets: {r.HeldBySeverity.Sum()} (high or critical: {r.HeldHighOrCritical})"));
 
         static string Trim(string? s, int n) => s is null ? "" : s.Length <= n ? s : s[..n] + "…";
-    }
+    });
 
     public static string Json(StreamReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {

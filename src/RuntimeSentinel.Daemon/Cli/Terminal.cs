@@ -43,3 +43,44 @@ internal static class Terminal
     /// <summary>Text from input (workload names, paths, topics) made safe for Spectre markup and for a terminal.</summary>
     public static string Safe(string text) => Markup.Escape(Core.Text.ControlCharacters.Escape(text));
 }
+
+/// <summary>
+/// Tables and summaries of the CLI's reports, drawn with Spectre.Console for standard output: rounded borders and colour
+/// on a terminal, ASCII borders and no colour (no control characters) in a file, a pipe or under NO_COLOR.
+/// </summary>
+internal static class CliTables
+{
+    /// <summary>A table with these column headers (text, escaped).</summary>
+    public static Table Create(params string[] headers)
+    {
+        var table = new Table().Border(Terminal.OutputIsInteractive ? TableBorder.Rounded : TableBorder.Ascii);
+        foreach (var h in headers)
+        {
+            table.AddColumn(new TableColumn(Terminal.Safe(h)));
+        }
+
+        return table;
+    }
+
+    /// <summary>Adds a row of plain texts (each escaped: they come from input).</summary>
+    public static Table Row(this Table table, params string[] cells)
+    {
+        table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(Core.Text.ControlCharacters.Escape(c))).ToArray());
+        return table;
+    }
+
+    /// <summary>What <paramref name="draw"/> writes, as text for standard output.</summary>
+    public static string Render(Action<IAnsiConsole> draw)
+    {
+        using var writer = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        var interactive = Terminal.OutputIsInteractive;
+        var console = Terminal.Create(writer, interactive);
+        if (interactive)
+        {
+            console.Profile.Width = Console.WindowWidth > 0 ? Console.WindowWidth : 120;
+        }
+
+        draw(console);
+        return writer.ToString().TrimEnd('\n', '\r');
+    }
+}
