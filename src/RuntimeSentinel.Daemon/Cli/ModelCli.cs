@@ -43,9 +43,10 @@ internal static class ModelCli
         var streamFiles = new Argument<string[]>("files") { Description = "Recorded sensor streams (JSON lines, any format), each in time order.", Arity = ArgumentArity.OneOrMore };
         var incidentsOption = new Option<string?>("--incidents") { Description = "Also write every incident emission to this JSON-lines file (schema: --incidents-schema, sentinel.alert/v2 by default)." };
         var learningOption = new Option<double?>("--learning") { Description = "Seconds of event time each workload learns (and at least 100 events), as 'replay --learning'; default: Detection:LearningDuration and MinLearningEvents." };
+        var streamModelsOption = new Option<string?>("--models") { Description = "A model folder whose promoted versions are put in service, as a daemon watching it would (default: each workload trains its own)." };
         var evaluateStream = new Command("stream", "Run the real pipeline over recorded sensor streams on the event clock and judge incidents against labels: attacks caught, false incidents, budgets.")
         {
-            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, cli.IncidentsSchema, learningOption, reportOption,
+            streamFiles, labelsOption, cli.Config, cli.Json, assertOption, incidentsOption, cli.IncidentsSchema, learningOption, reportOption, streamModelsOption,
         };
         evaluateStream.SetAction(async (parse, ct) =>
         {
@@ -55,7 +56,7 @@ internal static class ModelCli
             var reportDir = parse.GetValue(reportOption);
             using var capture = reportDir is null ? null : new StreamCapture();
             var files = parse.GetValue(streamFiles)!;
-            var report = await StreamEvaluation.RunAsync(files, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), capture, cli.ParseIncidentsSchema(parse)).ConfigureAwait(false);
+            var report = await StreamEvaluation.RunAsync(files, labels, detection, attacksStart, Console.Error, ct, parse.GetValue(incidentsOption), capture, cli.ParseIncidentsSchema(parse), parse.GetValue(streamModelsOption)).ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(cli.Json) ? StreamEvaluation.Json(report) : StreamEvaluation.Text(report));
             if (reportDir is not null && !await ModelCommands.WriteReportAsync(reportDir, () => EvaluationReports.WriteStream(reportDir, files, report, labels, capture!, detection), Console.Error).ConfigureAwait(false))
             {
@@ -114,7 +115,17 @@ internal static class ModelCli
         var versionB = new Argument<string>("b") { Description = "The version compared to (a version folder name, or 'promoted')." };
         var modelsDiff = new Command("diff", "What changed between two versions: learned items added and removed, detectors and thresholds, training window and data, held-back figures.") { workloadArgument, versionA, versionB, modelsDirOption, cli.Json };
         modelsDiff.SetAction((parse, _) => ModelDiff.RunAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(versionA)!, parse.GetValue(versionB)!, parse.GetValue(cli.Json), Console.Out, Console.Error));
-        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff, BacktestCommand.Create(cli, modelsDirOption, workloadArgument) };
+        var onnxArgument = new Argument<string>("model") { Description = "The ONNX model file: a float input [N, features] and one float per row out, higher is more anomalous." };
+        var cardOption = new Option<string>("--card") { Description = "The model's card (JSON): features, input, output; optionally name, description, author, threshold, quantile, held_back_from.", Required = true };
+        var featuresOption = new Option<string>("--features") { Description = "A feature export (sentinel features export, Parquet or CSV) with the workload's held-back windows to calibrate on.", Required = true };
+        var modelsImport = new Command("import", "Import an ONNX model as a new version of a workload, checked and calibrated to its alert budget on held-back windows.")
+        {
+            workloadArgument, onnxArgument, cardOption, featuresOption, modelsDirOption, targetOption, promoteOption, cli.Config, cli.Json,
+        };
+        modelsImport.SetAction((parse, ct) => ModelImportCommand.RunAsync(
+            parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(onnxArgument)!, parse.GetValue(cardOption)!, parse.GetValue(featuresOption)!,
+            CliDetection(parse), parse.GetValue(promoteOption), parse.GetValue(cli.Json), Console.Out, Console.Error, ct));
+        var models = new Command("models", "Manage stored model versions.") { modelsList, modelsShow, modelsPromote, modelsDiff, BacktestCommand.Create(cli, modelsDirOption, workloadArgument), modelsImport };
         return [train, score, evaluate, models];
     }
 }

@@ -83,7 +83,8 @@ internal static class StreamEvaluation
     }
 
     /// <param name="capture">When given (for <c>--report</c>), the run keeps its alerts, events and trained models there.</param>
-    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null, IncidentSchema incidentsSchema = IncidentSchema.Sentinel)
+    /// <param name="modelsDir">A model folder: its promoted versions go in service as a daemon's watcher would put them (each when its workload appears).</param>
+    public static async Task<StreamReport> RunAsync(IReadOnlyList<string> files, IReadOnlyList<StreamLabel> labels, DetectionOptions detection, DateTimeOffset? attacksStartHint, TextWriter log, CancellationToken ct, string? incidentsFile = null, StreamCapture? capture = null, IncidentSchema incidentsSchema = IncidentSchema.Sentinel, string? modelsDir = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         detection.Clock = "event";
@@ -95,6 +96,22 @@ internal static class StreamEvaluation
         var pipeline = new DetectionPipeline(Microsoft.Extensions.Options.Options.Create(detection), capture?.Tap(dispatcher) ?? dispatcher, new DetectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), TimeProvider.System, NullLogger<DetectionPipeline>.Instance);
         await dispatcher.StartAsync(ct).ConfigureAwait(false);
         pipeline.Start();
+        if (modelsDir is not null)
+        {
+            foreach (var (_, version, path) in new Detection.Models.ModelStore(modelsDir).Promoted())
+            {
+                try
+                {
+                    var model = Detection.Models.WorkloadModel.Load(path);
+                    var result = await pipeline.SwapModelAsync(model).ConfigureAwait(false);
+                    await log.WriteLineAsync($"model {model.Card.Workload} {version}: {result.ToString().ToLowerInvariant()} ({string.Join(", ", model.Card.Thresholds.Keys)})").ConfigureAwait(false);
+                }
+                catch (Detection.Models.ModelRejectedException ex)
+                {
+                    await log.WriteLineAsync($"model {path} refused: {ex.Message}").ConfigureAwait(false);
+                }
+            }
+        }
 
         // The ingest service's path into detection (batches per shard, clock marks), so that replay and evaluation agree.
         var tally = new RecordingTally(detection);

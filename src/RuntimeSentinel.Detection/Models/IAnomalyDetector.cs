@@ -15,9 +15,19 @@ internal interface IAnomalyDetector
     long MemoryBytes { get; }
 }
 
-/// <summary>A detector of closed behaviour windows (<see cref="BehaviourSchema"/> vectors): the PCA behaviour model, a spike series.</summary>
+/// <summary>
+/// A detector of closed behaviour windows (<see cref="BehaviourSchema"/> vectors): the PCA behaviour model, a spike
+/// series, an imported ONNX model. Each kind is one file and one line in <see cref="WindowDetectorRegistry"/>;
+/// thresholds, calibration, shadow, memory charging and hot swap are the runtime's, around this contract.
+/// </summary>
 internal interface IWindowDetector : IAnomalyDetector
 {
+    /// <summary>The alert category a finding led by this detector gets (<see cref="AlertCategories"/>).</summary>
+    string Category { get; }
+
+    /// <summary>The start of an alert's reason when this detector leads: what is unusual, with the score and threshold.</summary>
+    string Describe(double score, double threshold);
+
     /// <summary>How unusual the window is, on the detector's own scale (compared with its threshold); NaN when it cannot say yet.</summary>
     /// <param name="bucket">The window's season slot.</param>
     double Score(ReadOnlySpan<float> window, long bucket);
@@ -50,52 +60,4 @@ internal interface IStreamDetector : IAnomalyDetector
 
     /// <summary>Drops every stream and gives their memory back.</summary>
     void Clear();
-}
-
-/// <summary>The behaviour model: a PCA residual of the whole window vector.</summary>
-internal sealed class BehaviourWindowDetector(PcaDetector pca) : IWindowDetector
-{
-    public string Name => WorkloadModel.BehaviourDetector;
-
-    public long MemoryBytes => PcaDetector.EstimatedBytes;
-
-    public double Score(ReadOnlySpan<float> window, long bucket) => pca.Score(window);
-
-    public IReadOnlyList<FeatureContribution> Explain(ReadOnlySpan<float> window, long bucket, int top) =>
-        pca.Explain(window, top).Select(c =>
-        {
-            var i = BehaviourSchema.Index(c.Feature);
-            return c with { Observed = BehaviourWindow.Unscale(i, c.Observed), Baseline = BehaviourWindow.Unscale(i, c.Baseline) };
-        }).ToList();
-
-    public void Learn(ReadOnlySpan<float> window, long bucket, double score, double threshold)
-    {
-        // Trained once when learning ends; it does not learn online.
-    }
-}
-
-/// <summary>One spike series (<see cref="BehaviourSchema.Series"/>): a robust z-score of one window feature against its recent (or seasonal) history.</summary>
-internal sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindowDetector
-{
-    private readonly int _index = BehaviourSchema.Index(feature);
-
-    public string Name { get; } = WorkloadModel.SpikePrefix + feature;
-
-    /// <summary>An empty series' detector as configured: 120 recent windows and, with a season, 12 per slot of 24.</summary>
-    public static SpikeDetector NewDetector(ModelOptions o, double minScale) =>
-        new(history: 120, seasonBuckets: o.SeasonPeriod > TimeSpan.Zero ? 24 : 0, perBucket: 12, minScale: minScale, windowsPerSlot: WindowSchedule.WindowsPerSlot(o));
-
-    /// <summary>Its histories: recent values and, with a season, every slot's (a value and its season each).</summary>
-    public long MemoryBytes => 8L * (120 + (spike.SeasonBuckets * 12 * 2)) + 256;
-
-    public double Score(ReadOnlySpan<float> window, long bucket) => spike.Score(window[_index], bucket, out _);
-
-    public IReadOnlyList<FeatureContribution> Explain(ReadOnlySpan<float> window, long bucket, int top)
-    {
-        var z = spike.Score(window[_index], bucket, out var median);
-        return double.IsNaN(z) ? [] : [new FeatureContribution(feature, BehaviourWindow.Unscale(_index, window[_index]), BehaviourWindow.Unscale(_index, median), 1)];
-    }
-
-    public void Learn(ReadOnlySpan<float> window, long bucket, double score, double threshold) =>
-        spike.Update(window[_index], bucket, double.IsNaN(score) || score <= threshold ? double.PositiveInfinity : spike.ValueAt(threshold, bucket));
 }

@@ -117,9 +117,8 @@ public sealed partial class ModelRuntime
     {
         Model = model;
         Promoted = promoted;
-        // The behaviour model first, then the spike series: the order explanations are gathered in.
-        IEnumerable<IWindowDetector> behaviour = model.Behaviour is { } pca ? [new BehaviourWindowDetector(pca)] : [];
-        _detectors = [.. behaviour, .. BehaviourSchema.Series.Select(s => new SpikeSeries(s.Feature, Seeded(s.Feature, s.MinScale, model.Card)))];
+        // Kind by kind in the registry's order (behaviour model, spike series, imported ones): the order explanations are gathered in.
+        _detectors = _registry.Create(model, _o);
 
         // Streams start again under the new model (its order and window may differ from the old one's).
         Serve(model.Sequences);
@@ -147,27 +146,12 @@ public sealed partial class ModelRuntime
         var moved = _shadow.Recalibrate(Model.Card, shadowDuration, _target, _o.MinSpikeZ, out var thresholds);
         if (moved.Count > 0)
         {
-            Model = new WorkloadModel(Model.Card with { Thresholds = thresholds }, Model.Behaviour, Model.Sequences);
+            Model = Model.WithCard(Model.Card with { Thresholds = thresholds });
         }
 
         _shadow.Clear();
         _training.Release();
         return moved;
-    }
-
-    private SpikeDetector Seeded(string feature, double minScale, ModelCard card)
-    {
-        var d = SpikeSeries.NewDetector(_o, minScale);
-        if (card.SpikeHistory.TryGetValue(feature, out var history))
-        {
-            foreach (var v in history)
-            {
-                // No times: the model's history seeds the recent baseline, never a season's slot.
-                d.Update(v, -1);
-            }
-        }
-
-        return d;
     }
 
     private int _exceededRun;

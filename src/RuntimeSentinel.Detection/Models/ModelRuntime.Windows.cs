@@ -73,6 +73,7 @@ public sealed partial class ModelRuntime
 
         scores.Sort((a, b) => (b.Score / b.Threshold).CompareTo(a.Score / a.Threshold));
         var top = scores[0];
+        var lead = Array.Find(_detectors, d => d.Name == top.Detector)!;
 
         // A window model judges rates and mixes, and one window is too little to judge those from: a count over 10 s
         // is noisy, and what happens once an hour (a kept-alive connection re-established, with its DNS search-list
@@ -93,7 +94,6 @@ public sealed partial class ModelRuntime
             features = features.Select(c => c with { Share = c.Share / shareTotal }).ToList();
         }
         var ratio = top.Score / top.Threshold;
-        var isResource = top.Detector is "spike:cpu_cores" or "spike:memory_mib";
         // Evidence: what the anomaly is made of (an example event of each top feature: the largest transfer, the
         // process behind most of a burst), then the window's new items.
         var examples = features.Select(f => BehaviourSchema.Index(f.Feature)).Where(i => i >= 0).Select(_window.ClosedExample).OfType<RuntimeEvent>().ToList();
@@ -104,22 +104,18 @@ public sealed partial class ModelRuntime
 
         findings.Add(new ModelFinding(
             top.Detector,
-            isResource ? AlertCategories.ResourceSpike : top.Detector == WorkloadModel.BehaviourDetector ? AlertCategories.BehaviourAnomaly : AlertCategories.RateSpike,
+            lead.Category,
             ratio >= 3 || scores.Count >= 3 ? Severity.High : Severity.Medium,
             top.Score,
             top.Threshold,
             scores,
             features,
-            $"{Describe(top)}; top features: {string.Join(", ", features.Select(f => $"{f.Feature} {f.Observed:0.##} (baseline {f.Baseline:0.##})"))}",
+            $"{lead.Describe(top.Score, top.Threshold)}; top features: {string.Join(", ", features.Select(f => $"{f.Feature} {f.Observed:0.##} (baseline {f.Baseline:0.##})"))}",
             string.Join(",", scores.Select(s => s.Detector)))
         {
             Evidence = notable,
         });
     }
-
-    private static string Describe(DetectorScore s) => s.Detector == WorkloadModel.BehaviourDetector
-        ? $"behaviour window unlike the baseline (PCA residual {s.Score:0.###} > calibrated {s.Threshold:0.###})"
-        : $"{s.Detector[WorkloadModel.SpikePrefix.Length..]} spiked (robust z {s.Score:0.#} > calibrated {s.Threshold:0.#})";
 
     private void Record(string detector, double score, double threshold, BaselinePhase phase)
     {

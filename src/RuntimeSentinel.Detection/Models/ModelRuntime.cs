@@ -46,6 +46,7 @@ public sealed partial class ModelRuntime
     private readonly TrainingData _training;
 
     // Live scoring state.
+    private readonly WindowDetectorRegistry _registry;
     private IWindowDetector[] _detectors = [];
     private IStreamDetector? _sequences;
     private readonly ShadowScores _shadow = new();
@@ -58,7 +59,13 @@ public sealed partial class ModelRuntime
     private long _modelReserved;
 
     public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget = null)
+        : this(workload, options, targetAlertsPerDay, budget, WindowDetectorRegistry.Default)
     {
+    }
+
+    internal ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget, WindowDetectorRegistry registry)
+    {
+        _registry = registry;
         _workload = workload;
         _o = options;
         _target = targetAlertsPerDay;

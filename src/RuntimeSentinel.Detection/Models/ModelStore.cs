@@ -66,7 +66,8 @@ public sealed class ModelStore(string root)
         foreach (var dir in Directory.EnumerateDirectories(Root).Order(StringComparer.Ordinal))
         {
             var promoted = ReadPromoted(dir);
-            foreach (var v in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+            // A dot folder is a version being written (models import writes aside, then renames): not a version yet.
+            foreach (var v in Directory.EnumerateDirectories(dir).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
             {
                 ModelCard? card = null;
                 string? problem = null;

@@ -76,7 +76,9 @@ internal sealed partial class ModelWatcher : IHostedService, IAsyncDisposable
         {
             foreach (var (dir, version, path) in _store.Promoted())
             {
-                var marker = version + "|" + File.GetLastWriteTimeUtc(Path.Combine(path, WorkloadModel.CardFile)).Ticks;
+                // Any file of the version rewritten (the card, an imported model file) means a reload, which checks it
+                // again: a broken or replaced part is refused and the model in service stays.
+                var marker = version + "|" + (Directory.Exists(path) ? Directory.EnumerateFiles(path).Select(f => File.GetLastWriteTimeUtc(f).Ticks).DefaultIfEmpty(0).Max() : 0);
                 if (_seen.TryGetValue(dir, out var last) && last == marker)
                 {
                     continue;

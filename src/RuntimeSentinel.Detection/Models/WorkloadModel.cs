@@ -12,14 +12,27 @@ public sealed class WorkloadModel
     public const string BehaviourDetector = "behaviour_pca";
     public const string SequenceDetector = "sequence";
     public const string SpikePrefix = "spike:";
+    public const string OnnxPrefix = "onnx:";
 
     public WorkloadModel(ModelCard card, PcaDetector? behaviour, SequenceModel? sequences, KnownItems? known = null)
+        : this(card, behaviour, sequences, known, new Dictionary<string, IWindowModelPart>(StringComparer.Ordinal))
+    {
+    }
+
+    internal WorkloadModel(ModelCard card, PcaDetector? behaviour, SequenceModel? sequences, KnownItems? known, IReadOnlyDictionary<string, IWindowModelPart> parts)
     {
         Card = card;
         Behaviour = behaviour;
         Sequences = sequences;
         Known = known;
+        Parts = parts;
     }
+
+    /// <summary>
+    /// Parts that window detector kinds bring themselves (<see cref="WindowDetectorRegistry"/>), by kind name: an
+    /// imported ONNX model. Loaded, saved and charged with the rest of the version.
+    /// </summary>
+    internal IReadOnlyDictionary<string, IWindowModelPart> Parts { get; }
 
     /// <summary>
     /// The executables, files and endpoints the workload's novelty baseline knew at training time, behind the
@@ -34,15 +47,19 @@ public sealed class WorkloadModel
     public SequenceModel? Sequences { get; }
 
     /// <summary>Memory the model holds in service (behaviour detector and sequence tables; the card is small).</summary>
-    public long EstimatedBytes => (Behaviour is null ? 0 : PcaDetector.EstimatedBytes) + (Sequences?.EstimatedBytes ?? 0) + 4096;
+    public long EstimatedBytes => (Behaviour is null ? 0 : PcaDetector.EstimatedBytes) + (Sequences?.EstimatedBytes ?? 0) + Parts.Values.Sum(p => p.EstimatedBytes) + 4096;
 
     /// <summary>The same card and behaviour detector with other (fewer) sequence tables.</summary>
-    public WorkloadModel WithSequences(SequenceModel? sequences) => new(Card, Behaviour, sequences, Known);
+    public WorkloadModel WithSequences(SequenceModel? sequences) => new(Card, Behaviour, sequences, Known, Parts);
 
-    /// <summary>Whether <paramref name="name"/> names a model detector (behaviour, sequence or one of the spike series).</summary>
+    /// <summary>The same parts under another card (thresholds recalibrated after shadow).</summary>
+    public WorkloadModel WithCard(ModelCard card) => new(card, Behaviour, Sequences, Known, Parts);
+
+    /// <summary>Whether <paramref name="name"/> names a model detector (behaviour, sequence, one of the spike series or an imported ONNX model).</summary>
     public static bool IsDetector(string name) =>
         name is BehaviourDetector or SequenceDetector
-        || (name.StartsWith(SpikePrefix, StringComparison.Ordinal) && BehaviourSchema.Series.Any(s => s.Feature == name[SpikePrefix.Length..]));
+        || (name.StartsWith(SpikePrefix, StringComparison.Ordinal) && BehaviourSchema.Series.Any(s => s.Feature == name[SpikePrefix.Length..]))
+        || (name.StartsWith(OnnxPrefix, StringComparison.Ordinal) && OnnxCard.IsName(name[OnnxPrefix.Length..]));
 
     public double ThresholdOf(string detector) => Card.Thresholds.TryGetValue(detector, out var t) ? t : double.PositiveInfinity;
 
@@ -61,6 +78,11 @@ public sealed class WorkloadModel
         {
             Sequences.Save(Path.Combine(directory, SequenceFile));
             files["sequence"] = SequenceFile;
+        }
+
+        foreach (var (kind, part) in Parts)
+        {
+            files[kind] = part.Save(directory);
         }
 
         if (Known is not null)
@@ -142,7 +164,16 @@ public sealed class WorkloadModel
 
             var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(PartPath(directory, s)) : null;
             var known = card.Files.TryGetValue("known_items", out var k) ? JsonSerializer.Deserialize<KnownItems>(File.ReadAllText(PartPath(directory, k)), ModelCard.Json) : null;
-            return new WorkloadModel(card, behaviour, sequences, known);
+            var parts = new Dictionary<string, IWindowModelPart>(StringComparer.Ordinal);
+            foreach (var (kind, load) in WindowDetectorRegistry.Default.PartLoaders)
+            {
+                if (card.Files.TryGetValue(kind, out var file))
+                {
+                    parts[kind] = load(directory, PartPath(directory, file), card);
+                }
+            }
+
+            return new WorkloadModel(card, behaviour, sequences, known, parts);
         }
         catch (Exception ex) when (ex is not (ModelRejectedException or OutOfMemoryException))
         {
