@@ -95,6 +95,7 @@ public sealed partial class ModelRuntime
         Promoted = false;
         _detectors = [];
         Serve(null);
+        ResetDrift(null);
         return false;
     }
 
@@ -121,8 +122,9 @@ public sealed partial class ModelRuntime
         IEnumerable<IWindowDetector> behaviour = model.Behaviour is { } pca ? [new BehaviourWindowDetector(pca)] : [];
         _detectors = [.. behaviour, .. BehaviourSchema.Series.Select(s => new SpikeSeries(s.Feature, Seeded(s.Feature, s.MinScale, model.Card)))];
 
-        // Streams start again under the new model (its order and window may differ from the old one's).
+        // Streams start again under the new model (its order and window may differ from the old one's), and so does drift.
         Serve(model.Sequences);
+        ResetDrift(model.Card);
         _shadow.Clear();
     }
 
