@@ -46,21 +46,45 @@ public class DriftTests
 
         Assert.Null(reference.Problem());
         Assert.Equal(20, reference.Windows);
-        Assert.Equal(19, reference.Features.Length); // the three new_*_ratio features are not tracked
-        Assert.DoesNotContain(reference.Features, h => h.Feature.StartsWith("new_", StringComparison.Ordinal));
+        // The three new_*_ratio features are not tracked, and a resource that never changed gave one fresh value.
+        Assert.Equal(17, reference.Features.Length);
+        Assert.DoesNotContain(reference.Features, h => h.Feature.StartsWith("new_", StringComparison.Ordinal) || h.Feature is "cpu_cores" or "memory_mib");
 
-        // Deciles of 0..19 are 1, 3, ..., 17; guards just below 0 and at 19. Ten bins of 2 values, none outside.
+        // Deciles of 0..19 are 1, 3, ..., 17; guards just below 0 and at 19. Ten bins of 2 values; below and above
+        // everything, 1/21 each (a 21st window from the same distribution), the ten others 2/20 of the remaining 19/21.
         var events = reference.Features.Single(h => h.Feature == "events");
         Assert.Equal([Math.BitDecrement(0.0), 1, 3, 5, 7, 9, 11, 13, 15, 17, 19], events.Edges);
-        Assert.Equal([0, .. Enumerable.Repeat(0.1, 10), 0], events.Proportions);
+        Assert.Equal([0.047619, .. Enumerable.Repeat(0.090476, 10), 0.047619], events.Proportions);
 
         // A constant: below it, it, above it.
         var exec = reference.Features.Single(h => h.Feature == "exec");
         Assert.Equal([Math.BitDecrement(2.0), 2], exec.Edges);
-        Assert.Equal([0.0, 1.0, 0.0], exec.Proportions);
+        Assert.Equal([0.047619, 0.904762, 0.047619], exec.Proportions);
         Assert.Equal(0, exec.Bin(1.9));
         Assert.Equal(1, exec.Bin(2));
         Assert.Equal(2, exec.Bin(2.1));
+    }
+
+    [Fact]
+    public void Build_ResourceCarriedForward_OnlyFreshValuesCountInTrainingAndInService()
+    {
+        var cpu = BehaviourSchema.Index("cpu_cores");
+
+        // Training: CPU sampled every third window, each sample carried forward through the next two.
+        var training = Enumerable.Range(0, 90).Select(i => Vector(v => { v[0] = i % 7; v[cpu] = i / 3; })).ToList();
+        var reference = DriftReference.Build(training)!;
+        Assert.Equal(90, reference.Features.Single(h => h.Feature == "events").Windows);
+        Assert.Equal(30, reference.Features.Single(h => h.Feature == "cpu_cores").Windows);
+
+        // In service: the first sample is carried through 61 windows, then one fresh sample per window. Fresh values
+        // are the training ones (0..29 once each): no drift. Counted per window, 0 would be two thirds of the hour.
+        var service = Enumerable.Range(0, 90).Select(i => Vector(v => { v[0] = i % 7; v[cpu] = Math.Max(0, i - 60); })).ToList();
+        var monitor = Monitor(reference, new DriftOptions { MinWindows = 20, TopFeatures = 22 });
+        Feed(monitor, service, Start);
+        monitor.Add(service[0], Start + TimeSpan.FromHours(1));
+
+        Assert.Equal(0, monitor.Summary.TopFeatures.Single(f => f.Feature == "cpu_cores").Psi);
+        Assert.Equal(0, monitor.Summary.TopFeatures.Single(f => f.Feature == "events").Psi);
     }
 
     [Fact]
@@ -99,16 +123,17 @@ public class DriftTests
 
     public static TheoryData<string, string> Broken => new()
     {
-        { """{"windows":10,"features":[{"feature":"events","edges":[2,1],"proportions":[0.5,0.5,0]}]}""", "strictly increasing" },
-        { """{"windows":10,"features":[{"feature":"events","edges":[1],"proportions":[1]}]}""", "proportions" },
-        { """{"windows":10,"features":[{"feature":"events","edges":[1],"proportions":[1.5,-0.5]}]}""", "between 0 and 1" },
-        { """{"windows":10,"features":[{"feature":"events","edges":[1],"proportions":[0.5,0.2]}]}""", "sum to" },
-        { """{"windows":10,"features":[{"feature":"uid","edges":[1],"proportions":[0.5,0.5]}]}""", "not a behaviour feature" },
-        { """{"windows":10,"features":[{"feature":"exec","edges":[1],"proportions":[0.5,0.5]},{"feature":"exec","edges":[1],"proportions":[0.5,0.5]}]}""", "twice" },
-        { """{"windows":10,"features":[{"feature":"exec","edges":null,"proportions":[1]}]}""", "edges" },
-        { """{"windows":10,"features":[{"feature":"exec","edges":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32],"proportions":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}""", "edges" },
-        { """{"windows":0,"features":[{"feature":"exec","edges":[1],"proportions":[0.5,0.5]}]}""", "0 windows" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"events","edges":[2,1],"proportions":[0.5,0.5,0]}]}""", "strictly increasing" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"events","edges":[1],"proportions":[1]}]}""", "proportions" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"events","edges":[1],"proportions":[1.5,-0.5]}]}""", "between 0 and 1" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"events","edges":[1],"proportions":[0.5,0.2]}]}""", "sum to" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"uid","edges":[1],"proportions":[0.5,0.5]}]}""", "not a behaviour feature" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"exec","edges":[1],"proportions":[0.5,0.5]},{"windows":10,"feature":"exec","edges":[1],"proportions":[0.5,0.5]}]}""", "twice" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"exec","edges":null,"proportions":[1]}]}""", "edges" },
+        { """{"windows":10,"features":[{"windows":10,"feature":"exec","edges":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32],"proportions":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}""", "edges" },
+        { """{"windows":0,"features":[{"windows":10,"feature":"exec","edges":[1],"proportions":[0.5,0.5]}]}""", "0 windows" },
         { """{"windows":10,"features":[]}""", "0 features" },
+        { """{"windows":10,"features":[{"windows":11,"feature":"exec","edges":[1],"proportions":[0.5,0.5]}]}""", "more than the reference's 10 windows" },
         { """{"windows":10,"features":[null]}""", "not a behaviour feature" },
     };
 
@@ -133,7 +158,7 @@ public class DriftTests
 
         var d = monitor.Summary;
         Assert.Equal(300, d.Windows);
-        Assert.Equal(0, d.Psi!.Value, 4); // shares were rounded to six decimals in the reference
+        Assert.Equal(0, d.Psi!.Value, 4);
         Assert.False(d.RetrainSuggested);
         Assert.Equal(Start + TimeSpan.FromMinutes(55), d.EvaluatedAt); // the end of the slice holding the last window (at 50 min)
     }
@@ -234,7 +259,8 @@ public class DriftTests
             psi += (a - e) * Math.Log(a / e);
         }
 
-        return psi;
+        // Less the sampling bias: (bins − 1)·(1/recent + 1/training).
+        return Math.Max(0, psi - ((counts.Length - 1) * ((1.0 / recent.Count) + (1.0 / h.Windows))));
     }
 
     internal static DriftMonitor Monitor(DriftReference reference, DriftOptions o) => new(reference, o, "v1");

@@ -20,6 +20,8 @@ internal sealed class DriftMonitor
     private readonly int[] _counts;       // slices × bins
     private readonly int[] _windows;      // windows per slice
     private readonly int[] _sum;          // scratch: the window's counters summed over slices (one feature at a time)
+    private readonly bool[] _freshOnly;   // counts only values unlike the previous window's (DriftReference.FreshOnly)
+    private readonly double[] _last;      // each feature's value in the previous window
     private readonly long _slotTicks;
     private readonly int _slots;
     private long _slot = long.MinValue;   // the open slice's number on the epoch
@@ -33,6 +35,8 @@ internal sealed class DriftMonitor
         _o = options;
         _version = version;
         _featureIndex = reference.Features.Select(h => BehaviourSchema.Index(h.Feature)).ToArray();
+        _freshOnly = reference.Features.Select(h => DriftReference.FreshOnly(h.Feature)).ToArray();
+        _last = Enumerable.Repeat(double.NaN, reference.Features.Length).ToArray();
         _offset = new int[reference.Features.Length];
         for (var f = 0; f < reference.Features.Length; f++)
         {
@@ -52,7 +56,7 @@ internal sealed class DriftMonitor
     public static long BytesFor(DriftReference reference, DriftOptions options)
     {
         var bins = reference.Features.Sum(h => (long)h.Proportions.Length);
-        return 256 + (8L * reference.Features.Length) + (4 * options.Slots * bins) + (4L * options.Slots) + (4 * (DriftReference.MaxEdges + 1)) + (5 * 24);
+        return 256 + (17L * reference.Features.Length) + (4 * options.Slots * bins) + (4L * options.Slots) + (4 * (DriftReference.MaxEdges + 1)) + (7 * 24);
     }
 
     /// <summary>The latest evaluation (or why there is none).</summary>
@@ -91,8 +95,13 @@ internal sealed class DriftMonitor
         var row = at * _bins;
         for (var f = 0; f < _featureIndex.Length; f++)
         {
-            var v = vector[_featureIndex[f]];
-            _counts[row + _offset[f] + _reference.Features[f].Bin(float.IsFinite(v) ? v : 0)]++;
+            var v = DriftReference.Value(vector[_featureIndex[f]]);
+            var copy = _freshOnly[f] && v == _last[f];
+            _last[f] = v;
+            if (!copy)
+            {
+                _counts[row + _offset[f] + _reference.Features[f].Bin(v)]++;
+            }
         }
 
         return evaluated;
@@ -120,8 +129,8 @@ internal sealed class DriftMonitor
             return;
         }
 
-        var drifts = new FeatureDrift[_featureIndex.Length];
-        for (var f = 0; f < drifts.Length; f++)
+        var drifts = new List<(FeatureDrift Drift, int Index)>(_featureIndex.Length);
+        for (var f = 0; f < _featureIndex.Length; f++)
         {
             var expected = _reference.Features[f].Proportions;
             var sum = _sum.AsSpan(0, expected.Length);
@@ -135,11 +144,38 @@ internal sealed class DriftMonitor
                 }
             }
 
-            drifts[f] = new FeatureDrift(_reference.Features[f].Feature, PopulationStability.Index(expected, sum, total));
+            var n = 0;
+            foreach (var c in sum)
+            {
+                n += c;
+            }
+
+            if (n < _o.MinWindows)
+            {
+                continue; // a resource sampled too rarely in the window: too few fresh values to judge
+            }
+
+            // Two samples of one distribution differ by chance: PSI's expected value without any shift is about
+            // (bins − 1)·(1/n + 1/m) for n recent and m training values (a χ² statistic divided by the sample size).
+            // That bias is taken off, so "drift" means "more than chance", for a 30-minute learning period as for a day's.
+            var bias = (expected.Length - 1) * ((1.0 / n) + (1.0 / _reference.Features[f].Windows));
+            drifts.Add((new FeatureDrift(_reference.Features[f].Feature, Math.Max(0, PopulationStability.Index(expected, sum, n) - bias)), f));
+        }
+
+        if (drifts.Count == 0)
+        {
+            _above = 0;
+            _suggestedSince = null;
+            Summary = DriftSummary.NotKnown(_version, $"no feature had {_o.MinWindows} fresh values in the last {Minutes(_o.Window)}", _o.Threshold) with
+            {
+                Windows = total,
+                EvaluatedAt = at,
+            };
+            return;
         }
 
         // Ties go to the schema's order, so the same windows always list the same features.
-        var top = drifts.Select((d, i) => (d, i)).OrderByDescending(x => x.d.Psi).ThenBy(x => x.i).Select(x => x.d).Take(_o.TopFeatures).ToArray();
+        var top = drifts.OrderByDescending(x => x.Drift.Psi).ThenBy(x => x.Index).Select(x => x.Drift).Take(_o.TopFeatures).ToArray();
         var psi = top[0].Psi;
         _above = psi >= _o.Threshold ? _above + 1 : 0;
         var suggested = _above >= _o.SustainedEvaluations;

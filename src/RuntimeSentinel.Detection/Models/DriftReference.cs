@@ -30,6 +30,14 @@ public sealed record DriftReference
     /// </summary>
     public static bool Tracks(string feature) => !feature.StartsWith("new_", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Whether only a window's fresh values of the feature count: <c>cpu_cores</c> and <c>memory_mib</c> carry the last
+    /// sample forward through windows without one, so with samples rarer than windows one sample fills several windows
+    /// in a row. Counting each copy would make a handful of samples look like many windows, and chance like drift; a
+    /// value equal to the previous window's (bit for bit) is a copy, not an observation.
+    /// </summary>
+    public static bool FreshOnly(string feature) => feature is "cpu_cores" or "memory_mib";
+
     /// <summary>Histograms of the training vectors (in <see cref="BehaviourSchema"/> order); null with too few windows.</summary>
     public static DriftReference? Build(IReadOnlyList<float[]> vectors)
     {
@@ -39,25 +47,39 @@ public sealed record DriftReference
         }
 
         var features = new List<FeatureHistogram>();
-        var values = new double[vectors.Count];
+        var values = new List<double>(vectors.Count);
         for (var f = 0; f < BehaviourSchema.Features.Length; f++)
         {
-            if (!Tracks(BehaviourSchema.Features[f]))
+            var name = BehaviourSchema.Features[f];
+            if (!Tracks(name))
             {
                 continue;
             }
 
+            values.Clear();
+            var fresh = FreshOnly(name);
             for (var i = 0; i < vectors.Count; i++)
             {
                 // A value that is not a number (none is expected) counts as 0 here and in the monitor alike.
-                values[i] = float.IsFinite(vectors[i][f]) ? vectors[i][f] : 0;
+                var v = Value(vectors[i][f]);
+                if (!fresh || i == 0 || v != Value(vectors[i - 1][f]))
+                {
+                    values.Add(v);
+                }
             }
 
-            features.Add(FeatureHistogram.Of(BehaviourSchema.Features[f], values));
+            // A resource sampled too rarely to give enough fresh values gets no histogram (its drift is not measured).
+            if (values.Count >= MinWindows)
+            {
+                features.Add(FeatureHistogram.Of(name, values));
+            }
         }
 
         return new DriftReference { Windows = vectors.Count, Features = [.. features] };
     }
+
+    /// <summary>A vector's value as drift counts it (a value that is not a number as 0).</summary>
+    internal static double Value(float v) => float.IsFinite(v) ? v : 0;
 
     /// <summary>
     /// What makes this reference unusable, or null. A card is input from a shared folder or a checkpoint like any
@@ -68,6 +90,11 @@ public sealed record DriftReference
         if (Windows < 1)
         {
             return $"it was built from {Windows} windows";
+        }
+
+        if (Features?.Any(h => h is not null && (h.Windows < 1 || h.Windows > Windows)) == true)
+        {
+            return $"a feature was built from fewer than 1 or more than the reference's {Windows} windows";
         }
 
         if (Features is null || Features.Length is 0 || Features.Length > BehaviourSchema.Features.Length)
@@ -95,12 +122,16 @@ public sealed record DriftReference
 
 /// <summary>
 /// One feature's training distribution as bins: bin i holds values v with Edges[i−1] &lt; v ≤ Edges[i] (the first
-/// bin everything up to Edges[0], the last everything above the last edge), and Proportions[i] is the share of
-/// training windows in it. The edges are the training deciles plus two guards: just below the smallest training value
-/// and at the largest, so values below or above everything seen in training fall in bins of their own (share 0).
-/// Ties merge deciles: a feature that was always 0 has the bins "below 0", "0" and "above 0".
+/// bin everything up to Edges[0], the last everything above the last edge), and Proportions[i] is the share of windows
+/// expected in it. The edges are the training deciles plus two guards: just below the smallest training value and at
+/// the largest, so values below or above everything seen in training fall in bins of their own. Ties merge deciles: a
+/// feature that was always 0 has the bins "below 0", "0" and "above 0". Of n training windows, a new window from the
+/// same distribution falls below all of them with probability 1/(n+1), and above all of them likewise: the two outer
+/// bins get that share, the others their share of training windows times (n−1)/(n+1). (A share of 0 would make one
+/// window outside the training range, in a short learning period, look like a shift.)
 /// </summary>
-public sealed record FeatureHistogram(string Feature, double[] Edges, double[] Proportions)
+/// <param name="Windows">Training values the histogram was built from: every window's, or only fresh ones (<see cref="DriftReference.FreshOnly"/>).</param>
+public sealed record FeatureHistogram(string Feature, int Windows, double[] Edges, double[] Proportions)
 {
     /// <summary>The bin of a value: how many edges lie below it.</summary>
     public int Bin(double value)
@@ -123,7 +154,7 @@ public sealed record FeatureHistogram(string Feature, double[] Edges, double[] P
         return lo;
     }
 
-    internal static FeatureHistogram Of(string feature, double[] values)
+    internal static FeatureHistogram Of(string feature, IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToArray();
         var n = sorted.Length;
@@ -135,7 +166,7 @@ public sealed record FeatureHistogram(string Feature, double[] Edges, double[] P
         }
 
         Add(edges, sorted[^1]);
-        var histogram = new FeatureHistogram(feature, [.. edges], new double[edges.Count + 1]);
+        var histogram = new FeatureHistogram(feature, n, [.. edges], new double[edges.Count + 1]);
         var counts = new int[edges.Count + 1];
         foreach (var v in values)
         {
@@ -145,7 +176,8 @@ public sealed record FeatureHistogram(string Feature, double[] Edges, double[] P
         for (var i = 0; i < counts.Length; i++)
         {
             // Six decimals keep the card short and are far finer than ten bins need.
-            histogram.Proportions[i] = Math.Round(counts[i] / (double)n, 6);
+            var share = i == 0 || i == counts.Length - 1 ? 1.0 / (n + 1) : counts[i] / (double)n * (n - 1) / (n + 1);
+            histogram.Proportions[i] = Math.Round(share, 6);
         }
 
         return histogram;

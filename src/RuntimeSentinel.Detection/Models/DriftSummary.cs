@@ -1,6 +1,9 @@
 namespace RuntimeSentinel.Detection.Models;
 
-/// <summary>One feature's population stability index in a drift evaluation.</summary>
+/// <summary>
+/// One feature's population stability index in a drift evaluation, less what chance alone gives two samples of the same
+/// distribution ((bins − 1)·(1/recent + 1/training windows)), and never below 0.
+/// </summary>
 public readonly record struct FeatureDrift(string Feature, double Psi);
 
 /// <summary>
