@@ -25,6 +25,12 @@ internal static class WorkloadsEndpoint
 
         // A snapshot is taken between events on every shard, off the hot path; it is bounded by MaxWorkloads.
         var all = await pipeline.SnapshotAsync().ConfigureAwait(false);
+        return Results.Bytes(Render(all, q, limit, pipeline.ModelMemory.Used, pipeline.ModelMemory.Limit), "application/json");
+    }
+
+    /// <summary>The answer's body for these snapshots.</summary>
+    internal static byte[] Render(IReadOnlyList<WorkloadSnapshot> all, string? q, int? limit, long modelMemoryUsed, long modelMemoryLimit)
+    {
         var matching = all.Where(s => string.IsNullOrEmpty(q) || s.Key.Value.Contains(q, StringComparison.OrdinalIgnoreCase)).ToList();
         var shown = matching.OrderByDescending(s => s.LastSeen).Take(limit ?? DefaultLimit).ToList();
 
@@ -36,8 +42,8 @@ internal static class WorkloadsEndpoint
             w.WriteNumber("matching", matching.Count);
             w.WriteNumber("shown", shown.Count);
             w.WriteStartObject("model_memory");
-            w.WriteNumber("reserved_bytes", pipeline.ModelMemory.Used);
-            w.WriteNumber("budget_bytes", pipeline.ModelMemory.Limit);
+            w.WriteNumber("reserved_bytes", modelMemoryUsed);
+            w.WriteNumber("budget_bytes", modelMemoryLimit);
             w.WriteEndObject();
             w.WriteStartArray("workloads");
             foreach (var s in shown)
@@ -49,10 +55,10 @@ internal static class WorkloadsEndpoint
             w.WriteEndObject();
         }
 
-        return Results.Bytes(buffer.ToArray(), "application/json");
+        return buffer.ToArray();
     }
 
-    internal static void Write(Utf8JsonWriter w, WorkloadSnapshot s)
+    private static void Write(Utf8JsonWriter w, WorkloadSnapshot s)
     {
         w.WriteStartObject();
         w.WriteString("key", s.Key.Value);
