@@ -113,6 +113,26 @@ public class DriftTests
     }
 
     [Fact]
+    public void Card_WithAnIncompleteReference_IsStillReadAndItsReferenceUnusable()
+    {
+        var dir = Directory.CreateTempSubdirectory("drift-card-").FullName;
+        try
+        {
+            var json = JsonSerializer.Serialize(Card("v1", null), ModelCard.Json).Replace("\"workload\":", "\"drift_reference\": { \"features\": [ { \"feature\": \"events\" } ] },\n  \"workload\":", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(dir, WorkloadModel.CardFile), json);
+
+            var card = WorkloadModel.ReadCard(dir);
+
+            Assert.NotNull(card.DriftReference);
+            Assert.NotNull(card.DriftReference.Problem());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Card_WrittenBeforeDrift_ReadsWithoutReference()
     {
         var json = JsonSerializer.Serialize(Card("v1", null), ModelCard.Json);
@@ -135,6 +155,8 @@ public class DriftTests
         { """{"windows":10,"features":[]}""", "0 features" },
         { """{"windows":10,"features":[{"windows":11,"feature":"exec","edges":[1],"proportions":[0.5,0.5]}]}""", "more than the reference's 10 windows" },
         { """{"windows":10,"features":[null]}""", "not a behaviour feature" },
+        { """{}""", "0 windows" },
+        { """{"windows":10,"features":[{"feature":"events"}]}""", "more than the reference's 10 windows" },
     };
 
     [Theory]

@@ -17,10 +17,13 @@ public sealed record DriftReference
     /// <summary>Fewest training windows a reference is built from: a decile of fewer than two windows means nothing.</summary>
     public const int MinWindows = 2 * Quantiles;
 
-    /// <summary>Training windows the histograms were built from.</summary>
-    public required int Windows { get; init; }
+    // Not `required`: a reference with parts missing is read (and found unusable by Problem, drift unknown) rather
+    // than making the whole card unreadable and its model refused.
 
-    public required FeatureHistogram[] Features { get; init; }
+    /// <summary>Training windows the histograms were built from.</summary>
+    public int Windows { get; init; }
+
+    public FeatureHistogram[] Features { get; init; } = [];
 
     /// <summary>
     /// Whether a feature gets a histogram. The three <c>new_*_ratio</c> features do not: while a workload learns, its

@@ -33,7 +33,7 @@ public sealed partial class ModelRuntime
         var o = _o.Drift;
         if (card is null)
         {
-            _driftUnknown = DriftSummary.None;
+            _driftUnknown = DriftSummary.NotKnown(null, "no model in service", o.Threshold);
             return;
         }
 
