@@ -2,13 +2,15 @@ using System.Text.Json;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Daemon;
 
 /// <summary>
 /// <c>GET /workloads[?q=TEXT][&amp;limit=N]</c>: what this node knows about each workload it tracks, most recently
-/// seen first: phase, times, event and alert counts, baseline sizes, and the model in service with the thresholds in
-/// force and the memory it holds. For an analyst asking "which model judged this?" and an SRE sizing the node.
+/// seen first: phase, times, event and alert counts, baseline sizes, the model in service with the thresholds in
+/// force and the memory it holds, and how far the workload drifted from that model's training data. For an analyst
+/// asking "which model judged this?", an SRE sizing the node, and <c>sentinel models list --admin-url</c>.
 /// </summary>
 internal static class WorkloadsEndpoint
 {
@@ -23,6 +25,12 @@ internal static class WorkloadsEndpoint
 
         // A snapshot is taken between events on every shard, off the hot path; it is bounded by MaxWorkloads.
         var all = await pipeline.SnapshotAsync().ConfigureAwait(false);
+        return Results.Bytes(Render(all, q, limit, pipeline.ModelMemory.Used, pipeline.ModelMemory.Limit), "application/json");
+    }
+
+    /// <summary>The answer's body for these snapshots.</summary>
+    internal static byte[] Render(IReadOnlyList<WorkloadSnapshot> all, string? q, int? limit, long modelMemoryUsed, long modelMemoryLimit)
+    {
         var matching = all.Where(s => string.IsNullOrEmpty(q) || s.Key.Value.Contains(q, StringComparison.OrdinalIgnoreCase)).ToList();
         var shown = matching.OrderByDescending(s => s.LastSeen).Take(limit ?? DefaultLimit).ToList();
 
@@ -34,8 +42,8 @@ internal static class WorkloadsEndpoint
             w.WriteNumber("matching", matching.Count);
             w.WriteNumber("shown", shown.Count);
             w.WriteStartObject("model_memory");
-            w.WriteNumber("reserved_bytes", pipeline.ModelMemory.Used);
-            w.WriteNumber("budget_bytes", pipeline.ModelMemory.Limit);
+            w.WriteNumber("reserved_bytes", modelMemoryUsed);
+            w.WriteNumber("budget_bytes", modelMemoryLimit);
             w.WriteEndObject();
             w.WriteStartArray("workloads");
             foreach (var s in shown)
@@ -47,7 +55,7 @@ internal static class WorkloadsEndpoint
             w.WriteEndObject();
         }
 
-        return Results.Bytes(buffer.ToArray(), "application/json");
+        return buffer.ToArray();
     }
 
     private static void Write(Utf8JsonWriter w, WorkloadSnapshot s)
@@ -101,6 +109,57 @@ internal static class WorkloadsEndpoint
         }
 
         w.WriteEndObject();
+        if (s.Drift is { } drift)
+        {
+            WriteDrift(w, drift);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>The workload's drift: <c>psi</c> null with <c>unknown</c> saying why, or the latest evaluation.</summary>
+    private static void WriteDrift(Utf8JsonWriter w, DriftSummary d)
+    {
+        w.WriteStartObject("drift");
+        if (d.ModelVersion is { } version)
+        {
+            w.WriteString("model_version", version);
+        }
+
+        if (d.Psi is { } psi)
+        {
+            w.WriteNumber("psi", Math.Round(psi, 4));
+        }
+        else
+        {
+            w.WriteNull("psi");
+            w.WriteString("unknown", d.Unknown);
+        }
+
+        w.WriteStartArray("top_features");
+        foreach (var f in d.TopFeatures)
+        {
+            w.WriteStartObject();
+            w.WriteString("feature", f.Feature);
+            w.WriteNumber("psi", Math.Round(f.Psi, 4));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("threshold", d.Threshold);
+        w.WriteNumber("consecutive_above", d.ConsecutiveAbove);
+        w.WriteBoolean("retrain_suggested", d.RetrainSuggested);
+        if (d.RetrainSuggestedSince is { } since)
+        {
+            w.WriteString("retrain_suggested_since", since);
+        }
+
+        w.WriteNumber("windows", d.Windows);
+        if (d.EvaluatedAt is { } at)
+        {
+            w.WriteString("evaluated_at", at);
+        }
+
         w.WriteEndObject();
     }
 }

@@ -53,6 +53,12 @@ public sealed class DetectionMetrics
         ThresholdsRecalibrated = factory.CreateCounter("sentinel_model_thresholds_recalibrated_total", "Detector thresholds raised at the end of shadow because live normal data exceeded them too often.");
         ModelMemory = factory.CreateGauge("sentinel_model_memory_bytes", "Estimated memory reserved by workload models, their learning data and process streams (refreshed every Detection:MetricsInterval).");
         ModelMemoryBudget = factory.CreateGauge("sentinel_model_memory_budget_bytes", "Memory the models of all workloads may reserve (Detection:Models:MemoryBudgetMiB).");
+        DriftPsi = factory.CreateHistogram(
+            "sentinel_workload_drift_psi",
+            "Drift of each workload at each evaluation: the largest population stability index of a behaviour feature between the last hour's windows and the model's training windows (0.25 and above: significant).",
+            new HistogramConfiguration { Buckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        RetrainSuggested = factory.CreateGauge("sentinel_workloads_retrain_suggested", "Workloads whose drift stayed above Detection:Models:Drift:Threshold long enough to suggest retraining (refreshed every Detection:MetricsInterval).");
+        DriftTop = factory.CreateGauge("sentinel_workload_drift_top", "Drift (largest feature PSI) of the most drifting workloads, Detection:Models:Drift:MetricTopWorkloads of them; a workload's series is removed when it leaves the top.", WorkloadLabels);
         ModelMemoryRefusals = factory.CreateCounter("sentinel_model_memory_refusals_total", "What the model memory budget refused, by what (training data, executable_sequences, sequences, model, process_streams).", ["what"]);
         foreach (var r in Enum.GetValues<Models.MemoryRefusal>())
         {
@@ -105,6 +111,13 @@ public sealed class DetectionMetrics
     public Gauge ModelMemoryBudget { get; }
 
     public Counter ModelMemoryRefusals { get; }
+
+    public Histogram DriftPsi { get; }
+
+    public Gauge RetrainSuggested { get; }
+
+    /// <summary>Per workload, but only the top K (not the managed lifetime of the other per-workload series): see <see cref="DriftSeries"/>.</summary>
+    public Gauge DriftTop { get; }
 
     public Gauge ItemsLearned { get; }
 

@@ -30,6 +30,7 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
     private readonly ShardShared _shared;
     private readonly IAlertPublisher _alerts;
     private readonly IWorkloadStateStore _stateStore;
+    private readonly DriftSeries _drift;
     private ITimer? _metricsTimer;
     private ITimer? _checkpointTimer;
     private int _started;
@@ -50,6 +51,7 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "rarity_bits").Set(o.RarityBits);
         metrics.Threshold.WithLabels(AlertFactory.BaselineDetector, "resource_z").Set(o.ResourceZThreshold);
         metrics.WorkloadSeriesLimit.Set(o.MaxWorkloadSeries);
+        _drift = new DriftSeries(metrics, o.Models.Drift);
         _nodeMemory = nodeMemory?.Budget ?? new ModelMemoryBudget(o.MemoryBudgetMiB * 1024L * 1024L);
         _modelMemory = new ModelMemoryBudget(o.Models.MemoryBudgetMiB * 1024L * 1024L, _nodeMemory);
         _shared = new ShardShared(_nodeMemory, _modelMemory) { Appeared = w => WorkloadAppeared?.Invoke(w) };
@@ -116,6 +118,7 @@ public sealed partial class DetectionPipeline : IDetectionIngress, IAsyncDisposa
             }
 
             _metrics.WorkloadSeriesOverflow.Set(all.Count - exported.Count);
+            _drift.Publish(all);
             _metrics.ModelMemory.Set(_modelMemory.Used);
             _metrics.MemoryUsed.Set(_nodeMemory.Used);
             foreach (var r in Enum.GetValues<MemoryRefusal>())

@@ -232,6 +232,8 @@ internal sealed class DetectionOptionsValidator : IValidateOptions<DetectionOpti
             errors.Add("Detection:Models:ReloadInterval must be at least 100 ms.");
         }
 
+        m.Drift.Validate(errors);
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -30,4 +30,7 @@ public sealed record WorkloadSnapshot(
 
     /// <summary>What the memory budget cut from the model in service (<see cref="Models.MemoryRefusal"/>), or null.</summary>
     public string? ModelServedWithout { get; init; }
+
+    /// <summary>Drift of recent behaviour windows from the model's training windows; null when models are off.</summary>
+    public Models.DriftSummary? Drift { get; init; }
 }

@@ -1,14 +1,17 @@
 using System.CommandLine;
 using System.Text.Json;
+using RuntimeSentinel.Core.Workloads;
 using RuntimeSentinel.Detection;
 using RuntimeSentinel.Lab.Export;
 
 namespace RuntimeSentinel.Daemon.Cli;
 
 /// <summary>
-/// <c>sentinel features export</c>: the behaviour windows the window models learn from, out of recorded events (files
-/// or a Kafka topic range, read as <c>train</c> reads them), as Parquet or CSV for pandas, DuckDB and notebooks. The
-/// schema is in docs/data-science.md. Lab and Parquet types are touched only when the verb runs, never by <c>run</c>.
+/// <c>sentinel features export</c>: what the models learn from, out of recorded events (files or a Kafka topic range,
+/// read as <c>train</c> reads them), as Parquet or CSV for pandas, DuckDB and notebooks: the behaviour windows of the
+/// window models (<c>--kind windows</c>, the default), the syscall sequence windows of the sequence model
+/// (<c>sequences</c>), or the run vectors of the CronJob/Job run detector (<c>runs</c>). The schemas are in
+/// docs/data-science.md. Lab and Parquet types are touched only when the verb runs, never by <c>run</c>.
 /// </summary>
 internal static class FeaturesCommand
 {
@@ -24,9 +27,11 @@ internal static class FeaturesCommand
         var windowOption = new Option<double?>("--window") { Description = "Behaviour window length in seconds (default: Detection:Models:Window, 10), as 'train --window'." };
         var labelsOption = new Option<string?>("--labels") { Description = "A labels file (as 'evaluate stream --labels' takes, e.g. a corpus's labels.json): windows of a workload overlapping one of its attacks are label 1 with the attack's scenario, windows overlapping labelled churn label 0 with the churn's scenario, all others label 0." };
         var labelOption = new Option<string>("--label") { Description = "Event label that marks attack events, as key=prefix (the label and scenario columns).", DefaultValueFactory = _ => "scenario=attack" };
-        var export = new Command("export", "Write every behaviour window of recorded events, exactly as the window models see them, as Parquet (default) or CSV.")
+        var kindOption = new Option<string>("--kind") { Description = "windows (behaviour windows, sentinel.features/v1), sequences (per-process syscall windows, sentinel.sequences/v1) or runs (CronJob/Job run vectors, sentinel.runs/v1).", DefaultValueFactory = _ => Windows };
+        kindOption.AcceptOnlyFromAmong(Windows, Sequences, Runs);
+        var export = new Command("export", "Write what the models learn from recorded events, exactly as they see it: behaviour windows (default), syscall sequence windows or job run vectors, as Parquet (default) or CSV.")
         {
-            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, outOption, formatOption, windowOption, labelOption, labelsOption, cli.Config, cli.Json,
+            inputFiles, cli.From, kafkaTopicOption, cli.Bootstrap, fromOffsetOption, toOffsetOption, outOption, formatOption, kindOption, windowOption, labelOption, labelsOption, cli.Config, cli.Json,
         };
         export.SetAction((parse, ct) =>
         {
@@ -43,12 +48,14 @@ internal static class FeaturesCommand
             }
 
             var label = parse.GetValue(labelOption)!.Split('=', 2);
-            return ExportAsync(input, options, parse.GetValue(outOption)!, parse.GetValue(formatOption)!, label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct, parse.GetValue(labelsOption));
+            return ExportAsync(input, options, parse.GetValue(outOption)!, parse.GetValue(formatOption)!, label[0], label.Length > 1 ? label[1] : "", parse.GetValue(cli.Json), Console.Out, Console.Error, ct, parse.GetValue(labelsOption), parse.GetValue(kindOption)!);
         });
-        return new Command("features", "Behaviour features for data science: export them for pandas, DuckDB and notebooks.") { export };
+        return new Command("features", "Model inputs for data science: export them for pandas, DuckDB and notebooks.") { export };
     }
 
-    public static async Task<int> ExportAsync(EventInput input, DetectionOptions options, string path, string format, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct, string? labelsFile = null)
+    private const string Windows = "windows", Sequences = "sequences", Runs = "runs";
+
+    public static async Task<int> ExportAsync(EventInput input, DetectionOptions options, string path, string format, string labelKey, string positivePrefix, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct, string? labelsFile = null, string kind = Windows)
     {
         List<StreamLabel>? truth = null;
         if (labelsFile is not null)
@@ -70,9 +77,18 @@ internal static class FeaturesCommand
             return 2;
         }
 
-        var bar = ProgressBar.Create("windows", events.Count);
-        var rows = FeatureWindows.Collect(options, events, labelKey, positivePrefix, done => bar.Report(done), truth is null ? null : (key, start, end) => Truth(truth, key.ShortName, start, end));
-        bar.Done($"{events.Count} events, {rows.Count} windows");
+        var bar = ProgressBar.Create(kind, events.Count);
+        Func<WorkloadKey, DateTimeOffset, DateTimeOffset, (string?, int)>? labels = truth is null ? null : (key, start, end) => Truth(truth, key.ShortName, start, end);
+        var (table, perWorkload, what) = kind switch
+        {
+            Sequences => SequenceWindows.Collect(options, events, labelKey, positivePrefix, done => bar.Report(done), labels) is var s
+                ? (SequenceSchema.Table(s, options.Models), Count(s.Select(r => r.Workload)), "syscall sequence windows") : default,
+            Runs => RunVectors.Collect(options, events, labelKey, positivePrefix, done => bar.Report(done), labels) is var r
+                ? (RunSchema.Table(r), Count(r.Select(x => x.Workload)), "job runs") : default,
+            _ => FeatureWindows.Collect(options, events, labelKey, positivePrefix, done => bar.Report(done), labels) is var w
+                ? (FeatureSchema.Table(w, options.Models.Window), Count(w.Select(x => x.Workload)), "behaviour windows") : default,
+        };
+        bar.Done($"{events.Count} events, {table.Rows} rows");
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
         {
             Directory.CreateDirectory(dir);
@@ -80,25 +96,29 @@ internal static class FeaturesCommand
 
         if (format == "csv")
         {
-            await FeatureCsvWriter.WriteAsync(path, rows, options.Models.Window, ct).ConfigureAwait(false);
+            await FeatureCsvWriter.WriteAsync(path, table, ct).ConfigureAwait(false);
         }
         else
         {
-            await FeatureParquetWriter.WriteAsync(path, rows, options.Models.Window, ct).ConfigureAwait(false);
+            await FeatureParquetWriter.WriteAsync(path, table, ct).ConfigureAwait(false);
         }
 
-        var workloads = rows.GroupBy(r => r.Workload.Value, StringComparer.Ordinal).Select(g => new { workload = g.Key, windows = g.Count() }).ToList();
+        // "windows" per workload, whatever the kind: the rows each workload has (the field keeps its v1 name).
+        var workloads = perWorkload.Select(p => new { workload = p.Key, windows = p.Value }).ToList();
         if (json)
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(new { schema = FeatureSchema.Version, format, path, events = events.Count, rows = rows.Count, workloads })).ConfigureAwait(false);
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(new { schema = table.Schema, kind, format, path, events = events.Count, rows = table.Rows, workloads })).ConfigureAwait(false);
         }
         else
         {
-            await stdout.WriteLineAsync($"wrote {rows.Count} behaviour windows of {workloads.Count} workloads ({FeatureSchema.Version}, {format}) to {path}").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"wrote {table.Rows} {what} of {workloads.Count} workloads ({table.Schema}, {format}) to {path}").ConfigureAwait(false);
         }
 
         return 0;
     }
+
+    private static List<KeyValuePair<string, int>> Count(IEnumerable<WorkloadKey> keys) =>
+        keys.GroupBy(k => k.Value, StringComparer.Ordinal).Select(g => new KeyValuePair<string, int>(g.Key, g.Count())).ToList();
 
     /// <summary>An attack of the workload overlapping the window makes it positive; else labelled churn names it; else normal.</summary>
     private static (string? Scenario, int Label) Truth(List<StreamLabel> labels, string workload, DateTimeOffset start, DateTimeOffset end)

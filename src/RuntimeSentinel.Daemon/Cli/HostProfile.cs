@@ -49,6 +49,11 @@ internal sealed record HostProfile
 
     public TimeSpan? SeasonPeriod { get; init; }
 
+    /// <summary>The rolling window drift is measured over (<c>Detection:Models:Drift:Window</c>).</summary>
+    public TimeSpan? DriftWindow { get; init; }
+
+    public int? DriftMinWindows { get; init; }
+
     public bool? ConsoleAlerts { get; init; }
 
     public TimeSpan? ProcesslessJoinWindow { get; init; }
@@ -91,6 +96,11 @@ internal sealed record HostProfile
         ModelWindow = TimeSpan.FromSeconds(0.5),
         ShadowDuration = TimeSpan.FromSeconds(Math.Clamp(learningSeconds / 4.0, 2, 10)),
         SeasonPeriod = TimeSpan.Zero,
+
+        // Drift over the last minute of the scenario (12 slices of 5 s; at least 60 half-second windows) instead of an
+        // hour, so /workloads and the dashboard show it within the demo's few minutes.
+        DriftWindow = TimeSpan.FromMinutes(1),
+        DriftMinWindows = 60,
 
         // A processless model alert (a CPU spike) joins its workload's incident within three windows, as 30 s is three of
         // the default 10 s windows; with half-second windows, attacks seconds apart stay separate incidents.
@@ -171,6 +181,8 @@ internal sealed record HostProfile
         Set($"{Models}:{nameof(ModelOptions.Window)}", ModelWindow);
         Set($"{Models}:{nameof(ModelOptions.ShadowDuration)}", ShadowDuration);
         Set($"{Models}:{nameof(ModelOptions.SeasonPeriod)}", SeasonPeriod);
+        Set($"{Models}:{nameof(ModelOptions.Drift)}:{nameof(DriftOptions.Window)}", DriftWindow);
+        Set($"{Models}:{nameof(ModelOptions.Drift)}:{nameof(DriftOptions.MinWindows)}", DriftMinWindows);
         Set($"{DemoOptions.SectionName}:{nameof(DemoOptions.Seed)}", DemoSeed);
         Set($"{DemoOptions.SectionName}:{nameof(DemoOptions.Speed)}", DemoSpeed);
         Set($"{DemoOptions.SectionName}:{nameof(DemoOptions.ExitWhenDone)}", DemoExitWhenDone);

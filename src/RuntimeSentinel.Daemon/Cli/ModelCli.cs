@@ -105,8 +105,9 @@ internal static class ModelCli
         var workloadArgument = new Argument<string>("workload") { Description = "Workload key (cluster/namespace/kind/name/container) or its folder name." };
         var versionArgument = new Argument<string>("version") { Description = "Version folder name, e.g. v3." };
         var optionalVersion = new Argument<string?>("version") { Description = "Version (default: the promoted one).", Arity = ArgumentArity.ZeroOrOne };
-        var modelsList = new Command("list", "List stored model versions; * marks the promoted one.") { modelsDirOption, cli.Json };
-        modelsList.SetAction((parse, _) => ModelCommands.ListAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(cli.Json), Console.Out));
+        var adminUrlOption = new Option<string[]>("--admin-url") { Description = "A daemon's admin listener (http://127.0.0.1:9465, e.g. through kubectl port-forward); repeat for several. Adds each served version's drift from its training data.", AllowMultipleArgumentsPerToken = false };
+        var modelsList = new Command("list", "List stored model versions; * marks the promoted one. With --admin-url, also the drift of the versions those daemons serve.") { modelsDirOption, adminUrlOption, cli.Json };
+        modelsList.SetAction((parse, ct) => ModelCommands.ListAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(cli.Json), Console.Out, parse.GetValue(adminUrlOption), Console.Error, ct));
         var modelsShow = new Command("show", "Show a model card: training data, thresholds, held-back figures.") { workloadArgument, optionalVersion, modelsDirOption, cli.Json };
         modelsShow.SetAction((parse, _) => ModelCommands.ShowAsync(parse.GetValue(modelsDirOption)!, parse.GetValue(workloadArgument)!, parse.GetValue(optionalVersion), parse.GetValue(cli.Json), Console.Out, Console.Error));
         var modelsPromote = new Command("promote", "Mark a version as the one in service (checked loadable first); running daemons hot-swap it.") { workloadArgument, versionArgument, modelsDirOption };

@@ -174,13 +174,16 @@ internal static class ModelCommands
         }
     }
 
-    public static async Task<int> ListAsync(string modelsDir, bool json, TextWriter stdout)
+    /// <param name="adminUrls">Daemons' admin listeners to ask for the drift of the versions they serve (<see cref="ServedDrift"/>); none: no drift column.</param>
+    public static async Task<int> ListAsync(string modelsDir, bool json, TextWriter stdout, IReadOnlyList<string>? adminUrls = null, TextWriter? stderr = null, CancellationToken ct = default)
     {
         var all = new ModelStore(modelsDir).List();
+        var (drift, failed) = adminUrls is { Count: > 0 } ? await ServedDrift.FetchAsync(adminUrls, stderr ?? TextWriter.Null, ct).ConfigureAwait(false) : ([], 0);
+        DriftView? Drift(StoredModel m) => drift.GetValueOrDefault((m.Workload, m.Version));
         if (json)
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(all.Select(m => new { workload = m.Workload, version = m.Version, promoted = m.Promoted, created_at = m.Card?.CreatedAt, problem = m.Problem, thresholds = m.Card?.Thresholds }), Json)).ConfigureAwait(false);
-            return 0;
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(all.Select(m => new { workload = m.Workload, version = m.Version, promoted = m.Promoted, created_at = m.Card?.CreatedAt, problem = m.Problem, thresholds = m.Card?.Thresholds, drift = Drift(m) is { } d ? new { daemon = d.Daemon, psi = d.Psi, unknown = d.Unknown, retrain_suggested = d.RetrainSuggested, top_features = d.TopFeatures, evaluated_at = d.EvaluatedAt } : null }), Json)).ConfigureAwait(false);
+            return failed > 0 ? 1 : 0;
         }
 
         if (all.Count == 0)
@@ -190,10 +193,12 @@ internal static class ModelCommands
 
         foreach (var m in all)
         {
-            await stdout.WriteLineAsync($"{(m.Promoted ? "*" : " ")} {m.Workload,-50} {m.Version,-24} {m.Card?.CreatedAt:u} {m.Problem ?? ""}").ConfigureAwait(false);
+            // The drift column only when daemons were asked: "-" for a version none of them serves.
+            var column = adminUrls is { Count: > 0 } ? $" {Drift(m)?.Column ?? "-",-40}" : "";
+            await stdout.WriteLineAsync($"{(m.Promoted ? "*" : " ")} {m.Workload,-50} {m.Version,-24} {m.Card?.CreatedAt:u}{column} {m.Problem ?? ""}".TrimEnd()).ConfigureAwait(false);
         }
 
-        return 0;
+        return failed > 0 ? 1 : 0;
     }
 
     public static async Task<int> ShowAsync(string modelsDir, string workload, string? version, bool json, TextWriter stdout, TextWriter stderr)

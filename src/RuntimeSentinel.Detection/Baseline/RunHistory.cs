@@ -53,6 +53,12 @@ internal sealed partial class RunHistory
 
     public int OpenRuns => _open.Count;
 
+    /// <summary>Told of each run as it finishes (its key and what it did): offline export of every run (<see cref="RunRecorder"/>).</summary>
+    public Action<string, RunStats>? Finished { get; init; }
+
+    /// <summary>The runs not finished yet, by key.</summary>
+    public IEnumerable<KeyValuePair<string, RunStats>> Open => _open;
+
     public void Clear()
     {
         _finished.Clear();
@@ -170,6 +176,7 @@ internal sealed partial class RunHistory
             _finished.Enqueue(r);
             FinishedRuns++;
             Recompute();
+            Finished?.Invoke(id, r);
         }
     }
 }

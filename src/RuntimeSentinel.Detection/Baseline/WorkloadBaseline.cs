@@ -218,7 +218,7 @@ public sealed class WorkloadBaseline
         _ctx.Peer = peer;
         var inventory = e.Labels[EventLabels.Inventory] is not null;
         _starts.Note(e.Workload.ContainerId, now, inventory, Phase is BaselinePhase.Learning or BaselinePhase.Stale, LearningSince);
-        _runBased ??= e.Workload.OwnerKind is "Job" or "CronJob";
+        _runBased ??= RunRecorder.IsRunBased(e);
         _ctx.RunBased = _runBased == true;
         foreach (var d in _trackers)
         {

@@ -53,6 +53,12 @@ public sealed record ModelCard
 
     public string[] SequenceExecutables { get; init; } = [];
 
+    /// <summary>
+    /// Each behaviour feature's training distribution, for measuring drift in service; null in cards written before
+    /// drift was recorded (their workloads' drift is unknown).
+    /// </summary>
+    public DriftReference? DriftReference { get; init; }
+
     /// <summary>File names of the model's parts, relative to the version folder.</summary>
     public Dictionary<string, string> Files { get; init; } = [];
 

@@ -20,6 +20,9 @@ public enum MemoryRefusal
 
     /// <summary>A new item not learned by a baseline: the node's budget (<c>Detection:MemoryBudgetMiB</c>) is spent.</summary>
     BaselineItems,
+
+    /// <summary>A model's drift histogram not kept: its workload's drift is unknown.</summary>
+    Drift,
 }
 
 /// <summary>
@@ -114,6 +117,7 @@ internal static class MemoryRefusalNames
         MemoryRefusal.Model => "model",
         MemoryRefusal.ProcessStreams => "process_streams",
         MemoryRefusal.BaselineItems => "baseline_items",
+        MemoryRefusal.Drift => "drift",
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, null),
     };
 }

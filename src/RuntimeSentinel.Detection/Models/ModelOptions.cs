@@ -86,4 +86,7 @@ public sealed class ModelOptions
     /// <summary>Top contributing features listed in each model alert.</summary>
     [Range(1, 10)]
     public int TopFeatures { get; set; } = 3;
+
+    /// <summary>Drift of recent behaviour windows from the training ones (<c>Detection:Models:Drift</c>).</summary>
+    public DriftOptions Drift { get; set; } = new();
 }

@@ -95,6 +95,7 @@ public sealed partial class ModelRuntime
         Promoted = false;
         _detectors = [];
         Serve(null);
+        ResetDrift(null);
         return false;
     }
 
@@ -120,8 +121,9 @@ public sealed partial class ModelRuntime
         // Kind by kind in the registry's order (behaviour model, spike series, imported ones): the order explanations are gathered in.
         _detectors = _registry.Create(model, _o);
 
-        // Streams start again under the new model (its order and window may differ from the old one's).
+        // Streams start again under the new model (its order and window may differ from the old one's), and so does drift.
         Serve(model.Sequences);
+        ResetDrift(model.Card);
         _shadow.Clear();
     }
 

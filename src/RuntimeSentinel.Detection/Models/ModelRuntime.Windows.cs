@@ -22,6 +22,7 @@ public sealed partial class ModelRuntime
             return;
         }
 
+        ObserveDrift(end);
         WindowsScored++;
         var maxRatio = _maxSequenceRatio;
         _maxSequenceRatio = 0;

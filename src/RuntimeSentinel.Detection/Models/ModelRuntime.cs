@@ -90,7 +90,7 @@ public sealed partial class ModelRuntime
     public MemoryRefusal? LastFit { get; private set; }
 
     /// <summary>Bytes this workload holds reserved from the budget.</summary>
-    public long ReservedBytes => _training.ReservedBytes + _modelReserved + (_sequences?.MemoryBytes ?? 0);
+    public long ReservedBytes => _training.ReservedBytes + _modelReserved + (_sequences?.MemoryBytes ?? 0) + _driftReserved;
 
     public WorkloadModel? Model { get; private set; }
 
@@ -197,5 +197,6 @@ public sealed partial class ModelRuntime
         _sequences?.Clear();
         _budget.Release(_modelReserved);
         _modelReserved = 0;
+        ResetDrift(null);
     }
 }

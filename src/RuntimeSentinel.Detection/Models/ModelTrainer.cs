@@ -136,6 +136,7 @@ internal static class ModelTrainer
             ScalerScale = pca?.Scaler.Scale,
             PcaRank = pca?.Rank ?? 0,
             SpikeHistory = history,
+            DriftReference = DriftReference.Build(usable.Select(w => w.Vector).ToList()),
             SequenceOrder = sequences?.Order ?? 0,
             SequenceWindow = sequences?.Window ?? 0,
             SequenceExecutables = sequences?.Executables.Order(StringComparer.Ordinal).ToArray() ?? [],

@@ -46,8 +46,10 @@ public sealed class WorkloadModel
 
     public SequenceModel? Sequences { get; }
 
-    /// <summary>Memory the model holds in service (behaviour detector and sequence tables; the card is small).</summary>
-    public long EstimatedBytes => (Behaviour is null ? 0 : PcaDetector.EstimatedBytes) + (Sequences?.EstimatedBytes ?? 0) + Parts.Values.Sum(p => p.EstimatedBytes) + 4096;
+    /// <summary>Memory the model holds in service (behaviour detector, sequence tables, imported parts; the card is small, its drift reference a few KB).</summary>
+    public long EstimatedBytes => (Behaviour is null ? 0 : PcaDetector.EstimatedBytes) + (Sequences?.EstimatedBytes ?? 0) + Parts.Values.Sum(p => p.EstimatedBytes) + 4096 + DriftReferenceBytes(Card.DriftReference);
+
+    private static long DriftReferenceBytes(DriftReference? r) => r?.Features?.Sum(h => 96 + (8L * ((h?.Edges?.Length ?? 0) + (h?.Proportions?.Length ?? 0)))) ?? 0;
 
     /// <summary>The same card and behaviour detector with other (fewer) sequence tables.</summary>
     public WorkloadModel WithSequences(SequenceModel? sequences) => new(Card, Behaviour, sequences, Known, Parts);

@@ -21,4 +21,7 @@ internal sealed partial class ShardWorkloads
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Workload {Workload}: container appeared in an active workload ({How}) in pod {Pod}, image {Image}")]
     private static partial void LogContainerAdded(ILogger logger, string workload, string how, string pod, string image);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Warning, Message = "Workload {Workload}: behaviour drifted from what model {Version} was trained on (PSI {Psi:0.###}; most shifted: {Features}) for {Evaluations} evaluations in a row; retrain suggested")]
+    private static partial void LogRetrainSuggested(ILogger logger, string workload, string version, double psi, string features, int evaluations);
 }

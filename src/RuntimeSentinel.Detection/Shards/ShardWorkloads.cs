@@ -223,6 +223,7 @@ internal sealed partial class ShardWorkloads
         ModelWindowsScored = models?.WindowsScored ?? 0,
         ModelMemoryBytes = models?.ReservedBytes ?? 0,
         ModelServedWithout = models?.LastFit?.ToWire(),
+        Drift = models?.Drift,
     };
 
     /// <summary>A receipt for an event's alerts: when all are safe, the event's offset completes.</summary>
@@ -451,6 +452,26 @@ internal sealed partial class ShardWorkloads
         if (!double.IsNaN(o.ScoreMargin))
         {
             _scoreMargin.Observe(o.ScoreMargin);
+        }
+
+        if (o.Drift is { } drift)
+        {
+            Drifted(key, drift);
+        }
+    }
+
+    /// <summary>A drift evaluation: one observation of the drift histogram, and a log line when it first suggests a retrain.</summary>
+    private void Drifted(WorkloadKey key, DriftSummary drift)
+    {
+        if (drift.Psi is not { } psi)
+        {
+            return;
+        }
+
+        _metrics.DriftPsi.Observe(psi);
+        if (drift.RetrainSuggested && drift.RetrainSuggestedSince == drift.EvaluatedAt)
+        {
+            LogRetrainSuggested(_logger, key.Value, drift.ModelVersion ?? "?", psi, string.Join(", ", drift.TopFeatures.Select(f => $"{f.Feature} {f.Psi:0.##}")), drift.ConsecutiveAbove);
         }
     }
 

@@ -21,7 +21,11 @@ public readonly record struct WorkloadObservation(
     long CooldownSuppressed,
     long Adapted,
     int WarmupHeld,
-    double ScoreMargin);
+    double ScoreMargin)
+{
+    /// <summary>The drift evaluation this event's window closed (<see cref="ModelRuntime.Drift"/>), or null when none.</summary>
+    public DriftSummary? Drift { get; init; }
+}
 
 /// <summary>
 /// One workload's detection state, owned by the one shard its key routes to: the baseline (learned items, the
@@ -93,14 +97,17 @@ public sealed class WorkloadState
         var adapted = b.AdaptedItems;
         var changes = b.Observe(e, normalizedPath, now, findings, peer);
         long windows = 0, shadow = 0;
+        DriftSummary? drift = null;
         if (Models is { } models)
         {
             // The phase the event was observed in: the event that ends learning is still learning data.
             windows = models.WindowsScored;
             shadow = models.ShadowExceedances;
+            var evaluations = models.DriftEvaluations;
             models.Observe(e, b.LastEventKnown, changes.From, now, modelFindings);
             windows = models.WindowsScored - windows;
             shadow = models.ShadowExceedances - shadow;
+            drift = models.DriftEvaluations != evaluations ? models.Drift : null;
         }
 
         var warmup = 0;
@@ -123,7 +130,7 @@ public sealed class WorkloadState
             warmup += before - modelFindings.Count;
         }
 
-        return new WorkloadObservation(changes, windows, shadow, b.CooldownSuppressed - suppressed, b.AdaptedItems - adapted, warmup, b.LastScoreMargin);
+        return new WorkloadObservation(changes, windows, shadow, b.CooldownSuppressed - suppressed, b.AdaptedItems - adapted, warmup, b.LastScoreMargin) { Drift = drift };
     }
 
     /// <summary>Raises a model detector's threshold for this workload (an analyst's verdict); false without models.</summary>

@@ -68,6 +68,13 @@ public sealed class OfflineModels
     public IEnumerable<(WorkloadKey Key, TimeSpan Window, IReadOnlyList<(float[] Vector, DateTimeOffset End)> Windows)> CollectedWindows() =>
         _workloads.Select(kv => (kv.Key, kv.Value.Runtime.Window, kv.Value.Runtime.TrainingSnapshot(kv.Value.Baseline.LastSeen).Windows));
 
+    /// <summary>
+    /// Every workload's syscalls collected for the sequence model so far: each process's calls as symbol ids (in the
+    /// order processes first made one) and the symbol table. Call it before <see cref="Train"/>, which takes them.
+    /// </summary>
+    public IEnumerable<(WorkloadKey Key, IReadOnlyList<(string? Exe, int[] Calls)> Traces, IReadOnlyList<string> Symbols)> CollectedTraces() =>
+        _workloads.Select(kv => kv.Value.Runtime.TrainingSnapshot(kv.Value.Baseline.LastSeen)).Zip(_workloads.Keys, (set, key) => (key, set.Traces, set.Symbols));
+
     /// <summary>Trains every workload seen; <paramref name="progress"/> gets (done, total, workload) after each.</summary>
     public List<(WorkloadKey Key, WorkloadModel? Model)> Train(Func<WorkloadKey, string> version, string source, Action<int, int, string>? progress = null)
     {

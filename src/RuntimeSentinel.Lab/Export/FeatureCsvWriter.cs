@@ -1,29 +1,28 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Lab.Export;
 
 /// <summary>
-/// Writes the feature export as CSV (RFC 4180, invariant culture, a header row, empty fields for nulls, timestamps as
+/// Writes an export as CSV (RFC 4180, invariant culture, a header row, empty fields for nulls, timestamps as
 /// <c>yyyy-MM-dd HH:mm:ss.ffffff</c> in UTC, floats in their shortest round-trip form) and, beside it, a
-/// <c>.schema.json</c> with the schema version, the feature fingerprint, the window length and each column's type:
-/// CSV carries no types and no metadata, and a comment line would trip most readers.
+/// <c>.schema.json</c> with the schema version, the table's metadata (the feature fingerprint, the window length, ...)
+/// and each column's type: CSV carries no types and no metadata, and a comment line would trip most readers.
 /// </summary>
 public static class FeatureCsvWriter
 {
     /// <summary>The sidecar of a CSV export: <c>features.csv</c> → <c>features.csv.schema.json</c>.</summary>
     public static string SchemaPath(string csvPath) => csvPath + ".schema.json";
 
-    public static async Task WriteAsync(string path, IReadOnlyList<FeatureRow> rows, TimeSpan window, CancellationToken ct)
+    public static async Task WriteAsync(string path, ExportTable table, CancellationToken ct)
     {
-        var columns = FeatureSchema.Columns;
+        var columns = table.Columns;
         await using (var writer = new StreamWriter(path, false, new UTF8Encoding(false)) { NewLine = "\n" })
         {
             await writer.WriteLineAsync(string.Join(',', columns.Select(c => Quote(c.Name)))).ConfigureAwait(false);
             var line = new StringBuilder();
-            foreach (var r in rows)
+            for (var r = 0; r < table.Rows; r++)
             {
                 ct.ThrowIfCancellationRequested();
                 line.Clear();
@@ -34,21 +33,39 @@ public static class FeatureCsvWriter
                         line.Append(',');
                     }
 
-                    line.Append(Format(FeatureSchema.Value(r, c)));
+                    line.Append(Format(table.Value(r, c)));
                 }
 
                 await writer.WriteLineAsync(line, ct).ConfigureAwait(false);
             }
         }
 
-        var schema = new
+        using var sidecar = new MemoryStream();
+        using (var w = new Utf8JsonWriter(sidecar, new JsonWriterOptions { Indented = true }))
         {
-            schema = FeatureSchema.Version,
-            feature_fingerprint = BehaviourFeatures.Fingerprint,
-            window_seconds = window.TotalSeconds,
-            columns = columns.Select(c => new { name = c.Name, type = TypeName(c.Type), nullable = c.Nullable }),
-        };
-        await File.WriteAllTextAsync(SchemaPath(path), JsonSerializer.Serialize(schema, new JsonSerializerOptions { WriteIndented = true }) + "\n", ct).ConfigureAwait(false);
+            w.WriteStartObject();
+            w.WriteString("schema", table.Schema);
+            foreach (var (key, value) in table.Metadata)
+            {
+                w.WritePropertyName(key);
+                JsonSerializer.Serialize(w, value, value.GetType());
+            }
+
+            w.WriteStartArray("columns");
+            foreach (var c in columns)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", c.Name);
+                w.WriteString("type", TypeName(c.Type));
+                w.WriteBoolean("nullable", c.Nullable);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        await File.WriteAllBytesAsync(SchemaPath(path), [.. sidecar.ToArray(), (byte)'\n'], ct).ConfigureAwait(false);
     }
 
     /// <summary>The type as DuckDB names it (what reading the Parquet export gives).</summary>
@@ -60,6 +77,9 @@ public static class FeatureCsvWriter
         ColumnType.BigInt => "BIGINT",
         _ => "INTEGER",
     };
+
+    /// <summary>A metadata value as text (Parquet's key-value metadata holds strings).</summary>
+    public static string Text(object value) => value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value.ToString() ?? "";
 
     private static string Format(object? value) => value switch
     {

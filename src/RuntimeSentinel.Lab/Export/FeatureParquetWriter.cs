@@ -1,37 +1,36 @@
-using System.Globalization;
 using Parquet;
 using Parquet.Schema;
-using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Lab.Export;
 
 /// <summary>
-/// Writes the feature export as Parquet (Parquet.Net): one column per <see cref="FeatureSchema"/> column, features as
-/// FLOAT (the model's own float32 values), timestamps as TIMESTAMP (microseconds, UTC, no zone stored), and the schema
-/// version, feature fingerprint and window length in the file's key-value metadata.
+/// Writes an export as Parquet (Parquet.Net): one column per <see cref="ExportTable"/> column, features as FLOAT (the
+/// model's own float32 values), timestamps as TIMESTAMP (microseconds, UTC, no zone stored), and the schema version and
+/// the table's metadata in the file's key-value metadata (<c>sentinel.schema</c>, <c>sentinel.&lt;key&gt;</c>).
 /// </summary>
 public static class FeatureParquetWriter
 {
     /// <summary>Rows per row group: a few MB each, which readers scan in parallel.</summary>
     private const int RowGroupRows = 100_000;
 
-    public static async Task WriteAsync(string path, IReadOnlyList<FeatureRow> rows, TimeSpan window, CancellationToken ct)
+    public static async Task WriteAsync(string path, ExportTable table, CancellationToken ct)
     {
-        var columns = FeatureSchema.Columns;
+        var columns = table.Columns;
         var fields = columns.Select(Field).ToArray();
         await using var stream = File.Create(path);
         await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream, cancellationToken: ct).ConfigureAwait(false);
-        writer.CustomMetadata = new Dictionary<string, string>
+        var metadata = new Dictionary<string, string> { ["sentinel.schema"] = table.Schema };
+        foreach (var (key, value) in table.Metadata)
         {
-            ["sentinel.schema"] = FeatureSchema.Version,
-            ["sentinel.feature_fingerprint"] = BehaviourFeatures.Fingerprint,
-            ["sentinel.window_seconds"] = window.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-        };
+            metadata["sentinel." + key] = FeatureCsvWriter.Text(value);
+        }
+
+        writer.CustomMetadata = metadata;
 
         // An empty export still has its schema: one empty row group.
-        for (var from = 0; from < rows.Count || from == 0; from += RowGroupRows)
+        for (var from = 0; from < table.Rows || from == 0; from += RowGroupRows)
         {
-            var chunk = rows.Skip(from).Take(RowGroupRows).ToList();
+            var rows = Enumerable.Range(from, Math.Min(RowGroupRows, table.Rows - from)).ToArray();
             using var group = writer.CreateRowGroup();
             for (var c = 0; c < columns.Count; c++)
             {
@@ -40,19 +39,22 @@ public static class FeatureParquetWriter
                 switch (columns[c].Type)
                 {
                     case ColumnType.Varchar:
-                        await group.WriteAsync(field, chunk.Select(r => (string)FeatureSchema.Value(r, column)!).ToArray()).ConfigureAwait(false);
+                        await group.WriteAsync(field, rows.Select(r => (string?)table.Value(r, column)).ToArray()).ConfigureAwait(false);
                         break;
                     case ColumnType.Timestamp:
-                        await group.WriteAsync<DateTime>(field, chunk.Select(r => (DateTime)FeatureSchema.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
+                        await group.WriteAsync<DateTime>(field, rows.Select(r => (DateTime)table.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                         break;
                     case ColumnType.Float:
-                        await group.WriteAsync<float>(field, chunk.Select(r => (float)FeatureSchema.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
+                        await group.WriteAsync<float>(field, rows.Select(r => (float)table.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                         break;
                     case ColumnType.BigInt:
-                        await group.WriteAsync<long>(field, chunk.Select(r => (long)FeatureSchema.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
+                        await group.WriteAsync<long>(field, rows.Select(r => (long)table.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
+                        break;
+                    case ColumnType.Integer when columns[c].Nullable:
+                        await group.WriteAsync<int>(field, rows.Select(r => (int?)table.Value(r, column)).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                         break;
                     case ColumnType.Integer:
-                        await group.WriteAsync<int>(field, chunk.Select(r => (int?)FeatureSchema.Value(r, column)).ToArray(), cancellationToken: ct).ConfigureAwait(false);
+                        await group.WriteAsync<int>(field, rows.Select(r => (int)table.Value(r, column)!).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                         break;
                 }
             }

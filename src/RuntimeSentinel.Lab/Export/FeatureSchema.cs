@@ -3,19 +3,6 @@ using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Lab.Export;
 
-/// <summary>Column types of the feature export, named as DuckDB names them (what a reader sees).</summary>
-public enum ColumnType
-{
-    Varchar,
-    Timestamp,
-    Float,
-    BigInt,
-    Integer,
-}
-
-/// <summary>One column of the feature export.</summary>
-public sealed record ExportColumn(string Name, ColumnType Type, bool Nullable);
-
 /// <summary>
 /// One behaviour window of one workload, as the window models see it: the vector (<see cref="BehaviourFeatures"/>
 /// order, counts and byte totals as log(1+x)), the time it covers, and the label its events carried, if any.
@@ -48,17 +35,15 @@ public static class FeatureSchema
 
     public static IReadOnlyList<ExportColumn> Columns { get; } = Build();
 
+    /// <summary>The rows as an export, with the fingerprint and window length as metadata.</summary>
+    public static ExportTable Table(IReadOnlyList<FeatureRow> rows, TimeSpan window) =>
+        ExportTable.Of(Version, Columns, rows, Value, new("feature_fingerprint", BehaviourFeatures.Fingerprint), new("window_seconds", window.TotalSeconds));
+
     private static List<ExportColumn> Build()
     {
         List<ExportColumn> c =
         [
-            new("workload", ColumnType.Varchar, false),
-            new("cluster", ColumnType.Varchar, false),
-            new("namespace", ColumnType.Varchar, false),
-            new("owner_kind", ColumnType.Varchar, false),
-            new("owner_name", ColumnType.Varchar, false),
-            new("container", ColumnType.Varchar, false),
-            new("image_digest", ColumnType.Varchar, true),
+            .. WorkloadColumns.Columns,
             new("window_start", ColumnType.Timestamp, false),
             new("window_end", ColumnType.Timestamp, false),
             new("phase", ColumnType.Varchar, false),
@@ -80,13 +65,7 @@ public static class FeatureSchema
         var n = BehaviourFeatures.Names.Count;
         return column switch
         {
-            0 => r.Workload.Value,
-            1 => r.Workload.Cluster,
-            2 => r.Workload.Namespace,
-            3 => r.Workload.OwnerKind,
-            4 => r.Workload.OwnerName,
-            5 => r.Workload.Container,
-            6 => r.ImageDigest,
+            < 7 => WorkloadColumns.Value(r.Workload, r.ImageDigest, column),
             7 => r.Start.UtcDateTime,
             8 => r.End.UtcDateTime,
             9 => r.Phase,

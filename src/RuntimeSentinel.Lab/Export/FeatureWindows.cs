@@ -45,6 +45,7 @@ public static class FeatureWindows
         }
 
         var rows = new List<FeatureRow>();
+        var labelled = new WindowLabels(labelKey, positivePrefix);
         foreach (var (key, window, windows) in offline.CollectedWindows().OrderBy(w => w.Key.Value, StringComparer.Ordinal))
         {
             var own = byWorkload[key];
@@ -59,36 +60,15 @@ public static class FeatureWindows
                     next++;
                 }
 
-                string? scenario = null;
-                int? label = null;
+                labelled.Clear();
                 for (; next < own.Count && events[own[next]].Timestamp < end; next++)
                 {
                     var e = events[own[next]];
                     digest = e.Workload.ImageDigest ?? digest;
-                    if (e.Labels[labelKey] is not { } value)
-                    {
-                        continue;
-                    }
-
-                    var positive = value.StartsWith(positivePrefix, StringComparison.Ordinal);
-                    if (label != 1 && positive)
-                    {
-                        scenario = value;
-                        label = 1;
-                    }
-                    else if (label is null)
-                    {
-                        scenario = value;
-                        label = 0;
-                    }
+                    labelled.Add(e);
                 }
 
-                if (labels is not null)
-                {
-                    (scenario, var truth) = labels(key, start, end);
-                    label = truth;
-                }
-
+                var (scenario, label) = labelled.For(key, start, end, labels);
                 rows.Add(new FeatureRow(key, digest, start, end, LearningPhase, vector, scenario, label));
             }
         }
