@@ -29,7 +29,7 @@ public sealed class ModelImportCliTests : IDisposable
             return new FeatureRow(Key, null, start, start.AddSeconds(10), "learning", v, null, 0);
         }).ToList();
         var csv = _temp["features.csv"];
-        await FeatureCsvWriter.WriteAsync(csv, rows, TimeSpan.FromSeconds(10), default);
+        await FeatureCsvWriter.WriteAsync(csv, FeatureSchema.Table(rows, TimeSpan.FromSeconds(10)), default);
         return csv;
     }
 
