@@ -189,15 +189,26 @@ internal static class ModelCommands
         if (all.Count == 0)
         {
             await stdout.WriteLineAsync($"no models under {modelsDir}").ConfigureAwait(false);
+            return failed > 0 ? 1 : 0;
         }
 
+        // The drift column only when daemons were asked: "-" for a version none of them serves.
+        var asked = adminUrls is { Count: > 0 };
+        var table = asked ? CliTables.Create("", "workload", "version", "created", "drift", "problem") : CliTables.Create("", "workload", "version", "created", "problem");
         foreach (var m in all)
         {
-            // The drift column only when daemons were asked: "-" for a version none of them serves.
-            var column = adminUrls is { Count: > 0 } ? $" {Drift(m)?.Column ?? "-",-40}" : "";
-            await stdout.WriteLineAsync($"{(m.Promoted ? "*" : " ")} {m.Workload,-50} {m.Version,-24} {m.Card?.CreatedAt:u}{column} {m.Problem ?? ""}".TrimEnd()).ConfigureAwait(false);
+            var created = m.Card?.CreatedAt.ToString("u", CultureInfo.InvariantCulture) ?? "";
+            if (asked)
+            {
+                table.Row(m.Promoted ? "*" : "", m.Workload, m.Version, created, Drift(m)?.Column ?? "-", m.Problem ?? "");
+            }
+            else
+            {
+                table.Row(m.Promoted ? "*" : "", m.Workload, m.Version, created, m.Problem ?? "");
+            }
         }
 
+        await stdout.WriteLineAsync(CliTables.Render(console => console.Write(table))).ConfigureAwait(false);
         return failed > 0 ? 1 : 0;
     }
 
