@@ -46,6 +46,19 @@ public sealed class DetectionHandoffTests : IDisposable
         return handoff;
     }
 
+    /// <summary>
+    /// Takes decoded batches until <paramref name="count"/> events reached the writer: one TakeDecoded waits only a few
+    /// milliseconds for the decoder thread, which a loaded machine can exceed.
+    /// </summary>
+    private void TakeDecoded(DetectionHandoff handoff, int count)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (_ingress.Writer.Written.Count < count && deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            handoff.TakeDecoded(wait: true, CancellationToken.None);
+        }
+    }
+
     private static void Consume(DetectionHandoff handoff, PartitionTracker tracker, long offset, string value)
     {
         handoff.Open().Deserialize(Encoding.UTF8.GetBytes(value), false, new SerializationContext(MessageComponentType.Value, "t"));
@@ -118,7 +131,7 @@ public sealed class DetectionHandoffTests : IDisposable
         var tracker = new PartitionTracker(P(0));
         Consume(handoff, tracker, 0, "sh");
         handoff.Submit();
-        handoff.TakeDecoded(wait: true, CancellationToken.None);
+        TakeDecoded(handoff, 1);
         Assert.Single(_ingress.Writer.Written);
 
         _ingress.Writer.PendingSince = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3600; // written "now", as far as the next hour goes
@@ -136,7 +149,7 @@ public sealed class DetectionHandoffTests : IDisposable
         var tracker = new PartitionTracker(P(0));
         Consume(handoff, tracker, 0, "sh");
         handoff.Submit();
-        handoff.TakeDecoded(wait: true, CancellationToken.None);
+        TakeDecoded(handoff, 1);
 
         _ingress.Writer.PendingSince = Stopwatch.GetTimestamp() - Stopwatch.Frequency; // a second ago
         handoff.FlushIfDue(idle: false, CancellationToken.None);
