@@ -95,7 +95,7 @@ public sealed partial class ModelRuntime
         Promoted = false;
         _detectors = [];
         Serve(null);
-        ResetDrift(null);
+        _drift.Reset(null);
         return false;
     }
 
@@ -123,7 +123,7 @@ public sealed partial class ModelRuntime
 
         // Streams start again under the new model (its order and window may differ from the old one's), and so does drift.
         Serve(model.Sequences);
-        ResetDrift(model.Card);
+        _drift.Reset(model.Card);
         _shadow.Clear();
     }
 

@@ -22,7 +22,7 @@ public sealed partial class ModelRuntime
             return;
         }
 
-        ObserveDrift(end);
+        _drift.Observe(_vector, end);
         WindowsScored++;
         var maxRatio = _maxSequenceRatio;
         _maxSequenceRatio = 0;

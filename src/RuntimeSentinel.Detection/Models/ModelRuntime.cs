@@ -56,6 +56,7 @@ public sealed partial class ModelRuntime
     // Bytes reserved from the node's budget for the model in service (the training data and the process streams
     // hold their own reservations).
     private readonly ModelMemoryBudget _budget;
+    private readonly WorkloadDrift _drift;
     private long _modelReserved;
 
     public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget = null)
@@ -71,6 +72,7 @@ public sealed partial class ModelRuntime
         _target = targetAlertsPerDay;
         _budget = budget ?? ModelMemoryBudget.Unlimited();
         _training = new TrainingData(options, _budget);
+        _drift = new WorkloadDrift(options, _budget);
         _thresholds = new ThresholdsInForce(options.MaxThresholdRaise);
         _chargeShadow = _training.Charge;
     }
@@ -90,7 +92,7 @@ public sealed partial class ModelRuntime
     public MemoryRefusal? LastFit { get; private set; }
 
     /// <summary>Bytes this workload holds reserved from the budget.</summary>
-    public long ReservedBytes => _training.ReservedBytes + _modelReserved + (_sequences?.MemoryBytes ?? 0) + _driftReserved;
+    public long ReservedBytes => _training.ReservedBytes + _modelReserved + (_sequences?.MemoryBytes ?? 0) + _drift.ReservedBytes;
 
     public WorkloadModel? Model { get; private set; }
 
@@ -197,6 +199,12 @@ public sealed partial class ModelRuntime
         _sequences?.Clear();
         _budget.Release(_modelReserved);
         _modelReserved = 0;
-        ResetDrift(null);
+        _drift.Reset(null);
     }
+
+    /// <summary>The workload's drift as of its latest evaluation against the model in service, or why it is unknown.</summary>
+    public DriftSummary Drift => _drift.Summary;
+
+    /// <summary>Drift evaluations so far: a reader comparing it before and after each event sees every one.</summary>
+    public long DriftEvaluations => _drift.Evaluations;
 }
