@@ -151,7 +151,7 @@ public sealed class DetectorClassOptions
 
     public List<string> Containers { get; set; } = [];
 
-    /// <summary>Registered detector names that neither learn nor score for the class.</summary>
+    /// <summary>Detector names turned off for the class: baseline detectors (neither learn nor score) or model kinds (not served).</summary>
     public List<string> Disabled { get; set; } = [];
 
     internal bool Matches(Core.Workloads.WorkloadKey key) =>

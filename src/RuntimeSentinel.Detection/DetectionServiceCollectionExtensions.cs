@@ -131,16 +131,16 @@ internal sealed class DetectionOptionsValidator : IValidateOptions<DetectionOpti
             errors.Add("Detection:MemoryBudgetMiB must be between 16 and 1048576, and at least Detection:Models:MemoryBudgetMiB (the models' share of it).");
         }
 
-        foreach (var detector in o.DisabledDetectors.Except(WorkloadDetectorRegistry.Default.Names, StringComparer.Ordinal))
+        foreach (var detector in o.DisabledDetectors.Except(DetectorSwitches.Known, StringComparer.Ordinal))
         {
-            errors.Add($"Detection:DisabledDetectors: no detector is named '{detector}' (known: {string.Join(", ", WorkloadDetectorRegistry.Default.Names)}).");
+            errors.Add($"Detection:DisabledDetectors: no detector is named '{detector}' (known: {string.Join(", ", DetectorSwitches.Known)}).");
         }
 
         for (var i = 0; i < o.DetectorClasses.Count; i++)
         {
-            foreach (var detector in o.DetectorClasses[i].Disabled.Except(WorkloadDetectorRegistry.Default.Names, StringComparer.Ordinal))
+            foreach (var detector in o.DetectorClasses[i].Disabled.Except(DetectorSwitches.Known, StringComparer.Ordinal))
             {
-                errors.Add($"Detection:DetectorClasses:{i}:Disabled: no detector is named '{detector}' (known: {string.Join(", ", WorkloadDetectorRegistry.Default.Names)}).");
+                errors.Add($"Detection:DetectorClasses:{i}:Disabled: no detector is named '{detector}' (known: {string.Join(", ", DetectorSwitches.Known)}).");
             }
         }
 

@@ -61,13 +61,15 @@ public sealed class WorkloadBaseline
     /// </summary>
     internal void SelectFor(Core.Workloads.WorkloadKey key)
     {
-        var off = _options.DetectorClasses.Where(c => c.Matches(key)).SelectMany(c => c.Disabled).ToHashSet(StringComparer.Ordinal);
+        var off = DetectorSwitches.Off(_options, key);
         if (off.Count > 0)
         {
             _enabled = Array.FindAll(_enabled, d => !off.Contains(d.Name));
             _trackers = Array.FindAll(_enabled, d => d.Tracks);
         }
     }
+
+    internal DetectionOptions Options => _options;
 
     /// <summary>The shared context, the detectors, the images and containers seen: for <see cref="BaselineCheckpoint"/>.</summary>
     internal DetectorContext Context => _ctx;

@@ -119,10 +119,10 @@ public sealed partial class ModelRuntime
         Model = model;
         Promoted = promoted;
         // Kind by kind in the registry's order (behaviour model, spike series, imported ones): the order explanations are gathered in.
-        _detectors = _registry.Create(model, _o);
+        _detectors = _registry.Create(model, _o, _off);
 
         // Streams start again under the new model (its order and window may differ from the old one's), and so does drift.
-        Serve(model.Sequences);
+        Serve(_off.Contains(WorkloadModel.SequenceDetector) ? null : model.Sequences);
         _drift.Reset(model.Card);
         _shadow.Clear();
     }

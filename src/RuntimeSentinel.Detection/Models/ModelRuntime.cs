@@ -57,6 +57,7 @@ public sealed partial class ModelRuntime
     // hold their own reservations).
     private readonly ModelMemoryBudget _budget;
     private readonly WorkloadDrift _drift;
+    private IReadOnlySet<string> _off = new HashSet<string>();
     private long _modelReserved;
 
     public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget = null)
@@ -201,6 +202,16 @@ public sealed partial class ModelRuntime
         _modelReserved = 0;
         _drift.Reset(null);
     }
+
+    /// <summary>
+    /// Model detector kinds (<c>behaviour_pca</c>, <c>spike</c>, <c>onnx</c>, <c>sequence</c>) this workload does not
+    /// serve, from <see cref="DetectionOptions.DisabledDetectors"/> and its <see cref="DetectionOptions.DetectorClasses"/>;
+    /// set before a model goes in service. Their thresholds stay in the card: another class of workload may serve them.
+    /// </summary>
+    internal void SelectFor(IReadOnlySet<string> off) => _off = off;
+
+    /// <summary>The model detectors in service, by name (the window detectors, then the sequence model).</summary>
+    internal IEnumerable<string> Serving => _detectors.Select(d => d.Name).Concat(_sequences is null ? [] : [WorkloadModel.SequenceDetector]);
 
     /// <summary>The workload's drift as of its latest evaluation against the model in service, or why it is unknown.</summary>
     public DriftSummary Drift => _drift.Summary;

@@ -60,14 +60,17 @@ internal sealed class WindowDetectorRegistry
         return new WindowDetectorRegistry([.. _entries, (name, create, load)]);
     }
 
-    /// <summary>The detectors of a model put in service, kind by kind in registration order.</summary>
-    public IWindowDetector[] Create(WorkloadModel model, ModelOptions options)
+    /// <summary>The detectors of a model put in service, kind by kind in registration order, without the kinds turned <paramref name="off"/>.</summary>
+    public IWindowDetector[] Create(WorkloadModel model, ModelOptions options, IReadOnlySet<string>? off = null)
     {
         var context = new WindowDetectorContext(model, options);
         var all = new List<IWindowDetector>();
         foreach (var e in _entries)
         {
-            all.AddRange(e.Create(context));
+            if (off?.Contains(e.Name) != true)
+            {
+                all.AddRange(e.Create(context));
+            }
         }
 
         return [.. all];

@@ -41,6 +41,7 @@ public sealed class WorkloadState
         Baseline = baseline;
         Baseline.SelectFor(key);
         Models = models;
+        Models?.SelectFor(DetectorSwitches.Off(baseline.Options, key));
     }
 
     public WorkloadKey Key { get; }

@@ -1,0 +1,32 @@
+using RuntimeSentinel.Core.Workloads;
+using RuntimeSentinel.Detection.Baseline;
+using RuntimeSentinel.Detection.Models;
+
+namespace RuntimeSentinel.Detection;
+
+/// <summary>
+/// Which detectors a workload runs: every registered baseline detector and model detector kind, less those
+/// <see cref="DetectionOptions.DisabledDetectors"/> turns off everywhere and its <see cref="DetectionOptions.DetectorClasses"/>
+/// turn off for it.
+/// </summary>
+internal static class DetectorSwitches
+{
+    /// <summary>Every name configuration may turn off: baseline detectors, then model detector kinds.</summary>
+    public static IReadOnlyList<string> Known { get; } =
+        [.. WorkloadDetectorRegistry.Default.Names, .. WindowDetectorRegistry.Default.Names, WorkloadModel.SequenceDetector];
+
+    /// <summary>The names turned off for <paramref name="key"/>.</summary>
+    public static IReadOnlySet<string> Off(DetectionOptions options, WorkloadKey key)
+    {
+        var off = new HashSet<string>(options.DisabledDetectors, StringComparer.Ordinal);
+        foreach (var c in options.DetectorClasses)
+        {
+            if (c.Matches(key))
+            {
+                off.UnionWith(c.Disabled);
+            }
+        }
+
+        return off;
+    }
+}
