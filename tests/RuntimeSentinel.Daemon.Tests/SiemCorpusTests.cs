@@ -114,6 +114,35 @@ public sealed class SiemCorpusTests(SiemCorpusTests.Runs runs, ITestOutputHelper
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(40)));
     }
 
+    /// <summary>
+    /// The daemon itself configured for a SIEM (<c>Alerting:Schema=ocsf</c>), replaying the corpus through the embedded
+    /// Kafka: its file sink writes Detection Findings the validator accepts, and every finding that opened is closed
+    /// once its incident window ends (activity Close), as a SIEM needs to settle it.
+    /// </summary>
+    [SkippableFact]
+    public async Task Replay_DaemonWithAlertingSchemaOcsf_FileSinkWritesValidFindingsThatClose()
+    {
+        var schema = SharedSchemas.RequireOcsf();
+        var dir = await runs.CorpusDirAsync("shop", 7);
+        var file = Path.Combine(dir, "replay-ocsf.jsonl");
+        using (var p = new SentinelProcess(new Dictionary<string, string> { ["SENTINEL_Alerting__Schema"] = "ocsf" }, "replay", Path.Combine(dir, "tetragon.jsonl"), Path.Combine(dir, "hubble.jsonl"), Path.Combine(dir, "falco.jsonl"), "--labels", Path.Combine(dir, "labels.json"), "--json", "--alerts-file", file, "--listen", "127.0.0.1:0"))
+        {
+            await p.AssertExitsWithAsync(0, TimeSpan.FromMinutes(5));
+        }
+
+        var docs = (await File.ReadAllLinesAsync(file)).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var validator = new OcsfValidator(schema);
+        var errors = docs.SelectMany((d, n) => validator.Validate(d, "detection_finding").Errors.Select(e => $"#{n}: {e}")).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(40)));
+
+        var activities = docs.GroupBy(d => d.GetProperty("finding_info").GetProperty("uid").GetString()!).ToDictionary(g => g.Key, g => g.Select(d => d.GetProperty("activity_id").GetInt32()).ToList());
+        output.WriteLine($"{docs.Count} documents, {activities.Count} findings, {activities.Values.Count(a => a[^1] == 3)} closed");
+        Assert.True(activities.Count > 10, $"{activities.Count} findings");
+        Assert.All(activities.Values, a => Assert.Equal(1, a[0]));
+        Assert.All(activities.Values, a => Assert.True(!a.Contains(3) || a.IndexOf(3) == a.Count - 1, "nothing after a Close"));
+        Assert.True(activities.Values.Count(a => a[^1] == 3) >= activities.Count / 2, "findings whose window ended are closed");
+    }
+
     private static long Ms(JsonElement iso) => DateTimeOffset.Parse(iso.GetString()!, CultureInfo.InvariantCulture).ToUnixTimeMilliseconds();
 
     private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
@@ -139,6 +168,10 @@ public sealed class SiemCorpusTests(SiemCorpusTests.Runs runs, ITestOutputHelper
         private readonly TempFolder _temp = new("siem-corpus-");
         private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _corpora = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, Lazy<Task<List<JsonDocument>>>> _incidents = new(StringComparer.Ordinal);
+
+        /// <summary>The corpus's folder (generated once).</summary>
+        public Task<string> CorpusDirAsync(string shape, int seed) =>
+            _corpora.GetOrAdd($"{shape}-{seed}", _ => new Lazy<Task<string>>(() => CorpusAsync(shape, seed))).Value;
 
         public Task<List<JsonDocument>> GetAsync(string shape, int seed, string schema) =>
             _incidents.GetOrAdd($"{shape}-{seed}-{schema}", _ => new Lazy<Task<List<JsonDocument>>>(() => EvaluateAsync(shape, seed, schema))).Value;
