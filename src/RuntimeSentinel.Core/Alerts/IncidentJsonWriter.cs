@@ -97,13 +97,7 @@ public static class IncidentJsonWriter
         }
 
         w.WriteEndArray();
-        w.WriteStartObject("explanation");
-        w.WriteString("feature", p.Explanation.Feature);
-        w.WriteString("observed", p.Explanation.Observed);
-        w.WriteNumber("learned_count", p.Explanation.LearnedCount);
-        w.WriteNumber("learned_total", p.Explanation.LearnedTotal);
-        w.WriteString("reason", p.Explanation.Reason);
-        w.WriteEndObject();
+        WriteExplanation(w, p.Explanation);
         w.WriteStartObject("baseline");
         w.WriteString("phase", p.Baseline.Phase.ToWire());
         w.WriteNumber("age_seconds", Math.Round(p.Baseline.Age.TotalSeconds, 1));
@@ -125,6 +119,18 @@ public static class IncidentJsonWriter
         }
 
         w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The primary alert's explanation object, as every schema that carries ours writes it.</summary>
+    internal static void WriteExplanation(Utf8JsonWriter w, Explanation e)
+    {
+        w.WriteStartObject("explanation");
+        w.WriteString("feature", e.Feature);
+        w.WriteString("observed", e.Observed);
+        w.WriteNumber("learned_count", e.LearnedCount);
+        w.WriteNumber("learned_total", e.LearnedTotal);
+        w.WriteString("reason", e.Reason);
         w.WriteEndObject();
     }
 

@@ -44,13 +44,7 @@ internal static class EcsExplanationWriter
             w.WriteNumber("confidence", confidence);
         }
 
-        w.WriteStartObject("explanation");
-        w.WriteString("feature", p.Explanation.Feature);
-        w.WriteString("observed", p.Explanation.Observed);
-        w.WriteNumber("learned_count", p.Explanation.LearnedCount);
-        w.WriteNumber("learned_total", p.Explanation.LearnedTotal);
-        w.WriteString("reason", p.Explanation.Reason);
-        w.WriteEndObject();
+        IncidentJsonWriter.WriteExplanation(w, p.Explanation);
         w.WriteStartObject("baseline");
         w.WriteString("phase", p.Baseline.Phase.ToWire());
         w.WriteNumber("age_seconds", Math.Round(p.Baseline.Age.TotalSeconds, 1));
