@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Detection;
 using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Benchmarks;
@@ -10,7 +11,7 @@ namespace RuntimeSentinel.Benchmarks;
 public class ModelBenchmarks
 {
     private static readonly string[] Calls = ["read", "write", "epoll_wait", "sendto", "recvfrom", "close"];
-    private readonly List<ModelFinding> _findings = new(2);
+    private readonly List<Finding> _findings = new(2);
     private readonly DateTimeOffset _now = new(2026, 11, 29, 13, 0, 0, TimeSpan.Zero);
     private ModelRuntime _runtime = null!;
     private RuntimeEvent[] _syscalls = null!;

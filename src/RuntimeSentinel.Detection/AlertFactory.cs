@@ -6,7 +6,7 @@ using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Detection;
 
-/// <summary>Turns a baseline finding into an alert an analyst can read on one line.</summary>
+/// <summary>Turns a finding into an alert an analyst can read on one line.</summary>
 public static class AlertFactory
 {
     public const string BaselineDetector = "baseline";
@@ -14,56 +14,55 @@ public static class AlertFactory
     /// <summary>The detector of findings from the catalogue of behaviour suspicious in any container (while learning).</summary>
     public const string CatalogueDetector = "catalogue";
 
-    public static Alert Create(WorkloadKey key, in RuntimeEvent e, in Finding f, BaselineState state, DateTimeOffset now)
+    /// <summary>
+    /// The alert of a finding, whichever detector made it. An item's alert carries the item with how often it was learned,
+    /// the score line, and what else the workload's behaviour model finds unusual in the current window; a window's or
+    /// stream's alert carries the detectors that fired with their scores and thresholds and the top features.
+    /// </summary>
+    /// <param name="models">The workload's models (their version, and the current window for an item's context); null without.</param>
+    /// <param name="topFeatures">How many of the current window's unusual features an item's alert lists beside the item.</param>
+    public static Alert Create(WorkloadKey key, in RuntimeEvent e, in Finding f, BaselineState state, DateTimeOffset now, ModelRuntime? models = null, int topFeatures = 0) =>
+        f.Feature is { } feature ? OfItem(key, e, f, feature, state, now, models, topFeatures) : OfModel(key, e, f, state, now, models?.Model?.Card.Version);
+
+    private static Alert OfItem(WorkloadKey key, in RuntimeEvent e, in Finding f, Feature feature, BaselineState state, DateTimeOffset now, ModelRuntime? models, int top)
     {
-        var observed = f.Item.ToString();
+        var observed = f.Observed;
         var category = f.Category;
+        // The novel item itself (seen 0 times against the baseline's total), then what else the workload's behaviour
+        // model finds unusual in the current window.
+        List<FeatureContribution> features = [new(feature.ToWire() + "=" + observed, f.LearnedCount, f.LearnedTotal, 1)];
+        if (models is not null)
+        {
+            features.AddRange(models.Context(top));
+        }
+
         return new Alert
         {
-            Fingerprint = Fingerprint(key, BaselineDetector, category, f.Feature.ToWire(), observed),
+            Fingerprint = Fingerprint(key, BaselineDetector, category, feature.ToWire(), observed),
             Mitre = MitreMapping.For(category, observed, e.Net.BytesOut),
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,
             Workload = key,
             Identity = e.Workload,
             Node = e.Node,
-            // A sensor's own rule is the sensor's finding; the baseline only judged that it is new for the workload.
-            Detector = f.Catalogue is not null ? CatalogueDetector : f.Feature == Feature.SensorRule ? f.Item.B ?? BaselineDetector : BaselineDetector,
+            Detector = f.Detector,
             Category = f.Category,
             Severity = AdjustForAsset(f.Severity, e.Workload.Labels[CriticalityLabel]),
             Score = f.Score,
             Threshold = f.Threshold,
-            Summary = Summarize(key, e, f),
+            Summary = Summarize(key, e, f, feature),
             // For a new executable the item carries its parent too, so a feedback verdict can accept the pair.
-            Explanation = new Explanation(f.Feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason, f.Item.A, f.Feature == Feature.Exec ? e.Process.ParentExe : f.Item.B, f.Item.N),
+            Explanation = new Explanation(feature.ToWire(), observed, f.LearnedCount, f.LearnedTotal, f.Reason, f.Item.A, feature == Feature.Exec ? e.Process.ParentExe : f.Item.B, f.Item.N),
             Baseline = state,
             Evidence = [e],
-        };
-    }
-
-    /// <summary>
-    /// Adds the score line and top features to a novelty alert: the novel item itself (seen 0 times against the
-    /// baseline's total), then what else the workload's behaviour model finds unusual in the current window.
-    /// </summary>
-    public static Alert WithModelContext(Alert alert, in Finding f, ModelRuntime? models, int top)
-    {
-        List<FeatureContribution> features = [new(f.Feature.ToWire() + "=" + alert.Explanation.Observed, f.LearnedCount, f.LearnedTotal, 1)];
-        if (models is not null)
-        {
-            features.AddRange(models.Context(top));
-        }
-
-        return alert with
-        {
-            Detectors = [new DetectorScore(BaselineDetector + ":" + f.Feature.ToWire(), f.Score, f.Threshold)],
+            Detectors = [new DetectorScore(BaselineDetector + ":" + feature.ToWire(), f.Score, f.Threshold)],
             TopFeatures = features,
             CombinedScore = f.Threshold > 0 ? f.Score / f.Threshold : null,
             ModelVersion = models?.Model?.Card.Version,
         };
     }
 
-    /// <summary>An alert from a model detector: the fired detectors with scores and thresholds, and the top features.</summary>
-    public static Alert Create(WorkloadKey key, in RuntimeEvent e, ModelFinding f, BaselineState state, DateTimeOffset now, string? modelVersion)
+    private static Alert OfModel(WorkloadKey key, in RuntimeEvent e, in Finding f, BaselineState state, DateTimeOffset now, string? modelVersion)
     {
         var first = f.TopFeatures.Count > 0 ? f.TopFeatures[0] : default;
         return new Alert
@@ -112,11 +111,11 @@ public static class AlertFactory
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes).AsSpan(0, 8));
     }
 
-    private static string Summarize(WorkloadKey key, in RuntimeEvent e, in Finding f)
+    private static string Summarize(WorkloadKey key, in RuntimeEvent e, in Finding f, Feature feature)
     {
         var who = e.Process.Exe is { } exe ? SeverityPolicy.BaseName(exe) : "container";
         var seen = f.Catalogue is not null ? "while learning" : f.LearnedCount == 0 ? "never seen" : $"seen {f.LearnedCount}x of {f.LearnedTotal}";
-        return f.Feature switch
+        return feature switch
         {
             Feature.Exec or Feature.Lineage when f.Catalogue is not null => $"{key.ShortName}: {e.Process.Exe} started by {e.Process.ParentExe ?? "unknown parent"} ({f.Reason})",
             Feature.Exec => $"{key.ShortName}: {e.Process.Exe} started by {e.Process.ParentExe ?? "unknown parent"} ({seen} in baseline; {f.Reason})",

@@ -48,7 +48,7 @@ public class AlertCategoryCoverageTests
         var e = Some.Exec("/opt/app/worker", "/opt/app/server");
         Assert.All(AlertCategories.All, c =>
         {
-            var finding = new Finding(Feature.Resource, new FeatureKey("/opt/app/worker"), c.Name, c.DefaultSeverity, 2, 1, 0, 10, "r");
+            var finding = Finding.OfItem(Feature.Resource, new FeatureKey("/opt/app/worker"), c.Name, c.DefaultSeverity, 2, 1, 0, 10, "r");
             var alert = AlertFactory.Create(Key, e, finding, State, Some.Time);
             Assert.Equal((c.Name, c.DefaultSeverity, c.Technique), (alert.Category, alert.Severity, alert.Mitre));
         });
@@ -62,8 +62,8 @@ public class AlertCategoryCoverageTests
     public void Create_ModelFindingOfAModelCategory_CarriesTheNameAndTheCategoryTechnique(string category)
     {
         var e = Some.Exec("/opt/app/worker", "/opt/app/server");
-        var finding = new ModelFinding("d", category, Severity.Medium, 2, 1, [new DetectorScore("d", 2, 1)], [], "r", "d");
-        var alert = AlertFactory.Create(Key, e, finding, State, Some.Time, "v1");
+        var finding = Finding.OfModel("d", category, Severity.Medium, 2, 1, [new DetectorScore("d", 2, 1)], [], "r", "d");
+        var alert = AlertFactory.Create(Key, e, finding, State, Some.Time);
         Assert.Equal((category, AlertCategories.Get(category).Technique), (alert.Category, alert.Mitre));
     }
 }

@@ -22,7 +22,7 @@ public class DriftInServiceTests(ITestOutputHelper output)
     private static List<DriftSummary> Observe(ModelRuntime runtime, IEnumerable<RuntimeEvent> events, BaselinePhase phase)
     {
         var evaluations = new List<DriftSummary>();
-        var findings = new List<ModelFinding>();
+        var findings = new List<Finding>();
         foreach (var e in events)
         {
             var before = runtime.DriftEvaluations;

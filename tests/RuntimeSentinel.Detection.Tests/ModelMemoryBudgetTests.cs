@@ -79,9 +79,9 @@ public class ModelMemoryBudgetTests
         }
     }
 
-    private static List<ModelFinding> Learn(ModelRuntime runtime, IEnumerable<RuntimeEvent> events)
+    private static List<Finding> Learn(ModelRuntime runtime, IEnumerable<RuntimeEvent> events)
     {
-        var findings = new List<ModelFinding>();
+        var findings = new List<Finding>();
         foreach (var e in events)
         {
             runtime.Observe(e, known: true, BaselinePhase.Learning, e.Timestamp, findings);
@@ -208,7 +208,7 @@ public class ModelMemoryBudgetTests
         var served = budget.Used;
         var w = new SyntheticWorkload(4);
         var t = Some.Time.AddHours(1);
-        var findings = new List<ModelFinding>();
+        var findings = new List<Finding>();
         for (var pid = 10_000; pid < 15_000; pid++)
         {
             foreach (var call in new[] { "openat", "read", "close" })

@@ -27,7 +27,7 @@ public class WorkloadDetectorRegistryTests
             Scored++;
             if (e.Kind == EventKind.ProcessExec && e.Process.Exe == "/usr/bin/marker")
             {
-                findings.Add(new Finding(Feature.Resource, new FeatureKey("marker"), AlertCategories.ResourceAnomaly, Severity.Low, 1, 0, Learned, Scored, "marker ran"));
+                findings.Add(Finding.OfItem(Feature.Resource, new FeatureKey("marker"), AlertCategories.ResourceAnomaly, Severity.Low, 1, 0, Learned, Scored, "marker ran"));
             }
         }
 

@@ -41,9 +41,9 @@ public sealed class WorkloadModelTests : IDisposable
         return runtime;
     }
 
-    private static List<ModelFinding> Run(ModelRuntime runtime, IEnumerable<RuntimeEvent> events, BaselinePhase phase = BaselinePhase.Active)
+    private static List<Finding> Run(ModelRuntime runtime, IEnumerable<RuntimeEvent> events, BaselinePhase phase = BaselinePhase.Active)
     {
-        var findings = new List<ModelFinding>();
+        var findings = new List<Finding>();
         foreach (var e in events)
         {
             runtime.Observe(e, known: true, phase, e.Timestamp, findings);
@@ -170,7 +170,7 @@ public sealed class WorkloadModelTests : IDisposable
             return w.Seconds(Some.Time.AddHours(hour), 120).Concat(w.Seconds(Some.Time.AddHours(hour).AddSeconds(120), 60, cpu));
         }
 
-        static IEnumerable<DetectorScore> Cpu(IEnumerable<ModelFinding> findings) => findings.SelectMany(f => f.Detectors).Where(d => d.Detector == "spike:cpu_cores");
+        static IEnumerable<DetectorScore> Cpu(IEnumerable<Finding> findings) => findings.SelectMany(f => f.Detectors).Where(d => d.Detector == "spike:cpu_cores");
 
         var marked = Cpu(Run(InService(model, workload), Climb(3.8))).Max(d => d.Score);
 

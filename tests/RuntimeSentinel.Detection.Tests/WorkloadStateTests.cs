@@ -20,8 +20,8 @@ public class WorkloadStateTests
         Models = new ModelOptions { Enabled = models, ShadowDuration = TimeSpan.Zero },
     };
 
-    private static WorkloadObservation Observe(WorkloadState s, RuntimeEvent e, DateTimeOffset now, List<Finding>? findings = null, List<ModelFinding>? modelFindings = null) =>
-        s.Observe(e, e.FilePath is { } p ? PathNormalizer.Normalize(p) : null, null, now, findings ?? [], modelFindings ?? []);
+    private static WorkloadObservation Observe(WorkloadState s, RuntimeEvent e, DateTimeOffset now, List<Finding>? findings = null) =>
+        s.Observe(e, e.FilePath is { } p ? PathNormalizer.Normalize(p) : null, null, now, findings ?? []);
 
     /// <summary>A cart service that learned for six minutes, went active and alerted once.</summary>
     private static (WorkloadState State, DateTimeOffset Now) Learned(DetectionOptions o)

@@ -256,7 +256,7 @@ public sealed class WorkloadBaseline
         {
             // Judged from its first event: the container itself is the finding, whatever it goes on to do.
             _addedRaised = true;
-            findings.Add(new Finding(Feature.Resource, new FeatureKey("ephemeral:" + e.Workload.Container), AlertCategories.ContainerAdded, Severity.High, 1, 0, 0, 0, _addedNote!, "ephemeral_container"));
+            findings.Add(Finding.OfItem(Feature.Resource, new FeatureKey("ephemeral:" + e.Workload.Container), AlertCategories.ContainerAdded, Severity.High, 1, 0, 0, 0, _addedNote!, "ephemeral_container"));
         }
 
         _ctx.LearningSince = LearningSince;
@@ -314,7 +314,10 @@ public sealed class WorkloadBaseline
             // A diagnosis that raised nothing must not silence the same item from someone else for the cooldown.
             foreach (var f in _execs.Dropped)
             {
-                _ctx.Cooldowns.Remove(f.Feature, f.Item);
+                if (f.Feature is { } feature)
+                {
+                    _ctx.Cooldowns.Remove(feature, f.Item);
+                }
             }
 
             _execs.ClearDropped();
@@ -466,7 +469,12 @@ public sealed class WorkloadBaseline
     /// <summary>Learns a finding's item instead of raising it (an executable with its lineage).</summary>
     private void LearnItem(in Finding f)
     {
-        _novelty.Add(f.Feature, f.Item, _ctx);
+        if (f.Feature is not { } feature)
+        {
+            return;
+        }
+
+        _novelty.Add(feature, f.Item, _ctx);
         if (f.Feature == Feature.Exec && f.Item.B is { } parent)
         {
             _novelty.Add(Feature.Lineage, new FeatureKey(f.Item.A, parent), _ctx);

@@ -5,7 +5,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>Syscalls: collected while learning, scored per process by the sequence detector afterwards.</summary>
 public sealed partial class ModelRuntime
 {
-    private void OnSyscall(int pid, string? exe, string name, BaselinePhase phase, List<ModelFinding> findings)
+    private void OnSyscall(int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
     {
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
@@ -45,7 +45,7 @@ public sealed partial class ModelRuntime
 
         var typical = Model!.Card.Evaluation.TryGetValue(d.Name, out var held) ? held.Median : double.NaN;
         var ratio = bits / t;
-        findings.Add(new ModelFinding(
+        findings.Add(Finding.OfModel(
             d.Name,
             AlertCategories.SyscallSequenceAnomaly,
             ratio >= 2 ? Severity.High : Severity.Medium,

@@ -6,7 +6,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>Closing a behaviour window: scoring it with the detectors in service, recording scores for calibration and shadow.</summary>
 public sealed partial class ModelRuntime
 {
-    private void CloseWindow(DateTimeOffset end, BaselinePhase phase, List<ModelFinding> findings)
+    private void CloseWindow(DateTimeOffset end, BaselinePhase phase, List<Finding> findings)
     {
         // Copied before Close clears them; only alerting windows need it, but a window is closed at most every 100 ms.
         var notable = _window.Notable.Count == 0 || Model is null || phase != BaselinePhase.Active ? [] : _window.Notable.ToArray();
@@ -103,7 +103,7 @@ public sealed partial class ModelRuntime
             notable = [.. examples.Concat(notable).Distinct().Take(4)];
         }
 
-        findings.Add(new ModelFinding(
+        findings.Add(Finding.OfModel(
             top.Detector,
             lead.Category,
             ratio >= 3 || scores.Count >= 3 ? Severity.High : Severity.Medium,
@@ -113,6 +113,7 @@ public sealed partial class ModelRuntime
             features,
             $"{lead.Describe(top.Score, top.Threshold)}; top features: {string.Join(", ", features.Select(f => $"{f.Feature} {f.Observed:0.##} (baseline {f.Baseline:0.##})"))}",
             string.Join(",", scores.Select(s => s.Detector)))
+            with
         {
             Evidence = notable,
         });

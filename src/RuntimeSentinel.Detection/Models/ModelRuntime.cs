@@ -3,24 +3,6 @@ using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Detection.Models;
 
-/// <summary>A model detector's candidate alert.</summary>
-public sealed record ModelFinding(
-    string Detector,
-    string Category,
-    Severity Severity,
-    double Score,
-    double Threshold,
-    IReadOnlyList<DetectorScore> Detectors,
-    IReadOnlyList<FeatureContribution> TopFeatures,
-    string Reason,
-    string Observed)
-{
-    /// <summary>The events that made the window (or process run) stand out; empty means the triggering event.</summary>
-    public IReadOnlyList<RuntimeEvent> Evidence { get; init; } = [];
-
-    public double Combined => Detectors.Count == 0 ? Score / Threshold : Detectors.Max(d => d.Score / d.Threshold);
-}
-
 /// <summary>A scored behaviour window: when it ended and its largest score/threshold ratio (above 1 would alert).</summary>
 public readonly record struct ScoredWindow(DateTimeOffset End, double MaxRatio);
 
@@ -121,7 +103,7 @@ public sealed partial class ModelRuntime
     public long ShadowExceedances { get; private set; }
 
     /// <summary>Observes one event. <paramref name="known"/>: the baseline already knew its main item (read before it learns the event).</summary>
-    public void Observe(in RuntimeEvent e, bool known, BaselinePhase phase, DateTimeOffset now, List<ModelFinding> findings)
+    public void Observe(in RuntimeEvent e, bool known, BaselinePhase phase, DateTimeOffset now, List<Finding> findings)
     {
         if (!_schedule.Started)
         {

@@ -20,7 +20,6 @@ internal sealed partial class ShardWorkloads
     private readonly Dictionary<WorkloadKey, WorkloadState> _workloads = new();
     private readonly Dictionary<string, string> _pathCache = new(StringComparer.Ordinal);
     private readonly List<Finding> _findings = new(4);
-    private readonly List<ModelFinding> _modelFindings = new(2);
 
     // Verdicts for workloads not here yet, applied when they appear unless they expired first (bounded).
     private readonly List<FeedbackVerdict> _pendingFeedback = [];
@@ -130,46 +129,36 @@ internal sealed partial class ShardWorkloads
             var e = item.Event;
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
             (baseline.Phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
-            var observed = state.Observe(e, path, item.Peer, now, _findings, _modelFindings);
+            var observed = state.Observe(e, path, item.Peer, now, _findings);
             Count(item.Key, state, observed, now);
 
             // The event's offset completes once its alerts are safe (delivered or on disk), not when they are queued.
-            raised = _findings.Count + _modelFindings.Count;
+            raised = _findings.Count;
             receipt = raised > 0 && item.Completion is { } completion ? Receipt(raised, completion, item.Offset) : null;
-            if (_findings.Count > 0)
+            if (raised > 0)
             {
                 foreach (var f in _findings)
                 {
-                    _alerts.Publish(AlertFactory.WithModelContext(AlertFactory.Create(item.Key, e, f, baseline.State(now), now), f, state.Models, _options.Models.TopFeatures) with { Receipt = receipt });
+                    _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, state.Models, _options.Models.TopFeatures) with { Receipt = receipt });
                     published++;
-                    if (receipt is not null)
+                    if (receipt is not null && f.Feature is { } feature)
                     {
-                        _checkpoints.NoteUnsafe(item.Key, f.Feature, f.Item, receipt);
+                        // An item's cooldown is kept out of checkpoints until its alert is safe.
+                        _checkpoints.NoteUnsafe(item.Key, feature, f.Item, receipt);
                     }
+
                     baseline.AlertsRaised++;
                     _rate.Record(_time.GetUtcNow());
                 }
 
                 _findings.Clear();
             }
-
-            if (_modelFindings.Count > 0)
-            {
-                foreach (var f in _modelFindings)
-                {
-                    _alerts.Publish(AlertFactory.Create(item.Key, e, f, baseline.State(now), now, state.Models?.Model?.Card.Version) with { Receipt = receipt });
-                    published++;
-                    baseline.AlertsRaised++;
-                    _rate.Record(_time.GetUtcNow());
-                }
-
-                _modelFindings.Clear();
-            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // One poisoned event must not stop the shard; it is logged and still committed (it cannot succeed on retry).
             LogShardError(_logger, ex, _index, item.Key.Value);
+            _findings.Clear();
             for (; receipt is not null && published < raised; published++)
             {
                 receipt.Settle();

@@ -88,47 +88,44 @@ public sealed class WorkloadState
         options.Models.Enabled ? new ModelRuntime(key.Value, options.Models, options.TargetAlertsPerWorkloadDay, modelMemory) : null;
 
     /// <summary>
-    /// Learns from or scores one event: the baseline's findings go to <paramref name="findings"/>, the models' to
-    /// <paramref name="modelFindings"/> (both only once learning is over); returns what the event changed.
+    /// Learns from or scores one event: the baseline's findings, then the models', go to <paramref name="findings"/>
+    /// (only once learning is over); returns what the event changed.
     /// </summary>
-    public WorkloadObservation Observe(in RuntimeEvent e, string? normalizedPath, string? peer, DateTimeOffset now, List<Finding> findings, List<ModelFinding> modelFindings)
+    public WorkloadObservation Observe(in RuntimeEvent e, string? normalizedPath, string? peer, DateTimeOffset now, List<Finding> findings)
     {
         var b = Baseline;
         var suppressed = b.CooldownSuppressed;
         var adapted = b.AdaptedItems;
         var changes = b.Observe(e, normalizedPath, now, findings, peer);
+        var models = findings.Count;
         long windows = 0, shadow = 0;
         DriftSummary? drift = null;
-        if (Models is { } models)
+        if (Models is { } m)
         {
             // The phase the event was observed in: the event that ends learning is still learning data.
-            windows = models.WindowsScored;
-            shadow = models.ShadowExceedances;
-            var evaluations = models.DriftEvaluations;
-            models.Observe(e, b.LastEventKnown, changes.From, now, modelFindings);
-            windows = models.WindowsScored - windows;
-            shadow = models.ShadowExceedances - shadow;
-            drift = models.DriftEvaluations != evaluations ? models.Drift : null;
+            windows = m.WindowsScored;
+            shadow = m.ShadowExceedances;
+            var evaluations = m.DriftEvaluations;
+            m.Observe(e, b.LastEventKnown, changes.From, now, findings);
+            windows = m.WindowsScored - windows;
+            shadow = m.ShadowExceedances - shadow;
+            drift = m.DriftEvaluations != evaluations ? m.Drift : null;
         }
 
         var warmup = 0;
-        if (modelFindings.Count > 0 && (b.WarmingUp(now) || b.IsAdapting(now)))
+        if (findings.Count > models && (b.WarmingUp(now) || b.IsAdapting(now)))
         {
             // A container starting or stopping (a replica, a restart, a rollout, and a new version while the workload
-            // adapts to it) makes processes, files and CPU unlike steady state: a finding made (90 % of its score) of those
-            // is counted, not raised. Volumes, peers and failures still alert.
-            var before = modelFindings.Count;
-            modelFindings.RemoveAll(IsStartupOnly);
-            warmup = before - modelFindings.Count;
+            // adapts to it) makes processes, files and CPU unlike steady state: a model finding made (90 % of its score)
+            // of those is counted, not raised. Volumes, peers and failures still alert.
+            warmup += RemoveFrom(findings, models, BehaviourSchema.IsStartupFeature);
         }
 
-        if (modelFindings.Count > 0 && b.InExecDiagnosis(now))
+        if (findings.Count > models && b.InExecDiagnosis(now))
         {
             // Someone's diagnosis in the container (kubectl exec: ps, df, cat) shows in the windows as processes and files
             // read; what the session itself did is judged by ExecSessions. Connections, volumes and failures still alert.
-            var before = modelFindings.Count;
-            modelFindings.RemoveAll(IsSessionOnly);
-            warmup += before - modelFindings.Count;
+            warmup += RemoveFrom(findings, models, BehaviourSchema.IsSessionFeature);
         }
 
         return new WorkloadObservation(changes, windows, shadow, b.CooldownSuppressed - suppressed, b.AdaptedItems - adapted, warmup, b.LastScoreMargin) { Drift = drift };
@@ -150,13 +147,23 @@ public sealed class WorkloadState
         Models?.Release();
     }
 
-    /// <summary>A model finding whose score is (90 % or more) features that a container start or stop moves.</summary>
-    private static bool IsStartupOnly(ModelFinding f) => MadeOf(f, BehaviourSchema.IsStartupFeature);
+    /// <summary>Removes the findings from <paramref name="from"/> on whose score is (90 % or more) features of a <paramref name="kind"/>; returns how many.</summary>
+    private static int RemoveFrom(List<Finding> findings, int from, Func<string, bool> kind)
+    {
+        var removed = 0;
+        for (var i = findings.Count - 1; i >= from; i--)
+        {
+            if (MadeOf(findings[i], kind))
+            {
+                findings.RemoveAt(i);
+                removed++;
+            }
+        }
 
-    /// <summary>A model finding whose score is (90 % or more) processes started and files read: what a diagnosis moves.</summary>
-    private static bool IsSessionOnly(ModelFinding f) => MadeOf(f, BehaviourSchema.IsSessionFeature);
+        return removed;
+    }
 
-    private static bool MadeOf(ModelFinding f, Func<string, bool> kind)
+    private static bool MadeOf(in Finding f, Func<string, bool> kind)
     {
         if (f.TopFeatures.Count == 0)
         {

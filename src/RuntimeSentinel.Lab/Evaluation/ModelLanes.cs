@@ -8,7 +8,7 @@ using RuntimeSentinel.Detection.Models;
 namespace RuntimeSentinel.Lab.Evaluation;
 
 /// <summary>A model finding raised in a lane, at the time of the event that closed its window (or process run).</summary>
-public sealed record LaneAlert(string Lane, string Workload, DateTimeOffset Time, ModelFinding Finding);
+public sealed record LaneAlert(string Lane, string Workload, DateTimeOffset Time, Finding Finding);
 
 /// <summary>A behaviour window scored in a lane: its span and its largest score/threshold ratio (above 1 would alert).</summary>
 public readonly record struct LaneWindow(string Lane, string Workload, DateTimeOffset Start, DateTimeOffset End, double Ratio);
@@ -40,7 +40,7 @@ public sealed class ModelLanes(DetectionOptions options)
         var windows = new List<LaneWindow>();
         var enrichment = new EventEnrichment(options.Cluster, options.Network);
         var byWorkload = _lanes.GroupBy(l => l.Model.Card.Workload, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
-        var findings = new List<ModelFinding>();
+        var findings = new List<Finding>();
         long n = 0;
         foreach (var e in events)
         {

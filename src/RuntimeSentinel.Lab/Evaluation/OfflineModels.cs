@@ -12,7 +12,7 @@ namespace RuntimeSentinel.Lab.Evaluation;
 public readonly record struct LabelledWindow(string Workload, DateTimeOffset End, double Ratio, bool Positive);
 
 /// <summary>A model detector's verdict on recorded events, with the event that closed the window or process run.</summary>
-public sealed record OfflineFinding(string Workload, DateTimeOffset Time, ModelFinding Finding, RuntimeEvent Event);
+public sealed record OfflineFinding(string Workload, DateTimeOffset Time, Finding Finding, RuntimeEvent Event);
 
 /// <summary>
 /// Trains and scores workload models from recorded events (files or a Kafka topic range), exactly as the daemon
@@ -26,7 +26,7 @@ public sealed class OfflineModels
     private readonly Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)> _workloads = new();
     private readonly Dictionary<WorkloadKey, IncrementalHash> _digests = new();
     private readonly List<Finding> _ignored = [];
-    private readonly List<ModelFinding> _findings = [];
+    private readonly List<Finding> _findings = [];
 
     public OfflineModels(DetectionOptions options)
     {
@@ -150,11 +150,11 @@ public sealed class OfflineModels
         DetectionOptions options,
         IReadOnlyDictionary<string, WorkloadModel> models,
         IEnumerable<RuntimeEvent> events,
-        Action<string, ModelRuntime, RuntimeEvent, List<ModelFinding>> observed)
+        Action<string, ModelRuntime, RuntimeEvent, List<Finding>> observed)
     {
         var enrichment = new EventEnrichment(options.Cluster, options.Network);
         var state = new Dictionary<WorkloadKey, (WorkloadBaseline Baseline, ModelRuntime Runtime)>();
-        var findings = new List<ModelFinding>();
+        var findings = new List<Finding>();
         foreach (var e in events)
         {
             var (key, peer) = KeyAndPeer(enrichment, e);

@@ -37,7 +37,7 @@ public class ShardCheckpointsTests
         var start = state.Baseline.LastSeen == default ? Some.Time : state.Baseline.LastSeen;
         for (var i = 1; i <= events; i++)
         {
-            state.Observe(Some.Exec("/usr/bin/node") with { Timestamp = start.AddSeconds(i) }, null, null, start.AddSeconds(i), [], []);
+            state.Observe(Some.Exec("/usr/bin/node") with { Timestamp = start.AddSeconds(i) }, null, null, start.AddSeconds(i), []);
         }
     }
 

@@ -27,7 +27,7 @@ internal sealed class ActivityProfileDetector(DetectionOptions options) : IWorkl
         var busiest = Enumerable.Range(0, _activity.Slots).Max(_activity.LearnedMax);
         var span = options.ActivityCycle / _activity.Slots;
         var from = TimeSpan.FromTicks(span.Ticks * slot);
-        findings.Add(new Finding(
+        findings.Add(Finding.OfItem(
             Feature.Resource, new FeatureKey("activity:" + slot.ToString(CultureInfo.InvariantCulture)), AlertCategories.OffHoursActivity, Severity.Medium, events / (double)Math.Max(1, learned), ActivityProfile.Factor, learned, _activity.Slots,
             $"{events} events within a minute in its quiet slot {from:hh\\:mm}-{from + span:hh\\:mm} (UTC, of a {options.ActivityCycle.TotalHours:0.##} h cycle); while learning at most {learned} a minute then, {busiest} in its busiest slot"));
     }

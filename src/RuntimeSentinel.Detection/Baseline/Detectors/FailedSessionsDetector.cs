@@ -32,7 +32,7 @@ internal sealed class FailedSessionsDetector(DetectionOptions options, Models.Mo
         }
 
         var ratio = failures / (double)Math.Max(1, learnedFailures);
-        findings.Add(new Finding(
+        findings.Add(Finding.OfItem(
             Feature.Resource, new FeatureKey("sessions:" + (peer ?? e.Net.RemoteIp) + ":" + e.Net.RemotePort.ToString(CultureInfo.InvariantCulture)), AlertCategories.FailedSessions, failures >= 3 * PeerSessions.Floor ? Severity.High : Severity.Medium, ratio, PeerSessions.Factor, learnedFailures, _sessions.Count,
             $"{failures} connections to {who} within a minute failed or closed within {PeerSessions.ShortLived.TotalSeconds:0} s (how repeated failed logins look); while learning at most {learnedFailures} a minute"));
     }

@@ -103,7 +103,7 @@ internal sealed class NoveltyDetector : IWorkloadDetector
         if (!ctx.Cooldowns.IsCoolingDown(match.Feature, match.Item, ctx.Now))
         {
             var total = counter.Total;
-            findings.Add(new Finding(
+            findings.Add(Finding.OfItem(
                 match.Feature, match.Item, match.Category, match.Severity, -Math.Log2(0.5 / (total + 1.0)), Math.Log2(total + 1.0), 0, total,
                 $"{match.Reason}; suspicious in any container, and the workload is still learning", match.Id));
         }
@@ -320,7 +320,7 @@ internal sealed class NoveltyDetector : IWorkloadDetector
 
     private readonly record struct ItemScore(Feature Feature, FeatureKey Item, double Score, double Threshold, long Count, long Total)
     {
-        public Finding ToFinding(string category, Severity severity, string reason) => new(Feature, Item, category, severity, Score, Threshold, Count, Total, reason);
+        public Finding ToFinding(string category, Severity severity, string reason) => Finding.OfItem(Feature, Item, category, severity, Score, Threshold, Count, Total, reason);
     }
 
     private Verdict Check(Feature f, in FeatureKey key, DetectorContext ctx, out ItemScore result)

@@ -22,7 +22,7 @@ internal sealed class PeerRateDetector(DetectionOptions options, Models.ModelMem
         {
             var who = ctx.Peer ?? e.Net.RemoteIp!;
             var ratio = minuteCount / (double)Math.Max(1, learnedRate);
-            findings.Add(new Finding(
+            findings.Add(Finding.OfItem(
                 Feature.Resource, new FeatureKey((inbound ? "rate:in:" : "rate:out:") + who), AlertCategories.PeerRate, ratio >= 30 ? Severity.High : Severity.Medium, ratio, PeerRate.Factor, learnedRate, _rate.Count,
                 inbound
                     ? $"{minuteCount:N0} connections from {who} accepted within a minute; the most in a minute while learning was {learnedRate:N0}"

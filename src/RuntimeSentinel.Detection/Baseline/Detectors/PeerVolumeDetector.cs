@@ -28,7 +28,7 @@ internal sealed class PeerVolumeDetector(DetectionOptions options, Models.ModelM
         {
             var who = ctx.Peer ?? e.Net.RemoteIp!;
             var ratio = minuteBytes / (double)Math.Max(1, learnedMax);
-            findings.Add(new Finding(
+            findings.Add(Finding.OfItem(
                 Feature.Resource, new FeatureKey("peer:" + who), AlertCategories.PeerVolume, ratio >= 20 ? Severity.High : Severity.Medium, ratio, PeerVolume.Factor, learnedMax, _volume.Count,
                 $"{minuteBytes:N0} bytes to {who} within a minute; the most it was sent in a minute while learning was {learnedMax:N0}"));
         }

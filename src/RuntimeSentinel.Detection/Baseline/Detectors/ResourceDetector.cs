@@ -47,7 +47,7 @@ internal sealed class ResourceDetector(DetectionOptions options) : IWorkloadDete
             var z = (r.CpuCores - _cpu.Mean) / sd;
             if (z > options.ResourceZThreshold && !ctx.Cooldowns.IsCoolingDown(Feature.Resource, new FeatureKey("cpu"), ctx.Now))
             {
-                findings.Add(new Finding(
+                findings.Add(Finding.OfItem(
                     Feature.Resource, new FeatureKey("cpu"), AlertCategories.ResourceAnomaly, z > 2 * options.ResourceZThreshold ? Severity.High : Severity.Medium,
                     z, options.ResourceZThreshold, (long)Math.Round(_cpu.Mean * 1000), _cpu.Count,
                     $"CPU {r.CpuCores:0.###} cores vs learned mean {_cpu.Mean:0.###} (sd {sd:0.###})"));
@@ -60,7 +60,7 @@ internal sealed class ResourceDetector(DetectionOptions options) : IWorkloadDete
             var z = (r.MemoryBytes - _memory.Mean) / sd;
             if (z > options.ResourceZThreshold && !ctx.Cooldowns.IsCoolingDown(Feature.Resource, new FeatureKey("memory"), ctx.Now))
             {
-                findings.Add(new Finding(
+                findings.Add(Finding.OfItem(
                     Feature.Resource, new FeatureKey("memory"), AlertCategories.ResourceAnomaly, z > 2 * options.ResourceZThreshold ? Severity.High : Severity.Medium,
                     z, options.ResourceZThreshold, (long)_memory.Mean, _memory.Count,
                     $"memory {r.MemoryBytes / 1048576.0:0.#} MiB vs learned mean {_memory.Mean / 1048576.0:0.#} MiB"));

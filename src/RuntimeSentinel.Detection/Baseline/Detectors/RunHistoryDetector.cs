@@ -40,7 +40,7 @@ internal sealed class RunHistoryDetector(DetectionOptions options) : IWorkloadDe
         var name = RunHistory.Metrics[m];
         var ratio = observed / (double)Math.Max(1, largest);
         var unit = m == 0 ? " bytes" : "";
-        findings.Add(new Finding(
+        findings.Add(Finding.OfItem(
             Feature.Resource, new FeatureKey("run:" + name), AlertCategories.RunAnomaly, ratio >= 10 ? Severity.High : Severity.Medium, ratio, 3, largest, _runs.FinishedRuns,
             $"this run's {name} is {observed:N0}{unit}, {ratio:0.#}x the most of the last {Math.Min(_runs.FinishedRuns, RunHistory.MaxRuns)} runs ({largest:N0}; median {median:N0})"));
     }

@@ -1,20 +1,6 @@
 using RuntimeSentinel.Core.Alerts;
-using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Detection.Baseline;
-
-/// <summary>A candidate alert from one event: which feature, how surprising, and why it matters.</summary>
-public readonly record struct Finding(
-    Feature Feature,
-    FeatureKey Item,
-    string Category,
-    Severity Severity,
-    double Score,
-    double Threshold,
-    long LearnedCount,
-    long LearnedTotal,
-    string Reason,
-    string? Catalogue = null);
 
 /// <summary>
 /// What observing one event changed in a baseline (items learned, items a cap refused, the phase before and after),
