@@ -70,9 +70,9 @@ public static class AlertFactory
             // Per detector and what dominates the score (the program of a sequence, the top feature of a window), not
             // per window: a recurring anomaly folds into one incident, while a different one later in the day (bytes out
             // after an exec burst) opens its own instead of hiding in an update of the first.
-            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Category == AlertCategories.SyscallSequenceAnomaly ? f.Observed.Split(':')[0] : f.TopFeatures.Count > 0 ? f.Detector + ":" + first.Feature : f.Detector),
+            Fingerprint = Fingerprint(key, f.Detector, f.Category, "model", f.Source ?? (f.TopFeatures.Count > 0 ? f.Detector + ":" + first.Feature : f.Detector)),
             Mitre = MitreMapping.For(f.Category, f.Observed, e.Net.BytesOut),
-            Windowed = f.Category != AlertCategories.SyscallSequenceAnomaly,
+            Windowed = f.Source is null,
             Id = Guid.CreateVersion7(now).ToString(),
             Time = now,
             Workload = key,

@@ -1,6 +1,4 @@
 using RuntimeSentinel.Core.Workloads;
-using RuntimeSentinel.Detection.Baseline;
-using RuntimeSentinel.Detection.Models;
 
 namespace RuntimeSentinel.Detection;
 
@@ -13,7 +11,7 @@ internal static class DetectorSwitches
 {
     /// <summary>Every name configuration may turn off: baseline detectors, then model detector kinds.</summary>
     public static IReadOnlyList<string> Known { get; } =
-        [.. WorkloadDetectorRegistry.Default.Names, .. WindowDetectorRegistry.Default.Names, WorkloadModel.SequenceDetector];
+        [.. DetectorRegistry.Default.Names];
 
     /// <summary>The names turned off for <paramref name="key"/>.</summary>
     public static IReadOnlySet<string> Off(DetectionOptions options, WorkloadKey key)

@@ -84,6 +84,12 @@ public readonly record struct Finding
         init => _evidence = value;
     }
 
+    /// <summary>
+    /// What produced the stream of a stream detector's finding (a process's executable): its alerts fold into one
+    /// incident per program rather than per window. Null for a finding about an item or a window.
+    /// </summary>
+    public string? Source { get; init; }
+
     /// <summary>The largest score/threshold ratio among the detectors that fired (above 1 alerts).</summary>
     public double Combined => Detectors.Count == 0 ? Score / Threshold : Detectors.Max(d => d.Score / d.Threshold);
 
@@ -109,8 +115,9 @@ public readonly record struct Finding
     /// <summary>A finding of the model detectors about a closed behaviour window or a process's call stream.</summary>
     /// <param name="detector">The detector that led (the largest score/threshold ratio).</param>
     /// <param name="observed">What was judged: the detectors that fired, or the program and pid of the stream.</param>
+    /// <param name="source">For a stream's finding, what produced the stream (<see cref="Source"/>); null for a window's.</param>
     public static Finding OfModel(
-        string detector, string category, Severity severity, double score, double threshold, IReadOnlyList<DetectorScore> detectors, IReadOnlyList<FeatureContribution> topFeatures, string reason, string observed) => new()
+        string detector, string category, Severity severity, double score, double threshold, IReadOnlyList<DetectorScore> detectors, IReadOnlyList<FeatureContribution> topFeatures, string reason, string observed, string? source = null) => new()
         {
             Detector = detector,
             Category = category,
@@ -121,5 +128,6 @@ public readonly record struct Finding
             Detectors = detectors,
             TopFeatures = topFeatures,
             Observed = observed,
+            Source = source,
         };
 }

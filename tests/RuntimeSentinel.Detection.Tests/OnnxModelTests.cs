@@ -54,7 +54,7 @@ public sealed class OnnxModelTests : IDisposable
 
         // The version as the daemon loads it: the registry makes the detector, which scores as the graph does.
         var model = WorkloadModel.Load(imported.Path);
-        var detector = Assert.Single(WindowDetectorRegistry.Default.Create(model, new ModelOptions()));
+        var detector = Assert.Single(DetectorRegistry.Default.CreateWindowDetectors(new ModelDetectorContext(model, new ModelOptions(), ModelMemoryBudget.Unlimited())));
         Assert.Equal("onnx:dist", detector.Name);
         Assert.Equal(imported.Threshold, model.ThresholdOf("onnx:dist"));
         var attack = Windows()[9].Vector;
@@ -66,7 +66,7 @@ public sealed class OnnxModelTests : IDisposable
     public void Explain_OneFeatureFarFromItsMedian_ThatFeatureLeadsWithTheLargestShare()
     {
         var model = WorkloadModel.Load(Import().Path);
-        var detector = Assert.Single(WindowDetectorRegistry.Default.Create(model, new ModelOptions()));
+        var detector = Assert.Single(DetectorRegistry.Default.CreateWindowDetectors(new ModelDetectorContext(model, new ModelOptions(), ModelMemoryBudget.Unlimited())));
         var window = Windows()[60].Vector.ToArray();
         window[BehaviourSchema.Index("connect")] = 6; // log(1+x) of about 400 connections
 

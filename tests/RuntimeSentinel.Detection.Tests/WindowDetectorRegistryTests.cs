@@ -8,7 +8,7 @@ public sealed class WindowDetectorRegistryTests
     [Fact]
     public void Default_Names_BehaviourThenSpikesThenOnnx()
     {
-        Assert.Equal([WorkloadModel.BehaviourDetector, SpikeSeries.Kind, OnnxWindowDetector.Kind], WindowDetectorRegistry.Default.Names);
+        Assert.Equal([WorkloadModel.BehaviourDetector, SpikeSeries.Kind, OnnxWindowDetector.Kind], DetectorRegistry.Default.WindowNames);
     }
 
     [Fact]
@@ -16,7 +16,7 @@ public sealed class WindowDetectorRegistryTests
     {
         var (model, _) = WorkloadModelTests.Trained();
 
-        var names = WindowDetectorRegistry.Default.Create(model, WorkloadModelTests.Options().Models).Select(d => d.Name);
+        var names = DetectorRegistry.Default.CreateWindowDetectors(new ModelDetectorContext(model, WorkloadModelTests.Options().Models, ModelMemoryBudget.Unlimited())).Select(d => d.Name);
 
         Assert.Equal([WorkloadModel.BehaviourDetector, .. BehaviourSchema.Series.Select(s => WorkloadModel.SpikePrefix + s.Feature)], names);
     }
@@ -25,13 +25,13 @@ public sealed class WindowDetectorRegistryTests
     public void With_AnotherKind_ItsDetectorsComeAfterTheOthersAndANameTakenIsRefused()
     {
         var (model, _) = WorkloadModelTests.Trained();
-        var registry = WindowDetectorRegistry.Default.With("extra", c => [new BehaviourWindowDetector(c.Model.Behaviour!)]);
+        var registry = DetectorRegistry.Default.Window("extra", c => [new BehaviourWindowDetector(c.Model.Behaviour!)]);
 
-        var detectors = registry.Create(model, WorkloadModelTests.Options().Models);
+        var detectors = registry.CreateWindowDetectors(new ModelDetectorContext(model, WorkloadModelTests.Options().Models, ModelMemoryBudget.Unlimited()));
 
         Assert.Equal(1 + BehaviourSchema.Series.Length + 1, detectors.Length);
         Assert.IsType<BehaviourWindowDetector>(detectors[^1]);
-        Assert.Throws<ArgumentException>(() => registry.With(SpikeSeries.Kind, _ => []));
+        Assert.Throws<ArgumentException>(() => registry.Window(SpikeSeries.Kind, _ => []));
     }
 
     [Fact]

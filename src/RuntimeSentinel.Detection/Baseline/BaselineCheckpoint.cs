@@ -88,7 +88,7 @@ internal static class BaselineCheckpoint
     }
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
-    public static WorkloadBaseline Read(StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory, WorkloadDetectorRegistry registry)
+    public static WorkloadBaseline Read(StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory, DetectorRegistry registry)
     {
         var phase = r.Byte();
         if (!Enum.IsDefined((BaselinePhase)phase))

@@ -4,7 +4,7 @@ using RuntimeSentinel.Core.Events;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>
-/// The behaviour baseline of one workload: the host of its detectors (<see cref="IWorkloadDetector"/>: item novelty,
+/// The behaviour baseline of one workload: the host of its detectors (<see cref="IEventDetector"/>: item novelty,
 /// resources, runs, per-peer volume, rate and failed sessions, the day's profile). It runs the phase machine
 /// (learning → shadow → active, stale after a new image), follows containers starting and rollouts, hands each event
 /// to its detectors to learn or score, and adjusts what they found (exec sessions, adaptation, warm-up).
@@ -16,9 +16,9 @@ public sealed class WorkloadBaseline
     private readonly DetectorContext _ctx;
 
     // Every registered detector (the checkpoint's layout), and those the configuration leaves on (the event's path).
-    private readonly IWorkloadDetector[] _detectors;
-    private IWorkloadDetector[] _enabled;
-    private IWorkloadDetector[] _trackers;
+    private readonly IEventDetector[] _detectors;
+    private IEventDetector[] _enabled;
+    private IEventDetector[] _trackers;
     private readonly NoveltyDetector _novelty;
     private readonly RunHistoryDetector? _runs;
 
@@ -35,16 +35,16 @@ public sealed class WorkloadBaseline
 
     /// <param name="memory">The node's memory budget, from which every learned item reserves its bytes.</param>
     public WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory = null)
-        : this(options, firstSeen, memory, WorkloadDetectorRegistry.Default)
+        : this(options, firstSeen, memory, DetectorRegistry.Default)
     {
     }
 
-    internal WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory, WorkloadDetectorRegistry registry)
+    internal WorkloadBaseline(DetectionOptions options, DateTimeOffset firstSeen, Models.ModelMemoryBudget? memory, DetectorRegistry registry)
     {
         _options = options;
         _ctx = new DetectorContext(options, memory);
         _starts = new ContainerStarts(options);
-        _detectors = registry.Create(options, memory);
+        _detectors = registry.CreateEventDetectors(options, memory);
         _enabled = Array.FindAll(_detectors, d => !options.DisabledDetectors.Contains(d.Name, StringComparer.Ordinal));
         _trackers = Array.FindAll(_enabled, d => d.Tracks);
 
@@ -74,7 +74,7 @@ public sealed class WorkloadBaseline
     /// <summary>The shared context, the detectors, the images and containers seen: for <see cref="BaselineCheckpoint"/>.</summary>
     internal DetectorContext Context => _ctx;
 
-    internal IWorkloadDetector[] AllDetectors => _detectors;
+    internal IEventDetector[] AllDetectors => _detectors;
 
     internal HashSet<string> ImageDigests => _imageDigests;
 
@@ -91,8 +91,8 @@ public sealed class WorkloadBaseline
     internal void WriteState(Workloads.StateWriter w, Func<Feature, FeatureKey, bool>? unsafeCooldown = null) => BaselineCheckpoint.Write(this, w, unsafeCooldown);
 
     /// <summary>A baseline as checkpointed; every count is bounded by this build's options, whatever the record says.</summary>
-    internal static WorkloadBaseline ReadState(Workloads.StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory = null, WorkloadDetectorRegistry? registry = null) =>
-        BaselineCheckpoint.Read(r, options, memory, registry ?? WorkloadDetectorRegistry.Default);
+    internal static WorkloadBaseline ReadState(Workloads.StateReader r, DetectionOptions options, Models.ModelMemoryBudget? memory = null, DetectorRegistry? registry = null) =>
+        BaselineCheckpoint.Read(r, options, memory, registry ?? DetectorRegistry.Default);
 
     /// <summary>The names of the detectors that learn and score this workload's events, in their order.</summary>
     internal IEnumerable<string> Detectors => _enabled.Select(d => d.Name);

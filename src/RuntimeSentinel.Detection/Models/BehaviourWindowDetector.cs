@@ -12,7 +12,7 @@ internal sealed class BehaviourWindowDetector(PcaDetector pca) : IWindowDetector
     public string Category => AlertCategories.BehaviourAnomaly;
 
     /// <summary>The registry's factory: one detector when the model has a trained behaviour part, none otherwise.</summary>
-    public static IEnumerable<IWindowDetector> Create(WindowDetectorContext context) =>
+    public static IEnumerable<IWindowDetector> Create(ModelDetectorContext context) =>
         context.Model.Behaviour is { } pca ? [new BehaviourWindowDetector(pca)] : [];
 
     public string Describe(double score, double threshold) =>

@@ -2,7 +2,7 @@ using RuntimeSentinel.Core.Alerts;
 
 namespace RuntimeSentinel.Detection.Models;
 
-/// <summary>Syscalls: collected while learning, scored per process by the sequence detector afterwards.</summary>
+/// <summary>Syscalls: collected while learning, scored per process by the stream detectors afterwards.</summary>
 public sealed partial class ModelRuntime
 {
     private void OnSyscall(int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
@@ -13,47 +13,51 @@ public sealed partial class ModelRuntime
             return;
         }
 
-        if (_sequences is not { } d)
+        foreach (var d in _streams)
         {
-            return;
+            OnItem(d, pid, exe, name, phase, findings);
         }
+    }
 
-        var bits = d.Push(pid, exe, name);
-        if (double.IsNaN(bits))
+    private void OnItem(IStreamDetector d, int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
+    {
+        var score = d.Push(pid, exe, name);
+        if (double.IsNaN(score))
         {
             return;
         }
 
         var t = ThresholdOf(d.Name);
-        Record(d.Name, bits, t, phase);
-        _maxSequenceRatio = Math.Max(_maxSequenceRatio, bits / t);
+        Record(d.Name, score, t, phase);
+        _maxSequenceRatio = Math.Max(_maxSequenceRatio, score / t);
         if (phase != BaselinePhase.Active)
         {
             // Only the end of a stretch counts here: one already over its threshold alerts once the model is active.
-            if (bits <= t)
+            if (score <= t)
             {
-                d.Opens(pid, bits, t);
+                d.Opens(pid, score, t);
             }
 
             return;
         }
 
-        if (!d.Opens(pid, bits, t))
+        if (!d.Opens(pid, score, t))
         {
             return;
         }
 
         var typical = Model!.Card.Evaluation.TryGetValue(d.Name, out var held) ? held.Median : double.NaN;
-        var ratio = bits / t;
+        var ratio = score / t;
         findings.Add(Finding.OfModel(
             d.Name,
-            AlertCategories.SyscallSequenceAnomaly,
+            d.Category,
             ratio >= 2 ? Severity.High : Severity.Medium,
-            bits,
+            score,
             t,
-            [new DetectorScore(d.Name, bits, t)],
+            [new DetectorScore(d.Name, score, t)],
             d.Explain(pid, _o.TopFeatures, typical),
-            $"{exe ?? "process"} (pid {pid}) made calls in an order its baseline finds unlikely: {bits:0.##} bits/call over the last {Model.Sequences!.Window} calls > calibrated {t:0.##}",
-            $"{exe}:{pid}"));
+            d.Describe(pid, exe, score, t),
+            $"{exe}:{pid}",
+            source: exe ?? string.Empty));
     }
 }

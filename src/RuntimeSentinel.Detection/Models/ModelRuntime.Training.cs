@@ -119,19 +119,24 @@ public sealed partial class ModelRuntime
         Model = model;
         Promoted = promoted;
         // Kind by kind in the registry's order (behaviour model, spike series, imported ones): the order explanations are gathered in.
-        _detectors = _registry.Create(model, _o, _off);
+        var context = new ModelDetectorContext(model, _o, _budget);
+        _detectors = _registry.CreateWindowDetectors(context, _off);
 
         // Streams start again under the new model (its order and window may differ from the old one's), and so does drift.
-        Serve(_off.Contains(WorkloadModel.SequenceDetector) ? null : model.Sequences);
+        Serve(context);
         _drift.Reset(model.Card);
         _shadow.Clear();
     }
 
-    /// <summary>The stream detector for a sequence model (none without one); the previous one's streams and memory go.</summary>
-    private void Serve(SequenceModel? sequences)
+    /// <summary>The stream detectors for a model put in service (none without one); the previous ones' streams and memory go.</summary>
+    private void Serve(ModelDetectorContext? context)
     {
-        _sequences?.Clear();
-        _sequences = sequences is null ? null : new SequenceStreams(sequences, _o, _budget);
+        foreach (var d in _streams)
+        {
+            d.Clear();
+        }
+
+        _streams = context is { } c ? _registry.CreateStreamDetectors(c, _off) : [];
     }
 
     /// <summary>

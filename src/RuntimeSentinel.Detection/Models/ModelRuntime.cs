@@ -28,9 +28,9 @@ public sealed partial class ModelRuntime
     private readonly TrainingData _training;
 
     // Live scoring state.
-    private readonly WindowDetectorRegistry _registry;
+    private readonly DetectorRegistry _registry;
     private IWindowDetector[] _detectors = [];
-    private IStreamDetector? _sequences;
+    private IStreamDetector[] _streams = [];
     private readonly ShadowScores _shadow = new();
     private readonly Func<long, bool> _chargeShadow; // one delegate, not one per recorded score
     private double _lastCpu, _lastMemory;
@@ -43,11 +43,11 @@ public sealed partial class ModelRuntime
     private long _modelReserved;
 
     public ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget = null)
-        : this(workload, options, targetAlertsPerDay, budget, WindowDetectorRegistry.Default)
+        : this(workload, options, targetAlertsPerDay, budget, DetectorRegistry.Default)
     {
     }
 
-    internal ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget, WindowDetectorRegistry registry)
+    internal ModelRuntime(string workload, ModelOptions options, double targetAlertsPerDay, ModelMemoryBudget? budget, DetectorRegistry registry)
     {
         _registry = registry;
         _workload = workload;
@@ -75,7 +75,7 @@ public sealed partial class ModelRuntime
     public MemoryRefusal? LastFit { get; private set; }
 
     /// <summary>Bytes this workload holds reserved from the budget.</summary>
-    public long ReservedBytes => _training.ReservedBytes + _modelReserved + (_sequences?.MemoryBytes ?? 0) + _drift.ReservedBytes;
+    public long ReservedBytes => _training.ReservedBytes + _modelReserved + StreamBytes + _drift.ReservedBytes;
 
     public WorkloadModel? Model { get; private set; }
 
@@ -127,7 +127,10 @@ public sealed partial class ModelRuntime
         }
         else if (e.Kind == EventKind.ProcessExit)
         {
-            _sequences?.End(e.Process.Pid);
+            foreach (var d in _streams)
+            {
+                d.End(e.Process.Pid);
+            }
         }
     }
 
@@ -179,7 +182,11 @@ public sealed partial class ModelRuntime
     public void Release()
     {
         _training.Discard();
-        _sequences?.Clear();
+        foreach (var d in _streams)
+        {
+            d.Clear();
+        }
+
         _budget.Release(_modelReserved);
         _modelReserved = 0;
         _drift.Reset(null);
@@ -192,8 +199,23 @@ public sealed partial class ModelRuntime
     /// </summary>
     internal void SelectFor(IReadOnlySet<string> off) => _off = off;
 
-    /// <summary>The model detectors in service, by name (the window detectors, then the sequence model).</summary>
-    internal IEnumerable<string> Serving => _detectors.Select(d => d.Name).Concat(_sequences is null ? [] : [WorkloadModel.SequenceDetector]);
+    /// <summary>The model detectors in service, by name (the window detectors, then the stream detectors).</summary>
+    internal IEnumerable<string> Serving => _detectors.Select(d => d.Name).Concat(_streams.Select(d => d.Name));
+
+    /// <summary>What the stream detectors' streams hold (the model's own tables are <see cref="_modelReserved"/>).</summary>
+    private long StreamBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var d in _streams)
+            {
+                bytes += d.MemoryBytes;
+            }
+
+            return bytes;
+        }
+    }
 
     /// <summary>The workload's drift as of its latest evaluation against the model in service, or why it is unknown.</summary>
     public DriftSummary Drift => _drift.Summary;

@@ -33,7 +33,7 @@ internal sealed class OnnxWindowDetector : IWindowDetector
     public string Category => AlertCategories.BehaviourAnomaly;
 
     /// <summary>The registry's factory: a detector (with its own prediction engine) when the version has an imported model.</summary>
-    public static IEnumerable<IWindowDetector> Create(WindowDetectorContext context) =>
+    public static IEnumerable<IWindowDetector> Create(ModelDetectorContext context) =>
         context.Model.Parts.TryGetValue(Kind, out var part) && part is OnnxWindowModel model ? [new OnnxWindowDetector(model)] : [];
 
     /// <summary>The registry's loader: the model file with its card (<see cref="OnnxCard.FileName"/>) beside it.</summary>

@@ -14,6 +14,15 @@ public sealed class SequenceStreams(SequenceModel model, ModelOptions options, M
 
     public string Name => WorkloadModel.SequenceDetector;
 
+    public string Category => AlertCategories.SyscallSequenceAnomaly;
+
+    /// <summary>The registry's factory: the detector of a model with a sequence part, none otherwise.</summary>
+    internal static IStreamDetector? Create(ModelDetectorContext context) =>
+        context.Model.Sequences is { } sequences ? new SequenceStreams(sequences, context.Options, context.Budget) : null;
+
+    public string Describe(int stream, string? source, double score, double threshold) =>
+        $"{source ?? "process"} (pid {stream}) made calls in an order its baseline finds unlikely: {score:0.##} bits/call over the last {model.Window} calls > calibrated {threshold:0.##}";
+
     /// <summary>Bytes the process streams hold reserved (the model's tables are the runtime's reservation).</summary>
     public long MemoryBytes { get; private set; }
 

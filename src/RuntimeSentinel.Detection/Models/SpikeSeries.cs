@@ -18,7 +18,7 @@ internal sealed class SpikeSeries(string feature, SpikeDetector spike) : IWindow
     /// The registry's factory: every series, each seeded with the model's training history. A card without any spike
     /// history or threshold (an imported model) has no series: nothing would calibrate them, so they could never alert.
     /// </summary>
-    public static IEnumerable<IWindowDetector> Create(WindowDetectorContext context)
+    public static IEnumerable<IWindowDetector> Create(ModelDetectorContext context)
     {
         var card = context.Model.Card;
         if (card.SpikeHistory.Count == 0 && !card.Thresholds.Keys.Any(k => k.StartsWith(WorkloadModel.SpikePrefix, StringComparison.Ordinal)))

@@ -29,7 +29,7 @@ public sealed class WorkloadModel
     }
 
     /// <summary>
-    /// Parts that window detector kinds bring themselves (<see cref="WindowDetectorRegistry"/>), by kind name: an
+    /// Parts that window detector kinds bring themselves (<see cref="DetectorRegistry"/>), by kind name: an
     /// imported ONNX model. Loaded, saved and charged with the rest of the version.
     /// </summary>
     internal IReadOnlyDictionary<string, IWindowModelPart> Parts { get; }
@@ -167,7 +167,7 @@ public sealed class WorkloadModel
             var sequences = card.Files.TryGetValue("sequence", out var s) ? SequenceModel.Load(PartPath(directory, s)) : null;
             var known = card.Files.TryGetValue("known_items", out var k) ? JsonSerializer.Deserialize<KnownItems>(File.ReadAllText(PartPath(directory, k)), ModelCard.Json) : null;
             var parts = new Dictionary<string, IWindowModelPart>(StringComparer.Ordinal);
-            foreach (var (kind, load) in WindowDetectorRegistry.Default.PartLoaders)
+            foreach (var (kind, load) in DetectorRegistry.Default.PartLoaders)
             {
                 if (card.Files.TryGetValue(kind, out var file))
                 {

@@ -6,13 +6,17 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>A busy minute in a slot of the day that was quiet while learning (<see cref="ActivityProfile"/>).</summary>
-internal sealed class ActivityProfileDetector(DetectionOptions options) : IWorkloadDetector
+internal sealed class ActivityProfileDetector(DetectionOptions options) : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.OffHoursActivity];
+
     public const string DetectorName = "activity_profile";
 
     private readonly ActivityProfile _activity = new(options.ActivityCycle, options.ActivitySlots);
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     public void Learn(in RuntimeEvent e, DetectorContext ctx) => _activity.Observe(e, ctx.Now, learning: true, out _, out _, ctx.LearningSince);
 

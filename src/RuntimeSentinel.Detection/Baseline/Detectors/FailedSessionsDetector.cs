@@ -6,14 +6,18 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>Failed or at-once-closed connections to one peer within a minute (password guessing; <see cref="PeerSessions"/>).</summary>
-internal sealed class FailedSessionsDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IWorkloadDetector
+internal sealed class FailedSessionsDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.FailedSessions];
+
     // Named after the one category it raises.
     public const string DetectorName = AlertCategories.FailedSessions;
 
     private readonly PeerSessions _sessions = new(options.MaxItemsPerFeature, memory);
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     public void Learn(in RuntimeEvent e, DetectorContext ctx) => _sessions.Observe(e, ctx.Peer, ctx.Now, learning: true, out _, out _);
 

@@ -10,8 +10,10 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// against those counts, its severity and reason from <see cref="SeverityPolicy"/> and the suspicious catalogue.
 /// While learning, what the catalogue flags is raised instead of learned.
 /// </summary>
-internal sealed class NoveltyDetector : IWorkloadDetector
+internal sealed class NoveltyDetector : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.UnexpectedProcess, AlertCategories.UnexpectedLineage, AlertCategories.UnexpectedSyscall, AlertCategories.UnexpectedFile, AlertCategories.UnexpectedNetwork, AlertCategories.UnexpectedDns, AlertCategories.UnexpectedListen, AlertCategories.SensorAlert];
+
     public const string DetectorName = "novelty";
 
     private static readonly int FeatureCount = Enum.GetValues<Feature>().Length;
@@ -36,6 +38,8 @@ internal sealed class NoveltyDetector : IWorkloadDetector
     }
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     public BoundedCounter Counter(Feature f) => _counters[(int)f];
 

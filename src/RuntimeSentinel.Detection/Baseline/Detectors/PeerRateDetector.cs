@@ -5,14 +5,18 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>Connections to or from one peer within a minute against the most in a minute while learning (<see cref="PeerRate"/>).</summary>
-internal sealed class PeerRateDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IWorkloadDetector
+internal sealed class PeerRateDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.PeerRate];
+
     // Named after the one category it raises.
     public const string DetectorName = AlertCategories.PeerRate;
 
     private readonly PeerRate _rate = new(options.MaxItemsPerFeature, memory);
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     public void Learn(in RuntimeEvent e, DetectorContext ctx) => _rate.Observe(e, ctx.Peer, ctx.Now, learning: true, out _, out _, out _);
 

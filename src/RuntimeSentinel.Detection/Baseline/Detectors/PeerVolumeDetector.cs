@@ -5,14 +5,18 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>Bytes sent to one peer within a minute against the most it was sent in a minute while learning (<see cref="PeerVolume"/>).</summary>
-internal sealed class PeerVolumeDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IWorkloadDetector
+internal sealed class PeerVolumeDetector(DetectionOptions options, Models.ModelMemoryBudget? memory) : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.PeerVolume];
+
     // Named after the one category it raises.
     public const string DetectorName = AlertCategories.PeerVolume;
 
     private readonly PeerVolume _volume = new(options.MaxItemsPerFeature, memory);
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     public void Learn(in RuntimeEvent e, DetectorContext ctx)
     {

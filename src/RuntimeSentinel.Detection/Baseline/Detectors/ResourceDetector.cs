@@ -5,14 +5,18 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>CPU and memory samples against the running mean and deviation learned for the workload (z-scores).</summary>
-internal sealed class ResourceDetector(DetectionOptions options) : IWorkloadDetector
+internal sealed class ResourceDetector(DetectionOptions options) : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.ResourceAnomaly];
+
     public const string DetectorName = "resource";
 
     private RunningStats _cpu;
     private RunningStats _memory;
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     public void Learn(in RuntimeEvent e, DetectorContext ctx)
     {

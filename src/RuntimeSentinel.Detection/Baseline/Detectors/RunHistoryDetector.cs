@@ -8,14 +8,18 @@ namespace RuntimeSentinel.Detection.Baseline;
 /// A CronJob's or Job's runs (pods): a run that sends, connects or executes far more than every earlier run of the job
 /// is raised (once per run and metric). Runs are counted in every phase, and enough finished runs end learning.
 /// </summary>
-internal sealed class RunHistoryDetector(DetectionOptions options) : IWorkloadDetector
+internal sealed class RunHistoryDetector(DetectionOptions options) : IEventDetector
 {
+    private static readonly string[] Raised = [AlertCategories.RunAnomaly];
+
     public const string DetectorName = "run_history";
 
     private readonly RunHistory _runs = new();
     private string? _run;
 
     public string Name => DetectorName;
+
+    public IReadOnlyList<string> Categories => Raised;
 
     /// <summary>Runs finished since the job began learning.</summary>
     public long FinishedRuns => _runs.FinishedRuns;

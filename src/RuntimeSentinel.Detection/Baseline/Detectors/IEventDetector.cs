@@ -4,16 +4,14 @@ using RuntimeSentinel.Detection.Workloads;
 namespace RuntimeSentinel.Detection.Baseline;
 
 /// <summary>
-/// One signal of a workload's baseline (item novelty, per-peer volume, the day's profile...): it learns from the events
-/// the workload sends while learning and scores the events it sends afterwards. The host (<see cref="WorkloadBaseline"/>)
-/// owns the phase machine, the clocks, rollouts and the checkpoint layout; a detector owns only its own state.
-/// Owned by exactly one shard, like its baseline: no locks. Called per event: no allocation unless it raises.
+/// A detector of events (<see cref="IDetector"/>): one signal of a workload's baseline (item novelty, per-peer volume,
+/// the day's profile...) that learns from the events the workload sends while learning and scores the events it sends
+/// afterwards. The host (<see cref="WorkloadBaseline"/>) owns the phase machine, the clocks, rollouts and the checkpoint
+/// layout; a detector owns only its own state. Owned by exactly one shard, like its baseline: no locks. Called per
+/// event: no allocation unless it raises.
 /// </summary>
-internal interface IWorkloadDetector
+internal interface IEventDetector : IDetector
 {
-    /// <summary>The name it is registered and configured under (<c>Detection:Detectors:Disabled</c>).</summary>
-    string Name { get; }
-
     /// <summary>Whether it follows every event before the phase machine runs (see <see cref="Track"/>).</summary>
     bool Tracks => false;
 
@@ -47,7 +45,7 @@ internal interface IWorkloadDetector
     void ReadState(StateReader r, int section);
 }
 
-/// <summary>Why a detector is reset (see <see cref="IWorkloadDetector.Reset"/>).</summary>
+/// <summary>Why a detector is reset (see <see cref="IEventDetector.Reset"/>).</summary>
 internal enum DetectorReset
 {
     /// <summary>A new image: what was learned no longer describes the workload; forget it and give its memory back.</summary>

@@ -6,11 +6,11 @@ using RuntimeSentinel.TestCommon;
 
 namespace RuntimeSentinel.Detection.Tests;
 
-/// <summary>The detector contract and registry: a workload's detector set is built by name, configuration turns one off.</summary>
-public class WorkloadDetectorRegistryTests
+/// <summary>Detectors of events on the registry: a workload's baseline builds its set by name, configuration turns one off.</summary>
+public class EventDetectorRegistryTests
 {
     /// <summary>A small detector as a newcomer would add one: it raises the first exec of /usr/bin/marker after learning.</summary>
-    private sealed class MarkerDetector : IWorkloadDetector
+    private sealed class MarkerDetector : IEventDetector
     {
         public const string DetectorName = "marker";
 
@@ -19,6 +19,8 @@ public class WorkloadDetectorRegistryTests
         public int Scored { get; private set; }
 
         public string Name => DetectorName;
+
+        public IReadOnlyList<string> Categories => [AlertCategories.ResourceAnomaly];
 
         public void Learn(in RuntimeEvent e, DetectorContext ctx) => Learned++;
 
@@ -80,13 +82,13 @@ public class WorkloadDetectorRegistryTests
     {
         Assert.Equal(
             ["novelty", "resource", "run_history", "peer_volume", "peer_rate", "failed_sessions", "activity_profile"],
-            WorkloadDetectorRegistry.Default.Names);
+            DetectorRegistry.Default.EventNames);
     }
 
     [Fact]
     public void With_NameAlreadyRegistered_Throws()
     {
-        Assert.Throws<ArgumentException>(() => WorkloadDetectorRegistry.Default.With("novelty", (o, m) => new MarkerDetector()));
+        Assert.Throws<ArgumentException>(() => DetectorRegistry.Default.Event("novelty", (o, m) => new MarkerDetector()));
     }
 
     [Fact]
@@ -122,7 +124,7 @@ public class WorkloadDetectorRegistryTests
     public void Observe_DetectorRegisteredByOneLine_LearnsAndScoresAfterTheOthers()
     {
         var marker = new MarkerDetector();
-        var registry = WorkloadDetectorRegistry.Default.With(MarkerDetector.DetectorName, (o, m) => marker);
+        var registry = DetectorRegistry.Default.Event(MarkerDetector.DetectorName, (o, m) => marker);
         var b = new WorkloadBaseline(Options(), Some.Time, null, registry);
 
         var findings = LearnThen(b, Some.Exec("/usr/bin/marker", "/usr/bin/node"));

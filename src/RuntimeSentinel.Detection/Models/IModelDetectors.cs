@@ -3,27 +3,21 @@ using RuntimeSentinel.Core.Alerts;
 namespace RuntimeSentinel.Detection.Models;
 
 /// <summary>
-/// A model detector in service for one workload. <see cref="Name"/> is how cards, thresholds, verdicts
-/// (<c>scope: detector</c>) and alerts name it; <see cref="MemoryBytes"/> is what it holds, charged to the node's
-/// model budget. Training is <see cref="ModelTrainer"/>'s (PCA, sequences) or online (<see cref="IWindowDetector.Learn"/>);
-/// the trained artefacts (<see cref="PcaDetector"/>, <see cref="SequenceModel"/>) are served through these contracts.
+/// A detector of closed behaviour windows (<see cref="BehaviourSchema"/> vectors; <see cref="IDetector"/>): the PCA
+/// behaviour model, a spike series, an imported ONNX model. Each kind is one file and one line in
+/// <see cref="DetectorRegistry"/>; thresholds, calibration, shadow, memory charging and hot swap are the runtime's,
+/// around this contract. <see cref="IDetector.Name"/> is how cards, thresholds, verdicts (<c>scope: detector</c>) and
+/// alerts name it.
 /// </summary>
-internal interface IAnomalyDetector
+internal interface IWindowDetector : IDetector
 {
-    string Name { get; }
-
+    /// <summary>What it holds in service, charged to the node's model budget.</summary>
     long MemoryBytes { get; }
-}
 
-/// <summary>
-/// A detector of closed behaviour windows (<see cref="BehaviourSchema"/> vectors): the PCA behaviour model, a spike
-/// series, an imported ONNX model. Each kind is one file and one line in <see cref="WindowDetectorRegistry"/>;
-/// thresholds, calibration, shadow, memory charging and hot swap are the runtime's, around this contract.
-/// </summary>
-internal interface IWindowDetector : IAnomalyDetector
-{
     /// <summary>The alert category a finding led by this detector gets (<see cref="AlertCategories"/>).</summary>
     string Category { get; }
+
+    IReadOnlyList<string> IDetector.Categories => [Category];
 
     /// <summary>The start of an alert's reason when this detector leads: what is unusual, with the score and threshold.</summary>
     string Describe(double score, double threshold);
@@ -40,17 +34,29 @@ internal interface IWindowDetector : IAnomalyDetector
 }
 
 /// <summary>
-/// A detector of item streams scored as they grow (the syscall sequence model: one stream per process). It keeps each
-/// stream's recent items itself, bounded and charged to the node's model budget (<see cref="IAnomalyDetector.MemoryBytes"/>).
+/// A detector of item streams scored as they grow (<see cref="IDetector"/>; the syscall sequence model: one stream per
+/// process). It keeps each stream's recent items itself, bounded and charged to the node's model budget
+/// (<see cref="MemoryBytes"/>); thresholds, calibration, shadow and hot swap are the runtime's, as for windows.
 /// </summary>
-internal interface IStreamDetector : IAnomalyDetector
+internal interface IStreamDetector : IDetector
 {
+    /// <summary>What its streams hold, charged to the node's model budget.</summary>
+    long MemoryBytes { get; }
+
+    /// <summary>The alert category of its findings (<see cref="AlertCategories"/>).</summary>
+    string Category { get; }
+
+    IReadOnlyList<string> IDetector.Categories => [Category];
+
     /// <summary>Adds an item to a stream; the stream's score once it holds enough items, NaN before (or when it cannot be kept).</summary>
     /// <param name="source">What produces the stream (an executable), for detectors with a model per source.</param>
     double Push(int stream, string? source, string item);
 
     /// <summary>True when the score opens an anomalous stretch of the stream (over the threshold after being normal): one alert per stretch.</summary>
     bool Opens(int stream, double score, double threshold);
+
+    /// <summary>An alert's reason: what the stream's source did, with the score and threshold.</summary>
+    string Describe(int stream, string? source, double score, double threshold);
 
     /// <summary>The stream's least likely recent items, beside the <paramref name="typical"/> score of held-back normal data.</summary>
     IReadOnlyList<FeatureContribution> Explain(int stream, int top, double typical);
