@@ -15,7 +15,7 @@ public sealed record FeedbackVerdict(string Workload, Feature Feature, FeatureKe
     public WorkloadKey? Key { get; } = WorkloadKey.TryParse(Workload, out var key) ? key : null;
 
     /// <summary>Applies the verdict to a workload's baseline or models; false when it cannot apply (no such detector).</summary>
-    public bool ApplyTo(Workloads.WorkloadState state)
+    internal bool ApplyTo(Workloads.WorkloadState state)
     {
         if (Detector is null)
         {

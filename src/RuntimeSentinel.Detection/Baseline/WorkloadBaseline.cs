@@ -375,13 +375,13 @@ public sealed class WorkloadBaseline
     }
 
     /// <summary>How this workload's container appeared, when it appeared in an active workload (see <see cref="MarkAdded"/>).</summary>
-    public Workloads.AddedContainer Added { get; private set; }
+    internal Workloads.AddedContainer Added { get; private set; }
 
     /// <summary>
     /// This is a container new to an active workload (the shard saw its owner's other container active): an ephemeral one
     /// is raised at its first event and every shell or tool it runs is told; one in a new pod learns as usual.
     /// </summary>
-    public void MarkAdded(Workloads.AddedContainer how, in WorkloadRef w, string sibling)
+    internal void MarkAdded(Workloads.AddedContainer how, in WorkloadRef w, string sibling)
     {
         Added = how;
         _addedNote = how == Workloads.AddedContainer.Ephemeral

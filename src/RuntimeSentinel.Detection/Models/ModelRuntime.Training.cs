@@ -33,7 +33,7 @@ public sealed partial class ModelRuntime
     /// Hands what was collected while learning to a job that trains off the shard thread; collection here starts empty
     /// again. The job holds the training data's memory reservation until it is disposed.
     /// </summary>
-    public TrainingJob TakeTraining(DateTimeOffset now, string version, string source, KnownItems? known = null)
+    internal TrainingJob TakeTraining(DateTimeOffset now, string version, string source, KnownItems? known = null)
     {
         var (set, reserved) = _training.Take(now);
         return new TrainingJob(this, Generation, version, source, set, known, reserved);
@@ -43,7 +43,7 @@ public sealed partial class ModelRuntime
     public long Generation { get; private set; }
 
     /// <summary>A training run on data taken from a runtime; <see cref="Build"/> may run on any thread.</summary>
-    public sealed class TrainingJob(ModelRuntime owner, long generation, string version, string source, TrainingSet set, KnownItems? known, long reserved) : IDisposable
+    internal sealed class TrainingJob(ModelRuntime owner, long generation, string version, string source, TrainingSet set, KnownItems? known, long reserved) : IDisposable
     {
         private long _reserved = reserved;
 

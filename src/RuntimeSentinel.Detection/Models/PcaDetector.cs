@@ -57,7 +57,7 @@ public sealed class PcaDetector
         _residual = new double[scaler.Count];
     }
 
-    public FeatureScaler Scaler { get; }
+    internal FeatureScaler Scaler { get; }
 
     public int Rank { get; }
 
@@ -185,7 +185,7 @@ public sealed class PcaDetector
         }
     }
 
-    public static PcaDetector Load(string path, FeatureScaler scaler)
+    internal static PcaDetector Load(string path, FeatureScaler scaler)
     {
         using var file = File.OpenRead(path);
         return Load(file, scaler);
@@ -220,7 +220,7 @@ public sealed class PcaDetector
 }
 
 /// <summary>Per-feature standardisation learned from training vectors; stored in the model card.</summary>
-public sealed record FeatureScaler(string[] Names, double[] Mean, double[] Scale)
+internal sealed record FeatureScaler(string[] Names, double[] Mean, double[] Scale)
 {
     public int Count => Names.Length;
 

@@ -6,7 +6,7 @@ namespace RuntimeSentinel.Detection.Models;
 /// histograms: 0 when they are the same, below 0.1 usually read as stable, 0.1-0.25 as a moderate shift, above 0.25
 /// as a significant one.
 /// </summary>
-public static class PopulationStability
+internal static class PopulationStability
 {
     /// <summary>
     /// Floor of a share before it enters the formula. A bin empty on either side would make its term infinite (ln 0,

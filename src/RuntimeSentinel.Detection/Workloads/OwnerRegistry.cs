@@ -3,7 +3,7 @@ using RuntimeSentinel.Core.Workloads;
 namespace RuntimeSentinel.Detection.Workloads;
 
 /// <summary>How a container new to a workload appeared.</summary>
-public enum AddedContainer : byte
+internal enum AddedContainer : byte
 {
     /// <summary>Not added: the workload's first container, or one of an owner nobody watched become active.</summary>
     None,

@@ -14,7 +14,7 @@ namespace RuntimeSentinel.Detection.Workloads;
 /// <param name="Adapted">Lesser findings learned as the new version's normal while adapting to a rollout.</param>
 /// <param name="WarmupHeld">Model findings dropped because they were about a container starting or stopping.</param>
 /// <param name="ScoreMargin">How far the event's most surprising item was over (or under) the rarity threshold; NaN when none was scored.</param>
-public readonly record struct WorkloadObservation(
+internal readonly record struct WorkloadObservation(
     BaselineChanges Baseline,
     long ModelWindows,
     long ShadowExceedances,
@@ -33,7 +33,7 @@ public readonly record struct WorkloadObservation(
 /// service and the thresholds in force, analysts' raises). <see cref="Observe"/> returns what an event found and
 /// changed; <see cref="Snapshot"/> is its versioned checkpoint form, which <see cref="Restore"/> reads back.
 /// </summary>
-public sealed class WorkloadState
+internal sealed class WorkloadState
 {
     private WorkloadState(WorkloadKey key, WorkloadBaseline baseline, ModelRuntime? models)
     {
