@@ -13,7 +13,7 @@ public enum ColumnType
 }
 
 /// <summary>One column of an export.</summary>
-public sealed record ExportColumn(string Name, ColumnType Type, bool Nullable);
+internal sealed record ExportColumn(string Name, ColumnType Type, bool Nullable);
 
 /// <summary>
 /// What <c>sentinel features export</c> writes, whatever the kind (behaviour windows, sequence windows, run vectors):
@@ -35,7 +35,7 @@ public sealed class ExportTable
 
     public string Schema { get; }
 
-    public IReadOnlyList<ExportColumn> Columns { get; }
+    internal IReadOnlyList<ExportColumn> Columns { get; }
 
     public int Rows { get; }
 
@@ -45,14 +45,14 @@ public sealed class ExportTable
     /// <summary>A value: string, DateTime (UTC), float, long, int or null, as the column's type says.</summary>
     public object? Value(int row, int column) => _value(row, column);
 
-    public static ExportTable Of<T>(string schema, IReadOnlyList<ExportColumn> columns, IReadOnlyList<T> rows, Func<T, int, object?> value, params KeyValuePair<string, object>[] metadata) =>
+    internal static ExportTable Of<T>(string schema, IReadOnlyList<ExportColumn> columns, IReadOnlyList<T> rows, Func<T, int, object?> value, params KeyValuePair<string, object>[] metadata) =>
         new(schema, columns, rows.Count, (r, c) => value(rows[r], c), metadata);
 }
 
 /// <summary>The columns every export starts with: the workload key as the other verbs take it, its parts, and the image digest.</summary>
-public static class WorkloadColumns
+internal static class WorkloadColumns
 {
-    public static IReadOnlyList<ExportColumn> Columns { get; } =
+    internal static IReadOnlyList<ExportColumn> Columns { get; } =
     [
         new("workload", ColumnType.Varchar, false),
         new("cluster", ColumnType.Varchar, false),

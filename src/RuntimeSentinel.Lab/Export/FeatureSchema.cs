@@ -33,7 +33,7 @@ public static class FeatureSchema
     /// <summary>Indexes of the features that enter the vector as log(1+x): each also gets a raw_ column.</summary>
     public static IReadOnlyList<int> LogScaled { get; } = Enumerable.Range(0, BehaviourFeatures.Names.Count).Where(BehaviourFeatures.IsLogScaled).ToArray();
 
-    public static IReadOnlyList<ExportColumn> Columns { get; } = Build();
+    internal static IReadOnlyList<ExportColumn> Columns { get; } = Build();
 
     /// <summary>The rows as an export, with the fingerprint and window length as metadata.</summary>
     public static ExportTable Table(IReadOnlyList<FeatureRow> rows, TimeSpan window) =>

@@ -13,7 +13,7 @@ public static class RunSchema
 {
     public const string Version = "sentinel.runs/v1";
 
-    public static IReadOnlyList<ExportColumn> Columns { get; } =
+    internal static IReadOnlyList<ExportColumn> Columns { get; } =
     [
         .. WorkloadColumns.Columns,
         new("run", ColumnType.Varchar, false),

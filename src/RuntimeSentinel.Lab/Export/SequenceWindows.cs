@@ -30,7 +30,7 @@ public static class SequenceSchema
 {
     public const string Version = "sentinel.sequences/v1";
 
-    public static IReadOnlyList<ExportColumn> Columns { get; } =
+    internal static IReadOnlyList<ExportColumn> Columns { get; } =
     [
         .. WorkloadColumns.Columns,
         new("pid", ColumnType.Integer, false),

@@ -8,7 +8,7 @@ namespace RuntimeSentinel.Lab.Export;
 /// the label key with the attack prefix (the scenario is the first such value), 0 when they carry the key otherwise
 /// (the first value), null when none carries it. A labels file, when given, decides instead (from the row's span).
 /// </summary>
-public sealed class WindowLabels(string key, string positivePrefix)
+internal sealed class WindowLabels(string key, string positivePrefix)
 {
     public string? Scenario { get; private set; }
 
