@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Detection.Models;
@@ -232,6 +233,31 @@ internal sealed class BehaviourWindow
     public void Peek(Span<float> vector, double lastCpu, double lastMemory)
     {
         Fill(vector, ref lastCpu, ref lastMemory);
+    }
+
+    /// <summary>
+    /// What is unusual in the window so far: its features furthest above the training mean of <paramref name="scaler"/>
+    /// (at least 2 standard deviations), unscaled, with their share of the squared distance; for the context of an
+    /// alert raised by another detector.
+    /// </summary>
+    public IReadOnlyList<FeatureContribution> Context(FeatureScaler scaler, double lastCpu, double lastMemory, int top)
+    {
+        Span<float> v = stackalloc float[BehaviourSchema.Features.Length];
+        Peek(v, lastCpu, lastMemory);
+        var z = new double[v.Length];
+        for (var i = 0; i < v.Length; i++)
+        {
+            z[i] = (v[i] - scaler.Mean[i]) / scaler.Scale[i];
+        }
+
+        var total = z.Sum(x => x * x);
+        var values = v.ToArray();
+        return Enumerable.Range(0, z.Length)
+            .Where(i => z[i] >= 2) // the window is still open: only what is already above normal means something
+            .OrderByDescending(i => z[i])
+            .Take(top)
+            .Select(i => new FeatureContribution(BehaviourSchema.Features[i], Unscale(i, values[i]), Unscale(i, scaler.Mean[i]), total > 0 ? z[i] * z[i] / total : 0))
+            .ToList();
     }
 
     /// <summary>Writes the window's feature vector (schema order) and starts a new window.</summary>

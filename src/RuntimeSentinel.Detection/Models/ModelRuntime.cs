@@ -145,24 +145,7 @@ public sealed partial class ModelRuntime
             return [];
         }
 
-        Span<float> v = stackalloc float[BehaviourSchema.Features.Length];
-        _window.Peek(v, _lastCpu, _lastMemory);
-        var scaler = pca.Scaler;
-        var z = new double[v.Length];
-        for (var i = 0; i < v.Length; i++)
-        {
-            z[i] = (v[i] - scaler.Mean[i]) / scaler.Scale[i];
-        }
-
-        var total = z.Sum(x => x * x);
-        var values = v.ToArray();
-        return Enumerable.Range(0, z.Length)
-            .Where(i => z[i] >= 2) // the window is still open: only what is already above normal means something
-            .OrderByDescending(i => z[i])
-            .Take(top)
-            .Select(i => new FeatureContribution(
-                BehaviourSchema.Features[i], BehaviourWindow.Unscale(i, values[i]), BehaviourWindow.Unscale(i, scaler.Mean[i]), total > 0 ? z[i] * z[i] / total : 0))
-            .ToList();
+        return _window.Context(pca.Scaler, _lastCpu, _lastMemory, top);
     }
 
     /// <summary>Forgets models and training data (the workload relearns after an image change).</summary>
