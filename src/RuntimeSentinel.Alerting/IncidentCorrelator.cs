@@ -17,7 +17,9 @@ namespace RuntimeSentinel.Alerting;
 internal sealed class IncidentCorrelator(AlertingOptions options)
 {
     private readonly Dictionary<string, State> _byFingerprint = new(StringComparer.Ordinal);
-    private readonly Dictionary<(WorkloadKey, int), State> _byProcess = new();
+    // A process is its container and its pid: replicas of a workload reuse pids (namespace pids start at 1 in every pod),
+    // and one replica's alert is no part of another's process tree.
+    private readonly Dictionary<(WorkloadKey, string?, int), State> _byProcess = new();
     private readonly Dictionary<WorkloadKey, State> _latestByWorkload = new();
     private readonly Dictionary<(WorkloadKey, string), State> _byCategory = new();
     private readonly List<State> _open = [];
@@ -140,12 +142,13 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
 
         // A window's examples are not its culprit: a window alert never joins (nor registers) a process tree.
         var p = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process : ProcessInfo.None;
-        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Pid), out s) && !(serious && s.IsFlood))
+        var container = alert.Evidence.Count > 0 ? alert.Evidence[0].Workload.ContainerId : null;
+        if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, container, p.Pid), out s) && !(serious && s.IsFlood))
         {
             return s;
         }
 
-        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, p.Ppid), out s) && !(serious && s.IsFlood))
+        if (p.Ppid >= 0 && _byProcess.TryGetValue((alert.Workload, container, p.Ppid), out s) && !(serious && s.IsFlood))
         {
             return s;
         }
@@ -213,8 +216,9 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         var pid = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process.Pid : -1;
         if (pid >= 0)
         {
-            _byProcess[(alert.Workload, pid)] = s;
-            s.Pids.Add(pid);
+            var process = (alert.Evidence[0].Workload.ContainerId, pid);
+            _byProcess[(alert.Workload, process.ContainerId, pid)] = s;
+            s.Processes.Add(process);
         }
     }
 
@@ -235,11 +239,11 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
             }
         }
 
-        foreach (var pid in s.Pids)
+        foreach (var (container, pid) in s.Processes)
         {
-            if (_byProcess.TryGetValue((s.Incident.Workload, pid), out var x) && x == s)
+            if (_byProcess.TryGetValue((s.Incident.Workload, container, pid), out var x) && x == s)
             {
-                _byProcess.Remove((s.Incident.Workload, pid));
+                _byProcess.Remove((s.Incident.Workload, container, pid));
             }
         }
 
@@ -282,7 +286,7 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         /// <summary>Every alert so far judged a whole behaviour window (none names its process).</summary>
         public bool OnlyWindows { get; set; } = true;
 
-        public HashSet<int> Pids { get; } = [];
+        public HashSet<(string? ContainerId, int Pid)> Processes { get; } = [];
 
         public HashSet<string> Categories { get; } = new(StringComparer.Ordinal);
 

@@ -27,6 +27,25 @@ public class IncidentCorrelatorTests
     }
 
     [Fact]
+    public void Add_AnotherReplicasProcessWithTheSamePid_OpensItsOwnIncident()
+    {
+        // Namespace pids repeat in every pod of a workload: pid 40 in another replica is another process tree.
+        var correlator = new IncidentCorrelator(new AlertingOptions());
+        var t = Some.Time;
+        var shell = TestAlerts.Exec("/bin/sh", 40) with { Time = t };
+        Assert.True(correlator.Add(shell, t));
+        var otherPod = Some.Workload(pod: "cart-7d9f8b6c5b-q8m2z") with { ContainerId = "containerd://fedcba9876543210fedc" };
+        var miner = TestAlerts.Make(Some.Exec("/tmp/xmrig", "/bin/sh", otherPod) with { Process = new ProcessInfo(41, 40, 0, "/tmp/xmrig", null, "/bin/sh"), Timestamp = t.AddMinutes(10) }, "unexpected_process", Severity.Critical, time: t.AddMinutes(10));
+
+        Assert.True(correlator.Add(miner, t.AddMinutes(10)));
+        Assert.Equal(2, correlator.OpenCount);
+
+        // The same pod's child of pid 40 joins the shell's incident.
+        var child = TestAlerts.Make(Some.Exec("/usr/bin/wget", "/bin/sh", Some.Workload()) with { Process = new ProcessInfo(42, 40, 0, "/usr/bin/wget", null, "/bin/sh"), Timestamp = t.AddMinutes(11) }, "unexpected_process", Severity.Critical, time: t.AddMinutes(11));
+        Assert.False(correlator.Add(child, t.AddMinutes(11)));
+    }
+
+    [Fact]
     public void Due_SeriousAlertJoinsAnEmittedLesserIncident_UpdatesAtOnceNotAfterTheGroupInterval()
     {
         var correlator = new IncidentCorrelator(new AlertingOptions { IncidentGroupWait = TimeSpan.Zero, IncidentGroupInterval = TimeSpan.FromMinutes(1) });

@@ -243,25 +243,25 @@ public sealed class FeaturesExportTests : IDisposable
         var recorded = Recorded(events);
 
         // Sequences: every full window of each process's syscalls, in the order the process made them.
-        var (seq, exported, sidecar) = await ExportBothAsync("sequences", "sentinel.sequences/v1", events, "--kind", "sequences");
+        var (seq, exported, sidecar) = await ExportBothAsync("sequences", "sentinel.sequences/v2", events, "--kind", "sequences");
         Assert.Equal("sequences", exported.GetProperty("kind").GetString());
         var w = sidecar.GetProperty("sequence_window").GetInt32();
         Assert.Equal(16, w);
         Assert.Equal(0.25, sidecar.GetProperty("held_back_fraction").GetDouble());
-        Assert.Equal(["INTEGER", "VARCHAR", "BIGINT", "BIGINT", "TIMESTAMP", "TIMESTAMP", "VARCHAR", "INTEGER"], new[] { "pid", "exe", "call_index", "process_calls", "first_call", "last_call", "calls", "held_back" }.Select(c => seq.Types[seq.Column(c)]));
-        var expected = new List<(string Workload, int Pid, int End, int N, string Calls, DateTime First, DateTime Last, bool HeldBack, bool Attack)>();
+        Assert.Equal(["INTEGER", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "TIMESTAMP", "TIMESTAMP", "VARCHAR", "INTEGER"], new[] { "pid", "container_id", "exe", "call_index", "process_calls", "first_call", "last_call", "calls", "held_back" }.Select(c => seq.Types[seq.Column(c)]));
+        var expected = new List<(string Workload, int Pid, string Container, int End, int N, string Calls, DateTime First, DateTime Last, bool HeldBack, bool Attack)>();
         var syscallsPerWorkload = new Dictionary<string, int>();
         foreach (var workload in seq.Rows.Select(r => seq.Text(r, "workload")).Distinct())
         {
-            // A process is a pid within the workload, as training collects it (its traces are keyed by pid).
-            var calls = recorded.Where(e => e.Kind == "syscall" && Key(e) == workload).GroupBy(e => e.Pid).ToList();
+            // A process is a container and a pid, as training collects it: replicas reuse pids.
+            var calls = recorded.Where(e => e.Kind == "syscall" && Key(e) == workload).GroupBy(e => (e.Parts.GetProperty("container_id").GetString(), e.Pid)).ToList();
             syscallsPerWorkload[workload] = calls.Sum(g => g.Count());
             foreach (var process in calls.Select(g => g.ToList()))
             {
                 for (var end = w - 1; end < process.Count; end++)
                 {
                     var inside = process.GetRange(end - w + 1, w);
-                    expected.Add((workload, process[0].Pid, end, process.Count, string.Join(' ', inside.Select(c => c.Syscall)), inside[0].Time, inside[^1].Time,
+                    expected.Add((workload, process[0].Pid, process[0].Parts.GetProperty("container_id").GetString()!, end, process.Count, string.Join(' ', inside.Select(c => c.Syscall)), inside[0].Time, inside[^1].Time,
                         end >= (int)(process.Count * 0.75), inside.Any(c => c.Scenario?.StartsWith("attack", StringComparison.Ordinal) == true)));
                 }
             }
@@ -274,6 +274,7 @@ public sealed class FeaturesExportTests : IDisposable
             var where = $"row {r}: {e.Workload} pid {e.Pid} call {e.End}";
             Assert.True(seq.Text(row, "workload") == e.Workload, where);
             Assert.True(row[seq.Column("pid")].GetInt32() == e.Pid, where);
+            Assert.True(seq.Text(row, "container_id") == e.Container, where);
             Assert.True(long.Parse(seq.Text(row, "call_index"), CultureInfo.InvariantCulture) == e.End, where);
             Assert.True(long.Parse(seq.Text(row, "process_calls"), CultureInfo.InvariantCulture) == e.N, where);
             Assert.True(seq.Text(row, "calls") == e.Calls, where);

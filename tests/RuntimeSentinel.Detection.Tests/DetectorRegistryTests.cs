@@ -20,7 +20,7 @@ public sealed class DetectorRegistryTests
     {
         public const string DetectorName = "execve_run";
 
-        private readonly Dictionary<int, (int Run, bool Alerted)> _streams = [];
+        private readonly Dictionary<long, (int Run, bool Alerted)> _streams = [];
 
         public string Name => DetectorName;
 
@@ -28,7 +28,7 @@ public sealed class DetectorRegistryTests
 
         public string Category => AlertCategories.RateSpike;
 
-        public double Push(int stream, string? source, string item)
+        public double Push(long stream, string? source, string item)
         {
             var s = _streams.GetValueOrDefault(stream);
             s.Run = item == "execve" ? s.Run + 1 : 0;
@@ -36,7 +36,7 @@ public sealed class DetectorRegistryTests
             return s.Run;
         }
 
-        public bool Opens(int stream, double score, double threshold)
+        public bool Opens(long stream, double score, double threshold)
         {
             var s = _streams[stream];
             var opens = score > threshold && !s.Alerted;
@@ -44,11 +44,11 @@ public sealed class DetectorRegistryTests
             return opens;
         }
 
-        public string Describe(int stream, string? source, double score, double threshold) => $"{source} (pid {stream}) ran {score:0} execve calls in a row > {threshold:0}";
+        public string Describe(long stream, string? source, double score, double threshold) => $"{source} (pid {ProcessKey.Pid(stream)}) ran {score:0} execve calls in a row > {threshold:0}";
 
-        public IReadOnlyList<FeatureContribution> Explain(int stream, int top, double typical) => [new("call:execve", _streams[stream].Run, typical, 1)];
+        public IReadOnlyList<FeatureContribution> Explain(long stream, int top, double typical) => [new("call:execve", _streams[stream].Run, typical, 1)];
 
-        public void End(int stream) => _streams.Remove(stream);
+        public void End(long stream) => _streams.Remove(stream);
 
         public void Clear() => _streams.Clear();
     }

@@ -286,6 +286,24 @@ public class WorkloadBaselineTests
     }
 
     [Fact]
+    public void Observe_ShellInAnotherReplicaUnderASessionPid_RaisedNotHeldAsTheSession()
+    {
+        // A sensor reporting namespace pids gives every replica the same small pids: a kubectl exec into one pod must
+        // not take in a shell that a process of the same pid spawns in another pod (an exploit there, raised at once).
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var t = t0.AddHours(1);
+        var other = Some.Workload() with { Pod = "cart-7d9f-other", ContainerId = "containerd://0f0f0f0f0f0f" };
+        Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 500, 1, "/bin/bash", "/usr/bin/runc"), t));
+
+        var raised = Observe(b, Proc(EventKind.ProcessExec, 501, 500, "/bin/sh", "/usr/bin/node") with { Workload = other }, t.AddSeconds(2));
+
+        Assert.Contains(raised, f => f.Item.A == "/bin/sh");
+        Assert.Equal(0, b.ExecSessionsEscalated);
+        Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 502, 500, "/bin/ps", "/bin/bash"), t.AddSeconds(3)));
+    }
+
+    [Fact]
     public void Observe_EntrypointShellOfAContainerStart_IsNoSession()
     {
         // PID 1 started by the runtime is the container's entrypoint (a bitnami bash script): a start, learned as such

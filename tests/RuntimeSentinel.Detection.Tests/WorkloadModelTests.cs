@@ -207,6 +207,29 @@ public sealed class WorkloadModelTests : IDisposable
     }
 
     [Fact]
+    public void Observe_TwoReplicasInterleavingTheirLoopsUnderOnePid_EachProcessScoredOnItsOwn()
+    {
+        // Two pods of the workload, each a normal request loop under pid 100 (namespace pids repeat in every replica):
+        // their calls interleaved into one trace would be an order no process made.
+        var (model, workload) = Trained();
+        var runtime = InService(model, workload);
+        var w = new SyntheticWorkload(6);
+        var t = Some.Time.AddHours(1);
+        Assert.Empty(Run(runtime, w.Seconds(t, 30)));
+        var other = w.Workload with { Pod = "cart-7d9f-other", ContainerId = "containerd://0f0f0f0f0f0f" };
+        string[] loop = ["epoll_wait", "accept4", "read", "openat", "fstat", "read", "close", "write", "sendto", "recvfrom"];
+        var interleaved = new List<RuntimeEvent>();
+        for (var i = 0; i < 60; i++)
+        {
+            var at = t.AddSeconds(31 + (i / 10));
+            interleaved.Add(w.At(w.Syscall(loop[i % loop.Length], 100, "/usr/bin/node"), at));
+            interleaved.Add(w.At(w.Syscall(loop[(i + 5) % loop.Length], 100, "/usr/bin/node") with { Workload = other }, at));
+        }
+
+        Assert.DoesNotContain(Run(runtime, interleaved), f => f.Category == "syscall_sequence_anomaly");
+    }
+
+    [Fact]
     public void Observe_TwoAnomalousStretchesInOneLongLivedProcess_OneAlertEach()
     {
         var (model, workload) = Trained();

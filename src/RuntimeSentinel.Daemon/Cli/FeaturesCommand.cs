@@ -27,7 +27,7 @@ internal static class FeaturesCommand
         var windowOption = new Option<double?>("--window") { Description = "Behaviour window length in seconds (default: Detection:Models:Window, 10), as 'train --window'." };
         var labelsOption = new Option<string?>("--labels") { Description = "A labels file (as 'evaluate stream --labels' takes, e.g. a corpus's labels.json): windows of a workload overlapping one of its attacks are label 1 with the attack's scenario, windows overlapping labelled churn label 0 with the churn's scenario, all others label 0." };
         var labelOption = new Option<string>("--label") { Description = "Event label that marks attack events, as key=prefix (the label and scenario columns).", DefaultValueFactory = _ => "scenario=attack" };
-        var kindOption = new Option<string>("--kind") { Description = "windows (behaviour windows, sentinel.features/v1), sequences (per-process syscall windows, sentinel.sequences/v1) or runs (CronJob/Job run vectors, sentinel.runs/v1).", DefaultValueFactory = _ => Windows };
+        var kindOption = new Option<string>("--kind") { Description = "windows (behaviour windows, sentinel.features/v1), sequences (per-process syscall windows, sentinel.sequences/v2) or runs (CronJob/Job run vectors, sentinel.runs/v1).", DefaultValueFactory = _ => Windows };
         kindOption.AcceptOnlyFromAmong(Windows, Sequences, Runs);
         var export = new Command("export", "Write what the models learn from recorded events, exactly as they see it: behaviour windows (default), syscall sequence windows or job run vectors, as Parquet (default) or CSV.")
         {

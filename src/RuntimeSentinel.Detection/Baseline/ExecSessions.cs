@@ -90,11 +90,11 @@ internal sealed class ExecSessions
                     End(0, now);
                 }
 
-                _open.Add(new Session(e.Process.Pid, now));
+                _open.Add(new Session(e.Process.Pid, e.Workload.ContainerId, now));
                 return;
             }
 
-            if (Find(e.Process.Ppid) is { } parent && !parent.Pids.Contains(e.Process.Pid))
+            if (Find(e.Process.Ppid, e.Workload.ContainerId) is { } parent && !parent.Pids.Contains(e.Process.Pid))
             {
                 if (parent.Pids.Count >= MaxProcesses)
                 {
@@ -115,7 +115,7 @@ internal sealed class ExecSessions
     /// </summary>
     public void Judge(in RuntimeEvent e, List<Finding> findings, int from, DateTimeOffset now)
     {
-        var session = Find(e.Process.Pid);
+        var session = Find(e.Process.Pid, e.Workload.ContainerId);
         if (session is not null && !session.Released)
         {
             if (session.Overflowed)
@@ -196,7 +196,11 @@ internal sealed class ExecSessions
         session.Held.Clear();
     }
 
-    private Session? Find(int pid)
+    /// <summary>
+    /// The open session the process belongs to. A process is its container and its pid: replicas reuse pids (namespace
+    /// pids start at 1 in every pod), and a process in another replica is no part of a session opened here.
+    /// </summary>
+    private Session? Find(int pid, string? container)
     {
         if (pid <= 0)
         {
@@ -205,7 +209,7 @@ internal sealed class ExecSessions
 
         foreach (var s in _open)
         {
-            if (s.Pids.Contains(pid))
+            if (s.Pids.Contains(pid) && string.Equals(s.Container, container, StringComparison.Ordinal))
             {
                 return s;
             }
@@ -238,9 +242,11 @@ internal sealed class ExecSessions
         }
     }
 
-    private sealed class Session(int root, DateTimeOffset since)
+    private sealed class Session(int root, string? container, DateTimeOffset since)
     {
         public int Root { get; } = root;
+
+        public string? Container { get; } = container;
 
         public DateTimeOffset Since { get; } = since;
 

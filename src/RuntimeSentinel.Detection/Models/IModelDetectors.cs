@@ -35,7 +35,7 @@ internal interface IWindowDetector : IDetector
 
 /// <summary>
 /// A detector of item streams scored as they grow (<see cref="IDetector"/>; the syscall sequence model: one stream per
-/// process). It keeps each stream's recent items itself, bounded and charged to the node's model budget
+/// process, keyed by <see cref="ProcessKey"/>). It keeps each stream's recent items itself, bounded and charged to the node's model budget
 /// (<see cref="MemoryBytes"/>); thresholds, calibration, shadow and hot swap are the runtime's, as for windows.
 /// </summary>
 internal interface IStreamDetector : IDetector
@@ -50,19 +50,19 @@ internal interface IStreamDetector : IDetector
 
     /// <summary>Adds an item to a stream; the stream's score once it holds enough items, NaN before (or when it cannot be kept).</summary>
     /// <param name="source">What produces the stream (an executable), for detectors with a model per source.</param>
-    double Push(int stream, string? source, string item);
+    double Push(long stream, string? source, string item);
 
     /// <summary>True when the score opens an anomalous stretch of the stream (over the threshold after being normal): one alert per stretch.</summary>
-    bool Opens(int stream, double score, double threshold);
+    bool Opens(long stream, double score, double threshold);
 
     /// <summary>An alert's reason: what the stream's source did, with the score and threshold.</summary>
-    string Describe(int stream, string? source, double score, double threshold);
+    string Describe(long stream, string? source, double score, double threshold);
 
     /// <summary>The stream's least likely recent items, beside the <paramref name="typical"/> score of held-back normal data.</summary>
-    IReadOnlyList<FeatureContribution> Explain(int stream, int top, double typical);
+    IReadOnlyList<FeatureContribution> Explain(long stream, int top, double typical);
 
     /// <summary>The stream ended (the process exited): its memory goes back.</summary>
-    void End(int stream);
+    void End(long stream);
 
     /// <summary>Drops every stream and gives their memory back.</summary>
     void Clear();

@@ -5,23 +5,23 @@ namespace RuntimeSentinel.Detection.Models;
 /// <summary>Syscalls: collected while learning, scored per process by the stream detectors afterwards.</summary>
 public sealed partial class ModelRuntime
 {
-    private void OnSyscall(int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
+    private void OnSyscall(long process, int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
     {
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
-            _training.AddCall(pid, exe, name);
+            _training.AddCall(process, exe, name);
             return;
         }
 
         foreach (var d in _streams)
         {
-            OnItem(d, pid, exe, name, phase, findings);
+            OnItem(d, process, pid, exe, name, phase, findings);
         }
     }
 
-    private void OnItem(IStreamDetector d, int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
+    private void OnItem(IStreamDetector d, long process, int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
     {
-        var score = d.Push(pid, exe, name);
+        var score = d.Push(process, exe, name);
         if (double.IsNaN(score))
         {
             return;
@@ -35,13 +35,13 @@ public sealed partial class ModelRuntime
             // Only the end of a stretch counts here: one already over its threshold alerts once the model is active.
             if (score <= t)
             {
-                d.Opens(pid, score, t);
+                d.Opens(process, score, t);
             }
 
             return;
         }
 
-        if (!d.Opens(pid, score, t))
+        if (!d.Opens(process, score, t))
         {
             return;
         }
@@ -55,8 +55,8 @@ public sealed partial class ModelRuntime
             score,
             t,
             [new DetectorScore(d.Name, score, t)],
-            d.Explain(pid, _o.TopFeatures, typical),
-            d.Describe(pid, exe, score, t),
+            d.Explain(process, _o.TopFeatures, typical),
+            d.Describe(process, exe, score, t),
             $"{exe}:{pid}",
             source: exe ?? string.Empty));
     }

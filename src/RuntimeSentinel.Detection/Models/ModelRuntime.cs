@@ -31,6 +31,7 @@ public sealed partial class ModelRuntime
     private readonly DetectorRegistry _registry;
     private IWindowDetector[] _detectors = [];
     private IStreamDetector[] _streams = [];
+    private ProcessKeys _processes;
     private readonly ShadowScores _shadow = new();
     private readonly Func<long, bool> _chargeShadow; // one delegate, not one per recorded score
     private double _lastCpu, _lastMemory;
@@ -123,13 +124,14 @@ public sealed partial class ModelRuntime
 
         if (e.Kind == EventKind.Syscall && e.SyscallName is { } name)
         {
-            OnSyscall(e.Process.Pid, e.Process.Exe, name, phase, findings);
+            OnSyscall(_processes.Of(e), e.Process.Pid, e.Process.Exe, name, phase, findings);
         }
         else if (e.Kind == EventKind.ProcessExit)
         {
+            var process = _processes.Of(e);
             foreach (var d in _streams)
             {
-                d.End(e.Process.Pid);
+                d.End(process);
             }
         }
     }

@@ -9,8 +9,8 @@ namespace RuntimeSentinel.Detection.Models;
 /// </summary>
 public sealed class SequenceStreams(SequenceModel model, ModelOptions options, ModelMemoryBudget budget) : IStreamDetector
 {
-    private readonly Dictionary<int, ProcessStream> _streams = new();
-    private readonly Queue<int> _order = new();
+    private readonly Dictionary<long, ProcessStream> _streams = new();
+    private readonly Queue<long> _order = new();
 
     public string Name => WorkloadModel.SequenceDetector;
 
@@ -20,8 +20,8 @@ public sealed class SequenceStreams(SequenceModel model, ModelOptions options, M
     internal static IStreamDetector? Create(ModelDetectorContext context) =>
         context.Model.Sequences is { } sequences ? new SequenceStreams(sequences, context.Options, context.Budget) : null;
 
-    public string Describe(int stream, string? source, double score, double threshold) =>
-        $"{source ?? "process"} (pid {stream}) made calls in an order its baseline finds unlikely: {score:0.##} bits/call over the last {model.Window} calls > calibrated {threshold:0.##}";
+    public string Describe(long stream, string? source, double score, double threshold) =>
+        $"{source ?? "process"} (pid {ProcessKey.Pid(stream)}) made calls in an order its baseline finds unlikely: {score:0.##} bits/call over the last {model.Window} calls > calibrated {threshold:0.##}";
 
     /// <summary>Bytes the process streams hold reserved (the model's tables are the runtime's reservation).</summary>
     public long MemoryBytes { get; private set; }
@@ -29,7 +29,7 @@ public sealed class SequenceStreams(SequenceModel model, ModelOptions options, M
     /// <summary>Memory of one process's syscall stream: three arrays (history, calls, surprise) and the object, with headers.</summary>
     public static long StreamBytes(int order, int window) => 160 + (window * 12L) + (Math.Max(1, order - 1) * 4L);
 
-    public double Push(int stream, string? source, string item)
+    public double Push(long stream, string? source, string item)
     {
         if (!_streams.TryGetValue(stream, out var p))
         {
@@ -61,7 +61,7 @@ public sealed class SequenceStreams(SequenceModel model, ModelOptions options, M
         return p.Push(model.For(source), model.Id(item));
     }
 
-    public bool Opens(int stream, double score, double threshold)
+    public bool Opens(long stream, double score, double threshold)
     {
         if (!_streams.TryGetValue(stream, out var p))
         {
@@ -81,10 +81,10 @@ public sealed class SequenceStreams(SequenceModel model, ModelOptions options, M
         return opens;
     }
 
-    public IReadOnlyList<FeatureContribution> Explain(int stream, int top, double typical) =>
+    public IReadOnlyList<FeatureContribution> Explain(long stream, int top, double typical) =>
         _streams.TryGetValue(stream, out var p) ? p.WorstCalls(model, top, typical) : [];
 
-    public void End(int stream)
+    public void End(long stream)
     {
         if (!_streams.Remove(stream, out var ended))
         {
@@ -98,9 +98,9 @@ public sealed class SequenceStreams(SequenceModel model, ModelOptions options, M
             // the queue by one entry per process for ever.
             var alive = _order.Where(_streams.ContainsKey).ToList();
             _order.Clear();
-            foreach (var pid in alive)
+            foreach (var process in alive)
             {
-                _order.Enqueue(pid);
+                _order.Enqueue(process);
             }
         }
     }

@@ -29,7 +29,7 @@ internal sealed class TrainingData(ModelOptions options, ModelMemoryBudget budge
     private const long Chunk = 64 * 1024;
 
     private List<(float[] Vector, DateTimeOffset End)> _windows = [];
-    private readonly Dictionary<int, (string? Exe, List<int> Calls)> _traces = new();
+    private readonly Dictionary<long, (string? Exe, List<int> Calls)> _traces = new();
     private readonly Dictionary<string, int> _symbols = new(StringComparer.Ordinal);
     private long _calls;
     private long _reserved, _used;
@@ -69,7 +69,7 @@ internal sealed class TrainingData(ModelOptions options, ModelMemoryBudget budge
         }
     }
 
-    public void AddCall(int pid, string? exe, string name)
+    public void AddCall(long process, string? exe, string name)
     {
         if (_calls >= options.MaxTrainingCalls)
         {
@@ -86,14 +86,14 @@ internal sealed class TrainingData(ModelOptions options, ModelMemoryBudget budge
             _symbols[name] = id = _symbols.Count;
         }
 
-        if (!_traces.TryGetValue(pid, out var trace))
+        if (!_traces.TryGetValue(process, out var trace))
         {
             if (!Charge(TraceBytes))
             {
                 return;
             }
 
-            _traces[pid] = trace = (exe, []);
+            _traces[process] = trace = (exe, []);
         }
 
         if (Charge(CallBytes))

@@ -15,6 +15,7 @@ public sealed record SequenceRow(
     WorkloadKey Workload,
     string? ImageDigest,
     int Pid,
+    string? ContainerId,
     string? Exe,
     long CallIndex,
     long ProcessCalls,
@@ -28,12 +29,13 @@ public sealed record SequenceRow(
 /// <summary>The sequence export's columns, versioned like the behaviour windows' (docs/data-science.md).</summary>
 public static class SequenceSchema
 {
-    public const string Version = "sentinel.sequences/v1";
+    public const string Version = "sentinel.sequences/v2";
 
     internal static IReadOnlyList<ExportColumn> Columns { get; } =
     [
         .. WorkloadColumns.Columns,
         new("pid", ColumnType.Integer, false),
+        new("container_id", ColumnType.Varchar, true),
         new("exe", ColumnType.Varchar, true),
         new("call_index", ColumnType.BigInt, false),
         new("process_calls", ColumnType.BigInt, false),
@@ -52,14 +54,15 @@ public static class SequenceSchema
     {
         < 7 => WorkloadColumns.Value(r.Workload, r.ImageDigest, column),
         7 => r.Pid,
-        8 => r.Exe,
-        9 => r.CallIndex,
-        10 => r.ProcessCalls,
-        11 => r.FirstCall.UtcDateTime,
-        12 => r.LastCall.UtcDateTime,
-        13 => r.Calls,
-        14 => r.HeldBack ? 1 : 0,
-        15 => r.Scenario,
+        8 => r.ContainerId,
+        9 => r.Exe,
+        10 => r.CallIndex,
+        11 => r.ProcessCalls,
+        12 => r.FirstCall.UtcDateTime,
+        13 => r.LastCall.UtcDateTime,
+        14 => r.Calls,
+        15 => r.HeldBack ? 1 : 0,
+        16 => r.Scenario,
         _ => r.Label,
     };
 }
@@ -97,8 +100,8 @@ public static class SequenceWindows
         var window = new WindowLabels(labelKey, positivePrefix);
         foreach (var (key, traces, symbols) in offline.CollectedTraces().OrderBy(t => t.Key.Value, StringComparer.Ordinal))
         {
-            var (pids, calls, digests) = Calls(events, byWorkload[key], symbols, m.MaxTrainingCalls);
-            Check(key, traces, symbols, pids, calls, events);
+            var (processes, calls, digests) = Calls(events, byWorkload[key], symbols, m.MaxTrainingCalls);
+            Check(key, traces, symbols, processes, calls, events);
             for (var t = 0; t < traces.Count; t++)
             {
                 var trace = calls[t];
@@ -115,7 +118,7 @@ public static class SequenceWindows
                     var (start, last) = (events[trace[first]].Timestamp, events[trace[end]].Timestamp);
                     var (scenario, label) = window.For(key, start, last, labels);
                     rows.Add(new SequenceRow(
-                        key, digests[trace[end]], pids[t], traces[t].Exe, end, trace.Count, start, last,
+                        key, digests[trace[end]], ProcessKey.Pid(processes[t]), events[trace[0]].Workload.ContainerId, traces[t].Exe, end, trace.Count, start, last,
                         string.Join(' ', Enumerable.Range(first, m.SequenceWindow).Select(c => events[trace[c]].SyscallName)), end >= heldFrom, scenario, label));
                 }
             }
@@ -129,12 +132,12 @@ public static class SequenceWindows
     /// and the image digest as of each: a call is kept while fewer than <c>MaxTrainingCalls</c> were, if its name made it
     /// into the symbol table (which a name enters the first time it is kept, and never leaves).
     /// </summary>
-    private static (List<int> Pids, List<List<int>> Calls, Dictionary<int, string?> Digests) Calls(IReadOnlyList<RuntimeEvent> events, List<int> own, IReadOnlyList<string> symbols, int maxCalls)
+    private static (List<long> Processes, List<List<int>> Calls, Dictionary<int, string?> Digests) Calls(IReadOnlyList<RuntimeEvent> events, List<int> own, IReadOnlyList<string> symbols, int maxCalls)
     {
         var known = symbols.ToHashSet(StringComparer.Ordinal);
-        var pids = new List<int>();
+        var processes = new List<long>();
         var calls = new List<List<int>>();
-        var index = new Dictionary<int, int>();
+        var index = new Dictionary<long, int>();
         var digests = new Dictionary<int, string?>();
         string? digest = null;
         var kept = 0;
@@ -147,10 +150,11 @@ public static class SequenceWindows
                 continue;
             }
 
-            if (!index.TryGetValue(e.Process.Pid, out var t))
+            var process = ProcessKey.Of(e);
+            if (!index.TryGetValue(process, out var t))
             {
-                index[e.Process.Pid] = t = pids.Count;
-                pids.Add(e.Process.Pid);
+                index[process] = t = processes.Count;
+                processes.Add(process);
                 calls.Add([]);
             }
 
@@ -159,11 +163,11 @@ public static class SequenceWindows
             kept++;
         }
 
-        return (pids, calls, digests);
+        return (processes, calls, digests);
     }
 
     /// <summary>The calls found in the events are the training traces, call for call; anything else is a bug here, not a row to write.</summary>
-    private static void Check(WorkloadKey key, IReadOnlyList<(string? Exe, int[] Calls)> traces, IReadOnlyList<string> symbols, List<int> pids, List<List<int>> calls, IReadOnlyList<RuntimeEvent> events)
+    private static void Check(WorkloadKey key, IReadOnlyList<(string? Exe, int[] Calls)> traces, IReadOnlyList<string> symbols, List<long> processes, List<List<int>> calls, IReadOnlyList<RuntimeEvent> events)
     {
         var same = traces.Count == calls.Count && traces.Select((t, i) => t.Calls.Length == calls[i].Count && t.Calls.Select((id, c) => symbols[id] == events[calls[i][c]].SyscallName).All(x => x)).All(x => x);
         if (!same)
