@@ -34,11 +34,11 @@ internal sealed partial class ShardWorkloads
     private readonly ShardShared _shared;
     private readonly Prometheus.Counter.Child _learning;
     private readonly Prometheus.Counter.Child _active;
-    private readonly Prometheus.Histogram.Child _scoreMargin;
     private readonly EventWatermark _watermark;
     private readonly OwnerRegistry _owners;
     private readonly ShardModels _models;
     private readonly ShardCheckpoints _checkpoints;
+    private readonly ShardCounting _counting;
 
     // The input's time as of the last clock mark this shard processed (event clock only).
     private DateTimeOffset _lastMark;
@@ -60,7 +60,7 @@ internal sealed partial class ShardWorkloads
         _checkpoints = checkpoints;
         _watermark = new EventWatermark(_options.EventTimeMaxLead);
         _owners = new OwnerRegistry(maxWorkloads);
-        _scoreMargin = _metrics.ScoreMargin.WithLabels(AlertFactory.BaselineDetector);
+        _counting = new ShardCounting(context, _owners, models);
         _learning = _metrics.EventsProcessed.WithLabels("learning");
         _active = _metrics.EventsProcessed.WithLabels("active");
     }
@@ -130,7 +130,7 @@ internal sealed partial class ShardWorkloads
             var path = e.Kind == EventKind.FileOpen && e.FilePath is { } p ? NormalizePath(p) : null;
             (baseline.Phase is BaselinePhase.Active or BaselinePhase.Shadow ? _active : _learning).Inc();
             var observed = state.Observe(e, path, item.Peer, now, _findings);
-            Count(item.Key, state, observed, now);
+            _counting.Count(item.Key, state, observed, now);
 
             // The event's offset completes once its alerts are safe (delivered or on disk), not when they are queued.
             raised = _findings.Count;
@@ -374,110 +374,5 @@ internal sealed partial class ShardWorkloads
 
         _pathCache[raw] = n;
         return n;
-    }
-
-    /// <summary>Counts and logs what an event changed in a workload's state, and acts on a phase change.</summary>
-    private void Count(WorkloadKey key, WorkloadState state, in WorkloadObservation o, DateTimeOffset now)
-    {
-        var changes = o.Baseline;
-        if (changes.Any)
-        {
-            // Learning events come here often: no Enum.GetValues array per call.
-            for (var i = 0; i < FeatureNames.All.Count; i++)
-            {
-                var f = (Feature)i;
-                if (changes.Learned(f) > 0)
-                {
-                    _metrics.ItemsLearned.WithLabels(f.ToWire()).Inc(changes.Learned(f));
-                }
-
-                if (changes.Exceeded(f) > 0)
-                {
-                    CapacityExceeded(key, state.Baseline, f, changes.Exceeded(f));
-                }
-            }
-        }
-
-        if (changes.PhaseChanged)
-        {
-            _metrics.Workloads.WithLabels(changes.From.ToWire()).Dec();
-            _metrics.Workloads.WithLabels(changes.To.ToWire()).Inc();
-            if (changes.From is BaselinePhase.Learning or BaselinePhase.Stale && changes.To is BaselinePhase.Active or BaselinePhase.Shadow)
-            {
-                _owners.Active(key);
-                var b = state.Baseline;
-                _metrics.LearningDuration.Observe(((b.ActiveSince ?? b.LastSeen) - b.FirstSeen).TotalSeconds);
-                LogActive(_logger, key.Value, b.EventsLearned);
-            }
-
-            _models.PhaseChanged(key, state, changes.From, now);
-        }
-
-        if (o.ModelWindows > 0)
-        {
-            _metrics.ModelWindows.Inc(o.ModelWindows);
-        }
-
-        if (o.ShadowExceedances > 0)
-        {
-            _metrics.ShadowExceedances.Inc(o.ShadowExceedances);
-        }
-
-        if (o.CooldownSuppressed > 0)
-        {
-            _metrics.Findings.WithLabels("cooldown").Inc(o.CooldownSuppressed);
-        }
-
-        if (o.Adapted > 0)
-        {
-            _metrics.Findings.WithLabels("adapted").Inc(o.Adapted);
-        }
-
-        if (o.WarmupHeld > 0)
-        {
-            _metrics.Findings.WithLabels("warmup").Inc(o.WarmupHeld);
-        }
-
-        if (!double.IsNaN(o.ScoreMargin))
-        {
-            _scoreMargin.Observe(o.ScoreMargin);
-        }
-
-        if (o.Drift is { } drift)
-        {
-            Drifted(key, drift);
-        }
-    }
-
-    /// <summary>A drift evaluation: one observation of the drift histogram, and a log line when it first suggests a retrain.</summary>
-    private void Drifted(WorkloadKey key, DriftSummary drift)
-    {
-        if (drift.Psi is not { } psi)
-        {
-            return;
-        }
-
-        _metrics.DriftPsi.Observe(psi);
-        if (drift.RetrainSuggested && drift.RetrainSuggestedSince == drift.EvaluatedAt)
-        {
-            LogRetrainSuggested(_logger, key.Value, drift.ModelVersion ?? "?", psi, string.Join(", ", drift.TopFeatures.Select(f => $"{f.Feature} {f.Psi:0.##}")), drift.ConsecutiveAbove);
-        }
-    }
-
-    private void CapacityExceeded(WorkloadKey key, WorkloadBaseline b, Feature feature, int refused)
-    {
-        var counter = _metrics.CapacityExceeded.WithLabels(feature.ToWire());
-        var c = b.Counter(feature);
-        if (c.MemoryRefused > 0 && _shared.FirstMemoryRefusal())
-        {
-            // Once per process: the node's budget is spent, every workload learns no more items until memory is freed.
-            LogMemorySpent(_logger, key.Value, feature.ToWire(), _shared.NodeMemory.Used, _shared.NodeMemory.Limit);
-        }
-        else if (c.MemoryRefused == 0 && (counter.Value == 0 || c.Overflow == 1))
-        {
-            LogCapacity(_logger, key.Value, feature.ToWire(), _options.MaxItemsPerFeature);
-        }
-
-        counter.Inc(refused);
     }
 }
