@@ -17,8 +17,9 @@ namespace RuntimeSentinel.Alerting;
 internal sealed class IncidentCorrelator(AlertingOptions options)
 {
     private readonly Dictionary<string, State> _byFingerprint = new(StringComparer.Ordinal);
-    // A process is its container and its pid: replicas of a workload reuse pids (namespace pids start at 1 in every pod),
-    // and one replica's alert is no part of another's process tree.
+    // A process is its container (by its short id: Tetragon and Falco write one container's id differently) and its pid:
+    // replicas of a workload reuse pids (namespace pids start at 1 in every pod), and one replica's alert is no part of
+    // another's process tree.
     private readonly Dictionary<(WorkloadKey, string?, int), State> _byProcess = new();
     private readonly Dictionary<WorkloadKey, State> _latestByWorkload = new();
     private readonly Dictionary<(WorkloadKey, string), State> _byCategory = new();
@@ -142,7 +143,7 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
 
         // A window's examples are not its culprit: a window alert never joins (nor registers) a process tree.
         var p = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process : ProcessInfo.None;
-        var container = alert.Evidence.Count > 0 ? alert.Evidence[0].Workload.ContainerId : null;
+        var container = alert.Evidence.Count > 0 ? ShortId(alert.Evidence[0].Workload.ContainerId) : null;
         if (p.Pid >= 0 && _byProcess.TryGetValue((alert.Workload, container, p.Pid), out s) && !(serious && s.IsFlood))
         {
             return s;
@@ -216,11 +217,13 @@ internal sealed class IncidentCorrelator(AlertingOptions options)
         var pid = alert.Evidence.Count > 0 && !alert.Windowed ? alert.Evidence[0].Process.Pid : -1;
         if (pid >= 0)
         {
-            var process = (alert.Evidence[0].Workload.ContainerId, pid);
+            (string? ContainerId, int Pid) process = (ShortId(alert.Evidence[0].Workload.ContainerId), pid);
             _byProcess[(alert.Workload, process.ContainerId, pid)] = s;
             s.Processes.Add(process);
         }
     }
+
+    private static string? ShortId(string? containerId) => containerId is null ? null : WorkloadResolver.ShortContainerId(containerId).ToLowerInvariant();
 
     private void Close(State s)
     {

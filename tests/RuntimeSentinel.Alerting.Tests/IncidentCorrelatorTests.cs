@@ -40,9 +40,13 @@ public class IncidentCorrelatorTests
         Assert.True(correlator.Add(miner, t.AddMinutes(10)));
         Assert.Equal(2, correlator.OpenCount);
 
-        // The same pod's child of pid 40 joins the shell's incident.
+        // The same pod's child of pid 40 joins the shell's incident, also as a sensor that writes the short container id
+        // (Falco) reports it.
         var child = TestAlerts.Make(Some.Exec("/usr/bin/wget", "/bin/sh", Some.Workload()) with { Process = new ProcessInfo(42, 40, 0, "/usr/bin/wget", null, "/bin/sh"), Timestamp = t.AddMinutes(11) }, "unexpected_process", Severity.Critical, time: t.AddMinutes(11));
         Assert.False(correlator.Add(child, t.AddMinutes(11)));
+        var falco = TestAlerts.Make(Some.Exec("/usr/bin/curl", "/bin/sh", Some.Workload() with { ContainerId = "0123456789AB" }) with { Process = new ProcessInfo(43, 40, 0, "/usr/bin/curl", null, "/bin/sh"), Timestamp = t.AddMinutes(12) }, "sensor_alert", Severity.Critical, time: t.AddMinutes(12));
+        Assert.False(correlator.Add(falco, t.AddMinutes(12)));
+        Assert.Equal(2, correlator.OpenCount);
     }
 
     [Fact]

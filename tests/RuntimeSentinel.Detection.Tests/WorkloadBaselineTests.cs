@@ -300,7 +300,11 @@ public class WorkloadBaselineTests
 
         Assert.Contains(raised, f => f.Item.A == "/bin/sh");
         Assert.Equal(0, b.ExecSessionsEscalated);
+
+        // The session's own pod, as another sensor writes its container id (Falco's 12-character short id): still the session.
         Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 502, 500, "/bin/ps", "/bin/bash"), t.AddSeconds(3)));
+        Assert.Empty(Observe(b, Proc(EventKind.ProcessExec, 503, 500, "/bin/df", "/bin/bash") with { Workload = Some.Workload() with { ContainerId = "0123456789ab" } }, t.AddSeconds(4)));
+        Assert.Equal(0, b.ExecSessionsEscalated);
     }
 
     [Fact]

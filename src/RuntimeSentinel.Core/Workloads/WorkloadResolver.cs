@@ -152,6 +152,22 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
         return s.Length > 12 ? s[..12] : s;
     }
 
+    /// <summary>
+    /// The <see cref="ShortContainerId"/> of an id without allocating: how one container is compared across sensors, which
+    /// write its id differently (Tetragon <c>containerd://&lt;64 hex&gt;</c>, Falco the 12-character short id, Tracee the
+    /// bare id).
+    /// </summary>
+    public static ReadOnlySpan<char> ShortContainerIdSpan(string id)
+    {
+        var sep = id.IndexOf("://", StringComparison.Ordinal);
+        var s = sep >= 0 ? id.AsSpan(sep + 3) : id.AsSpan();
+        return s.Length > 12 ? s[..12] : s;
+    }
+
+    /// <summary>True when both ids name the same container as far as their short forms tell (both null: both none).</summary>
+    public static bool SameContainer(string? a, string? b) =>
+        ReferenceEquals(a, b) || (a is not null && b is not null && ShortContainerIdSpan(a).Equals(ShortContainerIdSpan(b), StringComparison.OrdinalIgnoreCase));
+
     private static bool TryStripHashSuffix(string name, string? templateHash, out string stripped)
     {
         var dash = name.LastIndexOf('-');

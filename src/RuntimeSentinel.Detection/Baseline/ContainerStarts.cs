@@ -10,7 +10,8 @@ internal sealed class ContainerStarts(DetectionOptions options)
     public const int MaxContainers = 64;
 
     private readonly Queue<string> _containers = new();
-    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+    // By short id: a container met through a second sensor (Falco writes the short id, Tetragon the full one) is no start.
+    private readonly HashSet<string> _known = new(Core.Workloads.ContainerIdComparer.Instance);
 
     /// <summary>The known containers, oldest first (the checkpoint's order).</summary>
     public IEnumerable<string> Known => _containers;

@@ -1,5 +1,6 @@
 using RuntimeSentinel.Core.Alerts;
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Detection.Baseline;
 
@@ -198,7 +199,8 @@ internal sealed class ExecSessions
 
     /// <summary>
     /// The open session the process belongs to. A process is its container and its pid: replicas reuse pids (namespace
-    /// pids start at 1 in every pod), and a process in another replica is no part of a session opened here.
+    /// pids start at 1 in every pod), and a process in another replica is no part of a session opened here. Containers
+    /// compare by their short ids: Tetragon and Falco write one container's id differently.
     /// </summary>
     private Session? Find(int pid, string? container)
     {
@@ -209,7 +211,7 @@ internal sealed class ExecSessions
 
         foreach (var s in _open)
         {
-            if (s.Pids.Contains(pid) && string.Equals(s.Container, container, StringComparison.Ordinal))
+            if (s.Pids.Contains(pid) && WorkloadResolver.SameContainer(s.Container, container))
             {
                 return s;
             }

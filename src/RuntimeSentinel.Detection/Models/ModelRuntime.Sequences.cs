@@ -1,21 +1,28 @@
 using RuntimeSentinel.Core.Alerts;
+using RuntimeSentinel.Core.Events;
 
 namespace RuntimeSentinel.Detection.Models;
 
 /// <summary>Syscalls: collected while learning, scored per process by the stream detectors afterwards.</summary>
 public sealed partial class ModelRuntime
 {
-    private void OnSyscall(long process, int pid, string? exe, string name, BaselinePhase phase, List<Finding> findings)
+    private void OnSyscall(in RuntimeEvent e, string name, BaselinePhase phase, List<Finding> findings)
     {
         if (phase is BaselinePhase.Learning or BaselinePhase.Stale)
         {
-            _training.AddCall(process, exe, name);
+            _training.AddCall(_processes.Of(e), e.Process.Exe, name);
             return;
         }
 
+        if (_streams.Length == 0)
+        {
+            return;
+        }
+
+        var process = _processes.Of(e);
         foreach (var d in _streams)
         {
-            OnItem(d, process, pid, exe, name, phase, findings);
+            OnItem(d, process, e.Process.Pid, e.Process.Exe, name, phase, findings);
         }
     }
 

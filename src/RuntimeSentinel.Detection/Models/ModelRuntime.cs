@@ -124,9 +124,9 @@ public sealed partial class ModelRuntime
 
         if (e.Kind == EventKind.Syscall && e.SyscallName is { } name)
         {
-            OnSyscall(_processes.Of(e), e.Process.Pid, e.Process.Exe, name, phase, findings);
+            OnSyscall(e, name, phase, findings);
         }
-        else if (e.Kind == EventKind.ProcessExit)
+        else if (e.Kind == EventKind.ProcessExit && _streams.Length > 0)
         {
             var process = _processes.Of(e);
             foreach (var d in _streams)

@@ -1,4 +1,5 @@
 using RuntimeSentinel.Core.Events;
+using RuntimeSentinel.Core.Workloads;
 
 namespace RuntimeSentinel.Detection.Models;
 
@@ -6,9 +7,10 @@ namespace RuntimeSentinel.Detection.Models;
 /// A process's identity within a workload: its container and its pid. The pid alone is none: replicas of a workload
 /// reuse pids (a sensor that reports namespace pids, like Tracee's <c>processId</c>, gives every replica's entrypoint
 /// pid 1, and host pids repeat across nodes), and two replicas' calls in one trace are an order no process made.
-/// The container id is folded into the upper 32 bits by FNV-1a (the same on every run and node, so an export keys
-/// processes as training did); two containers of one workload that collide share traces again, a chance of about
-/// n² / 2³³ for n containers.
+/// The container id is folded into the upper 32 bits by FNV-1a over its short form (the 12 characters docker and
+/// crictl show, case-folded: sensors write one container's id differently, <c>containerd://&lt;64 hex&gt;</c> in Tetragon,
+/// the short id in Falco), the same on every run and node, so an export keys processes as training did. Two containers
+/// of one workload that collide share traces again, a chance of about n² / 2³³ for n containers.
 /// </summary>
 public static class ProcessKey
 {
@@ -22,7 +24,7 @@ public static class ProcessKey
     /// <summary>The pid part of a key (what an alert names).</summary>
     public static int Pid(long key) => (int)key;
 
-    /// <summary>FNV-1a over the id's UTF-16 code units; 0 for no container (a host process).</summary>
+    /// <summary>FNV-1a over the short id's UTF-16 code units, case-folded; 0 for no container (a host process).</summary>
     public static uint ContainerHash(string? containerId)
     {
         if (containerId is null)
@@ -31,9 +33,9 @@ public static class ProcessKey
         }
 
         var h = 2166136261u;
-        foreach (var c in containerId)
+        foreach (var c in WorkloadResolver.ShortContainerIdSpan(containerId))
         {
-            h = (h ^ c) * 16777619u;
+            h = (h ^ char.ToLowerInvariant(c)) * 16777619u;
         }
 
         return h;
@@ -42,8 +44,7 @@ public static class ProcessKey
 
 /// <summary>
 /// <see cref="ProcessKey"/>s of one workload's events, remembering the last container id's hash: a workload's events come
-/// from a few containers (the decoder interns their ids), so a syscall costs a reference comparison, not a hash of 64
-/// characters.
+/// from a few containers, so most syscalls cost a reference comparison, not a hash of the id.
 /// </summary>
 internal struct ProcessKeys
 {
