@@ -308,6 +308,23 @@ public class WorkloadBaselineTests
     }
 
     [Fact]
+    public void Observe_KnownContainerAsAnotherSensorWritesItsId_NoStartAndNoWarmup()
+    {
+        // Tetragon wrote containerd://<full id> while the workload learned; Falco writes the 12-character short id. Its
+        // first rule for the container (often during an attack) is no container start: nothing is learned as start-up.
+        var t0 = Some.Time;
+        var b = Learned(Options(minutes: 0, minEvents: 140), t0);
+        var t = t0.AddHours(1);
+
+        var raised = Observe(b, Some.Exec("/usr/bin/nmap", "/bin/sh", Some.Workload() with { ContainerId = "0123456789AB" }), t);
+
+        Assert.False(b.WarmingUp(t.AddSeconds(1)));
+        Assert.Contains(raised, f => f.Item.A == "/usr/bin/nmap");
+        Observe(b, Some.Exec("/usr/bin/node", "/usr/bin/tini", Some.Workload(pod: "cart-7d9f8b6c5b-new01") with { ContainerId = "containerd://fedcba9876543210fedc" }), t.AddSeconds(2));
+        Assert.True(b.WarmingUp(t.AddSeconds(3)));
+    }
+
+    [Fact]
     public void Observe_EntrypointShellOfAContainerStart_IsNoSession()
     {
         // PID 1 started by the runtime is the container's entrypoint (a bitnami bash script): a start, learned as such
