@@ -164,9 +164,38 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
         return s.Length > 12 ? s[..12] : s;
     }
 
-    /// <summary>True when both ids name the same container as far as their short forms tell (both null: both none).</summary>
-    public static bool SameContainer(string? a, string? b) =>
-        ReferenceEquals(a, b) || (a is not null && b is not null && ShortContainerIdSpan(a).Equals(ShortContainerIdSpan(b), StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// True when both ids name the same container (both null: both none): without the runtime's prefix, case-folded, the
+    /// two ids are equal, or one is a short id (12 characters or fewer) that the other starts with.
+    /// </summary>
+    public static bool SameContainer(string? a, string? b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a is null || b is null)
+        {
+            return false;
+        }
+
+        var x = WithoutRuntime(a);
+        var y = WithoutRuntime(b);
+        if (x.Length > 12 && y.Length > 12)
+        {
+            return x.Equals(y, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var n = Math.Min(x.Length, y.Length);
+        return n == Math.Min(Math.Max(x.Length, y.Length), 12) && x[..n].Equals(y[..n], StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static ReadOnlySpan<char> WithoutRuntime(string id)
+    {
+        var sep = id.IndexOf("://", StringComparison.Ordinal);
+        return sep >= 0 ? id.AsSpan(sep + 3) : id.AsSpan();
+    }
 
     private static bool TryStripHashSuffix(string name, string? templateHash, out string stripped)
     {
