@@ -147,9 +147,8 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
     /// <summary><c>containerd://0123456789abcdef...</c> → <c>0123456789ab</c> (the 12 characters docker and crictl show).</summary>
     public static string ShortContainerId(string id)
     {
-        var sep = id.IndexOf("://", StringComparison.Ordinal);
-        var s = sep >= 0 ? id[(sep + 3)..] : id;
-        return s.Length > 12 ? s[..12] : s;
+        var s = ShortContainerIdSpan(id);
+        return s.Length == id.Length ? id : s.ToString();
     }
 
     /// <summary>
@@ -159,8 +158,7 @@ public sealed class WorkloadResolver(string defaultCluster = "local", int capaci
     /// </summary>
     public static ReadOnlySpan<char> ShortContainerIdSpan(string id)
     {
-        var sep = id.IndexOf("://", StringComparison.Ordinal);
-        var s = sep >= 0 ? id.AsSpan(sep + 3) : id.AsSpan();
+        var s = WithoutRuntime(id);
         return s.Length > 12 ? s[..12] : s;
     }
 

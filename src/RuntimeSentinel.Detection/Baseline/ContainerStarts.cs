@@ -13,6 +13,9 @@ internal sealed class ContainerStarts(DetectionOptions options)
     // By short id: a container met through a second sensor (Falco writes the short id, Tetragon the full one) is no start.
     private readonly HashSet<string> _known = new(Core.Workloads.ContainerIdComparer.Instance);
 
+    // The last container noted: a workload's events come from few containers, so most events skip the set's hashing.
+    private string? _last;
+
     /// <summary>The known containers, oldest first (the checkpoint's order).</summary>
     public IEnumerable<string> Known => _containers;
 
@@ -25,7 +28,13 @@ internal sealed class ContainerStarts(DetectionOptions options)
     /// <summary>Notes the container an event came from; a container first seen after learning starts a warm-up.</summary>
     public void Note(string? containerId, DateTimeOffset now, bool inventory, bool learning, DateTimeOffset learningSince)
     {
-        if (containerId is null || _known.Contains(containerId))
+        if (containerId is null || ReferenceEquals(containerId, _last))
+        {
+            return;
+        }
+
+        _last = containerId;
+        if (_known.Contains(containerId))
         {
             return;
         }
